@@ -1,0 +1,55 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+BUILD_DIR   ?= build
+ASAN_DIR    ?= build-asan
+BUILD_TYPE  ?= Release
+JOBS        ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure build run serve migrate test test-asan bench format format-check clean docs
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+configure: deps $(BUILD_DIR)/build.ninja
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Installs, builds, migrates the embedded SQLite default (./var/jarvis.db) and serves.
+run: build
+	@mkdir -p var
+	$(BUILD_DIR)/bin/jarvis migrate
+	exec $(BUILD_DIR)/bin/jarvis serve --no-migrate
+
+migrate: build
+	@mkdir -p var
+	$(BUILD_DIR)/bin/jarvis migrate
+
+# Installs, builds and runs every test (unit, integration, PostgreSQL, end-to-end).
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: deps
+	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DJARVIS_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	./bench/http.sh
+
+docs: build
+	$(BUILD_DIR)/bin/jarvis routes --markdown > docs/api-reference.md
+
+format:
+	find host sdk plugins tests -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+
+format-check:
+	find host sdk plugins tests -name '*.cpp' -o -name '*.h' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

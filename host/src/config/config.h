@@ -1,0 +1,64 @@
+// host/src/config/config.h — layered configuration: defaults < jarvis.yaml < .env < environment.
+//
+// The store holds raw string values with the layer each came from. Typed, validated views are
+// built on top: the host's own settings (HostSettings) and each plugin's declared keys
+// (PluginConfigImpl, from its manifest). Secrets are flagged so `jarvis config show` redacts them.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace jarvis::host {
+
+/// Where a configuration value came from (later layers win).
+enum class ConfigSource { Default, Yaml, DotEnv, Environment };
+const char* to_string(ConfigSource s);
+
+/// A raw value and its source.
+struct ConfigValue {
+  std::string value;
+  ConfigSource source = ConfigSource::Default;
+  std::string origin;  ///< file path for Yaml/DotEnv, "environment" or "default"
+};
+
+/// Raw layered key/value store. Keys are environment-style names (APP_DB, BIND_PORT, …).
+class ConfigStore {
+ public:
+  /// Loads `yaml_path` (if it exists), `dotenv_path` (if it exists) and the process environment.
+  /// jarvis.yaml keys are flattened: `{plugins: {disabled: [a, b]}}` → PLUGINS_DISABLED="a,b";
+  /// top-level scalars keep their upper-cased name. Throws std::runtime_error on a malformed file.
+  static ConfigStore load(const std::string& yaml_path, const std::string& dotenv_path,
+                          char** envp);
+  /// A store with no layers (tests); use set() to fill it.
+  ConfigStore() = default;
+
+  void set(const std::string& key, std::string value, ConfigSource source,
+           std::string origin = "");
+  std::optional<ConfigValue> get(const std::string& key) const;
+  /// The value or `fallback`.
+  std::string get_or(const std::string& key, const std::string& fallback) const;
+  const std::map<std::string, ConfigValue>& all() const { return values_; }
+
+ private:
+  std::map<std::string, ConfigValue> values_;
+};
+
+/// Parses a .env file's text: KEY=VALUE lines, `#` comments, optional `export `, single or double
+/// quotes; `\n` inside a value (quoted or not) becomes a newline. Throws std::runtime_error naming
+/// the line on a malformed line.
+std::map<std::string, std::string> parse_dotenv(const std::string& text);
+
+/// Declared type of a config key.
+enum class ConfigType { String, Int, Float, Bool, List };
+const char* to_string(ConfigType t);
+/// Parses a type name from a manifest ("string", "int", "float", "bool", "list").
+std::optional<ConfigType> parse_config_type(const std::string& name);
+
+/// Checks that `value` is a valid `type`; returns an error text ("expected int") or empty.
+std::string check_config_value(ConfigType type, const std::string& value);
+/// Parses a bool spelling (1/0, true/false, yes/no, on/off; case-insensitive).
+std::optional<bool> parse_bool(const std::string& value);
+
+}  // namespace jarvis::host

@@ -1,0 +1,74 @@
+// host/src/registry/tool_registry.h — agent tools and the deny-by-default policy engine.
+//
+// invoke(): unknown tool → deny; restarting → deny; lockdown → deny protected tools; no
+// (principal, tool) allow row in `tool_permissions` → deny; then plugin policies in registration
+// order; any deny wins. Each decision is emitted as `policy.decision`.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "jarvis/database.h"
+#include "jarvis/tools.h"
+#include "registry/owner.h"
+
+namespace jarvis::host {
+
+class EventBusImpl;
+
+struct ToolEntry {
+  Owner owner;
+  jarvis::ToolSpec spec;
+};
+
+struct PolicyEntry {
+  Owner owner;
+  std::string name;
+  jarvis::Policy policy;
+};
+
+/// Where the policy engine reads system state from (lockdown, restarting). Set by the host.
+struct SystemFlags {
+  std::function<bool()> lockdown = [] { return false; };
+  std::function<bool()> restarting = [] { return false; };
+};
+
+class PolicyRegistryImpl {
+ public:
+  /// Throws jarvis::Error(409, "duplicate_policy").
+  void add(Owner owner, std::string name, jarvis::Policy policy);
+  std::vector<std::shared_ptr<const PolicyEntry>> all() const;
+  void remove_owner(const std::string& owner_name);
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::shared_ptr<const PolicyEntry>> items_;
+};
+
+class ToolRegistryImpl {
+ public:
+  ToolRegistryImpl(jarvis::Database* db, PolicyRegistryImpl& policies, EventBusImpl* events);
+  /// Throws jarvis::Error(409, "duplicate_tool") naming both owners.
+  void add(Owner owner, jarvis::ToolSpec spec);
+  std::vector<jarvis::ToolInfo> list() const;
+  /// Policy-checked invocation; never throws.
+  jarvis::ToolResult invoke(const jarvis::ToolCall& call);
+  void set_system_flags(SystemFlags flags) { flags_ = std::move(flags); }
+  void remove_owner(const std::string& owner_name);
+  /// The policy decision alone (no invocation).
+  jarvis::PolicyDecision decide(const jarvis::ToolCall& call) const;
+
+ private:
+  jarvis::Database* db_;
+  PolicyRegistryImpl& policies_;
+  EventBusImpl* events_;
+  SystemFlags flags_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const ToolEntry>> items_;
+};
+
+}  // namespace jarvis::host

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian package the project needs (build, run, test, bench).
+# Idempotent: installs only what is missing; a no-op on a ready machine.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config ninja-build ccache clang-format
+  libboost-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
+  libsoci-dev libsqlite3-dev libpq-dev nlohmann-json3-dev libsodium-dev
+  libgtest-dev libgmock-dev
+  postgresql sqlite3 curl python3
+  wrk nginx
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,22 @@
+// Out-of-line destructors and version queries of the SDK's interfaces: one home for each vtable.
+#include "jarvis/jarvis.h"
+
+namespace jarvis {
+
+SdkVersion sdk_library_version() { return SdkVersion{}; }
+const char* sdk_library_abi_tag() { return JARVIS_ABI_TAG; }
+
+RouteRegistry::~RouteRegistry() = default;
+PluginConfig::~PluginConfig() = default;
+Database::~Database() = default;
+EventBus::~EventBus() = default;
+TaskRegistry::~TaskRegistry() = default;
+ToolRegistry::~ToolRegistry() = default;
+PolicyRegistry::~PolicyRegistry() = default;
+CommandRegistry::~CommandRegistry() = default;
+HttpClient::~HttpClient() = default;
+Metrics::~Metrics() = default;
+Host::~Host() = default;
+Plugin::~Plugin() = default;
+
+}  // namespace jarvis

@@ -1,0 +1,91 @@
+// tests/support/support.h — shared test helpers: temp dirs, the test PostgreSQL, an HTTP client,
+// and a launcher for the real `jarvis` binary (end-to-end tests).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace jarvis::test {
+
+/// A fresh directory under /tmp, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+/// URL of the throwaway PostgreSQL started by the ctest fixture `pg`. Fails the current test
+/// (ADD_FAILURE + returns "") when the fixture is not running.
+std::string pg_test_url();
+/// Creates a fresh, empty database on the test server and returns its URL (isolation per test).
+std::string pg_fresh_database();
+
+void write_file(const std::string& path, const std::string& content);
+std::string read_file(const std::string& path);
+
+/// A free TCP port on 127.0.0.1 (bound and released).
+int free_port();
+
+/// Result of an HTTP call made with libcurl.
+struct HttpResult {
+  int status = 0;  ///< 0 if the connection failed
+  std::string body;
+  std::map<std::string, std::string> headers;  ///< lower-cased names, last value wins
+};
+
+/// Makes one HTTP request (fresh connection). `headers` are "Name: value" lines.
+HttpResult http(const std::string& method, const std::string& url, const std::string& body = "",
+                const std::vector<std::string>& headers = {});
+
+/// Output of a finished process.
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs the built `jarvis` binary with `args` in `cwd` with extra environment; waits for it.
+RunResult run_jarvis(const std::vector<std::string>& args, const std::string& cwd,
+                     const std::map<std::string, std::string>& env = {},
+                     const std::string& stdin_data = "");
+
+/// A `jarvis serve` child process on a free port. The destructor sends SIGTERM and waits.
+class ServerProcess {
+ public:
+  /// Starts `jarvis serve` in `cwd` with `env` (+ BIND_PORT) and waits until GET /healthz
+  /// answers (up to `wait`). Extra `args` follow `serve`.
+  ServerProcess(const std::string& cwd, std::map<std::string, std::string> env,
+                std::vector<std::string> args = {},
+                std::chrono::milliseconds wait = std::chrono::seconds(20));
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  int port() const { return port_; }
+  int pid() const { return pid_; }
+  std::string url(const std::string& path) const;
+  bool ready() const { return ready_; }
+  /// Sends SIGTERM and waits; returns the exit code (128+sig if killed by a signal).
+  int terminate(std::chrono::milliseconds wait = std::chrono::seconds(20));
+  /// Sends SIGKILL and waits.
+  void kill9();
+  /// Everything the server wrote to stdout+stderr so far.
+  std::string output() const;
+
+ private:
+  int pid_ = -1;
+  int port_ = 0;
+  bool ready_ = false;
+  std::string log_path_;
+};
+
+}  // namespace jarvis::test
