@@ -8,7 +8,7 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -39,7 +39,11 @@ class Router {
   /// Adds a route; throws jarvis::Error(409, "duplicate_route") naming both owners, or
   /// jarvis::Error(400, "invalid_route") for a malformed pattern (must start with '/').
   void add(Owner owner, jarvis::RouteSpec spec);
-  /// Matches a decoded path (no query string). HEAD matches GET routes.
+  /// Matches a path (no query string). The path may still be percent-encoded: it is split on '/'
+  /// first and each segment is decoded on its own, so "%2F" stays inside one segment (and one path
+  /// parameter). An already-decoded path without '%' matches the same way. HEAD matches GET routes
+  /// (an explicit HEAD route wins). Throws jarvis::Error(400, "invalid_path") on a malformed
+  /// percent escape.
   RouteMatch match(const std::string& method, const std::string& path) const;
   /// Every route, sorted by path then method.
   std::vector<std::shared_ptr<const RouteEntry>> routes() const;
@@ -47,8 +51,19 @@ class Router {
   void remove_owner(const std::string& owner_name);
 
  private:
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<const RouteEntry>> routes_;
+  /// One pattern segment: a literal (compared decoded) or a `{name}` parameter.
+  struct Segment {
+    std::string text;  ///< literal text, or the parameter name
+    bool param = false;
+  };
+  /// A route with its pattern pre-split, and its shape ("/bugs/{}") for duplicate detection.
+  struct Compiled {
+    std::shared_ptr<const RouteEntry> entry;
+    std::vector<Segment> segments;
+    std::string shape;
+  };
+  mutable std::shared_mutex mu_;
+  std::vector<Compiled> routes_;
 };
 
 }  // namespace jarvis::host

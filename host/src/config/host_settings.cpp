@@ -1,0 +1,120 @@
+// host/src/config/host_settings.cpp — the host's key table and its typed view.
+#include "config/host_settings.h"
+
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace jarvis::host {
+
+const std::vector<SettingDecl>& host_setting_decls() {
+  static const std::vector<SettingDecl> decls = {
+      {"APP_DB", ConfigType::String, "./var/jarvis.db", false, "SQLite database file (embedded default)"},
+      {"DATABASE_URL", ConfigType::String, "", true, "postgresql://… selects PostgreSQL; overrides APP_DB"},
+      {"BIND_HOST", ConfigType::String, "127.0.0.1", false, "HTTP listen address"},
+      {"BIND_PORT", ConfigType::Int, "8000", false, "HTTP listen port"},
+      {"JARVIS_HTTP_THREADS", ConfigType::Int, "0", false, "HTTP worker threads (0 = number of cores)"},
+      {"JARVIS_HTTP_MAX_BODY_BYTES", ConfigType::Int, "1048576", false, "default request body limit"},
+      {"JARVIS_DB_POOL_SIZE", ConfigType::Int, "8", false, "database connections in the pool"},
+      {"JARVIS_PLUGIN_DIRS", ConfigType::String, "", false, "extra plugin directories, colon-separated"},
+      {"JARVIS_PLUGINS_DISABLED", ConfigType::String, "", false, "plugins not to load, comma-separated"},
+      {"PLUGINS_DISABLED", ConfigType::String, "", false, "jarvis.yaml plugins.disabled (list)"},
+      {"JARVIS_PLUGINS_REQUIRED", ConfigType::String, "", false, "plugins whose failure stops start-up"},
+      {"WEB_DIST_DIR", ConfigType::String, "web/dist", false, "static web UI directory"},
+      {"WEB_CORS_ORIGINS", ConfigType::String, "", false, "allowed browser origins, comma-separated"},
+      {"LOG_LEVEL", ConfigType::String, "info", false, "trace, debug, info, warn, error"},
+      {"LOG_FORMAT", ConfigType::String, "text", false, "text or json"},
+      {"TASK_RUNNER_MAX_CONCURRENT", ConfigType::Int, "4", false, "task worker threads"},
+      {"TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS", ConfigType::Int, "30", false, "drain limit at shutdown/restart"},
+      {"SCHEDULER_MAX_CATCHUP", ConfigType::Int, "10", false, "slots dispatched per schedule after downtime"},
+      {"SCHEDULER_TZ", ConfigType::String, "UTC", false, "time zone for cron schedules"},
+      {"SCHEDULER_TICK_MS", ConfigType::Int, "1000", false, "scheduler tick interval in milliseconds"},
+  };
+  return decls;
+}
+
+std::string redact_url(const std::string& value) {
+  auto scheme = value.find("://");
+  if (scheme == std::string::npos) return value;
+  auto at = value.find('@', scheme + 3);
+  if (at == std::string::npos) return value;
+  auto colon = value.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return value;
+  return value.substr(0, colon + 1) + "***" + value.substr(at);
+}
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, sep)) {
+    auto b = item.find_first_not_of(" \t");
+    auto e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+}  // namespace
+
+HostSettings HostSettings::from(const ConfigStore& store) {
+  std::map<std::string, std::string> v;
+  for (const auto& d : host_setting_decls()) {
+    auto cv = store.get(d.key);
+    std::string value = cv ? cv->value : d.default_value;
+    if (cv && !(d.type == ConfigType::Int && value.empty())) {
+      std::string problem = check_config_value(d.type, value);
+      if (!problem.empty()) {
+        throw std::runtime_error("invalid config " + d.key + "=" +
+                                 (d.secret ? std::string("***") : "'" + value + "'") + " from " +
+                                 cv->origin + ": " + problem);
+      }
+    }
+    if (d.type == ConfigType::Int && value.empty()) value = d.default_value;
+    v[d.key] = value;
+  }
+  auto int_in = [&](const std::string& key, long long lo, long long hi) {
+    long long n = std::stoll(v[key]);
+    if (n < lo || n > hi) {
+      auto cv = store.get(key);
+      throw std::runtime_error("invalid config " + key + "=" + v[key] + " from " +
+                               (cv ? cv->origin : "default") + ": expected int in [" +
+                               std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    }
+    return n;
+  };
+
+  HostSettings s;
+  s.database_url = v["DATABASE_URL"].empty() ? v["APP_DB"] : v["DATABASE_URL"];
+  s.bind_host = v["BIND_HOST"];
+  s.bind_port = static_cast<int>(int_in("BIND_PORT", 0, 65535));
+  s.http_threads = static_cast<int>(int_in("JARVIS_HTTP_THREADS", 0, 256));
+  if (s.http_threads == 0) s.http_threads = std::max(1u, std::thread::hardware_concurrency());
+  s.http_max_body_bytes = static_cast<std::size_t>(int_in("JARVIS_HTTP_MAX_BODY_BYTES", 1, 1LL << 32));
+  s.db_pool_size = static_cast<std::size_t>(int_in("JARVIS_DB_POOL_SIZE", 1, 256));
+  s.plugin_dirs = split(v["JARVIS_PLUGIN_DIRS"], ':');
+  for (auto& p : split(v["JARVIS_PLUGINS_DISABLED"], ',')) s.plugins_disabled.insert(p);
+  for (auto& p : split(v["PLUGINS_DISABLED"], ',')) s.plugins_disabled.insert(p);
+  for (auto& p : split(v["JARVIS_PLUGINS_REQUIRED"], ',')) s.plugins_required.insert(p);
+  s.web_dist_dir = v["WEB_DIST_DIR"];
+  s.log_level = v["LOG_LEVEL"];
+  static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (!levels.count(s.log_level)) {
+    throw std::runtime_error("invalid config LOG_LEVEL='" + s.log_level +
+                             "': expected one of trace, debug, info, warn, error, critical, off");
+  }
+  s.log_format = v["LOG_FORMAT"];
+  if (s.log_format != "text" && s.log_format != "json") {
+    throw std::runtime_error("invalid config LOG_FORMAT='" + s.log_format + "': expected text or json");
+  }
+  s.task_max_concurrent = static_cast<int>(int_in("TASK_RUNNER_MAX_CONCURRENT", 1, 1024));
+  s.task_shutdown_timeout = std::chrono::seconds(int_in("TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS", 0, 86400));
+  s.scheduler_max_catchup = static_cast<int>(int_in("SCHEDULER_MAX_CATCHUP", 0, 100000));
+  s.scheduler_tz = v["SCHEDULER_TZ"];
+  s.scheduler_interval = std::chrono::milliseconds(int_in("SCHEDULER_TICK_MS", 50, 3600000));
+  return s;
+}
+
+}  // namespace jarvis::host

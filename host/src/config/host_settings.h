@@ -1,0 +1,56 @@
+// host/src/config/host_settings.h — the host's own configuration keys, declared once.
+//
+// The declaration table drives validation at start-up, `jarvis config show` and the runbook's
+// configuration section. Plugins declare theirs in plugin.yaml (see plugins/plugin_config.h).
+#pragma once
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace jarvis::host {
+
+/// One declared host key.
+struct SettingDecl {
+  std::string key;  ///< environment-style name, e.g. "BIND_PORT"
+  ConfigType type;
+  std::string default_value;
+  bool secret;
+  std::string description;
+};
+
+/// Every host key with its type and default.
+const std::vector<SettingDecl>& host_setting_decls();
+
+/// Typed, validated host settings.
+struct HostSettings {
+  std::string database_url;  ///< DATABASE_URL, else APP_DB (SQLite path; default ./var/jarvis.db)
+  std::string bind_host;
+  int bind_port = 8000;
+  int http_threads = 0;
+  std::size_t http_max_body_bytes = 1 << 20;
+  std::size_t db_pool_size = 8;
+  std::vector<std::string> plugin_dirs;  ///< JARVIS_PLUGIN_DIRS (colon-separated)
+  std::set<std::string> plugins_disabled;
+  std::set<std::string> plugins_required;
+  std::string web_dist_dir;
+  std::string log_level;
+  std::string log_format;  ///< "text" or "json"
+  int task_max_concurrent = 4;
+  std::chrono::seconds task_shutdown_timeout{30};
+  int scheduler_max_catchup = 10;
+  std::string scheduler_tz;
+  std::chrono::milliseconds scheduler_interval{1000};
+
+  /// Validates every declared key in `store`; throws std::runtime_error naming the key, the
+  /// value's source and the expected type on the first bad value.
+  static HostSettings from(const ConfigStore& store);
+};
+
+/// `value` with any password in a database URL replaced by "***".
+std::string redact_url(const std::string& value);
+
+}  // namespace jarvis::host
