@@ -8,7 +8,7 @@ PACKAGES=(
   libboost-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
   libsoci-dev libsqlite3-dev libpq-dev nlohmann-json3-dev libsodium-dev
   libgtest-dev libgmock-dev
-  postgresql sqlite3 curl python3
+  postgresql sqlite3 curl python3 tzdata bc
   wrk nginx
 )
 
