@@ -1,4 +1,5 @@
 // Timestamps (fixed-width ISO-8601 UTC) and random identifiers.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -10,14 +11,21 @@ namespace jarvis {
 
 std::string iso_from_now(long long offset_ms) {
   using namespace std::chrono;
-  auto now = system_clock::now() + milliseconds(offset_ms);
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  // Arithmetic in milliseconds (system_clock counts nanoseconds and would overflow for offsets of
+  // a few centuries), clamped to years 0001..9999 so the text stays fixed-width and sortable.
+  constexpr long long kMinMs = -62135596800000LL;  // 0001-01-01T00:00:00.000Z
+  constexpr long long kMaxMs = 253402300799999LL;  // 9999-12-31T23:59:59.999Z
+  long long now_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  long long ms = 0;
+  if (__builtin_add_overflow(now_ms, offset_ms, &ms)) ms = offset_ms > 0 ? kMaxMs : kMinMs;
+  ms = std::clamp(ms, kMinMs, kMaxMs);
+  long long secs_ll = ms / 1000;
   int millis = static_cast<int>(ms % 1000);
   if (millis < 0) {
     millis += 1000;
-    secs -= 1;
+    secs_ll -= 1;
   }
+  std::time_t secs = static_cast<std::time_t>(secs_ll);
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[96];
