@@ -1,0 +1,36 @@
+// bugs/src/plugin.cpp — entry of the bugs plugin: registration only.
+#include <memory>
+
+#include "commands.h"
+#include "jarvis/jarvis.h"
+#include "routes.h"
+#include "store.h"
+
+namespace bugs {
+
+class BugsPlugin : public jarvis::Plugin {
+ public:
+  void setup(jarvis::Host& host) override {
+    store_ = std::make_unique<BugStore>(host);
+    BugStore* s = store_.get();
+    register_routes(host, *s);
+    register_commands(host, *s);
+
+    host.tasks().add({.name = "bugs.report",
+                      .description = "File a report {title, description, priority, kind, dedupe_key?}; reuses an "
+                                     "open one with the same dedupe_key",
+                      .handler = [s](jarvis::TaskContext& t) { return s->report(t.payload); },
+                      .retry = {.max_attempts = 3}});
+    host.tasks().add({.name = "bugs.link_external",
+                      .description = "Record a GitHub sync {id, github_issue_number, github_issue_url, synced_at, error}",
+                      .handler = [s](jarvis::TaskContext& t) { return s->link_external(t.payload); },
+                      .retry = {.max_attempts = 3}});
+  }
+
+ private:
+  std::unique_ptr<BugStore> store_;
+};
+
+}  // namespace bugs
+
+JARVIS_PLUGIN(bugs::BugsPlugin)
