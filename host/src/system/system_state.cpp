@@ -1,0 +1,781 @@
+// host/src/system/system_state.cpp — lockdown, unlock codes, automatic triggers and the
+// controlled restart (see system_state.h and docs/decisions/0008-lockdown-and-restart.md).
+#include "system/system_state.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "config/config.h"
+#include "db/sql_database.h"
+#include "http/dispatcher.h"
+#include "http/router.h"
+#include "jarvis/subprocess.h"
+#include "observability/metrics.h"
+#include "registry/event_bus.h"
+
+namespace jarvis::host {
+
+namespace {
+
+constexpr const char* kSelectRow =
+    "SELECT lockdown, lockdown_reason, lockdown_since, lockdown_by, restarting, "
+    "restart_requested_by, restart_requested_at, restart_trace_id, updated_at, "
+    "unlock_code_expires_at FROM system_state WHERE id = 1";
+
+long long parse_int_key(const ConfigStore& store, const std::string& key, long long fallback,
+                        long long min, long long max) {
+  auto v = store.get(key);
+  if (!v || v->value.empty()) return fallback;
+  long long out = 0;
+  const std::string& s = v->value;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (ec != std::errc() || p != s.data() + s.size() || out < min || out > max) {
+    throw std::runtime_error("invalid " + key + "=" + s + " (from " + v->origin +
+                             "): expected an integer between " + std::to_string(min) + " and " +
+                             std::to_string(max));
+  }
+  return out;
+}
+
+bool parse_bool_key(const ConfigStore& store, const std::string& key, bool fallback) {
+  auto v = store.get(key);
+  if (!v || v->value.empty()) return fallback;
+  auto b = parse_bool(v->value);
+  if (!b) {
+    throw std::runtime_error("invalid " + key + "=" + v->value + " (from " + v->origin +
+                             "): expected bool (1/0, true/false, yes/no, on/off)");
+  }
+  return *b;
+}
+
+long long affected(soci::statement& st) { return st.get_affected_rows(); }
+
+bool six_digits(const std::string& code) {
+  return code.size() == 6 &&
+         std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The process's own argv, from /proc/self/cmdline (NUL-separated).
+std::vector<std::string> current_argv() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> argv;
+  std::string cur;
+  for (char c : all) {
+    if (c == '\0') {
+      argv.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty()) argv.push_back(cur);
+  return argv;
+}
+
+// Writes `content` to `path` with mode 0600: a temporary file in the same directory (O_EXCL,
+// O_NOFOLLOW), fsync, then rename over the target, so a reader sees the old or the new code.
+// Returns the temporary path, renamed by commit_file(); throws on failure.
+std::string write_private_temp(const std::string& path, const std::string& content) {
+  namespace fs = std::filesystem;
+  fs::path target(path);
+  if (target.has_parent_path()) {
+    std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) {
+      throw std::runtime_error("cannot create " + target.parent_path().string() + ": " + ec.message());
+    }
+  }
+  unsigned char rnd[8];
+  randombytes_buf(rnd, sizeof rnd);
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, ".tmp.%d.%02x%02x%02x%02x", static_cast<int>(getpid()), rnd[0],
+                rnd[1], rnd[2], rnd[3]);
+  std::string tmp = path + suffix;
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
+  bool ok = ::fchmod(fd, 0600) == 0;
+  std::size_t done = 0;
+  while (ok && done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = false;
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  int saved = errno;
+  ok = ok && ::fsync(fd) == 0;
+  if (!ok) saved = errno;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(saved));
+  }
+  return tmp;
+}
+
+void commit_file(const std::string& tmp, const std::string& path) {
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int saved = errno;
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot rename " + tmp + " to " + path + ": " + std::strerror(saved));
+  }
+}
+
+std::string absolute(const std::string& path) {
+  std::error_code ec;
+  auto p = std::filesystem::absolute(path, ec);
+  return ec ? path : p.lexically_normal().string();
+}
+
+template <typename F>
+void guarded(const char* what, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    spdlog::error("restart: {} failed: {}", what, e.what());
+  } catch (...) {
+    spdlog::error("restart: {} failed with a non-standard exception", what);
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+SystemOptions SystemOptions::from(const ConfigStore& store) {
+  SystemOptions o;
+  o.lockdown_default = parse_bool_key(store, "LOCKDOWN_DEFAULT", o.lockdown_default);
+  o.readyz_fail_threshold =
+      static_cast<int>(parse_int_key(store, "LOCKDOWN_READYZ_FAIL_THRESHOLD", 3, 1, 1000));
+  o.readiness_interval = std::chrono::seconds(
+      parse_int_key(store, "LOCKDOWN_READYZ_CHECK_INTERVAL_SECONDS", 30, 1, 86400));
+  o.rollback_threshold =
+      static_cast<int>(parse_int_key(store, "LOCKDOWN_ROLLBACK_THRESHOLD", 2, 1, 1000));
+  o.rollback_window =
+      std::chrono::minutes(parse_int_key(store, "LOCKDOWN_ROLLBACK_WINDOW_MINUTES", 30, 1, 525600));
+  o.unlock_code_ttl =
+      std::chrono::minutes(parse_int_key(store, "ADMIN_UNLOCK_CODE_TTL_MINUTES", 10, 1, 1440));
+  o.unlock_code_path = store.get_or("ADMIN_UNLOCK_CODE_PATH", o.unlock_code_path);
+  if (o.unlock_code_path.empty()) o.unlock_code_path = "./var/unlock_code";
+  o.restart_command = store.get_or("RESTART_COMMAND", "");
+  o.restart_command_timeout =
+      std::chrono::seconds(parse_int_key(store, "RESTART_COMMAND_TIMEOUT_SECONDS", 60, 1, 3600));
+  o.task_drain_timeout = std::chrono::seconds(
+      parse_int_key(store, "TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS", 30, 0, 3600));
+  o.http_drain_timeout =
+      std::chrono::seconds(parse_int_key(store, "RESTART_HTTP_DRAIN_SECONDS", 10, 0, 3600));
+  o.retry_after_seconds =
+      static_cast<int>(parse_int_key(store, "RESTART_RETRY_AFTER_SECONDS", 30, 1, 3600));
+  return o;
+}
+
+const std::vector<SettingDecl>& system_setting_decls() {
+  static const std::vector<SettingDecl> decls = {
+      {"LOCKDOWN_DEFAULT", ConfigType::Bool, "0", false, "start in lockdown"},
+      {"LOCKDOWN_READYZ_FAIL_THRESHOLD", ConfigType::Int, "3", false,
+       "consecutive failed readiness checks that trigger a lockdown"},
+      {"LOCKDOWN_READYZ_CHECK_INTERVAL_SECONDS", ConfigType::Int, "30", false,
+       "interval of the internal readiness watchdog"},
+      {"LOCKDOWN_ROLLBACK_THRESHOLD", ConfigType::Int, "2", false,
+       "rollbacks within the window that trigger a lockdown"},
+      {"LOCKDOWN_ROLLBACK_WINDOW_MINUTES", ConfigType::Int, "30", false, "rollback burst window"},
+      {"ADMIN_UNLOCK_CODE_TTL_MINUTES", ConfigType::Int, "10", false,
+       "lifetime of an unlock code (rotated at the same interval)"},
+      {"ADMIN_UNLOCK_CODE_PATH", ConfigType::String, "./var/unlock_code", false,
+       "file (mode 0600) the current unlock code is written to"},
+      {"RESTART_COMMAND", ConfigType::String, "", false,
+       "command (/bin/sh -c) that restarts the service; empty = re-execute in place"},
+      {"RESTART_COMMAND_TIMEOUT_SECONDS", ConfigType::Int, "60", false,
+       "time limit of RESTART_COMMAND"},
+      {"RESTART_HTTP_DRAIN_SECONDS", ConfigType::Int, "10", false,
+       "how long a restart waits for in-flight HTTP requests"},
+      {"RESTART_RETRY_AFTER_SECONDS", ConfigType::Int, "30", false,
+       "Retry-After of webhook answers during a restart"},
+  };
+  return decls;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Process image replacement
+
+std::string exec_image(const std::string& path, const std::vector<std::string>& argv) {
+  if (argv.empty()) return "empty argv";
+  // Descriptors: only stdin/stdout/stderr survive (sockets, database files, log files do not).
+  std::vector<int> fds;
+  if (auto* dir = ::opendir("/proc/self/fd")) {
+    while (auto* ent = ::readdir(dir)) {
+      int fd = std::atoi(ent->d_name);
+      if (fd > 2) fds.push_back(fd);
+    }
+    ::closedir(dir);
+  }
+  for (int fd : fds) {
+    int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+  }
+  // Signals: the mask and ignored dispositions survive exec; the new process expects neither.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    struct sigaction current {};
+    if (::sigaction(sig, nullptr, &current) == 0 && current.sa_handler == SIG_IGN) {
+      ::signal(sig, SIG_DFL);
+    }
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
+
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::fflush(nullptr);
+  ::execv(path.c_str(), args.data());
+  return "execv " + path + ": " + std::strerror(errno);
+}
+
+std::string exec_self() { return exec_image("/proc/self/exe", current_argv()); }
+
+// ---------------------------------------------------------------------------------------------
+// SystemState
+
+SystemState::SystemState(SqlDatabase& db, EventBusImpl* events, SystemOptions options,
+                         MetricsRegistry* metrics)
+    : db_(db), events_(events), metrics_(metrics), options_(std::move(options)) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
+  load_row();  // also sets the jarvis_system_* gauges (updated on every change, no collector)
+}
+
+SystemState::~SystemState() {
+  stop();
+  if (restart_thread_.joinable()) restart_thread_.join();
+}
+
+void SystemState::load_row() {
+  auto sql = db_.session();
+  int lock = 0, restart = 0;
+  std::string reason, since, by, rby, rat, rtrace, updated, expires;
+  *sql << kSelectRow, soci::into(lock), soci::into(reason), soci::into(since), soci::into(by),
+      soci::into(restart), soci::into(rby), soci::into(rat), soci::into(rtrace), soci::into(updated),
+      soci::into(expires);
+  if (!sql->got_data()) {
+    throw std::runtime_error("the system_state row is missing: run `jarvis migrate`");
+  }
+  std::lock_guard lk(mu_);
+  snapshot_.lockdown = lock != 0;
+  snapshot_.lockdown_reason = reason;
+  snapshot_.lockdown_since = since;
+  snapshot_.lockdown_by = by;
+  snapshot_.restarting = restart != 0;
+  snapshot_.restart_requested_by = rby;
+  snapshot_.restart_requested_at = rat;
+  snapshot_.updated_at = updated;
+  code_expires_at_ = expires;
+  lockdown_ = snapshot_.lockdown;
+  // A restart running in this process keeps its flag whatever the row says.
+  if (!restart_thread_.joinable()) restarting_ = snapshot_.restarting;
+  if (metrics_) {
+    metrics_->gauge_set("jarvis_system_lockdown", "1 while the system is in lockdown.", {},
+                        lockdown_ ? 1 : 0);
+    metrics_->gauge_set("jarvis_system_restarting", "1 while a controlled restart runs.", {},
+                        restarting_ ? 1 : 0);
+  }
+}
+
+void SystemState::refresh() { load_row(); }
+
+SystemSnapshot SystemState::snapshot() const {
+  std::lock_guard lk(mu_);
+  return snapshot_;
+}
+
+jarvis::Json SystemState::status_json() const {
+  std::lock_guard lk(mu_);
+  return jarvis::Json{{"lockdown", snapshot_.lockdown},
+                      {"lockdown_reason", snapshot_.lockdown_reason},
+                      {"lockdown_since", snapshot_.lockdown_since.empty()
+                                             ? jarvis::Json(nullptr)
+                                             : jarvis::Json(snapshot_.lockdown_since)},
+                      {"restarting", restarting_.load()},
+                      {"readiness_fail_streak", readiness_streak_.load()},
+                      {"unlock_code_expires_at",
+                       code_expires_at_.empty() ? jarvis::Json(nullptr) : jarvis::Json(code_expires_at_)}};
+}
+
+void SystemState::emit(const std::string& type, jarvis::Json payload, const std::string& actor,
+                       const std::string& trace_id) {
+  if (!events_) return;
+  try {
+    jarvis::Event e;
+    e.type = type;
+    e.payload = std::move(payload);
+    e.trace_id = trace_id;
+    e.component = "system";
+    if (actor.empty() || actor == "system" || actor.rfind("trigger", 0) == 0) {
+      e.actor_type = "system";
+      e.actor_id = actor.empty() ? "system" : actor;
+    } else {
+      auto colon = actor.find(':');
+      e.actor_type = colon == std::string::npos ? "user" : actor.substr(0, colon);
+      e.actor_id = colon == std::string::npos ? actor : actor.substr(colon + 1);
+    }
+    events_->emit(Owner{}, std::move(e));
+  } catch (const std::exception& ex) {
+    spdlog::error("system: emitting {} failed: {}", type, ex.what());
+  }
+}
+
+// --- lockdown ---------------------------------------------------------------------------------
+
+bool SystemState::set_lockdown(bool on, const std::string& reason_in, const std::string& actor,
+                               const std::string& trace_id) {
+  std::string now = jarvis::now_iso();
+  std::string reason = reason_in.empty() ? "manual" : reason_in;
+  std::string previous_reason;
+  long long changed = 0;
+  {
+    auto sql = db_.session();
+    if (on) {
+      soci::statement st = (sql->prepare << "UPDATE system_state SET lockdown = 1, lockdown_reason = :r, "
+                                            "lockdown_since = :t, lockdown_by = :a, updated_at = :t2 "
+                                            "WHERE id = 1 AND lockdown = 0",
+                            soci::use(reason), soci::use(now), soci::use(actor), soci::use(now));
+      st.execute(true);
+      changed = affected(st);
+    } else {
+      *sql << "SELECT lockdown_reason FROM system_state WHERE id = 1", soci::into(previous_reason);
+      soci::statement st = (sql->prepare << "UPDATE system_state SET lockdown = 0, lockdown_reason = '', "
+                                            "lockdown_since = '', lockdown_by = '', updated_at = :t "
+                                            "WHERE id = 1 AND lockdown = 1",
+                            soci::use(now));
+      st.execute(true);
+      changed = affected(st);
+    }
+  }
+  load_row();
+  if (changed == 0) return false;
+  if (on) {
+    spdlog::warn("lockdown set by {}: {}", actor, reason);
+    emit("lockdown.triggered", {{"reason", reason}, {"source", "admin"}, {"by", actor}}, actor, trace_id);
+  } else {
+    spdlog::warn("lockdown cleared by {} (was: {})", actor, previous_reason);
+    emit("lockdown.cleared", {{"via", "admin"}, {"by", actor}, {"previous_reason", previous_reason}},
+         actor, trace_id);
+  }
+  return true;
+}
+
+bool SystemState::trigger_lockdown(const std::string& reason, const jarvis::Json& detail) {
+  std::string now = jarvis::now_iso();
+  std::string by = "trigger:" + reason;
+  long long changed = 0;
+  {
+    auto sql = db_.session();
+    soci::statement st = (sql->prepare << "UPDATE system_state SET lockdown = 1, lockdown_reason = :r, "
+                                          "lockdown_since = :t, lockdown_by = :b, updated_at = :t2 "
+                                          "WHERE id = 1 AND lockdown = 0",
+                          soci::use(reason), soci::use(now), soci::use(by), soci::use(now));
+    st.execute(true);
+    changed = affected(st);
+  }
+  load_row();
+  if (changed == 0) return false;
+  spdlog::warn("lockdown triggered automatically: {} {}", reason, detail.dump());
+  emit("lockdown.triggered", {{"reason", reason}, {"source", "trigger"}, {"detail", detail}}, by, "");
+  return true;
+}
+
+void SystemState::record_readiness(bool ok) {
+  if (ok) {
+    readiness_streak_ = 0;
+    return;
+  }
+  int streak = ++readiness_streak_;
+  spdlog::warn("readiness watchdog: check failed ({} in a row, threshold {})", streak,
+               options_.readyz_fail_threshold);
+  if (streak >= options_.readyz_fail_threshold) {
+    // A new series of failures is needed before the next trigger (e.g. after an admin cleared).
+    readiness_streak_ = 0;
+    trigger_lockdown("readyz_failures", {{"consecutive_failures", streak},
+                                         {"threshold", options_.readyz_fail_threshold}});
+  }
+}
+
+void SystemState::report_rollback(const std::string& detail) {
+  std::string now = jarvis::now_iso();
+  long long window_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.rollback_window).count();
+  std::string since = jarvis::iso_from_now(-window_ms);
+  int count = 0;
+  {
+    auto sql = db_.session();
+    std::string id = jarvis::new_id("rbk");
+    std::string d = detail.substr(0, 2000);
+    *sql << "INSERT INTO system_rollbacks (id, created_at, detail) VALUES (:i, :t, :d)", soci::use(id),
+        soci::use(now), soci::use(d);
+    *sql << "DELETE FROM system_rollbacks WHERE created_at < :s", soci::use(since);
+    *sql << "SELECT COUNT(*) FROM system_rollbacks WHERE created_at >= :s", soci::use(since),
+        soci::into(count);
+  }
+  spdlog::warn("rollback reported ({} within {} min, threshold {}): {}", count,
+               options_.rollback_window.count(), options_.rollback_threshold, detail);
+  if (count >= options_.rollback_threshold) {
+    trigger_lockdown("rollback_burst", {{"rollbacks", count},
+                                        {"window_minutes", options_.rollback_window.count()},
+                                        {"threshold", options_.rollback_threshold},
+                                        {"last", detail.substr(0, 2000)}});
+  }
+}
+
+// --- unlock codes -----------------------------------------------------------------------------
+
+void SystemState::rotate_unlock_code() {
+  char code[8];
+  std::snprintf(code, sizeof code, "%06u", static_cast<unsigned>(randombytes_uniform(1000000)));
+  char hash[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(hash, code, 6, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    sodium_memzero(code, sizeof code);
+    throw std::runtime_error("hashing the unlock code failed (out of memory)");
+  }
+  std::string content = std::string(code, 6) + "\n";
+  sodium_memzero(code, sizeof code);
+  std::string path = options_.unlock_code_path;
+  std::string tmp = write_private_temp(path, content);
+  sodium_memzero(content.data(), content.size());
+  std::string now = jarvis::now_iso();
+  long long ttl_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.unlock_code_ttl).count();
+  std::string expires = jarvis::iso_from_now(ttl_ms);
+  std::string h(hash);
+  try {
+    auto sql = db_.session();
+    *sql << "UPDATE system_state SET unlock_code_hash = :h, unlock_code_created_at = :t, "
+            "unlock_code_expires_at = :e, unlock_code_used_at = '', updated_at = :t2 WHERE id = 1",
+        soci::use(h), soci::use(now), soci::use(expires), soci::use(now);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  commit_file(tmp, path);
+  {
+    std::lock_guard lk(mu_);
+    code_expires_at_ = expires;
+  }
+  spdlog::info("unlock code rotated; written to {} (valid until {})", absolute(path), expires);
+  emit("lockdown.code_rotated", {{"path", absolute(path)}, {"expires_at", expires}}, "system", "");
+}
+
+bool SystemState::unlock(const std::string& code, const std::string& actor, std::string* reason) {
+  auto refuse = [&](const std::string& why) {
+    if (reason) *reason = why;
+    return false;
+  };
+  std::string previous_reason;
+  {
+    std::unique_lock lk(mu_);  // one attempt at a time in this process
+    auto sql = db_.session();
+    int lock = 0, failures = 0;
+    std::string hash, expires, used, blocked;
+    *sql << "SELECT lockdown, lockdown_reason, unlock_code_hash, unlock_code_expires_at, "
+            "unlock_code_used_at, unlock_failures, unlock_blocked_until FROM system_state WHERE id = 1",
+        soci::into(lock), soci::into(previous_reason), soci::into(hash), soci::into(expires),
+        soci::into(used), soci::into(failures), soci::into(blocked);
+    std::string now = jarvis::now_iso();
+    if (!blocked.empty() && now < blocked) {
+      return refuse("too many wrong codes; try again after " + blocked);
+    }
+    if (lock == 0) return refuse("the system is not in lockdown");
+    bool match = six_digits(code) && !hash.empty() &&
+                 crypto_pwhash_str_verify(hash.c_str(), code.data(), code.size()) == 0;
+    if (!match) {
+      ++failures;
+      std::string until;
+      if (failures >= options_.unlock_free_attempts) {
+        int doublings = std::min(failures - options_.unlock_free_attempts, 20);
+        std::chrono::seconds wait =
+            options_.unlock_backoff_base * static_cast<std::chrono::seconds::rep>(1L << doublings);
+        if (wait > options_.unlock_backoff_max) wait = options_.unlock_backoff_max;
+        until = jarvis::iso_from_now(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
+      }
+      *sql << "UPDATE system_state SET unlock_failures = :f, unlock_blocked_until = :b WHERE id = 1",
+          soci::use(failures), soci::use(until);
+      lk.unlock();
+      spdlog::warn("unlock refused for {}: wrong code ({} in a row)", actor, failures);
+      emit("lockdown.unlock_refused", {{"by", actor}, {"why", "wrong"}, {"failures", failures},
+                                       {"blocked_until", until.empty() ? jarvis::Json(nullptr) : jarvis::Json(until)}},
+           actor, "");
+      return refuse(until.empty() ? "wrong code" : "wrong code; further attempts blocked until " + until);
+    }
+    if (!used.empty()) return refuse("code already used");
+    if (expires.empty() || now >= expires) return refuse("code expired");
+    soci::statement st =
+        (sql->prepare << "UPDATE system_state SET unlock_code_used_at = :t, lockdown = 0, "
+                         "lockdown_reason = '', lockdown_since = '', lockdown_by = '', "
+                         "unlock_failures = 0, unlock_blocked_until = '', updated_at = :t2 "
+                         "WHERE id = 1 AND unlock_code_hash = :h AND unlock_code_used_at = ''",
+         soci::use(now), soci::use(now), soci::use(hash));
+    st.execute(true);
+    if (affected(st) == 0) return refuse("code already used");
+  }
+  load_row();
+  ::unlink(options_.unlock_code_path.c_str());  // consumed: the operator's copy goes too
+  spdlog::warn("lockdown cleared by {} with an unlock code (was: {})", actor, previous_reason);
+  emit("lockdown.cleared", {{"via", "unlock_code"}, {"by", actor}, {"previous_reason", previous_reason}},
+       actor, "");
+  if (reason) reason->clear();
+  return true;
+}
+
+// --- start-up and watchdog --------------------------------------------------------------------
+
+void SystemState::start(std::function<bool()> ready) {
+  ready_ = std::move(ready);
+  load_row();
+  SystemSnapshot snap = snapshot();
+  if (snap.restarting) {
+    std::string trace;
+    {
+      auto sql = db_.session();
+      *sql << "SELECT restart_trace_id FROM system_state WHERE id = 1", soci::into(trace);
+      std::string now = jarvis::now_iso();
+      *sql << "UPDATE system_state SET restarting = 0, updated_at = :t WHERE id = 1", soci::use(now);
+    }
+    restarting_ = false;
+    load_row();
+    bool ok = true;
+    std::string error;
+    if (ready_) {
+      try {
+        ok = ready_();
+      } catch (const std::exception& e) {
+        ok = false;
+        error = e.what();
+      }
+    }
+    spdlog::info("restart complete (requested by {} at {}): {}", snap.restart_requested_by,
+                 snap.restart_requested_at, ok ? "ready" : "NOT ready");
+    jarvis::Json payload{{"result", ok ? "ok" : "not_ready"},
+                         {"requested_by", snap.restart_requested_by},
+                         {"requested_at", snap.restart_requested_at},
+                         {"pid", static_cast<long long>(::getpid())}};
+    if (!error.empty()) payload["error"] = error;
+    emit("system.restart.complete", std::move(payload), "system", trace);
+  }
+  if (options_.lockdown_default && !lockdown_) {
+    trigger_lockdown("lockdown_default", {{"setting", "LOCKDOWN_DEFAULT"}});
+  }
+  // A valid, unused code may already exist (another instance, or a restart within its TTL).
+  bool need_code = true;
+  {
+    auto sql = db_.session();
+    std::string hash, expires, used;
+    *sql << "SELECT unlock_code_hash, unlock_code_expires_at, unlock_code_used_at FROM system_state "
+            "WHERE id = 1",
+        soci::into(hash), soci::into(expires), soci::into(used);
+    need_code = hash.empty() || !used.empty() || expires <= jarvis::now_iso() ||
+                !std::filesystem::exists(options_.unlock_code_path);
+  }
+  if (need_code) {
+    try {
+      rotate_unlock_code();
+    } catch (const std::exception& e) {
+      spdlog::error("unlock code: {}", e.what());
+    }
+  }
+  if (ready_ && !watchdog_.joinable()) {
+    {
+      std::lock_guard lk(watchdog_mu_);
+      watchdog_stop_ = false;
+    }
+    watchdog_ = std::thread([this] { watchdog_loop(); });
+  }
+}
+
+void SystemState::stop() {
+  {
+    std::lock_guard lk(watchdog_mu_);
+    watchdog_stop_ = true;
+  }
+  watchdog_cv_.notify_all();
+  if (watchdog_.joinable()) watchdog_.join();
+}
+
+void SystemState::watchdog_loop() {
+  for (;;) {
+    {
+      std::unique_lock lk(watchdog_mu_);
+      if (watchdog_cv_.wait_for(lk, options_.readiness_interval, [this] { return watchdog_stop_; })) {
+        return;
+      }
+    }
+    bool ok = false;
+    try {
+      ok = ready_();
+    } catch (const std::exception& e) {
+      spdlog::warn("readiness watchdog: check threw: {}", e.what());
+    } catch (...) {
+      spdlog::warn("readiness watchdog: check threw a non-standard exception");
+    }
+    try {
+      record_readiness(ok);
+      refresh();
+    } catch (const std::exception& e) {
+      spdlog::error("readiness watchdog: {}", e.what());
+    }
+  }
+}
+
+// --- controlled restart -----------------------------------------------------------------------
+
+void SystemState::set_restart_hooks(RestartHooks hooks) {
+  std::lock_guard lk(mu_);
+  hooks_ = std::move(hooks);
+}
+
+void SystemState::request_restart(const std::string& actor, const std::string& trace_id) {
+  begin_restart(actor, trace_id);
+}
+
+bool SystemState::begin_restart(const std::string& actor, const std::string& trace_id) {
+  std::lock_guard lk(mu_);
+  if (restarting_.load()) return false;
+  if (restart_thread_.joinable()) restart_thread_.join();  // a finished earlier restart (tests)
+  restarting_ = true;
+  std::string trace = trace_id.empty() ? jarvis::new_id("trc") : trace_id;
+  restart_thread_ = std::thread([this, actor, trace] { run_restart(actor, trace); });
+  return true;
+}
+
+void SystemState::wait_restart() {
+  std::thread t;
+  {
+    std::lock_guard lk(mu_);
+    t.swap(restart_thread_);
+  }
+  if (t.joinable()) t.join();
+}
+
+void SystemState::run_restart(std::string actor, std::string trace) {
+  RestartHooks hooks;
+  {
+    std::lock_guard lk(mu_);
+    hooks = hooks_;
+  }
+  auto started = std::chrono::steady_clock::now();
+  std::string now = jarvis::now_iso();
+  guarded("recording the restart flag", [&] {
+    auto sql = db_.session();
+    *sql << "UPDATE system_state SET restarting = 1, restart_requested_by = :a, "
+            "restart_requested_at = :t, restart_trace_id = :tr, updated_at = :t2 WHERE id = 1",
+        soci::use(actor), soci::use(now), soci::use(trace), soci::use(now);
+  });
+  {
+    std::lock_guard lk(mu_);
+    snapshot_.restarting = true;
+    snapshot_.restart_requested_by = actor;
+    snapshot_.restart_requested_at = now;
+  }
+  if (metrics_) metrics_->gauge_set("jarvis_system_restarting", "1 while a controlled restart runs.", {}, 1);
+  spdlog::warn("controlled restart requested by {} (trace {}): draining", actor, trace);
+  long long task_ms = options_.task_drain_timeout.count();
+  emit("system.restart.start",
+       {{"status", "draining"}, {"requested_by", actor}, {"drain_timeout_s", task_ms / 1000}}, actor, trace);
+
+  bool tasks_drained = true, http_drained = true;
+  if (hooks.drain_tasks) {
+    tasks_drained = false;
+    guarded("draining tasks", [&] { tasks_drained = hooks.drain_tasks(options_.task_drain_timeout); });
+  }
+  if (hooks.stop_accepting) guarded("closing the listener", [&] { hooks.stop_accepting(); });
+  if (hooks.drain_http) {
+    http_drained = false;
+    guarded("draining HTTP", [&] { http_drained = hooks.drain_http(options_.http_drain_timeout); });
+  }
+  long long waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - started)
+                         .count();
+  emit("system.restart.drain",
+       {{"tasks_drained", tasks_drained}, {"http_drained", http_drained}, {"waited_ms", waited},
+        {"timeout_s", task_ms / 1000}},
+       actor, trace);
+
+  auto exit_process = hooks.exit_process ? hooks.exit_process : [](int code) {
+    std::fflush(nullptr);
+    std::exit(code);
+  };
+
+  if (!options_.restart_command.empty()) {
+    jarvis::ProcessResult r;
+    guarded("running RESTART_COMMAND", [&] {
+      r = jarvis::run_process({.argv = {"/bin/sh", "-c", options_.restart_command},
+                               .timeout_ms = options_.restart_command_timeout.count() * 1000,
+                               .max_output_bytes = 2048});
+    });
+    emit("system.restart.exec",
+         {{"mode", "command"}, {"command", options_.restart_command}, {"exit_status", r.exit_code},
+          {"timed_out", r.timed_out}, {"stdout", r.stdout_text}, {"stderr", r.stderr_text}},
+         actor, trace);
+    if (r.exit_code == 0) {
+      spdlog::warn("restart: RESTART_COMMAND succeeded; this process exits");
+      if (hooks.before_exec) guarded("before_exec", [&] { hooks.before_exec(); });
+      exit_process(0);
+      return;
+    }
+    spdlog::error("restart: RESTART_COMMAND failed (exit {}); re-executing in place instead",
+                  r.exit_code);
+  }
+
+  std::vector<std::string> argv = current_argv();
+  emit("system.restart.exec", {{"mode", "reexec"}, {"argv", argv}}, actor, trace);
+  if (hooks.before_exec) guarded("before_exec", [&] { hooks.before_exec(); });
+  std::string error = hooks.exec ? hooks.exec(argv) : exec_image("/proc/self/exe", argv);
+  // Only reached when the exec failed (or a test seam returned).
+  if (!error.empty()) {
+    spdlog::critical("restart: re-exec failed: {}", error);
+    emit("system.restart.exec", {{"mode", "reexec"}, {"result", "failed"}, {"error", error}}, actor, trace);
+    exit_process(1);
+  }
+}
+
+// --- integration helpers ----------------------------------------------------------------------
+
+SystemFlags SystemState::flags() const {
+  SystemFlags f;
+  f.lockdown = [this] { return lockdown(); };
+  f.restarting = [this] { return restarting(); };
+  return f;
+}
+
+std::optional<jarvis::Response> SystemState::guard_webhook(const jarvis::Request& req,
+                                                           const RouteEntry& route) const {
+  if (route.spec.auth != jarvis::Auth::Webhook || !restarting()) return std::nullopt;
+  auto res = Dispatcher::error_response(503, "restarting",
+                                        "the server is restarting; retry after the Retry-After delay",
+                                        req.request_id);
+  res.headers.set("Retry-After", std::to_string(options_.retry_after_seconds));
+  return res;
+}
+
+}  // namespace jarvis::host

@@ -1,0 +1,120 @@
+// host/src/ws/ws_hub.h — the WebSocket endpoint `/ws`: authentication, the subscription protocol
+// and the fan-out of stored events to subscribed connections. Beast-free: the engine lives in
+// ws_hub.cpp (the only Beast translation unit of this folder).
+//
+// Protocol (docs/decisions/0008-lockdown-and-restart.md, original §2.9):
+//   server → client on accept   {"type":"auth.ok","user_id","role"}
+//   {"action":"subscribe","thread_id":T}    → {"type":"subscribed","thread_id":T}
+//                                            | {"type":"error","detail":"forbidden","thread_id":T}
+//   {"action":"unsubscribe","thread_id":T}  → {"type":"unsubscribed","thread_id":T}
+//   {"action":"subscribe_system"}           → {"type":"subscribed.system"} (admins)
+//                                            | {"type":"error","detail":"forbidden"}
+//   {"action":"unsubscribe_system"}         → {"type":"unsubscribed.system"}
+//   anything else                            → {"type":"error","detail":"unknown action"}
+//   pushes: {"type","thread_id","created_at","id","component","payload"} (payload redacted)
+//
+//   WsHub hub(options, authenticate, may_access_thread, &metrics);
+//   server.set_upgrade_handler("/ws", hub.upgrade_handler());
+//   events.set_forwarder([&hub](const jarvis::Event& e) { hub.publish(e); });
+//   … on shutdown: hub.close_all(std::chrono::seconds(2)); then server.shutdown(…).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/server.h"
+#include "jarvis/events.h"
+#include "jarvis/principal.h"
+
+namespace jarvis::host {
+
+class ConfigStore;
+class MetricsRegistry;
+
+/// Resolves a bearer/session token to a principal; nullopt when invalid or expired. Called on a
+/// server thread during the handshake; may throw (the connection is then closed with 1011).
+using WsAuthenticator = std::function<std::optional<jarvis::Principal>(const std::string& token)>;
+/// True when `principal` may subscribe to thread `thread_id` (it exists and is theirs, or the
+/// principal is an admin). Called on a server thread; may throw (answered as an error message).
+using WsThreadAccess = std::function<bool(const jarvis::Principal& principal, const std::string& thread_id)>;
+
+/// Limits and timeouts of the endpoint.
+struct WsOptions {
+  /// Browser origins allowed besides the server's own (WEB_CORS_ORIGINS), e.g. "https://app.example".
+  std::vector<std::string> allowed_origins;
+  /// Accept handshakes without an Origin header (non-browser clients; browsers always send one).
+  bool allow_missing_origin = true;
+  /// Outbound queue bound per connection: exceeding either limit closes the connection with
+  /// 1008 "slow consumer" instead of buffering without end or slowing other clients.
+  std::size_t max_queue_messages = 256;
+  std::size_t max_queue_bytes = 4u << 20;
+  /// Largest client message accepted (bigger ones close the connection with 1009).
+  std::size_t max_inbound_message_bytes = 64u << 10;
+  /// Thread subscriptions per connection (more are answered with an error).
+  std::size_t max_subscriptions = 1000;
+  /// Opening/closing handshake limit.
+  std::chrono::milliseconds handshake_timeout{30000};
+  /// A ping is sent after half of this without incoming data; a peer silent for the whole period
+  /// (no pong) is disconnected.
+  std::chrono::milliseconds idle_timeout{60000};
+  /// How long a closing connection may take to flush its close frame before the socket is cut.
+  std::chrono::milliseconds close_grace{5000};
+
+  /// Reads WEB_CORS_ORIGINS (comma-separated), WS_MAX_QUEUE_MESSAGES, WS_MAX_QUEUE_BYTES and
+  /// WS_IDLE_TIMEOUT_SECONDS; throws std::runtime_error naming the key on an invalid value.
+  static WsOptions from(const ConfigStore& store);
+};
+
+/// Counters of the endpoint (also exported as jarvis_ws_* metrics when a registry is given).
+struct WsStats {
+  std::size_t connections = 0;            ///< authenticated, open connections
+  std::uint64_t accepted_total = 0;       ///< connections that received auth.ok
+  std::uint64_t refused_total = 0;        ///< origin, query token or authentication refusals
+  std::uint64_t messages_sent_total = 0;  ///< frames fully written
+  std::uint64_t slow_consumer_closes_total = 0;
+};
+
+/// The `/ws` hub: owns every WebSocket connection and routes events to subscribers.
+/// Thread-safe. Connections keep the hub's internal state alive, so destroying the hub before
+/// the HTTP server's io_context is safe (close_all() first for a clean close frame).
+class WsHub {
+ public:
+  /// `authenticate` and `may_access_thread` are required; `metrics` may be null.
+  WsHub(WsOptions options, WsAuthenticator authenticate, WsThreadAccess may_access_thread,
+        MetricsRegistry* metrics = nullptr);
+  /// Calls close_all(0).
+  ~WsHub();
+  WsHub(const WsHub&) = delete;
+  WsHub& operator=(const WsHub&) = delete;
+
+  /// The handler to register with HttpServer::set_upgrade_handler("/ws", …).
+  UpgradeHandler upgrade_handler();
+
+  /// Queues `event` for every connection subscribed to its thread (events with a thread_id) or
+  /// to the system channel (events without one). Never blocks on a connection: each delivery is
+  /// posted to that connection's strand. The payload is redacted again before sending.
+  void publish(const jarvis::Event& event);
+
+  /// Authenticated connections currently open.
+  std::size_t connection_count() const;
+  /// Counters for tests and status pages.
+  WsStats stats() const;
+
+  /// Sends 1001 "server shutting down" to every connection and waits up to `grace` for them to
+  /// close; new upgrades are refused with 503 from then on. Idempotent. Do not call from a server
+  /// thread.
+  void close_all(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
+
+  struct Core;
+
+ private:
+  std::shared_ptr<Core> core_;
+};
+
+}  // namespace jarvis::host

@@ -1,0 +1,184 @@
+// host/src/ws/ws_protocol.cpp — credentials, Origin policy and message formats of `/ws`.
+#include "ws/ws_protocol.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace jarvis::host::ws {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// "https://Example.com:443/" → "example.com"; "http://a:8000" → "a:8000". Empty when malformed.
+std::string origin_authority(std::string_view origin) {
+  auto sep = origin.find("://");
+  if (sep == std::string_view::npos) return "";
+  std::string scheme = lower(origin.substr(0, sep));
+  std::string_view rest = origin.substr(sep + 3);
+  while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.empty() || rest.find('/') != std::string_view::npos) return "";
+  std::string authority = lower(rest);
+  if (scheme == "http" && authority.ends_with(":80")) authority.resize(authority.size() - 3);
+  if (scheme == "https" && authority.ends_with(":443")) authority.resize(authority.size() - 4);
+  return authority;
+}
+
+// Serialises without throwing on invalid UTF-8 (replaced by U+FFFD).
+std::string dump(const jarvis::Json& j) {
+  return j.dump(-1, ' ', false, jarvis::Json::error_handler_t::replace);
+}
+
+std::string normalize_origin(std::string_view origin) {
+  origin = trim(origin);
+  while (!origin.empty() && origin.back() == '/') origin.remove_suffix(1);
+  return lower(origin);
+}
+
+}  // namespace
+
+std::optional<std::string> request_token(const jarvis::Request& req) {
+  if (auto auth = req.headers.get("Authorization")) {
+    std::string_view v = trim(*auth);
+    if (v.size() > 7 && lower(v.substr(0, 7)) == "bearer ") {
+      std::string token(trim(v.substr(7)));
+      if (!token.empty()) return token;
+    }
+  }
+  for (const auto& [name, value] : req.headers.all()) {
+    if (lower(name) != "cookie") continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      auto semi = rest.find(';');
+      std::string_view pair = trim(rest.substr(0, semi));
+      rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+      auto eq = pair.find('=');
+      if (eq == std::string_view::npos) continue;
+      if (trim(pair.substr(0, eq)) != "jarvis_session") continue;
+      std::string_view token = trim(pair.substr(eq + 1));
+      if (token.size() >= 2 && token.front() == '"' && token.back() == '"') {
+        token = token.substr(1, token.size() - 2);
+      }
+      if (!token.empty()) return std::string(token);
+    }
+  }
+  return std::nullopt;
+}
+
+bool has_query_token(const jarvis::Request& req) {
+  for (const auto& [key, value] : req.query) {
+    std::string k = lower(key);
+    if (k == "token" || k == "access_token") return true;
+  }
+  // A query string the server could not parse leaves `query` empty: refuse rather than guess.
+  auto q = req.target.find('?');
+  if (q != std::string::npos && q + 1 < req.target.size() && req.query.empty()) return true;
+  return false;
+}
+
+bool origin_allowed(const jarvis::Request& req, const std::vector<std::string>& allowed,
+                    bool allow_missing) {
+  auto origin = req.headers.get("Origin");
+  if (!origin) return allow_missing;
+  std::string normalized = normalize_origin(*origin);
+  if (normalized.empty() || normalized == "null") return false;
+  for (const auto& a : allowed) {
+    if (!a.empty() && normalize_origin(a) == normalized) return true;
+  }
+  auto host = req.headers.get("Host");
+  if (!host) return false;
+  std::string own = lower(trim(*host));
+  std::string authority = origin_authority(normalized);
+  if (authority.empty()) return false;
+  if (authority == own) return true;
+  // Host "example.com:80" against Origin "http://example.com" (default port stripped above).
+  bool https = normalized.starts_with("https://");
+  std::string default_port = https ? ":443" : ":80";
+  return own.ends_with(default_port) && own.substr(0, own.size() - default_port.size()) == authority;
+}
+
+ClientAction parse_client_message(std::string_view text) {
+  ClientAction out;
+  jarvis::Json msg = jarvis::Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (msg.is_discarded()) {
+    out.detail = "invalid json";
+    return out;
+  }
+  if (!msg.is_object()) {
+    out.detail = "message must be a JSON object";
+    return out;
+  }
+  auto it = msg.find("action");
+  if (it == msg.end() || !it->is_string()) {
+    out.kind = ClientAction::Kind::Unknown;
+    return out;
+  }
+  const std::string action = it->get<std::string>();
+  if (action == "subscribe" || action == "unsubscribe") {
+    auto t = msg.find("thread_id");
+    if (t == msg.end() || !t->is_string() || t->get<std::string>().empty()) {
+      out.detail = "thread_id required";
+      return out;
+    }
+    std::string thread = t->get<std::string>();
+    if (thread.size() > 200) {
+      out.detail = "thread_id too long";
+      return out;
+    }
+    out.kind = action == "subscribe" ? ClientAction::Kind::Subscribe : ClientAction::Kind::Unsubscribe;
+    out.thread_id = std::move(thread);
+    return out;
+  }
+  if (action == "subscribe_system") {
+    out.kind = ClientAction::Kind::SubscribeSystem;
+  } else if (action == "unsubscribe_system") {
+    out.kind = ClientAction::Kind::UnsubscribeSystem;
+  } else {
+    out.kind = ClientAction::Kind::Unknown;
+  }
+  return out;
+}
+
+std::string auth_ok_message(const jarvis::Principal& principal) {
+  return dump(jarvis::Json{{"type", "auth.ok"},
+                           {"user_id", principal.user_id},
+                           {"role", jarvis::to_string(principal.role)}});
+}
+
+std::string simple_message(const std::string& type, const std::string& thread_id) {
+  jarvis::Json m{{"type", type}};
+  if (!thread_id.empty()) m["thread_id"] = thread_id;
+  return dump(m);
+}
+
+std::string error_message(const std::string& detail, const std::string& thread_id) {
+  jarvis::Json m{{"type", "error"}, {"detail", detail}};
+  if (!thread_id.empty()) m["thread_id"] = thread_id;
+  return dump(m);
+}
+
+jarvis::Json event_envelope(const jarvis::Event& event) {
+  jarvis::Json m;
+  m["type"] = event.type;
+  m["thread_id"] = event.thread_id.empty() ? jarvis::Json(nullptr) : jarvis::Json(event.thread_id);
+  m["created_at"] = event.created_at;
+  m["id"] = event.id;
+  m["component"] = event.component;
+  m["payload"] = jarvis::redact(event.payload);
+  return m;
+}
+
+std::string event_message(const jarvis::Event& event) { return dump(event_envelope(event)); }
+
+}  // namespace jarvis::host::ws

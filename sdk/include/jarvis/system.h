@@ -1,0 +1,52 @@
+// jarvis/system.h — the host's safety state as plugins see it: lockdown, unlock codes, the
+// controlled restart and the rollback trigger.
+//
+//   if (host.system().lockdown()) return "refused: the system is in lockdown";
+//   std::string why;
+//   if (!host.system().unlock(code, "user:" + user_id, &why)) reply("unlock refused: " + why);
+//   host.system().request_restart("user:" + user_id, trace_id);   // returns at once
+//
+// Lockdown is sticky: only the admin API or a valid unlock code clears it. Every state change is
+// an event (`lockdown.triggered`, `lockdown.cleared`, `system.restart.*`).
+#pragma once
+
+#include <string>
+
+#include "jarvis/version.h"
+
+namespace jarvis {
+
+/// Safety state of the host. Thread-safe; every call may be made from any thread.
+class JARVIS_API SystemControl {
+ public:
+  virtual ~SystemControl();
+
+  /// True while the system is in lockdown (protected tools are denied). Cheap (cached flag).
+  virtual bool lockdown() const = 0;
+
+  /// True while a controlled restart is in progress (every tool is denied, webhooks answer 503).
+  virtual bool restarting() const = 0;
+
+  /// Clears the lockdown with the current 6-digit unlock code, which the host rotates every
+  /// ADMIN_UNLOCK_CODE_TTL_MINUTES and writes to ADMIN_UNLOCK_CODE_PATH for the operator.
+  /// `actor` is recorded in the `lockdown.cleared` event (e.g. "user:usr_1f0c…"). Returns true
+  /// when the lockdown was cleared; otherwise false with a short, user-presentable reason in
+  /// `*reason` (when not null): wrong, expired or already used code, too many wrong codes (retry
+  /// later), or not in lockdown. Repeated wrong codes block further attempts for a growing time.
+  /// The caller is responsible for checking that `actor` is an administrator.
+  virtual bool unlock(const std::string& code, const std::string& actor, std::string* reason) = 0;
+
+  /// Starts a controlled restart and returns at once: the host stops taking new work, drains
+  /// in-flight requests and tasks (up to TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS), then runs
+  /// RESTART_COMMAND or re-executes itself. A second request while one runs is ignored. The
+  /// caller is responsible for checking that `actor` is an administrator; `trace_id` links the
+  /// `system.restart.*` events.
+  virtual void request_restart(const std::string& actor, const std::string& trace_id) = 0;
+
+  /// Records one rollback (e.g. a self-update rolled back). LOCKDOWN_ROLLBACK_THRESHOLD
+  /// rollbacks within LOCKDOWN_ROLLBACK_WINDOW_MINUTES put the system in lockdown with reason
+  /// `rollback_burst`. `detail` is stored with the rollback and shown in the event.
+  virtual void report_rollback(const std::string& detail) = 0;
+};
+
+}  // namespace jarvis
