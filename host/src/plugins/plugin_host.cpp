@@ -1,0 +1,217 @@
+// host/src/plugins/plugin_host.cpp — the per-plugin Host view and its registry adapters (see
+// plugin_host.h). Each adapter forwards to the host implementation with the plugin's Owner.
+#include "plugins/plugin_host.h"
+
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "db/sql_database.h"
+#include "http/router.h"
+#include "observability/metrics.h"
+#include "plugins/plugin_config.h"
+#include "registry/command_table.h"
+#include "registry/event_bus.h"
+#include "registry/tool_registry.h"
+#include "tasks/task_service.h"
+
+namespace jarvis::host {
+
+namespace {
+
+template <class T>
+T& require(T* service, const Owner& owner, const char* what) {
+  if (!service) {
+    throw std::logic_error("plugin '" + owner.name + "': the " + what +
+                           " is not available in this process");
+  }
+  return *service;
+}
+
+class RouteAdapter : public jarvis::RouteRegistry {
+ public:
+  RouteAdapter(const Owner& o, Router* r) : owner_(o), impl_(r) {}
+  void add(jarvis::RouteSpec spec) override {
+    require(impl_, owner_, "route registry").add(owner_, std::move(spec));
+  }
+
+ private:
+  const Owner& owner_;
+  Router* impl_;
+};
+
+class ToolAdapter : public jarvis::ToolRegistry {
+ public:
+  ToolAdapter(const Owner& o, ToolRegistryImpl* r) : owner_(o), impl_(r) {}
+  void add(jarvis::ToolSpec spec) override {
+    require(impl_, owner_, "tool registry").add(owner_, std::move(spec));
+  }
+  std::vector<jarvis::ToolInfo> list() const override {
+    return require(impl_, owner_, "tool registry").list();
+  }
+  jarvis::ToolResult invoke(const jarvis::ToolCall& call) override {
+    return require(impl_, owner_, "tool registry").invoke(call);
+  }
+
+ private:
+  const Owner& owner_;
+  ToolRegistryImpl* impl_;
+};
+
+class PolicyAdapter : public jarvis::PolicyRegistry {
+ public:
+  PolicyAdapter(const Owner& o, PolicyRegistryImpl* r) : owner_(o), impl_(r) {}
+  void add(std::string name, jarvis::Policy policy) override {
+    require(impl_, owner_, "policy registry").add(owner_, std::move(name), std::move(policy));
+  }
+
+ private:
+  const Owner& owner_;
+  PolicyRegistryImpl* impl_;
+};
+
+class TaskAdapter : public jarvis::TaskRegistry {
+ public:
+  TaskAdapter(const Owner& o, TaskService* r) : owner_(o), impl_(r) {}
+  void add(jarvis::TaskSpec spec) override {
+    require(impl_, owner_, "task registry").add(owner_, std::move(spec));
+  }
+  bool has(const std::string& name) const override {
+    return require(impl_, owner_, "task registry").has(name);
+  }
+  std::string enqueue(const std::string& name, jarvis::EnqueueOptions options) override {
+    return require(impl_, owner_, "task registry").enqueue(name, std::move(options));
+  }
+  void add_periodic(jarvis::PeriodicJob job) override {
+    require(impl_, owner_, "task registry").add_periodic(owner_, std::move(job));
+  }
+
+ private:
+  const Owner& owner_;
+  TaskService* impl_;
+};
+
+class CommandAdapter : public jarvis::CommandRegistry {
+ public:
+  CommandAdapter(const Owner& o, CommandTable* r) : owner_(o), impl_(r) {}
+  void add(jarvis::CommandSpec spec) override {
+    require(impl_, owner_, "command registry").add(owner_, std::move(spec));
+  }
+
+ private:
+  const Owner& owner_;
+  CommandTable* impl_;
+};
+
+class EventAdapter : public jarvis::EventBus {
+ public:
+  EventAdapter(const Owner& o, EventBusImpl* r) : owner_(o), impl_(r) {}
+  std::string emit(jarvis::Event event) override {
+    return require(impl_, owner_, "event bus").emit(owner_, std::move(event));
+  }
+  void subscribe(std::string type_prefix, jarvis::EventHandler handler) override {
+    require(impl_, owner_, "event bus").subscribe(owner_, std::move(type_prefix), std::move(handler));
+  }
+
+ private:
+  const Owner& owner_;
+  EventBusImpl* impl_;
+};
+
+class DatabaseAdapter : public jarvis::Database {
+ public:
+  DatabaseAdapter(const Owner& o, SqlDatabase* r) : owner_(o), impl_(r) {}
+  jarvis::DbSession session() override { return require(impl_, owner_, "database").session(); }
+  jarvis::Dialect dialect() const override { return require(impl_, owner_, "database").dialect(); }
+
+ private:
+  const Owner& owner_;
+  SqlDatabase* impl_;
+};
+
+class HttpClientAdapter : public jarvis::HttpClient {
+ public:
+  HttpClientAdapter(const Owner& o, jarvis::HttpClient* r) : owner_(o), impl_(r) {}
+  jarvis::OutboundResponse send(const jarvis::OutboundRequest& request) override {
+    return require(impl_, owner_, "outbound HTTP client").send(request);
+  }
+
+ private:
+  const Owner& owner_;
+  jarvis::HttpClient* impl_;
+};
+
+}  // namespace
+
+struct PluginHost::Adapters {
+  Adapters(const Owner& o, const HostServices& s)
+      : routes(o, s.routes),
+        tools(o, s.tools),
+        policies(o, s.policies),
+        tasks(o, s.tasks),
+        commands(o, s.commands),
+        events(o, s.events),
+        db(o, s.db),
+        http(o, s.http) {
+    if (s.metrics) metrics = std::make_unique<PluginMetrics>(*s.metrics, o.name);
+  }
+  RouteAdapter routes;
+  ToolAdapter tools;
+  PolicyAdapter policies;
+  TaskAdapter tasks;
+  CommandAdapter commands;
+  EventAdapter events;
+  DatabaseAdapter db;
+  HttpClientAdapter http;
+  std::unique_ptr<PluginMetrics> metrics;
+};
+
+std::shared_ptr<spdlog::logger> plugin_logger(const std::string& name) {
+  if (auto existing = spdlog::get(name)) return existing;
+  auto base = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>(name, base->sinks().begin(), base->sinks().end());
+  logger->set_level(base->level());
+  logger->flush_on(base->flush_level());
+  try {
+    spdlog::register_logger(logger);
+  } catch (const spdlog::spdlog_ex&) {
+    // Another thread registered the same name first: use that one.
+    if (auto existing = spdlog::get(name)) return existing;
+  }
+  return logger;
+}
+
+PluginHost::PluginHost(Owner owner, const HostServices& services, const PluginConfigImpl& config,
+                       std::function<bool(const std::string&)> available)
+    : owner_(std::move(owner)),
+      services_(services),
+      config_(config),
+      available_(std::move(available)),
+      logger_(plugin_logger(owner_.name)),
+      adapters_(std::make_unique<Adapters>(owner_, services_)) {}
+
+PluginHost::~PluginHost() = default;
+
+const jarvis::PluginConfig& PluginHost::config() const { return config_; }
+jarvis::RouteRegistry& PluginHost::routes() { return adapters_->routes; }
+jarvis::ToolRegistry& PluginHost::tools() { return adapters_->tools; }
+jarvis::PolicyRegistry& PluginHost::policies() { return adapters_->policies; }
+jarvis::TaskRegistry& PluginHost::tasks() { return adapters_->tasks; }
+jarvis::CommandRegistry& PluginHost::commands() { return adapters_->commands; }
+jarvis::EventBus& PluginHost::events() { return adapters_->events; }
+jarvis::Database& PluginHost::db() { return adapters_->db; }
+jarvis::HttpClient& PluginHost::http() { return adapters_->http; }
+
+jarvis::Metrics& PluginHost::metrics() {
+  if (!adapters_->metrics) {
+    throw std::logic_error("plugin '" + owner_.name +
+                           "': the metrics registry is not available in this process");
+  }
+  return *adapters_->metrics;
+}
+
+bool PluginHost::plugin_available(const std::string& name) const {
+  return available_ ? available_(name) : false;
+}
+
+}  // namespace jarvis::host

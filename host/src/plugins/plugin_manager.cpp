@@ -1,0 +1,763 @@
+// host/src/plugins/plugin_manager.cpp — plugin discovery, checks, loading and lifecycle (see
+// plugin_manager.h and docs/decisions/0001-plugin-contract.md).
+#include "plugins/plugin_manager.h"
+
+#include <algorithm>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+
+#include <boost/dll/shared_library.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http/router.h"
+#include "jarvis/error.h"
+#include "observability/metrics.h"
+#include "plugins/elf_exports.h"
+#include "plugins/plugin_host.h"
+#include "registry/command_table.h"
+#include "registry/event_bus.h"
+#include "registry/tool_registry.h"
+#include "tasks/task_service.h"
+
+namespace jarvis::host {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr PluginState kAllStates[] = {PluginState::Discovered, PluginState::Refused,
+                                      PluginState::Loaded,     PluginState::Migrated,
+                                      PluginState::Started,    PluginState::Failed,
+                                      PluginState::Disabled,   PluginState::Stopped};
+
+bool running(PluginState s) {
+  return s == PluginState::Loaded || s == PluginState::Migrated || s == PluginState::Started;
+}
+
+/// The message of the exception in flight, with the jarvis::Error code when there is one.
+std::string current_exception_text() {
+  try {
+    throw;
+  } catch (const jarvis::Error& e) {
+    return e.code() + ": " + e.what();
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception (not derived from std::exception)";
+  }
+}
+
+std::string host_sdk_text() {
+  return std::to_string(JARVIS_SDK_VERSION_MAJOR) + "." + std::to_string(JARVIS_SDK_VERSION_MINOR);
+}
+
+std::string expected_marker() {
+  return std::string(JARVIS_ABI_MARKER_PREFIX) + JARVIS_ABI_TAG + "__sdk_" +
+         std::to_string(JARVIS_SDK_VERSION_MAJOR) + "_" + std::to_string(JARVIS_SDK_VERSION_MINOR);
+}
+
+}  // namespace
+
+const char* to_string(PluginState s) {
+  switch (s) {
+    case PluginState::Discovered:
+      return "discovered";
+    case PluginState::Refused:
+      return "refused";
+    case PluginState::Loaded:
+      return "loaded";
+    case PluginState::Migrated:
+      return "migrated";
+    case PluginState::Started:
+      return "started";
+    case PluginState::Failed:
+      return "failed";
+    case PluginState::Disabled:
+      return "disabled";
+    case PluginState::Stopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+/// One plugin folder. Member order matters: `plugin` (code in the library) is destroyed first,
+/// then `host` (holds an Owner that references the library), then `library`.
+struct PluginManager::Record {
+  std::string folder;  ///< folder name
+  std::string dir;
+  std::optional<Manifest> manifest;
+  std::unique_ptr<PluginConfigImpl> config;
+  bool required = false;
+  bool winner = true;  ///< false for a refused duplicate name
+  PluginState state = PluginState::Discovered;
+  std::string code;
+  std::string reason;
+
+  std::shared_ptr<boost::dll::shared_library> library;
+  std::unique_ptr<PluginHost> host;
+  std::shared_ptr<jarvis::Plugin> plugin;
+
+  const std::string& name() const { return manifest ? manifest->name : folder; }
+  std::string library_path() const { return manifest ? manifest->library_path() : ""; }
+};
+
+PluginManager::PluginManager(HostServices services, PluginManagerOptions options)
+    : services_(services), options_(std::move(options)) {}
+
+PluginManager::~PluginManager() { stop_all(); }
+
+PluginManager::Record* PluginManager::find(const std::string& name) const {
+  for (const auto& r : records_) {
+    if (r->winner && r->name() == name) return r.get();
+  }
+  return nullptr;
+}
+
+void PluginManager::set_state(Record& r, PluginState s, std::string code, std::string reason) {
+  {
+    std::lock_guard lock(mu_);
+    r.state = s;
+    r.code = std::move(code);
+    r.reason = std::move(reason);
+  }
+  if (s == PluginState::Refused || s == PluginState::Failed) {
+    spdlog::warn("plugin {}: {} ({}): {}", r.name(), to_string(s), r.code, r.reason);
+  } else {
+    spdlog::debug("plugin {}: {}", r.name(), to_string(s));
+  }
+  if (services_.metrics && r.winner) {
+    for (PluginState each : kAllStates) {
+      services_.metrics->gauge_set(kStateMetric, "Plugin lifecycle state (1 = current)",
+                                   {{"plugin", r.name()}, {"state", to_string(each)}},
+                                   each == s ? 1 : 0);
+    }
+  }
+}
+
+void PluginManager::count_error(const Record& r) {
+  if (services_.metrics) {
+    services_.metrics->counter_add(kErrorsMetric, "Exceptions caught from plugin code",
+                                   {{"plugin", r.name()}});
+  }
+}
+
+void PluginManager::discover() {
+  if (!order_.empty()) throw std::logic_error("PluginManager::discover: plugins are already loaded");
+  std::vector<std::unique_ptr<Record>> found;
+  for (const std::string& base : options_.plugin_dirs) {
+    std::error_code ec;
+    if (base.empty() || !fs::is_directory(base, ec)) {
+      spdlog::debug("plugin dir {} does not exist; skipped", base);
+      continue;
+    }
+    std::vector<fs::path> folders;
+    for (const auto& entry : fs::directory_iterator(base, ec)) {
+      std::error_code ec2;
+      if (entry.is_directory(ec2) && fs::is_regular_file(entry.path() / "plugin.yaml", ec2)) {
+        folders.push_back(entry.path());
+      }
+    }
+    std::sort(folders.begin(), folders.end());
+    for (const fs::path& folder : folders) {
+      auto r = std::make_unique<Record>();
+      r->folder = folder.filename().string();
+      r->dir = fs::absolute(folder).lexically_normal().string();
+      try {
+        r->manifest = load_manifest(r->dir);
+      } catch (const ManifestError& e) {
+        r->state = PluginState::Refused;
+        r->code = "manifest_invalid";
+        r->reason = std::string("plugin '") + r->folder + "': invalid manifest: " + e.what();
+      }
+      found.push_back(std::move(r));
+    }
+  }
+  // First of a name wins; later ones are refused naming both folders.
+  std::map<std::string, Record*> first;
+  for (auto& r : found) {
+    r->required = options_.required.count(r->name()) > 0;
+    auto [it, inserted] = first.emplace(r->name(), r.get());
+    if (!inserted) {
+      r->winner = false;
+      r->state = PluginState::Refused;
+      r->code = "duplicate_name";
+      r->reason = "plugin '" + r->name() + "' in " + r->dir + " has the same name as " +
+                  it->second->dir + ", which was found first; this copy is ignored";
+      continue;
+    }
+    if (!r->manifest) continue;
+    r->config = std::make_unique<PluginConfigImpl>(r->name(), r->manifest->config, services_.config);
+    if (options_.disabled.count(r->name())) {
+      r->state = PluginState::Disabled;
+      r->code = "disabled";
+      r->reason = "disabled by configuration (JARVIS_PLUGINS_DISABLED / plugins.disabled)";
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    records_ = std::move(found);
+    discovered_ = true;
+  }
+  for (auto& r : records_) {
+    PluginState s = r->state;
+    set_state(*r, s, r->code, r->reason);
+  }
+}
+
+bool PluginManager::check(Record& r) {
+  const Manifest& m = *r.manifest;
+  const std::string who = "plugin '" + m.name + "' (";
+  const Version host_sdk{JARVIS_SDK_VERSION_MAJOR, JARVIS_SDK_VERSION_MINOR, 0};
+  if (!m.sdk.contains(host_sdk)) {
+    set_state(r, PluginState::Refused, "sdk_incompatible",
+              who + m.file + "): requires SDK \"" + m.sdk.text() + "\", host provides SDK " +
+                  host_sdk_text());
+    return false;
+  }
+  const std::string lib = m.library_path();
+  std::error_code ec;
+  if (!fs::is_regular_file(lib, ec)) {
+    set_state(r, PluginState::Refused, "library_missing",
+              who + lib + "): library not found (manifest field 'library', default lib" + m.name +
+                  ".so)");
+    return false;
+  }
+  ElfExports exports;
+  try {
+    exports = read_elf_exports(lib);
+  } catch (const std::exception& e) {
+    set_state(r, PluginState::Refused, "library_corrupt",
+              who + lib + "): not a loadable shared library: " + e.what());
+    return false;
+  }
+  std::vector<std::string> markers;
+  bool has_entry = false;
+  for (const std::string& s : exports.symbols) {
+    if (s.rfind(JARVIS_ABI_MARKER_PREFIX, 0) == 0) markers.push_back(s);
+    if (s == "jarvis_plugin_create") has_entry = true;
+  }
+  const std::string expected = expected_marker();
+  if (markers.empty()) {
+    set_state(r, PluginState::Refused, "abi_marker_missing",
+              who + lib + "): no ABI marker symbol: expected " + expected +
+                  " (export it with JARVIS_PLUGIN(...)), found none");
+    return false;
+  }
+  if (markers.size() > 1) {
+    std::string all;
+    for (const auto& s : markers) all += (all.empty() ? "" : ", ") + s;
+    set_state(r, PluginState::Refused, "abi_incompatible",
+              who + lib + "): expected exactly one ABI marker " + expected + ", found " + all);
+    return false;
+  }
+  const std::string& marker = markers.front();
+  const std::string body = marker.substr(std::string(JARVIS_ABI_MARKER_PREFIX).size());
+  const auto sdk_at = body.rfind("__sdk_");
+  int major = -1;
+  int minor = -1;
+  std::string tag;
+  if (sdk_at != std::string::npos) {
+    tag = body.substr(0, sdk_at);
+    auto v = Version::parse_partial([&] {
+      std::string s = body.substr(sdk_at + 6);
+      std::replace(s.begin(), s.end(), '_', '.');
+      return s;
+    }());
+    if (v && v->patch == 0 && std::count(body.begin() + static_cast<long>(sdk_at) + 6, body.end(), '_') == 1) {
+      major = v->major;
+      minor = v->minor;
+    }
+  }
+  if (tag.empty() || major < 0) {
+    set_state(r, PluginState::Refused, "abi_incompatible",
+              who + lib + "): malformed ABI marker: expected " + expected + ", found " + marker);
+    return false;
+  }
+  if (tag != JARVIS_ABI_TAG) {
+    set_state(r, PluginState::Refused, "abi_incompatible",
+              who + lib + "): ABI mismatch: expected " + JARVIS_ABI_TAG + ", found " + tag +
+                  " (marker " + marker + ")");
+    return false;
+  }
+  const std::string built = std::to_string(major) + "." + std::to_string(minor);
+  if (major != JARVIS_SDK_VERSION_MAJOR) {
+    set_state(r, PluginState::Refused, "sdk_incompatible",
+              who + lib + "): built against SDK " + built + ", host provides SDK " +
+                  host_sdk_text() + " (major versions differ)");
+    return false;
+  }
+  if (minor > JARVIS_SDK_VERSION_MINOR) {
+    set_state(r, PluginState::Refused, "sdk_incompatible",
+              who + lib + "): built against SDK " + built + ", newer than the host's SDK " +
+                  host_sdk_text());
+    return false;
+  }
+  if (!has_entry) {
+    set_state(r, PluginState::Refused, "entry_missing",
+              who + lib + "): no entry point: expected exported symbol jarvis_plugin_create "
+                          "(from JARVIS_PLUGIN(...)), found none");
+    return false;
+  }
+  return true;
+}
+
+std::vector<PluginManager::Record*> PluginManager::order_records() {
+  auto pending = [](const Record* r) { return r->state == PluginState::Discovered; };
+  // 1. Requirements that cannot be met: missing, disabled, wrong version, or refused. Repeated
+  //    until nothing changes, so refusals cascade to dependents.
+  auto cascade = [&] {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (auto& up : records_) {
+        Record& r = *up;
+        if (!pending(&r)) continue;
+        for (const Requirement& req : r.manifest->requires_) {
+          const std::string who = "plugin '" + r.name() + "' (" + r.manifest->file + "): requires '" +
+                                  req.name + "' " + req.range.text();
+          Record* dep = find(req.name);
+          if (!dep || !dep->manifest) {
+            set_state(r, PluginState::Refused, "dependency_missing",
+                      who + ", which is not installed" +
+                          (dep ? " (its manifest is invalid)" : ""));
+          } else if (!req.range.contains(dep->manifest->version)) {
+            set_state(r, PluginState::Refused, "dependency_version",
+                      who + ", found version " + dep->manifest->version.str() + " in " + dep->dir);
+          } else if (dep->state == PluginState::Disabled) {
+            set_state(r, PluginState::Refused, "dependency_unavailable", who + ", which is disabled");
+          } else if (dep->state == PluginState::Refused || dep->state == PluginState::Failed) {
+            set_state(r, PluginState::Refused, "dependency_unavailable",
+                      who + ", which was " + to_string(dep->state) + " (" + dep->code + ")");
+          } else {
+            continue;
+          }
+          changed = true;
+          break;
+        }
+      }
+    }
+  };
+  cascade();
+
+  // 2. Cycles: strongly connected components (Tarjan) of the pending plugins.
+  std::map<Record*, int> index, low;
+  std::vector<Record*> stack;
+  std::set<Record*> on_stack;
+  int counter = 0;
+  std::vector<std::vector<Record*>> cycles;
+  std::function<void(Record*)> visit = [&](Record* v) {
+    index[v] = low[v] = counter++;
+    stack.push_back(v);
+    on_stack.insert(v);
+    for (const Requirement& req : v->manifest->requires_) {
+      Record* w = find(req.name);
+      if (!w || !pending(w)) continue;
+      if (!index.count(w)) {
+        visit(w);
+        low[v] = std::min(low[v], low[w]);
+      } else if (on_stack.count(w)) {
+        low[v] = std::min(low[v], index[w]);
+      }
+    }
+    if (low[v] == index[v]) {
+      std::vector<Record*> scc;
+      Record* w = nullptr;
+      do {
+        w = stack.back();
+        stack.pop_back();
+        on_stack.erase(w);
+        scc.push_back(w);
+      } while (w != v);
+      if (scc.size() > 1) cycles.push_back(scc);
+    }
+  };
+  for (auto& up : records_) {
+    if (pending(up.get()) && !index.count(up.get())) visit(up.get());
+  }
+  for (auto& scc : cycles) {
+    std::set<Record*> members(scc.begin(), scc.end());
+    for (Record* start : scc) {
+      // Shortest path start -> … -> start inside the component, for a readable message.
+      std::map<Record*, Record*> prev;
+      std::deque<Record*> queue{start};
+      Record* last = nullptr;
+      while (!queue.empty() && !last) {
+        Record* cur = queue.front();
+        queue.pop_front();
+        for (const Requirement& req : cur->manifest->requires_) {
+          Record* nxt = find(req.name);
+          if (!nxt || !members.count(nxt)) continue;
+          if (nxt == start) {
+            last = cur;
+            break;
+          }
+          if (!prev.count(nxt)) {
+            prev[nxt] = cur;
+            queue.push_back(nxt);
+          }
+        }
+      }
+      std::vector<std::string> path{start->name()};
+      for (Record* p = last; p && p != start; p = prev[p]) path.insert(path.begin() + 1, p->name());
+      std::string text;
+      for (const auto& n : path) text += n + " -> ";
+      text += start->name();
+      set_state(*start, PluginState::Refused, "dependency_cycle",
+                "plugin '" + start->name() + "' (" + start->manifest->file +
+                    "): dependency cycle: " + text);
+    }
+  }
+  cascade();
+
+  // 3. Topological order; ties keep discovery order.
+  std::vector<Record*> order;
+  std::set<Record*> placed;
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (auto& up : records_) {
+      Record* r = up.get();
+      if (!pending(r) || placed.count(r)) continue;
+      bool ready = std::all_of(r->manifest->requires_.begin(), r->manifest->requires_.end(),
+                               [&](const Requirement& q) { return placed.count(find(q.name)) > 0; });
+      if (ready) {
+        order.push_back(r);
+        placed.insert(r);
+        progress = true;
+      }
+    }
+  }
+  return order;
+}
+
+bool PluginManager::load(Record& r) {
+  const std::string lib_path = r.library_path();
+  const std::string who = "plugin '" + r.name() + "' (" + lib_path + "): ";
+  for (const Requirement& req : r.manifest->requires_) {
+    Record* dep = find(req.name);
+    if (!dep || dep->state != PluginState::Loaded) {
+      set_state(r, PluginState::Failed, "dependency_unavailable",
+                who + "required plugin '" + req.name + "' did not load" +
+                    (dep ? " (" + dep->code + ")" : ""));
+      return false;
+    }
+  }
+  try {
+    r.library = std::make_shared<boost::dll::shared_library>(
+        fs::path(lib_path),
+        boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  } catch (const std::exception& e) {
+    set_state(r, PluginState::Failed, "load_failed", who + "cannot load the library: " + e.what());
+    return false;
+  }
+  jarvis::Plugin* raw = nullptr;
+  try {
+    auto& create = r.library->get<jarvis::Plugin*()>("jarvis_plugin_create");
+    raw = create();
+  } catch (...) {
+    count_error(r);
+    const std::string why = current_exception_text();
+    r.library.reset();
+    set_state(r, PluginState::Failed, "factory_failed", who + "factory threw: " + why);
+    return false;
+  }
+  if (!raw) {
+    count_error(r);
+    r.library.reset();
+    set_state(r, PluginState::Failed, "factory_failed", who + "factory returned null");
+    return false;
+  }
+  // The deleter owns a reference to the library: the object's code stays mapped until it is gone.
+  std::shared_ptr<boost::dll::shared_library> keep = r.library;
+  std::string name = r.name();
+  r.plugin = std::shared_ptr<jarvis::Plugin>(raw, [keep, name](jarvis::Plugin* p) {
+    try {
+      delete p;
+    } catch (...) {
+      spdlog::error("plugin {}: destructor threw: {}", name, current_exception_text());
+    }
+  });
+  r.host = std::make_unique<PluginHost>(Owner{r.name(), std::shared_ptr<void>(r.library)}, services_,
+                                        *r.config,
+                                        [this](const std::string& n) { return available(n); });
+  try {
+    r.plugin->setup(*r.host);
+  } catch (...) {
+    count_error(r);
+    const std::string why = current_exception_text();
+    teardown(r);
+    set_state(r, PluginState::Failed, "setup_failed", who + "setup failed: " + why);
+    return false;
+  }
+  set_state(r, PluginState::Loaded);
+  return true;
+}
+
+void PluginManager::drop_registrations(const std::string& name) {
+  if (services_.routes) services_.routes->remove_owner(name);
+  if (services_.tools) services_.tools->remove_owner(name);
+  if (services_.policies) services_.policies->remove_owner(name);
+  if (services_.tasks) services_.tasks->remove_owner(name);
+  if (services_.commands) services_.commands->remove_owner(name);
+  if (services_.events) services_.events->remove_owner(name);
+}
+
+void PluginManager::teardown(Record& r) {
+  drop_registrations(r.name());
+  r.plugin.reset();  // guarded deleter
+  r.host.reset();
+  r.library.reset();
+}
+
+PluginOutcome PluginManager::load_all() {
+  if (!discovered_) discover();
+  PluginOutcome out;
+  for (auto& up : records_) {
+    Record& r = *up;
+    if (r.state != PluginState::Discovered) continue;
+    if (!check(r)) continue;
+    auto problems = r.config->validate();
+    if (!problems.empty()) {
+      std::string all;
+      for (const auto& p : problems) {
+        all += (all.empty() ? "" : "; ") + p;
+        out.errors.push_back(p);
+      }
+      out.fatal = true;
+      set_state(r, PluginState::Refused, "config_invalid", all);
+    }
+  }
+  std::vector<Record*> order = order_records();
+  for (Record* r : order) load(*r);
+  {
+    std::lock_guard lock(mu_);
+    order_ = order;
+  }
+  for (const std::string& name : options_.required) {
+    Record* r = find(name);
+    if (!r) {
+      std::string dirs;
+      for (const auto& d : options_.plugin_dirs) dirs += (dirs.empty() ? "" : ":") + d;
+      out.fatal = true;
+      out.errors.push_back("required plugin '" + name + "' was not found in " + dirs);
+    } else if (r->state != PluginState::Loaded && r->code != "config_invalid") {
+      out.fatal = true;
+      out.errors.push_back("required plugin '" + name + "' is " + to_string(r->state) + ": " +
+                           r->reason);
+    }
+  }
+  return out;
+}
+
+std::vector<MigrationSource> PluginManager::migration_sources() const {
+  std::vector<MigrationSource> out;
+  std::lock_guard lock(mu_);
+  for (Record* r : order_) {
+    if (r->state != PluginState::Loaded) continue;
+    std::error_code ec;
+    const std::string dir = r->manifest->migrations_path();
+    if (fs::is_directory(dir, ec)) out.push_back({r->name(), dir});
+  }
+  return out;
+}
+
+void PluginManager::mark_migrated(const std::string& name) {
+  Record* r = find(name);
+  if (r && r->state == PluginState::Loaded) set_state(*r, PluginState::Migrated);
+}
+
+void PluginManager::mark_all_migrated() {
+  for (Record* r : order_) {
+    if (r->state == PluginState::Loaded) set_state(*r, PluginState::Migrated);
+  }
+}
+
+PluginOutcome PluginManager::mark_failed(const std::string& name, const std::string& reason) {
+  PluginOutcome out;
+  Record* r = find(name);
+  if (!r) return out;
+  teardown(*r);
+  set_state(*r, PluginState::Failed, "migration_failed",
+            "plugin '" + name + "' (" + r->dir + "): " + reason);
+  if (r->required) {
+    out.fatal = true;
+    out.errors.push_back("required plugin '" + name + "' failed: " + r->reason);
+  }
+  return out;
+}
+
+PluginOutcome PluginManager::start_all() {
+  PluginOutcome out;
+  for (Record* r : order_) {
+    if (r->state != PluginState::Migrated) continue;
+    const std::string who = "plugin '" + r->name() + "' (" + r->library_path() + "): ";
+    std::string missing;
+    for (const Requirement& req : r->manifest->requires_) {
+      Record* dep = find(req.name);
+      if (!dep || dep->state != PluginState::Started) missing = req.name;
+    }
+    if (!missing.empty()) {
+      teardown(*r);
+      set_state(*r, PluginState::Failed, "dependency_unavailable",
+                who + "required plugin '" + missing + "' is not started");
+      continue;
+    }
+    try {
+      r->plugin->start();
+      set_state(*r, PluginState::Started);
+    } catch (...) {
+      count_error(*r);
+      const std::string why = current_exception_text();
+      try {
+        r->plugin->stop();
+      } catch (...) {
+        count_error(*r);
+        spdlog::error("plugin {}: stop after a failed start threw: {}", r->name(),
+                      current_exception_text());
+      }
+      teardown(*r);
+      set_state(*r, PluginState::Failed, "start_failed", who + "start failed: " + why);
+    }
+  }
+  for (const std::string& name : options_.required) {
+    Record* r = find(name);
+    if (r && r->state != PluginState::Started) {
+      out.fatal = true;
+      out.errors.push_back("required plugin '" + name + "' is " + to_string(r->state) +
+                           (r->reason.empty() ? "" : ": " + r->reason));
+    }
+  }
+  return out;
+}
+
+void PluginManager::stop_all() {
+  std::vector<Record*> order;
+  {
+    std::lock_guard lock(mu_);
+    order = order_;
+  }
+  std::reverse(order.begin(), order.end());
+  std::vector<std::pair<Record*, std::string>> stop_errors;
+  // 1. stop() in reverse dependency order.
+  for (Record* r : order) {
+    if (r->state != PluginState::Started || !r->plugin) continue;
+    try {
+      r->plugin->stop();
+    } catch (...) {
+      count_error(*r);
+      stop_errors.emplace_back(r, "plugin '" + r->name() + "': stop failed: " +
+                                      current_exception_text());
+    }
+  }
+  // 2. Registrations first, so no handler can reach an object being destroyed (another plugin's
+  //    destructor emitting an event, a late tool call).
+  for (Record* r : order) {
+    if (r->plugin) drop_registrations(r->name());
+  }
+  // 3. Objects (their deleters run the destructors, guarded), then Host views, then libraries.
+  for (Record* r : order) r->plugin.reset();
+  for (Record* r : order) r->host.reset();
+  for (Record* r : order) {
+    r->library.reset();
+    if (running(r->state)) set_state(*r, PluginState::Stopped);
+  }
+  for (auto& [r, why] : stop_errors) set_state(*r, PluginState::Stopped, "stop_failed", why);
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+}
+
+std::vector<PluginHealth> PluginManager::health() const {
+  struct Snap {
+    const Record* record;
+    std::string name;
+    PluginState state;
+    std::string reason;
+    std::shared_ptr<jarvis::Plugin> plugin;
+  };
+  std::vector<Snap> snaps;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& r : records_) {
+      snaps.push_back({r.get(), r->name(), r->state, r->reason, r->plugin});
+    }
+  }
+  std::vector<PluginHealth> out;
+  for (Snap& s : snaps) {
+    PluginHealth h;
+    h.name = s.name;
+    h.state = s.state;
+    if (running(s.state) && s.plugin) {
+      try {
+        h.health = s.plugin->health();
+      } catch (...) {
+        if (services_.metrics) {
+          services_.metrics->counter_add(kErrorsMetric, "Exceptions caught from plugin code",
+                                         {{"plugin", s.name}});
+        }
+        h.health = {jarvis::Health::Status::Failed,
+                    "health check threw: " + current_exception_text()};
+      }
+    } else if (s.state == PluginState::Refused || s.state == PluginState::Failed) {
+      h.health = {jarvis::Health::Status::Failed, s.reason};
+    } else if (s.state == PluginState::Disabled) {
+      h.health = {jarvis::Health::Status::Healthy, "disabled"};
+    } else {
+      h.health = {jarvis::Health::Status::Degraded, to_string(s.state)};
+    }
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+std::vector<PluginInfo> PluginManager::list() const {
+  std::vector<PluginInfo> out;
+  std::lock_guard lock(mu_);
+  for (const auto& up : records_) {
+    const Record& r = *up;
+    PluginInfo i;
+    i.name = r.name();
+    i.dir = r.dir;
+    i.state = r.state;
+    i.reason_code = r.code;
+    i.reason = r.reason;
+    i.required = r.required;
+    if (r.manifest) {
+      i.version = r.manifest->version.str();
+      i.library = r.manifest->library_path();
+      i.description = r.manifest->description;
+      i.sdk_range = r.manifest->sdk.text();
+      for (const auto& q : r.manifest->requires_) i.requires_.push_back(q.name + " " + q.range.text());
+    }
+    if (r.config) i.config = r.config->describe();
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+std::optional<PluginInfo> PluginManager::info(const std::string& name) const {
+  for (auto& i : list()) {
+    if (i.name == name) return i;
+  }
+  return std::nullopt;
+}
+
+bool PluginManager::available(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  Record* r = find(name);
+  return r && running(r->state);
+}
+
+const PluginConfigImpl* PluginManager::config(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  Record* r = find(name);
+  return r ? r->config.get() : nullptr;
+}
+
+std::vector<std::string> PluginManager::load_order() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (Record* r : order_) out.push_back(r->name());
+  return out;
+}
+
+}  // namespace jarvis::host
