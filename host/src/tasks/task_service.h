@@ -3,6 +3,15 @@
 // Tasks live in the `tasks` table (SQLite or PostgreSQL), so queued work survives any restart.
 // Workers claim due tasks under a lease (PostgreSQL: FOR UPDATE SKIP LOCKED), run the registered
 // handler, store the result, and retry failures with backoff until `dead`.
+//
+// Leases: a claim holds the task for RunnerOptions::lease (or the task's timeout when shorter);
+// a heartbeat renews the leases of running tasks until their timeout, so a live long task keeps
+// its lease while a dead process (or a handler hung past its timeout) loses it and the task is
+// claimed again by any worker. Completion is written only by the current lease owner.
+// Failures: an exception is retried with the spec's backoff until max_attempts, then the task is
+// `dead` and `task.dead_letter` is emitted; a jarvis::Error with a 4xx status other than 408/429
+// is a caller error and fails the task at once (`failed`, event `task.failed`).
+// The host registers `system.echo` (returns its payload) and `scheduler.tick` (the scheduler).
 #pragma once
 
 #include <chrono>
@@ -35,7 +44,16 @@ struct RunnerOptions {
   int scheduler_max_catchup = 10;  ///< SCHEDULER_MAX_CATCHUP
   std::string scheduler_tz = "UTC";
   std::string worker_id;  ///< lease owner id; default "<hostname>:<pid>"
+  /// Lease length of a claim, renewed by the heartbeat every third of it while the task runs
+  /// (never past the task's own timeout).
+  std::chrono::milliseconds lease{30000};
+  /// Succeeded tasks and dispatch records older than this are purged by the scheduler tick
+  /// (succeeded `scheduler.tick` tasks after one hour).
+  std::chrono::hours retention{24 * 7};
 };
+
+class TaskQueue;
+class Scheduler;
 
 class TaskService {
  public:
@@ -65,9 +83,33 @@ class TaskService {
   /// Number of tasks currently executing in this process.
   int in_flight() const;
 
+  /// Claims the queued task `id` (whatever its run_after) and runs it on the calling thread
+  /// (`jarvis tasks enqueue --wait --run-here`). Returns false when the task is not queued or its
+  /// handler is not registered here. Works without start().
+  bool run_task(const std::string& id);
+  /// Registered max_attempts of `name`, 0 when unknown.
+  int max_attempts_of(const std::string& name) const;
+
+  /// Queue depths by status, the oldest queued task, and the scheduler backlog (no writes).
+  jarvis::Json queue_status();
+  /// The `tasks` table (listing, retry) and the scheduler (schedules API).
+  TaskQueue& queue();
+  Scheduler& scheduler();
+  /// Runner options in effect (defaults before start()).
+  RunnerOptions options() const;
+  /// Applies the scheduler part of `options` (max catch-up, time zone) without starting workers;
+  /// the CLI uses it so backlog figures match the server's. Throws Error(400,"invalid_timezone").
+  void configure_scheduler(int max_catchup, const std::string& tz);
+
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared with worker threads, which may outlive a failed drain
 };
+
+/// Queue depths and scheduler backlog for GET /api/v1/system/status, computed without writing:
+/// {tasks:{queued,running,succeeded,failed,dead}, oldest_queued_at, scheduler:{dispatchable_total,
+/// deferred_total, schedule_count, invalid_count, schedules:[…]}}. Uses SCHEDULER defaults.
+jarvis::Json queue_status(SqlDatabase& db, int default_max_catchup = 10,
+                          const std::string& tz = "UTC");
 
 }  // namespace jarvis::host

@@ -1,0 +1,150 @@
+// host/src/tasks/sql_access.cpp — write transactions and column readers (see sql_access.h).
+#include "tasks/sql_access.h"
+
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+
+#include <spdlog/spdlog.h>
+
+namespace jarvis::host {
+
+WriteTx::WriteTx(soci::session& sql, jarvis::Dialect dialect) : sql_(sql), dialect_(dialect) {
+  if (dialect_ == jarvis::Dialect::Sqlite) {
+    sql_ << "BEGIN IMMEDIATE";
+  } else {
+    sql_.begin();
+  }
+  open_ = true;
+}
+
+WriteTx::~WriteTx() {
+  if (!open_) return;
+  try {
+    if (dialect_ == jarvis::Dialect::Sqlite) {
+      sql_ << "ROLLBACK";
+    } else {
+      sql_.rollback();
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("rollback failed: {}", e.what());
+  }
+}
+
+void WriteTx::commit() {
+  if (dialect_ == jarvis::Dialect::Sqlite) {
+    sql_ << "COMMIT";
+  } else {
+    sql_.commit();
+  }
+  open_ = false;
+}
+
+Binds& Binds::text(std::string v) {
+  items_.push_back(Item{false, std::move(v), 0, soci::i_ok});
+  return *this;
+}
+
+Binds& Binds::maybe_text(std::optional<std::string> v) {
+  if (v) return text(std::move(*v));
+  items_.push_back(Item{false, std::string(), 0, soci::i_null});
+  return *this;
+}
+
+Binds& Binds::integer(long long v) {
+  items_.push_back(Item{true, std::string(), v, soci::i_ok});
+  return *this;
+}
+
+void Binds::apply(soci::statement& st) {
+  for (auto& item : items_) {
+    if (item.is_int) {
+      st.exchange(soci::use(item.i));
+    } else {
+      st.exchange(soci::use(item.s, item.ind));
+    }
+  }
+}
+
+long long exec_sql(soci::session& sql, const std::string& query, Binds& binds) {
+  soci::statement st(sql);
+  binds.apply(st);
+  st.alloc();
+  st.prepare(query, soci::details::st_one_time_query);
+  st.define_and_bind();
+  st.execute(true);
+  return st.get_affected_rows();
+}
+
+void query_sql(soci::session& sql, const std::string& query, Binds& binds,
+               const std::function<void(const soci::row&)>& on_row) {
+  soci::row row;
+  soci::statement st(sql);
+  binds.apply(st);
+  st.exchange(soci::into(row));
+  st.alloc();
+  st.prepare(query, soci::details::st_one_time_query);
+  st.define_and_bind();
+  if (!st.execute(true)) return;
+  do {
+    on_row(row);
+  } while (st.fetch());
+}
+
+std::optional<std::string> column_text(const soci::row& row, std::size_t i) {
+  if (row.get_indicator(i) == soci::i_null) return std::nullopt;
+  switch (row.get_properties(i).get_data_type()) {
+    case soci::dt_string:
+    case soci::dt_xml:
+    case soci::dt_blob:
+      return row.get<std::string>(i);
+    case soci::dt_integer:
+      return std::to_string(row.get<int>(i));
+    case soci::dt_long_long:
+      return std::to_string(row.get<long long>(i));
+    case soci::dt_unsigned_long_long:
+      return std::to_string(row.get<unsigned long long>(i));
+    case soci::dt_double: {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.17g", row.get<double>(i));
+      return std::string(buf);
+    }
+    case soci::dt_date: {
+      std::tm tm = row.get<std::tm>(i);
+      char buf[64];
+      std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+      return std::string(buf);
+    }
+  }
+  return std::nullopt;
+}
+
+long long column_int(const soci::row& row, std::size_t i, long long fallback) {
+  if (row.get_indicator(i) == soci::i_null) return fallback;
+  switch (row.get_properties(i).get_data_type()) {
+    case soci::dt_integer:
+      return row.get<int>(i);
+    case soci::dt_long_long:
+      return row.get<long long>(i);
+    case soci::dt_unsigned_long_long:
+      return static_cast<long long>(row.get<unsigned long long>(i));
+    case soci::dt_double:
+      return static_cast<long long>(row.get<double>(i));
+    default: {
+      auto text = column_text(row, i);
+      if (!text) return fallback;
+      long long v = 0;
+      auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+      if (ec != std::errc() || p != text->data() + text->size()) return fallback;
+      return v;
+    }
+  }
+}
+
+jarvis::Json json_or_text(const std::string& text) {
+  jarvis::Json j = jarvis::Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return jarvis::Json(text);
+  return j;
+}
+
+}  // namespace jarvis::host

@@ -1,0 +1,71 @@
+// host/src/tasks/sql_access.h — the small SQL plumbing the queue and the scheduler share: a write
+// transaction that takes the write lock up front on SQLite, and dialect-proof column readers.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <soci/soci.h>
+
+#include "jarvis/database.h"
+#include "jarvis/json.h"
+
+namespace jarvis::host {
+
+/// A transaction meant to write. On SQLite it starts with BEGIN IMMEDIATE, so a read followed by
+/// a write never fails with SQLITE_BUSY (the busy timeout applies to taking the lock); on
+/// PostgreSQL it is an ordinary transaction. Rolls back on destruction unless committed.
+class WriteTx {
+ public:
+  WriteTx(soci::session& sql, jarvis::Dialect dialect);
+  ~WriteTx();
+  WriteTx(const WriteTx&) = delete;
+  WriteTx& operator=(const WriteTx&) = delete;
+  /// Commits; afterwards the destructor does nothing.
+  void commit();
+
+ private:
+  soci::session& sql_;
+  jarvis::Dialect dialect_;
+  bool open_ = false;
+};
+
+/// Positional bind values for a statement built at run time (stable addresses, so the statement
+/// may keep references). Add values in placeholder order.
+class Binds {
+ public:
+  Binds& text(std::string v);
+  /// NULL when `v` is nullopt.
+  Binds& maybe_text(std::optional<std::string> v);
+  Binds& integer(long long v);
+  /// Exchanges every value with `st`, in order.
+  void apply(soci::statement& st);
+  std::size_t size() const { return items_.size(); }
+
+ private:
+  struct Item {
+    bool is_int = false;
+    std::string s;
+    long long i = 0;
+    soci::indicator ind = soci::i_ok;
+  };
+  std::deque<Item> items_;
+};
+
+/// Runs a statement without result rows; returns the number of rows it changed.
+long long exec_sql(soci::session& sql, const std::string& query, Binds& binds);
+/// Runs a query and calls `on_row` for each result row (also for UPDATE … RETURNING).
+void query_sql(soci::session& sql, const std::string& query, Binds& binds,
+               const std::function<void(const soci::row&)>& on_row);
+
+/// Column `i` of `row` as text (numbers are formatted); nullopt when NULL. Works whatever type
+/// the backend reports (SQLite reports expression columns as text, PostgreSQL counts as bigint).
+std::optional<std::string> column_text(const soci::row& row, std::size_t i);
+/// Column `i` as an integer (text is parsed); `fallback` when NULL or not a number.
+long long column_int(const soci::row& row, std::size_t i, long long fallback = 0);
+/// Parses stored JSON text; returns the text itself as a JSON string when it is not valid JSON.
+jarvis::Json json_or_text(const std::string& text);
+
+}  // namespace jarvis::host

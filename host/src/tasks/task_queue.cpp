@@ -1,0 +1,371 @@
+// host/src/tasks/task_queue.cpp — SQL of the `tasks` table: insert with idempotency, leased
+// claims (FOR UPDATE SKIP LOCKED on PostgreSQL), lease-checked completion, listing and retry.
+#include "tasks/task_queue.h"
+
+#include <spdlog/spdlog.h>
+
+#include "jarvis/error.h"
+#include "tasks/sql_access.h"
+
+namespace jarvis::host {
+namespace {
+
+const char* kTaskColumns =
+    "id, name, payload, status, priority, attempts, max_attempts, run_after, lease_owner, "
+    "lease_expires_at, idempotency_key, result, last_error, trace_id, created_at, updated_at, "
+    "finished_at";
+
+TaskRecord record_from_row(const soci::row& r) {
+  TaskRecord t;
+  t.id = column_text(r, 0).value_or("");
+  t.name = column_text(r, 1).value_or("");
+  t.payload = column_text(r, 2).value_or("{}");
+  t.status = column_text(r, 3).value_or("");
+  t.priority = static_cast<int>(column_int(r, 4));
+  t.attempts = static_cast<int>(column_int(r, 5));
+  t.max_attempts = static_cast<int>(column_int(r, 6, 1));
+  t.run_after = column_text(r, 7).value_or("");
+  t.lease_owner = column_text(r, 8);
+  t.lease_expires_at = column_text(r, 9);
+  t.idempotency_key = column_text(r, 10);
+  t.result = column_text(r, 11);
+  t.last_error = column_text(r, 12);
+  t.trace_id = column_text(r, 13);
+  t.created_at = column_text(r, 14).value_or("");
+  t.updated_at = column_text(r, 15).value_or("");
+  t.finished_at = column_text(r, 16);
+  return t;
+}
+
+jarvis::Json opt_json(const std::optional<std::string>& v) {
+  return v ? jarvis::Json(*v) : jarvis::Json(nullptr);
+}
+
+// "(:n0, :n1, …)": the placeholders of an IN list of `count` values.
+std::string in_placeholders(std::size_t count) {
+  std::string out = "(";
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i) out += ", ";
+    out += ":n" + std::to_string(i);
+  }
+  return out + ")";
+}
+
+const char* kInsertTask =
+    "INSERT INTO tasks(id, name, payload, status, priority, attempts, max_attempts, run_after, "
+    "idempotency_key, trace_id, created_at, updated_at) VALUES(:id, :name, :payload, 'queued', "
+    ":priority, 0, :max_attempts, :run_after, :key, :trace, :created, :updated)";
+
+// Binds the values of kInsertTask.
+void bind_new_task(Binds& b, const std::string& id, const NewTask& task, const std::string& now) {
+  b.text(id)
+      .text(task.name)
+      .text(task.payload)
+      .integer(task.priority)
+      .integer(task.max_attempts)
+      .text(task.run_after.empty() ? now : task.run_after)
+      .maybe_text(task.idempotency_key.empty() ? std::nullopt
+                                               : std::optional<std::string>(task.idempotency_key))
+      .text(task.trace_id.empty() ? jarvis::new_id("trc") : task.trace_id)
+      .text(now)
+      .text(now);
+}
+
+}  // namespace
+
+bool is_task_status(const std::string& s) {
+  for (const char* st : kTaskStatuses) {
+    if (s == st) return true;
+  }
+  return false;
+}
+
+jarvis::Json TaskRecord::to_json() const {
+  return jarvis::Json{{"id", id},
+                      {"name", name},
+                      {"payload", json_or_text(payload)},
+                      {"status", status},
+                      {"priority", priority},
+                      {"attempts", attempts},
+                      {"max_attempts", max_attempts},
+                      {"run_after", run_after},
+                      {"lease_owner", opt_json(lease_owner)},
+                      {"lease_expires_at", opt_json(lease_expires_at)},
+                      {"idempotency_key", opt_json(idempotency_key)},
+                      {"result", result ? json_or_text(*result) : jarvis::Json(nullptr)},
+                      {"last_error", opt_json(last_error)},
+                      {"trace_id", opt_json(trace_id)},
+                      {"created_at", created_at},
+                      {"updated_at", updated_at},
+                      {"finished_at", opt_json(finished_at)}};
+}
+
+TaskQueue::TaskQueue(SqlDatabase& db) : db_(db) {}
+
+std::string TaskQueue::insert_in(soci::session& sql, const NewTask& task, const std::string& now) {
+  std::string id = jarvis::new_id("tsk");
+  Binds b;
+  bind_new_task(b, id, task, now);
+  exec_sql(sql, kInsertTask, b);
+  return id;
+}
+
+TaskQueue::Inserted TaskQueue::insert(const NewTask& task) {
+  auto sql = db_.session();
+  // A live task with the same key may finish between our skipped insert and the lookup: retry.
+  for (int round = 0; round < 5; ++round) {
+    std::string now = jarvis::now_iso();
+    std::string id = jarvis::new_id("tsk");
+    Binds b;
+    bind_new_task(b, id, task, now);
+    // Without a target, DO NOTHING covers the partial unique index on live idempotency keys.
+    if (exec_sql(*sql, std::string(kInsertTask) + " ON CONFLICT DO NOTHING", b) == 1) {
+      return {id, true};
+    }
+    if (task.idempotency_key.empty()) {
+      throw std::runtime_error("task insert wrote no row for " + task.name);
+    }
+    Binds q;
+    q.text(task.idempotency_key);
+    std::optional<std::string> existing;
+    query_sql(*sql,
+              "SELECT id FROM tasks WHERE idempotency_key = :key AND status IN ('queued', "
+              "'running')",
+              q, [&](const soci::row& r) { existing = column_text(r, 0); });
+    if (existing) return {*existing, false};
+  }
+  throw jarvis::Error(409, "idempotency_conflict",
+                      "could not enqueue '" + task.name + "': idempotency key '" +
+                          task.idempotency_key + "' keeps changing state");
+}
+
+std::optional<ClaimedTask> TaskQueue::run_claim(soci::session& sql, const std::string& query,
+                                                const std::vector<std::string>& binds,
+                                                const std::string& lease_owner) {
+  Binds b;
+  for (const auto& v : binds) b.text(v);
+  std::optional<ClaimedTask> out;
+  query_sql(sql, query, b, [&](const soci::row& r) {
+    ClaimedTask t;
+    t.id = column_text(r, 0).value_or("");
+    t.name = column_text(r, 1).value_or("");
+    t.payload = column_text(r, 2).value_or("{}");
+    t.attempt = static_cast<int>(column_int(r, 3, 1));
+    t.max_attempts = static_cast<int>(column_int(r, 4, 1));
+    t.trace_id = column_text(r, 5).value_or("");
+    t.lease_owner = lease_owner;
+    out = std::move(t);
+  });
+  return out;
+}
+
+std::optional<ClaimedTask> TaskQueue::claim_next(const std::string& lease_owner,
+                                                 std::chrono::milliseconds lease,
+                                                 const std::vector<std::string>& names,
+                                                 bool expired_leases) {
+  if (names.empty()) return std::nullopt;
+  std::string now = jarvis::now_iso();
+  std::string expires = jarvis::iso_from_now(lease.count());
+  bool pg = db_.dialect() == jarvis::Dialect::Postgresql;
+  std::vector<std::string> binds{lease_owner, expires, now, now};
+  binds.insert(binds.end(), names.begin(), names.end());
+  std::string in = in_placeholders(names.size());
+  std::string pick;
+  if (expired_leases) {
+    pick = "SELECT id FROM tasks WHERE status = 'running' AND lease_expires_at < :cutoff AND "
+           "name IN " + in + " ORDER BY lease_expires_at LIMIT 1";
+  } else {
+    pick = "SELECT id FROM tasks WHERE status = 'queued' AND run_after <= :cutoff AND name IN " +
+           in + " ORDER BY priority DESC, created_at, id LIMIT 1";
+  }
+  if (pg) pick += " FOR UPDATE SKIP LOCKED";
+  std::string query =
+      "UPDATE tasks SET status = 'running', attempts = attempts + 1, lease_owner = :owner, "
+      "lease_expires_at = :expires, updated_at = :now WHERE id = (" + pick +
+      ") RETURNING id, name, payload, attempts, max_attempts, trace_id";
+  auto sql = db_.session();
+  return run_claim(*sql, query, binds, lease_owner);
+}
+
+std::optional<ClaimedTask> TaskQueue::claim_id(const std::string& id,
+                                               const std::string& lease_owner,
+                                               std::chrono::milliseconds lease) {
+  std::string now = jarvis::now_iso();
+  std::string expires = jarvis::iso_from_now(lease.count());
+  auto sql = db_.session();
+  return run_claim(*sql,
+                   "UPDATE tasks SET status = 'running', attempts = attempts + 1, lease_owner = "
+                   ":owner, lease_expires_at = :expires, updated_at = :now WHERE id = :id AND "
+                   "status = 'queued' RETURNING id, name, payload, attempts, max_attempts, "
+                   "trace_id",
+                   {lease_owner, expires, now, id}, lease_owner);
+}
+
+bool TaskQueue::renew(const ClaimedTask& t, const std::string& expires_at) {
+  auto sql = db_.session();
+  Binds b;
+  b.text(expires_at).text(jarvis::now_iso()).text(t.id).text(t.lease_owner).integer(t.attempt);
+  return exec_sql(*sql,
+                  "UPDATE tasks SET lease_expires_at = :expires, updated_at = :now WHERE id = :id "
+                  "AND status = 'running' AND lease_owner = :owner AND attempts = :attempt",
+                  b) == 1;
+}
+
+bool TaskQueue::complete(const ClaimedTask& t, const std::string& result_json) {
+  auto sql = db_.session();
+  std::string now = jarvis::now_iso();
+  Binds b;
+  b.text(result_json).text(now).text(now).text(t.id).text(t.lease_owner).integer(t.attempt);
+  return exec_sql(*sql,
+                  "UPDATE tasks SET status = 'succeeded', result = :result, last_error = NULL, "
+                  "lease_owner = NULL, lease_expires_at = NULL, finished_at = :finished, "
+                  "updated_at = :now WHERE id = :id AND status = 'running' AND lease_owner = "
+                  ":owner AND attempts = :attempt",
+                  b) == 1;
+}
+
+FailOutcome TaskQueue::fail(const ClaimedTask& t, const std::string& error, bool retryable,
+                            std::chrono::milliseconds backoff) {
+  auto sql = db_.session();
+  std::string now = jarvis::now_iso();
+  bool retry = retryable && t.attempt < t.max_attempts;
+  long long n = 0;
+  if (retry) {
+    Binds b;
+    b.text(jarvis::iso_from_now(backoff.count()))
+        .text(error)
+        .text(now)
+        .text(t.id)
+        .text(t.lease_owner)
+        .integer(t.attempt);
+    n = exec_sql(*sql,
+                 "UPDATE tasks SET status = 'queued', run_after = :run_after, last_error = :err, "
+                 "lease_owner = NULL, lease_expires_at = NULL, updated_at = :now WHERE id = :id "
+                 "AND status = 'running' AND lease_owner = :owner AND attempts = :attempt",
+                 b);
+    return n == 1 ? FailOutcome::Retried : FailOutcome::LeaseLost;
+  }
+  std::string status = retryable ? "dead" : "failed";
+  Binds b;
+  b.text(status).text(error).text(now).text(now).text(t.id).text(t.lease_owner).integer(t.attempt);
+  n = exec_sql(*sql,
+               "UPDATE tasks SET status = :status, last_error = :err, lease_owner = NULL, "
+               "lease_expires_at = NULL, finished_at = :finished, updated_at = :now WHERE id = :id "
+               "AND status = 'running' AND lease_owner = :owner AND attempts = :attempt",
+               b);
+  if (n != 1) return FailOutcome::LeaseLost;
+  return retryable ? FailOutcome::Dead : FailOutcome::Failed;
+}
+
+bool TaskQueue::release(const ClaimedTask& t) {
+  auto sql = db_.session();
+  std::string now = jarvis::now_iso();
+  Binds b;
+  b.text(jarvis::iso_from_now(-1)).text(now).text(t.id).text(t.lease_owner).integer(t.attempt);
+  return exec_sql(*sql,
+                  "UPDATE tasks SET lease_expires_at = :expires, updated_at = :now WHERE id = :id "
+                  "AND status = 'running' AND lease_owner = :owner AND attempts = :attempt",
+                  b) == 1;
+}
+
+std::optional<TaskRecord> TaskQueue::get(const std::string& id) {
+  auto sql = db_.session();
+  Binds b;
+  b.text(id);
+  std::optional<TaskRecord> out;
+  query_sql(*sql, std::string("SELECT ") + kTaskColumns + " FROM tasks WHERE id = :id", b,
+            [&](const soci::row& r) { out = record_from_row(r); });
+  return out;
+}
+
+std::vector<TaskRecord> TaskQueue::list(const TaskListFilter& filter, long long* total) {
+  std::string where = " WHERE 1 = 1";
+  Binds b, count_b;
+  if (!filter.status.empty()) {
+    where += " AND status = :status";
+    b.text(filter.status);
+    count_b.text(filter.status);
+  }
+  if (!filter.name.empty()) {
+    where += " AND name = :name";
+    b.text(filter.name);
+    count_b.text(filter.name);
+  }
+  auto sql = db_.session();
+  if (total) {
+    *total = 0;
+    query_sql(*sql, "SELECT COUNT(*) FROM tasks" + where, count_b,
+              [&](const soci::row& r) { *total = column_int(r, 0); });
+  }
+  b.integer(filter.limit).integer(filter.offset);
+  std::vector<TaskRecord> out;
+  query_sql(*sql,
+            std::string("SELECT ") + kTaskColumns + " FROM tasks" + where +
+                " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
+            b, [&](const soci::row& r) { out.push_back(record_from_row(r)); });
+  return out;
+}
+
+TaskRecord TaskQueue::retry(const std::string& id) {
+  auto current = get(id);
+  if (!current) throw jarvis::Error(404, "task_not_found", "task " + id + " does not exist");
+  if (current->status != "failed" && current->status != "dead") {
+    throw jarvis::Error(409, "task_not_retryable",
+                        "task " + id + " is " + current->status +
+                            "; only failed or dead tasks can be retried");
+  }
+  auto sql = db_.session();
+  std::string now = jarvis::now_iso();
+  Binds b;
+  b.text(now).text(now).text(id);
+  long long n = 0;
+  try {
+    n = exec_sql(*sql,
+                 "UPDATE tasks SET status = 'queued', attempts = 0, run_after = :run_after, "
+                 "lease_owner = NULL, lease_expires_at = NULL, finished_at = NULL, updated_at = "
+                 ":now WHERE id = :id AND status IN ('failed', 'dead')",
+                 b);
+  } catch (const soci::soci_error& e) {
+    // The only constraint this update can violate is the live idempotency key.
+    throw jarvis::Error(409, "idempotency_conflict",
+                        "task " + id + " cannot be retried: a queued or running task holds its "
+                        "idempotency key '" + current->idempotency_key.value_or("") + "'");
+  }
+  if (n != 1) {
+    throw jarvis::Error(409, "task_not_retryable", "task " + id + " changed state; try again");
+  }
+  return *get(id);
+}
+
+std::map<std::string, long long> TaskQueue::counts_by_status() {
+  std::map<std::string, long long> out;
+  for (const char* s : kTaskStatuses) out[s] = 0;
+  auto sql = db_.session();
+  Binds b;
+  query_sql(*sql, "SELECT status, COUNT(*) FROM tasks GROUP BY status", b,
+            [&](const soci::row& r) { out[column_text(r, 0).value_or("")] = column_int(r, 1); });
+  return out;
+}
+
+std::optional<std::string> TaskQueue::oldest_queued() {
+  auto sql = db_.session();
+  Binds b;
+  std::optional<std::string> out;
+  query_sql(*sql, "SELECT MIN(created_at) FROM tasks WHERE status = 'queued'", b,
+            [&](const soci::row& r) { out = column_text(r, 0); });
+  return out;
+}
+
+long long TaskQueue::purge_succeeded(const std::string& before, const std::string& name) {
+  auto sql = db_.session();
+  Binds b;
+  b.text(before);
+  std::string q = "DELETE FROM tasks WHERE status = 'succeeded' AND finished_at < :before";
+  if (!name.empty()) {
+    q += " AND name = :name";
+    b.text(name);
+  }
+  return exec_sql(*sql, q, b);
+}
+
+}  // namespace jarvis::host

@@ -1,0 +1,147 @@
+// host/src/tasks/task_routes.cpp — the schedules and tasks routes (see task_routes.h).
+#include "tasks/task_routes.h"
+
+#include "http/router.h"
+#include "jarvis/error.h"
+#include "jarvis/http.h"
+#include "tasks/scheduler.h"
+#include "tasks/task_queue.h"
+#include "tasks/task_service.h"
+
+namespace jarvis::host {
+namespace {
+
+using jarvis::Json;
+using jarvis::Request;
+using jarvis::Response;
+
+// The schedule `id` if the caller may access it; 404 otherwise (no existence oracle).
+ScheduleRecord accessible_schedule(TaskService& tasks, const Request& req) {
+  const std::string& id = req.path_param("id");
+  auto s = tasks.scheduler().get(id);
+  if (!s || !req.principal.may_access(s->owner)) {
+    throw jarvis::Error(404, "schedule_not_found", "schedule " + id + " does not exist");
+  }
+  return *s;
+}
+
+// The owner a new schedule gets: the caller's user id ("system" for the system principal).
+std::string owner_of(const Request& req) {
+  if (req.principal.user_id.empty()) {
+    throw jarvis::Error(401, "unauthenticated", "sign in to manage schedules");
+  }
+  return req.principal.user_id;
+}
+
+}  // namespace
+
+void register_task_routes(Router& router, TaskService& tasks, SqlDatabase& db) {
+  (void)db;  // every query goes through the service's queue and scheduler on this database
+  TaskService* t = &tasks;
+  const Owner host{"host", {}};
+
+  router.add(host, {.method = "GET",
+                    .path = "/api/v1/schedules",
+                    .auth = jarvis::Auth::User,
+                    .summary = "List schedules (own; admins see all, ?owner= filters)",
+                    .handler = [t](Request& req) {
+                      int limit = static_cast<int>(req.query_int("limit", 100, 1, 1000));
+                      int offset = static_cast<int>(req.query_int("offset", 0, 0, 1000000000));
+                      std::string owner = req.principal.user_id;
+                      if (req.principal.is_admin()) owner = req.query_param("owner").value_or("");
+                      long long total = 0;
+                      Json items = Json::array();
+                      for (const auto& s : t->scheduler().list(owner, limit, offset, &total)) {
+                        items.push_back(s.to_json());
+                      }
+                      return Response::json(200, {{"schedules", items}, {"total", total}});
+                    }});
+
+  router.add(host, {.method = "POST",
+                    .path = "/api/v1/schedules",
+                    .auth = jarvis::Auth::User,
+                    .summary = "Create a schedule {cron_expr, task, payload, thread_id, "
+                               "max_catchup, enabled}",
+                    .handler = [t](Request& req) {
+                      auto fields = ScheduleFields::from_json(req.json_body());
+                      auto s = t->scheduler().create(owner_of(req), fields);
+                      return Response::json(201, s.to_json());
+                    }});
+
+  router.add(host, {.method = "PATCH",
+                    .path = "/api/v1/schedules/{id}",
+                    .auth = jarvis::Auth::User,
+                    .summary = "Change a schedule (owner or admin)",
+                    .handler = [t](Request& req) {
+                      auto fields = ScheduleFields::from_json(req.json_body());
+                      auto current = accessible_schedule(*t, req);
+                      auto s = t->scheduler().update(current.id, fields);
+                      return Response::json(200, s.to_json());
+                    }});
+
+  router.add(host, {.method = "DELETE",
+                    .path = "/api/v1/schedules/{id}",
+                    .auth = jarvis::Auth::User,
+                    .summary = "Delete a schedule and its dispatch records (owner or admin)",
+                    .handler = [t](Request& req) {
+                      auto current = accessible_schedule(*t, req);
+                      t->scheduler().remove(current.id);
+                      return Response::no_content();
+                    }});
+
+  router.add(host, {.method = "GET",
+                    .path = "/api/v1/schedules/{id}/dispatches",
+                    .auth = jarvis::Auth::User,
+                    .summary = "Dispatched slots of a schedule, newest first (owner or admin)",
+                    .handler = [t](Request& req) {
+                      auto current = accessible_schedule(*t, req);
+                      int limit = static_cast<int>(req.query_int("limit", 100, 1, 1000));
+                      int offset = static_cast<int>(req.query_int("offset", 0, 0, 1000000000));
+                      return Response::json(
+                          200, {{"schedule_id", current.id},
+                                {"dispatches", t->scheduler().dispatches(current.id, limit, offset)}});
+                    }});
+
+  router.add(host, {.method = "GET",
+                    .path = "/api/v1/tasks",
+                    .auth = jarvis::Auth::Admin,
+                    .summary = "List tasks, newest first (?status=&name=&limit=&offset=)",
+                    .handler = [t](Request& req) {
+                      TaskListFilter f;
+                      f.status = req.query_param("status").value_or("");
+                      if (!f.status.empty() && !is_task_status(f.status)) {
+                        throw jarvis::Error(400, "invalid_query",
+                                            "query parameter 'status' must be one of queued, "
+                                            "running, succeeded, failed, dead");
+                      }
+                      f.name = req.query_param("name").value_or("");
+                      f.limit = static_cast<int>(req.query_int("limit", 50, 1, 1000));
+                      f.offset = static_cast<int>(req.query_int("offset", 0, 0, 1000000000));
+                      long long total = 0;
+                      Json items = Json::array();
+                      for (const auto& r : t->queue().list(f, &total)) items.push_back(r.to_json());
+                      return Response::json(200, {{"tasks", items}, {"total", total}});
+                    }});
+
+  router.add(host, {.method = "GET",
+                    .path = "/api/v1/tasks/{id}",
+                    .auth = jarvis::Auth::Admin,
+                    .summary = "One task with its payload, result and last error",
+                    .handler = [t](Request& req) {
+                      const std::string& id = req.path_param("id");
+                      auto r = t->queue().get(id);
+                      if (!r) throw jarvis::Error(404, "task_not_found", "task " + id + " does not exist");
+                      return Response::json(200, r->to_json());
+                    }});
+
+  router.add(host, {.method = "POST",
+                    .path = "/api/v1/tasks/{id}/retry",
+                    .auth = jarvis::Auth::Admin,
+                    .summary = "Queue a failed or dead task again (attempts reset)",
+                    .handler = [t](Request& req) {
+                      auto r = t->queue().retry(req.path_param("id"));
+                      return Response::json(200, r.to_json());
+                    }});
+}
+
+}  // namespace jarvis::host
