@@ -1,0 +1,256 @@
+// host/src/db/sql_database.cpp — opens the SOCI connection pool on SQLite or PostgreSQL from a
+// database URL, configures every pooled session, and keeps passwords out of every message.
+#include "db/sql_database.h"
+
+#include <libpq-fe.h>
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <filesystem>
+#include <stdexcept>
+#include <vector>
+
+namespace jarvis::host {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Where a URL points, in the form each backend wants.
+struct Target {
+  Dialect dialect = Dialect::Sqlite;
+  std::string sqlite_path;           // SQLite: file path (or ":memory:")
+  std::string pg_connect;            // PostgreSQL: the libpq URI handed to SOCI
+  std::string display;               // the URL with any password replaced by "***"
+  std::vector<std::string> secrets;  // strings that must never appear in a message
+};
+
+// Replaces every occurrence of each secret in `text` with "***".
+std::string scrub(std::string text, const std::vector<std::string>& secrets) {
+  for (const auto& s : secrets) {
+    if (s.empty()) continue;
+    for (auto pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos + 3)) {
+      text.replace(pos, s.size(), "***");
+    }
+  }
+  return text;
+}
+
+// Removes trailing whitespace (libpq messages end in '\n').
+std::string trim_right(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+// Redacts the password of a postgresql:// URL (userinfo and `password=` query parameter) and
+// collects the raw password strings as secrets.
+std::string redact_pg_url(const std::string& url, std::vector<std::string>& secrets) {
+  std::string out = url;
+  auto scheme_end = out.find("://");
+  std::size_t auth_begin = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+  auto auth_end = out.find_first_of("/?#", auth_begin);
+  if (auth_end == std::string::npos) auth_end = out.size();
+  auto at = out.rfind('@', auth_end == 0 ? 0 : auth_end - 1);
+  if (at != std::string::npos && at >= auth_begin && at < auth_end) {
+    auto colon = out.find(':', auth_begin);
+    if (colon != std::string::npos && colon < at) {
+      secrets.push_back(out.substr(colon + 1, at - colon - 1));
+      out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  auto query = out.find('?');
+  while (query != std::string::npos) {
+    auto key_begin = query + 1;
+    auto eq = out.find('=', key_begin);
+    auto amp = out.find('&', key_begin);
+    if (eq != std::string::npos && (amp == std::string::npos || eq < amp)) {
+      std::string key = out.substr(key_begin, eq - key_begin);
+      auto value_end = amp == std::string::npos ? out.size() : amp;
+      if (key == "password") {
+        secrets.push_back(out.substr(eq + 1, value_end - eq - 1));
+        out.replace(eq + 1, value_end - eq - 1, "***");
+        amp = out.find('&', eq + 4);
+      }
+    }
+    query = amp;
+  }
+  return out;
+}
+
+// Validates a postgresql:// URI with libpq's own parser and prepares the string for SOCI.
+//
+// SOCI 4.0.3's PostgreSQL factory re-tokenises its connect string as whitespace-separated
+// key=value pairs and rebuilds it without quotes (its constructor taking the string verbatim is
+// not exported). A string without whitespace or double quotes that contains an '=' survives that
+// unchanged, and a URI always qualifies once it carries a query parameter: whitespace and quotes
+// must be percent-encoded in a URI anyway. libpq then parses the URI itself (percent-decoding,
+// every query parameter).
+void parse_postgresql(const std::string& url, Target& t) {
+  t.dialect = Dialect::Postgresql;
+  t.display = redact_pg_url(url, t.secrets);
+  for (char c : url) {
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '"') {
+      throw std::runtime_error("invalid PostgreSQL URL " + t.display +
+                               ": spaces and double quotes must be percent-encoded (%20, %22)");
+    }
+  }
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(url.c_str(), &err);
+  if (!opts) {
+    std::string msg = err ? trim_right(err) : "out of memory";
+    if (err) PQfreemem(err);
+    throw std::runtime_error("invalid PostgreSQL URL " + t.display + ": " +
+                             scrub(msg, t.secrets));
+  }
+  bool has_timeout = false;
+  for (PQconninfoOption* o = opts; o->keyword; ++o) {
+    if (!o->val) continue;
+    std::string key = o->keyword;
+    if (key == "password") t.secrets.emplace_back(o->val);
+    if (key == "connect_timeout") has_timeout = true;
+  }
+  PQconninfoFree(opts);
+  t.pg_connect = url;
+  // Without a timeout an unreachable host blocks start-up for minutes; this also guarantees the
+  // '=' that keeps the URI intact through SOCI (see above).
+  if (!has_timeout) {
+    t.pg_connect += url.find('?') == std::string::npos ? "?" : "&";
+    t.pg_connect += "connect_timeout=10";
+  }
+}
+
+// Classifies `url` and extracts what the backend needs.
+Target parse_url(const std::string& url) {
+  Target t;
+  if (url.empty()) {
+    throw std::runtime_error(
+        "empty database URL (use a file path, sqlite:///abs/path.db or "
+        "postgresql://user@host:port/dbname)");
+  }
+  auto scheme_end = url.find("://");
+  std::string scheme;
+  if (scheme_end != std::string::npos) {
+    scheme = url.substr(0, scheme_end);
+    bool looks_like_scheme = !scheme.empty() && std::isalpha(static_cast<unsigned char>(scheme[0]));
+    for (char c : scheme) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') {
+        looks_like_scheme = false;
+      }
+    }
+    if (!looks_like_scheme) scheme.clear();
+  }
+  if (scheme == "postgresql" || scheme == "postgres") {
+    parse_postgresql(url, t);
+    return t;
+  }
+  if (!scheme.empty() && scheme != "sqlite") {
+    std::vector<std::string> secrets;
+    throw std::runtime_error("unsupported database URL scheme '" + scheme + "' in " +
+                             redact_pg_url(url, secrets) +
+                             " (use sqlite:///abs/path.db, a file path, or postgresql://…)");
+  }
+  t.dialect = Dialect::Sqlite;
+  t.sqlite_path = scheme == "sqlite" ? url.substr(scheme_end + 3) : url;
+  t.display = url;
+  if (t.sqlite_path.empty()) {
+    throw std::runtime_error("database URL " + url + " names no SQLite file");
+  }
+  if (t.sqlite_path.find('"') != std::string::npos) {
+    throw std::runtime_error("SQLite path " + t.sqlite_path +
+                             " contains a double quote, which is not supported");
+  }
+  return t;
+}
+
+// Runs a one-row PRAGMA and returns its text value.
+std::string pragma(soci::session& s, const std::string& statement) {
+  std::string value;
+  soci::indicator ind = soci::i_ok;
+  s << statement, soci::into(value, ind);
+  return ind == soci::i_ok ? value : "";
+}
+
+// Opens and configures one SQLite session of the pool.
+void open_sqlite(soci::session& s, const Target& t) {
+  s.open(soci::sqlite3, "db=\"" + t.sqlite_path + "\" timeout=5");
+  s << "PRAGMA busy_timeout=5000";
+  std::string mode = pragma(s, "PRAGMA journal_mode=WAL");
+  if (t.sqlite_path != ":memory:" && mode != "wal") {
+    throw std::runtime_error("could not switch to WAL journal mode (got '" + mode + "')");
+  }
+  s << "PRAGMA foreign_keys=ON";
+  s << "PRAGMA synchronous=NORMAL";
+}
+
+// libpq prints server NOTICEs to stderr by default; route them to the debug log instead.
+void pg_notice(void*, const char* message) {
+  spdlog::debug("postgresql: {}", trim_right(message ? message : ""));
+}
+
+// Opens and configures one PostgreSQL session of the pool.
+void open_postgresql(soci::session& s, const Target& t) {
+  s.open(soci::postgresql, t.pg_connect);
+  auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
+  PQsetNoticeProcessor(backend->conn_, pg_notice, nullptr);
+}
+
+}  // namespace
+
+SqlDatabase::SqlDatabase(jarvis::Dialect d, std::size_t n, std::string display_url)
+    : dialect_(d), pool_size_(n), display_url_(std::move(display_url)) {}
+
+SqlDatabase::~SqlDatabase() = default;
+
+std::unique_ptr<SqlDatabase> SqlDatabase::open(const std::string& url, std::size_t pool_size) {
+  Target t = parse_url(url);
+  if (pool_size == 0) {
+    throw std::runtime_error("database pool size must be at least 1 (for " + t.display + ")");
+  }
+  if (t.dialect == Dialect::Sqlite && t.sqlite_path == ":memory:" && pool_size != 1) {
+    throw std::runtime_error(
+        "an in-memory SQLite database is private to one connection: use pool size 1 or a file");
+  }
+  if (t.dialect == Dialect::Sqlite && t.sqlite_path != ":memory:") {
+    fs::path parent = fs::path(t.sqlite_path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) fs::create_directories(parent, ec);
+    if (ec) {
+      throw std::runtime_error("cannot create directory " + parent.string() +
+                               " for the SQLite database: " + ec.message());
+    }
+  }
+
+  std::unique_ptr<SqlDatabase> db(new SqlDatabase(t.dialect, pool_size, t.display));
+  db->pool_ = std::make_unique<soci::connection_pool>(pool_size);
+  for (std::size_t i = 0; i < pool_size; ++i) {
+    try {
+      if (t.dialect == Dialect::Sqlite) {
+        open_sqlite(db->pool_->at(i), t);
+      } else {
+        open_postgresql(db->pool_->at(i), t);
+      }
+    } catch (const std::exception& e) {
+      std::string what = trim_right(e.what());
+      // SOCI prefixes libpq's message with a generic line; keep the informative part.
+      const std::string generic = "Cannot establish connection to the database.";
+      if (what.rfind(generic, 0) == 0) {
+        std::string rest = trim_right(what.substr(generic.size()));
+        while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.front()))) {
+          rest.erase(rest.begin());
+        }
+        if (!rest.empty()) what = rest;
+      }
+      for (auto& c : what) {
+        if (c == '\n' || c == '\t') c = ' ';
+      }
+      throw std::runtime_error("cannot open database " + t.display + ": " +
+                               scrub(what, t.secrets));
+    }
+  }
+  return db;
+}
+
+jarvis::DbSession SqlDatabase::session() { return std::make_unique<soci::session>(*pool_); }
+
+}  // namespace jarvis::host
