@@ -44,8 +44,8 @@ class DbTest : public testing::TestWithParam<Backend> {
       *s << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = :n",
           soci::use(name), soci::into(n);
     } else {
-      *s << "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = :n",
-          soci::use(name), soci::into(n);
+      *s << "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = :n", soci::use(name),
+          soci::into(n);
     }
     return n > 0;
   }

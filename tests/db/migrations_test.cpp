@@ -2,7 +2,9 @@
 // ordering, re-runs, checksums, rollback of failing files, dialect files, concurrency.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <latch>
 #include <regex>
 #include <set>
@@ -118,9 +120,9 @@ TEST_P(MigrationTest, FailingMigrationIsRolledBackEntirely) {
     EXPECT_NE(msg.find("missing_table"), std::string::npos) << msg;
     EXPECT_NE(msg.find("line 2"), std::string::npos) << msg;
   }
-  EXPECT_TRUE(table_exists("users"));        // 001 stays applied
-  EXPECT_FALSE(table_exists("half_done"));   // 002's first statement was rolled back
-  EXPECT_FALSE(table_exists("after_bad"));   // nothing after the failure ran
+  EXPECT_TRUE(table_exists("users"));       // 001 stays applied
+  EXPECT_FALSE(table_exists("half_done"));  // 002's first statement was rolled back
+  EXPECT_FALSE(table_exists("after_bad"));  // nothing after the failure ran
   EXPECT_EQ(count("SELECT COUNT(*) FROM schema_migrations"), 1);
 
   // The connection is usable again and the fixed file applies.
@@ -291,9 +293,10 @@ TEST_P(MigrationTest, ConcurrentHostsMigrateExactlyOnce) {
   host_file("001_runs.sql",
             "CREATE TABLE runs(version INTEGER PRIMARY KEY);\nINSERT INTO runs VALUES (1);\n");
   for (int v = 2; v <= 8; ++v) {
-    host_file("00" + std::to_string(v) + "_step.sql",
-              "CREATE TABLE step" + std::to_string(v) + "(id INTEGER);\n"
-              "INSERT INTO runs VALUES (" + std::to_string(v) + ");\n");
+    host_file("00" + std::to_string(v) + "_step.sql", "CREATE TABLE step" + std::to_string(v) +
+                                                          "(id INTEGER);\n"
+                                                          "INSERT INTO runs VALUES (" +
+                                                          std::to_string(v) + ");\n");
   }
   constexpr int kHosts = 4;
   std::vector<std::unique_ptr<SqlDatabase>> hosts;
@@ -327,6 +330,32 @@ TEST_P(MigrationTest, ConcurrentHostsMigrateExactlyOnce) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, MigrationTest,
                          testing::Values(Backend::Sqlite, Backend::Postgresql), backend_name);
+
+}  // namespace
+}  // namespace jarvis::host::dbtest
+
+namespace jarvis::host::dbtest {
+namespace {
+
+// The schema the project ships (the host's migrations/, then each in-tree plugin's) applies
+// cleanly on both dialects, and a second run is a no-op.
+TEST_P(MigrationTest, ShippedMigrationsApplyOnBothDialects) {
+  namespace fs = std::filesystem;
+  std::vector<MigrationSource> sources{{"host", std::string(JARVIS_SOURCE_DIR) + "/migrations"}};
+  std::vector<fs::path> plugin_dirs;
+  for (const auto& e : fs::directory_iterator(std::string(JARVIS_SOURCE_DIR) + "/plugins")) {
+    if (fs::is_directory(e.path() / "migrations")) plugin_dirs.push_back(e.path());
+  }
+  std::sort(plugin_dirs.begin(), plugin_dirs.end());
+  for (const auto& p : plugin_dirs) {
+    sources.push_back({p.filename().string(), (p / "migrations").string()});
+  }
+  MigrationRunner runner(*db_);
+  auto applied = runner.apply(sources);
+  EXPECT_FALSE(applied.empty());
+  EXPECT_TRUE(runner.up_to_date(sources));
+  EXPECT_TRUE(runner.apply(sources).empty());
+}
 
 }  // namespace
 }  // namespace jarvis::host::dbtest

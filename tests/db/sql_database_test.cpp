@@ -45,8 +45,7 @@ TEST_P(SqlDatabaseTest, OpensPoolAndRunsTransactions) {
     *s << "CREATE TABLE kv(k TEXT PRIMARY KEY, v TEXT NOT NULL, at TEXT NOT NULL)";
     soci::transaction tx(*s);
     std::string k = "a", v = "1", at = jarvis::now_iso();
-    *s << "INSERT INTO kv(k, v, at) VALUES(:k, :v, :at)", soci::use(k), soci::use(v),
-        soci::use(at);
+    *s << "INSERT INTO kv(k, v, at) VALUES(:k, :v, :at)", soci::use(k), soci::use(v), soci::use(at);
     tx.commit();
   }
   {
@@ -164,8 +163,7 @@ TEST(DatabaseUrl, UnsupportedSchemeIsRefusedWithoutItsPassword) {
 
 TEST(PostgresqlDatabase, UnreachableServerErrorHidesThePassword) {
   int port = jarvis::test::free_port();  // nothing listens there
-  std::string url =
-      "postgresql://jarvis:S3cret-Pw@127.0.0.1:" + std::to_string(port) + "/jarvis";
+  std::string url = "postgresql://jarvis:S3cret-Pw@127.0.0.1:" + std::to_string(port) + "/jarvis";
   std::string err = open_error(url);
   ASSERT_NE(err, "");
   EXPECT_NE(err.find("cannot open database postgresql://jarvis:***@127.0.0.1:" +

@@ -8,9 +8,9 @@
 #include "db/migrations.h"
 
 #include <libpq-fe.h>
-#include <sodium.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -59,8 +59,7 @@ std::string sha256_hex(const std::string& bytes) {
   static const int sodium_ready = sodium_init();
   (void)sodium_ready;  // crypto_hash_sha256 works even if init reported "already initialised"
   unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()),
-                     bytes.size());
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
   char hex[crypto_hash_sha256_BYTES * 2 + 1];
   sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
   return hex;
@@ -312,8 +311,8 @@ std::string file_label(const MigrationFile& f) {
 
 std::string mismatch_message(const MigrationFile& f, const std::string& recorded) {
   return "migration " + file_label(f) + " (" + f.path +
-         ") was changed after it was applied: recorded checksum " + recorded +
-         ", file now has " + f.checksum +
+         ") was changed after it was applied: recorded checksum " + recorded + ", file now has " +
+         f.checksum +
          ". Applied migrations must not be edited; restore the file and add a new migration";
 }
 
@@ -367,8 +366,8 @@ std::vector<MigrationFile> discover_one(const MigrationSource& src, Dialect dial
     std::size_t slot = dialect_tag.empty() ? 0 : dialect_tag == "sqlite" ? 1 : 2;
     auto& slots = versions[c.version];
     if (slots[slot]) {
-      throw MigrationError("migrations for " + src.component + ": duplicate version " +
-                           canonical + " (" + slots[slot]->filename + " and " + filename + ")");
+      throw MigrationError("migrations for " + src.component + ": duplicate version " + canonical +
+                           " (" + slots[slot]->filename + " and " + filename + ")");
     }
     for (const auto& other : slots) {
       if (other && other->name != c.name) {
@@ -502,8 +501,8 @@ std::vector<MigrationFile> MigrationRunner::apply(const std::vector<MigrationSou
           soci::use(now);
       tx.commit();
     } catch (const soci::soci_error& e) {
-      throw MigrationError("migration " + file_label(f) + " could not be recorded: " +
-                           trim(e.what()) + "; rolled back");
+      throw MigrationError("migration " + file_label(f) +
+                           " could not be recorded: " + trim(e.what()) + "; rolled back");
     }
     spdlog::info("migrations: applied {}", file_label(f));
     done.push_back(f);

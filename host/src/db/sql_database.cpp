@@ -100,8 +100,7 @@ void parse_postgresql(const std::string& url, Target& t) {
   if (!opts) {
     std::string msg = err ? trim_right(err) : "out of memory";
     if (err) PQfreemem(err);
-    throw std::runtime_error("invalid PostgreSQL URL " + t.display + ": " +
-                             scrub(msg, t.secrets));
+    throw std::runtime_error("invalid PostgreSQL URL " + t.display + ": " + scrub(msg, t.secrets));
   }
   bool has_timeout = false;
   for (PQconninfoOption* o = opts; o->keyword; ++o) {
@@ -244,8 +243,7 @@ std::unique_ptr<SqlDatabase> SqlDatabase::open(const std::string& url, std::size
       for (auto& c : what) {
         if (c == '\n' || c == '\t') c = ' ';
       }
-      throw std::runtime_error("cannot open database " + t.display + ": " +
-                               scrub(what, t.secrets));
+      throw std::runtime_error("cannot open database " + t.display + ": " + scrub(what, t.secrets));
     }
   }
   return db;
