@@ -1,6 +1,8 @@
 // tests/support/support.cpp — implementation of the shared test helpers.
 #include "support/support.h"
 
+#include "jarvis/database.h"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -61,8 +63,8 @@ std::string pg_test_url() {
 std::string pg_fresh_database() {
   std::string base = pg_test_url();
   if (base.empty()) return "";
-  static std::atomic<int> counter{0};
-  std::string name = "t_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  // Random suffix: ctest runs each test in its own process and pids can be reused within a run.
+  std::string name = "t_" + jarvis::new_id("db").substr(3, 16);
   // base is postgresql://user@host:port/dbname — swap the database name.
   auto slash = base.rfind('/');
   std::string admin = base;
@@ -193,6 +195,25 @@ RunResult run_jarvis(const std::vector<std::string>& args, const std::string& cw
   r.out = read_file(tmp.file("out"));
   r.err = read_file(tmp.file("err"));
   return r;
+}
+
+std::string create_user_token(const std::string& cwd, const std::map<std::string, std::string>& env,
+                              const std::string& username, bool admin, const std::string& password) {
+  std::vector<std::string> add{"users", "add", username, "--password-stdin"};
+  if (admin) add.push_back("--admin");
+  RunResult a = run_jarvis(add, cwd, env, password + "\n");
+  if (a.exit_code != 0) {
+    ADD_FAILURE() << "jarvis users add " << username << " failed: " << a.out << a.err;
+    return "";
+  }
+  RunResult t = run_jarvis({"tokens", "create", "--user", username, "--json"}, cwd, env);
+  auto pos = t.out.find("\"token\":\"");
+  if (t.exit_code != 0 || pos == std::string::npos) {
+    ADD_FAILURE() << "jarvis tokens create failed: " << t.out << t.err;
+    return "";
+  }
+  pos += 9;
+  return t.out.substr(pos, t.out.find('"', pos) - pos);
 }
 
 ServerProcess::ServerProcess(const std::string& cwd, std::map<std::string, std::string> env,

@@ -58,6 +58,15 @@ RunResult run_jarvis(const std::vector<std::string>& args, const std::string& cw
                      const std::map<std::string, std::string>& env = {},
                      const std::string& stdin_data = "");
 
+/// Creates a user with the CLI (`jarvis users add`) and returns a fresh API token for it
+/// (`jarvis tokens create --json`). Fails the current test on error and returns "".
+std::string create_user_token(const std::string& cwd, const std::map<std::string, std::string>& env,
+                              const std::string& username, bool admin,
+                              const std::string& password = "correct horse battery staple");
+
+/// "Authorization: Bearer <token>" for http().
+inline std::string bearer(const std::string& token) { return "Authorization: Bearer " + token; }
+
 /// A `jarvis serve` child process on a free port. The destructor sends SIGTERM and waits.
 class ServerProcess {
  public:
