@@ -1,0 +1,247 @@
+// host/src/http/dispatcher.cpp — the engine-independent request pipeline (see dispatcher.h).
+#include "http/dispatcher.h"
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "http/static_files.h"
+#include "http/url.h"
+#include "jarvis/error.h"
+
+namespace jarvis::host {
+
+namespace {
+
+constexpr const char* kRequestsTotal = "jarvis_http_requests_total";
+constexpr const char* kRequestsHelp = "HTTP requests by route pattern, method and status.";
+constexpr const char* kDuration = "jarvis_http_request_duration_seconds";
+constexpr const char* kDurationHelp = "HTTP request handling time in seconds, by route pattern.";
+constexpr const char* kHandlerErrors = "jarvis_plugin_handler_errors_total";
+constexpr const char* kHandlerErrorsHelp =
+    "Route handlers that threw something other than jarvis::Error, by owning plugin.";
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+bool valid_request_id(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Bounded label values for the method (arbitrary tokens would grow the series without bound).
+const char* method_label(const std::string& m) {
+  static const char* const known[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+  for (const char* k : known) {
+    if (m == k) return k;
+  }
+  return "OTHER";
+}
+
+// Paths that belong to the API and never fall back to the web UI.
+bool reserved_path(std::string_view p) {
+  auto under = [&](std::string_view prefix) {
+    return p == prefix || (p.size() > prefix.size() && p.substr(0, prefix.size()) == prefix &&
+                           p[prefix.size()] == '/');
+  };
+  return under("/api") || under("/ws") || under("/healthz") || under("/readyz") || under("/metrics");
+}
+
+}  // namespace
+
+std::string random_hex_id() {
+  thread_local std::mt19937_64 rng([] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd(),
+                      static_cast<unsigned>(std::hash<std::thread::id>{}(std::this_thread::get_id()))};
+    return std::mt19937_64(seq);
+  }());
+  static const char digits[] = "0123456789abcdef";
+  std::string out(32, '0');
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t v = rng();
+    for (int i = 0; i < 16; ++i) {
+      out[half * 16 + i] = digits[v & 0xF];
+      v >>= 4;
+    }
+  }
+  return out;
+}
+
+Dispatcher::Dispatcher(Router& router, MetricsRegistry& metrics, DispatchHooks hooks)
+    : router_(router), metrics_(metrics), hooks_(std::move(hooks)) {}
+
+Dispatcher::~Dispatcher() = default;
+
+void Dispatcher::set_static_dir(std::string dir) {
+  if (dir.empty()) {
+    static_files_.reset();
+  } else {
+    static_files_ = std::make_unique<StaticFiles>(std::move(dir));
+  }
+}
+
+jarvis::Response Dispatcher::error_response(int status, const std::string& code,
+                                            const std::string& message, const std::string& request_id) {
+  return jarvis::Response::json(
+      status, {{"error", {{"code", code}, {"message", message}, {"request_id", request_id}}}});
+}
+
+jarvis::Response Dispatcher::dispatch(jarvis::Request& req) noexcept {
+  double started = now_seconds();
+  std::string route_label = "unmatched";
+  jarvis::Response res;
+  try {
+    if (req.request_id.empty()) {
+      auto given = req.headers.get("X-Request-Id");
+      req.request_id = given && valid_request_id(*given) ? *given : random_hex_id();
+    }
+    res = route(req, route_label);
+  } catch (const jarvis::Error& e) {
+    int status = e.status() >= 400 && e.status() <= 599 ? e.status() : 500;
+    res = error_response(status, e.code(), e.what(), req.request_id);
+  } catch (const std::exception& e) {
+    res = crash(req, "host", e.what());
+  } catch (...) {
+    res = crash(req, "host", "non-standard exception");
+  }
+  finish(req, res, route_label, started);
+  return res;
+}
+
+jarvis::Response Dispatcher::route(jarvis::Request& req, std::string& route_label) {
+  if (req.target.empty()) req.target = req.path;
+  std::string_view raw_path, raw_query;
+  split_target(req.target, raw_path, raw_query);
+  if (raw_path.empty() || raw_path.front() != '/') {
+    throw jarvis::Error(400, "invalid_path", "request target must be an absolute path");
+  }
+  auto decoded = percent_decode(raw_path);
+  if (!decoded) throw jarvis::Error(400, "invalid_path", "request path has a malformed percent escape");
+  req.path = std::move(*decoded);
+  if (!raw_query.empty()) {
+    auto query = parse_query(raw_query);
+    if (!query) throw jarvis::Error(400, "invalid_query", "query string has a malformed percent escape");
+    req.query = std::move(*query);
+  }
+
+  RouteMatch match = router_.match(req.method, std::string(raw_path));
+  if (match.kind == RouteMatch::Kind::Found) {
+    const RouteEntry& entry = *match.route;
+    route_label = entry.spec.path;
+    req.path_params = std::move(match.path_params);
+    if (hooks_.authorize) {
+      if (auto denied = hooks_.authorize(req, entry)) return std::move(*denied);
+    }
+    try {
+      return entry.spec.handler(req);
+    } catch (const jarvis::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      return crash(req, entry.owner.name, e.what());
+    } catch (...) {
+      return crash(req, entry.owner.name, "non-standard exception");
+    }
+  }
+  if (match.kind == RouteMatch::Kind::MethodNotAllowed) {
+    std::string allow;
+    for (const auto& m : match.allowed_methods) allow += (allow.empty() ? "" : ", ") + m;
+    auto res = error_response(405, "method_not_allowed",
+                              "method " + req.method + " is not allowed on " + std::string(raw_path) +
+                                  " (allowed: " + allow + ")",
+                              req.request_id);
+    res.headers.set("Allow", allow);
+    return res;
+  }
+  if (static_files_ && (req.method == "GET" || req.method == "HEAD") && !reserved_path(raw_path)) {
+    if (auto file = static_files_->serve(std::string(raw_path))) {
+      route_label = "static";
+      return std::move(*file);
+    }
+  }
+  return error_response(404, "not_found", "no route for " + req.method + " " + std::string(raw_path),
+                        req.request_id);
+}
+
+jarvis::Response Dispatcher::crash(jarvis::Request& req, const std::string& owner,
+                                   const std::string& what) {
+  std::string error_id = "err_" + random_hex_id().substr(0, 16);
+  spdlog::error("handler error {}: plugin '{}' threw on {} {} (request {}): {}", error_id, owner,
+                req.method, req.path, req.request_id, what);
+  try {
+    metrics_.counter_add(kHandlerErrors, kHandlerErrorsHelp, {{"plugin", owner}});
+    if (hooks_.on_handler_crash) hooks_.on_handler_crash(owner, error_id, what);
+  } catch (const std::exception& e) {
+    spdlog::error("handler error {}: reporting it failed: {}", error_id, e.what());
+  } catch (...) {
+    spdlog::error("handler error {}: reporting it failed", error_id);
+  }
+  return error_response(500, "internal_error", "internal error (error id " + error_id + ")",
+                        req.request_id);
+}
+
+void Dispatcher::finish(jarvis::Request& req, jarvis::Response& res, const std::string& route_label,
+                        double started) noexcept {
+  try {
+    if (res.status < 100 || res.status > 599) {
+      res = crash(req, "host", "handler returned invalid HTTP status " + std::to_string(res.status));
+    }
+    res.headers.set("X-Request-Id", req.request_id);
+    double elapsed = now_seconds() - started;
+    metrics_.counter_add(kRequestsTotal, kRequestsHelp,
+                         {{"route", route_label},
+                          {"method", method_label(req.method)},
+                          {"status", std::to_string(res.status)}});
+    metrics_.histogram_observe(kDuration, kDurationHelp, {{"route", route_label}}, elapsed);
+    // The raw path only: no query string (it may carry tokens), no bodies, no credentials.
+    std::string_view raw_path, raw_query;
+    split_target(req.target, raw_path, raw_query);
+    spdlog::info("{} {} {} {:.1f}ms {} id={}", req.method, raw_path, res.status, elapsed * 1000.0,
+                 req.remote_address.empty() ? "-" : req.remote_address, req.request_id);
+  } catch (const std::exception& e) {
+    // Metrics or logging failed: the response itself is still valid.
+    try {
+      spdlog::error("request {}: bookkeeping failed: {}", req.request_id, e.what());
+    } catch (...) {
+    }
+  } catch (...) {
+  }
+}
+
+jarvis::Response Dispatcher::reject(jarvis::Request& req, int status, const std::string& code,
+                                    const std::string& message) noexcept {
+  double started = now_seconds();
+  jarvis::Response res;
+  try {
+    if (req.request_id.empty()) {
+      auto given = req.headers.get("X-Request-Id");
+      req.request_id = given && valid_request_id(*given) ? *given : random_hex_id();
+    }
+    res = error_response(status, code, message, req.request_id);
+  } catch (...) {
+    res.status = status;
+  }
+  finish(req, res, "unmatched", started);
+  return res;
+}
+
+std::size_t Dispatcher::body_limit(const std::string& method, const std::string& target) const noexcept {
+  try {
+    std::string_view raw_path, raw_query;
+    split_target(target, raw_path, raw_query);
+    RouteMatch m = router_.match(method, std::string(raw_path));
+    return m.kind == RouteMatch::Kind::Found ? m.route->spec.max_body_bytes : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
+}  // namespace jarvis::host

@@ -1,0 +1,80 @@
+// host/src/http/dispatcher.h — the engine-independent request pipeline: request ids, query parsing,
+// routing, the auth hook, guarded handler calls, JSON errors, static files, metrics and the access
+// log. No Beast here: the server converts to jarvis::Request and back, and tests call dispatch()
+// directly without sockets.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "http/router.h"
+#include "jarvis/http.h"
+#include "observability/metrics.h"
+
+namespace jarvis::host {
+
+class StaticFiles;
+
+/// Extension points of the pipeline, set once before serving.
+struct DispatchHooks {
+  /// Runs before the handler of a matched route: may fill req.principal or return a response that
+  /// short-circuits (401/403/503). Unset = allow. May throw jarvis::Error.
+  std::function<std::optional<jarvis::Response>(jarvis::Request&, const RouteEntry&)> authorize;
+  /// Called when a handler throws something that is not jarvis::Error (owner = plugin name or
+  /// "host", error id as shown to the caller, what() of the exception).
+  std::function<void(const std::string& owner, const std::string& error_id, const std::string& what)>
+      on_handler_crash;
+};
+
+/// Turns a jarvis::Request into a jarvis::Response. Thread-safe: dispatch() runs concurrently on
+/// every server thread; the setters are for start-up.
+class Dispatcher {
+ public:
+  /// `router` and `metrics` must outlive the dispatcher.
+  Dispatcher(Router& router, MetricsRegistry& metrics, DispatchHooks hooks = {});
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  /// Serves files from `dir` (web/dist) for GET/HEAD of non-API paths no route matches, falling
+  /// back to index.html. The directory may appear later; "" turns static serving off. Call before
+  /// serving.
+  void set_static_dir(std::string dir);
+
+  /// Handles one request. Fills req.request_id (the caller's X-Request-Id when it is 1–128 chars of
+  /// [A-Za-z0-9._:-], else 128 random bits in hex), req.path (decoded), req.query and
+  /// req.path_params. Every response carries X-Request-Id. Never throws.
+  jarvis::Response dispatch(jarvis::Request& req) noexcept;
+
+  /// Answers a request the server refused before dispatch (400 malformed, 408 timeout, 413 too
+  /// large, 431 headers too large) with the same JSON error shape, request id, metrics and access
+  /// log line as a dispatched request. Never throws.
+  jarvis::Response reject(jarvis::Request& req, int status, const std::string& code,
+                          const std::string& message) noexcept;
+
+  /// The body limit of the route `method target` would reach: its RouteSpec::max_body_bytes, or
+  /// 0 when the route sets none or nothing matches (the server then applies its default).
+  std::size_t body_limit(const std::string& method, const std::string& target) const noexcept;
+
+  /// `{"error":{"code","message","request_id"}}` with `status`.
+  static jarvis::Response error_response(int status, const std::string& code,
+                                         const std::string& message, const std::string& request_id);
+
+ private:
+  jarvis::Response route(jarvis::Request& req, std::string& route_label);
+  jarvis::Response crash(jarvis::Request& req, const std::string& owner, const std::string& what);
+  void finish(jarvis::Request& req, jarvis::Response& res, const std::string& route_label,
+              double started_seconds) noexcept;
+
+  Router& router_;
+  MetricsRegistry& metrics_;
+  DispatchHooks hooks_;
+  std::unique_ptr<StaticFiles> static_files_;
+};
+
+/// 128 random bits as 32 lower-case hex characters (fast, not for secrets).
+std::string random_hex_id();
+
+}  // namespace jarvis::host

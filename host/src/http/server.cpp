@@ -1,0 +1,562 @@
+// host/src/http/server.cpp — the Beast/Asio HTTP/1.1 server: accept loop, per-connection sessions
+// (keep-alive, pipelining, limits, timeouts, 100-continue), conversion to and from
+// jarvis::Request/Response, the upgrade seam and graceful shutdown. The only file (with the
+// WebSocket engine) that includes Beast.
+#include <utility>  // before Asio/Beast (Boost 1.74 + GCC 12 + C++20)
+
+#include "http/server.h"
+
+#include <time.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http/dispatcher.h"
+#include "http/upgrade.h"
+#include "http/url.h"
+
+namespace jarvis::host {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+constexpr std::chrono::milliseconds kLingerTimeout{2000};
+
+// Beast 1.74 uses boost::string_view.
+std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string lower_first(std::string s) {
+  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+// The IMF-fixdate for the Date header, formatted once per second per thread.
+std::string_view http_date() {
+  thread_local time_t cached_second = 0;
+  thread_local char buf[64] = {};
+  thread_local std::size_t len = 0;
+  time_t now = ::time(nullptr);
+  if (now != cached_second) {
+    static const char* const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    struct tm tm {};
+    ::gmtime_r(&now, &tm);
+    int n = std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
+                          tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                          tm.tm_sec);
+    len = n > 0 ? static_cast<std::size_t>(n) : 0;
+    cached_second = now;
+  }
+  return {buf, len};
+}
+
+bool is_http_parse_error(const beast::error_code& ec) {
+  return &ec.category() == &http::make_error_code(http::error::bad_method).category();
+}
+
+class Session;
+
+// Everything the sessions share. Member order matters: the bookkeeping is declared before the
+// io_context so it outlives the handlers (and sessions) the io_context destroys.
+struct ServerCore {
+  ServerCore(ServerOptions opts, Dispatcher& d) : options(std::move(opts)), dispatcher(d) {}
+
+  ServerOptions options;
+  Dispatcher& dispatcher;
+
+  mutable std::mutex sessions_mu;
+  std::condition_variable sessions_cv;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+
+  std::string upgrade_path;
+  UpgradeHandler upgrade;
+
+  std::atomic<std::size_t> in_flight{0};
+  std::atomic<bool> stopping{false};
+
+  net::io_context ioc;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  tcp::acceptor acceptor{net::make_strand(ioc)};
+  net::steady_timer accept_retry{acceptor.get_executor()};
+  std::vector<std::thread> threads;
+
+  std::mutex lifecycle_mu;
+  uint16_t bound_port = 0;
+  bool started = false;
+  bool accepting = false;
+  bool finished = false;
+
+  void do_accept();
+  void on_accept(beast::error_code ec, tcp::socket socket);
+};
+
+// One client connection. All its members are touched only on its strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(ServerCore& core, tcp::socket&& socket)
+      : core_(core), executor_(socket.get_executor()), stream_(std::move(socket)) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string();
+  }
+
+  ~Session() {
+    end_request();
+    std::lock_guard lock(core_.sessions_mu);
+    core_.sessions.erase(this);
+    core_.sessions_cv.notify_all();
+  }
+
+  // Starts serving; called once after the session was registered.
+  void start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->wait_for_request(); });
+  }
+
+  // Shutdown, from any thread: closes the connection on its strand if it is waiting for a next
+  // request; a busy connection closes after its response (it sees `stopping`).
+  void post_close_if_idle() {
+    net::post(executor_, [self = shared_from_this()] {
+      if (self->idle_) self->close();
+    });
+  }
+
+ private:
+  // Waits for the first bytes of the next request (idle keep-alive time), then reads the header.
+  void wait_for_request() {
+    if (core_.stopping) return close();
+    if (buffer_.size() > 0) return read_header();  // pipelined request already buffered
+    idle_ = true;
+    stream_.expires_after(first_ ? core_.options.header_timeout : core_.options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->idle_ = false;
+                              if (ec) return self->close();  // timeout, EOF, reset, shutdown
+                              self->buffer_.commit(n);
+                              self->read_header();
+                            });
+  }
+
+  void read_header() {
+    first_ = false;
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    // No body limit while reading the header: Beast would refuse a large Content-Length there,
+    // before the route (and so its own limit) is known. The real limit is set in on_header.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    stream_.expires_after(core_.options.header_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec == http::error::header_limit) {
+      return send_error(431, "request_header_too_large",
+                        "request header exceeds " + std::to_string(kHeaderLimit) + " bytes");
+    }
+    if (ec && ec != http::error::end_of_stream && is_http_parse_error(ec)) {
+      return send_error(400, "bad_request", "malformed HTTP request: " + ec.message());
+    }
+    if (ec) return close();  // EOF, timeout (socket already closed), reset
+
+    begin_request();
+    auto& req = parser_->get();
+    if (core_.upgrade && parser_->upgrade() && iequals(sv(req[http::field::upgrade]), "websocket")) {
+      std::string_view path, query;
+      split_target(sv(req.target()), path, query);
+      if (path == core_.upgrade_path) return hand_over();
+    }
+
+    std::size_t limit = core_.dispatcher.body_limit(std::string(req.method_string()),
+                                                    std::string(req.target()));
+    if (limit == 0) limit = core_.options.max_body_bytes;
+    if (auto length = parser_->content_length(); length && *length > limit) {
+      return send_error(413, "payload_too_large",
+                        "request body of " + std::to_string(*length) + " bytes exceeds the limit of " +
+                            std::to_string(limit) + " bytes");
+    }
+    parser_->body_limit(limit);
+    limit_ = limit;
+    if (parser_->is_done()) return handle();
+
+    if (iequals(sv(req[http::field::expect]), "100-continue")) {
+      static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_after(core_.options.idle_timeout);
+      return net::async_write(stream_, net::buffer(kContinue, sizeof kContinue - 1),
+                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                if (ec) return self->close();
+                                self->read_body();
+                              });
+    }
+    read_body();
+  }
+
+  void read_body() {
+    stream_.expires_after(core_.options.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->on_body(ec);
+                     });
+  }
+
+  void on_body(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      return send_error(413, "payload_too_large",
+                        "request body exceeds the limit of " + std::to_string(limit_) + " bytes");
+    }
+    if (ec && ec != http::error::partial_message && is_http_parse_error(ec)) {
+      return send_error(400, "bad_request", "malformed HTTP request body: " + ec.message());
+    }
+    if (ec) return close();
+    handle();
+  }
+
+  // Converts the parsed request, dispatches it inline and writes the response.
+  void handle() {
+    auto& req = parser_->get();
+    jarvis::Request jr;
+    jr.method = std::string(req.method_string());
+    jr.target = std::string(req.target());
+    for (const auto& field : req) jr.headers.add(std::string(field.name_string()), std::string(field.value()));
+    jr.body = std::move(req.body());
+    jr.remote_address = remote_;
+    jarvis::Response jres = core_.dispatcher.dispatch(jr);
+    bool keep = req.keep_alive() && !core_.stopping;
+    respond(std::move(jres), req.version(), keep, req.method() == http::verb::head);
+  }
+
+  void hand_over() {
+    auto& req = parser_->get();
+    jarvis::Request jr;
+    jr.method = std::string(req.method_string());
+    jr.target = std::string(req.target());
+    std::string_view path, query;
+    split_target(jr.target, path, query);
+    jr.path = percent_decode(path).value_or(std::string(path));
+    if (auto q = parse_query(query)) jr.query = std::move(*q);
+    for (const auto& field : req) jr.headers.add(std::string(field.name_string()), std::string(field.value()));
+    jr.remote_address = remote_;
+    jr.request_id = random_hex_id();
+    end_request();
+    stream_.expires_never();
+    auto conn = std::unique_ptr<UpgradeConnection>(new UpgradeConnection{
+        std::move(stream_), std::move(buffer_), parser_->release(), std::move(jr)});
+    try {
+      core_.upgrade(std::move(conn));
+    } catch (const std::exception& e) {
+      spdlog::error("upgrade handler for {} threw: {}", core_.upgrade_path, e.what());
+    } catch (...) {
+      spdlog::error("upgrade handler for {} threw a non-standard exception", core_.upgrade_path);
+    }
+  }
+
+  // Answers a request the server refuses before dispatch, then closes the connection.
+  void send_error(int status, const char* code, const std::string& message) {
+    begin_request();
+    jarvis::Request jr;
+    unsigned version = 11;
+    if (parser_ && parser_->is_header_done()) {
+      auto& req = parser_->get();
+      jr.method = std::string(req.method_string());
+      jr.target = std::string(req.target());
+      for (const auto& field : req) jr.headers.add(std::string(field.name_string()), std::string(field.value()));
+      version = req.version();
+    } else {
+      jr.method = "-";
+      jr.target = "-";
+    }
+    jr.remote_address = remote_;
+    // The rest of the request may still be arriving: linger so the client reads the error.
+    respond(core_.dispatcher.reject(jr, status, code, message), version, false, false, true);
+  }
+
+  // Writes the response; afterwards reads the next request, or closes (`linger`: after draining
+  // what the client still sends, for requests that were not read completely).
+  void respond(jarvis::Response&& jres, unsigned version, bool keep_alive, bool head,
+               bool linger = false) {
+    res_ = {};
+    res_.version(version);
+    res_.result(static_cast<unsigned>(jres.status));
+    bool has_date = false;
+    for (const auto& [name, value] : jres.headers.all()) {
+      if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") ||
+          iequals(name, "Connection")) {
+        continue;
+      }
+      if (iequals(name, "Date")) has_date = true;
+      res_.insert(name, value);
+    }
+    if (!has_date) {
+      auto date = http_date();
+      res_.set(http::field::date, beast::string_view(date.data(), date.size()));
+    }
+    int s = jres.status;
+    if (s < 200 || s == 204 || s == 304) {
+      // No body and no Content-Length for these statuses (RFC 9110 §8.6).
+    } else if (head) {
+      res_.content_length(jres.body.size());
+    } else {
+      res_.body() = std::move(jres.body);
+      res_.prepare_payload();
+    }
+    res_.keep_alive(keep_alive);
+    stream_.expires_after(core_.options.idle_timeout);
+    http::async_write(stream_, res_,
+                      [self = shared_from_this(), keep_alive, linger](beast::error_code ec, std::size_t) {
+                        self->end_request();
+                        if (ec) return self->close();
+                        if (!keep_alive && linger) return self->linger_close();
+                        if (!keep_alive) return self->graceful_close();
+                        self->wait_for_request();
+                      });
+  }
+
+  // Half-closes, then discards what the client still sends (an unread body) for a short while,
+  // so closing does not reset the connection before the client has read the response.
+  void linger_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    stream_.expires_after(kLingerTimeout);
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(net::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->close();
+                              self->drain();
+                            });
+  }
+
+  // Sends FIN after the response, then closes (the request was read completely).
+  void graceful_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    close();
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().close(ec);
+  }
+
+  void begin_request() {
+    if (!counted_) {
+      counted_ = true;
+      core_.in_flight.fetch_add(1);
+    }
+  }
+
+  void end_request() {
+    if (counted_) {
+      counted_ = false;
+      core_.in_flight.fetch_sub(1);
+    }
+  }
+
+  ServerCore& core_;
+  net::any_io_executor executor_;  // the connection's strand (stream_ is moved out on upgrade)
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  std::string remote_;
+  bool first_ = true;    // no request read yet on this connection
+  bool idle_ = false;    // waiting for the next request's first bytes
+  bool counted_ = false; // counted in in_flight
+  std::size_t limit_ = 0; // body limit of the current request
+  std::array<char, 4096> drain_{};
+};
+
+void ServerCore::do_accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    on_accept(ec, std::move(socket));
+  });
+}
+
+void ServerCore::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+  if (ec) {
+    // Typically EMFILE/ENFILE: back off instead of spinning, keep serving open connections.
+    spdlog::warn("accept failed: {}; retrying", ec.message());
+    accept_retry.expires_after(std::chrono::milliseconds(100));
+    accept_retry.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec && acceptor.is_open()) do_accept();
+    });
+    return;
+  }
+  beast::error_code opt_ec;
+  socket.set_option(tcp::no_delay(true), opt_ec);
+  auto session = std::make_shared<Session>(*this, std::move(socket));
+  {
+    std::lock_guard lock(sessions_mu);
+    sessions.emplace(session.get(), session);
+  }
+  session->start();
+  do_accept();
+}
+
+}  // namespace
+
+struct HttpServer::Impl : ServerCore {
+  using ServerCore::ServerCore;
+};
+
+HttpServer::HttpServer(ServerOptions options, Dispatcher& dispatcher)
+    : impl_(std::make_unique<Impl>(std::move(options), dispatcher)) {}
+
+HttpServer::~HttpServer() { shutdown(std::chrono::milliseconds(0)); }
+
+void HttpServer::set_upgrade_handler(std::string path, UpgradeHandler handler) {
+  std::lock_guard lock(impl_->lifecycle_mu);
+  if (impl_->started) throw std::logic_error("set_upgrade_handler must be called before start()");
+  impl_->upgrade_path = std::move(path);
+  impl_->upgrade = std::move(handler);
+}
+
+void HttpServer::start() {
+  std::lock_guard lock(impl_->lifecycle_mu);
+  if (impl_->started) throw std::logic_error("HttpServer::start called twice");
+  const auto& o = impl_->options;
+  std::string where = o.host + ":" + std::to_string(o.port);
+  try {
+    beast::error_code ec;
+    auto address = net::ip::make_address(o.host, ec);
+    tcp::endpoint endpoint;
+    if (!ec) {
+      endpoint = tcp::endpoint(address, o.port);
+    } else {
+      tcp::resolver resolver(impl_->ioc);
+      auto results = resolver.resolve(o.host, std::to_string(o.port));
+      if (results.empty()) throw std::runtime_error("host not found");
+      endpoint = results.begin()->endpoint();
+    }
+    auto& acc = impl_->acceptor;
+    acc.open(endpoint.protocol());
+    acc.set_option(net::socket_base::reuse_address(true));
+    acc.bind(endpoint);
+    acc.listen(net::socket_base::max_listen_connections);
+    impl_->bound_port = acc.local_endpoint().port();
+  } catch (const boost::system::system_error& e) {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+    throw std::runtime_error("cannot listen on " + where + ": " + lower_first(e.code().message()));
+  } catch (const std::exception& e) {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+    throw std::runtime_error("cannot listen on " + where + ": " + lower_first(e.what()));
+  }
+  impl_->started = true;
+  impl_->accepting = true;
+  impl_->work.emplace(impl_->ioc.get_executor());
+  net::post(impl_->acceptor.get_executor(), [core = impl_.get()] { core->do_accept(); });
+  int n = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
+  if (n < 1) n = 1;
+  for (int i = 0; i < n; ++i) {
+    impl_->threads.emplace_back([core = impl_.get()] {
+      for (;;) {
+        try {
+          core->ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("HTTP worker: unexpected exception: {}", e.what());
+        } catch (...) {
+          spdlog::error("HTTP worker: unexpected non-standard exception");
+        }
+      }
+    });
+  }
+}
+
+uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+std::size_t HttpServer::in_flight() const { return impl_->in_flight.load(); }
+
+void HttpServer::stop_accepting() {
+  std::lock_guard lock(impl_->lifecycle_mu);
+  if (!impl_->accepting) return;
+  impl_->accepting = false;
+  // The acceptor belongs to its strand: close it there and wait until it is closed.
+  std::promise<void> closed;
+  net::post(impl_->acceptor.get_executor(), [core = impl_.get(), &closed] {
+    beast::error_code ec;
+    core->accept_retry.cancel();
+    core->acceptor.close(ec);
+    closed.set_value();
+  });
+  closed.get_future().wait();
+}
+
+void HttpServer::shutdown(std::chrono::milliseconds grace) {
+  stop_accepting();
+  std::lock_guard lock(impl_->lifecycle_mu);
+  if (!impl_->started || impl_->finished) return;
+  impl_->finished = true;
+  impl_->stopping = true;
+
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard s(impl_->sessions_mu);
+    for (auto& [ptr, weak] : impl_->sessions) {
+      if (auto session = weak.lock()) live.push_back(std::move(session));
+    }
+  }
+  for (auto& session : live) {
+    session->post_close_if_idle();
+  }
+  live.clear();
+  {
+    std::unique_lock s(impl_->sessions_mu);
+    bool drained = impl_->sessions_cv.wait_for(s, grace, [&] { return impl_->sessions.empty(); });
+    if (!drained) {
+      spdlog::warn("HTTP shutdown: {} connection(s) still open after {} ms; closing them",
+                   impl_->sessions.size(), grace.count());
+    }
+  }
+  impl_->work.reset();
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+  impl_->threads.clear();
+}
+
+}  // namespace jarvis::host
