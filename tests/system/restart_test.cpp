@@ -214,8 +214,10 @@ TEST_P(RestartTest, RestartDrainsARunningTaskAndLeavesQueuedOnesQueued) {
   ASSERT_TRUE(eventually([&] { return started.load(); }));
 
   RestartHooks hooks;
+  std::atomic<bool> claiming_stopped{false};
   hooks.drain_tasks = [&](std::chrono::milliseconds t) {
     tasks.stop_claiming();
+    claiming_stopped = true;
     return tasks.drain(t);
   };
   ExecRecorder rec;
@@ -223,7 +225,8 @@ TEST_P(RestartTest, RestartDrainsARunningTaskAndLeavesQueuedOnesQueued) {
   rec.install(hooks);
   s->set_restart_hooks(hooks);
   ASSERT_TRUE(s->begin_restart("user:usr_admin", "trc_t"));
-  ASSERT_TRUE(eventually([&] { return events("system.restart.start").size() == 1; }));
+  ASSERT_TRUE(eventually([&] { return claiming_stopped.load(); }));
+  EXPECT_EQ(events("system.restart.start").size(), 1u);
   std::string later_id = tasks.enqueue("test.later", {});  // arrives during the restart
   release.open();
   s->wait_restart();
