@@ -302,9 +302,15 @@ bool VersionRange::contains(const Version& v) const {
   return true;
 }
 
-std::string Manifest::library_path() const { return (fs::path(dir) / library).string(); }
+std::string Manifest::library_path() const {
+  return (fs::path(dir) / library).lexically_normal().string();
+}
 
-std::string Manifest::migrations_path() const { return (fs::path(dir) / migrations).string(); }
+std::string Manifest::migrations_path() const {
+  std::string p = (fs::path(dir) / migrations).lexically_normal().string();
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
 
 bool is_valid_plugin_name(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;
