@@ -18,7 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "jarvis/subprocess.h"
-#include "support.h"
+#include "support/support.h"
 
 namespace {
 
