@@ -470,13 +470,17 @@ bool PluginManager::load(Record& r) {
   // The deleter owns a reference to the library: the object's code stays mapped until it is gone.
   std::shared_ptr<boost::dll::shared_library> keep = r.library;
   std::string name = r.name();
-  r.plugin = std::shared_ptr<jarvis::Plugin>(raw, [keep, name](jarvis::Plugin* p) {
+  std::shared_ptr<jarvis::Plugin> plugin(raw, [keep, name](jarvis::Plugin* p) {
     try {
       delete p;
     } catch (...) {
       spdlog::error("plugin {}: destructor threw: {}", name, current_exception_text());
     }
   });
+  {
+    std::lock_guard lock(mu_);
+    r.plugin = std::move(plugin);
+  }
   r.host = std::make_unique<PluginHost>(Owner{r.name(), std::shared_ptr<void>(r.library)}, services_,
                                         *r.config,
                                         [this](const std::string& n) { return available(n); });
@@ -502,9 +506,14 @@ void PluginManager::drop_registrations(const std::string& name) {
   if (services_.events) services_.events->remove_owner(name);
 }
 
+std::shared_ptr<jarvis::Plugin> PluginManager::take_plugin(Record& r) {
+  std::lock_guard lock(mu_);  // health() copies the pointer under the same lock
+  return std::move(r.plugin);
+}
+
 void PluginManager::teardown(Record& r) {
   drop_registrations(r.name());
-  r.plugin.reset();  // guarded deleter
+  take_plugin(r).reset();  // destroyed outside the lock (guarded deleter)
   r.host.reset();
   r.library.reset();
 }
@@ -655,7 +664,7 @@ void PluginManager::stop_all() {
     if (r->plugin) drop_registrations(r->name());
   }
   // 3. Objects (their deleters run the destructors, guarded), then Host views, then libraries.
-  for (Record* r : order) r->plugin.reset();
+  for (Record* r : order) take_plugin(*r).reset();
   for (Record* r : order) r->host.reset();
   for (Record* r : order) {
     r->library.reset();

@@ -140,6 +140,8 @@ class PluginManager {
   bool check(Record& r);
   bool load(Record& r);
   void teardown(Record& r);
+  /// Moves the plugin object out of its record (under the lock health() reads it with).
+  std::shared_ptr<jarvis::Plugin> take_plugin(Record& r);
   void drop_registrations(const std::string& name);
   std::vector<Record*> order_records();
 
