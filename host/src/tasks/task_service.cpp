@@ -120,11 +120,17 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
   // Tasks running in this process, for the heartbeat.
   struct Running {
     ClaimedTask task;
-    Clock::time_point deadline;
+    Clock::time_point deadline;    // should_stop() from here on
+    Clock::time_point hold_until;  // the heartbeat renews the lease up to here
     std::shared_ptr<std::atomic<bool>> lost;
   };
   std::mutex running_mu;
   std::map<std::string, Running> running;
+
+  milliseconds options_lease() const {
+    std::lock_guard lock(run_mu);
+    return opts.lease;
+  }
 
   int max_attempts_of(const std::string& name) const {
     std::lock_guard lock(reg_mu);
@@ -214,19 +220,22 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
     const jarvis::TaskSpec& spec = entry->spec;
     if (t.attempt > t.max_attempts) {
       // Re-claimed after its lease expired with no attempts left: the last run died or hung.
-      std::string error = "lease expired (worker died or exceeded the " +
+      std::string error = "lease expired (worker died, or hung past the " +
                           std::to_string(spec.timeout.count()) + " s timeout) on the last attempt";
       finish_failure(t, error, /*retryable=*/true, spec);
       return;
     }
     milliseconds timeout = std::chrono::duration_cast<milliseconds>(spec.timeout);
     if (timeout <= milliseconds(0)) timeout = milliseconds(1000);
-    if (timeout < lease) queue.renew(t, jarvis::iso_from_now(timeout.count()));
+    // should_stop() turns true at the deadline; the lease is kept one more lease length, so a
+    // handler that honours should_stop() can still store its result. A handler hung past that
+    // loses its lease and the task is claimed again.
     auto deadline = Clock::now() + timeout;
+    auto hold_until = deadline + lease;
     auto lost = std::make_shared<std::atomic<bool>>(false);
     {
       std::lock_guard lock(running_mu);
-      running[t.id] = Running{t, deadline, lost};
+      running[t.id] = Running{t, deadline, hold_until, lost};
     }
     ++executing;
     auto started_at = Clock::now();
@@ -389,8 +398,8 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
       }
       auto now = Clock::now();
       for (const auto& r : snapshot) {
-        if (now >= r.deadline || r.lost->load()) continue;  // past its timeout: let it expire
-        auto remaining = std::chrono::duration_cast<milliseconds>(r.deadline - now);
+        if (now >= r.hold_until || r.lost->load()) continue;  // hung past its timeout: expire
+        auto remaining = std::chrono::duration_cast<milliseconds>(r.hold_until - now);
         try {
           if (!queue.renew(r.task, jarvis::iso_from_now(std::min(lease, remaining).count()))) {
             spdlog::warn("tasks: lease of {} ({}) was taken over; asking it to stop", r.task.id,
@@ -709,15 +718,17 @@ bool TaskService::run_task(const std::string& id) {
   if (!record || record->status != "queued") return false;
   auto entry = impl_->find(record->name);
   if (!entry) return false;
-  milliseconds lease = std::chrono::duration_cast<milliseconds>(entry->spec.timeout);
+  // No heartbeat runs here: hold the lease for the whole timeout plus the grace period.
   std::string owner;
+  milliseconds lease;
   {
     std::lock_guard lock(impl_->run_mu);
     owner = impl_->opts.worker_id + "/here";
+    lease = std::chrono::duration_cast<milliseconds>(entry->spec.timeout) + impl_->opts.lease;
   }
   auto t = impl_->queue.claim_id(id, owner, lease);
   if (!t) return false;
-  impl_->execute(*t, lease);
+  impl_->execute(*t, impl_->options_lease());
   return true;
 }
 

@@ -4,10 +4,12 @@
 // Workers claim due tasks under a lease (PostgreSQL: FOR UPDATE SKIP LOCKED), run the registered
 // handler, store the result, and retry failures with backoff until `dead`.
 //
-// Leases: a claim holds the task for RunnerOptions::lease (or the task's timeout when shorter);
-// a heartbeat renews the leases of running tasks until their timeout, so a live long task keeps
-// its lease while a dead process (or a handler hung past its timeout) loses it and the task is
-// claimed again by any worker. Completion is written only by the current lease owner.
+// Leases: a claim holds the task for RunnerOptions::lease; a heartbeat renews the leases of
+// running tasks, so a live long task keeps its lease while a dead process loses it and the task
+// is claimed again by any worker. At the task's timeout TaskContext::should_stop() turns true;
+// the lease is renewed for one more lease length (so a handler that stops then can store its
+// result) and then left to expire: a handler hung past that is presumed dead and its task
+// claimed again. Completion is written only by the current lease owner and attempt.
 // Failures: an exception is retried with the spec's backoff until max_attempts, then the task is
 // `dead` and `task.dead_letter` is emitted; a jarvis::Error with a 4xx status other than 408/429
 // is a caller error and fails the task at once (`failed`, event `task.failed`).
@@ -45,7 +47,7 @@ struct RunnerOptions {
   std::string scheduler_tz = "UTC";
   std::string worker_id;  ///< lease owner id; default "<hostname>:<pid>"
   /// Lease length of a claim, renewed by the heartbeat every third of it while the task runs
-  /// (never past the task's own timeout).
+  /// (up to the task's timeout plus one lease length).
   std::chrono::milliseconds lease{30000};
   /// Succeeded tasks and dispatch records older than this are purged by the scheduler tick
   /// (succeeded `scheduler.tick` tasks after one hour).
