@@ -1,0 +1,54 @@
+// host/src/auth/auth_settings.h — the identity and web-hygiene configuration keys, declared once
+// and validated from the ConfigStore (WEB_AUTH_*, WEB_COOKIE_SECURE, WEB_CORS_ORIGINS, LOGIN_*).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "auth/credentials.h"
+#include "config/config.h"
+#include "config/host_settings.h"
+
+namespace jarvis::host {
+
+/// Typed identity settings.
+struct AuthSettings {
+  /// WEB_AUTH_TOKEN_TTL_HOURS (1..87600, default 168): lifetime of login sessions (and cookie Max-Age).
+  int token_ttl_hours = 168;
+  /// WEB_AUTH_API_TOKEN_TTL_HOURS (1..87600, default 2160): default lifetime of `jarvis tokens create`.
+  int api_token_ttl_hours = 2160;
+  /// WEB_AUTH_SETUP_PASSWORD (secret; empty = bootstrap off): while no admin exists, a login whose
+  /// password equals it creates that user as the first admin. At least 8 characters when set.
+  std::string setup_password;
+  /// WEB_COOKIE_SECURE (bool, default false): always mark the session cookie Secure (it is also
+  /// Secure when the request came over https, i.e. X-Forwarded-Proto: https).
+  bool cookie_secure = false;
+  /// WEB_CORS_ORIGINS (comma-separated "scheme://host[:port]", lower-cased, no trailing '/'):
+  /// browser origins allowed to call the API with credentials. "*" allows any origin without
+  /// credentials (never counts for the CSRF rule).
+  std::vector<std::string> cors_origins;
+  bool cors_any = false;
+  /// LOGIN_RATE_LIMIT_PER_ADDRESS (default 20), LOGIN_RATE_LIMIT_PER_USERNAME (default 5): failed
+  /// logins allowed per LOGIN_RATE_LIMIT_WINDOW_SECONDS (default 300) before 429; 0 disables.
+  int login_limit_per_address = 20;
+  int login_limit_per_username = 5;
+  std::chrono::seconds login_window{300};
+  /// WEB_AUTH_PASSWORD_HASH ("interactive" default, or "moderate").
+  PasswordStrength password_strength = PasswordStrength::Interactive;
+  /// WEB_AUTH_CACHE_SECONDS (0..300, default 0): how long a validated token is trusted without a
+  /// database read. Revocation from another process (CLI, another instance) takes up to this long.
+  std::chrono::seconds token_cache{0};
+
+  /// Validates the keys in `store`; throws std::runtime_error naming the key and what was expected.
+  static AuthSettings from(const ConfigStore& store);
+};
+
+/// Declarations of the keys above (for `jarvis config show` and start-up validation).
+const std::vector<SettingDecl>& auth_setting_decls();
+
+/// Normalises one origin ("HTTP://Example.com:8080/" -> "http://example.com:8080"); empty when
+/// `text` is not scheme://host[:port] with scheme http or https.
+std::string normalize_origin(const std::string& text);
+
+}  // namespace jarvis::host
