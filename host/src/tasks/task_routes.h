@@ -14,6 +14,11 @@
 // caller may not access answers 404 (its existence is not disclosed).
 #pragma once
 
+#include <string>
+
+#include "jarvis/json.h"
+#include "tasks/task_commands.h"  // register_task_commands, registered next to the routes
+
 namespace jarvis::host {
 
 class Router;
@@ -22,5 +27,13 @@ class SqlDatabase;
 
 /// Registers the routes above on `router` with Owner{"host"}.
 void register_task_routes(Router& router, TaskService& tasks, SqlDatabase& db);
+
+/// Queue depths and scheduler backlog for GET /api/v1/system/status, computed without writing:
+/// {tasks:{queued,running,succeeded,failed,dead}, oldest_queued_at, scheduler:{dispatchable_total,
+/// deferred_total, schedule_count, invalid_count, schedules:[{schedule_id, dispatchable, deferred,
+/// max_catchup}]}}. `default_max_catchup`/`tz` should be SCHEDULER_MAX_CATCHUP/SCHEDULER_TZ
+/// (TaskService::queue_status() passes the service's own settings).
+jarvis::Json queue_status(SqlDatabase& db, int default_max_catchup = 10,
+                          const std::string& tz = "UTC");
 
 }  // namespace jarvis::host

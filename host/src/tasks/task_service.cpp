@@ -23,6 +23,7 @@
 #include "tasks/iso_time.h"
 #include "tasks/scheduler.h"
 #include "tasks/task_queue.h"
+#include "tasks/task_routes.h"
 
 namespace jarvis::host {
 namespace {
@@ -576,6 +577,16 @@ void TaskService::add(Owner owner, jarvis::TaskSpec spec) {
 }
 
 bool TaskService::has(const std::string& name) const { return impl_->find(name) != nullptr; }
+
+jarvis::Json TaskService::call(const std::string& name, const jarvis::Json& payload) {
+  auto entry = impl_->find(name);
+  if (!entry) throw jarvis::Error(400, "unknown_task", "no task named '" + name + "' is registered");
+  jarvis::TaskContext ctx;
+  ctx.task_id = jarvis::new_id("call");
+  ctx.name = name;
+  ctx.payload = payload;
+  return entry->spec.handler(ctx);
+}
 
 int TaskService::max_attempts_of(const std::string& name) const {
   return impl_->max_attempts_of(name);

@@ -66,6 +66,9 @@ class TaskService {
   /// Registers a handler. Throws jarvis::Error(409, "duplicate_task") naming both owners.
   void add(Owner owner, jarvis::TaskSpec spec);
   bool has(const std::string& name) const;
+  /// Runs the handler of `name` on the calling thread (no queue, no retries, nothing stored).
+  /// Throws jarvis::Error(400, "unknown_task"); the handler's exceptions propagate.
+  jarvis::Json call(const std::string& name, const jarvis::Json& payload);
   /// Enqueues by name. Throws jarvis::Error(400, "unknown_task") for an unregistered name and
   /// jarvis::Error(400, "invalid_task") for bad options. Returns the task id (the existing one
   /// when the idempotency key matches a queued/running task).
@@ -92,7 +95,8 @@ class TaskService {
   /// Registered max_attempts of `name`, 0 when unknown.
   int max_attempts_of(const std::string& name) const;
 
-  /// Queue depths by status, the oldest queued task, and the scheduler backlog (no writes).
+  /// Queue depths by status, the oldest queued task, and the scheduler backlog (no writes), with
+  /// this service's scheduler settings; see queue_status() in task_routes.h.
   jarvis::Json queue_status();
   /// The `tasks` table (listing, retry) and the scheduler (schedules API).
   TaskQueue& queue();
@@ -108,10 +112,5 @@ class TaskService {
   std::shared_ptr<Impl> impl_;  // shared with worker threads, which may outlive a failed drain
 };
 
-/// Queue depths and scheduler backlog for GET /api/v1/system/status, computed without writing:
-/// {tasks:{queued,running,succeeded,failed,dead}, oldest_queued_at, scheduler:{dispatchable_total,
-/// deferred_total, schedule_count, invalid_count, schedules:[…]}}. Uses SCHEDULER defaults.
-jarvis::Json queue_status(SqlDatabase& db, int default_max_catchup = 10,
-                          const std::string& tz = "UTC");
 
 }  // namespace jarvis::host
