@@ -1,13 +1,148 @@
-// host/src/cli/cli.cpp — placeholder until the CLI lands (keeps the tree building).
+// host/src/cli/cli.cpp — `jarvis` argument dispatch, logging set-up and the host's commands:
+// serve, migrate, doctor, plugins, config, routes, version; plugin commands via CommandTable.
 #include "cli/cli.h"
 
-#include <cstdio>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "cli/host_commands.h"
+#include "config/config.h"
+#include "core/app.h"
+#include "jarvis/commands.h"
+#include "jarvis/error.h"
+#include "registry/command_table.h"
+
+namespace fs = std::filesystem;
 
 namespace jarvis::host {
+namespace {
 
-int run_cli(int, char**, char**) {
-  std::fprintf(stderr, "jarvis: CLI is being assembled\n");
-  return 1;
+const char* kUsage =
+    "usage: jarvis <command> [options]\n"
+    "\n"
+    "Host commands:\n"
+    "  serve [--no-migrate]          apply pending migrations and serve HTTP on BIND_HOST:BIND_PORT\n"
+    "  migrate [--status] [--json]   apply pending migrations (or show their status)\n"
+    "  doctor [--json] [--fix]       check config, database, migrations, plugins, port, data dirs\n"
+    "  plugins list [--json]         every discovered plugin with version and state\n"
+    "  plugins info NAME [--json]    one plugin: manifest, config keys, state and reason\n"
+    "  config show [--json]          effective configuration with each value's source\n"
+    "  routes [--json|--markdown]    the route table (the API reference is generated from it)\n"
+    "  version [--json]              host version, SDK version and ABI tag\n"
+    "\n"
+    "Commands from the host's services and plugins: run `jarvis help` to list them.\n"
+    "Configuration: defaults < jarvis.yaml < .env < environment. Exit codes: 0 ok, 1 failure, 2 usage.\n";
+
+void setup_logging(const std::string& level, bool quiet) {
+  auto logger = spdlog::stderr_color_mt("jarvis");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ [%n] %v");
+  auto lvl = spdlog::level::from_str(level);
+  // CLI commands keep stderr quiet unless asked; `serve` logs at LOG_LEVEL.
+  if (quiet && lvl < spdlog::level::warn) lvl = spdlog::level::warn;
+  spdlog::set_level(lvl);
+}
+
+int print_group_help(CommandTable& table, const std::string& group, std::ostream& out) {
+  out << "usage: jarvis " << group << " <command> [options]\n\n";
+  for (const auto& e : table.all()) {
+    if (e->spec.group != group) continue;
+    out << "  " << e->spec.usage << "\n      " << e->spec.summary << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv, char** envp) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    (args.empty() ? std::cerr : std::cout) << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  const std::string cmd = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+
+  std::string cwd = fs::current_path().string();
+  const char* yaml_env = std::getenv("JARVIS_CONFIG_FILE");
+  std::string yaml_path = yaml_env ? yaml_env : cwd + "/jarvis.yaml";
+
+  if (cmd == "version") return cmd_version(rest, std::cout);
+
+  ConfigStore store;
+  try {
+    store = ConfigStore::load(yaml_path, cwd + "/.env", envp);
+  } catch (const std::exception& e) {
+    std::cerr << "jarvis: invalid configuration: " << e.what() << "\n";
+    return 1;
+  }
+  setup_logging(store.get_or("LOG_LEVEL", "info"), cmd != "serve");
+
+  CliContext ctx{store, cwd, std::cout, std::cerr, std::cin};
+  try {
+    if (cmd == "serve") return cmd_serve(ctx, rest);
+    if (cmd == "migrate") return cmd_migrate(ctx, rest);
+    if (cmd == "doctor") return cmd_doctor(ctx, rest);
+    if (cmd == "plugins") return cmd_plugins(ctx, rest);
+    if (cmd == "config") return cmd_config(ctx, rest);
+    if (cmd == "routes") return cmd_routes(ctx, rest);
+
+    // Registered commands (host services and plugins): jarvis <group> <name> [args…]
+    Application app(store, cwd);
+    app.init(AppMode::Command);
+    CommandTable& table = app.commands();
+    if (cmd == "help") {
+      std::cout << kUsage << "\nRegistered commands:\n";
+      for (const auto& e : table.all()) {
+        std::cout << "  " << e->spec.usage << "\n      " << e->spec.summary << "  [" << e->owner.name << "]\n";
+      }
+      return 0;
+    }
+    if (!table.has_group(cmd)) {
+      std::cerr << "jarvis: unknown command '" << cmd << "' (see jarvis --help)\n";
+      return 2;
+    }
+    if (rest.empty() || rest[0] == "--help" || rest[0] == "-h") {
+      print_group_help(table, cmd, rest.empty() ? std::cerr : std::cout);
+      return rest.empty() ? 2 : 0;
+    }
+    auto entry = table.find(cmd, rest[0]);
+    if (!entry) {
+      std::cerr << "jarvis: unknown command '" << cmd << " " << rest[0] << "'\n";
+      print_group_help(table, cmd, std::cerr);
+      return 2;
+    }
+    std::vector<std::string> sub(rest.begin() + 1, rest.end());
+    if (!sub.empty() && (sub[0] == "--help" || sub[0] == "-h")) {
+      std::cout << "usage: " << entry->spec.usage << "\n" << entry->spec.summary << "\n";
+      return 0;
+    }
+    CommandContext cc{sub, std::cout, std::cerr, std::cin};
+    try {
+      return entry->spec.handler(cc);
+    } catch (const jarvis::UsageError& e) {
+      std::cerr << "jarvis " << cmd << " " << rest[0] << ": " << e.what() << "\nusage: " << entry->spec.usage << "\n";
+      return 2;
+    } catch (const jarvis::Error& e) {
+      std::cerr << "jarvis " << cmd << " " << rest[0] << ": " << e.what() << " (" << e.code() << ")\n";
+      return 1;
+    } catch (const std::exception& e) {
+      std::cerr << "jarvis " << cmd << " " << rest[0] << " failed [" << entry->owner.name << "]: " << e.what() << "\n";
+      return 1;
+    }
+  } catch (const jarvis::UsageError& e) {
+    std::cerr << "jarvis " << cmd << ": " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "jarvis " << cmd << ": " << e.what() << "\n";
+    return 1;
+  }
 }
 
 }  // namespace jarvis::host

@@ -24,6 +24,8 @@ class PluginManager;
 class HttpServer;
 class Dispatcher;
 class CurlHttpClient;
+class SystemState;
+struct PluginOutcome;
 
 /// What a process needs from the host.
 enum class AppMode {
@@ -65,12 +67,17 @@ class Application {
   PluginManager& plugins() { return *plugins_; }
   SqlDatabase& db() { return *db_; }
   Router& router();
+  SystemState& system_state();
   CommandTable& commands();
 
   /// Asks a serving application to stop (used by signal handling and tests).
   void request_stop();
 
  private:
+  /// Throws std::runtime_error with every fatal reason when `outcome.fatal`.
+  static void throw_if_fatal(const PluginOutcome& outcome);
+  int started_plugin_count() const;
+
   struct Parts;
   ConfigStore store_;
   HostSettings settings_;

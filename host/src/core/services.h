@@ -7,6 +7,7 @@
 
 namespace jarvis {
 class HttpClient;
+class SystemControl;
 }
 
 namespace jarvis::host {
@@ -34,6 +35,7 @@ struct HostServices {
   EventBusImpl* events = nullptr;
   jarvis::HttpClient* http = nullptr;
   MetricsRegistry* metrics = nullptr;
+  jarvis::SystemControl* system = nullptr;
 };
 
 }  // namespace jarvis::host

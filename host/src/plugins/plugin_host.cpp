@@ -82,6 +82,9 @@ class TaskAdapter : public jarvis::TaskRegistry {
   std::string enqueue(const std::string& name, jarvis::EnqueueOptions options) override {
     return require(impl_, owner_, "task registry").enqueue(name, std::move(options));
   }
+  jarvis::Json call(const std::string& name, const jarvis::Json& payload) override {
+    return require(impl_, owner_, "task registry").call(name, payload);
+  }
   void add_periodic(jarvis::PeriodicJob job) override {
     require(impl_, owner_, "task registry").add_periodic(owner_, std::move(job));
   }
@@ -208,6 +211,10 @@ jarvis::Metrics& PluginHost::metrics() {
                            "': the metrics registry is not available in this process");
   }
   return *adapters_->metrics;
+}
+
+jarvis::SystemControl& PluginHost::system() {
+  return require(services_.system, owner_, "system control");
 }
 
 bool PluginHost::plugin_available(const std::string& name) const {

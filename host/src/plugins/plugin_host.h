@@ -44,6 +44,7 @@ class PluginHost : public jarvis::Host {
   jarvis::HttpClient& http() override;
   jarvis::Metrics& metrics() override;
   bool plugin_available(const std::string& name) const override;
+  jarvis::SystemControl& system() override;
 
  private:
   struct Adapters;

@@ -264,7 +264,13 @@ SystemState::SystemState(SqlDatabase& db, EventBusImpl* events, SystemOptions op
                          MetricsRegistry* metrics)
     : db_(db), events_(events), metrics_(metrics), options_(std::move(options)) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
-  load_row();  // also sets the jarvis_system_* gauges (updated on every change, no collector)
+  // Before the host's migrations ran (a fresh database, `jarvis migrate --status`) the row does not
+  // exist yet: the state reads as the defaults until refresh() after migrating.
+  try {
+    load_row();  // also sets the jarvis_system_* gauges (updated on every change, no collector)
+  } catch (const std::exception& e) {
+    spdlog::debug("system state not loaded yet: {}", e.what());
+  }
 }
 
 SystemState::~SystemState() {

@@ -25,6 +25,16 @@ class BugsPlugin : public jarvis::Plugin {
                       .description = "Record a GitHub sync {id, github_issue_number, github_issue_url, synced_at, error}",
                       .handler = [s](jarvis::TaskContext& t) { return s->link_external(t.payload); },
                       .retry = {.max_attempts = 3}});
+    host.tasks().add({.name = "bugs.count_open",
+                      .description = "Count open or in-progress reports whose title starts with "
+                                     "payload.title_prefix (for other plugins' status views)",
+                      .handler = [s](jarvis::TaskContext& t) {
+                        if (!t.payload.contains("title_prefix") || !t.payload["title_prefix"].is_string()) {
+                          throw jarvis::bad_request("payload.title_prefix (string) is required", "invalid_payload");
+                        }
+                        return jarvis::Json{{"count", s->count_open(t.payload["title_prefix"])}};
+                      },
+                      .retry = {.max_attempts = 1}});
   }
 
  private:

@@ -17,6 +17,7 @@
 #include "jarvis/http.h"
 #include "jarvis/http_client.h"
 #include "jarvis/metrics.h"
+#include "jarvis/system.h"
 #include "jarvis/tasks.h"
 #include "jarvis/tools.h"
 #include "jarvis/version.h"
@@ -42,8 +43,11 @@ class JARVIS_API Host {
   virtual Database& db() = 0;
   virtual HttpClient& http() = 0;
   virtual Metrics& metrics() = 0;
-  /// True when the named plugin is present and started (for degrading cleanly without it).
+  /// True when the named plugin is present and set up (loaded, migrated or started) — for
+  /// degrading cleanly without it. CLI processes never start plugins, so "started" is not required.
   virtual bool plugin_available(const std::string& name) const = 0;
+  /// Safety state: lockdown, unlock codes, controlled restart, rollback reports.
+  virtual SystemControl& system() = 0;
 };
 
 }  // namespace jarvis

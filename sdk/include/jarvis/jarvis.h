@@ -14,6 +14,7 @@
 #include "jarvis/plugin.h"
 #include "jarvis/principal.h"
 #include "jarvis/subprocess.h"
+#include "jarvis/system.h"
 #include "jarvis/tasks.h"
 #include "jarvis/tools.h"
 #include "jarvis/version.h"

@@ -90,6 +90,11 @@ class JARVIS_API TaskRegistry {
   /// Declares a periodic job (see PeriodicJob). Throws Error(400, "invalid_cron") on a bad
   /// expression.
   virtual void add_periodic(PeriodicJob job) = 0;
+  /// Runs the handler of a registered task synchronously on the calling thread — no queue, no
+  /// retries, nothing stored — and returns its result. For cooperating with another plugin by name
+  /// when the answer is needed now (e.g. a count for a status page). Throws Error(400,
+  /// "unknown_task") when no such handler exists; the handler's own exceptions propagate.
+  virtual Json call(const std::string& name, const Json& payload) = 0;
 };
 
 }  // namespace jarvis

@@ -1,0 +1,364 @@
+// host/src/cli/host_commands.cpp — serve, migrate, doctor, plugins, config, routes, version.
+#include "cli/host_commands.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <optional>
+#include <sstream>
+
+#include "auth/auth_settings.h"
+#include "config/host_settings.h"
+#include "system/system_state.h"
+#include "core/app.h"
+#include "db/migrations.h"
+#include "db/sql_database.h"
+#include "http/router.h"
+#include "jarvis/commands.h"
+#include "jarvis/json.h"
+#include "jarvis/version.h"
+#include "core/plugin_report.h"
+#include "plugins/plugin_manager.h"
+
+namespace fs = std::filesystem;
+
+namespace jarvis::host {
+namespace {
+
+void print_json(std::ostream& out, const jarvis::Json& j) { out << j.dump(2) << "\n"; }
+
+}  // namespace
+
+int cmd_version(const std::vector<std::string>& args, std::ostream& out) {
+  Args a = Args::parse(args, {"--json"}, {});
+  std::string sdk = std::to_string(JARVIS_SDK_VERSION_MAJOR) + "." + std::to_string(JARVIS_SDK_VERSION_MINOR);
+  if (a.flag("--json")) {
+    print_json(out, {{"version", JARVIS_VERSION}, {"sdk", sdk}, {"abi", JARVIS_ABI_TAG}});
+  } else {
+    out << "jarvis " << JARVIS_VERSION << " (sdk " << sdk << ", abi " << JARVIS_ABI_TAG << ")\n";
+  }
+  return 0;
+}
+
+int cmd_serve(CliContext& ctx, const std::vector<std::string>& args) {
+  Args a = Args::parse(args, {"--no-migrate"}, {});
+  Application app(ctx.store, ctx.cwd);
+  app.init(AppMode::Serve);
+  return app.serve(!a.flag("--no-migrate"));
+}
+
+int cmd_migrate(CliContext& ctx, const std::vector<std::string>& args) {
+  Args a = Args::parse(args, {"--status", "--json"}, {});
+  Application app(ctx.store, ctx.cwd);
+  app.init(AppMode::Command);
+  if (a.flag("--status")) {
+    MigrationRunner runner(app.db());
+    auto states = runner.status(app.migration_sources());
+    bool current = true;
+    jarvis::Json items = jarvis::Json::array();
+    for (const auto& s : states) {
+      std::string state = s.checksum_mismatch ? "edited" : (s.applied ? "applied" : "pending");
+      if (state != "applied") current = false;
+      items.push_back({{"component", s.file.component},
+                       {"version", s.file.version},
+                       {"name", s.file.name},
+                       {"state", state},
+                       {"applied_at", s.applied_at}});
+      if (!a.flag("--json")) {
+        ctx.out << std::left << std::setw(12) << s.file.component << " " << s.file.version << "_"
+                << std::setw(32) << s.file.name << " " << state
+                << (s.applied ? "  " + s.applied_at : "") << "\n";
+      }
+    }
+    if (a.flag("--json")) print_json(ctx.out, {{"current", current}, {"migrations", items}});
+    return current ? 0 : 1;
+  }
+  std::ostringstream applied;
+  int n = app.migrate(applied);
+  if (a.flag("--json")) {
+    print_json(ctx.out, {{"applied", n}, {"database", app.db().display_url()}});
+  } else {
+    ctx.out << applied.str() << (n == 0 ? "migrations: nothing to apply" : "migrations: applied " + std::to_string(n))
+            << " (" << app.db().display_url() << ")\n";
+  }
+  return 0;
+}
+
+int cmd_plugins(CliContext& ctx, const std::vector<std::string>& args) {
+  if (args.empty() || (args[0] != "list" && args[0] != "info")) {
+    if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+      ctx.out << "usage: jarvis plugins list [--json] | jarvis plugins info NAME [--json]\n";
+      return 0;
+    }
+    ctx.err << "usage: jarvis plugins list [--json] | jarvis plugins info NAME [--json]\n";
+    return 2;
+  }
+  Args a = Args::parse(std::vector<std::string>(args.begin() + 1, args.end()), {"--json"}, {});
+  Application app(ctx.store, ctx.cwd);
+  app.init(AppMode::Command);
+  auto list = app.plugins().list();
+  if (args[0] == "list") {
+    if (a.flag("--json")) {
+      jarvis::Json items = jarvis::Json::array();
+      for (const auto& p : list) items.push_back(plugin_info_json(p));
+      print_json(ctx.out, {{"plugins", items}});
+      return 0;
+    }
+    ctx.out << std::left << std::setw(20) << "NAME" << std::setw(10) << "VERSION" << std::setw(12) << "STATE"
+            << "REASON\n";
+    for (const auto& p : list) {
+      ctx.out << std::left << std::setw(20) << p.name << std::setw(10) << p.version << std::setw(12)
+              << to_string(p.state) << p.reason << "\n";
+    }
+    return 0;
+  }
+  const std::string& name = a.positional(0, "NAME");
+  for (const auto& p : list) {
+    if (p.name != name) continue;
+    jarvis::Json j = plugin_info_json(p);
+    j["config"] = plugin_config_json(p);
+    if (a.flag("--json")) {
+      print_json(ctx.out, j);
+    } else {
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        if (it.key() == "config") continue;
+        ctx.out << std::left << std::setw(14) << (it.key() + ":")
+                << (it.value().is_string() ? it.value().get<std::string>() : it.value().dump()) << "\n";
+      }
+      ctx.out << "config:\n";
+      for (const auto& c : j["config"]) {
+        ctx.out << "  " << std::left << std::setw(28) << c.value("env", "") << std::setw(8) << c.value("type", "")
+                << " = " << c.value("value", "") << "  (" << c.value("source", "") << ")\n";
+      }
+    }
+    return 0;
+  }
+  ctx.err << "jarvis plugins info: no plugin named '" << name << "'\n";
+  return 1;
+}
+
+int cmd_config(CliContext& ctx, const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "show") {
+    ctx.err << "usage: jarvis config show [--json]\n";
+    return 2;
+  }
+  Args a = Args::parse(std::vector<std::string>(args.begin() + 1, args.end()), {"--json"}, {});
+  jarvis::Json host = jarvis::Json::array();
+  std::vector<SettingDecl> decls = host_setting_decls();
+  for (const auto* extra : {&auth_setting_decls(), &system_setting_decls()}) {
+    decls.insert(decls.end(), extra->begin(), extra->end());
+  }
+  for (const auto& d : decls) {
+    auto v = ctx.store.get(d.key);
+    std::string value = v ? v->value : d.default_value;
+    if (d.secret && !value.empty()) value = d.key == "DATABASE_URL" ? redact_url(value) : "***";
+    host.push_back({{"key", d.key},
+                    {"value", value},
+                    {"type", to_string(d.type)},
+                    {"source", v ? v->origin : "default"},
+                    {"secret", d.secret},
+                    {"description", d.description}});
+  }
+  // Validate first: a bad value is reported, not shown as if it were fine.
+  HostSettings::from(ctx.store);
+  Application app(ctx.store, ctx.cwd);
+  app.init(AppMode::Command);
+  jarvis::Json plugins = jarvis::Json::object();
+  for (const auto& p : app.plugins().list()) plugins[p.name] = plugin_config_json(p);
+  if (a.flag("--json")) {
+    print_json(ctx.out, {{"host", host}, {"plugins", plugins}});
+    return 0;
+  }
+  auto row = [&](const jarvis::Json& c, const std::string& keyfield) {
+    ctx.out << "  " << std::left << std::setw(40) << c.value(keyfield, "") << " = "
+            << std::setw(24) << c.value("value", "") << " (" << c.value("source", "") << ")\n";
+  };
+  ctx.out << "host:\n";
+  for (const auto& c : host) row(c, "key");
+  for (auto it = plugins.begin(); it != plugins.end(); ++it) {
+    ctx.out << it.key() << ":\n";
+    for (const auto& c : it.value()) row(c, "env");
+  }
+  return 0;
+}
+
+int cmd_routes(CliContext& ctx, const std::vector<std::string>& args) {
+  Args a = Args::parse(args, {"--json", "--markdown"}, {});
+  Application app(ctx.store, ctx.cwd);
+  app.init(AppMode::Command);
+  auto routes = app.router().routes();
+  if (a.flag("--json")) {
+    jarvis::Json items = jarvis::Json::array();
+    for (const auto& r : routes) {
+      items.push_back({{"method", r->spec.method},
+                       {"path", r->spec.path},
+                       {"auth", jarvis::to_string(r->spec.auth)},
+                       {"owner", r->owner.name},
+                       {"summary", r->spec.summary}});
+    }
+    print_json(ctx.out, {{"routes", items}});
+    return 0;
+  }
+  if (a.flag("--markdown")) {
+    ctx.out << "# API reference\n\n"
+               "Generated from the route table by `jarvis routes --markdown` (`make docs`); do not edit by hand.\n"
+               "Auth levels: `public` (anyone), `user` (401 without a valid session or token), `admin` "
+               "(401 anonymous, 403 for users), `webhook` (the route verifies its caller itself).\n"
+               "Errors are JSON: `{\"error\":{\"code\",\"message\",\"request_id\"}}`.\n\n"
+               "| Method | Path | Auth | Owner | Summary |\n|---|---|---|---|---|\n";
+    for (const auto& r : routes) {
+      ctx.out << "| " << r->spec.method << " | `" << r->spec.path << "` | " << jarvis::to_string(r->spec.auth)
+              << " | " << r->owner.name << " | " << r->spec.summary << " |\n";
+    }
+    return 0;
+  }
+  for (const auto& r : routes) {
+    ctx.out << std::left << std::setw(7) << r->spec.method << std::setw(48) << r->spec.path << std::setw(9)
+            << jarvis::to_string(r->spec.auth) << r->owner.name << "\n";
+  }
+  return 0;
+}
+
+}  // namespace jarvis::host
+
+namespace jarvis::host {
+namespace {
+
+struct Check {
+  std::string name;
+  bool passed;
+  std::string message;
+  std::string fix_hint;
+};
+
+// True when `host:port` can be bound right now (nobody listens there).
+bool port_free(const std::string& host, int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(), &addr.sin_addr) != 1) {
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  }
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+bool dir_writable(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  return ::access(dir.c_str(), W_OK) == 0;
+}
+
+}  // namespace
+
+int cmd_doctor(CliContext& ctx, const std::vector<std::string>& args) {
+  Args a = Args::parse(args, {"--json", "--fix"}, {});
+  std::vector<Check> checks;
+  std::vector<std::string> fixed;
+
+  fs::path env_file = fs::path(ctx.cwd) / ".env";
+  fs::path example = fs::path(ctx.cwd) / ".env.example";
+  if (!fs::exists(env_file) && a.flag("--fix") && fs::exists(example)) {
+    fs::copy_file(example, env_file);
+    fixed.push_back("created .env from .env.example");
+  }
+  checks.push_back({".env", fs::exists(env_file),
+                    fs::exists(env_file) ? ".env present" : ".env missing (defaults and environment are used)",
+                    "jarvis doctor --fix copies .env.example to .env"});
+  // .env is optional: its absence is reported but does not fail the doctor.
+  checks.back().passed = true;
+
+  std::optional<HostSettings> settings;
+  try {
+    settings = HostSettings::from(ctx.store);
+    checks.push_back({"config", true, "host configuration valid", ""});
+  } catch (const std::exception& e) {
+    checks.push_back({"config", false, e.what(), "fix the value in .env, jarvis.yaml or the environment"});
+  }
+
+  std::unique_ptr<Application> app;
+  if (settings) {
+    try {
+      app = std::make_unique<Application>(ctx.store, ctx.cwd);
+      app->init(AppMode::Command);
+      checks.push_back({"database", true, "reachable: " + app->db().display_url(), ""});
+    } catch (const std::exception& e) {
+      checks.push_back({"database_and_plugins", false, e.what(),
+                        "check APP_DB / DATABASE_URL and the plugin configuration"});
+      app.reset();
+    }
+  }
+  if (app) {
+    std::string problem;
+    bool current = app->migrations_current(&problem);
+    if (!current && a.flag("--fix") && problem.rfind("pending", 0) == 0) {
+      std::ostringstream applied;
+      try {
+        int n = app->migrate(applied);
+        fixed.push_back("applied " + std::to_string(n) + " migration(s)");
+        current = app->migrations_current(&problem);
+      } catch (const std::exception& e) {
+        problem = e.what();
+      }
+    }
+    checks.push_back({"migrations", current, current ? "all migrations applied" : problem,
+                      "jarvis migrate (or jarvis doctor --fix)"});
+    for (const auto& p : app->plugins().list()) {
+      bool ok = p.state != PluginState::Refused && p.state != PluginState::Failed;
+      checks.push_back({"plugin:" + p.name, ok,
+                        std::string(to_string(p.state)) + (p.reason.empty() ? "" : ": " + p.reason),
+                        ok ? "" : "see jarvis plugins info " + p.name});
+    }
+  }
+  if (settings) {
+    bool free = port_free(settings->bind_host, settings->bind_port);
+    checks.push_back({"port", free,
+                      settings->bind_host + ":" + std::to_string(settings->bind_port) +
+                          (free ? " is free" : " is in use (another process, maybe a running jarvis)"),
+                      free ? "" : "stop the other process or set BIND_PORT"});
+    std::vector<fs::path> dirs{fs::path(ctx.cwd) / "var"};
+    if (settings->database_url.find("://") == std::string::npos ||
+        settings->database_url.rfind("sqlite://", 0) == 0) {
+      std::string path = settings->database_url;
+      if (path.rfind("sqlite://", 0) == 0) path = path.substr(9);
+      fs::path dbp(path);
+      if (dbp.is_relative()) dbp = fs::path(ctx.cwd) / dbp;
+      dirs.push_back(dbp.parent_path());
+    }
+    for (const auto& d : dirs) {
+      bool w = dir_writable(d);
+      checks.push_back({"writable:" + d.string(), w, w ? "writable" : "not writable",
+                        "fix the directory's permissions or point APP_DB elsewhere"});
+    }
+  }
+
+  bool all = std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.passed; });
+  if (a.flag("--json")) {
+    jarvis::Json items = jarvis::Json::array();
+    for (const auto& c : checks) {
+      items.push_back({{"name", c.name}, {"passed", c.passed}, {"message", c.message}, {"fix_hint", c.fix_hint}});
+    }
+    print_json(ctx.out, {{"ok", all}, {"checks", items}, {"fixed", fixed}});
+  } else {
+    for (const auto& f : fixed) ctx.out << "fixed: " << f << "\n";
+    for (const auto& c : checks) {
+      ctx.out << (c.passed ? "[ ok ] " : "[FAIL] ") << c.name << ": " << c.message;
+      if (!c.passed && !c.fix_hint.empty()) ctx.out << "  → " << c.fix_hint;
+      ctx.out << "\n";
+    }
+    ctx.out << (all ? "doctor: all checks passed\n" : "doctor: some checks failed\n");
+  }
+  return all ? 0 : 1;
+}
+
+}  // namespace jarvis::host

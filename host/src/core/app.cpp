@@ -1,0 +1,347 @@
+// host/src/core/app.cpp — wiring: services, registries, plugins, migrations and the serve loop.
+#include "core/app.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "auth/auth_service.h"
+#include "auth/auth_settings.h"
+#include "auth/permissions.h"
+#include "auth/thread_owners.h"
+#include "core/system_routes.h"
+#include "events/event_query.h"
+#include "db/migrations.h"
+#include "db/sql_database.h"
+#include "http/dispatcher.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "net/http_client.h"
+#include "observability/metrics.h"
+#include "plugins/plugin_manager.h"
+#include "registry/command_table.h"
+#include "registry/event_bus.h"
+#include "registry/tool_registry.h"
+#include "system/system_state.h"
+#include "tasks/task_commands.h"
+#include "tasks/task_routes.h"
+#include "tasks/task_service.h"
+#include "ws/ws_hub.h"
+
+namespace fs = std::filesystem;
+
+namespace jarvis::host {
+
+// Registries and services, destroyed after the plugin manager (see Application's members).
+struct Application::Parts {
+  MetricsRegistry metrics;
+  Router router;
+  CommandTable commands;
+  PolicyRegistryImpl policies;
+  std::unique_ptr<EventBusImpl> events;
+  std::unique_ptr<ToolRegistryImpl> tools;
+  std::unique_ptr<TaskService> tasks;
+  std::unique_ptr<CurlHttpClient> http;
+  std::unique_ptr<AuthService> auth;
+  std::unique_ptr<ThreadOwners> thread_owners;
+  std::unique_ptr<SystemState> system;  // outlives the tool registry's flags (destroyed first)
+};
+
+Application::Application(ConfigStore store, std::string workdir)
+    : store_(std::move(store)),
+      settings_(HostSettings::from(store_)),
+      workdir_(std::move(workdir)),
+      started_(std::chrono::steady_clock::now()),
+      parts_(std::make_unique<Parts>()) {}
+
+Application::~Application() {
+  // Plugins first (they hold Host views onto the parts), then everything else.
+  if (plugins_) plugins_->stop_all();
+  plugins_.reset();
+}
+
+Router& Application::router() { return parts_->router; }
+CommandTable& Application::commands() { return parts_->commands; }
+SystemState& Application::system_state() { return *parts_->system; }
+
+static std::string host_migrations_dir() {
+  // An installed host keeps its migrations next to the binary's share dir; the build tree uses
+  // the source tree. JARVIS_MIGRATIONS_DIR overrides both.
+  if (const char* env = std::getenv("JARVIS_MIGRATIONS_DIR")) return env;
+  return std::string(JARVIS_SOURCE_DIR) + "/migrations";
+}
+
+void Application::init(AppMode mode) {
+  mode_ = mode;
+  Parts& p = *parts_;
+  register_process_collector(p.metrics);
+
+  if (mode != AppMode::Offline) {
+    db_ = SqlDatabase::open(settings_.database_url, settings_.db_pool_size);
+  }
+  p.events = std::make_unique<EventBusImpl>(db_.get(), &p.metrics);
+  p.tools = std::make_unique<ToolRegistryImpl>(db_.get(), p.policies, p.events.get());
+  p.http = std::make_unique<CurlHttpClient>();
+  if (db_) {
+    p.tasks = std::make_unique<TaskService>(*db_, p.events.get(), &p.metrics);
+    p.auth = std::make_unique<AuthService>(*db_, p.events.get(), AuthSettings::from(store_));
+    p.thread_owners = std::make_unique<ThreadOwners>(*db_);
+    p.system = std::make_unique<SystemState>(*db_, p.events.get(), SystemOptions::from(store_), &p.metrics);
+    p.tools->set_system_flags(p.system->flags());
+  }
+
+  services_.config = &store_;
+  services_.db = db_.get();
+  services_.routes = &p.router;
+  services_.tools = p.tools.get();
+  services_.policies = &p.policies;
+  services_.tasks = p.tasks.get();
+  services_.commands = &p.commands;
+  services_.events = p.events.get();
+  services_.http = p.http.get();
+  services_.metrics = &p.metrics;
+  services_.system = p.system.get();
+
+  register_system_routes(*this);
+  if (db_) {
+    register_task_routes(p.router, *p.tasks, *db_);
+    register_task_commands(p.commands, *p.tasks, *db_);
+    register_auth_routes(p.router, *p.auth);
+    register_auth_commands(p.commands, *p.auth);
+    register_permission_routes(p.router, *db_, p.events.get());
+    register_permission_commands(p.commands, *db_, p.events.get());
+    register_event_routes(p.router, *db_);
+    add_system_state_routes(p.router, *p.system);
+    add_system_state_tasks(*p.tasks, *p.system);
+  }
+
+  PluginManagerOptions opts;
+  opts.plugin_dirs.push_back(JARVIS_BUILD_PLUGIN_DIR);
+  for (const auto& d : settings_.plugin_dirs) opts.plugin_dirs.push_back(d);
+  opts.disabled = settings_.plugins_disabled;
+  opts.required = settings_.plugins_required;
+  plugins_ = std::make_unique<PluginManager>(services_, opts);
+  plugins_->discover();
+  throw_if_fatal(plugins_->load_all());
+}
+
+void Application::throw_if_fatal(const PluginOutcome& outcome) {
+  if (!outcome.fatal) return;
+  std::string msg;
+  for (const auto& e : outcome.errors) msg += (msg.empty() ? "" : "\n") + e;
+  throw std::runtime_error(msg);
+}
+
+std::vector<MigrationSource> Application::migration_sources() const {
+  std::vector<MigrationSource> out{{"host", host_migrations_dir()}};
+  if (plugins_) {
+    for (auto& s : plugins_->migration_sources()) out.push_back(s);
+  }
+  return out;
+}
+
+int Application::migrate(std::ostream& out) {
+  MigrationRunner runner(*db_);
+  auto sources = migration_sources();
+  int count = 0;
+  auto report = [&](const std::vector<MigrationFile>& applied) {
+    for (const auto& f : applied) out << "applied " << f.component << " " << f.version << " " << f.name << "\n";
+    count += static_cast<int>(applied.size());
+  };
+  // The host's schema first: its failure is fatal (MigrationError propagates).
+  report(runner.apply({sources.front()}));
+  // Then each plugin: a failing plugin migration fails that plugin only (unless it is required).
+  for (std::size_t i = 1; i < sources.size(); ++i) {
+    try {
+      report(runner.apply({sources[i]}));
+      plugins_->mark_migrated(sources[i].component);
+    } catch (const std::exception& e) {
+      out << "failed " << sources[i].component << ": " << e.what() << "\n";
+      throw_if_fatal(plugins_->mark_failed(sources[i].component, e.what()));
+    }
+  }
+  plugins_->mark_all_migrated();
+  return count;
+}
+
+bool Application::migrations_current(std::string* problem) {
+  try {
+    MigrationRunner runner(*db_);
+    for (const auto& s : runner.status(migration_sources())) {
+      if (s.checksum_mismatch) {
+        if (problem) *problem = "edited migration " + s.file.component + "/" + s.file.version + "_" + s.file.name;
+        return false;
+      }
+      if (!s.applied) {
+        if (problem) *problem = "pending migration " + s.file.component + "/" + s.file.version + "_" + s.file.name;
+        return false;
+      }
+    }
+    return true;
+  } catch (const std::exception& e) {
+    if (problem) *problem = e.what();
+    return false;
+  }
+}
+
+jarvis::Json Application::readiness() {
+  jarvis::Json body;
+  bool db_ok = false;
+  std::string db_error;
+  try {
+    auto sql = db_->session();
+    int one = 0;
+    *sql << "SELECT 1", soci::into(one);
+    db_ok = one == 1;
+  } catch (const std::exception& e) {
+    db_error = e.what();
+  }
+  std::string problem;
+  bool migrations_ok = db_ok && migrations_current(&problem);
+  body["db"] = {{"ok", db_ok}};
+  if (!db_error.empty()) body["db"]["error"] = db_error;
+  body["migrations"] = {{"ok", migrations_ok}};
+  if (!problem.empty()) body["migrations"]["detail"] = problem;
+  bool required_ok = true;
+  jarvis::Json plugins = jarvis::Json::array();
+  auto health = plugins_->health();
+  for (const auto& info : plugins_->list()) {
+    jarvis::Json p = {{"name", info.name}, {"version", info.version}, {"state", to_string(info.state)}};
+    if (!info.reason.empty()) p["reason"] = info.reason;
+    for (const auto& h : health) {
+      if (h.name != info.name || info.state != PluginState::Started) continue;
+      p["health"] = h.health.status == jarvis::Health::Status::Healthy    ? "healthy"
+                    : h.health.status == jarvis::Health::Status::Degraded ? "degraded"
+                                                                          : "failed";
+      if (!h.health.detail.empty()) p["health_detail"] = h.health.detail;
+    }
+    if (info.required && info.state != PluginState::Started) required_ok = false;
+    plugins.push_back(p);
+  }
+  body["plugins"] = plugins;
+  body["ok"] = db_ok && migrations_ok && required_ok;
+  return body;
+}
+
+int Application::started_plugin_count() const {
+  int n = 0;
+  for (const auto& p : plugins_->list()) n += p.state == PluginState::Started ? 1 : 0;
+  return n;
+}
+
+void Application::request_stop() {
+  stop_requested_ = true;
+  ::kill(::getpid(), SIGTERM);
+}
+
+int Application::serve(bool migrate_first) {
+  Parts& p = *parts_;
+  // Block the stop signals in every thread we start; the main thread waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  if (migrate_first) {
+    std::ostringstream applied;
+    int n = migrate(applied);
+    if (n > 0) spdlog::info("applied {} migration(s)", n);
+  } else {
+    std::string problem;
+    if (!migrations_current(&problem)) {
+      spdlog::warn("serving with --no-migrate but migrations are not current: {}", problem);
+    }
+    for (const auto& s : migration_sources()) {
+      if (s.component != "host") plugins_->mark_migrated(s.component);
+    }
+    plugins_->mark_all_migrated();
+  }
+  p.system->refresh();  // the row exists now that the host's migrations ran
+  throw_if_fatal(plugins_->start_all());
+
+  RunnerOptions runner;
+  runner.max_concurrent = settings_.task_max_concurrent;
+  runner.shutdown_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.task_shutdown_timeout);
+  runner.scheduler_max_catchup = settings_.scheduler_max_catchup;
+  runner.scheduler_tz = settings_.scheduler_tz;
+  runner.scheduler_interval = settings_.scheduler_interval;
+  p.tasks->start(runner);
+
+  DispatchHooks hooks;
+  // Order: a restart in progress answers webhooks 503 first; then the route's auth level.
+  hooks.authorize = [&p](jarvis::Request& req, const RouteEntry& route) -> std::optional<jarvis::Response> {
+    if (auto r = p.system->guard_webhook(req, route)) return r;
+    return p.auth->authorize(req, route);
+  };
+  Dispatcher dispatcher(p.router, p.metrics, hooks);
+  fs::path web = fs::path(settings_.web_dist_dir);
+  if (web.is_relative()) web = fs::path(workdir_) / web;
+  if (fs::exists(web / "index.html")) dispatcher.set_static_dir(web.string());
+
+  ServerOptions so;
+  so.host = settings_.bind_host;
+  so.port = static_cast<uint16_t>(settings_.bind_port);
+  so.threads = settings_.http_threads;
+  so.max_body_bytes = settings_.http_max_body_bytes;
+  HttpServer server(so, dispatcher);
+  WsHub hub(
+      WsOptions::from(store_),
+      [&p](const std::string& token) { return p.auth->authenticate_token(token); },
+      [&p](const jarvis::Principal& who, const std::string& thread) { return p.thread_owners->may_access(who, thread); },
+      &p.metrics);
+  server.set_upgrade_handler("/ws", hub.upgrade_handler());
+  p.events->set_forwarder([&hub](const jarvis::Event& e) { hub.publish(e); });
+  p.system->set_restart_hooks(RestartHooks{
+      .drain_tasks = [&p](std::chrono::milliseconds t) {
+        p.tasks->stop_claiming();
+        return p.tasks->drain(t);
+      },
+      .stop_accepting = [&server] { server.stop_accepting(); },
+      .drain_http = [&server, &hub](std::chrono::milliseconds t) {
+        hub.close_all(std::chrono::seconds(1));
+        server.shutdown(t);
+        return true;
+      },
+      .before_exec = [this] {
+        // Plugins release their resources before the image is replaced.
+        plugins_->stop_all();
+      },
+      .exit_process = [this](int) { request_stop(); },
+  });
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    p.tasks->stop_claiming();
+    p.tasks->drain(std::chrono::seconds(5));
+    plugins_->stop_all();
+    return 1;
+  }
+  spdlog::info("jarvis {} serving on http://{}:{} ({} plugin(s) started, database {})", JARVIS_VERSION,
+               settings_.bind_host, server.port(), started_plugin_count(),
+               db_->display_url());
+
+  p.system->start([this] { return readiness()["ok"].get<bool>(); });
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+
+  auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.task_shutdown_timeout);
+  p.system->stop();
+  server.stop_accepting();
+  p.tasks->stop_claiming();
+  hub.close_all(std::chrono::seconds(2));
+  server.shutdown(grace);
+  p.events->set_forwarder(nullptr);
+  if (!p.tasks->drain(grace)) spdlog::warn("task drain timed out; unfinished tasks will be re-claimed");
+  plugins_->stop_all();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace jarvis::host

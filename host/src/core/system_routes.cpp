@@ -1,0 +1,83 @@
+// host/src/core/system_routes.cpp — health, readiness, metrics and system status routes.
+#include "core/system_routes.h"
+
+#include <chrono>
+
+#include "core/app.h"
+#include "db/sql_database.h"
+#include "http/router.h"
+#include "observability/metrics.h"
+#include "core/plugin_report.h"
+#include "plugins/plugin_manager.h"
+#include "system/system_state.h"
+#include "tasks/task_service.h"
+
+namespace jarvis::host {
+
+void register_system_routes(Application& app) {
+  Router& r = app.router();
+  auto started = std::chrono::steady_clock::now();
+
+  r.add(Owner{}, {.method = "GET",
+                  .path = "/healthz",
+                  .auth = jarvis::Auth::Public,
+                  .summary = "Liveness: always {\"ok\":true} while the process serves",
+                  .handler = [](jarvis::Request&) {
+                    jarvis::Response res;
+                    res.status = 200;
+                    res.headers.set("Content-Type", "application/json");
+                    res.body = "{\"ok\":true}";
+                    return res;
+                  }});
+
+  r.add(Owner{}, {.method = "GET",
+                  .path = "/readyz",
+                  .auth = jarvis::Auth::Public,
+                  .summary = "Readiness: database, migrations and every plugin's state and health (200 or 503)",
+                  .handler = [&app](jarvis::Request&) {
+                    jarvis::Json body = app.readiness();
+                    return jarvis::Response::json(body["ok"].get<bool>() ? 200 : 503, body);
+                  }});
+
+  MetricsRegistry* metrics = app.services().metrics;
+  r.add(Owner{}, {.method = "GET",
+                  .path = "/metrics",
+                  .auth = jarvis::Auth::Public,
+                  .summary = "Prometheus text exposition: process, HTTP, plugins, tasks",
+                  .handler = [metrics](jarvis::Request&) {
+                    return jarvis::Response::text(200, metrics->render(),
+                                                  "text/plain; version=0.0.4; charset=utf-8");
+                  }});
+
+  r.add(Owner{}, {.method = "GET",
+                  .path = "/api/v1/system/status",
+                  .auth = jarvis::Auth::User,
+                  .summary = "Version, uptime, plugin states, queue depths and scheduler backlog",
+                  .handler = [&app, started](jarvis::Request&) {
+                    auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+                                      std::chrono::steady_clock::now() - started)
+                                      .count();
+                    jarvis::Json plugins = jarvis::Json::object();
+                    for (const auto& info : app.plugins().list()) plugins[info.name] = to_string(info.state);
+                    jarvis::Json body = {{"version", JARVIS_VERSION},
+                                         {"uptime_seconds", uptime},
+                                         {"time", jarvis::now_iso()},
+                                         {"plugins", plugins}};
+                    jarvis::Json q = app.services().tasks->queue_status();
+                    for (auto it = q.begin(); it != q.end(); ++it) body[it.key()] = it.value();
+                    body["system"] = app.system_state().status_json();
+                    return jarvis::Response::json(200, body);
+                  }});
+
+  r.add(Owner{}, {.method = "GET",
+                  .path = "/api/v1/plugins",
+                  .auth = jarvis::Auth::Admin,
+                  .summary = "Every discovered plugin with version, state and reason",
+                  .handler = [&app](jarvis::Request&) {
+                    jarvis::Json items = jarvis::Json::array();
+                    for (const auto& info : app.plugins().list()) items.push_back(plugin_info_json(info));
+                    return jarvis::Response::json(200, {{"items", items}});
+                  }});
+}
+
+}  // namespace jarvis::host
