@@ -133,6 +133,13 @@ jarvis::Response Dispatcher::route(jarvis::Request& req, std::string& route_labe
     req.query = std::move(*query);
   }
 
+  if (hooks_.before_route) {
+    if (auto early = hooks_.before_route(req)) {
+      route_label = "preflight";
+      return std::move(*early);
+    }
+  }
+
   RouteMatch match = router_.match(req.method, std::string(raw_path));
   if (match.kind == RouteMatch::Kind::Found) {
     const RouteEntry& entry = *match.route;
@@ -193,6 +200,13 @@ void Dispatcher::finish(jarvis::Request& req, jarvis::Response& res, const std::
   try {
     if (res.status < 100 || res.status > 599) {
       res = crash(req, "host", "handler returned invalid HTTP status " + std::to_string(res.status));
+    }
+    if (hooks_.decorate) {
+      try {
+        hooks_.decorate(req, res);
+      } catch (const std::exception& e) {
+        spdlog::error("request {}: response decorator failed: {}", req.request_id, e.what());
+      }
     }
     res.headers.set("X-Request-Id", req.request_id);
     double elapsed = now_seconds() - started;

@@ -22,6 +22,13 @@ struct DispatchHooks {
   /// Runs before the handler of a matched route: may fill req.principal or return a response that
   /// short-circuits (401/403/503). Unset = allow. May throw jarvis::Error.
   std::function<std::optional<jarvis::Response>(jarvis::Request&, const RouteEntry&)> authorize;
+  /// Runs for every request after the request id, path and query are parsed and before routing:
+  /// may answer it outright, whatever the path (CORS preflight). Unset = route normally. May throw
+  /// jarvis::Error. Its answers are labelled route="preflight" in the metrics.
+  std::function<std::optional<jarvis::Response>(jarvis::Request&)> before_route;
+  /// Runs on every response before it is sent — routed, 404/405, static files, errors and reject()
+  /// answers — to add headers (CORS). Exceptions are logged and ignored.
+  std::function<void(const jarvis::Request&, jarvis::Response&)> decorate;
   /// Called when a handler throws something that is not jarvis::Error (owner = plugin name or
   /// "host", error id as shown to the caller, what() of the exception).
   std::function<void(const std::string& owner, const std::string& error_id, const std::string& what)>
