@@ -1,6 +1,6 @@
 // tests/auth/auth_fixture.h — a migrated database (SQLite file or fresh PostgreSQL database) with
-// the real AuthService, Router and Dispatcher, so tests drive the HTTP pipeline in-process exactly
-// as the server does: preflight, dispatch (with the authorize hook), decorate.
+// the real AuthService, Router and Dispatcher wired as the application wires them (hooks
+// before_route = preflight, authorize, decorate), so tests drive the HTTP pipeline in-process.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -74,10 +74,12 @@ class AuthTest : public testing::TestWithParam<Backend> {
     register_permission_routes(*router_, *db_, events_.get());
     DispatchHooks hooks;
     hooks.authorize = [this](jarvis::Request& r, const RouteEntry& e) { return auth_->authorize(r, e); };
+    hooks.before_route = [this](jarvis::Request& r) { return auth_->preflight(r); };
+    hooks.decorate = [this](const jarvis::Request& r, jarvis::Response& res) { auth_->decorate(r, res); };
     dispatcher_ = std::make_unique<Dispatcher>(*router_, metrics_, hooks);
   }
 
-  /// One request through preflight → dispatch → decorate.
+  /// One request through the dispatcher.
   jarvis::Response call(const Call& c) {
     jarvis::Request req;
     req.method = c.method;
@@ -88,14 +90,7 @@ class AuthTest : public testing::TestWithParam<Backend> {
       req.headers.set("Host", "jarvis.test:8000");
     }
     for (const auto& [k, v] : c.headers) req.headers.add(k, v);
-    jarvis::Response res;
-    if (auto pre = auth_->preflight(req)) {
-      res = std::move(*pre);
-    } else {
-      res = dispatcher_->dispatch(req);
-    }
-    auth_->decorate(req, res);
-    return res;
+    return dispatcher_->dispatch(req);
   }
 
   /// Parses a JSON body (null when not JSON).

@@ -141,6 +141,17 @@ TEST_P(WebHygieneTest, CorsPreflightAndResponseHeaders) {
   auto foreign = call({.target = "/api/v1/auth/me", .headers = {bearer(user_), {"Origin", "https://evil.example"}}});
   EXPECT_FALSE(foreign.headers.has("Access-Control-Allow-Origin"));
   EXPECT_EQ(foreign.headers.get("Vary").value_or(""), "Origin");
+  // The decorate hook covers every answer: an unmatched path and a request refused before dispatch.
+  auto missing = call({.target = "/api/v1/nothing-here", .headers = {{"Origin", "http://localhost:5173"}}});
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.headers.get("Access-Control-Allow-Origin").value_or(""), "http://localhost:5173");
+  jarvis::Request big;
+  big.method = "POST";
+  big.target = "/api/v1/auth/login";
+  big.headers.set("Origin", "http://localhost:5173");
+  auto refused = dispatcher_->reject(big, 413, "payload_too_large", "body too large");
+  EXPECT_EQ(refused.status, 413);
+  EXPECT_EQ(refused.headers.get("Access-Control-Allow-Origin").value_or(""), "http://localhost:5173");
 }
 
 TEST_P(WebHygieneTest, InvalidCorsSettingIsRefusedNamingTheKey) {
