@@ -272,6 +272,9 @@ int Application::serve(bool migrate_first) {
   p.tasks->start(runner);
 
   DispatchHooks hooks;
+  // CORS: preflights are answered before routing; allowed origins get their headers on every response.
+  hooks.before_route = [&p](jarvis::Request& req) { return p.auth->preflight(req); };
+  hooks.decorate = [&p](const jarvis::Request& req, jarvis::Response& res) { p.auth->decorate(req, res); };
   // Order: a restart in progress answers webhooks 503 first; then the route's auth level.
   hooks.authorize = [&p](jarvis::Request& req, const RouteEntry& route) -> std::optional<jarvis::Response> {
     if (auto r = p.system->guard_webhook(req, route)) return r;
