@@ -253,6 +253,30 @@ TEST_P(LoginTest, ManagementRulesAndPasswordChange) {
   EXPECT_EQ(login("ivy", "new ivy password").status, 200);
 }
 
+TEST_P(LoginTest, TokenCacheScopeIsDocumentedBehaviour) {
+  // Cache off: a revocation by another process (a second service on the same database) applies
+  // to the very next request.
+  start({{"WEB_AUTH_CACHE_SECONDS", "0"}});
+  std::string token = token_for("kim", jarvis::Role::User);
+  EXPECT_EQ(call({.target = "/api/v1/auth/me", .headers = {bearer(token)}}).status, 200);
+  AuthService other(*db_, nullptr, AuthSettings{});
+  other.logout(token);
+  EXPECT_EQ(call({.target = "/api/v1/auth/me", .headers = {bearer(token)}}).status, 401);
+
+  // Cache on: the other process's revocation is seen only after the cache time; this process's
+  // own revocations apply at once.
+  start({{"WEB_AUTH_CACHE_SECONDS", "300"}});
+  std::string t2 = auth_->create_api_token("kim", 1, "two").token;
+  EXPECT_EQ(call({.target = "/api/v1/auth/me", .headers = {bearer(t2)}}).status, 200);
+  other.logout(t2);
+  EXPECT_EQ(call({.target = "/api/v1/auth/me", .headers = {bearer(t2)}}).status, 200);
+  std::string t3 = auth_->create_api_token("kim", 1, "three").token;
+  EXPECT_EQ(call({.target = "/api/v1/auth/me", .headers = {bearer(t3)}}).status, 200);
+  auth_->logout(t3);
+  EXPECT_EQ(call({.target = "/api/v1/auth/me", .headers = {bearer(t3)}}).status, 401);
+  EXPECT_EQ(call({.target = "/api/v1/auth/me", .headers = {bearer(t2)}}).status, 401);  // cache cleared
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, LoginTest, testing::Values(Backend::Sqlite, Backend::Postgresql),
                          backend_name);
 

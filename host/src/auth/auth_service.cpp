@@ -111,8 +111,10 @@ std::optional<jarvis::Principal> AuthService::authenticate_token(const std::stri
   try {
     std::string digest = token_digest(token);
     auto now_steady = std::chrono::steady_clock::now();
+    unsigned long long generation = 0;
     if (settings_.token_cache.count() > 0) {
       std::lock_guard lock(cache_mu_);
+      generation = cache_generation_;
       auto it = cache_.find(digest);
       if (it != cache_.end()) {
         if (it->second.until > now_steady && it->second.grant.expires_at > jarvis::now_iso()) {
@@ -130,8 +132,10 @@ std::optional<jarvis::Principal> AuthService::authenticate_token(const std::stri
     }
     if (settings_.token_cache.count() > 0) {
       std::lock_guard lock(cache_mu_);
-      if (cache_.size() >= kCacheMaxEntries) cache_.clear();
-      cache_[digest] = Cached{*grant, now_steady + settings_.token_cache};
+      if (generation == cache_generation_) {
+        if (cache_.size() >= kCacheMaxEntries) cache_.clear();
+        cache_[digest] = Cached{*grant, now_steady + settings_.token_cache};
+      }
     }
     return grant->principal;
   } catch (const std::exception& e) {
@@ -464,6 +468,7 @@ IssuedToken AuthService::issue(const UserRecord& user, const std::string& kind, 
 void AuthService::forget_cached() {
   std::lock_guard lock(cache_mu_);
   cache_.clear();
+  ++cache_generation_;
 }
 
 void AuthService::emit(const std::string& type, const jarvis::Json& payload, const std::string& actor_id) {

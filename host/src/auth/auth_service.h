@@ -167,6 +167,8 @@ class AuthService {
   };
   mutable std::mutex cache_mu_;
   std::unordered_map<std::string, Cached> cache_;
+  /// Bumped by every revocation; a lookup that raced with one does not fill the cache.
+  unsigned long long cache_generation_ = 0;
 };
 
 /// Registers POST /api/v1/auth/login (public), GET /api/v1/auth/me (user) and

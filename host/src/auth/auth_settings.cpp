@@ -95,7 +95,7 @@ AuthSettings AuthSettings::from(const ConfigStore& store) {
   if (!parse_password_strength(strength, s.password_strength)) {
     throw std::runtime_error("WEB_AUTH_PASSWORD_HASH=" + strength + ": expected interactive or moderate");
   }
-  s.token_cache = std::chrono::seconds(int_key(store, "WEB_AUTH_CACHE_SECONDS", 0, 0, 300));
+  s.token_cache = std::chrono::seconds(int_key(store, "WEB_AUTH_CACHE_SECONDS", 5, 0, 300));
   return s;
 }
 
@@ -109,8 +109,9 @@ const std::vector<SettingDecl>& auth_setting_decls() {
       {"WEB_COOKIE_SECURE", ConfigType::Bool, "false", false, "always mark the session cookie Secure"},
       {"WEB_AUTH_PASSWORD_HASH", ConfigType::String, "interactive", false,
        "argon2id cost: interactive (64 MiB) or moderate (256 MiB)"},
-      {"WEB_AUTH_CACHE_SECONDS", ConfigType::Int, "0", false,
-       "seconds a validated token is trusted without a database read (0 = always read)"},
+      {"WEB_AUTH_CACHE_SECONDS", ConfigType::Int, "5", false,
+       "seconds a validated token is trusted without a database read (0 = always read); "
+       "revocations from another process apply within this time"},
       {"LOGIN_RATE_LIMIT_PER_ADDRESS", ConfigType::Int, "20", false,
        "failed logins per client address per window (0 = off)"},
       {"LOGIN_RATE_LIMIT_PER_USERNAME", ConfigType::Int, "5", false,

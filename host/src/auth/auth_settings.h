@@ -36,9 +36,10 @@ struct AuthSettings {
   std::chrono::seconds login_window{300};
   /// WEB_AUTH_PASSWORD_HASH ("interactive" default, or "moderate").
   PasswordStrength password_strength = PasswordStrength::Interactive;
-  /// WEB_AUTH_CACHE_SECONDS (0..300, default 0): how long a validated token is trusted without a
-  /// database read. Revocation from another process (CLI, another instance) takes up to this long.
-  std::chrono::seconds token_cache{0};
+  /// WEB_AUTH_CACHE_SECONDS (0..300, default 5): how long a validated token is trusted without a
+  /// database read (expiry is still checked on every request). Revocations made through this
+  /// process apply at once; from another process (CLI, another instance) within this time.
+  std::chrono::seconds token_cache{5};
 
   /// Validates the keys in `store`; throws std::runtime_error naming the key and what was expected.
   static AuthSettings from(const ConfigStore& store);
