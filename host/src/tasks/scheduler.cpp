@@ -25,6 +25,8 @@ const char* kScheduleColumns =
 
 // Schedules handled per write transaction by the tick.
 constexpr int kTickBatch = 500;
+// Rows per multi-row INSERT/UPDATE (keeps bind parameters far below both dialects' limits).
+constexpr std::size_t kRowsPerStatement = 500;
 // Upper bound of max_catchup accepted from the API.
 constexpr int kMaxCatchupLimit = 1000;
 
@@ -48,6 +50,24 @@ ScheduleRecord schedule_from_row(const soci::row& r) {
 
 jarvis::Json opt_json(const std::optional<std::string>& v) {
   return v ? jarvis::Json(*v) : jarvis::Json(nullptr);
+}
+
+// `rows` copies of `pattern` joined by ", ", each '?' replaced by the next ":pN" placeholder:
+// rows_sql(2, "(?, 'x', ?)") = "(:p0, 'x', :p1), (:p2, 'x', :p3)".
+std::string rows_sql(std::size_t rows, const std::string& pattern) {
+  std::string out;
+  std::size_t n = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    if (r) out += ", ";
+    for (char ch : pattern) {
+      if (ch == '?') {
+        out += ":p" + std::to_string(n++);
+      } else {
+        out += ch;
+      }
+    }
+  }
+  return out;
 }
 
 jarvis::Error field_error(const std::string& field, const std::string& what) {
@@ -241,6 +261,7 @@ ScheduleRecord Scheduler::create(const std::string& owner, const ScheduleFields&
   s.max_catchup = fields.max_catchup.value_or(std::nullopt);
   s.created_at = s.updated_at = jarvis::now_iso();
   s.next_due_at = iso_from_unix(first_due(cron, unix_now()));
+  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   Binds b;
   b.text(s.id)
@@ -295,6 +316,7 @@ ScheduleRecord Scheduler::update(const std::string& id, const ScheduleFields& fi
     s.next_due_at = iso_from_unix(first_due(*parsed->cron, unix_now()));
   }
   s.updated_at = jarvis::now_iso();
+  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   Binds b;
   b.maybe_text(s.thread_id).text(s.cron_expr).text(s.task).text(s.payload).integer(s.enabled ? 1 : 0);
@@ -313,6 +335,7 @@ ScheduleRecord Scheduler::update(const std::string& id, const ScheduleFields& fi
 }
 
 bool Scheduler::remove(const std::string& id) {
+  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   WriteTx tx(*sql, db_.dialect());
   Binds a, b;
@@ -387,6 +410,7 @@ ScheduleRecord Scheduler::upsert_named(const std::string& name, const std::strin
   std::string payload_text = (payload.is_null() ? jarvis::Json::object() : payload).dump();
   std::string now = jarvis::now_iso();
   std::string next_due = iso_from_unix(first_due(cron, unix_now()));
+  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   {
     Binds b;
@@ -453,6 +477,7 @@ TickResult Scheduler::tick(std::int64_t now) {
     std::vector<Catchup> catchups;
     std::size_t batch_size = 0;
     {
+      auto gate = sqlite_write_gate(db_);
       auto sql = db_.session();
       WriteTx tx(*sql, db_.dialect());
       std::vector<ScheduleRecord> due;
@@ -469,7 +494,21 @@ TickResult Scheduler::tick(std::int64_t now) {
       if (due.empty()) break;
       after_id = due.back().id;
 
-      for (const auto& s : due) {
+      // Plan every schedule of the batch, then write the batch with a few multi-row statements.
+      struct Slot {
+        std::size_t schedule;  // index into `due`
+        std::string due_at, task_id, created, trace_id;
+        int max_attempts = 1;
+      };
+      struct Advance {
+        std::size_t schedule;
+        std::string last, next;
+        long long slots = 0, deferred = 0;
+      };
+      std::vector<Slot> slots;
+      std::vector<Advance> advances;
+      for (std::size_t i = 0; i < due.size(); ++i) {
+        const auto& s = due[i];
         auto parsed = parse_cached(s.cron_expr);
         if (!parsed->cron) {
           ++result.invalid;
@@ -495,66 +534,98 @@ TickResult Scheduler::tick(std::int64_t now) {
         std::size_t cap = static_cast<std::size_t>(cap_for(s.max_catchup));
         SlotPlan plan = plan_slots(*parsed->cron, last_run, *first, now, cap, settings.tz);
         if (plan.slots.empty()) continue;
-
-        long long dispatched_here = 0;
+        std::string created = jarvis::now_iso();
         for (std::int64_t slot : plan.slots) {
-          std::string due_at = iso_from_unix(slot);
-          std::string task_id = jarvis::new_id("tsk");
-          std::string created = jarvis::now_iso();
-          Binds d;
-          d.text(s.id).text(due_at).text(task_id).text(created);
-          long long inserted = exec_sql(*sql,
-                                        "INSERT INTO schedule_dispatches(schedule_id, due_at, "
-                                        "task_id, created_at) VALUES(:sid, :due, :task, :created) "
-                                        "ON CONFLICT DO NOTHING",
-                                        d);
-          if (inserted != 1) {
-            ++result.duplicates;
-            continue;
-          }
-          NewTask t;
-          t.name = s.task;
-          t.payload = dispatch_payload(s, due_at);
-          t.max_attempts = max_attempts;
-          t.trace_id = jarvis::new_id("trc");
-          // The dispatch row names the task id: insert the task with exactly that id.
-          Binds tb;
-          tb.text(task_id)
-              .text(t.name)
-              .text(t.payload)
-              .integer(t.priority)
-              .integer(t.max_attempts)
-              .text(created)
-              .text(t.trace_id)
-              .text(created)
-              .text(created);
-          exec_sql(*sql,
-                   "INSERT INTO tasks(id, name, payload, status, priority, attempts, max_attempts, "
-                   "run_after, trace_id, created_at, updated_at) VALUES(:id, :name, :payload, "
-                   "'queued', :priority, 0, :max_attempts, :run_after, :trace, :created, :updated)",
-                   tb);
-          ++dispatched_here;
-          triggers.push_back({s.id, due_at, task_id, s.task, t.trace_id});
+          slots.push_back({i, iso_from_unix(slot), jarvis::new_id("tsk"), created,
+                           jarvis::new_id("trc"), max_attempts});
         }
-        result.dispatched += dispatched_here;
+        std::int64_t next = parsed->cron->next_after(plan.slots.back(), settings.tz);
+        advances.push_back({i, iso_from_unix(plan.slots.back()),
+                            next == CronSchedule::kNever ? std::string() : iso_from_unix(next),
+                            static_cast<long long>(plan.slots.size()), plan.deferred()});
         result.deferred += plan.deferred();
-        if (plan.slots.size() > 1 || plan.deferred() > 0) {
-          catchups.push_back({s.id, dispatched_here, plan.deferred()});
+      }
+
+      // 1. Dispatch rows; a conflicting row (another tick or host) skips that slot.
+      std::set<std::string> inserted;  // schedule_id + '\n' + due_at
+      for (std::size_t from = 0; from < slots.size(); from += kRowsPerStatement) {
+        std::size_t to = std::min(slots.size(), from + kRowsPerStatement);
+        Binds b;
+        for (std::size_t k = from; k < to; ++k) {
+          b.text(due[slots[k].schedule].id).text(slots[k].due_at).text(slots[k].task_id).text(slots[k].created);
         }
-        std::int64_t last = plan.slots.back();
-        std::int64_t next = parsed->cron->next_after(last, settings.tz);
-        Binds u;
-        u.text(iso_from_unix(last))
-            .maybe_text(next == CronSchedule::kNever ? std::nullopt
-                                                     : std::optional<std::string>(iso_from_unix(next)))
-            .text(jarvis::now_iso())
-            .text(s.id)
-            .text(iso_from_unix(last));
-        // Never move last_run_at backwards (a slower concurrent tick may have advanced it).
+        query_sql(*sql,
+                  "INSERT INTO schedule_dispatches(schedule_id, due_at, task_id, created_at) "
+                  "VALUES " + rows_sql(to - from, "(?, ?, ?, ?)") +
+                      " ON CONFLICT DO NOTHING RETURNING schedule_id, due_at",
+                  b, [&](const soci::row& r) {
+                    inserted.insert(column_text(r, 0).value_or("") + "\n" +
+                                    column_text(r, 1).value_or(""));
+                  });
+      }
+      // 2. The task of every newly dispatched slot, in the same transaction.
+      std::vector<const Slot*> fresh;
+      for (const auto& sl : slots) {
+        if (inserted.count(due[sl.schedule].id + "\n" + sl.due_at)) {
+          fresh.push_back(&sl);
+        } else {
+          ++result.duplicates;
+        }
+      }
+      for (std::size_t from = 0; from < fresh.size(); from += kRowsPerStatement) {
+        std::size_t to = std::min(fresh.size(), from + kRowsPerStatement);
+        Binds b;
+        for (std::size_t k = from; k < to; ++k) {
+          const Slot& sl = *fresh[k];
+          const ScheduleRecord& s = due[sl.schedule];
+          b.text(sl.task_id)
+              .text(s.task)
+              .text(dispatch_payload(s, sl.due_at))
+              .integer(sl.max_attempts)
+              .text(sl.created)
+              .text(sl.trace_id)
+              .text(sl.created)
+              .text(sl.created);
+        }
         exec_sql(*sql,
-                 "UPDATE schedules SET last_run_at = :last, next_due_at = :next, updated_at = "
-                 ":updated WHERE id = :id AND (last_run_at IS NULL OR last_run_at < :last2)",
-                 u);
+                 "INSERT INTO tasks(id, name, payload, status, priority, attempts, max_attempts, "
+                 "run_after, trace_id, created_at, updated_at) VALUES " +
+                     rows_sql(to - from, "(?, ?, ?, 'queued', 0, 0, ?, ?, ?, ?, ?)"),
+                 b);
+      }
+      std::vector<long long> fresh_per_schedule(due.size(), 0);
+      for (const Slot* sl : fresh) {
+        ++fresh_per_schedule[sl->schedule];
+        triggers.push_back({due[sl->schedule].id, sl->due_at, sl->task_id, due[sl->schedule].task,
+                            sl->trace_id});
+      }
+      result.dispatched += static_cast<long long>(fresh.size());
+
+      // 3. Advance every schedule; never move last_run_at backwards (a slower concurrent tick
+      //    may have advanced it further).
+      for (std::size_t from = 0; from < advances.size(); from += kRowsPerStatement) {
+        std::size_t to = std::min(advances.size(), from + kRowsPerStatement);
+        Binds b;
+        std::string updated = jarvis::now_iso();
+        for (std::size_t k = from; k < to; ++k) {
+          const Advance& a = advances[k];
+          b.text(due[a.schedule].id)
+              .text(a.last)
+              .maybe_text(a.next.empty() ? std::nullopt : std::optional<std::string>(a.next))
+              .text(updated);
+        }
+        exec_sql(*sql,
+                 "WITH v(id, last_run, next_due, updated) AS (VALUES " +
+                     rows_sql(to - from, "(?, ?, ?, ?)") +
+                     ") UPDATE schedules SET last_run_at = v.last_run, next_due_at = v.next_due, "
+                     "updated_at = v.updated FROM v WHERE schedules.id = v.id AND "
+                     "(schedules.last_run_at IS NULL OR schedules.last_run_at < v.last_run)",
+                 b);
+      }
+      for (const auto& a : advances) {
+        if (a.slots > 1 || a.deferred > 0) {
+          catchups.push_back({due[a.schedule].id, fresh_per_schedule[a.schedule], a.deferred});
+        }
       }
       tx.commit();
     }
@@ -650,6 +721,7 @@ jarvis::Json Scheduler::backlog(std::int64_t now) {
 }
 
 long long Scheduler::purge_dispatches(const std::string& before) {
+  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   Binds b;
   b.text(before);

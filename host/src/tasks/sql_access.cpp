@@ -4,10 +4,26 @@
 #include <charconv>
 #include <cstdio>
 #include <ctime>
+#include <map>
+#include <memory>
 
 #include <spdlog/spdlog.h>
 
 namespace jarvis::host {
+
+std::unique_lock<std::mutex> sqlite_write_gate(const jarvis::Database& db) {
+  if (db.dialect() != jarvis::Dialect::Sqlite) return {};
+  static std::mutex registry_mu;
+  static std::map<const void*, std::unique_ptr<std::mutex>> gates;  // one per database object
+  std::mutex* gate;
+  {
+    std::lock_guard lock(registry_mu);
+    auto& slot = gates[&db];
+    if (!slot) slot = std::make_unique<std::mutex>();
+    gate = slot.get();
+  }
+  return std::unique_lock<std::mutex>(*gate);
+}
 
 WriteTx::WriteTx(soci::session& sql, jarvis::Dialect dialect) : sql_(sql), dialect_(dialect) {
   if (dialect_ == jarvis::Dialect::Sqlite) {

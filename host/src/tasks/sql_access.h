@@ -4,6 +4,7 @@
 
 #include <deque>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -13,6 +14,13 @@
 #include "jarvis/json.h"
 
 namespace jarvis::host {
+
+/// SQLite admits one writer at a time, and a writer that finds the lock taken sleeps in the busy
+/// handler (1 ms, growing to 100 ms) — under load most of the time goes to those sleeps. The
+/// queue's and the scheduler's writers in this process therefore take turns on one mutex per
+/// database instead. Returns a held lock on SQLite and an empty one on PostgreSQL (whose row locks
+/// need no such help). Never call another gated function while holding it.
+std::unique_lock<std::mutex> sqlite_write_gate(const jarvis::Database& db);
 
 /// A transaction meant to write. On SQLite it starts with BEGIN IMMEDIATE, so a read followed by
 /// a write never fails with SQLITE_BUSY (the busy timeout applies to taking the lock); on

@@ -67,9 +67,10 @@ void print_task(std::ostream& out, const TaskRecord& t) {
       << "trace_id:     " << t.trace_id.value_or("-") << "\n"
       << "payload:      " << t.payload << "\n";
   if (t.idempotency_key) out << "idempotency:  " << *t.idempotency_key << "\n";
-  if (t.lease_owner) {
-    out << "lease:        " << *t.lease_owner << " until " << t.lease_expires_at.value_or("-")
-        << "\n";
+  if (t.lease_owner && t.lease_expires_at) {
+    out << "lease:        " << *t.lease_owner << " until " << *t.lease_expires_at << "\n";
+  } else if (t.lease_owner) {
+    out << "ran on:       " << *t.lease_owner << "\n";
   }
   if (t.result) out << "result:       " << *t.result << "\n";
   if (t.last_error) out << "last_error:   " << *t.last_error << "\n";

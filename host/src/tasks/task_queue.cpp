@@ -111,6 +111,7 @@ std::string TaskQueue::insert_in(soci::session& sql, const NewTask& task, const 
 }
 
 TaskQueue::Inserted TaskQueue::insert(const NewTask& task) {
+  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   // A live task with the same key may finish between our skipped insert and the lookup: retry.
   for (int round = 0; round < 5; ++round) {
@@ -183,6 +184,7 @@ std::optional<ClaimedTask> TaskQueue::claim_next(const std::string& lease_owner,
       "UPDATE tasks SET status = 'running', attempts = attempts + 1, lease_owner = :owner, "
       "lease_expires_at = :expires, updated_at = :now WHERE id = (" + pick +
       ") RETURNING id, name, payload, attempts, max_attempts, trace_id";
+  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   return run_claim(*sql, query, binds, lease_owner);
 }
@@ -192,6 +194,7 @@ std::optional<ClaimedTask> TaskQueue::claim_id(const std::string& id,
                                                std::chrono::milliseconds lease) {
   std::string now = jarvis::now_iso();
   std::string expires = jarvis::iso_from_now(lease.count());
+  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   return run_claim(*sql,
                    "UPDATE tasks SET status = 'running', attempts = attempts + 1, lease_owner = "
@@ -202,6 +205,7 @@ std::optional<ClaimedTask> TaskQueue::claim_id(const std::string& id,
 }
 
 bool TaskQueue::renew(const ClaimedTask& t, const std::string& expires_at) {
+  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   Binds b;
   b.text(expires_at).text(jarvis::now_iso()).text(t.id).text(t.lease_owner).integer(t.attempt);
@@ -212,13 +216,14 @@ bool TaskQueue::renew(const ClaimedTask& t, const std::string& expires_at) {
 }
 
 bool TaskQueue::complete(const ClaimedTask& t, const std::string& result_json) {
+  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   std::string now = jarvis::now_iso();
   Binds b;
   b.text(result_json).text(now).text(now).text(t.id).text(t.lease_owner).integer(t.attempt);
   return exec_sql(*sql,
                   "UPDATE tasks SET status = 'succeeded', result = :result, last_error = NULL, "
-                  "lease_owner = NULL, lease_expires_at = NULL, finished_at = :finished, "
+                  "lease_expires_at = NULL, finished_at = :finished, "
                   "updated_at = :now WHERE id = :id AND status = 'running' AND lease_owner = "
                   ":owner AND attempts = :attempt",
                   b) == 1;
@@ -226,6 +231,7 @@ bool TaskQueue::complete(const ClaimedTask& t, const std::string& result_json) {
 
 FailOutcome TaskQueue::fail(const ClaimedTask& t, const std::string& error, bool retryable,
                             std::chrono::milliseconds backoff) {
+  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   std::string now = jarvis::now_iso();
   bool retry = retryable && t.attempt < t.max_attempts;
@@ -240,7 +246,7 @@ FailOutcome TaskQueue::fail(const ClaimedTask& t, const std::string& error, bool
         .integer(t.attempt);
     n = exec_sql(*sql,
                  "UPDATE tasks SET status = 'queued', run_after = :run_after, last_error = :err, "
-                 "lease_owner = NULL, lease_expires_at = NULL, updated_at = :now WHERE id = :id "
+                 "lease_expires_at = NULL, updated_at = :now WHERE id = :id "
                  "AND status = 'running' AND lease_owner = :owner AND attempts = :attempt",
                  b);
     return n == 1 ? FailOutcome::Retried : FailOutcome::LeaseLost;
@@ -249,7 +255,7 @@ FailOutcome TaskQueue::fail(const ClaimedTask& t, const std::string& error, bool
   Binds b;
   b.text(status).text(error).text(now).text(now).text(t.id).text(t.lease_owner).integer(t.attempt);
   n = exec_sql(*sql,
-               "UPDATE tasks SET status = :status, last_error = :err, lease_owner = NULL, "
+               "UPDATE tasks SET status = :status, last_error = :err, "
                "lease_expires_at = NULL, finished_at = :finished, updated_at = :now WHERE id = :id "
                "AND status = 'running' AND lease_owner = :owner AND attempts = :attempt",
                b);
@@ -258,6 +264,7 @@ FailOutcome TaskQueue::fail(const ClaimedTask& t, const std::string& error, bool
 }
 
 bool TaskQueue::release(const ClaimedTask& t) {
+  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   std::string now = jarvis::now_iso();
   Binds b;
@@ -314,6 +321,7 @@ TaskRecord TaskQueue::retry(const std::string& id) {
                         "task " + id + " is " + current->status +
                             "; only failed or dead tasks can be retried");
   }
+  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   std::string now = jarvis::now_iso();
   Binds b;
@@ -334,6 +342,8 @@ TaskRecord TaskQueue::retry(const std::string& id) {
   if (n != 1) {
     throw jarvis::Error(409, "task_not_retryable", "task " + id + " changed state; try again");
   }
+  gate = {};
+  sql.reset();
   return *get(id);
 }
 
@@ -357,6 +367,7 @@ std::optional<std::string> TaskQueue::oldest_queued() {
 }
 
 long long TaskQueue::purge_succeeded(const std::string& before, const std::string& name) {
+  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   Binds b;
   b.text(before);

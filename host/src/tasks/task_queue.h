@@ -36,8 +36,10 @@ struct TaskRecord {
   int attempts = 0;
   int max_attempts = 1;
   std::string run_after;
+  /// The worker of the current or last attempt ("<host>:<pid>/<worker>"); kept after it ends so
+  /// operators can see which host ran a task.
   std::optional<std::string> lease_owner;
-  std::optional<std::string> lease_expires_at;
+  std::optional<std::string> lease_expires_at;  ///< set only while `running`
   std::optional<std::string> idempotency_key;
   std::optional<std::string> result;  ///< JSON text
   std::optional<std::string> last_error;
