@@ -360,6 +360,23 @@ TEST_F(ServerTest, OversizedHeaderGets431) {
   EXPECT_EQ(jarvis::Json::parse(r.body)["error"]["code"], "request_header_too_large");
 }
 
+TEST_F(ServerTest, SilentAndSlowClientsAreDisconnected) {
+  ServerOptions o;
+  o.header_timeout = std::chrono::milliseconds(200);
+  o.idle_timeout = std::chrono::milliseconds(300);
+  start(o);
+  RawClient silent(server->port());  // connects, sends nothing
+  RawClient slow(server->port());    // starts a header and never finishes it
+  slow.send("GET /hello HTTP/1.1\r\nHost: t\r\n");
+  RawClient idle(server->port());    // one request, then stays idle on keep-alive
+  idle.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(idle.read_response().status, 200);
+  EXPECT_TRUE(silent.closed_by_peer());
+  EXPECT_TRUE(slow.closed_by_peer());
+  EXPECT_TRUE(idle.closed_by_peer());
+  EXPECT_EQ(server->in_flight(), 0u);
+}
+
 TEST_F(ServerTest, ListenFailureIsClear) {
   start();
   ServerOptions o;
@@ -403,7 +420,11 @@ TEST_F(ServerTest, GracefulShutdownFinishesInFlightRequests) {
   RawClient busy(port);
   busy.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
   entered.get_future().wait();
-  EXPECT_EQ(server->in_flight(), 1u);
+  // The idle connection's response may still be completing on the server side: wait for it.
+  for (int i = 0; i < 2000 && server->in_flight() != 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(server->in_flight(), 1u) << "only the slow request is in flight";
 
   auto stopped = std::async(std::launch::async, [&] { server->shutdown(std::chrono::seconds(60)); });
   // The idle connection is closed while the slow request is still running.

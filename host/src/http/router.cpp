@@ -108,7 +108,7 @@ RouteMatch Router::match(const std::string& method, const std::string& path) con
   std::shared_lock lock(mu_);
   const Compiled* best = nullptr;       // best route for the exact method
   const Compiled* best_get = nullptr;   // best GET route, used for HEAD
-  std::set<std::string> allowed;
+  bool other_methods = false;           // the path exists for some other method
   // Literal beats parameter at the first position where two candidates differ.
   auto better = [](const Compiled& a, const Compiled& b) {
     for (std::size_t i = 0; i < a.segments.size(); ++i) {
@@ -116,16 +116,18 @@ RouteMatch Router::match(const std::string& method, const std::string& path) con
     }
     return false;
   };
-  for (const auto& route : routes_) {
-    if (route.segments.size() != segments.size()) continue;
-    bool ok = true;
-    for (std::size_t i = 0; i < segments.size() && ok; ++i) {
+  auto matches = [&](const Compiled& route) {
+    if (route.segments.size() != segments.size()) return false;
+    for (std::size_t i = 0; i < segments.size(); ++i) {
       const Segment& seg = route.segments[i];
-      ok = seg.param ? !segments[i].empty() : seg.text == segments[i];
+      if (seg.param ? segments[i].empty() : seg.text != segments[i]) return false;
     }
-    if (!ok) continue;
+    return true;
+  };
+  for (const auto& route : routes_) {
+    if (!matches(route)) continue;
     const std::string& m = route.entry->spec.method;
-    allowed.insert(m);
+    other_methods = true;
     if (m == method) {
       if (!best || better(route, *best)) best = &route;
     } else if (m == "GET" && method == "HEAD") {
@@ -141,7 +143,11 @@ RouteMatch Router::match(const std::string& method, const std::string& path) con
     }
     return result;
   }
-  if (!allowed.empty()) {
+  if (other_methods) {
+    std::set<std::string> allowed;
+    for (const auto& route : routes_) {
+      if (matches(route)) allowed.insert(route.entry->spec.method);
+    }
     if (allowed.count("GET")) allowed.insert("HEAD");
     result.kind = RouteMatch::Kind::MethodNotAllowed;
     result.allowed_methods.assign(allowed.begin(), allowed.end());

@@ -117,6 +117,7 @@ struct ServerCore {
   std::vector<std::thread> threads;
 
   std::mutex lifecycle_mu;
+  int thread_count = 1;
   uint16_t bound_port = 0;
   bool started = false;
   bool accepting = false;
@@ -191,7 +192,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return send_error(431, "request_header_too_large",
                         "request header exceeds " + std::to_string(kHeaderLimit) + " bytes");
     }
-    if (ec && ec != http::error::end_of_stream && is_http_parse_error(ec)) {
+    if (ec && ec != http::error::end_of_stream && ec != http::error::partial_message &&
+        is_http_parse_error(ec)) {
       return send_error(400, "bad_request", "malformed HTTP request: " + ec.message());
     }
     if (ec) return close();  // EOF, timeout (socket already closed), reset
@@ -204,6 +206,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (path == core_.upgrade_path) return hand_over();
     }
 
+    if (parser_->is_done()) return handle();  // no body: no limit to look up
+
     std::size_t limit = core_.dispatcher.body_limit(std::string(req.method_string()),
                                                     std::string(req.target()));
     if (limit == 0) limit = core_.options.max_body_bytes;
@@ -214,7 +218,6 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     parser_->body_limit(limit);
     limit_ = limit;
-    if (parser_->is_done()) return handle();
 
     if (iequals(sv(req[http::field::expect]), "100-continue")) {
       static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -407,7 +410,10 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void ServerCore::do_accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+  // With one pool thread every handler is already serialized: strands would only cost time.
+  net::any_io_executor executor = thread_count > 1 ? net::any_io_executor(net::make_strand(ioc))
+                                                   : net::any_io_executor(ioc.get_executor());
+  acceptor.async_accept(executor, [this](beast::error_code ec, tcp::socket socket) {
     on_accept(ec, std::move(socket));
   });
 }
@@ -484,12 +490,13 @@ void HttpServer::start() {
     impl_->acceptor.close(ignored);
     throw std::runtime_error("cannot listen on " + where + ": " + lower_first(e.what()));
   }
+  int n = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
+  if (n < 1) n = 1;
+  impl_->thread_count = n;
   impl_->started = true;
   impl_->accepting = true;
   impl_->work.emplace(impl_->ioc.get_executor());
   net::post(impl_->acceptor.get_executor(), [core = impl_.get()] { core->do_accept(); });
-  int n = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
-  if (n < 1) n = 1;
   for (int i = 0; i < n; ++i) {
     impl_->threads.emplace_back([core = impl_.get()] {
       for (;;) {
