@@ -52,15 +52,16 @@ jarvis::Json opt_json(const std::optional<std::string>& v) {
   return v ? jarvis::Json(*v) : jarvis::Json(nullptr);
 }
 
-// `rows` copies of `pattern` joined by ", ", each '?' replaced by the next ":pN" placeholder:
-// rows_sql(2, "(?, 'x', ?)") = "(:p0, 'x', :p1), (:p2, 'x', :p3)".
-std::string rows_sql(std::size_t rows, const std::string& pattern) {
+// `rows` copies of `pattern` joined by ", ", each '?' replaced by the next placeholder:
+// rows_sql(2, "(?, 'x', ?)", Postgresql) = "(:p0, 'x', :p1), (:p2, 'x', :p3)". SQLite keeps the
+// anonymous '?': it looks named parameters up linearly, which is quadratic for thousands of them.
+std::string rows_sql(std::size_t rows, const std::string& pattern, jarvis::Dialect dialect) {
   std::string out;
   std::size_t n = 0;
   for (std::size_t r = 0; r < rows; ++r) {
     if (r) out += ", ";
     for (char ch : pattern) {
-      if (ch == '?') {
+      if (ch == '?' && dialect == jarvis::Dialect::Postgresql) {
         out += ":p" + std::to_string(n++);
       } else {
         out += ch;
@@ -556,7 +557,7 @@ TickResult Scheduler::tick(std::int64_t now) {
         }
         query_sql(*sql,
                   "INSERT INTO schedule_dispatches(schedule_id, due_at, task_id, created_at) "
-                  "VALUES " + rows_sql(to - from, "(?, ?, ?, ?)") +
+                  "VALUES " + rows_sql(to - from, "(?, ?, ?, ?)", db_.dialect()) +
                       " ON CONFLICT DO NOTHING RETURNING schedule_id, due_at",
                   b, [&](const soci::row& r) {
                     inserted.insert(column_text(r, 0).value_or("") + "\n" +
@@ -590,7 +591,7 @@ TickResult Scheduler::tick(std::int64_t now) {
         exec_sql(*sql,
                  "INSERT INTO tasks(id, name, payload, status, priority, attempts, max_attempts, "
                  "run_after, trace_id, created_at, updated_at) VALUES " +
-                     rows_sql(to - from, "(?, ?, ?, 'queued', 0, 0, ?, ?, ?, ?, ?)"),
+                     rows_sql(to - from, "(?, ?, ?, 'queued', 0, 0, ?, ?, ?, ?, ?)", db_.dialect()),
                  b);
       }
       std::vector<long long> fresh_per_schedule(due.size(), 0);
@@ -616,7 +617,7 @@ TickResult Scheduler::tick(std::int64_t now) {
         }
         exec_sql(*sql,
                  "WITH v(id, last_run, next_due, updated) AS (VALUES " +
-                     rows_sql(to - from, "(?, ?, ?, ?)") +
+                     rows_sql(to - from, "(?, ?, ?, ?)", db_.dialect()) +
                      ") UPDATE schedules SET last_run_at = v.last_run, next_due_at = v.next_due, "
                      "updated_at = v.updated FROM v WHERE schedules.id = v.id AND "
                      "(schedules.last_run_at IS NULL OR schedules.last_run_at < v.last_run)",

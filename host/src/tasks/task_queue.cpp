@@ -177,7 +177,7 @@ std::optional<ClaimedTask> TaskQueue::claim_next(const std::string& lease_owner,
            "name IN " + in + " ORDER BY lease_expires_at LIMIT 1";
   } else {
     pick = "SELECT id FROM tasks WHERE status = 'queued' AND run_after <= :cutoff AND name IN " +
-           in + " ORDER BY priority DESC, created_at, id LIMIT 1";
+           in + " ORDER BY priority DESC, created_at LIMIT 1";
   }
   if (pg) pick += " FOR UPDATE SKIP LOCKED";
   std::string query =
