@@ -169,7 +169,8 @@ TEST_F(Bugs, CreatedEventIsEmitted) {
   auto r = call("GET", "/api/v1/events?type=bug.created&limit=200", admin_);
   ASSERT_EQ(r.status, 200) << r.body;
   bool found = false;
-  for (const auto& e : json::parse(r.body)["items"]) {
+  json events = json::parse(r.body);
+  for (const auto& e : events["items"]) {
     if (e["payload"]["id"] == b["id"]) {
       found = true;
       EXPECT_EQ(e["payload"]["kind"], "bug");
@@ -177,7 +178,7 @@ TEST_F(Bugs, CreatedEventIsEmitted) {
       EXPECT_EQ(e["component"], "bugs");
     }
   }
-  EXPECT_TRUE(found) << r.body;
+  EXPECT_TRUE(found) << "created " << b.dump() << "\nevents " << r.body;
 }
 
 TEST_F(Bugs, ReportTaskDedupesOpenReports) {
