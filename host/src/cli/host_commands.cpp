@@ -215,6 +215,9 @@ int cmd_routes(CliContext& ctx, const std::vector<std::string>& args) {
       ctx.out << "| " << r->spec.method << " | `" << r->spec.path << "` | " << jarvis::to_string(r->spec.auth)
               << " | " << r->owner.name << " | " << r->spec.summary << " |\n";
     }
+    ctx.out << "\nWebSocket: `GET /ws` (upgrade; user — `jarvis_session` cookie or `Authorization: Bearer`, "
+               "never a query token). Actions `subscribe {thread_id}`, `unsubscribe {thread_id}`, "
+               "`subscribe_system` (admin); see docs/runbook.md.\n";
     return 0;
   }
   for (const auto& r : routes) {
