@@ -151,7 +151,7 @@ void add_task_commands(CommandTable& commands, TaskService* tasks) {
                         << std::setw(11) << "STATUS" << std::setw(10) << "ATTEMPTS"
                         << "CREATED\n";
                   for (const auto& r : rows) {
-                    c.out << std::left << std::setw(38) << r.id << std::setw(28) << r.name
+                    c.out << std::left << std::setw(38) << r.id << std::setw(28) << (r.name + " ")
                           << std::setw(11) << r.status << std::setw(10)
                           << (std::to_string(r.attempts) + "/" + std::to_string(r.max_attempts))
                           << r.created_at << "\n";
@@ -268,16 +268,16 @@ void add_schedule_commands(CommandTable& commands, TaskService* tasks) {
                           c.out << Json{{"schedules", items}, {"total", total}}.dump(2) << "\n";
                           return 0;
                         }
-                        c.out << std::left << std::setw(38) << "ID" << std::setw(16) << "OWNER"
-                              << std::setw(26) << "NAME" << std::setw(16) << "CRON"
-                              << std::setw(24) << "TASK" << std::setw(8) << "ON"
+                        c.out << std::left << std::setw(38) << "ID" << std::setw(16) << "OWNER "
+                              << std::setw(32) << "NAME " << std::setw(16) << "CRON "
+                              << std::setw(32) << "TASK " << std::setw(5) << "ON "
                               << "NEXT DUE\n";
                         for (const auto& s : rows) {
-                          c.out << std::left << std::setw(38) << s.id << std::setw(16) << s.owner
-                                << std::setw(26) << s.name.value_or("-") << std::setw(16)
-                                << s.cron_expr << std::setw(24) << s.task << std::setw(8)
-                                << (s.enabled ? "yes" : "no") << s.next_due_at.value_or("-")
-                                << "\n";
+                          c.out << std::left << std::setw(38) << s.id << std::setw(16)
+                                << (s.owner + " ") << std::setw(32) << (s.name.value_or("-") + " ")
+                                << std::setw(16) << (s.cron_expr + " ") << std::setw(32)
+                                << (s.task + " ") << std::setw(5) << (s.enabled ? "yes" : "no")
+                                << s.next_due_at.value_or("-") << "\n";
                         }
                         c.out << rows.size() << " schedule(s)\n";
                         return 0;
