@@ -166,12 +166,22 @@ int cmd_config(CliContext& ctx, const std::vector<std::string>& args) {
   }
   // Validate first: a bad value is reported, not shown as if it were fine.
   HostSettings::from(ctx.store);
-  Application app(ctx.store, ctx.cwd);
-  app.init(AppMode::Command);
+  // Plugins' keys need the plugins set up; when that fails (an unreachable database, a bad plugin
+  // value) the host's keys are still shown and the reason is reported.
   jarvis::Json plugins = jarvis::Json::object();
-  for (const auto& p : app.plugins().list()) plugins[p.name] = plugin_config_json(p);
+  std::string plugin_error;
+  try {
+    Application app(ctx.store, ctx.cwd);
+    app.init(AppMode::Command);
+    for (const auto& p : app.plugins().list()) plugins[p.name] = plugin_config_json(p);
+  } catch (const std::exception& e) {
+    plugin_error = e.what();
+    ctx.err << "jarvis config show: plugin configuration unavailable: " << plugin_error << "\n";
+  }
   if (a.flag("--json")) {
-    print_json(ctx.out, {{"host", host}, {"plugins", plugins}});
+    jarvis::Json out = {{"host", host}, {"plugins", plugins}};
+    if (!plugin_error.empty()) out["plugins_error"] = plugin_error;
+    print_json(ctx.out, out);
     return 0;
   }
   auto row = [&](const jarvis::Json& c, const std::string& keyfield) {

@@ -23,7 +23,6 @@ const std::vector<SettingDecl>& host_setting_decls() {
       {"WEB_DIST_DIR", ConfigType::String, "web/dist", false, "static web UI directory"},
       {"WEB_CORS_ORIGINS", ConfigType::String, "", false, "allowed browser origins, comma-separated"},
       {"LOG_LEVEL", ConfigType::String, "info", false, "trace, debug, info, warn, error"},
-      {"LOG_FORMAT", ConfigType::String, "text", false, "text or json"},
       {"TASK_RUNNER_MAX_CONCURRENT", ConfigType::Int, "4", false, "task worker threads"},
       {"TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS", ConfigType::Int, "30", false, "drain limit at shutdown/restart"},
       {"SCHEDULER_MAX_CATCHUP", ConfigType::Int, "10", false, "slots dispatched per schedule after downtime"},
@@ -102,12 +101,10 @@ HostSettings HostSettings::from(const ConfigStore& store) {
   s.log_level = v["LOG_LEVEL"];
   static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   if (!levels.count(s.log_level)) {
-    throw std::runtime_error("invalid config LOG_LEVEL='" + s.log_level +
-                             "': expected one of trace, debug, info, warn, error, critical, off");
-  }
-  s.log_format = v["LOG_FORMAT"];
-  if (s.log_format != "text" && s.log_format != "json") {
-    throw std::runtime_error("invalid config LOG_FORMAT='" + s.log_format + "': expected text or json");
+    auto cv = store.get("LOG_LEVEL");
+    throw std::runtime_error("invalid config LOG_LEVEL='" + s.log_level + "' from " +
+                             (cv ? cv->origin : "default") +
+                             ": expected one of trace, debug, info, warn, error, critical, off");
   }
   s.task_max_concurrent = static_cast<int>(int_in("TASK_RUNNER_MAX_CONCURRENT", 1, 1024));
   s.task_shutdown_timeout = std::chrono::seconds(int_in("TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS", 0, 86400));

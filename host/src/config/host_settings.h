@@ -38,7 +38,6 @@ struct HostSettings {
   std::set<std::string> plugins_required;
   std::string web_dist_dir;
   std::string log_level;
-  std::string log_format;  ///< "text" or "json"
   int task_max_concurrent = 4;
   std::chrono::seconds task_shutdown_timeout{30};
   int scheduler_max_catchup = 10;
