@@ -25,6 +25,7 @@ const std::vector<SettingDecl>& host_setting_decls() {
       {"LOG_LEVEL", ConfigType::String, "info", false, "trace, debug, info, warn, error"},
       {"TASK_RUNNER_MAX_CONCURRENT", ConfigType::Int, "4", false, "task worker threads"},
       {"TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS", ConfigType::Int, "30", false, "drain limit at shutdown/restart"},
+      {"TASK_RUNNER_LEASE_SECONDS", ConfigType::Int, "30", false, "task lease; a dead host's tasks are re-claimed after it"},
       {"SCHEDULER_MAX_CATCHUP", ConfigType::Int, "10", false, "slots dispatched per schedule after downtime"},
       {"SCHEDULER_TZ", ConfigType::String, "UTC", false, "time zone for cron schedules"},
       {"SCHEDULER_TICK_MS", ConfigType::Int, "1000", false, "scheduler tick interval in milliseconds"},
@@ -108,6 +109,7 @@ HostSettings HostSettings::from(const ConfigStore& store) {
   }
   s.task_max_concurrent = static_cast<int>(int_in("TASK_RUNNER_MAX_CONCURRENT", 1, 1024));
   s.task_shutdown_timeout = std::chrono::seconds(int_in("TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS", 0, 86400));
+  s.task_lease = std::chrono::seconds(int_in("TASK_RUNNER_LEASE_SECONDS", 2, 86400));
   s.scheduler_max_catchup = static_cast<int>(int_in("SCHEDULER_MAX_CATCHUP", 0, 100000));
   s.scheduler_tz = v["SCHEDULER_TZ"];
   s.scheduler_interval = std::chrono::milliseconds(int_in("SCHEDULER_TICK_MS", 50, 3600000));

@@ -40,6 +40,7 @@ struct HostSettings {
   std::string log_level;
   int task_max_concurrent = 4;
   std::chrono::seconds task_shutdown_timeout{30};
+  std::chrono::seconds task_lease{30};
   int scheduler_max_catchup = 10;
   std::string scheduler_tz;
   std::chrono::milliseconds scheduler_interval{1000};

@@ -267,6 +267,7 @@ int Application::serve(bool migrate_first) {
   runner.max_concurrent = settings_.task_max_concurrent;
   runner.shutdown_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.task_shutdown_timeout);
   runner.scheduler_max_catchup = settings_.scheduler_max_catchup;
+  runner.lease = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.task_lease);
   runner.scheduler_tz = settings_.scheduler_tz;
   runner.scheduler_interval = settings_.scheduler_interval;
   p.tasks->start(runner);
