@@ -46,10 +46,10 @@ docs: build
 	$(BUILD_DIR)/bin/jarvis routes --markdown > docs/api-reference.md
 
 format:
-	find host sdk plugins tests -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+	find host sdk plugins tests bench \( -name "*.cpp" -o -name "*.h" \) | xargs clang-format -i
 
 format-check:
-	find host sdk plugins tests -name '*.cpp' -o -name '*.h' | xargs clang-format --dry-run --Werror
+	find host sdk plugins tests bench \( -name "*.cpp" -o -name "*.h" \) | xargs clang-format --dry-run --Werror
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -74,13 +74,15 @@ int throughput(const std::string& url, int n, int hosts, int workers) {
   // Watch the handler counter (cheap), then confirm every completion is stored.
   while (executed.load() < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   TaskQueue q(*dbs[0]);
-  while (q.counts_by_status()["succeeded"] < n) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  while (q.counts_by_status()["succeeded"] < n)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   double total_s = std::chrono::duration<double>(Clock::now() - t0).count();
   for (auto& s : services) s->drain(std::chrono::seconds(30));
-  std::printf("throughput %s: %d tasks, %d host(s) x %d workers: enqueue %.0f/s, end-to-end "
-              "%.2f s = %.0f tasks/s (executed %d)\n",
-              dbs[0]->dialect() == jarvis::Dialect::Sqlite ? "sqlite" : "postgresql", n, hosts,
-              workers, n / enqueue_s, total_s, n / total_s, executed.load());
+  std::printf(
+      "throughput %s: %d tasks, %d host(s) x %d workers: enqueue %.0f/s, end-to-end "
+      "%.2f s = %.0f tasks/s (executed %d)\n",
+      dbs[0]->dialect() == jarvis::Dialect::Sqlite ? "sqlite" : "postgresql", n, hosts, workers,
+      n / enqueue_s, total_s, n / total_s, executed.load());
   return executed.load() == n ? 0 : 1;
 }
 
@@ -112,11 +114,12 @@ int tick(const std::string& url, int n, bool with_events) {
   auto t1 = Clock::now();
   TickResult again = tasks.scheduler().tick(now);
   double idle_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
-  std::printf("tick %s: %d schedules%s: dispatched %lld in %.1f ms; the next tick (nothing due) "
-              "%.1f ms (dispatched %lld)\n",
-              db->dialect() == jarvis::Dialect::Sqlite ? "sqlite" : "postgresql", n,
-              with_events ? " (+ stored schedule.trigger events)" : "", r.dispatched, ms, idle_ms,
-              again.dispatched);
+  std::printf(
+      "tick %s: %d schedules%s: dispatched %lld in %.1f ms; the next tick (nothing due) "
+      "%.1f ms (dispatched %lld)\n",
+      db->dialect() == jarvis::Dialect::Sqlite ? "sqlite" : "postgresql", n,
+      with_events ? " (+ stored schedule.trigger events)" : "", r.dispatched, ms, idle_ms,
+      again.dispatched);
   return r.dispatched == n ? 0 : 1;
 }
 
@@ -137,7 +140,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tasks_bench: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr,
-               "usage: tasks_bench throughput URL TASKS HOSTS WORKERS | tick URL SCHEDULES [events]\n");
+  std::fprintf(
+      stderr,
+      "usage: tasks_bench throughput URL TASKS HOSTS WORKERS | tick URL SCHEDULES [events]\n");
   return 2;
 }

@@ -49,7 +49,8 @@ struct Shared {
 };
 
 long long now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
 }
 
 /// One subscribed client: connect, handshake, wait for auth.ok, subscribe_system, then read
@@ -61,17 +62,19 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
 
   void start() {
     beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(60));
-    beast::get_lowest_layer(ws_).async_connect(ep_, [self = shared_from_this()](beast::error_code ec) {
-      if (ec) return self->fail("connect", ec);
-      beast::get_lowest_layer(self->ws_).expires_never();
-      self->ws_.set_option(websocket::stream_base::decorator([t = self->shared_.token](websocket::request_type& r) {
-        r.set(http::field::authorization, "Bearer " + t);
-      }));
-      self->ws_.async_handshake("127.0.0.1", "/ws", [self](beast::error_code ec2) {
-        if (ec2) return self->fail("handshake", ec2);
-        self->read();
-      });
-    });
+    beast::get_lowest_layer(ws_).async_connect(
+        ep_, [self = shared_from_this()](beast::error_code ec) {
+          if (ec) return self->fail("connect", ec);
+          beast::get_lowest_layer(self->ws_).expires_never();
+          self->ws_.set_option(websocket::stream_base::decorator(
+              [t = self->shared_.token](websocket::request_type& r) {
+                r.set(http::field::authorization, "Bearer " + t);
+              }));
+          self->ws_.async_handshake("127.0.0.1", "/ws", [self](beast::error_code ec2) {
+            if (ec2) return self->fail("handshake", ec2);
+            self->read();
+          });
+        });
   }
 
  private:
@@ -104,9 +107,10 @@ class Subscriber : public std::enable_shared_from_this<Subscriber> {
 
   void send(std::string text) {
     auto msg = std::make_shared<std::string>(std::move(text));
-    ws_.async_write(net::buffer(*msg), [self = shared_from_this(), msg](beast::error_code ec, std::size_t) {
-      if (ec) self->fail("write", ec);
-    });
+    ws_.async_write(net::buffer(*msg),
+                    [self = shared_from_this(), msg](beast::error_code ec, std::size_t) {
+                      if (ec) self->fail("write", ec);
+                    });
   }
 
   websocket::stream<beast::tcp_stream> ws_;
@@ -148,10 +152,14 @@ int main(int argc, char** argv) {
   Shared shared;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--port") port = std::atoi(argv[i + 1]);
-    else if (k == "--token") shared.token = argv[i + 1];
-    else if (k == "--clients") clients = std::atoi(argv[i + 1]);
-    else if (k == "--rounds") rounds = std::atoi(argv[i + 1]);
+    if (k == "--port")
+      port = std::atoi(argv[i + 1]);
+    else if (k == "--token")
+      shared.token = argv[i + 1];
+    else if (k == "--clients")
+      clients = std::atoi(argv[i + 1]);
+    else if (k == "--rounds")
+      rounds = std::atoi(argv[i + 1]);
   }
   if (shared.token.empty()) {
     std::cerr << "usage: ws_fanout --port P --token ADMIN_TOKEN [--clients N] [--rounds R]\n";
@@ -171,7 +179,8 @@ int main(int argc, char** argv) {
   while (shared.ready.load() + shared.failed.load() < clients && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  std::printf("subscribed: %d / %d (failed %d)\n", shared.ready.load(), clients, shared.failed.load());
+  std::printf("subscribed: %d / %d (failed %d)\n", shared.ready.load(), clients,
+              shared.failed.load());
   int subscribed = shared.ready.load();
 
   // The server starts unlocked or locked; make sure the first toggle changes the state.
@@ -200,10 +209,11 @@ int main(int argc, char** argv) {
     lat = shared.latencies_ms;
   }
   std::printf("deliveries: %zu (expected %d)\n", lat.size(), subscribed * rounds);
-  std::printf("latency ms: p50 %.2f  p99 %.2f  max %.2f\n", percentile(lat, 0.5), percentile(lat, 0.99),
-              lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()));
+  std::printf("latency ms: p50 %.2f  p99 %.2f  max %.2f\n", percentile(lat, 0.5),
+              percentile(lat, 0.99), lat.empty() ? 0.0 : *std::max_element(lat.begin(), lat.end()));
   guard.reset();
   ioc.stop();
   runner.join();
-  return lat.size() == static_cast<std::size_t>(subscribed) * static_cast<std::size_t>(rounds) ? 0 : 1;
+  return lat.size() == static_cast<std::size_t>(subscribed) * static_cast<std::size_t>(rounds) ? 0
+                                                                                               : 1;
 }

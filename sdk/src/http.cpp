@@ -10,10 +10,14 @@ namespace jarvis {
 
 const char* to_string(Auth a) {
   switch (a) {
-    case Auth::Public: return "public";
-    case Auth::User: return "user";
-    case Auth::Admin: return "admin";
-    case Auth::Webhook: return "webhook";
+    case Auth::Public:
+      return "public";
+    case Auth::User:
+      return "user";
+    case Auth::Admin:
+      return "admin";
+    case Auth::Webhook:
+      return "webhook";
   }
   return "unknown";
 }
@@ -40,7 +44,8 @@ void Headers::add(const std::string& name, std::string value) {
 
 const std::string& Request::path_param(const std::string& name) const {
   auto it = path_params.find(name);
-  if (it == path_params.end()) throw Error(400, "missing_path_param", "missing path parameter '" + name + "'");
+  if (it == path_params.end())
+    throw Error(400, "missing_path_param", "missing path parameter '" + name + "'");
   return it->second;
 }
 
@@ -60,8 +65,9 @@ long long Request::query_int(const std::string& name, long long fallback, long l
     throw Error(400, "invalid_query", "query parameter '" + name + "' must be an integer");
   }
   if (out < min || out > max) {
-    throw Error(400, "invalid_query", "query parameter '" + name + "' must be between " +
-                                          std::to_string(min) + " and " + std::to_string(max));
+    throw Error(400, "invalid_query",
+                "query parameter '" + name + "' must be between " + std::to_string(min) + " and " +
+                    std::to_string(max));
   }
   return out;
 }

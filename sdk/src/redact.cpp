@@ -15,12 +15,12 @@ namespace jarvis {
 namespace {
 
 constexpr std::array<std::string_view, 15> kSensitiveKeys = {
-    "password", "token",   "access_token", "refresh_token", "api_key",
-    "apikey",   "authorization", "secret", "code",          "qrcode",
-    "qr_code",  "pairing_code",  "phone",  "cookie",        "set_cookie"};
+    "password", "token",         "access_token", "refresh_token", "api_key",
+    "apikey",   "authorization", "secret",       "code",          "qrcode",
+    "qr_code",  "pairing_code",  "phone",        "cookie",        "set_cookie"};
 
-constexpr std::array<std::string_view, 6> kSensitiveSuffixes = {
-    "_password", "_passwd", "_token", "_secret", "_api_key", "_apikey"};
+constexpr std::array<std::string_view, 6> kSensitiveSuffixes = {"_password", "_passwd",  "_token",
+                                                                "_secret",   "_api_key", "_apikey"};
 
 /// Lower-cases `key` and maps separators and camelCase boundaries to '_'.
 std::string normalise(const std::string& key) {

@@ -121,7 +121,8 @@ bool check_cwd(const std::string& cwd, ProcessResult& result) {
   }
   if (err == 0) return true;
   result.exit_code = exit_code_for_errno(err);
-  result.stderr_text = "run_process: cannot use working directory '" + cwd + "': " + std::strerror(err);
+  result.stderr_text =
+      "run_process: cannot use working directory '" + cwd + "': " + std::strerror(err);
   return false;
 }
 
@@ -270,8 +271,8 @@ ProcessResult run_process(const ProcessOptions& options) {
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setsigmask(&attr, &empty_mask);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
   pid_t pid = -1;
   int spawn_err = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
@@ -282,8 +283,8 @@ ProcessResult run_process(const ProcessOptions& options) {
   err.write.reset();
   if (spawn_err != 0) {
     result.exit_code = exit_code_for_errno(spawn_err);
-    result.stderr_text = "run_process: cannot execute '" + options.argv[0] + "': " +
-                         std::strerror(spawn_err);
+    result.stderr_text =
+        "run_process: cannot execute '" + options.argv[0] + "': " + std::strerror(spawn_err);
     return finish();
   }
 
@@ -304,8 +305,8 @@ ProcessResult run_process(const ProcessOptions& options) {
   }
 
   const auto deadline = started + std::chrono::milliseconds(std::max(0LL, options.timeout_ms));
-  Clock::time_point kill_at{};           // when SIGKILL follows SIGTERM (timeout path)
-  Clock::time_point drain_until{};       // after the leader exited
+  Clock::time_point kill_at{};      // when SIGKILL follows SIGTERM (timeout path)
+  Clock::time_point drain_until{};  // after the leader exited
   bool exited = false;
   bool killed = false;
 
@@ -345,10 +346,22 @@ ProcessResult run_process(const ProcessOptions& options) {
     pollfd fds[4];
     int n = 0;
     int i_out = -1, i_err = -1, i_in = -1, i_pid = -1;
-    if (cap_out.fd.valid()) { i_out = n; fds[n++] = {cap_out.fd.get(), POLLIN, 0}; }
-    if (cap_err.fd.valid()) { i_err = n; fds[n++] = {cap_err.fd.get(), POLLIN, 0}; }
-    if (stdin_fd.valid()) { i_in = n; fds[n++] = {stdin_fd.get(), POLLOUT, 0}; }
-    if (pidfd.valid()) { i_pid = n; fds[n++] = {pidfd.get(), POLLIN, 0}; }
+    if (cap_out.fd.valid()) {
+      i_out = n;
+      fds[n++] = {cap_out.fd.get(), POLLIN, 0};
+    }
+    if (cap_err.fd.valid()) {
+      i_err = n;
+      fds[n++] = {cap_err.fd.get(), POLLIN, 0};
+    }
+    if (stdin_fd.valid()) {
+      i_in = n;
+      fds[n++] = {stdin_fd.get(), POLLOUT, 0};
+    }
+    if (pidfd.valid()) {
+      i_pid = n;
+      fds[n++] = {pidfd.get(), POLLIN, 0};
+    }
     int rc = ::poll(fds, static_cast<nfds_t>(n), timeout);
     if (rc < 0) {
       if (errno == EINTR) continue;

@@ -38,7 +38,8 @@ inline std::string backend_name(const testing::TestParamInfo<Backend>& info) {
 
 /// Opens and migrates a fresh database of the given backend.
 inline std::unique_ptr<SqlDatabase> fresh_db(Backend b, const jarvis::test::TempDir& tmp) {
-  std::string url = b == Backend::Sqlite ? tmp.file("var/jarvis.db") : jarvis::test::pg_fresh_database();
+  std::string url =
+      b == Backend::Sqlite ? tmp.file("var/jarvis.db") : jarvis::test::pg_fresh_database();
   if (url.empty()) return nullptr;
   auto db = SqlDatabase::open(url, 4);
   MigrationRunner(*db).apply({{"host", std::string(JARVIS_SOURCE_DIR) + "/migrations"}});
@@ -73,9 +74,13 @@ class AuthTest : public testing::TestWithParam<Backend> {
     register_event_routes(*router_, *db_);
     register_permission_routes(*router_, *db_, events_.get());
     DispatchHooks hooks;
-    hooks.authorize = [this](jarvis::Request& r, const RouteEntry& e) { return auth_->authorize(r, e); };
+    hooks.authorize = [this](jarvis::Request& r, const RouteEntry& e) {
+      return auth_->authorize(r, e);
+    };
     hooks.before_route = [this](jarvis::Request& r) { return auth_->preflight(r); };
-    hooks.decorate = [this](const jarvis::Request& r, jarvis::Response& res) { auth_->decorate(r, res); };
+    hooks.decorate = [this](const jarvis::Request& r, jarvis::Response& res) {
+      auth_->decorate(r, res);
+    };
     dispatcher_ = std::make_unique<Dispatcher>(*router_, metrics_, hooks);
   }
 
@@ -86,7 +91,8 @@ class AuthTest : public testing::TestWithParam<Backend> {
     req.target = c.target;
     req.body = c.body;
     req.remote_address = c.remote;
-    if (std::none_of(c.headers.begin(), c.headers.end(), [](const auto& h) { return h.first == "Host"; })) {
+    if (std::none_of(c.headers.begin(), c.headers.end(),
+                     [](const auto& h) { return h.first == "Host"; })) {
       req.headers.set("Host", "jarvis.test:8000");
     }
     for (const auto& [k, v] : c.headers) req.headers.add(k, v);

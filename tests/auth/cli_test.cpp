@@ -25,7 +25,8 @@ class AuthCliTest : public AuthTest {
 };
 
 TEST_P(AuthCliTest, UsersLifecycle) {
-  ASSERT_EQ(run("users", "add", {"Root", "--admin", "--password-stdin"}, "root password 1\n"), 0) << err_;
+  ASSERT_EQ(run("users", "add", {"Root", "--admin", "--password-stdin"}, "root password 1\n"), 0)
+      << err_;
   EXPECT_NE(out_.find("created user root"), std::string::npos);
   EXPECT_NE(out_.find("role admin"), std::string::npos);
   ASSERT_EQ(run("users", "add", {"alice", "--password-stdin"}, "alice password\r\n"), 0) << err_;
@@ -58,7 +59,8 @@ TEST_P(AuthCliTest, UsersLifecycle) {
   EXPECT_EQ(run("users", "set-role", {"nobody", "user"}), 1);
   EXPECT_NE(err_.find("user_not_found"), std::string::npos);
 
-  ASSERT_EQ(run("users", "passwd", {"alice", "--password-stdin"}, "alice new password\n"), 0) << err_;
+  ASSERT_EQ(run("users", "passwd", {"alice", "--password-stdin"}, "alice new password\n"), 0)
+      << err_;
   EXPECT_EQ(login("alice", "alice password").status, 401);
   EXPECT_EQ(login("alice", "alice new password").status, 200);
 
@@ -128,8 +130,8 @@ TEST_P(AuthCliTest, TokensCreateListRevoke) {
   EXPECT_NE(err_.find("user_not_found"), std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, AuthCliTest, testing::Values(Backend::Sqlite, Backend::Postgresql),
-                         backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, AuthCliTest,
+                         testing::Values(Backend::Sqlite, Backend::Postgresql), backend_name);
 
 }  // namespace
 }  // namespace jarvis::host::authtest

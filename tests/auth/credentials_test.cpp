@@ -31,12 +31,14 @@ TEST(Credentials, TokensAreLongRandomAndStoredAsDigests) {
     std::string t = new_token();
     ASSERT_EQ(t.size(), 4u + 43u) << t;  // "jvt_" + 32 bytes base64url without padding
     ASSERT_EQ(t.rfind("jvt_", 0), 0u);
-    for (char c : t.substr(4)) ASSERT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+    for (char c : t.substr(4))
+      ASSERT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
     seen.insert(t);
   }
   EXPECT_EQ(seen.size(), 200u);
   // SHA-256 test vector (FIPS 180-2, "abc").
-  EXPECT_EQ(token_digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(token_digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(Credentials, SecretsEqual) {
@@ -94,7 +96,8 @@ TEST(RateLimiter, MemoryIsBounded) {
   SlidingWindowLimiter lim(5, seconds(60), 100);
   auto t0 = SlidingWindowLimiter::Clock::time_point{} + hours(1);
   seconds wait{};
-  for (int i = 0; i < 1000; ++i) lim.try_acquire("addr" + std::to_string(i), t0 + milliseconds(i), wait);
+  for (int i = 0; i < 1000; ++i)
+    lim.try_acquire("addr" + std::to_string(i), t0 + milliseconds(i), wait);
   EXPECT_LE(lim.size(), 100u);
   // Keys whose events all left the window are pruned first.
   for (int i = 0; i < 50; ++i) lim.try_acquire("late" + std::to_string(i), t0 + minutes(5), wait);

@@ -29,26 +29,35 @@ TEST_P(AuthOverHttpTest, LoginCookieMeLogout) {
   std::string token = cookie.substr(15, cookie.find(';') - 15);
   EXPECT_EQ(jarvis::Json::parse(login.body)["token"], token);
 
-  auto me = jarvis::test::http("GET", base + "/api/v1/auth/me", "", {"Cookie: jarvis_session=" + token});
+  auto me =
+      jarvis::test::http("GET", base + "/api/v1/auth/me", "", {"Cookie: jarvis_session=" + token});
   ASSERT_EQ(me.status, 200) << me.body;
   EXPECT_EQ(jarvis::Json::parse(me.body)["username"], "web");
-  EXPECT_EQ(jarvis::test::http("GET", base + "/api/v1/auth/me", "", {"Authorization: Bearer " + token}).status, 200);
+  EXPECT_EQ(
+      jarvis::test::http("GET", base + "/api/v1/auth/me", "", {"Authorization: Bearer " + token})
+          .status,
+      200);
   EXPECT_EQ(jarvis::test::http("GET", base + "/api/v1/auth/me").status, 401);
 
   // Cross-site logout with the cookie is refused; same-origin logout works.
-  auto csrf = jarvis::test::http("POST", base + "/api/v1/auth/logout", "",
-                                 {"Cookie: jarvis_session=" + token, "Origin: https://evil.example"});
+  auto csrf =
+      jarvis::test::http("POST", base + "/api/v1/auth/logout", "",
+                         {"Cookie: jarvis_session=" + token, "Origin: https://evil.example"});
   EXPECT_EQ(csrf.status, 403);
   auto out = jarvis::test::http("POST", base + "/api/v1/auth/logout", "",
                                 {"Cookie: jarvis_session=" + token,
                                  "Origin: http://127.0.0.1:" + std::to_string(server.port())});
   EXPECT_EQ(out.status, 200) << out.body;
   EXPECT_NE(out.headers["set-cookie"].find("Max-Age=0"), std::string::npos);
-  EXPECT_EQ(jarvis::test::http("GET", base + "/api/v1/auth/me", "", {"Cookie: jarvis_session=" + token}).status, 401);
+  EXPECT_EQ(
+      jarvis::test::http("GET", base + "/api/v1/auth/me", "", {"Cookie: jarvis_session=" + token})
+          .status,
+      401);
   server.shutdown(std::chrono::seconds(2));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, AuthOverHttpTest, testing::Values(Backend::Sqlite), backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, AuthOverHttpTest, testing::Values(Backend::Sqlite),
+                         backend_name);
 
 }  // namespace
 }  // namespace jarvis::host::authtest

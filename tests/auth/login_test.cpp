@@ -42,11 +42,14 @@ TEST_P(LoginTest, LoginMeLogoutWithBearerAndCookie) {
   ASSERT_EQ(me.status, 200) << me.body;
   EXPECT_EQ(body(me)["username"], "alice");
   EXPECT_EQ(body(me)["role"], "user");
-  auto me_cookie = call({.target = "/api/v1/auth/me", .headers = {{"Cookie", "x=1; jarvis_session=" + token}}});
+  auto me_cookie =
+      call({.target = "/api/v1/auth/me", .headers = {{"Cookie", "x=1; jarvis_session=" + token}}});
   EXPECT_EQ(me_cookie.status, 200);
 
   // The token is stored only as its SHA-256.
-  EXPECT_EQ(count("SELECT COUNT(*) FROM auth_tokens WHERE token_hash = '" + token_digest(token) + "'"), 1);
+  EXPECT_EQ(
+      count("SELECT COUNT(*) FROM auth_tokens WHERE token_hash = '" + token_digest(token) + "'"),
+      1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM auth_tokens WHERE token_hash = '" + token + "'"), 0);
 
   auto out = call({.method = "POST", .target = "/api/v1/auth/logout", .headers = {bearer(token)}});
@@ -204,17 +207,20 @@ TEST_P(LoginTest, BadLoginBodiesNameTheField) {
       {R"({"username":"a"})", "invalid_field", "password"},
       {R"({"username":5,"password":"x"})", "invalid_field", "username"},
       {R"({"username":"a","password":["x"]})", "invalid_field", "password"},
-      {R"({"username":")" + std::string(65, 'a') + R"(","password":"x"})", "invalid_field", "username"},
+      {R"({"username":")" + std::string(65, 'a') + R"(","password":"x"})", "invalid_field",
+       "username"},
       {R"({"username":"bad name","password":"x"})", "invalid_field", "username"},
       {R"({"username":"ok","password":""})", "invalid_field", "password"},
-      {R"({"username":"ok","password":")" + std::string(1025, 'p') + R"("})", "invalid_field", "password"},
+      {R"({"username":"ok","password":")" + std::string(1025, 'p') + R"("})", "invalid_field",
+       "password"},
   };
   for (const auto& c : cases) {
     auto r = call({.method = "POST", .target = "/api/v1/auth/login", .body = c.body});
     EXPECT_EQ(r.status, 400) << c.body;
     EXPECT_EQ(code(r), c.code) << c.body;
     if (!c.mentions.empty()) {
-      EXPECT_NE(body(r)["error"]["message"].get<std::string>().find("'" + c.mentions + "'"), std::string::npos)
+      EXPECT_NE(body(r)["error"]["message"].get<std::string>().find("'" + c.mentions + "'"),
+                std::string::npos)
           << r.body;
     }
   }
@@ -274,7 +280,8 @@ TEST_P(LoginTest, TokenCacheScopeIsDocumentedBehaviour) {
   EXPECT_EQ(call({.target = "/api/v1/auth/me", .headers = {bearer(t3)}}).status, 200);
   auth_->logout(t3);
   EXPECT_EQ(call({.target = "/api/v1/auth/me", .headers = {bearer(t3)}}).status, 401);
-  EXPECT_EQ(call({.target = "/api/v1/auth/me", .headers = {bearer(t2)}}).status, 401);  // cache cleared
+  EXPECT_EQ(call({.target = "/api/v1/auth/me", .headers = {bearer(t2)}}).status,
+            401);  // cache cleared
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LoginTest, testing::Values(Backend::Sqlite, Backend::Postgresql),

@@ -31,8 +31,11 @@ class PolicyTest : public AuthTest {
     PermissionStore(*db_, nullptr).put(p, t, effect, "test");
   }
   jarvis::ToolResult invoke(const std::string& principal, const std::string& tool) {
-    return tools_->invoke(jarvis::ToolCall{.principal = principal, .tool = tool, .args = {{"x", 1}},
-                                           .thread_id = "thr_1", .trace_id = "trc_policy"});
+    return tools_->invoke(jarvis::ToolCall{.principal = principal,
+                                           .tool = tool,
+                                           .args = {{"x", 1}},
+                                           .thread_id = "thr_1",
+                                           .trace_id = "trc_policy"});
   }
   /// The payloads of policy.decision events, oldest first.
   std::vector<jarvis::Json> decisions() {
@@ -41,7 +44,9 @@ class PolicyTest : public AuthTest {
     std::string payload;
     std::string order = db_->dialect() == jarvis::Dialect::Sqlite ? "rowid" : "seq";
     soci::statement st = (s->prepare << "SELECT payload FROM events WHERE type = 'policy.decision' "
-                                        "ORDER BY created_at, " + order, soci::into(payload));
+                                        "ORDER BY created_at, " +
+                                            order,
+                          soci::into(payload));
     st.execute(false);
     while (st.fetch()) out.push_back(jarvis::Json::parse(payload));
     return out;
@@ -108,8 +113,8 @@ TEST_P(PolicyTest, PluginPoliciesRunInOrderAndAnyDenyWins) {
   EXPECT_TRUE(invoke("agent:main", "demo.echo").allowed);
   EXPECT_EQ(order, (std::vector<std::string>{"first", "second", "third"}));
   order.clear();
-  auto denied = tools_->invoke(jarvis::ToolCall{.principal = "agent:main", .tool = "demo.echo",
-                                                .args = {{"deny", true}}});
+  auto denied = tools_->invoke(
+      jarvis::ToolCall{.principal = "agent:main", .tool = "demo.echo", .args = {{"deny", true}}});
   EXPECT_FALSE(denied.allowed);
   EXPECT_EQ(denied.reason, "second_says_no");
   EXPECT_EQ(order, (std::vector<std::string>{"first", "second"}));  // later policies not consulted
@@ -118,9 +123,11 @@ TEST_P(PolicyTest, PluginPoliciesRunInOrderAndAnyDenyWins) {
   EXPECT_EQ(invoke("agent:x", "demo.echo").reason, "no_permission");
   EXPECT_TRUE(order.empty());
   // A duplicate policy name is refused.
-  EXPECT_THROW(policies_.add(Owner{"p4"}, "first", [](const jarvis::ToolCall&) {
-    return jarvis::PolicyDecision{true, ""};
-  }), jarvis::Error);
+  EXPECT_THROW(policies_.add(Owner{"p4"}, "first",
+                             [](const jarvis::ToolCall&) {
+                               return jarvis::PolicyDecision{true, ""};
+                             }),
+               jarvis::Error);
 }
 
 TEST_P(PolicyTest, ThrowingPolicyDeniesAndDecisionsAreEvents) {
@@ -138,13 +145,17 @@ TEST_P(PolicyTest, ThrowingPolicyDeniesAndDecisionsAreEvents) {
 
   auto d = decisions();
   ASSERT_EQ(d.size(), 3u);
-  EXPECT_EQ(d[0], (jarvis::Json{{"tool", "demo.echo"}, {"principal", "agent:main"}, {"allowed", false},
+  EXPECT_EQ(d[0], (jarvis::Json{{"tool", "demo.echo"},
+                                {"principal", "agent:main"},
+                                {"allowed", false},
                                 {"reason", "policy_error:explodes"}}));
   EXPECT_EQ(d[1]["allowed"], true);
   EXPECT_EQ(d[2]["reason"], "unknown_tool");
   // Decisions carry the call's thread and trace.
-  EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE type = 'policy.decision' AND thread_id = 'thr_1' "
-                  "AND trace_id = 'trc_policy'"), 3);
+  EXPECT_EQ(
+      count("SELECT COUNT(*) FROM events WHERE type = 'policy.decision' AND thread_id = 'thr_1' "
+            "AND trace_id = 'trc_policy'"),
+      3);
 }
 
 TEST_P(PolicyTest, PermissionsApi) {
@@ -172,23 +183,30 @@ TEST_P(PolicyTest, PermissionsApi) {
   auto list = call({.target = "/api/v1/permissions", .headers = {bearer(admin)}});
   ASSERT_EQ(list.status, 200);
   EXPECT_EQ(body(list)["items"].size(), 2u);
-  auto filtered = call({.target = "/api/v1/permissions?principal=usr_1", .headers = {bearer(admin)}});
+  auto filtered =
+      call({.target = "/api/v1/permissions?principal=usr_1", .headers = {bearer(admin)}});
   ASSERT_EQ(body(filtered)["items"].size(), 1u);
   EXPECT_EQ(body(filtered)["items"][0]["tool"], "demo.shell");
   // Bad inputs name the field.
   auto bad = put("/api/v1/permissions/agent:main/demo.echo", R"({"effect":"maybe"})", admin);
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(body(bad)["error"]["message"].get<std::string>().find("'effect'"), std::string::npos);
-  EXPECT_EQ(code(put("/api/v1/permissions/agent:main/demo.echo", R"({"effect":1})", admin)), "invalid_field");
+  EXPECT_EQ(code(put("/api/v1/permissions/agent:main/demo.echo", R"({"effect":1})", admin)),
+            "invalid_field");
   EXPECT_EQ(code(put("/api/v1/permissions/agent:main/demo.echo", "{oops", admin)), "invalid_json");
   auto long_name = put("/api/v1/permissions/" + std::string(129, 'p') + "/demo.echo", "", admin);
   EXPECT_EQ(long_name.status, 400);
-  EXPECT_NE(body(long_name)["error"]["message"].get<std::string>().find("'principal'"), std::string::npos);
+  EXPECT_NE(body(long_name)["error"]["message"].get<std::string>().find("'principal'"),
+            std::string::npos);
   EXPECT_EQ(put("/api/v1/permissions/a%20b/demo.echo", "", admin).status, 400);
   // Delete.
-  EXPECT_EQ(call({.method = "DELETE", .target = "/api/v1/permissions/usr_1/demo.shell",
-                  .headers = {bearer(admin)}}).status, 204);
-  auto gone = call({.method = "DELETE", .target = "/api/v1/permissions/usr_1/demo.shell",
+  EXPECT_EQ(call({.method = "DELETE",
+                  .target = "/api/v1/permissions/usr_1/demo.shell",
+                  .headers = {bearer(admin)}})
+                .status,
+            204);
+  auto gone = call({.method = "DELETE",
+                    .target = "/api/v1/permissions/usr_1/demo.shell",
                     .headers = {bearer(admin)}});
   EXPECT_EQ(gone.status, 404);
   EXPECT_EQ(code(gone), "permission_not_found");
@@ -201,9 +219,12 @@ TEST_P(PolicyTest, PermissionsCli) {
   CommandTable table;
   register_permission_commands(table, *db_, events_.get());
   std::string out, err;
-  EXPECT_EQ(run_command(table, "permissions", "allow", {"agent:main", "demo.echo"}, "", out, err), 0) << err;
+  EXPECT_EQ(run_command(table, "permissions", "allow", {"agent:main", "demo.echo"}, "", out, err),
+            0)
+      << err;
   EXPECT_TRUE(invoke("agent:main", "demo.echo").allowed);
-  EXPECT_EQ(run_command(table, "permissions", "deny", {"agent:main", "demo.echo"}, "", out, err), 0);
+  EXPECT_EQ(run_command(table, "permissions", "deny", {"agent:main", "demo.echo"}, "", out, err),
+            0);
   EXPECT_EQ(invoke("agent:main", "demo.echo").reason, "no_permission");
   EXPECT_EQ(run_command(table, "permissions", "list", {"--json"}, "", out, err), 0);
   auto j = jarvis::Json::parse(out);
@@ -211,16 +232,19 @@ TEST_P(PolicyTest, PermissionsCli) {
   EXPECT_EQ(j["items"][0]["effect"], "deny");
   EXPECT_EQ(run_command(table, "permissions", "list", {}, "", out, err), 0);
   EXPECT_NE(out.find("agent:main"), std::string::npos);
-  EXPECT_EQ(run_command(table, "permissions", "remove", {"agent:main", "demo.echo"}, "", out, err), 0);
-  EXPECT_EQ(run_command(table, "permissions", "remove", {"agent:main", "demo.echo"}, "", out, err), 1);
+  EXPECT_EQ(run_command(table, "permissions", "remove", {"agent:main", "demo.echo"}, "", out, err),
+            0);
+  EXPECT_EQ(run_command(table, "permissions", "remove", {"agent:main", "demo.echo"}, "", out, err),
+            1);
   EXPECT_NE(err.find("permission_not_found"), std::string::npos);
   EXPECT_EQ(run_command(table, "permissions", "allow", {"bad name", "t"}, "", out, err), 1);
   EXPECT_NE(err.find("'principal'"), std::string::npos);
-  EXPECT_THROW(run_command(table, "permissions", "allow", {"only-one"}, "", out, err), jarvis::UsageError);
+  EXPECT_THROW(run_command(table, "permissions", "allow", {"only-one"}, "", out, err),
+               jarvis::UsageError);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, PolicyTest, testing::Values(Backend::Sqlite, Backend::Postgresql),
-                         backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, PolicyTest,
+                         testing::Values(Backend::Sqlite, Backend::Postgresql), backend_name);
 
 }  // namespace
 }  // namespace jarvis::host::authtest

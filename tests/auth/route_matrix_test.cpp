@@ -26,7 +26,8 @@ class RouteMatrixTest : public testing::Test {
     auto u = run_jarvis({"users", "add", "matrix-user", "--password-stdin"}, tmp_.path(), env_,
                         "matrix password\n");
     ASSERT_EQ(u.exit_code, 0) << u.out << u.err;
-    auto t = run_jarvis({"tokens", "create", "--user", "matrix-user", "--ttl", "1"}, tmp_.path(), env_);
+    auto t =
+        run_jarvis({"tokens", "create", "--user", "matrix-user", "--ttl", "1"}, tmp_.path(), env_);
     ASSERT_EQ(t.exit_code, 0) << t.out << t.err;
     user_token_ = t.out.substr(0, t.out.find('\n'));
     ASSERT_EQ(user_token_.rfind("jvt_", 0), 0u) << t.out;

@@ -210,7 +210,9 @@ TEST_F(Cli, RoutesJsonListsEveryRouteWithItsAuthLevel) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json j = parse_pure(r.out);
   std::map<std::string, std::string> auth;
-  for (const auto& route : j["routes"]) auth[route["method"].get<std::string>() + " " + route["path"].get<std::string>()] = route["auth"];
+  for (const auto& route : j["routes"])
+    auth[route["method"].get<std::string>() + " " + route["path"].get<std::string>()] =
+        route["auth"];
   EXPECT_EQ(auth["GET /healthz"], "public");
   EXPECT_EQ(auth["GET /api/v1/bugs"], "user");
   EXPECT_EQ(auth["POST /api/v1/system/lockdown"], "admin");

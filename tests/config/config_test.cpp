@@ -29,7 +29,8 @@ TEST(DotEnv, ParsesCommentsQuotesExportAndNewlines) {
 }
 
 TEST(DotEnv, MalformedLinesNameTheLine) {
-  for (const char* bad : {"NOEQUALS\n", "1BAD=x\n", "A=\"open\n", "A=\"x\" junk\n", "BAD-KEY=1\n"}) {
+  for (const char* bad :
+       {"NOEQUALS\n", "1BAD=x\n", "A=\"open\n", "A=\"x\" junk\n", "BAD-KEY=1\n"}) {
     try {
       parse_dotenv(std::string("OK=1\n") + bad);
       ADD_FAILURE() << "accepted: " << bad;

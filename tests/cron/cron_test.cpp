@@ -109,7 +109,9 @@ struct NextCase {
   std::vector<std::string> expected;
 };
 
-void PrintTo(const NextCase& c, std::ostream* os) { *os << '"' << c.expr << "\" after " << c.after; }
+void PrintTo(const NextCase& c, std::ostream* os) {
+  *os << '"' << c.expr << "\" after " << c.after;
+}
 
 class NextAfterTable : public ::testing::TestWithParam<NextCase> {};
 
@@ -124,36 +126,48 @@ TEST_P(NextAfterTable, FiresAtTheExpectedSlots) {
 INSTANTIATE_TEST_SUITE_P(
     Formats, NextAfterTable,
     ::testing::Values(
-        NextCase{"* * * * *", "2024-01-01T00:00:30",
+        NextCase{"* * * * *",
+                 "2024-01-01T00:00:30",
                  {"2024-01-01T00:01", "2024-01-01T00:02", "2024-01-01T00:03"}},
-        NextCase{"*/15 * * * *", "2024-01-01T00:00",
+        NextCase{"*/15 * * * *",
+                 "2024-01-01T00:00",
                  {"2024-01-01T00:15", "2024-01-01T00:30", "2024-01-01T00:45"}},
-        NextCase{"5-20/5 * * * *", "2024-01-01T00:00",
+        NextCase{"5-20/5 * * * *",
+                 "2024-01-01T00:00",
                  {"2024-01-01T00:05", "2024-01-01T00:10", "2024-01-01T00:15", "2024-01-01T00:20",
                   "2024-01-01T01:05"}},
-        NextCase{"0 9-17/4 * * *", "2024-01-01T00:00",
+        NextCase{"0 9-17/4 * * *",
+                 "2024-01-01T00:00",
                  {"2024-01-01T09:00", "2024-01-01T13:00", "2024-01-01T17:00", "2024-01-02T09:00"}},
-        NextCase{"0,30 8 * * *", "2024-01-01T08:00",
+        NextCase{"0,30 8 * * *",
+                 "2024-01-01T08:00",
                  {"2024-01-01T08:30", "2024-01-02T08:00", "2024-01-02T08:30"}},
-        NextCase{"0 0 1,15 * *", "2024-01-01T00:00",
+        NextCase{"0 0 1,15 * *",
+                 "2024-01-01T00:00",
                  {"2024-01-15T00:00", "2024-02-01T00:00", "2024-02-15T00:00"}},
-        NextCase{"0 0 1 jan,Jul *", "2024-01-01T00:00",
+        NextCase{"0 0 1 jan,Jul *",
+                 "2024-01-01T00:00",
                  {"2024-07-01T00:00", "2025-01-01T00:00", "2025-07-01T00:00"}},
-        NextCase{"15 10 * mar-may/2 *", "2024-01-01T00:00",
+        NextCase{"15 10 * mar-may/2 *",
+                 "2024-01-01T00:00",
                  {"2024-03-01T10:15", "2024-03-02T10:15", "2024-03-03T10:15"}},
-        NextCase{"0 12 * * mon-FRI", "2024-01-05T12:00",
+        NextCase{"0 12 * * mon-FRI",
+                 "2024-01-05T12:00",
                  {"2024-01-08T12:00", "2024-01-09T12:00", "2024-01-10T12:00"}},
         NextCase{"0 0 * * 7", "2024-01-01T00:00", {"2024-01-07T00:00", "2024-01-14T00:00"}},
         NextCase{"0 0 * * 0", "2024-01-01T00:00", {"2024-01-07T00:00", "2024-01-14T00:00"}},
         NextCase{"0 0 * * sun", "2024-01-01T00:00", {"2024-01-07T00:00", "2024-01-14T00:00"}},
-        NextCase{"0 0 * * 5-7", "2024-01-01T00:00",
+        NextCase{"0 0 * * 5-7",
+                 "2024-01-01T00:00",
                  {"2024-01-05T00:00", "2024-01-06T00:00", "2024-01-07T00:00", "2024-01-12T00:00"}},
         // Both day fields restricted: every 13th OR every Friday.
-        NextCase{"0 0 13 * FRI", "2024-09-01T00:00",
+        NextCase{"0 0 13 * FRI",
+                 "2024-09-01T00:00",
                  {"2024-09-06T00:00", "2024-09-13T00:00", "2024-09-20T00:00", "2024-09-27T00:00",
                   "2024-10-04T00:00", "2024-10-11T00:00", "2024-10-13T00:00", "2024-10-18T00:00"}},
         // Day-of-month starts with '*': AND (Vixie) — days 1, 11, 21, 31 that are Mondays.
-        NextCase{"0 0 */10 * MON", "2023-12-31T00:00",
+        NextCase{"0 0 */10 * MON",
+                 "2023-12-31T00:00",
                  {"2024-01-01T00:00", "2024-03-11T00:00", "2024-04-01T00:00"}},
         NextCase{"@hourly", "2024-01-01T00:30", {"2024-01-01T01:00", "2024-01-01T02:00"}},
         NextCase{"@daily", "2024-01-01T00:30", {"2024-01-02T00:00", "2024-01-03T00:00"}},
@@ -164,7 +178,8 @@ INSTANTIATE_TEST_SUITE_P(
         NextCase{"@ANNUALLY", "2024-01-31T00:30", {"2025-01-01T00:00", "2026-01-01T00:00"}},
         NextCase{"  0   0 * *\t* ", "2024-01-01T00:00", {"2024-01-02T00:00"}},
         // Month and year boundaries, short months, leap days.
-        NextCase{"0 0 31 * *", "2024-01-31T00:00",
+        NextCase{"0 0 31 * *",
+                 "2024-01-31T00:00",
                  {"2024-03-31T00:00", "2024-05-31T00:00", "2024-07-31T00:00", "2024-08-31T00:00"}},
         NextCase{"59 23 31 12 *", "2024-12-31T23:59", {"2025-12-31T23:59"}},
         NextCase{"0 0 1 1 *", "2024-12-31T23:59:59", {"2025-01-01T00:00"}},
@@ -248,8 +263,9 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"*/x * * * *", "step \"x\" is not a positive whole number"},
         InvalidCase{"1-5/2/3 * * * *", "step \"2/3\""},
         InvalidCase{"5/10 * * * *", "a step needs a range or '*'"},
-        InvalidCase{"1,,2 * * * *", "empty list item"}, InvalidCase{"1, * * * *", "empty list item"},
-        InvalidCase{"- * * * *", "missing value"}, InvalidCase{"1- * * * *", "missing value"},
+        InvalidCase{"1,,2 * * * *", "empty list item"},
+        InvalidCase{"1, * * * *", "empty list item"}, InvalidCase{"- * * * *", "missing value"},
+        InvalidCase{"1- * * * *", "missing value"},
         InvalidCase{"1-2-3 * * * *", "\"2-3\" is not a number"},
         InvalidCase{"5x * * * *", "minute field \"5x\": \"5x\" is not a number"},
         InvalidCase{"1-5/2x * * * *", "step \"2x\""}, InvalidCase{"-1 * * * *", "missing value"},
@@ -305,10 +321,12 @@ std::vector<Predicate> predicates() {
        }},
       {"0 12 1-7 FEB,AUG *",
        [](const std::tm& t) {
-         return t.tm_min == 0 && t.tm_hour == 12 && t.tm_mday <= 7 && (t.tm_mon == 1 || t.tm_mon == 7);
+         return t.tm_min == 0 && t.tm_hour == 12 && t.tm_mday <= 7 &&
+                (t.tm_mon == 1 || t.tm_mon == 7);
        }},
       {"@hourly", [](const std::tm& t) { return t.tm_min == 0; }},
-      {"@weekly", [](const std::tm& t) { return t.tm_min == 0 && t.tm_hour == 0 && t.tm_wday == 0; }},
+      {"@weekly",
+       [](const std::tm& t) { return t.tm_min == 0 && t.tm_hour == 0 && t.tm_wday == 0; }},
       {"0 0 29 2 *",
        [](const std::tm& t) {
          return t.tm_min == 0 && t.tm_hour == 0 && t.tm_mday == 29 && t.tm_mon == 1;
@@ -334,8 +352,10 @@ void expect_matches_brute_force(const std::string& tz, std::int64_t lo, std::int
   for (const Predicate& p : predicates()) {
     const CronSchedule s = CronSchedule::parse(p.expr);
     for (int i = 0; i < windows; ++i) {
-      const std::int64_t from = lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo));
-      const std::int64_t to = from + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(max_len));
+      const std::int64_t from =
+          lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo));
+      const std::int64_t to =
+          from + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(max_len));
       const std::vector<std::int64_t> expected = brute_force(p, from, to, zone);
       const std::size_t limit = rng() % 6;
       std::vector<std::int64_t> slots;
@@ -343,8 +363,8 @@ void expect_matches_brute_force(const std::string& tz, std::int64_t lo, std::int
       ASSERT_EQ(count, static_cast<std::int64_t>(expected.size()))
           << p.expr << " in " << tz << " over (" << iso(from) << ", " << iso(to) << "]";
       const std::vector<std::int64_t> head(
-          expected.begin(), expected.begin() + static_cast<std::ptrdiff_t>(
-                                                   std::min(limit, expected.size())));
+          expected.begin(),
+          expected.begin() + static_cast<std::ptrdiff_t>(std::min(limit, expected.size())));
       ASSERT_EQ(slots, head) << p.expr << " from " << iso(from);
       // next_after agrees with the first slot (or the first one after the window).
       const std::int64_t next = s.next_after(from, tz);
@@ -462,8 +482,7 @@ TEST(CronSlots, MultiYearWindowsAreExact) {
   // In a whole-hour DST zone an hourly wildcard job fires once per real hour, a daily one per day.
   EXPECT_EQ(CronSchedule::parse("@hourly").slots_between(from, to, 0, slots, "Europe/Berlin"),
             1096 * 24);
-  EXPECT_EQ(CronSchedule::parse("@daily").slots_between(from, to, 0, slots, "Europe/Berlin"),
-            1096);
+  EXPECT_EQ(CronSchedule::parse("@daily").slots_between(from, to, 0, slots, "Europe/Berlin"), 1096);
   EXPECT_EQ(CronSchedule::parse("30 2 * * *").slots_between(from, to, 0, slots, "Europe/Berlin"),
             1096);
   // Every day from 1970-01-02 to 9999-12-31; leap days 1972..9996; Fridays-or-13ths over two
@@ -518,8 +537,8 @@ TEST(CronDst, SpringForwardWildcardSlotsInTheGapAreSkipped) {
             (std::vector<std::string>{"2024-04-01T00:00"}));
   std::vector<std::int64_t> slots;
   // Local day 2024-03-31 has 23 hours: 23 hourly firings in (00:00 CET, 00:00 CEST next day].
-  EXPECT_EQ(CronSchedule::parse("@hourly")
-                .slots_between(utc("2024-03-30T23:00"), utc("2024-03-31T22:00"), 0, slots, tz),
+  EXPECT_EQ(CronSchedule::parse("@hourly").slots_between(utc("2024-03-30T23:00"),
+                                                         utc("2024-03-31T22:00"), 0, slots, tz),
             23);
 }
 
@@ -536,11 +555,11 @@ TEST(CronDst, FallBackFixedTimeFiresOnceAndWildcardFollowsTheClock) {
             (std::vector<std::string>{"2024-10-27T00:00", "2024-10-27T00:30", "2024-10-27T01:00",
                                       "2024-10-27T01:30", "2024-10-27T02:00"}));
   std::vector<std::int64_t> slots;
-  EXPECT_EQ(CronSchedule::parse("@hourly")
-                .slots_between(utc("2024-10-26T22:00"), utc("2024-10-27T23:00"), 0, slots, tz),
+  EXPECT_EQ(CronSchedule::parse("@hourly").slots_between(utc("2024-10-26T22:00"),
+                                                         utc("2024-10-27T23:00"), 0, slots, tz),
             25);
-  EXPECT_EQ(CronSchedule::parse("@daily")
-                .slots_between(utc("2024-10-26T12:00"), utc("2024-10-28T12:00"), 5, slots, tz),
+  EXPECT_EQ(CronSchedule::parse("@daily").slots_between(utc("2024-10-26T12:00"),
+                                                        utc("2024-10-28T12:00"), 5, slots, tz),
             2);
   EXPECT_EQ(slots, (std::vector<std::int64_t>{utc("2024-10-26T22:00"), utc("2024-10-27T23:00")}));
 }
@@ -548,20 +567,20 @@ TEST(CronDst, FallBackFixedTimeFiresOnceAndWildcardFollowsTheClock) {
 TEST(CronDst, OtherZonesAndFarFuture) {
   // New York 2024-03-10 02:00 EST -> 03:00 EDT at 07:00Z; 2050 is past the stored transitions,
   // so the TZif footer rule decides.
-  EXPECT_EQ(next_n(CronSchedule::parse("30 2 * * *"), utc("2024-03-09T12:00"), 2,
-                   "America/New_York"),
-            (std::vector<std::string>{"2024-03-10T07:00", "2024-03-11T06:30"}));
-  EXPECT_EQ(next_n(CronSchedule::parse("30 2 * * *"), utc("2050-03-12T12:00"), 2,
-                   "America/New_York"),
-            (std::vector<std::string>{"2050-03-13T07:00", "2050-03-14T06:30"}));
+  EXPECT_EQ(
+      next_n(CronSchedule::parse("30 2 * * *"), utc("2024-03-09T12:00"), 2, "America/New_York"),
+      (std::vector<std::string>{"2024-03-10T07:00", "2024-03-11T06:30"}));
+  EXPECT_EQ(
+      next_n(CronSchedule::parse("30 2 * * *"), utc("2050-03-12T12:00"), 2, "America/New_York"),
+      (std::vector<std::string>{"2050-03-13T07:00", "2050-03-14T06:30"}));
   EXPECT_EQ(next_n(CronSchedule::parse("0 9 * * *"), utc("2024-01-01T00:00"), 1, "Asia/Kolkata"),
             (std::vector<std::string>{"2024-01-01T03:30"}));
   EXPECT_EQ(next_n(CronSchedule::parse("0 9 * * *"), utc("2024-06-01T00:00"), 1, "Etc/GMT+5"),
             (std::vector<std::string>{"2024-06-01T14:00"}));
   // Lord Howe shifts by 30 minutes (02:00 -> 02:30 local on 2024-10-06 at 2024-10-05T15:30Z).
-  EXPECT_EQ(next_n(CronSchedule::parse("15 2 * * *"), utc("2024-10-05T12:00"), 2,
-                   "Australia/Lord_Howe"),
-            (std::vector<std::string>{"2024-10-05T15:30", "2024-10-06T15:15"}));
+  EXPECT_EQ(
+      next_n(CronSchedule::parse("15 2 * * *"), utc("2024-10-05T12:00"), 2, "Australia/Lord_Howe"),
+      (std::vector<std::string>{"2024-10-05T15:30", "2024-10-06T15:15"}));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -579,7 +598,8 @@ TEST(TimeZone, OffsetsAgreeWithGlibc) {
     const std::int64_t lo = utc("1901-12-14T00:00");
     const std::int64_t hi = utc("2150-01-01T00:00");
     for (int i = 0; i < 3000; ++i) {
-      const std::int64_t t = lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo));
+      const std::int64_t t =
+          lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo));
       ASSERT_EQ(zone->offset_at(t), glibc.local(t).tm_gmtoff) << tz << " at " << iso(t);
     }
     // Each transition changes the offset exactly at its instant, and the walk is consistent.
@@ -619,12 +639,11 @@ TEST(TimeZone, InvalidNamesAreRejected) {
         !std::filesystem::exists("/usr/share/zoneinfo/right/Europe/Berlin")) {
       continue;
     }
-    for (const jarvis::Error& e :
-         {error_of([&] { check_timezone(tz); }), error_of([&] { s.next_after(0, tz); }),
-          error_of([&] {
-            std::vector<std::int64_t> slots;
-            every.slots_between(0, 100, 1, slots, tz);
-          })}) {
+    for (const jarvis::Error& e : {error_of([&] { check_timezone(tz); }),
+                                   error_of([&] { s.next_after(0, tz); }), error_of([&] {
+                                     std::vector<std::int64_t> slots;
+                                     every.slots_between(0, 100, 1, slots, tz);
+                                   })}) {
       EXPECT_EQ(e.status(), 400) << tz;
       EXPECT_EQ(e.code(), "invalid_timezone") << tz;
     }
@@ -674,9 +693,11 @@ TEST(TimeZone, TruncatedOrCorruptTzifNeverCrashes) {
       EXPECT_EQ(e.code(), "invalid_timezone");
     }
   }
-  EXPECT_EQ(error_of([] { TimeZone::from_tzif("x", "not a tzif file at all, but long enough to "
-                                                   "have a header of forty-four bytes"); })
-                .code(),
+  EXPECT_EQ(error_of([] {
+              TimeZone::from_tzif("x",
+                                  "not a tzif file at all, but long enough to "
+                                  "have a header of forty-four bytes");
+            }).code(),
             "invalid_timezone");
 }
 

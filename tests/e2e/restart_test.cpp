@@ -33,7 +33,8 @@ TEST(ControlledRestart, ReExecsOnTheSamePortAndCompletes) {
   json complete;
   for (int i = 0; i < 400 && complete.is_null(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto ev = http("GET", server.url("/api/v1/events?type=system.restart.complete"), "", {bearer(admin)});
+    auto ev =
+        http("GET", server.url("/api/v1/events?type=system.restart.complete"), "", {bearer(admin)});
     if (ev.status != 200) continue;
     json j = json::parse(ev.body, nullptr, false);
     if (j.is_object() && !j["items"].empty()) complete = j["items"][0];

@@ -22,12 +22,16 @@ class EventsApiTest : public AuthTest {
     emit("chat.reply", "thr_alice", "trc_1", {{"n", 2}});
     emit("tool.call.start", "thr_alice", "trc_1", {{"n", 3}});
     emit("chat.message", "thr_bob", "trc_2", {{"text", "bob's"}});
-    emit("lockdown.triggered", "", "trc_1", {{"reason", "test"}});  // a system event in alice's trace
+    emit("lockdown.triggered", "", "trc_1",
+         {{"reason", "test"}});  // a system event in alice's trace
     emit("chat.message", "thr_nobody", "", {{"text", "unclaimed"}});
   }
-  void emit(const std::string& type, const std::string& thread, const std::string& trace, jarvis::Json payload) {
-    events_->emit(Owner{"chat"}, jarvis::Event{.type = type, .payload = std::move(payload),
-                                               .thread_id = thread, .trace_id = trace});
+  void emit(const std::string& type, const std::string& thread, const std::string& trace,
+            jarvis::Json payload) {
+    events_->emit(
+        Owner{"chat"},
+        jarvis::Event{
+            .type = type, .payload = std::move(payload), .thread_id = thread, .trace_id = trace});
   }
   jarvis::Json get(const std::string& target, const std::string& token, int expect = 200) {
     auto r = call({.target = target, .headers = {bearer(token)}});
@@ -46,7 +50,8 @@ TEST_P(EventsApiTest, UsersSeeOnlyTheirOwnThreads) {
   auto mine = get("/api/v1/events", alice_);
   // Newest first; no system events, nothing of bob's, nothing unclaimed. (Audit events of user
   // creation are system events too.)
-  EXPECT_EQ(types(mine["items"]), (std::vector<std::string>{"tool.call.start", "chat.reply", "chat.message"}));
+  EXPECT_EQ(types(mine["items"]),
+            (std::vector<std::string>{"tool.call.start", "chat.reply", "chat.message"}));
   for (const auto& e : mine["items"]) EXPECT_EQ(e["thread_id"], "thr_alice");
   EXPECT_EQ(mine["has_more"], false);
   auto bobs = get("/api/v1/events", bob_);
@@ -71,10 +76,10 @@ TEST_P(EventsApiTest, PayloadsAreRedacted) {
 }
 
 TEST_P(EventsApiTest, FiltersAndPaging) {
-  EXPECT_EQ(get("/api/v1/events?type=chat.", alice_)["items"].size(), 2u);      // prefix
+  EXPECT_EQ(get("/api/v1/events?type=chat.", alice_)["items"].size(), 2u);  // prefix
   EXPECT_EQ(get("/api/v1/events?type=chat.re", alice_)["items"].size(), 1u);
-  EXPECT_EQ(get("/api/v1/events?type=CHAT.", alice_)["items"].size(), 0u);      // case-sensitive
-  EXPECT_EQ(get("/api/v1/events?type=chat%25", admin_)["items"].size(), 0u);    // no LIKE wildcards
+  EXPECT_EQ(get("/api/v1/events?type=CHAT.", alice_)["items"].size(), 0u);    // case-sensitive
+  EXPECT_EQ(get("/api/v1/events?type=chat%25", admin_)["items"].size(), 0u);  // no LIKE wildcards
   EXPECT_EQ(get("/api/v1/events?component=chat&limit=200", admin_)["items"].size(), 6u);
   EXPECT_EQ(get("/api/v1/events?component=auth", alice_)["items"].size(), 0u);
   EXPECT_EQ(get("/api/v1/events?trace_id=trc_1", alice_)["items"].size(), 3u);
@@ -93,13 +98,16 @@ TEST_P(EventsApiTest, FiltersAndPaging) {
   EXPECT_EQ(types(p2["items"]), (std::vector<std::string>{"chat.message"}));
   EXPECT_EQ(p2["has_more"], false);
   // Bad query values.
-  for (const char* bad : {"/api/v1/events?limit=0", "/api/v1/events?limit=201", "/api/v1/events?limit=x",
-                          "/api/v1/events?offset=-1"}) {
+  for (const char* bad : {"/api/v1/events?limit=0", "/api/v1/events?limit=201",
+                          "/api/v1/events?limit=x", "/api/v1/events?offset=-1"}) {
     auto b = call({.target = bad, .headers = {bearer(alice_)}});
     EXPECT_EQ(b.status, 400) << bad;
     EXPECT_EQ(code(b), "invalid_query") << bad;
   }
-  EXPECT_EQ(call({.target = "/api/v1/events?type=" + std::string(201, 'a'), .headers = {bearer(alice_)}}).status, 400);
+  EXPECT_EQ(
+      call({.target = "/api/v1/events?type=" + std::string(201, 'a'), .headers = {bearer(alice_)}})
+          .status,
+      400);
 }
 
 TEST_P(EventsApiTest, SingleEventIsScoped) {
@@ -120,7 +128,8 @@ TEST_P(EventsApiTest, SingleEventIsScoped) {
 
 TEST_P(EventsApiTest, TracesInOrderScopedAndRawIsAdminOnly) {
   // Many events in the same millisecond keep their emission order.
-  for (int i = 0; i < 30; ++i) emit("step." + std::to_string(i), "thr_alice", "trc_order", {{"i", i}});
+  for (int i = 0; i < 30; ++i)
+    emit("step." + std::to_string(i), "thr_alice", "trc_order", {{"i", i}});
   auto tr = get("/api/v1/traces/trc_order", alice_);
   ASSERT_EQ(tr["items"].size(), 30u);
   for (int i = 0; i < 30; ++i) EXPECT_EQ(tr["items"][i]["payload"]["i"], i);
@@ -137,7 +146,8 @@ TEST_P(EventsApiTest, TracesInOrderScopedAndRawIsAdminOnly) {
   // Bob sees nothing of it.
   EXPECT_EQ(get("/api/v1/traces/trc_1", bob_, 404)["error"]["code"], "trace_not_found");
   // Raw view: 403 for users (even on their own trace); admins get the same, redacted, data.
-  EXPECT_EQ(get("/api/v1/traces/trc_1?view=raw", alice_, 403)["error"]["code"], "raw_view_forbidden");
+  EXPECT_EQ(get("/api/v1/traces/trc_1?view=raw", alice_, 403)["error"]["code"],
+            "raw_view_forbidden");
   auto raw = get("/api/v1/traces/trc_1?view=raw", admin_);
   EXPECT_EQ(raw["view"], "raw");
   EXPECT_EQ(raw["items"][0]["payload"]["password"], "[REDACTED]");
@@ -173,8 +183,8 @@ TEST_P(EventsApiTest, ThreadOwnership) {
   EXPECT_EQ(get("/api/v1/events", bob_)["items"].size(), 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, EventsApiTest, testing::Values(Backend::Sqlite, Backend::Postgresql),
-                         backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, EventsApiTest,
+                         testing::Values(Backend::Sqlite, Backend::Postgresql), backend_name);
 
 }  // namespace
 }  // namespace jarvis::host::authtest

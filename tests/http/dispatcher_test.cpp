@@ -10,8 +10,8 @@
 #include "jarvis/error.h"
 #include "support/support.h"
 
-using jarvis::host::DispatchHooks;
 using jarvis::host::Dispatcher;
+using jarvis::host::DispatchHooks;
 using jarvis::host::MetricsRegistry;
 using jarvis::host::Owner;
 using jarvis::host::Router;
@@ -25,8 +25,8 @@ jarvis::Request request(const std::string& method, const std::string& target) {
   return r;
 }
 
-void add(Router& router, const std::string& owner, const std::string& method, const std::string& path,
-         jarvis::RouteHandler handler) {
+void add(Router& router, const std::string& owner, const std::string& method,
+         const std::string& path, jarvis::RouteHandler handler) {
   jarvis::RouteSpec s;
   s.method = method;
   s.path = path;
@@ -62,8 +62,10 @@ TEST_F(DispatcherTest, NotFoundIsJsonWithRequestId) {
 }
 
 TEST_F(DispatcherTest, MethodNotAllowedHasAllowHeader) {
-  add(router, "p", "GET", "/api/v1/items/{id}", [](jarvis::Request&) { return jarvis::Response::no_content(); });
-  add(router, "p", "PATCH", "/api/v1/items/{id}", [](jarvis::Request&) { return jarvis::Response::no_content(); });
+  add(router, "p", "GET", "/api/v1/items/{id}",
+      [](jarvis::Request&) { return jarvis::Response::no_content(); });
+  add(router, "p", "PATCH", "/api/v1/items/{id}",
+      [](jarvis::Request&) { return jarvis::Response::no_content(); });
   Dispatcher d(router, metrics);
   auto req = request("DELETE", "/api/v1/items/3");
   auto res = d.dispatch(req);
@@ -99,11 +101,12 @@ TEST_F(DispatcherTest, CrashingHandlerGives500WithErrorIdAndHostKeepsServing) {
     hook_id = id;
     hook_what = w;
   };
-  add(router, "flaky", "GET", "/api/v1/boom", [](jarvis::Request&) -> jarvis::Response {
-    throw std::runtime_error("database exploded");
-  });
-  add(router, "flaky", "GET", "/api/v1/weird", [](jarvis::Request&) -> jarvis::Response { throw 42; });
-  add(router, "flaky", "GET", "/api/v1/ok", [](jarvis::Request&) { return jarvis::Response::text(200, "fine"); });
+  add(router, "flaky", "GET", "/api/v1/boom",
+      [](jarvis::Request&) -> jarvis::Response { throw std::runtime_error("database exploded"); });
+  add(router, "flaky", "GET", "/api/v1/weird",
+      [](jarvis::Request&) -> jarvis::Response { throw 42; });
+  add(router, "flaky", "GET", "/api/v1/ok",
+      [](jarvis::Request&) { return jarvis::Response::text(200, "fine"); });
   Dispatcher d(router, metrics, hooks);
 
   auto req = request("GET", "/api/v1/boom");
@@ -145,7 +148,8 @@ TEST_F(DispatcherTest, InvalidStatusFromHandlerBecomes500) {
 }
 
 TEST_F(DispatcherTest, RequestIdOnEveryResponseAndCallerIdReused) {
-  add(router, "p", "GET", "/ok", [](jarvis::Request&) { return jarvis::Response::text(200, "ok"); });
+  add(router, "p", "GET", "/ok",
+      [](jarvis::Request&) { return jarvis::Response::text(200, "ok"); });
   Dispatcher d(router, metrics);
 
   auto req = request("GET", "/ok");
@@ -208,8 +212,8 @@ TEST_F(DispatcherTest, AuthorizeHookCanShortCircuitOrFillPrincipal) {
     return jarvis::Response::no_content();
   });
   DispatchHooks hooks;
-  hooks.authorize = [](jarvis::Request& r, const jarvis::host::RouteEntry& route)
-      -> std::optional<jarvis::Response> {
+  hooks.authorize = [](jarvis::Request& r,
+                       const jarvis::host::RouteEntry& route) -> std::optional<jarvis::Response> {
     EXPECT_EQ(route.spec.path, "/api/v1/me");
     if (!r.headers.has("Authorization")) {
       return jarvis::host::Dispatcher::error_response(401, "unauthenticated", "login required",
@@ -234,7 +238,8 @@ TEST_F(DispatcherTest, AuthorizeHookCanShortCircuitOrFillPrincipal) {
 }
 
 TEST_F(DispatcherTest, CountsRequestsByRoutePatternAndObservesDuration) {
-  add(router, "p", "GET", "/api/v1/items/{id}", [](jarvis::Request&) { return jarvis::Response::text(200, "x"); });
+  add(router, "p", "GET", "/api/v1/items/{id}",
+      [](jarvis::Request&) { return jarvis::Response::text(200, "x"); });
   Dispatcher d(router, metrics);
   for (const char* id : {"1", "2", "3"}) {
     auto r = request("GET", std::string("/api/v1/items/") + id);
@@ -248,14 +253,16 @@ TEST_F(DispatcherTest, CountsRequestsByRoutePatternAndObservesDuration) {
   EXPECT_EQ(metrics.value("jarvis_http_requests_total",
                           {{"route", "/api/v1/items/{id}"}, {"method", "HEAD"}, {"status", "200"}}),
             1);
-  EXPECT_EQ(metrics.value("jarvis_http_request_duration_seconds", {{"route", "/api/v1/items/{id}"}}), 4);
+  EXPECT_EQ(
+      metrics.value("jarvis_http_request_duration_seconds", {{"route", "/api/v1/items/{id}"}}), 4);
   auto odd = request("BREW", "/api/v1/items/1");
   d.dispatch(odd);
   EXPECT_EQ(metrics.value("jarvis_http_requests_total",
                           {{"route", "unmatched"}, {"method", "OTHER"}, {"status", "405"}}),
             1);
   std::string text = metrics.render();
-  EXPECT_NE(text.find("jarvis_http_request_duration_seconds_bucket{route=\"/api/v1/items/{id}\",le=\"+Inf\"} 4"),
+  EXPECT_NE(text.find("jarvis_http_request_duration_seconds_bucket{route=\"/api/v1/items/"
+                      "{id}\",le=\"+Inf\"} 4"),
             std::string::npos)
       << text;
 }
@@ -296,7 +303,8 @@ class StaticFilesTest : public DispatcherTest {
     jarvis::test::write_file(tmp.file("dist/logo.svg"), "<svg/>");
     jarvis::test::write_file(tmp.file("dist/font.woff2"), "wOF2");
     fs::create_symlink(tmp.file("secret.txt"), tmp.file("dist/link.txt"));
-    add(router, "host", "GET", "/healthz", [](jarvis::Request&) { return jarvis::Response::text(200, "ok"); });
+    add(router, "host", "GET", "/healthz",
+        [](jarvis::Request&) { return jarvis::Response::text(200, "ok"); });
   }
   jarvis::test::TempDir tmp;
 };
@@ -309,13 +317,13 @@ TEST_F(StaticFilesTest, ServesFilesWithContentTypes) {
     const char* body;
     const char* type;
   };
-  for (const Case& c : {Case{"/", "<html>app</html>", "text/html; charset=utf-8"},
-                        Case{"/index.html", "<html>app</html>", "text/html; charset=utf-8"},
-                        Case{"/docs/", "<html>docs</html>", "text/html; charset=utf-8"},
-                        Case{"/assets/app-1234.js", "console.log(1)", "text/javascript; charset=utf-8"},
-                        Case{"/style.css?v=2", "body{}", "text/css; charset=utf-8"},
-                        Case{"/logo.svg", "<svg/>", "image/svg+xml"},
-                        Case{"/font.woff2", "wOF2", "font/woff2"}}) {
+  for (const Case& c :
+       {Case{"/", "<html>app</html>", "text/html; charset=utf-8"},
+        Case{"/index.html", "<html>app</html>", "text/html; charset=utf-8"},
+        Case{"/docs/", "<html>docs</html>", "text/html; charset=utf-8"},
+        Case{"/assets/app-1234.js", "console.log(1)", "text/javascript; charset=utf-8"},
+        Case{"/style.css?v=2", "body{}", "text/css; charset=utf-8"},
+        Case{"/logo.svg", "<svg/>", "image/svg+xml"}, Case{"/font.woff2", "wOF2", "font/woff2"}}) {
     auto req = request("GET", c.target);
     auto res = d.dispatch(req);
     EXPECT_EQ(res.status, 200) << c.target;
@@ -341,7 +349,8 @@ TEST_F(StaticFilesTest, UnknownPathsFallBackToIndexButApiPathsStayJson) {
   EXPECT_EQ(res.body, "<html>app</html>");
   EXPECT_EQ(res.headers.get("Cache-Control"), "no-cache");
 
-  for (const char* target : {"/api/v1/nothing", "/api", "/ws", "/readyz", "/metrics", "/healthz/x"}) {
+  for (const char* target :
+       {"/api/v1/nothing", "/api", "/ws", "/readyz", "/metrics", "/healthz/x"}) {
     auto req = request("GET", target);
     auto r = d.dispatch(req);
     EXPECT_EQ(r.status, 404) << target;
@@ -357,8 +366,8 @@ TEST_F(StaticFilesTest, NoEscapeFromTheRoot) {
   Dispatcher d(router, metrics);
   d.set_static_dir(tmp.file("dist"));
   for (const char* target : {"/../secret.txt", "/%2e%2e/secret.txt", "/assets/..%2f..%2fsecret.txt",
-                             "/assets/%2E%2E/%2E%2E/secret.txt", "/..%5c..%5csecret.txt", "/link.txt",
-                             "/./index.html", "/%00index.html", "/%zz"}) {
+                             "/assets/%2E%2E/%2E%2E/secret.txt", "/..%5c..%5csecret.txt",
+                             "/link.txt", "/./index.html", "/%00index.html", "/%zz"}) {
     auto req = request("GET", target);
     auto res = d.dispatch(req);
     EXPECT_EQ(res.body.find("TOP-SECRET"), std::string::npos) << target;

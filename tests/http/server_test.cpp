@@ -57,7 +57,7 @@ class RawClient {
   }
 
   struct Response {
-    int status = 0;  // 0 = connection closed before a response
+    int status = 0;                              // 0 = connection closed before a response
     std::map<std::string, std::string> headers;  // lower-cased names
     std::string body;
   };
@@ -77,7 +77,8 @@ class RawClient {
     std::size_t pos = line_end;
     while (pos != std::string::npos && pos < header.size()) {
       std::size_t next = header.find("\r\n", pos + 2);
-      std::string line = header.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
+      std::string line =
+          header.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
       auto colon = line.find(':');
       if (colon != std::string::npos) {
         std::string name = line.substr(0, colon);
@@ -89,7 +90,8 @@ class RawClient {
       pos = next;
     }
     std::size_t length = 0;
-    if (auto it = r.headers.find("content-length"); it != r.headers.end()) length = std::stoul(it->second);
+    if (auto it = r.headers.find("content-length"); it != r.headers.end())
+      length = std::stoul(it->second);
     if (head || r.status == 204 || r.status == 304 || r.status < 200) length = 0;
     while (buf_.size() < length) {
       if (!fill()) return r;
@@ -149,20 +151,23 @@ class ServerTest : public ::testing::Test {
                  return jarvis::Response::text(200, "hello from " + r.remote_address);
                }));
     router.add(Owner{}, route("GET", "/api/v1/items/{id}", [](jarvis::Request& r) {
-                 return jarvis::Response::json(200, {{"id", r.path_param("id")}, {"q", r.query_param("q").value_or("")}});
+                 return jarvis::Response::json(
+                     200, {{"id", r.path_param("id")}, {"q", r.query_param("q").value_or("")}});
                }));
     router.add(Owner{}, route("POST", "/echo", [](jarvis::Request& r) {
                  return jarvis::Response::text(200, r.body);
                }));
-    router.add(Owner{}, route("POST", "/small", [](jarvis::Request& r) {
-                 return jarvis::Response::text(200, r.body);
-               }, 10));
+    router.add(Owner{},
+               route(
+                   "POST", "/small",
+                   [](jarvis::Request& r) { return jarvis::Response::text(200, r.body); }, 10));
     router.add(Owner{}, route("GET", "/headers", [](jarvis::Request& r) {
                  std::string names;
                  for (const auto& [k, v] : r.headers.all()) names += k + "=" + v + ";";
                  return jarvis::Response::text(200, names);
                }));
-    router.add(Owner{}, route("DELETE", "/gone", [](jarvis::Request&) { return jarvis::Response::no_content(); }));
+    router.add(Owner{}, route("DELETE", "/gone",
+                              [](jarvis::Request&) { return jarvis::Response::no_content(); }));
   }
 
   void start(ServerOptions o = {}) {
@@ -193,7 +198,8 @@ TEST_F(ServerTest, KeepAliveByDefaultOnHttp11) {
   auto r1 = c.read_response();
   EXPECT_EQ(r1.status, 200);
   EXPECT_EQ(r1.body, "hello from 127.0.0.1");
-  EXPECT_EQ(r1.headers.count("connection"), 0u) << "no Connection: close on a persistent connection";
+  EXPECT_EQ(r1.headers.count("connection"), 0u)
+      << "no Connection: close on a persistent connection";
   EXPECT_FALSE(r1.headers["x-request-id"].empty());
   EXPECT_FALSE(r1.headers["date"].empty());
   c.send("GET /api/v1/items/7 HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -212,9 +218,10 @@ TEST_F(ServerTest, KeepAliveByDefaultOnHttp11) {
 TEST_F(ServerTest, PipelinedRequestsAnsweredInOrder) {
   start();
   RawClient c(server->port());
-  c.send("GET /api/v1/items/1 HTTP/1.1\r\nHost: t\r\n\r\n"
-         "HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n"
-         "GET /api/v1/items/3 HTTP/1.1\r\nHost: t\r\n\r\n");
+  c.send(
+      "GET /api/v1/items/1 HTTP/1.1\r\nHost: t\r\n\r\n"
+      "HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+      "GET /api/v1/items/3 HTTP/1.1\r\nHost: t\r\n\r\n");
   auto a = c.read_response();
   auto b = c.read_response(/*head=*/true);
   auto d = c.read_response();
@@ -277,7 +284,9 @@ TEST_F(ServerTest, HeaderNamesPreservedAndBodyExact) {
   std::string binary("a\0b\r\n\xff", 6);
   c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\n" + binary);
   EXPECT_EQ(c.read_response().body, binary);
-  c.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  c.send(
+      "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
   EXPECT_EQ(c.read_response().body, "abcde");
 }
 
@@ -287,7 +296,8 @@ TEST_F(ServerTest, OversizedBodyGets413) {
   start(o);
   {  // Declared length over the server default: refused before the body is read.
     RawClient c(server->port());
-    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n" + std::string(5000, 'x'));
+    c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n" +
+           std::string(5000, 'x'));
     auto r = c.read_response();
     EXPECT_EQ(r.status, 413);
     auto j = jarvis::Json::parse(r.body);
@@ -305,7 +315,9 @@ TEST_F(ServerTest, OversizedBodyGets413) {
   }
   {  // Chunked bodies have no declared length: the parser's limit catches them.
     RawClient c(server->port());
-    c.send("POST /small HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n01234567\r\n8\r\n89ABCDEF\r\n0\r\n\r\n");
+    c.send(
+        "POST /small HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n8\r\n01234567\r\n8\r\n89ABCDEF\r\n0\r\n\r\n");
     auto r = c.read_response();
     EXPECT_EQ(r.status, 413);
     EXPECT_EQ(jarvis::Json::parse(r.body)["error"]["code"], "payload_too_large");
@@ -368,7 +380,7 @@ TEST_F(ServerTest, SilentAndSlowClientsAreDisconnected) {
   RawClient silent(server->port());  // connects, sends nothing
   RawClient slow(server->port());    // starts a header and never finishes it
   slow.send("GET /hello HTTP/1.1\r\nHost: t\r\n");
-  RawClient idle(server->port());    // one request, then stays idle on keep-alive
+  RawClient idle(server->port());  // one request, then stays idle on keep-alive
   idle.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
   EXPECT_EQ(idle.read_response().status, 200);
   EXPECT_TRUE(silent.closed_by_peer());
@@ -387,7 +399,8 @@ TEST_F(ServerTest, ListenFailureIsClear) {
     FAIL() << "bound an occupied port";
   } catch (const std::runtime_error& e) {
     EXPECT_EQ(std::string(e.what()),
-              "cannot listen on 127.0.0.1:" + std::to_string(server->port()) + ": address already in use");
+              "cannot listen on 127.0.0.1:" + std::to_string(server->port()) +
+                  ": address already in use");
   }
   ServerOptions bad;
   bad.host = "256.1.1.1";
@@ -426,7 +439,8 @@ TEST_F(ServerTest, GracefulShutdownFinishesInFlightRequests) {
   }
   EXPECT_EQ(server->in_flight(), 1u) << "only the slow request is in flight";
 
-  auto stopped = std::async(std::launch::async, [&] { server->shutdown(std::chrono::seconds(60)); });
+  auto stopped =
+      std::async(std::launch::async, [&] { server->shutdown(std::chrono::seconds(60)); });
   // The idle connection is closed while the slow request is still running.
   EXPECT_TRUE(idle.closed_by_peer());
   // New connections are refused as soon as the listener is closed.
@@ -460,15 +474,17 @@ TEST_F(ServerTest, UpgradeSeamHandsOverTheConnection) {
   server->set_upgrade_handler("/ws", [&](std::unique_ptr<jarvis::host::UpgradeConnection> conn) {
     seen.set_value(conn->jarvis_request.path + "|" + conn->jarvis_request.query["token"] + "|" +
                    std::string(conn->request[boost::beast::http::field::upgrade]));
-    static const char reply[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    static const char reply[] =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
     boost::beast::error_code ec;
     boost::asio::write(conn->stream.socket(), boost::asio::buffer(reply, sizeof reply - 1), ec);
     conn->stream.socket().close(ec);
   });
   server->start();
   RawClient c(server->port());
-  c.send("GET /ws?token=abc HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+  c.send(
+      "GET /ws?token=abc HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
   EXPECT_EQ(c.read_response().status, 101);
   EXPECT_EQ(seen.get_future().get(), "/ws|abc|websocket");
   // A plain GET /ws (no upgrade) still goes to the dispatcher.

@@ -155,7 +155,8 @@ class TestServer {
       pos = e + 2;
     }
     std::size_t want = 0;
-    if (auto it = r.headers.find("content-length"); it != r.headers.end()) want = std::stoul(it->second);
+    if (auto it = r.headers.find("content-length"); it != r.headers.end())
+      want = std::stoul(it->second);
     r.body = data.substr(head_end + 4);
     while (r.body.size() < want) {
       ssize_t n = ::recv(fd, buf, sizeof buf, 0);
@@ -199,7 +200,8 @@ std::vector<std::string> list_dir(const std::string& dir) {
 // Plain requests.
 
 TEST(CurlHttpClient, GetReturnsStatusBodyAndHeaders) {
-  TestServer server(answer(response(200, "hello", {"X-Test: a", "Set-Cookie: s=1", "Set-Cookie: t=2"})));
+  TestServer server(
+      answer(response(200, "hello", {"X-Test: a", "Set-Cookie: s=1", "Set-Cookie: t=2"})));
   CurlHttpClient client;
   OutboundRequest req;
   req.url = server.url("/path?q=1");
@@ -344,9 +346,11 @@ TEST(CurlHttpClient, CurlErrorClassification) {
   EXPECT_EQ(outage_class_for_curl_error(CURLE_OK, 0), "");
   EXPECT_EQ(outage_class_for_curl_error(CURLE_COULDNT_RESOLVE_HOST, 0), "dns_resolution");
   EXPECT_EQ(outage_class_for_curl_error(CURLE_OPERATION_TIMEDOUT, 0), "timeout");
-  EXPECT_EQ(outage_class_for_curl_error(CURLE_COULDNT_CONNECT, ECONNREFUSED), "provider_unavailable");
+  EXPECT_EQ(outage_class_for_curl_error(CURLE_COULDNT_CONNECT, ECONNREFUSED),
+            "provider_unavailable");
   EXPECT_EQ(outage_class_for_curl_error(CURLE_COULDNT_CONNECT, ENETUNREACH), "network_unreachable");
-  EXPECT_EQ(outage_class_for_curl_error(CURLE_COULDNT_CONNECT, EHOSTUNREACH), "network_unreachable");
+  EXPECT_EQ(outage_class_for_curl_error(CURLE_COULDNT_CONNECT, EHOSTUNREACH),
+            "network_unreachable");
   EXPECT_EQ(outage_class_for_curl_error(CURLE_COULDNT_CONNECT, ETIMEDOUT), "timeout");
   EXPECT_EQ(outage_class_for_curl_error(CURLE_SSL_CONNECT_ERROR, 0), "provider_unavailable");
   EXPECT_EQ(outage_class_for_curl_error(CURLE_RECV_ERROR, ECONNRESET), "provider_unavailable");
@@ -507,8 +511,10 @@ TEST(UrlGuard, SchemeAllowlist) {
 
 TEST(UrlGuard, HostAllowlistExactAndSubdomain) {
   CurlHttpClient client;
-  jarvis::UrlGuard g{.enabled = true, .allowed_schemes = {"http"},
-                     .allowed_hosts = {"example.invalid"}, .allow_private_addresses = true};
+  jarvis::UrlGuard g{.enabled = true,
+                     .allowed_schemes = {"http"},
+                     .allowed_hosts = {"example.invalid"},
+                     .allow_private_addresses = true};
   // Allowed names get past the allowlist (and then fail DNS: .invalid never resolves).
   for (std::string url : {"http://example.invalid/", "http://api.example.invalid/x",
                           "http://A.B.Example.Invalid./"}) {
@@ -538,9 +544,9 @@ TEST(UrlGuard, AllowedHostnameIsResolvedAndPinned) {
 TEST(UrlGuard, UserinfoRefused) {
   TestServer server(answer(response(200, "x")));
   CurlHttpClient client;
-  OutboundResponse res = client.send(
-      {.url = "http://user:pass@127.0.0.1:" + std::to_string(server.port()) + "/",
-       .guard = loopback_guard()});
+  OutboundResponse res =
+      client.send({.url = "http://user:pass@127.0.0.1:" + std::to_string(server.port()) + "/",
+                   .guard = loopback_guard()});
   EXPECT_EQ(res.error_class, "blocked_url");
   EXPECT_NE(res.error_message.find("credentials"), std::string::npos) << res.error_message;
   res = client.send({.url = "http://user@127.0.0.1:" + std::to_string(server.port()) + "/",
@@ -555,15 +561,19 @@ TEST(UrlGuard, RedirectToPrivateAddressIsRefused) {
   TestServer internal(answer(response(200, "secret")));
   std::string internal_url = internal.url("/admin");
   std::string by_name = "http://localhost:" + std::to_string(internal.port()) + "/admin";
-  TestServer public_server([&](const Received& r, int fd, const std::atomic<bool>&) {
-    send_all(fd, response(302, "", {"Location: " + (r.target == "/by-name" ? by_name : internal_url)}));
-  }, "127.0.0.2");
+  TestServer public_server(
+      [&](const Received& r, int fd, const std::atomic<bool>&) {
+        send_all(fd, response(302, "",
+                              {"Location: " + (r.target == "/by-name" ? by_name : internal_url)}));
+      },
+      "127.0.0.2");
   HttpClientOptions opts;
   opts.guard_address_exemptions = {"127.0.0.2"};
   CurlHttpClient client(opts);
   jarvis::UrlGuard g{.enabled = true, .allowed_schemes = {"http"}};
 
-  OutboundResponse res = client.send({.url = public_server.url("/go"), .max_redirects = 3, .guard = g});
+  OutboundResponse res =
+      client.send({.url = public_server.url("/go"), .max_redirects = 3, .guard = g});
   EXPECT_EQ(res.error_class, "blocked_url");
   EXPECT_NE(res.error_message.find("127.0.0.1"), std::string::npos) << res.error_message;
 
@@ -603,13 +613,19 @@ TEST(Redirects, FollowedWithMethodRulesAndCredentialStripping) {
   });
   std::string target_url = target.url("/final");
   TestServer start([&](const Received& r, int fd, const std::atomic<bool>&) {
-    if (r.target == "/303") send_all(fd, response(303, "", {"Location: " + target_url}));
-    else if (r.target == "/307") send_all(fd, response(307, "", {"Location: " + target_url}));
-    else send_all(fd, response(302, "", {"Location: /303"}));  // relative
+    if (r.target == "/303")
+      send_all(fd, response(303, "", {"Location: " + target_url}));
+    else if (r.target == "/307")
+      send_all(fd, response(307, "", {"Location: " + target_url}));
+    else
+      send_all(fd, response(302, "", {"Location: /303"}));  // relative
   });
   CurlHttpClient client;
-  OutboundRequest req{.method = "POST", .url = start.url("/303"), .body = "payload",
-                      .max_redirects = 2, .guard = loopback_guard()};
+  OutboundRequest req{.method = "POST",
+                      .url = start.url("/303"),
+                      .body = "payload",
+                      .max_redirects = 2,
+                      .guard = loopback_guard()};
   req.headers.set("Authorization", "Bearer t");
   req.headers.set("X-Keep", "k");
   OutboundResponse res = client.send(req);

@@ -53,12 +53,14 @@ TEST(Metrics, EscapesLabelValuesAndHelp) {
   m.counter_add("x_total", "Line one\nback\\slash", {{"path", "a\"b\\c\nd"}, {"bad-name", "v"}});
   std::string text = m.render();
   EXPECT_NE(text.find("# HELP x_total Line one\\nback\\\\slash\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("x_total{bad_name=\"v\",path=\"a\\\"b\\\\c\\nd\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("x_total{bad_name=\"v\",path=\"a\\\"b\\\\c\\nd\"} 1\n"), std::string::npos)
+      << text;
 }
 
 TEST(Metrics, HistogramBucketsAreCumulativeWithInf) {
   MetricsRegistry m;
-  for (double v : {0.0001, 0.003, 0.003, 0.2, 42.0}) m.histogram_observe("lat_seconds", "Latency.", {{"route", "/x"}}, v);
+  for (double v : {0.0001, 0.003, 0.003, 0.2, 42.0})
+    m.histogram_observe("lat_seconds", "Latency.", {{"route", "/x"}}, v);
   std::string t = m.render();
   EXPECT_NE(t.find("# TYPE lat_seconds histogram\n"), std::string::npos);
   EXPECT_EQ(sample(t, "lat_seconds_bucket{route=\"/x\",le=\"0.0005\"}"), 1);
@@ -142,10 +144,12 @@ TEST(Metrics, ProcessCollectorReadsProc) {
   EXPECT_NE(t.find("# TYPE process_cpu_seconds_total counter\n"), std::string::npos) << t;
   EXPECT_NE(t.find("# TYPE process_resident_memory_bytes gauge\n"), std::string::npos) << t;
   EXPECT_GT(sample(t, "process_resident_memory_bytes"), 0);
-  EXPECT_GT(sample(t, "process_virtual_memory_bytes"), sample(t, "process_resident_memory_bytes") - 1);
+  EXPECT_GT(sample(t, "process_virtual_memory_bytes"),
+            sample(t, "process_resident_memory_bytes") - 1);
   EXPECT_GE(sample(t, "process_cpu_seconds_total"), 0);
   EXPECT_GE(sample(t, "process_open_fds"), 3);  // stdin, stdout, stderr at least
-  double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   double start = sample(t, "process_start_time_seconds");
   EXPECT_GT(start, now - 24 * 3600 * 365) << "started within the last year";
   EXPECT_LE(start, now + 1);
@@ -158,7 +162,8 @@ TEST(Metrics, PluginMetricsArePrefixedAndSanitized) {
   p.increment("messages.sent", 2, {{"channel", "wa"}});
   p.set_gauge("queue depth", 4, {});
   std::string t = m.render();
-  EXPECT_NE(t.find("# TYPE jarvis_plugin_my_plugin_messages_sent counter\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("# TYPE jarvis_plugin_my_plugin_messages_sent counter\n"), std::string::npos)
+      << t;
   EXPECT_EQ(sample(t, "jarvis_plugin_my_plugin_messages_sent{channel=\"wa\"}"), 2);
   EXPECT_EQ(sample(t, "jarvis_plugin_my_plugin_queue_depth"), 4);
   jarvis::Metrics& sdk_view = p;

@@ -1,5 +1,5 @@
-// tests/plugins/manifest_test.cpp — plugin.yaml parsing: every field, every way it can be wrong, and
-// version ranges.
+// tests/plugins/manifest_test.cpp — plugin.yaml parsing: every field, every way it can be wrong,
+// and version ranges.
 #include <gtest/gtest.h>
 
 #include "plugins/manifest.h"
@@ -20,7 +20,8 @@ void expect_error(const std::string& text, const std::vector<std::string>& parts
   } catch (const ManifestError& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find(kFile), std::string::npos) << msg;
-    for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+    for (const auto& p : parts)
+      EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
   }
 }
 

@@ -92,9 +92,10 @@ TEST(PluginConfig, EachSourceIsNamed) {
     std::string origin;
     std::string expect;
   };
-  for (const Case& c : {Case{ConfigSource::Yaml, "/etc/jarvis.yaml", "jarvis.yaml file /etc/jarvis.yaml"},
-                        Case{ConfigSource::Environment, "environment", "environment variable HELLO_RATIO"},
-                        Case{ConfigSource::DotEnv, "/x/.env", ".env file /x/.env"}}) {
+  for (const Case& c :
+       {Case{ConfigSource::Yaml, "/etc/jarvis.yaml", "jarvis.yaml file /etc/jarvis.yaml"},
+        Case{ConfigSource::Environment, "environment", "environment variable HELLO_RATIO"},
+        Case{ConfigSource::DotEnv, "/x/.env", ".env file /x/.env"}}) {
     ConfigStore store;
     store.set("HELLO_RATIO", "half", c.source, c.origin);
     PluginConfigImpl cfg("hello", keys(), &store);

@@ -44,7 +44,8 @@ struct Loaded {
     return i.value_or(PluginInfo{});
   }
   double state_gauge(const std::string& plugin, PluginState s) {
-    return reg.metrics.value(PluginManager::kStateMetric, {{"plugin", plugin}, {"state", to_string(s)}});
+    return reg.metrics.value(PluginManager::kStateMetric,
+                             {{"plugin", plugin}, {"state", to_string(s)}});
   }
   double errors(const std::string& plugin) {
     return reg.metrics.value(PluginManager::kErrorsMetric, {{"plugin", plugin}});
@@ -224,7 +225,8 @@ TEST(PluginManager, NoMarkerRefused) {
   PluginInfo i = load_one("no_marker");
   EXPECT_EQ(i.state, PluginState::Refused);
   EXPECT_EQ(i.reason_code, "abi_marker_missing");
-  EXPECT_TRUE(contains(i.reason, std::string("expected jarvis_abi__") + JARVIS_ABI_TAG + "__sdk_1_0"))
+  EXPECT_TRUE(
+      contains(i.reason, std::string("expected jarvis_abi__") + JARVIS_ABI_TAG + "__sdk_1_0"))
       << i.reason;
   EXPECT_TRUE(contains(i.reason, "found none")) << i.reason;
 }
@@ -281,11 +283,12 @@ TEST(PluginManager, CycleRefusesEveryMember) {
 }
 
 /// A plugin folder `name` whose manifest is `yaml` and whose library is the `trivial` fixture's.
-void add_trivial_plugin(const std::string& base, const std::string& name, const std::string& extra) {
+void add_trivial_plugin(const std::string& base, const std::string& name,
+                        const std::string& extra) {
   fs::create_directory(base + "/" + name);
-  test::write_file(base + "/" + name + "/plugin.yaml",
-                   "name: " + name + "\nversion: 1.0.0\nsdk: \">=1.0 <2.0\"\nlibrary: libtrivial.so\n" +
-                       extra);
+  test::write_file(
+      base + "/" + name + "/plugin.yaml",
+      "name: " + name + "\nversion: 1.0.0\nsdk: \">=1.0 <2.0\"\nlibrary: libtrivial.so\n" + extra);
   fs::create_symlink(fixture_lib("trivial"), base + "/" + name + "/libtrivial.so");
 }
 
@@ -336,7 +339,8 @@ TEST(PluginManager, SetupThrowsFailsAndItsRegistrationsAreRemoved) {
   PluginInfo i = l.info("setup_throws");
   EXPECT_EQ(i.state, PluginState::Failed);
   EXPECT_EQ(i.reason_code, "setup_failed");
-  EXPECT_TRUE(contains(i.reason, "setup failed: setup_throws: deliberately broken setup")) << i.reason;
+  EXPECT_TRUE(contains(i.reason, "setup failed: setup_throws: deliberately broken setup"))
+      << i.reason;
   EXPECT_TRUE(l.reg.owned("setup_throws").empty());
   EXPECT_EQ(l.reg.routes.match("GET", "/api/v1/setup_throws").kind, RouteMatch::Kind::NotFound);
   EXPECT_EQ(l.errors("setup_throws"), 1);
@@ -415,13 +419,14 @@ TEST(PluginManager, RequiredPluginFailureIsFatal) {
   }
   ASSERT_TRUE(out.fatal);
   ASSERT_EQ(out.errors.size(), 1u);
-  EXPECT_TRUE(contains(out.errors[0], "required plugin 'factory_throws' is failed")) << out.errors[0];
+  EXPECT_TRUE(contains(out.errors[0], "required plugin 'factory_throws' is failed"))
+      << out.errors[0];
 
   FixtureDir dir({"good"});
   Loaded missing({dir.path()}, {.required = {"nowhere"}});
   ASSERT_TRUE(missing.outcome.fatal);
-  EXPECT_TRUE(contains(missing.outcome.errors.at(0), "required plugin 'nowhere' was not found in " +
-                                                         dir.path()));
+  EXPECT_TRUE(contains(missing.outcome.errors.at(0),
+                       "required plugin 'nowhere' was not found in " + dir.path()));
 
   Loaded disabled({dir.path()}, {.disabled = {"good"}, .required = {"good"}});
   EXPECT_TRUE(disabled.outcome.fatal);
@@ -439,7 +444,8 @@ TEST(PluginManager, RequiredPluginStartFailureIsFatal) {
   l.pm->mark_all_migrated();
   auto out = l.pm->start_all();
   ASSERT_TRUE(out.fatal);
-  EXPECT_TRUE(contains(out.errors.at(0), "required plugin 'start_throws' is failed")) << out.errors[0];
+  EXPECT_TRUE(contains(out.errors.at(0), "required plugin 'start_throws' is failed"))
+      << out.errors[0];
 }
 
 TEST(PluginManager, MigrationFailureMarksFailed) {
@@ -581,13 +587,13 @@ TEST(PluginManager, AllFixturesTogetherThenStopWithoutCrash) {
   Loaded l({JARVIS_TEST_PLUGIN_DIR});
   EXPECT_FALSE(l.outcome.fatal);
   std::map<std::string, PluginState> want = {
-      {"good", PluginState::Loaded},          {"trivial", PluginState::Loaded},
+      {"good", PluginState::Loaded},           {"trivial", PluginState::Loaded},
       {"handler_throws", PluginState::Loaded}, {"start_throws", PluginState::Loaded},
-      {"bad_abi", PluginState::Refused},      {"newer_sdk", PluginState::Refused},
-      {"no_entry", PluginState::Refused},     {"no_marker", PluginState::Refused},
-      {"corrupt", PluginState::Refused},      {"malformed", PluginState::Refused},
-      {"old_sdk", PluginState::Refused},      {"needs_missing", PluginState::Refused},
-      {"cycle_a", PluginState::Refused},      {"cycle_b", PluginState::Refused},
+      {"bad_abi", PluginState::Refused},       {"newer_sdk", PluginState::Refused},
+      {"no_entry", PluginState::Refused},      {"no_marker", PluginState::Refused},
+      {"corrupt", PluginState::Refused},       {"malformed", PluginState::Refused},
+      {"old_sdk", PluginState::Refused},       {"needs_missing", PluginState::Refused},
+      {"cycle_a", PluginState::Refused},       {"cycle_b", PluginState::Refused},
       {"factory_throws", PluginState::Failed}, {"setup_throws", PluginState::Failed},
       {"dup_route", PluginState::Failed}};
   for (const auto& [name, state] : want) {

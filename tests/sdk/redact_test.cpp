@@ -11,8 +11,8 @@ using jarvis::redact;
 const Json kRedacted = "[REDACTED]";
 
 TEST(Redact, TopLevelKeysCaseInsensitive) {
-  Json in = {{"password", "p"}, {"Token", "t"}, {"API_KEY", "k"}, {"Authorization", "Bearer x"},
-             {"cookie", "c"},   {"user", "ana"},  {"count", 3}};
+  Json in = {{"password", "p"}, {"Token", "t"},  {"API_KEY", "k"}, {"Authorization", "Bearer x"},
+             {"cookie", "c"},   {"user", "ana"}, {"count", 3}};
   Json out = redact(in);
   EXPECT_EQ(out["password"], kRedacted);
   EXPECT_EQ(out["Token"], kRedacted);
@@ -49,9 +49,9 @@ TEST(Redact, SensitiveKeyHidesWholeSubtree) {
 }
 
 TEST(Redact, SpellingVariantsAndCompoundNames) {
-  Json in = {{"X-Api-Key", "1"},     {"apiKey", "2"},       {"github_token", "3"},
-             {"DB_PASSWORD", "4"},   {"clientSecret", "5"}, {"webhook.secret", "6"},
-             {"Set-Cookie", "7"},    {"QRCode", "8"},       {"openai-api-key", "9"},
+  Json in = {{"X-Api-Key", "1"},   {"apiKey", "2"},       {"github_token", "3"},
+             {"DB_PASSWORD", "4"}, {"clientSecret", "5"}, {"webhook.secret", "6"},
+             {"Set-Cookie", "7"},  {"QRCode", "8"},       {"openai-api-key", "9"},
              {"accessToken", "10"}};
   Json out = redact(in);
   for (auto it = in.begin(); it != in.end(); ++it) {
@@ -60,7 +60,7 @@ TEST(Redact, SpellingVariantsAndCompoundNames) {
 }
 
 TEST(Redact, InnocentLookalikesAreKept) {
-  Json in = {{"max_tokens", 100}, {"token_count", 7}, {"prompt_tokens", 3}, {"error_code", "x"},
+  Json in = {{"max_tokens", 100}, {"token_count", 7},   {"prompt_tokens", 3}, {"error_code", "x"},
              {"zipcode", "1000"}, {"tokenizer", "bpe"}, {"secretary", "bob"}, {"codes", 1}};
   EXPECT_EQ(redact(in), in);
 }

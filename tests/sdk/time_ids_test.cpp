@@ -61,8 +61,10 @@ TEST(Timestamps, TextOrderIsTimeOrder) {
 }
 
 TEST(Timestamps, AbsurdOffsetsClampInsteadOfOverflowing) {
-  EXPECT_EQ(jarvis::iso_from_now(std::numeric_limits<long long>::max()), "9999-12-31T23:59:59.999Z");
-  EXPECT_EQ(jarvis::iso_from_now(std::numeric_limits<long long>::min()), "0001-01-01T00:00:00.000Z");
+  EXPECT_EQ(jarvis::iso_from_now(std::numeric_limits<long long>::max()),
+            "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(jarvis::iso_from_now(std::numeric_limits<long long>::min()),
+            "0001-01-01T00:00:00.000Z");
 }
 
 TEST(Ids, PrefixAnd128RandomBits) {

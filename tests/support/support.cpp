@@ -154,7 +154,8 @@ int spawn_jarvis(const std::vector<std::string>& args, const std::string& cwd,
     for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
     int in = ::open(stdin_path.empty() ? "/dev/null" : stdin_path.c_str(), O_RDONLY);
     int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = err_path == out_path ? out : ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err =
+        err_path == out_path ? out : ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
@@ -181,8 +182,7 @@ int wait_exit(int pid) {
 }  // namespace
 
 RunResult run_jarvis(const std::vector<std::string>& args, const std::string& cwd,
-                     const std::map<std::string, std::string>& env,
-                     const std::string& stdin_data) {
+                     const std::map<std::string, std::string>& env, const std::string& stdin_data) {
   TempDir tmp;
   std::string in_path;
   if (!stdin_data.empty()) {
@@ -198,7 +198,8 @@ RunResult run_jarvis(const std::vector<std::string>& args, const std::string& cw
 }
 
 std::string create_user_token(const std::string& cwd, const std::map<std::string, std::string>& env,
-                              const std::string& username, bool admin, const std::string& password) {
+                              const std::string& username, bool admin,
+                              const std::string& password) {
   std::vector<std::string> add{"users", "add", username, "--password-stdin"};
   if (admin) add.push_back("--admin");
   RunResult a = run_jarvis(add, cwd, env, password + "\n");

@@ -214,7 +214,9 @@ TEST_P(SystemTest, RollbackBurstWithinTheWindowLocks) {
   options_.rollback_window = 30min;
   auto s = make_state();
   // One rollback long ago does not count.
-  exec("INSERT INTO system_rollbacks (id, created_at, detail) VALUES ('old', '2000-01-01T00:00:00.000Z', 'x')");
+  exec(
+      "INSERT INTO system_rollbacks (id, created_at, detail) VALUES ('old', "
+      "'2000-01-01T00:00:00.000Z', 'x')");
   s->report_rollback("first");
   EXPECT_FALSE(s->lockdown());
   s->report_rollback("second");

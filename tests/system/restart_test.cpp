@@ -65,8 +65,9 @@ struct ExecRecorder {
 class RestartTest : public SystemTest {};
 
 TEST_P(RestartTest, StaleRestartingFlagIsClearedAtStartup) {
-  exec("UPDATE system_state SET restarting = 1, restart_requested_by = 'user:usr_a', "
-       "restart_trace_id = 'trc_x'");
+  exec(
+      "UPDATE system_state SET restarting = 1, restart_requested_by = 'user:usr_a', "
+      "restart_trace_id = 'trc_x'");
   auto s = make_state();
   EXPECT_TRUE(s->restarting());  // as left behind by the previous process
   s->start([] { return true; });
@@ -100,12 +101,22 @@ TEST_P(RestartTest, WebhooksAnswer503WithRetryAfterWhileRestarting) {
   auto s = make_state();
   Router router;
   MetricsRegistry metrics;
-  router.add(Owner{}, {.method = "POST", .path = "/webhooks/test", .auth = jarvis::Auth::Webhook,
-                       .handler = [](jarvis::Request&) { return jarvis::Response::json(200, {{"accepted", true}}); }});
-  router.add(Owner{}, {.method = "GET", .path = "/api/v1/thing", .auth = jarvis::Auth::Public,
-                       .handler = [](jarvis::Request&) { return jarvis::Response::json(200, {{"ok", true}}); }});
+  router.add(Owner{}, {.method = "POST",
+                       .path = "/webhooks/test",
+                       .auth = jarvis::Auth::Webhook,
+                       .handler = [](jarvis::Request&) {
+                         return jarvis::Response::json(200, {{"accepted", true}});
+                       }});
+  router.add(Owner{}, {.method = "GET",
+                       .path = "/api/v1/thing",
+                       .auth = jarvis::Auth::Public,
+                       .handler = [](jarvis::Request&) {
+                         return jarvis::Response::json(200, {{"ok", true}});
+                       }});
   DispatchHooks dh;
-  dh.authorize = [&](jarvis::Request& req, const RouteEntry& route) { return s->guard_webhook(req, route); };
+  dh.authorize = [&](jarvis::Request& req, const RouteEntry& route) {
+    return s->guard_webhook(req, route);
+  };
   Dispatcher dispatcher(router, metrics, dh);
   HttpServer server(ServerOptions{.host = "127.0.0.1", .port = 0, .threads = 2}, dispatcher);
   server.start();
@@ -141,7 +152,8 @@ TEST_P(RestartTest, WebhooksAnswer503WithRetryAfterWhileRestarting) {
   ASSERT_EQ(start.size(), 1u);
   EXPECT_EQ(start[0].trace_id, "trc_1");
   EXPECT_EQ(start[0].payload["requested_by"], "user:usr_admin");
-  EXPECT_EQ(integer("SELECT restarting FROM system_state WHERE id = 1"), 1);  // cleared by the next start
+  EXPECT_EQ(integer("SELECT restarting FROM system_state WHERE id = 1"),
+            1);  // cleared by the next start
 }
 
 TEST_P(RestartTest, RestartWaitsForAnInFlightRequestBeforeExec) {
@@ -150,7 +162,9 @@ TEST_P(RestartTest, RestartWaitsForAnInFlightRequestBeforeExec) {
   MetricsRegistry metrics;
   Gate release;
   std::atomic<bool> request_finished{false};
-  router.add(Owner{}, {.method = "GET", .path = "/slow", .auth = jarvis::Auth::Public,
+  router.add(Owner{}, {.method = "GET",
+                       .path = "/slow",
+                       .auth = jarvis::Auth::Public,
                        .handler = [&](jarvis::Request&) {
                          release.wait();
                          request_finished = true;
@@ -205,7 +219,8 @@ TEST_P(RestartTest, RestartDrainsARunningTaskAndLeavesQueuedOnesQueued) {
                         finished = true;
                         return jarvis::Json{{"ok", true}};
                       }});
-  tasks.add(Owner{}, {.name = "test.later", .handler = [](jarvis::TaskContext&) { return jarvis::Json{}; }});
+  tasks.add(Owner{},
+            {.name = "test.later", .handler = [](jarvis::TaskContext&) { return jarvis::Json{}; }});
   std::string slow_id = tasks.enqueue("test.slow", {});
   RunnerOptions ro;
   ro.run_scheduler = false;

@@ -28,16 +28,17 @@ TEST(PgMultiHost, TwoHostsDrainFiveThousandTasksEachExactlyOnce) {
   auto db_b = SqlDatabase::open(url, 6);
 
   std::mutex m;
-  std::map<int, int> runs;               // payload n -> executions
-  std::map<std::string, int> by_host;    // host -> executions
+  std::map<int, int> runs;             // payload n -> executions
+  std::map<std::string, int> by_host;  // host -> executions
   auto make = [&](SqlDatabase& db, const std::string& host) {
     auto s = std::make_unique<TaskService>(db, nullptr, nullptr);
-    s->add(Owner{"test", {}}, {.name = "test.trivial", .handler = [&, host](jarvis::TaskContext& t) {
-                                 std::lock_guard lock(m);
-                                 ++runs[t.payload["n"].get<int>()];
-                                 ++by_host[host];
-                                 return jarvis::Json{{"n", t.payload["n"]}};
-                               }});
+    s->add(Owner{"test", {}},
+           {.name = "test.trivial", .handler = [&, host](jarvis::TaskContext& t) {
+              std::lock_guard lock(m);
+              ++runs[t.payload["n"].get<int>()];
+              ++by_host[host];
+              return jarvis::Json{{"n", t.payload["n"]}};
+            }});
     return s;
   };
   auto a = make(*db_a, "a");
@@ -134,7 +135,7 @@ TEST(PgMultiHost, ConcurrentTicksDispatchEachSlotOnce) {
       soci::into(orphan);
   EXPECT_EQ(rows, kSchedules * 5LL);  // every missed slot, once
   EXPECT_EQ(distinct_slots, rows);
-  EXPECT_EQ(tasks, rows);             // one task per dispatched slot, no more
+  EXPECT_EQ(tasks, rows);  // one task per dispatched slot, no more
   EXPECT_EQ(orphan, 0);
   EXPECT_EQ(dispatched.load(), rows);
   EXPECT_EQ(host_a.scheduler().backlog(now)["dispatchable_total"], 0);

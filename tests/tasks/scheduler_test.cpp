@@ -144,7 +144,8 @@ TEST_P(SchedulerTest, ASlotIsNeverDispatchedTwice) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM tasks"), 3);
   // Every dispatch row points at its own task.
   EXPECT_EQ(count("SELECT COUNT(DISTINCT task_id) FROM schedule_dispatches"), 3);
-  EXPECT_EQ(count("SELECT COUNT(*) FROM schedule_dispatches d JOIN tasks t ON t.id = d.task_id"), 3);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM schedule_dispatches d JOIN tasks t ON t.id = d.task_id"),
+            3);
 }
 
 TEST_P(SchedulerTest, CatchUpIsBoundedAndTheRestDeferred) {
@@ -222,19 +223,26 @@ TEST_P(SchedulerTest, AStoredBadRowDoesNotBreakTheOthers) {
   // Rows that bypassed validation (older version, manual edit) sort before and after the good one.
   std::string past = iso_from_unix(now - 10);
   for (std::string id : {"sch_0bad", "sch_zbad"}) {
-    exec("INSERT INTO schedules(id, owner, cron_expr, task, payload, enabled, next_due_at, "
-         "created_at, updated_at) VALUES('" + id + "', 'usr_a', '@every:x', 'system.echo', '{}', "
-         "1, '" + past + "', '" + past + "', '" + past + "')");
+    exec(
+        "INSERT INTO schedules(id, owner, cron_expr, task, payload, enabled, next_due_at, "
+        "created_at, updated_at) VALUES('" +
+        id +
+        "', 'usr_a', '@every:x', 'system.echo', '{}', "
+        "1, '" +
+        past + "', '" + past + "', '" + past + "')");
   }
-  exec("INSERT INTO schedules(id, owner, cron_expr, task, payload, enabled, next_due_at, "
-       "created_at, updated_at) VALUES('sch_gone', 'usr_a', '@every:5', 'plugin.removed', '{}', "
-       "1, '" + past + "', '" + past + "', '" + past + "')");
+  exec(
+      "INSERT INTO schedules(id, owner, cron_expr, task, payload, enabled, next_due_at, "
+      "created_at, updated_at) VALUES('sch_gone', 'usr_a', '@every:5', 'plugin.removed', '{}', "
+      "1, '" +
+      past + "', '" + past + "', '" + past + "')");
   auto good = create("usr_b", "@every:60");
   auto r = sched().tick(now);
   EXPECT_EQ(r.invalid, 2);
   EXPECT_EQ(r.unknown_task, 1);
   EXPECT_EQ(r.dispatched, 1);
-  EXPECT_EQ(count("SELECT COUNT(*) FROM schedule_dispatches WHERE schedule_id = '" + good.id + "'"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM schedule_dispatches WHERE schedule_id = '" + good.id + "'"),
+            1);
   // And again on the next tick.
   auto r2 = sched().tick(now + 60);
   EXPECT_EQ(r2.invalid, 2);
@@ -290,8 +298,9 @@ TEST_P(SchedulerTest, UpdateValidatesAndRemoveDeletesDispatches) {
 }
 
 TEST_P(SchedulerTest, PeriodicJobsAreUpsertedByName) {
-  tasks_->add_periodic(Owner{"maint", {}},
-                       {.name = "maint.heartbeat", .cron_expr = "@every:600", .task = "system.echo"});
+  tasks_->add_periodic(
+      Owner{"maint", {}},
+      {.name = "maint.heartbeat", .cron_expr = "@every:600", .task = "system.echo"});
   auto first = sched().list("system", 10, 0);
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].name, "maint.heartbeat");
@@ -299,16 +308,18 @@ TEST_P(SchedulerTest, PeriodicJobsAreUpsertedByName) {
   auto ran = sched().get(first[0].id);
   ASSERT_TRUE(ran->last_run_at);
   // A restart declares the same job: nothing changes, no re-fire.
-  tasks_->add_periodic(Owner{"maint", {}},
-                       {.name = "maint.heartbeat", .cron_expr = "@every:600", .task = "system.echo"});
+  tasks_->add_periodic(
+      Owner{"maint", {}},
+      {.name = "maint.heartbeat", .cron_expr = "@every:600", .task = "system.echo"});
   auto again = sched().list("system", 10, 0);
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].id, first[0].id);
   EXPECT_EQ(again[0].last_run_at, ran->last_run_at);
   EXPECT_EQ(sched().tick(unix_now()).dispatched, 0);
   // A new interval replaces the old one and starts afresh.
-  tasks_->add_periodic(Owner{"maint", {}},
-                       {.name = "maint.heartbeat", .cron_expr = "@every:300", .task = "system.echo"});
+  tasks_->add_periodic(
+      Owner{"maint", {}},
+      {.name = "maint.heartbeat", .cron_expr = "@every:300", .task = "system.echo"});
   auto changed = sched().get(first[0].id);
   EXPECT_EQ(changed->cron_expr, "@every:300");
   EXPECT_FALSE(changed->last_run_at);

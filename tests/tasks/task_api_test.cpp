@@ -27,7 +27,9 @@ using testing::Db;
 jarvis::Principal user(const std::string& id) {
   return jarvis::Principal{id, id + "_name", jarvis::Role::User, true};
 }
-jarvis::Principal admin() { return jarvis::Principal{"usr_admin", "admin", jarvis::Role::Admin, true}; }
+jarvis::Principal admin() {
+  return jarvis::Principal{"usr_admin", "admin", jarvis::Role::Admin, true};
+}
 
 struct Called {
   int status = 0;
@@ -169,7 +171,9 @@ TEST_P(TaskApiTest, SchedulesAreOwnerScoped) {
   auto patched = call("PATCH", "/api/v1/schedules/" + id, user("usr_alice"), {{"enabled", false}});
   EXPECT_EQ(patched.status, 200);
   EXPECT_EQ(patched.body["enabled"], false);
-  EXPECT_EQ(call("PATCH", "/api/v1/schedules/" + id, admin(), {{"max_catchup", 4}}).body["max_catchup"], 4);
+  EXPECT_EQ(
+      call("PATCH", "/api/v1/schedules/" + id, admin(), {{"max_catchup", 4}}).body["max_catchup"],
+      4);
   tasks_->scheduler().tick(unix_now());
   auto dispatches = call("GET", "/api/v1/schedules/" + id + "/dispatches", user("usr_alice"));
   EXPECT_EQ(dispatches.status, 200);
@@ -202,11 +206,10 @@ TEST_P(TaskApiTest, ScheduleErrorsHaveStableCodes) {
 
 TEST_P(TaskApiTest, TaskRoutesListShowAndRetryForAdminsOnly) {
   std::string ok = tasks_->enqueue("system.echo", {.payload = {{"a", 1}}});
-  tasks_->add(Owner{"test", {}}, {.name = "test.fail",
-                                  .handler = [](jarvis::TaskContext&) -> Json {
-                                    throw std::runtime_error("boom");
-                                  },
-                                  .retry = {.max_attempts = 1}});
+  tasks_->add(Owner{"test", {}},
+              {.name = "test.fail",
+               .handler = [](jarvis::TaskContext&) -> Json { throw std::runtime_error("boom"); },
+               .retry = {.max_attempts = 1}});
   std::string bad = tasks_->enqueue("test.fail", {});
   ASSERT_TRUE(tasks_->run_task(ok));
   ASSERT_TRUE(tasks_->run_task(bad));
@@ -277,11 +280,10 @@ TEST_P(TaskApiTest, EnqueueWaitRunHereAndTimeout) {
 }
 
 TEST_P(TaskApiTest, TaskCommandsListShowRetryStatus) {
-  tasks_->add(Owner{"test", {}}, {.name = "test.fail",
-                                  .handler = [](jarvis::TaskContext&) -> Json {
-                                    throw std::runtime_error("kaput");
-                                  },
-                                  .retry = {.max_attempts = 1}});
+  tasks_->add(Owner{"test", {}},
+              {.name = "test.fail",
+               .handler = [](jarvis::TaskContext&) -> Json { throw std::runtime_error("kaput"); },
+               .retry = {.max_attempts = 1}});
   std::string bad = tasks_->enqueue("test.fail", {});
   ASSERT_TRUE(tasks_->run_task(bad));
   auto failed_wait = run("tasks", "enqueue", {"test.fail", "--wait", "--run-here"});
@@ -309,8 +311,9 @@ TEST_P(TaskApiTest, TaskCommandsListShowRetryStatus) {
 }
 
 TEST_P(TaskApiTest, ScheduleCommandsAddListDisable) {
-  auto added = run("schedules", "add",
-                   {"--cron", "@every:300", "--task", "system.echo", "--payload", "{\"k\":1}", "--json"});
+  auto added =
+      run("schedules", "add",
+          {"--cron", "@every:300", "--task", "system.echo", "--payload", "{\"k\":1}", "--json"});
   ASSERT_EQ(added.code, 0) << added.err;
   std::string id = Json::parse(added.out)["id"];
   EXPECT_EQ(Json::parse(added.out)["owner"], "system");

@@ -113,9 +113,8 @@ TEST_P(TaskQueueTest, BadOptionsAndRegistrationsAreRefused) {
     EXPECT_EQ(e.code(), "invalid_task");
   }
   try {
-    tasks->add(Owner{"plugin_b", {}}, {.name = "system.echo", .handler = [](auto&) {
-                                          return jarvis::Json();
-                                        }});
+    tasks->add(Owner{"plugin_b", {}},
+               {.name = "system.echo", .handler = [](auto&) { return jarvis::Json(); }});
     FAIL() << "expected duplicate_task";
   } catch (const jarvis::Error& e) {
     EXPECT_EQ(e.status(), 409);
@@ -123,9 +122,8 @@ TEST_P(TaskQueueTest, BadOptionsAndRegistrationsAreRefused) {
     EXPECT_NE(std::string(e.what()).find("host"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("plugin_b"), std::string::npos);
   }
-  EXPECT_THROW(tasks->add(Owner{"p", {}}, {.name = "bad name!", .handler = [](auto&) {
-                                             return jarvis::Json();
-                                           }}),
+  EXPECT_THROW(tasks->add(Owner{"p", {}},
+                          {.name = "bad name!", .handler = [](auto&) { return jarvis::Json(); }}),
                jarvis::Error);
   // A run_after without milliseconds is normalised to the stored fixed width.
   std::string id = tasks->enqueue("system.echo", {.run_after = "2030-01-02T03:04:05Z"});
@@ -145,8 +143,8 @@ TEST_P(TaskQueueTest, RetriesWithBackoffThenSucceeds) {
                       std::lock_guard lock(m);
                       seen_attempts.push_back(t.attempt);
                     }
-                    if (++calls < 3) throw std::runtime_error("transient failure " +
-                                                              std::to_string(calls.load()));
+                    if (++calls < 3)
+                      throw std::runtime_error("transient failure " + std::to_string(calls.load()));
                     return jarvis::Json{{"ok", true}};
                   },
               .retry = {.max_attempts = 5, .initial_backoff = 10ms, .multiplier = 2.0}});
@@ -166,11 +164,10 @@ TEST_P(TaskQueueTest, RetryExhaustionMarksDeadAndEmitsDeadLetter) {
   auto tasks = service();
   std::atomic<int> calls{0};
   tasks->add(Owner{"test", {}}, {.name = "test.broken",
-                                 .handler =
-                                     [&](jarvis::TaskContext&) -> jarvis::Json {
-                                       ++calls;
-                                       throw std::runtime_error("always broken");
-                                     },
+                                 .handler = [&](jarvis::TaskContext&) -> jarvis::Json {
+                                   ++calls;
+                                   throw std::runtime_error("always broken");
+                                 },
                                  .retry = {.max_attempts = 3, .initial_backoff = 5ms}});
   tasks->start(fast());
   std::string id = tasks->enqueue("test.broken", {});
@@ -197,14 +194,13 @@ TEST_P(TaskQueueTest, RetryExhaustionMarksDeadAndEmitsDeadLetter) {
 TEST_P(TaskQueueTest, CallerErrorFailsWithoutRetry) {
   auto tasks = service();
   std::atomic<int> calls{0};
-  tasks->add(Owner{"test", {}},
-             {.name = "test.invalid_input",
-              .handler =
-                  [&](jarvis::TaskContext&) -> jarvis::Json {
-                    ++calls;
-                    throw jarvis::Error(422, "bad_payload", "payload lacks 'thread_id'");
-                  },
-              .retry = {.max_attempts = 5, .initial_backoff = 5ms}});
+  tasks->add(Owner{"test", {}}, {.name = "test.invalid_input",
+                                 .handler = [&](jarvis::TaskContext&) -> jarvis::Json {
+                                   ++calls;
+                                   throw jarvis::Error(422, "bad_payload",
+                                                       "payload lacks 'thread_id'");
+                                 },
+                                 .retry = {.max_attempts = 5, .initial_backoff = 5ms}});
   tasks->start(fast());
   std::string id = tasks->enqueue("test.invalid_input", {});
   ASSERT_TRUE(wait_until([&] { return finished(id); }));
@@ -339,14 +335,15 @@ TEST_P(TaskQueueTest, HeartbeatKeepsALongTaskFromBeingClaimedTwice) {
   std::atomic<int> runs{0};
   auto make = [&] {
     auto s = service();
-    s->add(Owner{"test", {}}, {.name = "test.long", .handler = [&](jarvis::TaskContext& t) {
-                                 ++runs;
-                                 auto until = std::chrono::steady_clock::now() + 1500ms;
-                                 while (std::chrono::steady_clock::now() < until && !t.should_stop()) {
-                                   std::this_thread::sleep_for(10ms);
-                                 }
-                                 return jarvis::Json{{"stopped_early", t.should_stop()}};
-                               }});
+    s->add(Owner{"test", {}},
+           {.name = "test.long", .handler = [&](jarvis::TaskContext& t) {
+              ++runs;
+              auto until = std::chrono::steady_clock::now() + 1500ms;
+              while (std::chrono::steady_clock::now() < until && !t.should_stop()) {
+                std::this_thread::sleep_for(10ms);
+              }
+              return jarvis::Json{{"stopped_early", t.should_stop()}};
+            }});
     return s;
   };
   auto a = make();
@@ -448,8 +445,8 @@ TEST_P(TaskQueueTest, QueuedTasksSurviveAServiceRestart) {
 TEST_P(TaskQueueTest, RunTaskRunsOneTaskOnTheCallingThread) {
   auto tasks = service();
   std::string other = tasks->enqueue("system.echo", {.payload = {{"other", true}}});
-  std::string id = tasks->enqueue("system.echo", {.payload = {{"here", true}},
-                                                  .run_after = jarvis::iso_from_now(3600000)});
+  std::string id = tasks->enqueue(
+      "system.echo", {.payload = {{"here", true}}, .run_after = jarvis::iso_from_now(3600000)});
   EXPECT_TRUE(tasks->run_task(id));
   auto r = record(id);
   EXPECT_EQ(r.status, "succeeded");

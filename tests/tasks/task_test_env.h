@@ -26,8 +26,8 @@ inline std::string db_name(const ::testing::TestParamInfo<Db>& info) {
 /// Opens a migrated database of kind `kind` (SQLite in `dir`, or a fresh PostgreSQL database).
 inline std::unique_ptr<SqlDatabase> open_db(Db kind, const jarvis::test::TempDir& dir,
                                             std::size_t pool = 8, std::string* url_out = nullptr) {
-  std::string url = kind == Db::Sqlite ? "sqlite://" + dir.file("jarvis.db")
-                                       : jarvis::test::pg_fresh_database();
+  std::string url =
+      kind == Db::Sqlite ? "sqlite://" + dir.file("jarvis.db") : jarvis::test::pg_fresh_database();
   if (url.empty()) return nullptr;
   auto db = SqlDatabase::open(url, pool);
   MigrationRunner(*db).apply({{"host", std::string(JARVIS_SOURCE_DIR) + "/migrations"}});

@@ -45,9 +45,9 @@ TEST(TasksEndToEnd, QueuedTasksSurviveKill9AndALeaseOfTheKilledHostIsReclaimed) 
     // live at the kill and expires two seconds later.
     // (system.echo allows one attempt; this one gets three so the re-claim may run it.)
     // Not due for a minute, so host A's own workers leave it to us.
-    std::string running = client.enqueue("system.echo", {.payload = {{"held", true}},
-                                                         .run_after = jarvis::iso_from_now(60000),
-                                                         .max_attempts = 3});
+    std::string running = client.enqueue(
+        "system.echo",
+        {.payload = {{"held", true}}, .run_after = jarvis::iso_from_now(60000), .max_attempts = 3});
     queued.push_back(running);
     TaskQueue q(*db);
     held = q.claim_id(running, "host-a:" + std::to_string(a.pid()) + "/0", 2000ms);
@@ -79,9 +79,9 @@ TEST(TasksEndToEnd, QueuedTasksSurviveKill9AndALeaseOfTheKilledHostIsReclaimed) 
   EXPECT_FALSE(q.complete(*held, "{\"late\":true}"));
 
   // The CLI hands work to the serving host and waits for its result.
-  auto waited = jarvis::test::run_jarvis(
-      {"tasks", "enqueue", "system.echo", "--payload", "{\"via\":\"cli\"}", "--wait", "--timeout", "60"},
-      dir.path(), {{"APP_DB", db_path}});
+  auto waited = jarvis::test::run_jarvis({"tasks", "enqueue", "system.echo", "--payload",
+                                          "{\"via\":\"cli\"}", "--wait", "--timeout", "60"},
+                                         dir.path(), {{"APP_DB", db_path}});
   EXPECT_EQ(waited.exit_code, 0) << waited.err;
   EXPECT_EQ(jarvis::Json::parse(waited.out), (jarvis::Json{{"via", "cli"}}));
 }

@@ -53,8 +53,8 @@ struct Server {
           return it != kThreadOwners.end() && p.may_access(it->second);
         },
         &metrics);
-    server = std::make_unique<HttpServer>(ServerOptions{.host = "127.0.0.1", .port = 0, .threads = 2},
-                                          dispatcher);
+    server = std::make_unique<HttpServer>(
+        ServerOptions{.host = "127.0.0.1", .port = 0, .threads = 2}, dispatcher);
     server->set_upgrade_handler("/ws", hub->upgrade_handler());
     server->start();
   }
@@ -62,7 +62,8 @@ struct Server {
     hub->close_all(2s);
     server->shutdown(1s);
   }
-  void publish(const std::string& type, const std::string& thread, jarvis::Json payload = jarvis::Json::object()) {
+  void publish(const std::string& type, const std::string& thread,
+               jarvis::Json payload = jarvis::Json::object()) {
     jarvis::Event e;
     e.type = type;
     e.thread_id = thread;
@@ -100,7 +101,8 @@ class Client {
     beast::error_code ec;
     auto& sock = beast::get_lowest_layer(ws_).socket();
     sock.open(tcp::v4(), ec);
-    if (receive_buffer > 0) sock.set_option(net::socket_base::receive_buffer_size(receive_buffer), ec);
+    if (receive_buffer > 0)
+      sock.set_option(net::socket_base::receive_buffer_size(receive_buffer), ec);
     sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
     if (ec) {
       error = ec.message();
@@ -177,7 +179,9 @@ class Client {
   http::response<http::string_body> response_;
 };
 
-std::pair<std::string, std::string> bearer(const std::string& t) { return {"Authorization", "Bearer " + t}; }
+std::pair<std::string, std::string> bearer(const std::string& t) {
+  return {"Authorization", "Bearer " + t};
+}
 
 TEST(WsHub, BearerAuthGetsAuthOk) {
   Server s;
@@ -194,7 +198,8 @@ TEST(WsHub, BearerAuthGetsAuthOk) {
 TEST(WsHub, SessionCookieAuthGetsAuthOk) {
   Server s;
   Client c;
-  ASSERT_TRUE(c.connect(s.server->port(), {{"Cookie", "theme=dark; jarvis_session=tok-admin"}})) << c.error;
+  ASSERT_TRUE(c.connect(s.server->port(), {{"Cookie", "theme=dark; jarvis_session=tok-admin"}}))
+      << c.error;
   auto m = c.read();
   ASSERT_TRUE(m);
   EXPECT_EQ((*m)["type"], "auth.ok");
@@ -234,11 +239,13 @@ TEST(WsHub, ForeignOriginIsRefusedBeforeTheUpgrade) {
   Client evil;
   EXPECT_FALSE(evil.connect(port, {bearer("tok-alice"), {"Origin", "http://evil.example"}}));
   Client own;
-  ASSERT_TRUE(own.connect(port, {bearer("tok-alice"), {"Origin", "http://127.0.0.1:" + std::to_string(port)}}))
+  ASSERT_TRUE(own.connect(
+      port, {bearer("tok-alice"), {"Origin", "http://127.0.0.1:" + std::to_string(port)}}))
       << own.error;
   ASSERT_TRUE(own.read());
   Client listed;
-  ASSERT_TRUE(listed.connect(port, {bearer("tok-alice"), {"Origin", "https://app.example.com"}})) << listed.error;
+  ASSERT_TRUE(listed.connect(port, {bearer("tok-alice"), {"Origin", "https://app.example.com"}}))
+      << listed.error;
   ASSERT_TRUE(listed.read());
   EXPECT_EQ(s.hub->stats().refused_total, 1u);
 }

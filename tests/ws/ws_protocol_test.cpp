@@ -48,13 +48,20 @@ TEST(WsProtocol, OriginPolicy) {
   std::vector<std::string> listed = {"https://app.example.com/"};
   EXPECT_TRUE(origin_allowed(make({{"Host", "127.0.0.1:8000"}}), listed, true));
   EXPECT_FALSE(origin_allowed(make({{"Host", "127.0.0.1:8000"}}), listed, false));
-  EXPECT_TRUE(origin_allowed(make({{"Host", "127.0.0.1:8000"}, {"Origin", "http://127.0.0.1:8000"}}), listed, true));
-  EXPECT_TRUE(origin_allowed(make({{"Host", "Jarvis.Local"}, {"Origin", "https://jarvis.local:443"}}), listed, true));
-  EXPECT_TRUE(origin_allowed(make({{"Host", "jarvis.local:80"}, {"Origin", "http://jarvis.local"}}), listed, true));
-  EXPECT_TRUE(origin_allowed(make({{"Host", "x:1"}, {"Origin", "https://APP.example.com"}}), listed, true));
-  EXPECT_FALSE(origin_allowed(make({{"Host", "127.0.0.1:8000"}, {"Origin", "http://127.0.0.1:8001"}}), listed, true));
-  EXPECT_FALSE(origin_allowed(make({{"Host", "127.0.0.1:8000"}, {"Origin", "http://evil.example"}}), listed, true));
-  EXPECT_FALSE(origin_allowed(make({{"Host", "127.0.0.1:8000"}, {"Origin", "null"}}), listed, true));
+  EXPECT_TRUE(origin_allowed(
+      make({{"Host", "127.0.0.1:8000"}, {"Origin", "http://127.0.0.1:8000"}}), listed, true));
+  EXPECT_TRUE(origin_allowed(
+      make({{"Host", "Jarvis.Local"}, {"Origin", "https://jarvis.local:443"}}), listed, true));
+  EXPECT_TRUE(origin_allowed(make({{"Host", "jarvis.local:80"}, {"Origin", "http://jarvis.local"}}),
+                             listed, true));
+  EXPECT_TRUE(
+      origin_allowed(make({{"Host", "x:1"}, {"Origin", "https://APP.example.com"}}), listed, true));
+  EXPECT_FALSE(origin_allowed(
+      make({{"Host", "127.0.0.1:8000"}, {"Origin", "http://127.0.0.1:8001"}}), listed, true));
+  EXPECT_FALSE(origin_allowed(make({{"Host", "127.0.0.1:8000"}, {"Origin", "http://evil.example"}}),
+                              listed, true));
+  EXPECT_FALSE(
+      origin_allowed(make({{"Host", "127.0.0.1:8000"}, {"Origin", "null"}}), listed, true));
   EXPECT_FALSE(origin_allowed(make({{"Origin", "http://127.0.0.1:8000"}}), listed, true));
 }
 
@@ -63,9 +70,11 @@ TEST(WsProtocol, ParsesActions) {
   auto a = parse_client_message(R"({"action":"subscribe","thread_id":"thr_1"})");
   EXPECT_EQ(a.kind, Kind::Subscribe);
   EXPECT_EQ(a.thread_id, "thr_1");
-  EXPECT_EQ(parse_client_message(R"({"action":"unsubscribe","thread_id":"t"})").kind, Kind::Unsubscribe);
+  EXPECT_EQ(parse_client_message(R"({"action":"unsubscribe","thread_id":"t"})").kind,
+            Kind::Unsubscribe);
   EXPECT_EQ(parse_client_message(R"({"action":"subscribe_system"})").kind, Kind::SubscribeSystem);
-  EXPECT_EQ(parse_client_message(R"({"action":"unsubscribe_system"})").kind, Kind::UnsubscribeSystem);
+  EXPECT_EQ(parse_client_message(R"({"action":"unsubscribe_system"})").kind,
+            Kind::UnsubscribeSystem);
   EXPECT_EQ(parse_client_message(R"({"action":"dance"})").kind, Kind::Unknown);
   EXPECT_EQ(parse_client_message(R"({"hello":1})").kind, Kind::Unknown);
   auto bad = parse_client_message("{not json");
@@ -76,8 +85,10 @@ TEST(WsProtocol, ParsesActions) {
   EXPECT_EQ(missing.kind, Kind::Invalid);
   EXPECT_EQ(missing.detail, "thread_id required");
   EXPECT_EQ(parse_client_message(R"({"action":"subscribe","thread_id":5})").kind, Kind::Invalid);
-  EXPECT_EQ(parse_client_message(R"({"action":"subscribe","thread_id":")" + std::string(201, 'x') + "\"}").kind,
-            Kind::Invalid);
+  EXPECT_EQ(
+      parse_client_message(R"({"action":"subscribe","thread_id":")" + std::string(201, 'x') + "\"}")
+          .kind,
+      Kind::Invalid);
   EXPECT_EQ(parse_client_message("").kind, Kind::Invalid);
 }
 
@@ -101,7 +112,8 @@ TEST(WsProtocol, EnvelopeRedactsAndMarksSystemEvents) {
   EXPECT_NE(text.find("\"thread_id\":\"thr_9\""), std::string::npos);
   EXPECT_EQ(auth_ok_message(jarvis::Principal{"usr_1", "ada", jarvis::Role::Admin, true}),
             R"({"role":"admin","type":"auth.ok","user_id":"usr_1"})");
-  EXPECT_EQ(error_message("forbidden", "t1"), R"({"detail":"forbidden","thread_id":"t1","type":"error"})");
+  EXPECT_EQ(error_message("forbidden", "t1"),
+            R"({"detail":"forbidden","thread_id":"t1","type":"error"})");
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ std::string password_from_stdin(std::istream& in) {
 std::string prompt_tty(const std::string& prompt) {
   int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) {
-    throw jarvis::Error(400, "no_terminal", "no terminal to prompt for the password: use --password-stdin");
+    throw jarvis::Error(400, "no_terminal",
+                        "no terminal to prompt for the password: use --password-stdin");
   }
   termios old{};
   bool restore = ::tcgetattr(fd, &old) == 0;
@@ -77,12 +78,18 @@ int guarded(jarvis::CommandContext& c, const std::function<int()>& body) {
 }
 
 jarvis::Json user_json(const UserRecord& u) {
-  return {{"id", u.id},         {"username", u.username},     {"role", jarvis::to_string(u.role)},
-          {"disabled", u.disabled}, {"created_at", u.created_at}, {"updated_at", u.updated_at}};
+  return {{"id", u.id},
+          {"username", u.username},
+          {"role", jarvis::to_string(u.role)},
+          {"disabled", u.disabled},
+          {"created_at", u.created_at},
+          {"updated_at", u.updated_at}};
 }
 
 jarvis::Json token_json(const TokenRecord& t) {
-  auto opt = [](const std::string& s) { return s.empty() ? jarvis::Json(nullptr) : jarvis::Json(s); };
+  auto opt = [](const std::string& s) {
+    return s.empty() ? jarvis::Json(nullptr) : jarvis::Json(s);
+  };
   return {{"id", t.id},
           {"user_id", t.user_id},
           {"username", t.username},
@@ -124,34 +131,37 @@ void register_auth_commands(CommandTable& commands, AuthService& auth) {
             throw jarvis::Error(409, "user_exists", "user '" + normalized + "' already exists");
           }
           std::string pw = new_password(a, c.in);
-          auto u = auth.add_user(name, pw, a.flag("--admin") ? jarvis::Role::Admin : jarvis::Role::User);
-          c.out << "created user " << u.username << " (" << u.id << ", role " << jarvis::to_string(u.role)
-                << ")\n";
+          auto u =
+              auth.add_user(name, pw, a.flag("--admin") ? jarvis::Role::Admin : jarvis::Role::User);
+          c.out << "created user " << u.username << " (" << u.id << ", role "
+                << jarvis::to_string(u.role) << ")\n";
           return 0;
         });
       });
 
-  add("users", "list", "List users", "jarvis users list [--json]", [&auth](jarvis::CommandContext& c) {
-    auto a = jarvis::Args::parse(c.args, {"--json"}, {});
-    auto users = auth.store().list();
-    if (a.flag("--json")) {
-      jarvis::Json items = jarvis::Json::array();
-      for (const auto& u : users) items.push_back(user_json(u));
-      c.out << jarvis::Json{{"users", items}}.dump() << "\n";
-      return 0;
-    }
-    c.out << std::left << std::setw(38) << "ID" << std::setw(24) << "USERNAME" << std::setw(7) << "ROLE"
-          << std::setw(10) << "DISABLED" << "CREATED\n";
-    for (const auto& u : users) {
-      c.out << std::setw(38) << u.id << std::setw(24) << u.username << std::setw(7)
-            << jarvis::to_string(u.role) << std::setw(10) << (u.disabled ? "yes" : "no") << u.created_at
-            << "\n";
-    }
-    return 0;
-  });
-
-  add("users", "set-role", "Make a user an admin or a plain user", "jarvis users set-role NAME user|admin",
+  add("users", "list", "List users", "jarvis users list [--json]",
       [&auth](jarvis::CommandContext& c) {
+        auto a = jarvis::Args::parse(c.args, {"--json"}, {});
+        auto users = auth.store().list();
+        if (a.flag("--json")) {
+          jarvis::Json items = jarvis::Json::array();
+          for (const auto& u : users) items.push_back(user_json(u));
+          c.out << jarvis::Json{{"users", items}}.dump() << "\n";
+          return 0;
+        }
+        c.out << std::left << std::setw(38) << "ID" << std::setw(24) << "USERNAME" << std::setw(7)
+              << "ROLE" << std::setw(10) << "DISABLED"
+              << "CREATED\n";
+        for (const auto& u : users) {
+          c.out << std::setw(38) << u.id << std::setw(24) << u.username << std::setw(7)
+                << jarvis::to_string(u.role) << std::setw(10) << (u.disabled ? "yes" : "no")
+                << u.created_at << "\n";
+        }
+        return 0;
+      });
+
+  add("users", "set-role", "Make a user an admin or a plain user",
+      "jarvis users set-role NAME user|admin", [&auth](jarvis::CommandContext& c) {
         auto a = jarvis::Args::parse(c.args, {}, {});
         const std::string& name = a.positional(0, "NAME");
         jarvis::Role role = parse_role(a.positional(1, "ROLE"));
@@ -226,8 +236,11 @@ void register_auth_commands(CommandTable& commands, AuthService& auth) {
         return guarded(c, [&] {
           std::string user_id;
           if (a.has_option("--user")) {
-            auto u = auth.store().find_by_name(AuthService::normalize_username(a.option("--user"), "user"));
-            if (!u) throw jarvis::Error(404, "user_not_found", "no user named '" + a.option("--user") + "'");
+            auto u = auth.store().find_by_name(
+                AuthService::normalize_username(a.option("--user"), "user"));
+            if (!u)
+              throw jarvis::Error(404, "user_not_found",
+                                  "no user named '" + a.option("--user") + "'");
             user_id = u->id;
           }
           auto tokens = auth.store().list_tokens(user_id);
@@ -237,11 +250,14 @@ void register_auth_commands(CommandTable& commands, AuthService& auth) {
             c.out << jarvis::Json{{"tokens", items}}.dump() << "\n";
             return 0;
           }
-          c.out << std::left << std::setw(38) << "ID" << std::setw(20) << "USER" << std::setw(9) << "KIND"
-                << std::setw(26) << "EXPIRES" << "STATE\n";
+          c.out << std::left << std::setw(38) << "ID" << std::setw(20) << "USER" << std::setw(9)
+                << "KIND" << std::setw(26) << "EXPIRES"
+                << "STATE\n";
           std::string now = jarvis::now_iso();
           for (const auto& t : tokens) {
-            std::string state = !t.revoked_at.empty() ? "revoked" : t.expires_at <= now ? "expired" : "active";
+            std::string state = !t.revoked_at.empty() ? "revoked"
+                                : t.expires_at <= now ? "expired"
+                                                      : "active";
             c.out << std::setw(38) << t.id << std::setw(20) << t.username << std::setw(9) << t.kind
                   << std::setw(26) << t.expires_at << state << "\n";
           }

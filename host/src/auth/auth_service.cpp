@@ -48,7 +48,8 @@ std::string cookie_value(const std::string& header, const std::string& name) {
   std::size_t pos = 0;
   while (pos < header.size()) {
     auto semi = header.find(';', pos);
-    std::string part = trim(header.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos));
+    std::string part =
+        trim(header.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos));
     auto eq = part.find('=');
     if (eq != std::string::npos && part.substr(0, eq) == name) {
       std::string v = part.substr(eq + 1);
@@ -82,8 +83,10 @@ AuthService::AuthService(jarvis::Database& db, EventBusImpl* events, AuthSetting
       events_(events),
       settings_(std::move(settings)),
       store_(db),
-      by_address_(static_cast<std::size_t>(settings_.login_limit_per_address), settings_.login_window),
-      by_username_(static_cast<std::size_t>(settings_.login_limit_per_username), settings_.login_window) {}
+      by_address_(static_cast<std::size_t>(settings_.login_limit_per_address),
+                  settings_.login_window),
+      by_username_(static_cast<std::size_t>(settings_.login_limit_per_username),
+                   settings_.login_window) {}
 
 // ---- HTTP pipeline ---------------------------------------------------------------------------
 
@@ -126,7 +129,8 @@ std::optional<jarvis::Principal> AuthService::authenticate_token(const std::stri
     std::string now = jarvis::now_iso();
     auto grant = store_.lookup_token(digest, now);
     if (!grant) return std::nullopt;
-    if (grant->last_used_at.empty() || grant->last_used_at < jarvis::iso_from_now(-kTouchIntervalMs)) {
+    if (grant->last_used_at.empty() ||
+        grant->last_used_at < jarvis::iso_from_now(-kTouchIntervalMs)) {
       store_.touch_token(grant->token_id, now);
       grant->last_used_at = now;
     }
@@ -163,7 +167,8 @@ bool AuthService::origin_allowed(const jarvis::Request& req) const {
   return h == authority + (https ? ":443" : ":80");
 }
 
-std::optional<jarvis::Response> AuthService::authorize(jarvis::Request& req, const RouteEntry& route) {
+std::optional<jarvis::Response> AuthService::authorize(jarvis::Request& req,
+                                                       const RouteEntry& route) {
   req.principal = jarvis::Principal{};
   const jarvis::Auth level = route.spec.auth;
   if (level == jarvis::Auth::Webhook) return std::nullopt;
@@ -190,11 +195,15 @@ std::optional<jarvis::Response> AuthService::authorize(jarvis::Request& req, con
   if (!who) {
     std::string why;
     switch (cred.source) {
-      case Credential::Source::None: why = "authentication required"; break;
+      case Credential::Source::None:
+        why = "authentication required";
+        break;
       case Credential::Source::Malformed:
         why = "the Authorization header must be 'Bearer <token>'";
         break;
-      default: why = "invalid, expired or revoked credentials"; break;
+      default:
+        why = "invalid, expired or revoked credentials";
+        break;
     }
     return error(req, 401, "unauthorized", why);
   }
@@ -210,8 +219,9 @@ std::optional<jarvis::Response> AuthService::preflight(const jarvis::Request& re
   auto method = req.headers.get("Access-Control-Request-Method");
   if (!origin_h || !method) return std::nullopt;
   std::string origin = normalize_origin(*origin_h);
-  bool listed = !origin.empty() && std::find(settings_.cors_origins.begin(), settings_.cors_origins.end(),
-                                             origin) != settings_.cors_origins.end();
+  bool listed = !origin.empty() &&
+                std::find(settings_.cors_origins.begin(), settings_.cors_origins.end(), origin) !=
+                    settings_.cors_origins.end();
   if (!listed && !settings_.cors_any) {
     return error(req, 403, "cors_origin_not_allowed",
                  "origin '" + *origin_h + "' is not listed in WEB_CORS_ORIGINS");
@@ -222,9 +232,9 @@ std::optional<jarvis::Response> AuthService::preflight(const jarvis::Request& re
   if (listed) res.headers.set("Access-Control-Allow-Credentials", "true");
   res.headers.set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
   auto asked = req.headers.get("Access-Control-Request-Headers");
-  res.headers.set("Access-Control-Allow-Headers", asked && valid_header_list(*asked)
-                                                      ? *asked
-                                                      : "Authorization, Content-Type, X-Request-Id");
+  res.headers.set(
+      "Access-Control-Allow-Headers",
+      asked && valid_header_list(*asked) ? *asked : "Authorization, Content-Type, X-Request-Id");
   res.headers.set("Access-Control-Max-Age", "600");
   res.headers.set("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
   return res;
@@ -237,8 +247,9 @@ void AuthService::decorate(const jarvis::Request& req, jarvis::Response& res) co
   auto origin_h = req.headers.get("Origin");
   if (!origin_h) return;
   std::string origin = normalize_origin(*origin_h);
-  bool listed = !origin.empty() && std::find(settings_.cors_origins.begin(), settings_.cors_origins.end(),
-                                             origin) != settings_.cors_origins.end();
+  bool listed = !origin.empty() &&
+                std::find(settings_.cors_origins.begin(), settings_.cors_origins.end(), origin) !=
+                    settings_.cors_origins.end();
   if (listed) {
     res.headers.set("Access-Control-Allow-Origin", origin);
     res.headers.set("Access-Control-Allow-Credentials", "true");
@@ -253,16 +264,16 @@ void AuthService::decorate(const jarvis::Request& req, jarvis::Response& res) co
 // ---- Login -----------------------------------------------------------------------------------
 
 const std::string& AuthService::dummy_hash() {
-  std::call_once(dummy_once_, [&] {
-    dummy_hash_ = hash_password(new_token(), settings_.password_strength);
-  });
+  std::call_once(dummy_once_,
+                 [&] { dummy_hash_ = hash_password(new_token(), settings_.password_strength); });
   return dummy_hash_;
 }
 
 LoginResult AuthService::login(const std::string& raw_username, const std::string& password,
                                const std::string& address) {
   std::string username = normalize_username(raw_username);
-  if (password.empty()) throw jarvis::Error(400, "invalid_field", "field 'password': must not be empty");
+  if (password.empty())
+    throw jarvis::Error(400, "invalid_field", "field 'password': must not be empty");
   if (password.size() > kMaxPassword) {
     throw jarvis::Error(400, "invalid_field",
                         "field 'password': at most " + std::to_string(kMaxPassword) + " bytes");
@@ -292,14 +303,24 @@ LoginResult AuthService::login(const std::string& raw_username, const std::strin
     if (!settings_.setup_password.empty() && !store_.any_admin() &&
         secrets_equal(password, settings_.setup_password)) {
       try {
-        auto created = store_.create_first_admin(username, hash_password(password, settings_.password_strength));
+        auto created = store_.create_first_admin(
+            username, hash_password(password, settings_.password_strength));
         if (created) {
           give_back();
-          emit("user.created", {{"user_id", created->id}, {"username", username}, {"role", "admin"},
-                                {"via", "setup_password"}}, created->id);
-          LoginResult r{issue(*created, "session", settings_.token_ttl_hours, "login"), *created, true};
-          emit("auth.login", {{"user_id", created->id}, {"username", username}, {"address", address},
-                              {"bootstrap", true}}, created->id);
+          emit("user.created",
+               {{"user_id", created->id},
+                {"username", username},
+                {"role", "admin"},
+                {"via", "setup_password"}},
+               created->id);
+          LoginResult r{issue(*created, "session", settings_.token_ttl_hours, "login"), *created,
+                        true};
+          emit("auth.login",
+               {{"user_id", created->id},
+                {"username", username},
+                {"address", address},
+                {"bootstrap", true}},
+               created->id);
           return r;
         }
       } catch (const jarvis::Error&) {
@@ -307,17 +328,19 @@ LoginResult AuthService::login(const std::string& raw_username, const std::strin
       }
     }
     (void)verify_password(dummy_hash(), password);  // same cost as a real check
-    emit("auth.login_failed", {{"username", username}, {"address", address}, {"reason", "invalid_credentials"}}, "");
+    emit("auth.login_failed",
+         {{"username", username}, {"address", address}, {"reason", "invalid_credentials"}}, "");
     throw jarvis::Error(401, "invalid_credentials", "invalid username or password");
   }
   if (!verify_password(user->password_hash, password)) {
-    emit("auth.login_failed", {{"username", username}, {"address", address}, {"reason", "invalid_credentials"}},
+    emit("auth.login_failed",
+         {{"username", username}, {"address", address}, {"reason", "invalid_credentials"}},
          user->id);
     throw jarvis::Error(401, "invalid_credentials", "invalid username or password");
   }
   if (user->disabled) {
-    emit("auth.login_failed", {{"username", username}, {"address", address}, {"reason", "user_disabled"}},
-         user->id);
+    emit("auth.login_failed",
+         {{"username", username}, {"address", address}, {"reason", "user_disabled"}}, user->id);
     throw jarvis::Error(403, "user_disabled", "this account is disabled");
   }
   give_back();
@@ -325,7 +348,8 @@ LoginResult AuthService::login(const std::string& raw_username, const std::strin
     store_.set_password_hash(user->id, hash_password(password, settings_.password_strength));
   }
   LoginResult r{issue(*user, "session", settings_.token_ttl_hours, "login"), *user, false};
-  emit("auth.login", {{"user_id", user->id}, {"username", username}, {"address", address}}, user->id);
+  emit("auth.login", {{"user_id", user->id}, {"username", username}, {"address", address}},
+       user->id);
   return r;
 }
 
@@ -336,7 +360,8 @@ bool AuthService::logout(const std::string& token) {
   return revoked;
 }
 
-std::string AuthService::session_cookie(const jarvis::Request& req, const std::string& token) const {
+std::string AuthService::session_cookie(const jarvis::Request& req,
+                                        const std::string& token) const {
   std::string c = std::string(kSessionCookie) + "=" + token + "; Path=/; Max-Age=" +
                   std::to_string(static_cast<long long>(settings_.token_ttl_hours) * 3600) +
                   "; HttpOnly; SameSite=Lax";
@@ -353,19 +378,22 @@ std::string AuthService::clear_cookie(const jarvis::Request& req) const {
 // ---- Management ------------------------------------------------------------------------------
 
 std::string AuthService::normalize_username(const std::string& raw, const std::string& field) {
-  if (raw.empty()) throw jarvis::Error(400, "invalid_field", "field '" + field + "': must not be empty");
+  if (raw.empty())
+    throw jarvis::Error(400, "invalid_field", "field '" + field + "': must not be empty");
   if (raw.size() > kMaxUsername) {
-    throw jarvis::Error(400, "invalid_field", "field '" + field + "': at most " +
-                                                  std::to_string(kMaxUsername) + " characters");
+    throw jarvis::Error(
+        400, "invalid_field",
+        "field '" + field + "': at most " + std::to_string(kMaxUsername) + " characters");
   }
   std::string u = lower(raw);
   for (std::size_t i = 0; i < u.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(u[i]);
     bool ok = std::isalnum(c) || (i > 0 && (c == '.' || c == '_' || c == '@' || c == '-'));
     if (!ok || c > 127) {
-      throw jarvis::Error(400, "invalid_field",
-                          "field '" + field +
-                              "': use letters, digits and . _ @ - (starting with a letter or digit)");
+      throw jarvis::Error(
+          400, "invalid_field",
+          "field '" + field +
+              "': use letters, digits and . _ @ - (starting with a letter or digit)");
     }
   }
   return u;
@@ -373,12 +401,14 @@ std::string AuthService::normalize_username(const std::string& raw, const std::s
 
 void AuthService::check_new_password(const std::string& password, const std::string& field) {
   if (password.size() < kMinPassword) {
-    throw jarvis::Error(400, "invalid_field", "field '" + field + "': at least " +
-                                                  std::to_string(kMinPassword) + " characters");
+    throw jarvis::Error(
+        400, "invalid_field",
+        "field '" + field + "': at least " + std::to_string(kMinPassword) + " characters");
   }
   if (password.size() > kMaxPassword) {
-    throw jarvis::Error(400, "invalid_field", "field '" + field + "': at most " +
-                                                  std::to_string(kMaxPassword) + " bytes");
+    throw jarvis::Error(
+        400, "invalid_field",
+        "field '" + field + "': at most " + std::to_string(kMaxPassword) + " bytes");
   }
 }
 
@@ -392,9 +422,11 @@ UserRecord AuthService::add_user(const std::string& username, const std::string&
                                  jarvis::Role role) {
   std::string name = normalize_username(username);
   check_new_password(password);
-  if (store_.find_by_name(name)) throw jarvis::Error(409, "user_exists", "user '" + name + "' already exists");
+  if (store_.find_by_name(name))
+    throw jarvis::Error(409, "user_exists", "user '" + name + "' already exists");
   auto u = store_.create(name, hash_password(password, settings_.password_strength), role);
-  emit("user.created", {{"user_id", u.id}, {"username", u.username}, {"role", jarvis::to_string(role)}}, u.id);
+  emit("user.created",
+       {{"user_id", u.id}, {"username", u.username}, {"role", jarvis::to_string(role)}}, u.id);
   return u;
 }
 
@@ -407,7 +439,8 @@ UserRecord AuthService::set_role(const std::string& username, jarvis::Role role)
   store_.set_role(u.id, role);
   forget_cached();
   u.role = role;
-  emit("user.role_changed", {{"user_id", u.id}, {"username", u.username}, {"role", jarvis::to_string(role)}}, u.id);
+  emit("user.role_changed",
+       {{"user_id", u.id}, {"username", u.username}, {"role", jarvis::to_string(role)}}, u.id);
   return u;
 }
 
@@ -417,19 +450,22 @@ UserRecord AuthService::set_password(const std::string& username, const std::str
   store_.set_password_hash(u.id, hash_password(password, settings_.password_strength));
   int revoked = store_.revoke_user_tokens(u.id, "session");
   forget_cached();
-  emit("user.password_changed", {{"user_id", u.id}, {"username", u.username}, {"sessions_revoked", revoked}}, u.id);
+  emit("user.password_changed",
+       {{"user_id", u.id}, {"username", u.username}, {"sessions_revoked", revoked}}, u.id);
   return u;
 }
 
 UserRecord AuthService::set_disabled(const std::string& username, bool disabled) {
   UserRecord u = require_user(username);
-  if (disabled && u.role == jarvis::Role::Admin && !u.disabled && store_.active_admin_count() <= 1) {
+  if (disabled && u.role == jarvis::Role::Admin && !u.disabled &&
+      store_.active_admin_count() <= 1) {
     throw jarvis::Error(409, "last_admin", "'" + u.username + "' is the last active admin");
   }
   store_.set_disabled(u.id, disabled);
   forget_cached();
   u.disabled = disabled;
-  emit(disabled ? "user.disabled" : "user.enabled", {{"user_id", u.id}, {"username", u.username}}, u.id);
+  emit(disabled ? "user.disabled" : "user.enabled", {{"user_id", u.id}, {"username", u.username}},
+       u.id);
   return u;
 }
 
@@ -439,8 +475,10 @@ IssuedToken AuthService::create_api_token(const std::string& username, int ttl_h
   if (ttl_hours < 0 || ttl_hours > 87600) {
     throw jarvis::Error(400, "invalid_field", "field 'ttl': hours between 1 and 87600");
   }
-  if (label.size() > 128) throw jarvis::Error(400, "invalid_field", "field 'label': at most 128 characters");
-  if (u.disabled) throw jarvis::Error(409, "user_disabled", "user '" + u.username + "' is disabled");
+  if (label.size() > 128)
+    throw jarvis::Error(400, "invalid_field", "field 'label': at most 128 characters");
+  if (u.disabled)
+    throw jarvis::Error(409, "user_disabled", "user '" + u.username + "' is disabled");
   return issue(u, "api", ttl_hours == 0 ? settings_.api_token_ttl_hours : ttl_hours, label);
 }
 
@@ -455,12 +493,17 @@ IssuedToken AuthService::issue(const UserRecord& user, const std::string& kind, 
                                const std::string& label) {
   IssuedToken t;
   t.token = new_token();
-  t.record = store_.insert_token(user.id, token_digest(t.token), kind, label,
-                                 jarvis::iso_from_now(static_cast<long long>(ttl_hours) * 3600 * 1000));
+  t.record =
+      store_.insert_token(user.id, token_digest(t.token), kind, label,
+                          jarvis::iso_from_now(static_cast<long long>(ttl_hours) * 3600 * 1000));
   t.record.username = user.username;
   if (kind == "api") {
-    emit("token.created", {{"token_id", t.record.id}, {"user_id", user.id}, {"kind", kind},
-                           {"expires_at", t.record.expires_at}}, user.id);
+    emit("token.created",
+         {{"token_id", t.record.id},
+          {"user_id", user.id},
+          {"kind", kind},
+          {"expires_at", t.record.expires_at}},
+         user.id);
   }
   return t;
 }
@@ -471,7 +514,8 @@ void AuthService::forget_cached() {
   ++cache_generation_;
 }
 
-void AuthService::emit(const std::string& type, const jarvis::Json& payload, const std::string& actor_id) {
+void AuthService::emit(const std::string& type, const jarvis::Json& payload,
+                       const std::string& actor_id) {
   if (!events_) return;
   try {
     events_->emit(Owner{}, jarvis::Event{.type = type,

@@ -135,14 +135,17 @@ class AuthService {
   /// Disables (every token stops working at once) or re-enables a user; 409 `last_admin`.
   UserRecord set_disabled(const std::string& username, bool disabled);
   /// Issues an API token for `username` valid `ttl_hours` (1..87600; 0 = the configured default).
-  IssuedToken create_api_token(const std::string& username, int ttl_hours, const std::string& label);
+  IssuedToken create_api_token(const std::string& username, int ttl_hours,
+                               const std::string& label);
   /// Revokes a token by id; false when unknown or already revoked.
   bool revoke_token(const std::string& token_id);
 
   /// Validates and normalises a username (lower-case); throws 400 `invalid_field` naming `field`.
-  static std::string normalize_username(const std::string& raw, const std::string& field = "username");
+  static std::string normalize_username(const std::string& raw,
+                                        const std::string& field = "username");
   /// Validates a new password; throws 400 `invalid_field` naming `field`.
-  static void check_new_password(const std::string& password, const std::string& field = "password");
+  static void check_new_password(const std::string& password,
+                                 const std::string& field = "password");
 
  private:
   UserRecord require_user(const std::string& username);

@@ -45,7 +45,8 @@ std::string normalize_origin(const std::string& text) {
   }
   if (rest.empty()) return "";
   for (unsigned char c : rest) {
-    bool ok = std::isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_';
+    bool ok =
+        std::isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_';
     if (!ok) return "";
   }
   return s;
@@ -62,23 +63,26 @@ AuthSettings AuthSettings::from(const ConfigStore& store) {
   std::string secure = trim(store.get_or("WEB_COOKIE_SECURE", ""));
   if (!secure.empty()) {
     auto b = parse_bool(secure);
-    if (!b) throw std::runtime_error("WEB_COOKIE_SECURE=" + secure + ": expected a bool (1/0, true/false)");
+    if (!b)
+      throw std::runtime_error("WEB_COOKIE_SECURE=" + secure +
+                               ": expected a bool (1/0, true/false)");
     s.cookie_secure = *b;
   }
   std::string origins = store.get_or("WEB_CORS_ORIGINS", "");
   std::size_t start = 0;
   while (start <= origins.size()) {
     auto comma = origins.find(',', start);
-    std::string item = trim(origins.substr(start, comma == std::string::npos ? std::string::npos
-                                                                             : comma - start));
+    std::string item =
+        trim(origins.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (!item.empty()) {
       if (item == "*") {
         s.cors_any = true;
       } else {
         std::string o = normalize_origin(item);
         if (o.empty()) {
-          throw std::runtime_error("WEB_CORS_ORIGINS: '" + item +
-                                   "' is not an origin (expected scheme://host[:port], http or https)");
+          throw std::runtime_error(
+              "WEB_CORS_ORIGINS: '" + item +
+              "' is not an origin (expected scheme://host[:port], http or https)");
         }
         if (std::find(s.cors_origins.begin(), s.cors_origins.end(), o) == s.cors_origins.end()) {
           s.cors_origins.push_back(o);
@@ -90,10 +94,12 @@ AuthSettings AuthSettings::from(const ConfigStore& store) {
   }
   s.login_limit_per_address = int_key(store, "LOGIN_RATE_LIMIT_PER_ADDRESS", 20, 0, 100000);
   s.login_limit_per_username = int_key(store, "LOGIN_RATE_LIMIT_PER_USERNAME", 5, 0, 100000);
-  s.login_window = std::chrono::seconds(int_key(store, "LOGIN_RATE_LIMIT_WINDOW_SECONDS", 300, 1, 86400));
+  s.login_window =
+      std::chrono::seconds(int_key(store, "LOGIN_RATE_LIMIT_WINDOW_SECONDS", 300, 1, 86400));
   std::string strength = trim(store.get_or("WEB_AUTH_PASSWORD_HASH", "interactive"));
   if (!parse_password_strength(strength, s.password_strength)) {
-    throw std::runtime_error("WEB_AUTH_PASSWORD_HASH=" + strength + ": expected interactive or moderate");
+    throw std::runtime_error("WEB_AUTH_PASSWORD_HASH=" + strength +
+                             ": expected interactive or moderate");
   }
   s.token_cache = std::chrono::seconds(int_key(store, "WEB_AUTH_CACHE_SECONDS", 5, 0, 300));
   return s;
@@ -101,12 +107,14 @@ AuthSettings AuthSettings::from(const ConfigStore& store) {
 
 const std::vector<SettingDecl>& auth_setting_decls() {
   static const std::vector<SettingDecl> decls = {
-      {"WEB_AUTH_TOKEN_TTL_HOURS", ConfigType::Int, "168", false, "login session lifetime in hours"},
+      {"WEB_AUTH_TOKEN_TTL_HOURS", ConfigType::Int, "168", false,
+       "login session lifetime in hours"},
       {"WEB_AUTH_API_TOKEN_TTL_HOURS", ConfigType::Int, "2160", false,
        "default lifetime of API tokens (jarvis tokens create) in hours"},
       {"WEB_AUTH_SETUP_PASSWORD", ConfigType::String, "", true,
        "while no admin exists, a login with this password creates the first admin"},
-      {"WEB_COOKIE_SECURE", ConfigType::Bool, "false", false, "always mark the session cookie Secure"},
+      {"WEB_COOKIE_SECURE", ConfigType::Bool, "false", false,
+       "always mark the session cookie Secure"},
       {"WEB_AUTH_PASSWORD_HASH", ConfigType::String, "interactive", false,
        "argon2id cost: interactive (64 MiB) or moderate (256 MiB)"},
       {"WEB_AUTH_CACHE_SECONDS", ConfigType::Int, "5", false,

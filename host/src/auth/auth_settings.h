@@ -14,9 +14,11 @@ namespace jarvis::host {
 
 /// Typed identity settings.
 struct AuthSettings {
-  /// WEB_AUTH_TOKEN_TTL_HOURS (1..87600, default 168): lifetime of login sessions (and cookie Max-Age).
+  /// WEB_AUTH_TOKEN_TTL_HOURS (1..87600, default 168): lifetime of login sessions (and cookie
+  /// Max-Age).
   int token_ttl_hours = 168;
-  /// WEB_AUTH_API_TOKEN_TTL_HOURS (1..87600, default 2160): default lifetime of `jarvis tokens create`.
+  /// WEB_AUTH_API_TOKEN_TTL_HOURS (1..87600, default 2160): default lifetime of `jarvis tokens
+  /// create`.
   int api_token_ttl_hours = 2160;
   /// WEB_AUTH_SETUP_PASSWORD (secret; empty = bootstrap off): while no admin exists, a login whose
   /// password equals it creates that user as the first admin. At least 8 characters when set.

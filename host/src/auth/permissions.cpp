@@ -17,12 +17,16 @@ namespace jarvis::host {
 namespace {
 
 jarvis::Json row_json(const PermissionRow& r) {
-  return {{"principal", r.principal}, {"tool", r.tool}, {"effect", r.effect}, {"created_at", r.created_at}};
+  return {{"principal", r.principal},
+          {"tool", r.tool},
+          {"effect", r.effect},
+          {"created_at", r.created_at}};
 }
 
 }  // namespace
 
-PermissionStore::PermissionStore(jarvis::Database& db, EventBusImpl* events) : db_(db), events_(events) {}
+PermissionStore::PermissionStore(jarvis::Database& db, EventBusImpl* events)
+    : db_(db), events_(events) {}
 
 void PermissionStore::check_name(const std::string& value, const std::string& field) {
   if (value.empty() || value.size() > 128) {
@@ -36,7 +40,8 @@ void PermissionStore::check_name(const std::string& value, const std::string& fi
   }
 }
 
-std::vector<PermissionRow> PermissionStore::list(const std::string& principal, const std::string& tool) {
+std::vector<PermissionRow> PermissionStore::list(const std::string& principal,
+                                                 const std::string& tool) {
   auto sql = db_.session();
   PermissionRow r;
   std::string p = principal, t = tool;
@@ -62,19 +67,21 @@ PermissionRow PermissionStore::put(const std::string& principal, const std::stri
   PermissionRow r{principal, tool, effect, jarvis::now_iso()};
   {
     auto sql = db_.session();
-    *sql << "INSERT INTO tool_permissions(principal, tool, effect, created_at) VALUES(:p, :t, :e, :c) "
+    *sql << "INSERT INTO tool_permissions(principal, tool, effect, created_at) VALUES(:p, :t, :e, "
+            ":c) "
             "ON CONFLICT (principal, tool) DO UPDATE SET effect = excluded.effect, "
             "created_at = excluded.created_at",
         soci::use(r.principal), soci::use(r.tool), soci::use(r.effect), soci::use(r.created_at);
   }
   if (events_) {
     try {
-      events_->emit(Owner{}, jarvis::Event{.type = "permission.changed",
-                                           .payload = {{"principal", principal}, {"tool", tool},
-                                                       {"effect", effect}},
-                                           .actor_type = "user",
-                                           .actor_id = actor,
-                                           .component = "policy"});
+      events_->emit(
+          Owner{},
+          jarvis::Event{.type = "permission.changed",
+                        .payload = {{"principal", principal}, {"tool", tool}, {"effect", effect}},
+                        .actor_type = "user",
+                        .actor_id = actor,
+                        .component = "policy"});
     } catch (const std::exception& e) {
       spdlog::error("permission.changed event failed: {}", e.what());
     }
@@ -82,14 +89,16 @@ PermissionRow PermissionStore::put(const std::string& principal, const std::stri
   return r;
 }
 
-bool PermissionStore::remove(const std::string& principal, const std::string& tool, const std::string& actor) {
+bool PermissionStore::remove(const std::string& principal, const std::string& tool,
+                             const std::string& actor) {
   check_name(principal, "principal");
   check_name(tool, "tool");
   long long n = 0;
   {
     auto sql = db_.session();
-    soci::statement st = (sql->prepare << "DELETE FROM tool_permissions WHERE principal = :p AND tool = :t",
-                          soci::use(principal), soci::use(tool));
+    soci::statement st =
+        (sql->prepare << "DELETE FROM tool_permissions WHERE principal = :p AND tool = :t",
+         soci::use(principal), soci::use(tool));
     st.execute(true);
     n = st.get_affected_rows();
   }
@@ -110,56 +119,66 @@ bool PermissionStore::remove(const std::string& principal, const std::string& to
 void register_permission_routes(Router& router, jarvis::Database& db, EventBusImpl* events) {
   auto store = std::make_shared<PermissionStore>(db, events);
 
-  router.add(Owner{}, jarvis::RouteSpec{
-      .method = "GET",
-      .path = "/api/v1/permissions",
-      .auth = jarvis::Auth::Admin,
-      .summary = "Tool permissions of the policy engine: {items:[{principal, tool, effect, created_at}]}",
-      .handler = [store](jarvis::Request& req) {
-        std::string p = req.query_param("principal").value_or("");
-        std::string t = req.query_param("tool").value_or("");
-        if (!p.empty()) PermissionStore::check_name(p, "principal");
-        if (!t.empty()) PermissionStore::check_name(t, "tool");
-        jarvis::Json items = jarvis::Json::array();
-        for (const auto& r : store->list(p, t)) items.push_back(row_json(r));
-        return jarvis::Response::json(200, {{"items", items}});
-      }});
+  router.add(Owner{},
+             jarvis::RouteSpec{.method = "GET",
+                               .path = "/api/v1/permissions",
+                               .auth = jarvis::Auth::Admin,
+                               .summary = "Tool permissions of the policy engine: "
+                                          "{items:[{principal, tool, effect, created_at}]}",
+                               .handler = [store](jarvis::Request& req) {
+                                 std::string p = req.query_param("principal").value_or("");
+                                 std::string t = req.query_param("tool").value_or("");
+                                 if (!p.empty()) PermissionStore::check_name(p, "principal");
+                                 if (!t.empty()) PermissionStore::check_name(t, "tool");
+                                 jarvis::Json items = jarvis::Json::array();
+                                 for (const auto& r : store->list(p, t))
+                                   items.push_back(row_json(r));
+                                 return jarvis::Response::json(200, {{"items", items}});
+                               }});
 
-  router.add(Owner{}, jarvis::RouteSpec{
-      .method = "PUT",
-      .path = "/api/v1/permissions/{principal}/{tool}",
-      .auth = jarvis::Auth::Admin,
-      .summary = "Sets a tool permission; body {\"effect\":\"allow\"|\"deny\"} (default allow)",
-      .handler = [store](jarvis::Request& req) {
-        std::string effect = "allow";
-        if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
-          jarvis::Json body = req.json_body();
-          auto it = body.find("effect");
-          if (it != body.end() && !it->is_null()) {
-            if (!it->is_string()) throw jarvis::Error(400, "invalid_field", "field 'effect': must be a string");
-            effect = it->get<std::string>();
-          }
-        }
-        auto row = store->put(req.path_param("principal"), req.path_param("tool"), effect,
-                              req.principal.user_id);
-        return jarvis::Response::json(200, row_json(row));
-      },
-      .max_body_bytes = 4096});
+  router.add(
+      Owner{},
+      jarvis::RouteSpec{
+          .method = "PUT",
+          .path = "/api/v1/permissions/{principal}/{tool}",
+          .auth = jarvis::Auth::Admin,
+          .summary = "Sets a tool permission; body {\"effect\":\"allow\"|\"deny\"} (default allow)",
+          .handler =
+              [store](jarvis::Request& req) {
+                std::string effect = "allow";
+                if (req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+                  jarvis::Json body = req.json_body();
+                  auto it = body.find("effect");
+                  if (it != body.end() && !it->is_null()) {
+                    if (!it->is_string())
+                      throw jarvis::Error(400, "invalid_field", "field 'effect': must be a string");
+                    effect = it->get<std::string>();
+                  }
+                }
+                auto row = store->put(req.path_param("principal"), req.path_param("tool"), effect,
+                                      req.principal.user_id);
+                return jarvis::Response::json(200, row_json(row));
+              },
+          .max_body_bytes = 4096});
 
-  router.add(Owner{}, jarvis::RouteSpec{
-      .method = "DELETE",
-      .path = "/api/v1/permissions/{principal}/{tool}",
-      .auth = jarvis::Auth::Admin,
-      .summary = "Removes a tool permission (the tool is then denied to that principal)",
-      .handler = [store](jarvis::Request& req) {
-        if (!store->remove(req.path_param("principal"), req.path_param("tool"), req.principal.user_id)) {
-          throw jarvis::Error(404, "permission_not_found", "no permission for that principal and tool");
-        }
-        return jarvis::Response::no_content();
-      }});
+  router.add(Owner{},
+             jarvis::RouteSpec{
+                 .method = "DELETE",
+                 .path = "/api/v1/permissions/{principal}/{tool}",
+                 .auth = jarvis::Auth::Admin,
+                 .summary = "Removes a tool permission (the tool is then denied to that principal)",
+                 .handler = [store](jarvis::Request& req) {
+                   if (!store->remove(req.path_param("principal"), req.path_param("tool"),
+                                      req.principal.user_id)) {
+                     throw jarvis::Error(404, "permission_not_found",
+                                         "no permission for that principal and tool");
+                   }
+                   return jarvis::Response::no_content();
+                 }});
 }
 
-void register_permission_commands(CommandTable& commands, jarvis::Database& db, EventBusImpl* events) {
+void register_permission_commands(CommandTable& commands, jarvis::Database& db,
+                                  EventBusImpl* events) {
   auto store = std::make_shared<PermissionStore>(db, events);
   auto guarded = [](jarvis::CommandContext& c, const std::function<int()>& body) {
     try {
@@ -172,61 +191,68 @@ void register_permission_commands(CommandTable& commands, jarvis::Database& db, 
     }
   };
 
-  commands.add(Owner{}, jarvis::CommandSpec{
-      "permissions", "list", "List tool permissions",
-      "jarvis permissions list [--json] [--principal P] [--tool T]",
-      [store, guarded](jarvis::CommandContext& c) {
-        auto a = jarvis::Args::parse(c.args, {"--json"}, {"--principal", "--tool"});
-        return guarded(c, [&] {
-          auto rows = store->list(a.option("--principal"), a.option("--tool"));
-          if (a.flag("--json")) {
-            jarvis::Json items = jarvis::Json::array();
-            for (const auto& r : rows) items.push_back(row_json(r));
-            c.out << jarvis::Json{{"items", items}}.dump() << "\n";
-            return 0;
-          }
-          c.out << std::left << std::setw(32) << "PRINCIPAL" << std::setw(32) << "TOOL" << std::setw(8)
-                << "EFFECT" << "SINCE\n";
-          for (const auto& r : rows) {
-            c.out << std::setw(32) << r.principal << std::setw(32) << r.tool << std::setw(8) << r.effect
-                  << r.created_at << "\n";
-          }
-          return 0;
-        });
-      }});
+  commands.add(Owner{},
+               jarvis::CommandSpec{
+                   "permissions", "list", "List tool permissions",
+                   "jarvis permissions list [--json] [--principal P] [--tool T]",
+                   [store, guarded](jarvis::CommandContext& c) {
+                     auto a = jarvis::Args::parse(c.args, {"--json"}, {"--principal", "--tool"});
+                     return guarded(c, [&] {
+                       auto rows = store->list(a.option("--principal"), a.option("--tool"));
+                       if (a.flag("--json")) {
+                         jarvis::Json items = jarvis::Json::array();
+                         for (const auto& r : rows) items.push_back(row_json(r));
+                         c.out << jarvis::Json{{"items", items}}.dump() << "\n";
+                         return 0;
+                       }
+                       c.out << std::left << std::setw(32) << "PRINCIPAL" << std::setw(32) << "TOOL"
+                             << std::setw(8) << "EFFECT"
+                             << "SINCE\n";
+                       for (const auto& r : rows) {
+                         c.out << std::setw(32) << r.principal << std::setw(32) << r.tool
+                               << std::setw(8) << r.effect << r.created_at << "\n";
+                       }
+                       return 0;
+                     });
+                   }});
 
   for (const char* effect : {"allow", "deny"}) {
     std::string e = effect;
     commands.add(Owner{}, jarvis::CommandSpec{
-        "permissions", e,
-        e == "allow" ? "Allow a principal to call a tool" : "Record an explicit deny of a tool for a principal",
-        "jarvis permissions " + e + " PRINCIPAL TOOL",
-        [store, guarded, e](jarvis::CommandContext& c) {
-          auto a = jarvis::Args::parse(c.args, {}, {});
-          const std::string& p = a.positional(0, "PRINCIPAL");
-          const std::string& t = a.positional(1, "TOOL");
-          return guarded(c, [&] {
-            auto row = store->put(p, t, e, "cli");
-            c.out << row.effect << " " << row.principal << " " << row.tool << "\n";
-            return 0;
-          });
-        }});
+                              "permissions", e,
+                              e == "allow" ? "Allow a principal to call a tool"
+                                           : "Record an explicit deny of a tool for a principal",
+                              "jarvis permissions " + e + " PRINCIPAL TOOL",
+                              [store, guarded, e](jarvis::CommandContext& c) {
+                                auto a = jarvis::Args::parse(c.args, {}, {});
+                                const std::string& p = a.positional(0, "PRINCIPAL");
+                                const std::string& t = a.positional(1, "TOOL");
+                                return guarded(c, [&] {
+                                  auto row = store->put(p, t, e, "cli");
+                                  c.out << row.effect << " " << row.principal << " " << row.tool
+                                        << "\n";
+                                  return 0;
+                                });
+                              }});
   }
 
-  commands.add(Owner{}, jarvis::CommandSpec{
-      "permissions", "remove", "Delete a permission row (the tool is then denied by default)",
-      "jarvis permissions remove PRINCIPAL TOOL", [store, guarded](jarvis::CommandContext& c) {
-        auto a = jarvis::Args::parse(c.args, {}, {});
-        const std::string& p = a.positional(0, "PRINCIPAL");
-        const std::string& t = a.positional(1, "TOOL");
-        return guarded(c, [&] {
-          if (!store->remove(p, t, "cli")) {
-            throw jarvis::Error(404, "permission_not_found", "no permission for " + p + " / " + t);
-          }
-          c.out << "removed " << p << " " << t << "\n";
-          return 0;
-        });
-      }});
+  commands.add(Owner{},
+               jarvis::CommandSpec{"permissions", "remove",
+                                   "Delete a permission row (the tool is then denied by default)",
+                                   "jarvis permissions remove PRINCIPAL TOOL",
+                                   [store, guarded](jarvis::CommandContext& c) {
+                                     auto a = jarvis::Args::parse(c.args, {}, {});
+                                     const std::string& p = a.positional(0, "PRINCIPAL");
+                                     const std::string& t = a.positional(1, "TOOL");
+                                     return guarded(c, [&] {
+                                       if (!store->remove(p, t, "cli")) {
+                                         throw jarvis::Error(404, "permission_not_found",
+                                                             "no permission for " + p + " / " + t);
+                                       }
+                                       c.out << "removed " << p << " " << t << "\n";
+                                       return 0;
+                                     });
+                                   }});
 }
 
 }  // namespace jarvis::host

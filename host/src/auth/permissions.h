@@ -34,8 +34,8 @@ class PermissionStore {
   std::vector<PermissionRow> list(const std::string& principal = "", const std::string& tool = "");
   /// Sets the effect ("allow" or "deny") of (principal, tool); `actor` is who did it (audit).
   /// Throws 400 `invalid_field` naming principal, tool or effect.
-  PermissionRow put(const std::string& principal, const std::string& tool, const std::string& effect,
-                    const std::string& actor);
+  PermissionRow put(const std::string& principal, const std::string& tool,
+                    const std::string& effect, const std::string& actor);
   /// Deletes the row; false when there was none.
   bool remove(const std::string& principal, const std::string& tool, const std::string& actor);
 
@@ -47,11 +47,13 @@ class PermissionStore {
   EventBusImpl* events_;
 };
 
-/// GET /api/v1/permissions[?principal=&tool=], PUT and DELETE /api/v1/permissions/{principal}/{tool}
-/// (all admin), owner "host".
+/// GET /api/v1/permissions[?principal=&tool=], PUT and DELETE
+/// /api/v1/permissions/{principal}/{tool} (all admin), owner "host".
 void register_permission_routes(Router& router, jarvis::Database& db, EventBusImpl* events);
 
-/// `jarvis permissions list [--json] [--principal P] [--tool T] | allow P T | deny P T | remove P T`.
-void register_permission_commands(CommandTable& commands, jarvis::Database& db, EventBusImpl* events);
+/// `jarvis permissions list [--json] [--principal P] [--tool T] | allow P T | deny P T | remove P
+/// T`.
+void register_permission_commands(CommandTable& commands, jarvis::Database& db,
+                                  EventBusImpl* events);
 
 }  // namespace jarvis::host

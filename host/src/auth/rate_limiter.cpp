@@ -54,9 +54,9 @@ void SlidingWindowLimiter::prune(Clock::time_point now) {
     it = q.empty() ? events_.erase(it) : std::next(it);
   }
   while (events_.size() >= max_keys_) {
-    auto oldest = std::min_element(events_.begin(), events_.end(), [](const auto& a, const auto& b) {
-      return a.second.back() < b.second.back();
-    });
+    auto oldest = std::min_element(
+        events_.begin(), events_.end(),
+        [](const auto& a, const auto& b) { return a.second.back() < b.second.back(); });
     events_.erase(oldest);
   }
 }

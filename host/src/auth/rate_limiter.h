@@ -21,12 +21,14 @@ class SlidingWindowLimiter {
  public:
   using Clock = std::chrono::steady_clock;
 
-  SlidingWindowLimiter(std::size_t limit, std::chrono::seconds window, std::size_t max_keys = 100000);
+  SlidingWindowLimiter(std::size_t limit, std::chrono::seconds window,
+                       std::size_t max_keys = 100000);
 
   /// Records an event for `key` at `now` and returns true when the key is under its limit;
   /// otherwise records nothing, returns false and sets `retry_after` (≥ 1 s) to when the oldest
   /// event leaves the window. A limit of 0 disables the limiter (always true).
-  bool try_acquire(const std::string& key, Clock::time_point now, std::chrono::seconds& retry_after);
+  bool try_acquire(const std::string& key, Clock::time_point now,
+                   std::chrono::seconds& retry_after);
 
   /// Takes back the event recorded at `at` by try_acquire (a successful login does not count).
   void release(const std::string& key, Clock::time_point at);

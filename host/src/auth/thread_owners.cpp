@@ -8,7 +8,8 @@ namespace {
 
 void check_id(const std::string& id, const char* field) {
   if (id.empty() || id.size() > 128) {
-    throw jarvis::Error(400, "invalid_field", std::string("field '") + field + "': 1 to 128 characters");
+    throw jarvis::Error(400, "invalid_field",
+                        std::string("field '") + field + "': 1 to 128 characters");
   }
 }
 
@@ -42,7 +43,8 @@ void ThreadOwners::claim(const std::string& thread_id, const std::string& user_i
 std::optional<std::string> ThreadOwners::owner_of(const std::string& thread_id) {
   auto sql = db_.session();
   std::string user;
-  *sql << "SELECT user_id FROM thread_owners WHERE thread_id = :t", soci::use(thread_id), soci::into(user);
+  *sql << "SELECT user_id FROM thread_owners WHERE thread_id = :t", soci::use(thread_id),
+      soci::into(user);
   if (!sql->got_data()) return std::nullopt;
   return user;
 }
@@ -56,7 +58,8 @@ bool ThreadOwners::may_access(const jarvis::Principal& who, const std::string& t
 
 bool ThreadOwners::release(const std::string& thread_id) {
   auto sql = db_.session();
-  soci::statement st = (sql->prepare << "DELETE FROM thread_owners WHERE thread_id = :t", soci::use(thread_id));
+  soci::statement st =
+      (sql->prepare << "DELETE FROM thread_owners WHERE thread_id = :t", soci::use(thread_id));
   st.execute(true);
   return st.get_affected_rows() > 0;
 }

@@ -23,7 +23,8 @@ class ThreadOwners {
   /// Records that `user_id` owns `thread_id`, registered by `component` (plugin name). Idempotent
   /// for the same owner; throws jarvis::Error 409 `thread_owned` when another user owns it, and
   /// 400 `invalid_field` for an empty or over-long (> 128) id.
-  void claim(const std::string& thread_id, const std::string& user_id, const std::string& component);
+  void claim(const std::string& thread_id, const std::string& user_id,
+             const std::string& component);
   /// The owning user id, or nullopt when nobody claimed the thread.
   std::optional<std::string> owner_of(const std::string& thread_id);
   /// True when `who` may read the thread: admins always, users when they own it.

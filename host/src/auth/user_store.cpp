@@ -82,8 +82,9 @@ UserRecord UserStore::create(const std::string& username, const std::string& pas
   std::string role_s = role_text(role);
   try {
     auto sql = db_.session();
-    *sql << "INSERT INTO users(id, username, password_hash, role, disabled, created_at, updated_at) "
-            "VALUES(:id, :u, :h, :r, 0, :c, :m)",
+    *sql
+        << "INSERT INTO users(id, username, password_hash, role, disabled, created_at, updated_at) "
+           "VALUES(:id, :u, :h, :r, 0, :c, :m)",
         soci::use(r.id), soci::use(r.username), soci::use(r.password_hash), soci::use(role_s),
         soci::use(r.created_at), soci::use(r.updated_at);
   } catch (const std::exception&) {
@@ -102,7 +103,7 @@ std::optional<UserRecord> UserStore::create_first_admin(const std::string& usern
     throw jarvis::Error(409, "user_exists", "user '" + username + "' already exists");
   }
   UserRecord r{jarvis::new_id("usr"), username, password_hash, jarvis::Role::Admin, false,
-               jarvis::now_iso(), ""};
+               jarvis::now_iso(),     ""};
   r.updated_at = r.created_at;
   long long inserted = 0;
   {
@@ -143,8 +144,8 @@ int UserStore::active_admin_count() {
 void UserStore::set_role(const std::string& user_id, jarvis::Role role) {
   auto sql = db_.session();
   std::string r = role_text(role), now = jarvis::now_iso();
-  *sql << "UPDATE users SET role = :r, updated_at = :m WHERE id = :id", soci::use(r), soci::use(now),
-      soci::use(user_id);
+  *sql << "UPDATE users SET role = :r, updated_at = :m WHERE id = :id", soci::use(r),
+      soci::use(now), soci::use(user_id);
 }
 
 void UserStore::set_disabled(const std::string& user_id, bool disabled) {
@@ -180,7 +181,8 @@ TokenRecord UserStore::insert_token(const std::string& user_id, const std::strin
   return t;
 }
 
-std::optional<TokenGrant> UserStore::lookup_token(const std::string& digest, const std::string& now) {
+std::optional<TokenGrant> UserStore::lookup_token(const std::string& digest,
+                                                  const std::string& now) {
   auto sql = db_.session();
   TokenGrant g;
   std::string role;
@@ -231,13 +233,12 @@ int UserStore::revoke_user_tokens(const std::string& user_id, const std::string&
   std::string now = jarvis::now_iso();
   std::string k = kind;
   soci::statement st =
-      kind.empty()
-          ? (sql->prepare << "UPDATE auth_tokens SET revoked_at = :n WHERE user_id = :u "
-                             "AND revoked_at IS NULL",
-             soci::use(now), soci::use(user_id))
-          : (sql->prepare << "UPDATE auth_tokens SET revoked_at = :n WHERE user_id = :u "
-                             "AND kind = :k AND revoked_at IS NULL",
-             soci::use(now), soci::use(user_id), soci::use(k));
+      kind.empty() ? (sql->prepare << "UPDATE auth_tokens SET revoked_at = :n WHERE user_id = :u "
+                                      "AND revoked_at IS NULL",
+                      soci::use(now), soci::use(user_id))
+                   : (sql->prepare << "UPDATE auth_tokens SET revoked_at = :n WHERE user_id = :u "
+                                      "AND kind = :k AND revoked_at IS NULL",
+                      soci::use(now), soci::use(user_id), soci::use(k));
   st.execute(true);
   return static_cast<int>(st.get_affected_rows());
 }

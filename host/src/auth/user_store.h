@@ -57,7 +57,8 @@ class UserStore {
   /// Every user, oldest first.
   std::vector<UserRecord> list();
   /// Inserts a user; throws jarvis::Error(409, "user_exists") when the name is taken.
-  UserRecord create(const std::string& username, const std::string& password_hash, jarvis::Role role);
+  UserRecord create(const std::string& username, const std::string& password_hash,
+                    jarvis::Role role);
   /// Inserts an admin only if no admin exists yet (atomic on both dialects: one statement on
   /// SQLite's single writer, an advisory transaction lock on PostgreSQL). Returns nullopt when an
   /// admin already exists; throws 409 "user_exists" when the name is taken.

@@ -27,7 +27,8 @@ const char* kUsage =
     "usage: jarvis <command> [options]\n"
     "\n"
     "Host commands:\n"
-    "  serve [--no-migrate]          apply pending migrations and serve HTTP on BIND_HOST:BIND_PORT\n"
+    "  serve [--no-migrate]          apply pending migrations and serve HTTP on "
+    "BIND_HOST:BIND_PORT\n"
     "  migrate [--status] [--json]   apply pending migrations (or show their status)\n"
     "  doctor [--json] [--fix]       check config, database, migrations, plugins, port, data dirs\n"
     "  plugins list [--json]         every discovered plugin with version and state\n"
@@ -37,7 +38,8 @@ const char* kUsage =
     "  version [--json]              host version, SDK version and ABI tag\n"
     "\n"
     "Commands from the host's services and plugins: run `jarvis help` to list them.\n"
-    "Configuration: defaults < jarvis.yaml < .env < environment. Exit codes: 0 ok, 1 failure, 2 usage.\n";
+    "Configuration: defaults < jarvis.yaml < .env < environment. Exit codes: 0 ok, 1 failure, 2 "
+    "usage.\n";
 
 void setup_logging(const std::string& level, bool quiet) {
   auto logger = spdlog::stderr_color_mt("jarvis");
@@ -100,7 +102,8 @@ int run_cli(int argc, char** argv, char** envp) {
     if (cmd == "help") {
       std::cout << kUsage << "\nRegistered commands:\n";
       for (const auto& e : table.all()) {
-        std::cout << "  " << e->spec.usage << "\n      " << e->spec.summary << "  [" << e->owner.name << "]\n";
+        std::cout << "  " << e->spec.usage << "\n      " << e->spec.summary << "  ["
+                  << e->owner.name << "]\n";
       }
       return 0;
     }
@@ -127,13 +130,16 @@ int run_cli(int argc, char** argv, char** envp) {
     try {
       return entry->spec.handler(cc);
     } catch (const jarvis::UsageError& e) {
-      std::cerr << "jarvis " << cmd << " " << rest[0] << ": " << e.what() << "\nusage: " << entry->spec.usage << "\n";
+      std::cerr << "jarvis " << cmd << " " << rest[0] << ": " << e.what()
+                << "\nusage: " << entry->spec.usage << "\n";
       return 2;
     } catch (const jarvis::Error& e) {
-      std::cerr << "jarvis " << cmd << " " << rest[0] << ": " << e.what() << " (" << e.code() << ")\n";
+      std::cerr << "jarvis " << cmd << " " << rest[0] << ": " << e.what() << " (" << e.code()
+                << ")\n";
       return 1;
     } catch (const std::exception& e) {
-      std::cerr << "jarvis " << cmd << " " << rest[0] << " failed [" << entry->owner.name << "]: " << e.what() << "\n";
+      std::cerr << "jarvis " << cmd << " " << rest[0] << " failed [" << entry->owner.name
+                << "]: " << e.what() << "\n";
       return 1;
     }
   } catch (const jarvis::UsageError& e) {

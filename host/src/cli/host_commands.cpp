@@ -36,7 +36,8 @@ void print_json(std::ostream& out, const jarvis::Json& j) { out << j.dump(2) << 
 
 int cmd_version(const std::vector<std::string>& args, std::ostream& out) {
   Args a = Args::parse(args, {"--json"}, {});
-  std::string sdk = std::to_string(JARVIS_SDK_VERSION_MAJOR) + "." + std::to_string(JARVIS_SDK_VERSION_MINOR);
+  std::string sdk =
+      std::to_string(JARVIS_SDK_VERSION_MAJOR) + "." + std::to_string(JARVIS_SDK_VERSION_MINOR);
   if (a.flag("--json")) {
     print_json(out, {{"version", JARVIS_VERSION}, {"sdk", sdk}, {"abi", JARVIS_ABI_TAG}});
   } else {
@@ -83,7 +84,9 @@ int cmd_migrate(CliContext& ctx, const std::vector<std::string>& args) {
   if (a.flag("--json")) {
     print_json(ctx.out, {{"applied", n}, {"database", app.db().display_url()}});
   } else {
-    ctx.out << applied.str() << (n == 0 ? "migrations: nothing to apply" : "migrations: applied " + std::to_string(n))
+    ctx.out << applied.str()
+            << (n == 0 ? "migrations: nothing to apply"
+                       : "migrations: applied " + std::to_string(n))
             << " (" << app.db().display_url() << ")\n";
   }
   return 0;
@@ -109,7 +112,8 @@ int cmd_plugins(CliContext& ctx, const std::vector<std::string>& args) {
       print_json(ctx.out, {{"plugins", items}});
       return 0;
     }
-    ctx.out << std::left << std::setw(20) << "NAME" << std::setw(10) << "VERSION" << std::setw(12) << "STATE"
+    ctx.out << std::left << std::setw(20) << "NAME" << std::setw(10) << "VERSION" << std::setw(12)
+            << "STATE"
             << "REASON\n";
     for (const auto& p : list) {
       ctx.out << std::left << std::setw(20) << p.name << std::setw(10) << p.version << std::setw(12)
@@ -128,12 +132,14 @@ int cmd_plugins(CliContext& ctx, const std::vector<std::string>& args) {
       for (auto it = j.begin(); it != j.end(); ++it) {
         if (it.key() == "config") continue;
         ctx.out << std::left << std::setw(14) << (it.key() + ":")
-                << (it.value().is_string() ? it.value().get<std::string>() : it.value().dump()) << "\n";
+                << (it.value().is_string() ? it.value().get<std::string>() : it.value().dump())
+                << "\n";
       }
       ctx.out << "config:\n";
       for (const auto& c : j["config"]) {
-        ctx.out << "  " << std::left << std::setw(28) << c.value("env", "") << std::setw(8) << c.value("type", "")
-                << " = " << c.value("value", "") << "  (" << c.value("source", "") << ")\n";
+        ctx.out << "  " << std::left << std::setw(28) << c.value("env", "") << std::setw(8)
+                << c.value("type", "") << " = " << c.value("value", "") << "  ("
+                << c.value("source", "") << ")\n";
       }
     }
     return 0;
@@ -185,8 +191,8 @@ int cmd_config(CliContext& ctx, const std::vector<std::string>& args) {
     return 0;
   }
   auto row = [&](const jarvis::Json& c, const std::string& keyfield) {
-    ctx.out << "  " << std::left << std::setw(40) << c.value(keyfield, "") << " = "
-            << std::setw(24) << c.value("value", "") << " (" << c.value("source", "") << ")\n";
+    ctx.out << "  " << std::left << std::setw(40) << c.value(keyfield, "") << " = " << std::setw(24)
+            << c.value("value", "") << " (" << c.value("source", "") << ")\n";
   };
   ctx.out << "host:\n";
   for (const auto& c : host) row(c, "key");
@@ -215,24 +221,28 @@ int cmd_routes(CliContext& ctx, const std::vector<std::string>& args) {
     return 0;
   }
   if (a.flag("--markdown")) {
-    ctx.out << "# API reference\n\n"
-               "Generated from the route table by `jarvis routes --markdown` (`make docs`); do not edit by hand.\n"
-               "Auth levels: `public` (anyone), `user` (401 without a valid session or token), `admin` "
-               "(401 anonymous, 403 for users), `webhook` (the route verifies its caller itself).\n"
-               "Errors are JSON: `{\"error\":{\"code\",\"message\",\"request_id\"}}`.\n\n"
-               "| Method | Path | Auth | Owner | Summary |\n|---|---|---|---|---|\n";
+    ctx.out
+        << "# API reference\n\n"
+           "Generated from the route table by `jarvis routes --markdown` (`make docs`); do not "
+           "edit by hand.\n"
+           "Auth levels: `public` (anyone), `user` (401 without a valid session or token), `admin` "
+           "(401 anonymous, 403 for users), `webhook` (the route verifies its caller itself).\n"
+           "Errors are JSON: `{\"error\":{\"code\",\"message\",\"request_id\"}}`.\n\n"
+           "| Method | Path | Auth | Owner | Summary |\n|---|---|---|---|---|\n";
     for (const auto& r : routes) {
-      ctx.out << "| " << r->spec.method << " | `" << r->spec.path << "` | " << jarvis::to_string(r->spec.auth)
-              << " | " << r->owner.name << " | " << r->spec.summary << " |\n";
+      ctx.out << "| " << r->spec.method << " | `" << r->spec.path << "` | "
+              << jarvis::to_string(r->spec.auth) << " | " << r->owner.name << " | "
+              << r->spec.summary << " |\n";
     }
-    ctx.out << "\nWebSocket: `GET /ws` (upgrade; user — `jarvis_session` cookie or `Authorization: Bearer`, "
+    ctx.out << "\nWebSocket: `GET /ws` (upgrade; user — `jarvis_session` cookie or `Authorization: "
+               "Bearer`, "
                "never a query token). Actions `subscribe {thread_id}`, `unsubscribe {thread_id}`, "
                "`subscribe_system` (admin); see docs/runbook.md.\n";
     return 0;
   }
   for (const auto& r : routes) {
-    ctx.out << std::left << std::setw(7) << r->spec.method << std::setw(48) << r->spec.path << std::setw(9)
-            << jarvis::to_string(r->spec.auth) << r->owner.name << "\n";
+    ctx.out << std::left << std::setw(7) << r->spec.method << std::setw(48) << r->spec.path
+            << std::setw(9) << jarvis::to_string(r->spec.auth) << r->owner.name << "\n";
   }
   return 0;
 }
@@ -285,9 +295,10 @@ int cmd_doctor(CliContext& ctx, const std::vector<std::string>& args) {
     fs::copy_file(example, env_file);
     fixed.push_back("created .env from .env.example");
   }
-  checks.push_back({".env", fs::exists(env_file),
-                    fs::exists(env_file) ? ".env present" : ".env missing (defaults and environment are used)",
-                    "jarvis doctor --fix copies .env.example to .env"});
+  checks.push_back(
+      {".env", fs::exists(env_file),
+       fs::exists(env_file) ? ".env present" : ".env missing (defaults and environment are used)",
+       "jarvis doctor --fix copies .env.example to .env"});
   // .env is optional: its absence is reported but does not fail the doctor.
   checks.back().passed = true;
 
@@ -296,7 +307,8 @@ int cmd_doctor(CliContext& ctx, const std::vector<std::string>& args) {
     settings = HostSettings::from(ctx.store);
     checks.push_back({"config", true, "host configuration valid", ""});
   } catch (const std::exception& e) {
-    checks.push_back({"config", false, e.what(), "fix the value in .env, jarvis.yaml or the environment"});
+    checks.push_back(
+        {"config", false, e.what(), "fix the value in .env, jarvis.yaml or the environment"});
   }
 
   std::unique_ptr<Application> app;
@@ -335,10 +347,11 @@ int cmd_doctor(CliContext& ctx, const std::vector<std::string>& args) {
   }
   if (settings) {
     bool free = port_free(settings->bind_host, settings->bind_port);
-    checks.push_back({"port", free,
-                      settings->bind_host + ":" + std::to_string(settings->bind_port) +
-                          (free ? " is free" : " is in use (another process, maybe a running jarvis)"),
-                      free ? "" : "stop the other process or set BIND_PORT"});
+    checks.push_back(
+        {"port", free,
+         settings->bind_host + ":" + std::to_string(settings->bind_port) +
+             (free ? " is free" : " is in use (another process, maybe a running jarvis)"),
+         free ? "" : "stop the other process or set BIND_PORT"});
     std::vector<fs::path> dirs{fs::path(ctx.cwd) / "var"};
     if (settings->database_url.find("://") == std::string::npos ||
         settings->database_url.rfind("sqlite://", 0) == 0) {
@@ -359,7 +372,10 @@ int cmd_doctor(CliContext& ctx, const std::vector<std::string>& args) {
   if (a.flag("--json")) {
     jarvis::Json items = jarvis::Json::array();
     for (const auto& c : checks) {
-      items.push_back({{"name", c.name}, {"passed", c.passed}, {"message", c.message}, {"fix_hint", c.fix_hint}});
+      items.push_back({{"name", c.name},
+                       {"passed", c.passed},
+                       {"message", c.message},
+                       {"fix_hint", c.fix_hint}});
     }
     print_json(ctx.out, {{"ok", all}, {"checks", items}, {"fixed", fixed}});
   } else {

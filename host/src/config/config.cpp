@@ -16,21 +16,30 @@ namespace jarvis::host {
 
 const char* to_string(ConfigSource s) {
   switch (s) {
-    case ConfigSource::Default: return "default";
-    case ConfigSource::Yaml: return "jarvis.yaml";
-    case ConfigSource::DotEnv: return ".env";
-    case ConfigSource::Environment: return "environment";
+    case ConfigSource::Default:
+      return "default";
+    case ConfigSource::Yaml:
+      return "jarvis.yaml";
+    case ConfigSource::DotEnv:
+      return ".env";
+    case ConfigSource::Environment:
+      return "environment";
   }
   return "unknown";
 }
 
 const char* to_string(ConfigType t) {
   switch (t) {
-    case ConfigType::String: return "string";
-    case ConfigType::Int: return "int";
-    case ConfigType::Float: return "float";
-    case ConfigType::Bool: return "bool";
-    case ConfigType::List: return "list";
+    case ConfigType::String:
+      return "string";
+    case ConfigType::Int:
+      return "int";
+    case ConfigType::Float:
+      return "float";
+    case ConfigType::Bool:
+      return "bool";
+    case ConfigType::List:
+      return "list";
   }
   return "unknown";
 }
@@ -104,7 +113,8 @@ std::string unescape_newlines(const std::string& v) {
 
 bool valid_key(const std::string& k) {
   if (k.empty() || std::isdigit(static_cast<unsigned char>(k[0]))) return false;
-  return std::all_of(k.begin(), k.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+  return std::all_of(k.begin(), k.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '_'; });
 }
 
 std::string upper(std::string s) {
@@ -157,7 +167,8 @@ std::map<std::string, std::string> parse_dotenv(const std::string& text) {
     }
     std::string key = trim(t.substr(0, eq));
     if (!valid_key(key)) {
-      throw std::runtime_error(".env line " + std::to_string(lineno) + ": invalid key '" + key + "'");
+      throw std::runtime_error(".env line " + std::to_string(lineno) + ": invalid key '" + key +
+                               "'");
     }
     std::string value = trim(t.substr(eq + 1));
     if (!value.empty() && (value[0] == '"' || value[0] == '\'')) {

@@ -34,8 +34,7 @@ class ConfigStore {
   /// A store with no layers (tests); use set() to fill it.
   ConfigStore() = default;
 
-  void set(const std::string& key, std::string value, ConfigSource source,
-           std::string origin = "");
+  void set(const std::string& key, std::string value, ConfigSource source, std::string origin = "");
   std::optional<ConfigValue> get(const std::string& key) const;
   /// The value or `fallback`.
   std::string get_or(const std::string& key, const std::string& fallback) const;

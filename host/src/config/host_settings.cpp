@@ -9,26 +9,38 @@ namespace jarvis::host {
 
 const std::vector<SettingDecl>& host_setting_decls() {
   static const std::vector<SettingDecl> decls = {
-      {"APP_DB", ConfigType::String, "./var/jarvis.db", false, "SQLite database file (embedded default)"},
-      {"DATABASE_URL", ConfigType::String, "", true, "postgresql://… selects PostgreSQL; overrides APP_DB"},
+      {"APP_DB", ConfigType::String, "./var/jarvis.db", false,
+       "SQLite database file (embedded default)"},
+      {"DATABASE_URL", ConfigType::String, "", true,
+       "postgresql://… selects PostgreSQL; overrides APP_DB"},
       {"BIND_HOST", ConfigType::String, "127.0.0.1", false, "HTTP listen address"},
       {"BIND_PORT", ConfigType::Int, "8000", false, "HTTP listen port"},
-      {"JARVIS_HTTP_THREADS", ConfigType::Int, "0", false, "HTTP worker threads (0 = number of cores)"},
-      {"JARVIS_HTTP_MAX_BODY_BYTES", ConfigType::Int, "1048576", false, "default request body limit"},
+      {"JARVIS_HTTP_THREADS", ConfigType::Int, "0", false,
+       "HTTP worker threads (0 = number of cores)"},
+      {"JARVIS_HTTP_MAX_BODY_BYTES", ConfigType::Int, "1048576", false,
+       "default request body limit"},
       {"JARVIS_DB_POOL_SIZE", ConfigType::Int, "8", false, "database connections in the pool"},
-      {"JARVIS_PLUGIN_DIRS", ConfigType::String, "", false, "extra plugin directories, colon-separated"},
-      {"JARVIS_PLUGINS_DISABLED", ConfigType::String, "", false, "plugins not to load, comma-separated"},
+      {"JARVIS_PLUGIN_DIRS", ConfigType::String, "", false,
+       "extra plugin directories, colon-separated"},
+      {"JARVIS_PLUGINS_DISABLED", ConfigType::String, "", false,
+       "plugins not to load, comma-separated"},
       {"PLUGINS_DISABLED", ConfigType::String, "", false, "jarvis.yaml plugins.disabled (list)"},
-      {"JARVIS_PLUGINS_REQUIRED", ConfigType::String, "", false, "plugins whose failure stops start-up"},
+      {"JARVIS_PLUGINS_REQUIRED", ConfigType::String, "", false,
+       "plugins whose failure stops start-up"},
       {"WEB_DIST_DIR", ConfigType::String, "web/dist", false, "static web UI directory"},
-      {"WEB_CORS_ORIGINS", ConfigType::String, "", false, "allowed browser origins, comma-separated"},
+      {"WEB_CORS_ORIGINS", ConfigType::String, "", false,
+       "allowed browser origins, comma-separated"},
       {"LOG_LEVEL", ConfigType::String, "info", false, "trace, debug, info, warn, error"},
       {"TASK_RUNNER_MAX_CONCURRENT", ConfigType::Int, "4", false, "task worker threads"},
-      {"TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS", ConfigType::Int, "30", false, "drain limit at shutdown/restart"},
-      {"TASK_RUNNER_LEASE_SECONDS", ConfigType::Int, "30", false, "task lease; a dead host's tasks are re-claimed after it"},
-      {"SCHEDULER_MAX_CATCHUP", ConfigType::Int, "10", false, "slots dispatched per schedule after downtime"},
+      {"TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS", ConfigType::Int, "30", false,
+       "drain limit at shutdown/restart"},
+      {"TASK_RUNNER_LEASE_SECONDS", ConfigType::Int, "30", false,
+       "task lease; a dead host's tasks are re-claimed after it"},
+      {"SCHEDULER_MAX_CATCHUP", ConfigType::Int, "10", false,
+       "slots dispatched per schedule after downtime"},
       {"SCHEDULER_TZ", ConfigType::String, "UTC", false, "time zone for cron schedules"},
-      {"SCHEDULER_TICK_MS", ConfigType::Int, "1000", false, "scheduler tick interval in milliseconds"},
+      {"SCHEDULER_TICK_MS", ConfigType::Int, "1000", false,
+       "scheduler tick interval in milliseconds"},
   };
   return decls;
 }
@@ -92,7 +104,8 @@ HostSettings HostSettings::from(const ConfigStore& store) {
   s.bind_port = static_cast<int>(int_in("BIND_PORT", 0, 65535));
   s.http_threads = static_cast<int>(int_in("JARVIS_HTTP_THREADS", 0, 256));
   if (s.http_threads == 0) s.http_threads = std::max(1u, std::thread::hardware_concurrency());
-  s.http_max_body_bytes = static_cast<std::size_t>(int_in("JARVIS_HTTP_MAX_BODY_BYTES", 1, 1LL << 32));
+  s.http_max_body_bytes =
+      static_cast<std::size_t>(int_in("JARVIS_HTTP_MAX_BODY_BYTES", 1, 1LL << 32));
   s.db_pool_size = static_cast<std::size_t>(int_in("JARVIS_DB_POOL_SIZE", 1, 256));
   s.plugin_dirs = split(v["JARVIS_PLUGIN_DIRS"], ':');
   for (auto& p : split(v["JARVIS_PLUGINS_DISABLED"], ',')) s.plugins_disabled.insert(p);
@@ -100,7 +113,8 @@ HostSettings HostSettings::from(const ConfigStore& store) {
   for (auto& p : split(v["JARVIS_PLUGINS_REQUIRED"], ',')) s.plugins_required.insert(p);
   s.web_dist_dir = v["WEB_DIST_DIR"];
   s.log_level = v["LOG_LEVEL"];
-  static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  static const std::set<std::string> levels = {"trace", "debug",    "info", "warn",
+                                               "error", "critical", "off"};
   if (!levels.count(s.log_level)) {
     auto cv = store.get("LOG_LEVEL");
     throw std::runtime_error("invalid config LOG_LEVEL='" + s.log_level + "' from " +
@@ -108,7 +122,8 @@ HostSettings HostSettings::from(const ConfigStore& store) {
                              ": expected one of trace, debug, info, warn, error, critical, off");
   }
   s.task_max_concurrent = static_cast<int>(int_in("TASK_RUNNER_MAX_CONCURRENT", 1, 1024));
-  s.task_shutdown_timeout = std::chrono::seconds(int_in("TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS", 0, 86400));
+  s.task_shutdown_timeout =
+      std::chrono::seconds(int_in("TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS", 0, 86400));
   s.task_lease = std::chrono::seconds(int_in("TASK_RUNNER_LEASE_SECONDS", 2, 86400));
   s.scheduler_max_catchup = static_cast<int>(int_in("SCHEDULER_MAX_CATCHUP", 0, 100000));
   s.scheduler_tz = v["SCHEDULER_TZ"];

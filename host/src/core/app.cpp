@@ -89,7 +89,8 @@ void Application::init(AppMode mode) {
     p.tasks = std::make_unique<TaskService>(*db_, p.events.get(), &p.metrics);
     p.auth = std::make_unique<AuthService>(*db_, p.events.get(), AuthSettings::from(store_));
     p.thread_owners = std::make_unique<ThreadOwners>(*db_);
-    p.system = std::make_unique<SystemState>(*db_, p.events.get(), SystemOptions::from(store_), &p.metrics);
+    p.system = std::make_unique<SystemState>(*db_, p.events.get(), SystemOptions::from(store_),
+                                             &p.metrics);
     p.tools->set_system_flags(p.system->flags());
   }
 
@@ -148,7 +149,8 @@ int Application::migrate(std::ostream& out) {
   auto sources = migration_sources();
   int count = 0;
   auto report = [&](const std::vector<MigrationFile>& applied) {
-    for (const auto& f : applied) out << "applied " << f.component << " " << f.version << " " << f.name << "\n";
+    for (const auto& f : applied)
+      out << "applied " << f.component << " " << f.version << " " << f.name << "\n";
     count += static_cast<int>(applied.size());
   };
   // The host's schema first: its failure is fatal (MigrationError propagates).
@@ -172,11 +174,15 @@ bool Application::migrations_current(std::string* problem) {
     MigrationRunner runner(*db_);
     for (const auto& s : runner.status(migration_sources())) {
       if (s.checksum_mismatch) {
-        if (problem) *problem = "edited migration " + s.file.component + "/" + s.file.version + "_" + s.file.name;
+        if (problem)
+          *problem =
+              "edited migration " + s.file.component + "/" + s.file.version + "_" + s.file.name;
         return false;
       }
       if (!s.applied) {
-        if (problem) *problem = "pending migration " + s.file.component + "/" + s.file.version + "_" + s.file.name;
+        if (problem)
+          *problem =
+              "pending migration " + s.file.component + "/" + s.file.version + "_" + s.file.name;
         return false;
       }
     }
@@ -209,7 +215,8 @@ jarvis::Json Application::readiness() {
   jarvis::Json plugins = jarvis::Json::array();
   auto health = plugins_->health();
   for (const auto& info : plugins_->list()) {
-    jarvis::Json p = {{"name", info.name}, {"version", info.version}, {"state", to_string(info.state)}};
+    jarvis::Json p = {
+        {"name", info.name}, {"version", info.version}, {"state", to_string(info.state)}};
     if (!info.reason.empty()) p["reason"] = info.reason;
     for (const auto& h : health) {
       if (h.name != info.name || info.state != PluginState::Started) continue;
@@ -265,7 +272,8 @@ int Application::serve(bool migrate_first) {
 
   RunnerOptions runner;
   runner.max_concurrent = settings_.task_max_concurrent;
-  runner.shutdown_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.task_shutdown_timeout);
+  runner.shutdown_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(settings_.task_shutdown_timeout);
   runner.scheduler_max_catchup = settings_.scheduler_max_catchup;
   runner.lease = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.task_lease);
   runner.scheduler_tz = settings_.scheduler_tz;
@@ -273,11 +281,15 @@ int Application::serve(bool migrate_first) {
   p.tasks->start(runner);
 
   DispatchHooks hooks;
-  // CORS: preflights are answered before routing; allowed origins get their headers on every response.
+  // CORS: preflights are answered before routing; allowed origins get their headers on every
+  // response.
   hooks.before_route = [&p](jarvis::Request& req) { return p.auth->preflight(req); };
-  hooks.decorate = [&p](const jarvis::Request& req, jarvis::Response& res) { p.auth->decorate(req, res); };
+  hooks.decorate = [&p](const jarvis::Request& req, jarvis::Response& res) {
+    p.auth->decorate(req, res);
+  };
   // Order: a restart in progress answers webhooks 503 first; then the route's auth level.
-  hooks.authorize = [&p](jarvis::Request& req, const RouteEntry& route) -> std::optional<jarvis::Response> {
+  hooks.authorize = [&p](jarvis::Request& req,
+                         const RouteEntry& route) -> std::optional<jarvis::Response> {
     if (auto r = p.system->guard_webhook(req, route)) return r;
     return p.auth->authorize(req, route);
   };
@@ -295,25 +307,30 @@ int Application::serve(bool migrate_first) {
   WsHub hub(
       WsOptions::from(store_),
       [&p](const std::string& token) { return p.auth->authenticate_token(token); },
-      [&p](const jarvis::Principal& who, const std::string& thread) { return p.thread_owners->may_access(who, thread); },
+      [&p](const jarvis::Principal& who, const std::string& thread) {
+        return p.thread_owners->may_access(who, thread);
+      },
       &p.metrics);
   server.set_upgrade_handler("/ws", hub.upgrade_handler());
   p.events->set_forwarder([&hub](const jarvis::Event& e) { hub.publish(e); });
   p.system->set_restart_hooks(RestartHooks{
-      .drain_tasks = [&p](std::chrono::milliseconds t) {
-        p.tasks->stop_claiming();
-        return p.tasks->drain(t);
-      },
+      .drain_tasks =
+          [&p](std::chrono::milliseconds t) {
+            p.tasks->stop_claiming();
+            return p.tasks->drain(t);
+          },
       .stop_accepting = [&server] { server.stop_accepting(); },
-      .drain_http = [&server, &hub](std::chrono::milliseconds t) {
-        hub.close_all(std::chrono::seconds(1));
-        server.shutdown(t);
-        return true;
-      },
-      .before_exec = [this] {
-        // Plugins release their resources before the image is replaced.
-        plugins_->stop_all();
-      },
+      .drain_http =
+          [&server, &hub](std::chrono::milliseconds t) {
+            hub.close_all(std::chrono::seconds(1));
+            server.shutdown(t);
+            return true;
+          },
+      .before_exec =
+          [this] {
+            // Plugins release their resources before the image is replaced.
+            plugins_->stop_all();
+          },
       .exit_process = [this](int) { request_stop(); },
   });
   try {
@@ -325,8 +342,8 @@ int Application::serve(bool migrate_first) {
     plugins_->stop_all();
     return 1;
   }
-  spdlog::info("jarvis {} serving on http://{}:{} ({} plugin(s) started, database {})", JARVIS_VERSION,
-               settings_.bind_host, server.port(), started_plugin_count(),
+  spdlog::info("jarvis {} serving on http://{}:{} ({} plugin(s) started, database {})",
+               JARVIS_VERSION, settings_.bind_host, server.port(), started_plugin_count(),
                db_->display_url());
 
   p.system->start([this] { return readiness()["ok"].get<bool>(); });
@@ -335,14 +352,16 @@ int Application::serve(bool migrate_first) {
   sigwait(&stop_signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 
-  auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.task_shutdown_timeout);
+  auto grace =
+      std::chrono::duration_cast<std::chrono::milliseconds>(settings_.task_shutdown_timeout);
   p.system->stop();
   server.stop_accepting();
   p.tasks->stop_claiming();
   hub.close_all(std::chrono::seconds(2));
   server.shutdown(grace);
   p.events->set_forwarder(nullptr);
-  if (!p.tasks->drain(grace)) spdlog::warn("task drain timed out; unfinished tasks will be re-claimed");
+  if (!p.tasks->drain(grace))
+    spdlog::warn("task drain timed out; unfinished tasks will be re-claimed");
   plugins_->stop_all();
   spdlog::info("stopped");
   return 0;

@@ -9,7 +9,8 @@ namespace jarvis::host {
 
 /// {name, version, state, reason_code, reason, description, sdk, requires, required, dir, library}.
 jarvis::Json plugin_info_json(const PluginInfo& info);
-/// Each declared config key: {key, env, type, value (secrets redacted), source, origin, secret, description}.
+/// Each declared config key: {key, env, type, value (secrets redacted), source, origin, secret,
+/// description}.
 jarvis::Json plugin_config_json(const PluginInfo& info);
 
 }  // namespace jarvis::host

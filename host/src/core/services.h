@@ -8,7 +8,7 @@
 namespace jarvis {
 class HttpClient;
 class SystemControl;
-}
+}  // namespace jarvis
 
 namespace jarvis::host {
 

@@ -30,14 +30,16 @@ void register_system_routes(Application& app) {
                     return res;
                   }});
 
-  r.add(Owner{}, {.method = "GET",
-                  .path = "/readyz",
-                  .auth = jarvis::Auth::Public,
-                  .summary = "Readiness: database, migrations and every plugin's state and health (200 or 503)",
-                  .handler = [&app](jarvis::Request&) {
-                    jarvis::Json body = app.readiness();
-                    return jarvis::Response::json(body["ok"].get<bool>() ? 200 : 503, body);
-                  }});
+  r.add(Owner{},
+        {.method = "GET",
+         .path = "/readyz",
+         .auth = jarvis::Auth::Public,
+         .summary =
+             "Readiness: database, migrations and every plugin's state and health (200 or 503)",
+         .handler = [&app](jarvis::Request&) {
+           jarvis::Json body = app.readiness();
+           return jarvis::Response::json(body["ok"].get<bool>() ? 200 : 503, body);
+         }});
 
   MetricsRegistry* metrics = app.services().metrics;
   r.add(Owner{}, {.method = "GET",
@@ -58,7 +60,8 @@ void register_system_routes(Application& app) {
                                       std::chrono::steady_clock::now() - started)
                                       .count();
                     jarvis::Json plugins = jarvis::Json::object();
-                    for (const auto& info : app.plugins().list()) plugins[info.name] = to_string(info.state);
+                    for (const auto& info : app.plugins().list())
+                      plugins[info.name] = to_string(info.state);
                     jarvis::Json body = {{"version", JARVIS_VERSION},
                                          {"uptime_seconds", uptime},
                                          {"time", jarvis::now_iso()},
@@ -75,7 +78,8 @@ void register_system_routes(Application& app) {
                   .summary = "Every discovered plugin with version, state and reason",
                   .handler = [&app](jarvis::Request&) {
                     jarvis::Json items = jarvis::Json::array();
-                    for (const auto& info : app.plugins().list()) items.push_back(plugin_info_json(info));
+                    for (const auto& info : app.plugins().list())
+                      items.push_back(plugin_info_json(info));
                     return jarvis::Response::json(200, {{"items", items}});
                   }});
 }

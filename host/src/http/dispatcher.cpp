@@ -52,7 +52,8 @@ bool reserved_path(std::string_view p) {
     return p == prefix || (p.size() > prefix.size() && p.substr(0, prefix.size()) == prefix &&
                            p[prefix.size()] == '/');
   };
-  return under("/api") || under("/ws") || under("/healthz") || under("/readyz") || under("/metrics");
+  return under("/api") || under("/ws") || under("/healthz") || under("/readyz") ||
+         under("/metrics");
 }
 
 }  // namespace
@@ -60,8 +61,9 @@ bool reserved_path(std::string_view p) {
 std::string random_hex_id() {
   thread_local std::mt19937_64 rng([] {
     std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd(),
-                      static_cast<unsigned>(std::hash<std::thread::id>{}(std::this_thread::get_id()))};
+    std::seed_seq seq{
+        rd(), rd(), rd(), rd(),
+        static_cast<unsigned>(std::hash<std::thread::id>{}(std::this_thread::get_id()))};
     return std::mt19937_64(seq);
   }());
   static const char digits[] = "0123456789abcdef";
@@ -90,7 +92,8 @@ void Dispatcher::set_static_dir(std::string dir) {
 }
 
 jarvis::Response Dispatcher::error_response(int status, const std::string& code,
-                                            const std::string& message, const std::string& request_id) {
+                                            const std::string& message,
+                                            const std::string& request_id) {
   return jarvis::Response::json(
       status, {{"error", {{"code", code}, {"message", message}, {"request_id", request_id}}}});
 }
@@ -125,11 +128,13 @@ jarvis::Response Dispatcher::route(jarvis::Request& req, std::string& route_labe
     throw jarvis::Error(400, "invalid_path", "request target must be an absolute path");
   }
   auto decoded = percent_decode(raw_path);
-  if (!decoded) throw jarvis::Error(400, "invalid_path", "request path has a malformed percent escape");
+  if (!decoded)
+    throw jarvis::Error(400, "invalid_path", "request path has a malformed percent escape");
   req.path = std::move(*decoded);
   if (!raw_query.empty()) {
     auto query = parse_query(raw_query);
-    if (!query) throw jarvis::Error(400, "invalid_query", "query string has a malformed percent escape");
+    if (!query)
+      throw jarvis::Error(400, "invalid_query", "query string has a malformed percent escape");
     req.query = std::move(*query);
   }
 
@@ -162,8 +167,8 @@ jarvis::Response Dispatcher::route(jarvis::Request& req, std::string& route_labe
     std::string allow;
     for (const auto& m : match.allowed_methods) allow += (allow.empty() ? "" : ", ") + m;
     auto res = error_response(405, "method_not_allowed",
-                              "method " + req.method + " is not allowed on " + std::string(raw_path) +
-                                  " (allowed: " + allow + ")",
+                              "method " + req.method + " is not allowed on " +
+                                  std::string(raw_path) + " (allowed: " + allow + ")",
                               req.request_id);
     res.headers.set("Allow", allow);
     return res;
@@ -174,8 +179,8 @@ jarvis::Response Dispatcher::route(jarvis::Request& req, std::string& route_labe
       return std::move(*file);
     }
   }
-  return error_response(404, "not_found", "no route for " + req.method + " " + std::string(raw_path),
-                        req.request_id);
+  return error_response(404, "not_found",
+                        "no route for " + req.method + " " + std::string(raw_path), req.request_id);
 }
 
 jarvis::Response Dispatcher::crash(jarvis::Request& req, const std::string& owner,
@@ -199,7 +204,8 @@ void Dispatcher::finish(jarvis::Request& req, jarvis::Response& res, const std::
                         double started) noexcept {
   try {
     if (res.status < 100 || res.status > 599) {
-      res = crash(req, "host", "handler returned invalid HTTP status " + std::to_string(res.status));
+      res =
+          crash(req, "host", "handler returned invalid HTTP status " + std::to_string(res.status));
     }
     if (hooks_.decorate) {
       try {
@@ -247,7 +253,8 @@ jarvis::Response Dispatcher::reject(jarvis::Request& req, int status, const std:
   return res;
 }
 
-std::size_t Dispatcher::body_limit(const std::string& method, const std::string& target) const noexcept {
+std::size_t Dispatcher::body_limit(const std::string& method,
+                                   const std::string& target) const noexcept {
   try {
     std::string_view raw_path, raw_query;
     split_target(target, raw_path, raw_query);

@@ -31,7 +31,8 @@ struct DispatchHooks {
   std::function<void(const jarvis::Request&, jarvis::Response&)> decorate;
   /// Called when a handler throws something that is not jarvis::Error (owner = plugin name or
   /// "host", error id as shown to the caller, what() of the exception).
-  std::function<void(const std::string& owner, const std::string& error_id, const std::string& what)>
+  std::function<void(const std::string& owner, const std::string& error_id,
+                     const std::string& what)>
       on_handler_crash;
 };
 

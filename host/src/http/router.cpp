@@ -39,7 +39,8 @@ bool valid_method(const std::string& method) {
 
 void Router::add(Owner owner, jarvis::RouteSpec spec) {
   if (!valid_method(spec.method)) invalid(spec, owner.name, "method must be an upper-case token");
-  if (spec.path.empty() || spec.path.front() != '/') invalid(spec, owner.name, "path must start with '/'");
+  if (spec.path.empty() || spec.path.front() != '/')
+    invalid(spec, owner.name, "path must start with '/'");
   if (!spec.handler) invalid(spec, owner.name, "handler is empty");
 
   Compiled compiled;
@@ -64,10 +65,12 @@ void Router::add(Owner owner, jarvis::RouteSpec spec) {
       compiled.shape += "/{}";
     } else {
       if (part.find_first_of("{}") != std::string_view::npos) {
-        invalid(spec, owner.name, "a parameter must be a whole segment, got '" + std::string(part) + "'");
+        invalid(spec, owner.name,
+                "a parameter must be a whole segment, got '" + std::string(part) + "'");
       }
       auto decoded = percent_decode(part);
-      if (!decoded) invalid(spec, owner.name, "malformed percent escape in '" + std::string(part) + "'");
+      if (!decoded)
+        invalid(spec, owner.name, "malformed percent escape in '" + std::string(part) + "'");
       seg.text = std::move(*decoded);
       compiled.shape += "/" + seg.text;
     }
@@ -86,7 +89,8 @@ void Router::add(Owner owner, jarvis::RouteSpec spec) {
                               existing.entry->owner.name + "'" + as);
     }
   }
-  compiled.entry = std::make_shared<const RouteEntry>(RouteEntry{std::move(owner), std::move(spec)});
+  compiled.entry =
+      std::make_shared<const RouteEntry>(RouteEntry{std::move(owner), std::move(spec)});
   routes_.push_back(std::move(compiled));
 }
 
@@ -100,15 +104,16 @@ RouteMatch Router::match(const std::string& method, const std::string& path) con
       continue;
     }
     auto decoded = percent_decode(part);
-    if (!decoded) throw jarvis::Error(400, "invalid_path", "request path has a malformed percent escape");
+    if (!decoded)
+      throw jarvis::Error(400, "invalid_path", "request path has a malformed percent escape");
     segments.push_back(std::move(*decoded));
   }
 
   RouteMatch result;
   std::shared_lock lock(mu_);
-  const Compiled* best = nullptr;       // best route for the exact method
-  const Compiled* best_get = nullptr;   // best GET route, used for HEAD
-  bool other_methods = false;           // the path exists for some other method
+  const Compiled* best = nullptr;      // best route for the exact method
+  const Compiled* best_get = nullptr;  // best GET route, used for HEAD
+  bool other_methods = false;          // the path exists for some other method
   // Literal beats parameter at the first position where two candidates differ.
   auto better = [](const Compiled& a, const Compiled& b) {
     for (std::size_t i = 0; i < a.segments.size(); ++i) {
@@ -139,7 +144,8 @@ RouteMatch Router::match(const std::string& method, const std::string& path) con
     result.kind = RouteMatch::Kind::Found;
     result.route = best->entry;
     for (std::size_t i = 0; i < segments.size(); ++i) {
-      if (best->segments[i].param) result.path_params[best->segments[i].text] = std::move(segments[i]);
+      if (best->segments[i].param)
+        result.path_params[best->segments[i].text] = std::move(segments[i]);
     }
     return result;
   }

@@ -53,7 +53,8 @@ std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
   }
@@ -146,7 +147,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Starts serving; called once after the session was registered.
   void start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->wait_for_request(); });
+    net::dispatch(stream_.get_executor(),
+                  [self = shared_from_this()] { self->wait_for_request(); });
   }
 
   // Shutdown, from any thread: closes the connection on its strand if it is waiting for a next
@@ -181,10 +183,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // before the route (and so its own limit) is known. The real limit is set in on_header.
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(core_.options.header_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              self->on_header(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -200,7 +201,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
     begin_request();
     auto& req = parser_->get();
-    if (core_.upgrade && parser_->upgrade() && iequals(sv(req[http::field::upgrade]), "websocket")) {
+    if (core_.upgrade && parser_->upgrade() &&
+        iequals(sv(req[http::field::upgrade]), "websocket")) {
       std::string_view path, query;
       split_target(sv(req.target()), path, query);
       if (path == core_.upgrade_path) return hand_over();
@@ -208,13 +210,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
     if (parser_->is_done()) return handle();  // no body: no limit to look up
 
-    std::size_t limit = core_.dispatcher.body_limit(std::string(req.method_string()),
-                                                    std::string(req.target()));
+    std::size_t limit =
+        core_.dispatcher.body_limit(std::string(req.method_string()), std::string(req.target()));
     if (limit == 0) limit = core_.options.max_body_bytes;
     if (auto length = parser_->content_length(); length && *length > limit) {
       return send_error(413, "payload_too_large",
-                        "request body of " + std::to_string(*length) + " bytes exceeds the limit of " +
-                            std::to_string(limit) + " bytes");
+                        "request body of " + std::to_string(*length) +
+                            " bytes exceeds the limit of " + std::to_string(limit) + " bytes");
     }
     parser_->body_limit(limit);
     limit_ = limit;
@@ -233,10 +235,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_body() {
     stream_.expires_after(core_.options.idle_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->on_body(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
   }
 
   void on_body(beast::error_code ec) {
@@ -257,7 +258,8 @@ class Session : public std::enable_shared_from_this<Session> {
     jarvis::Request jr;
     jr.method = std::string(req.method_string());
     jr.target = std::string(req.target());
-    for (const auto& field : req) jr.headers.add(std::string(field.name_string()), std::string(field.value()));
+    for (const auto& field : req)
+      jr.headers.add(std::string(field.name_string()), std::string(field.value()));
     jr.body = std::move(req.body());
     jr.remote_address = remote_;
     jarvis::Response jres = core_.dispatcher.dispatch(jr);
@@ -274,7 +276,8 @@ class Session : public std::enable_shared_from_this<Session> {
     split_target(jr.target, path, query);
     jr.path = percent_decode(path).value_or(std::string(path));
     if (auto q = parse_query(query)) jr.query = std::move(*q);
-    for (const auto& field : req) jr.headers.add(std::string(field.name_string()), std::string(field.value()));
+    for (const auto& field : req)
+      jr.headers.add(std::string(field.name_string()), std::string(field.value()));
     jr.remote_address = remote_;
     jr.request_id = random_hex_id();
     end_request();
@@ -299,7 +302,8 @@ class Session : public std::enable_shared_from_this<Session> {
       auto& req = parser_->get();
       jr.method = std::string(req.method_string());
       jr.target = std::string(req.target());
-      for (const auto& field : req) jr.headers.add(std::string(field.name_string()), std::string(field.value()));
+      for (const auto& field : req)
+        jr.headers.add(std::string(field.name_string()), std::string(field.value()));
       version = req.version();
     } else {
       jr.method = "-";
@@ -341,14 +345,15 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     res_.keep_alive(keep_alive);
     stream_.expires_after(core_.options.idle_timeout);
-    http::async_write(stream_, res_,
-                      [self = shared_from_this(), keep_alive, linger](beast::error_code ec, std::size_t) {
-                        self->end_request();
-                        if (ec) return self->close();
-                        if (!keep_alive && linger) return self->linger_close();
-                        if (!keep_alive) return self->graceful_close();
-                        self->wait_for_request();
-                      });
+    http::async_write(
+        stream_, res_,
+        [self = shared_from_this(), keep_alive, linger](beast::error_code ec, std::size_t) {
+          self->end_request();
+          if (ec) return self->close();
+          if (!keep_alive && linger) return self->linger_close();
+          if (!keep_alive) return self->graceful_close();
+          self->wait_for_request();
+        });
   }
 
   // Half-closes, then discards what the client still sends (an unread body) for a short while,
@@ -402,10 +407,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
   std::string remote_;
-  bool first_ = true;    // no request read yet on this connection
-  bool idle_ = false;    // waiting for the next request's first bytes
-  bool counted_ = false; // counted in in_flight
-  std::size_t limit_ = 0; // body limit of the current request
+  bool first_ = true;      // no request read yet on this connection
+  bool idle_ = false;      // waiting for the next request's first bytes
+  bool counted_ = false;   // counted in in_flight
+  std::size_t limit_ = 0;  // body limit of the current request
   std::array<char, 4096> drain_{};
 };
 

@@ -33,7 +33,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8000;  ///< 0 = any free port (see HttpServer::port())
   int threads = 0;       ///< 0 = hardware cores
-  std::size_t max_body_bytes = 1 << 20;  ///< default body limit; RouteSpec::max_body_bytes overrides
+  std::size_t max_body_bytes =
+      1 << 20;  ///< default body limit; RouteSpec::max_body_bytes overrides
   /// A new connection must deliver a complete request header within this time, and every request
   /// header must complete within it once its first byte arrived.
   std::chrono::milliseconds header_timeout{10000};

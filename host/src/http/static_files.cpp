@@ -31,7 +31,8 @@ std::string StaticFiles::content_type(const std::string& filename) {
   auto dot = filename.rfind('.');
   if (dot == std::string::npos) return "application/octet-stream";
   std::string ext = filename.substr(dot + 1);
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (ext == "html" || ext == "htm") return "text/html; charset=utf-8";
   if (ext == "js" || ext == "mjs") return "text/javascript; charset=utf-8";
   if (ext == "css") return "text/css; charset=utf-8";
@@ -82,7 +83,8 @@ std::optional<jarvis::Response> StaticFiles::serve(const std::string& raw_path) 
   return file_response(index.string(), false);
 }
 
-std::optional<jarvis::Response> StaticFiles::file_response(const std::string& file, bool immutable) const {
+std::optional<jarvis::Response> StaticFiles::file_response(const std::string& file,
+                                                           bool immutable) const {
   std::ifstream in(file, std::ios::binary);
   if (!in) return std::nullopt;
   jarvis::Response res;

@@ -1,5 +1,6 @@
 // host/src/http/upgrade.h — the connection the HTTP server hands to an upgrade handler (the
-// WebSocket engine). Includes Beast: include it only from engine files (server.cpp, WebSocket code).
+// WebSocket engine). Includes Beast: include it only from engine files (server.cpp, WebSocket
+// code).
 #pragma once
 
 #include <utility>  // before Asio/Beast (Boost 1.74 + GCC 12 + C++20)

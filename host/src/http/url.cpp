@@ -35,8 +35,8 @@ std::optional<std::string> percent_decode(std::string_view in, bool plus_as_spac
 
 void split_target(std::string_view target, std::string_view& path, std::string_view& query) {
   // Absolute form (RFC 9112 §3.2.2): drop "scheme://authority".
-  if (auto scheme = target.find("://"); scheme != std::string_view::npos && !target.empty() &&
-                                        target.front() != '/') {
+  if (auto scheme = target.find("://");
+      scheme != std::string_view::npos && !target.empty() && target.front() != '/') {
     auto slash = target.find_first_of("/?#", scheme + 3);
     target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
     if (!target.empty() && target.front() != '/') {
@@ -67,7 +67,8 @@ std::optional<std::map<std::string, std::string>> parse_query(std::string_view q
     if (pair.empty()) continue;
     auto eq = pair.find('=');
     auto name = percent_decode(pair.substr(0, eq), true);
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+    auto value = percent_decode(
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
     if (!name || !value) return std::nullopt;
     out[std::move(*name)] = std::move(*value);
   }

@@ -98,7 +98,8 @@ std::optional<std::string> v6_reason(const std::uint8_t* a) {
   }
   if (v6_prefix(a, {0x20, 0x01, 0x00, 0x10}, 28)) return std::string("ORCHID (2001:10::/28)");
   if (v6_prefix(a, {0x20, 0x01, 0x00, 0x20}, 28)) return std::string("ORCHIDv2 (2001:20::/28)");
-  if (v6_prefix(a, {0x20, 0x01, 0x0D, 0xB8}, 32)) return std::string("documentation (2001:db8::/32)");
+  if (v6_prefix(a, {0x20, 0x01, 0x0D, 0xB8}, 32))
+    return std::string("documentation (2001:db8::/32)");
   if (v6_prefix(a, {0x20, 0x02}, 16)) return embedded(v4_at(a + 2), "6to4 address (2002::/16)");
   if (v6_prefix(a, {0x3F, 0xFF}, 20)) return std::string("documentation (3fff::/20)");
   if (v6_prefix(a, {0x5F, 0x00}, 16)) return std::string("segment routing (5f00::/16)");

@@ -49,8 +49,8 @@ std::string lower(std::string s) {
 }
 
 bool is_tchar(unsigned char c) {
-  return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                                std::string_view::npos;
+  return std::isalnum(c) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 void validate_request(const OutboundRequest& r) {
@@ -78,10 +78,10 @@ using CurlUrlPtr = std::unique_ptr<CURLU, CurlUrlDeleter>;
 
 struct ParsedUrl {
   CurlUrlPtr handle;
-  std::string url;        ///< normalised full URL
-  std::string scheme;     ///< lower case
-  std::string host;       ///< as in the URL, IPv6 without brackets, IDN as punycode
-  std::string port;       ///< numeric, default port filled in
+  std::string url;     ///< normalised full URL
+  std::string scheme;  ///< lower case
+  std::string host;    ///< as in the URL, IPv6 without brackets, IDN as punycode
+  std::string port;    ///< numeric, default port filled in
   bool has_userinfo = false;
   bool host_is_ip = false;
 };
@@ -166,8 +166,8 @@ Resolution resolve_host(const std::string& host, const std::string& port,
     } else {
       for (addrinfo* a = res; a; a = a->ai_next) {
         std::string s = address_to_string(a->ai_addr);
-        if (!s.empty() && std::find(out.addresses.begin(), out.addresses.end(), s) ==
-                              out.addresses.end()) {
+        if (!s.empty() &&
+            std::find(out.addresses.begin(), out.addresses.end(), s) == out.addresses.end()) {
           out.addresses.push_back(s);
         }
       }
@@ -245,13 +245,13 @@ class Guard {
     bool scheme_ok = std::any_of(g_.allowed_schemes.begin(), g_.allowed_schemes.end(),
                                  [&](const std::string& s) { return lower(s) == u.scheme; });
     if (!scheme_ok) {
-      return block("scheme '" + u.scheme + "' is not allowed (allowed: " +
-                   join(g_.allowed_schemes) + ")");
+      return block("scheme '" + u.scheme +
+                   "' is not allowed (allowed: " + join(g_.allowed_schemes) + ")");
     }
     if (u.has_userinfo) return block("credentials in the URL are not allowed");
     if (!g_.allowed_hosts.empty() && !host_allowed(u.host, g_.allowed_hosts)) {
-      return block("host '" + u.host + "' is not in the allowed hosts (" +
-                   join(g_.allowed_hosts) + ")");
+      return block("host '" + u.host + "' is not in the allowed hosts (" + join(g_.allowed_hosts) +
+                   ")");
     }
     if (u.host_is_ip) {
       if (auto why = address_refusal(u.host)) return block("address " + u.host + " is " + *why);
@@ -468,7 +468,8 @@ std::string outage_class_for_curl_error(int curl_code, long os_errno) {
 
 std::string url_for_log(const std::string& url) {
   CurlUrlPtr u(curl_url());
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+  if (!u ||
+      curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
     return "<unparseable URL>";
   }
   curl_url_set(u.get(), CURLUPART_USER, nullptr, 0);
@@ -530,8 +531,8 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
       log_result();
       return res;
     }
-    auto connect_budget = std::min(remaining, std::chrono::milliseconds(
-                                                  std::max(1L, request.connect_timeout_ms)));
+    auto connect_budget =
+        std::min(remaining, std::chrono::milliseconds(std::max(1L, request.connect_timeout_ms)));
 
     GuardVerdict verdict;
     if (request.guard.enabled) {
@@ -565,7 +566,8 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
     if (!verdict.pinned.empty()) {
       std::string addrs;
       for (const auto& a : verdict.pinned) {
-        addrs += (addrs.empty() ? "" : ",") + (a.find(':') != std::string::npos ? "[" + a + "]" : a);
+        addrs +=
+            (addrs.empty() ? "" : ",") + (a.find(':') != std::string::npos ? "[" + a + "]" : a);
       }
       slist_append(resolve_list, parsed->host + ":" + parsed->port + ":" + addrs);
     }
@@ -622,10 +624,10 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
     if (!t.blocked.empty()) {
       fail("blocked_url", "URL refused: " + t.blocked);
     } else if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-      fail("too_large", t.header_bytes > kMaxHeaderBytes
-                            ? "response headers exceed " + std::to_string(kMaxHeaderBytes) + " bytes"
-                            : "response body exceeds " +
-                                  std::to_string(request.max_response_bytes) + " bytes");
+      fail("too_large",
+           t.header_bytes > kMaxHeaderBytes
+               ? "response headers exceed " + std::to_string(kMaxHeaderBytes) + " bytes"
+               : "response body exceeds " + std::to_string(request.max_response_bytes) + " bytes");
     } else if (rc != CURLE_OK) {
       long os_errno = 0;
       curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);

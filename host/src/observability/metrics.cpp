@@ -24,16 +24,19 @@ enum class Type { Counter, Gauge, Histogram };
 
 const char* type_name(Type t) {
   switch (t) {
-    case Type::Counter: return "counter";
-    case Type::Gauge: return "gauge";
-    case Type::Histogram: return "histogram";
+    case Type::Counter:
+      return "counter";
+    case Type::Gauge:
+      return "gauge";
+    case Type::Histogram:
+      return "histogram";
   }
   return "untyped";
 }
 
 // Default latency buckets in seconds (upper bounds; +Inf is implicit).
 constexpr double kBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                               0.1,    0.25,  0.5,    1,     2.5,   5,     10};
+                               0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 constexpr std::size_t kBucketCount = sizeof(kBuckets) / sizeof(kBuckets[0]);
 
 struct Histogram {
@@ -45,7 +48,7 @@ struct Histogram {
 struct Family {
   Type type = Type::Counter;
   std::string help;
-  std::map<jarvis::MetricLabels, double> values;        // counters and gauges
+  std::map<jarvis::MetricLabels, double> values;         // counters and gauges
   std::map<jarvis::MetricLabels, Histogram> histograms;  // histograms
 };
 
@@ -89,16 +92,20 @@ std::string format_value(double v) {
 
 void append_escaped(std::string& out, const std::string& s, bool quote) {
   for (char c : s) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else if (quote && c == '"') out += "\\\"";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else if (quote && c == '"')
+      out += "\\\"";
+    else
+      out.push_back(c);
   }
 }
 
 // `{a="1",b="2"}` with an optional extra label (used for `le`), or "" when there are none.
-void append_labels(std::string& out, const jarvis::MetricLabels& labels, const char* extra_name = nullptr,
-                   const std::string& extra_value = {}) {
+void append_labels(std::string& out, const jarvis::MetricLabels& labels,
+                   const char* extra_name = nullptr, const std::string& extra_value = {}) {
   if (labels.empty() && !extra_name) return;
   out.push_back('{');
   bool first = true;
@@ -185,7 +192,8 @@ void MetricsRegistry::histogram_observe(const std::string& name, const std::stri
   std::lock_guard lock(impl_->mu);
   Family& f = impl_->family(name, help, Type::Histogram);
   auto it = f.histograms.find(labels);
-  if (it == f.histograms.end()) it = f.histograms.emplace(sanitize_labels(labels), Histogram{}).first;
+  if (it == f.histograms.end())
+    it = f.histograms.emplace(sanitize_labels(labels), Histogram{}).first;
   Histogram& h = it->second;
   if (bucket < kBucketCount) ++h.buckets[bucket];
   h.sum += value;
@@ -310,7 +318,8 @@ void register_process_collector(MetricsRegistry& registry) {
     r.counter_set("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
                   {}, (utime + stime) / ticks);
     r.gauge_set("process_start_time_seconds",
-                "Start time of the process since unix epoch in seconds.", {}, boot_time + start / ticks);
+                "Start time of the process since unix epoch in seconds.", {},
+                boot_time + start / ticks);
     r.gauge_set("process_virtual_memory_bytes", "Virtual memory size in bytes.", {}, vsize);
     r.gauge_set("process_resident_memory_bytes", "Resident memory size in bytes.", {}, rss * page);
 
@@ -334,12 +343,14 @@ void register_process_collector(MetricsRegistry& registry) {
 PluginMetrics::PluginMetrics(MetricsRegistry& registry, std::string plugin)
     : registry_(registry), prefix_("jarvis_plugin_" + sanitize(plugin, false) + "_") {}
 
-void PluginMetrics::increment(const std::string& name, double by, const jarvis::MetricLabels& labels) {
+void PluginMetrics::increment(const std::string& name, double by,
+                              const jarvis::MetricLabels& labels) {
   std::string full = prefix_ + sanitize(name, false);
   registry_.counter_add(full, "Plugin counter " + name + ".", labels, by);
 }
 
-void PluginMetrics::set_gauge(const std::string& name, double value, const jarvis::MetricLabels& labels) {
+void PluginMetrics::set_gauge(const std::string& name, double value,
+                              const jarvis::MetricLabels& labels) {
   std::string full = prefix_ + sanitize(name, false);
   registry_.gauge_set(full, "Plugin gauge " + name + ".", labels, value);
 }

@@ -67,7 +67,8 @@ class PluginMetrics : public jarvis::Metrics {
   /// Adds to counter `jarvis_plugin_<plugin>_<name>` (name sanitized).
   void increment(const std::string& name, double by, const jarvis::MetricLabels& labels) override;
   /// Sets gauge `jarvis_plugin_<plugin>_<name>` (name sanitized).
-  void set_gauge(const std::string& name, double value, const jarvis::MetricLabels& labels) override;
+  void set_gauge(const std::string& name, double value,
+                 const jarvis::MetricLabels& labels) override;
 
  private:
   MetricsRegistry& registry_;

@@ -78,8 +78,8 @@ ElfExports read_elf_exports(const std::string& path) {
   f.read(0, ident, EI_NIDENT);
   if (std::memcmp(ident, ELFMAG, SELFMAG) != 0) throw ElfError("not an ELF file");
   if (ident[EI_CLASS] != ELFCLASS64) {
-    throw ElfError(std::string("ELF class is ") + (ident[EI_CLASS] == ELFCLASS32 ? "32" : "unknown") +
-                   "-bit, host is 64-bit");
+    throw ElfError(std::string("ELF class is ") +
+                   (ident[EI_CLASS] == ELFCLASS32 ? "32" : "unknown") + "-bit, host is 64-bit");
   }
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   constexpr unsigned char kHostData = ELFDATA2LSB;
@@ -95,7 +95,8 @@ ElfExports read_elf_exports(const std::string& path) {
   if (eh.e_machine != kHostMachine) {
     throw ElfError("built for " + out.machine + ", host is " + host_elf_machine());
   }
-  if (eh.e_type != ET_DYN) throw ElfError("not a shared library (ELF type " + std::to_string(eh.e_type) + ")");
+  if (eh.e_type != ET_DYN)
+    throw ElfError("not a shared library (ELF type " + std::to_string(eh.e_type) + ")");
   if (eh.e_shoff == 0 || eh.e_shnum == 0) throw ElfError("no section headers");
   if (eh.e_shentsize != sizeof(Elf64_Shdr)) throw ElfError("unexpected section header size");
 

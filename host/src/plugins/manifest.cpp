@@ -83,8 +83,8 @@ std::string upper(std::string s) {
 bool is_env_name(const std::string& s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
   for (char c : s) {
-    if (!(std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '_')) {
+    if (!(std::isupper(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '_')) {
       return false;
     }
   }
@@ -160,14 +160,16 @@ ConfigKeySpec parse_config_key(const Ctx& ctx, const std::string& key, const YAM
   const std::string type_name = scalar(ctx, n["type"], field + ".type");
   auto type = parse_config_type(type_name);
   if (!type) {
-    ctx.fail(field + ".type", "unknown type \"" + type_name + "\" (string, int, float, bool or list)");
+    ctx.fail(field + ".type",
+             "unknown type \"" + type_name + "\" (string, int, float, bool or list)");
   }
   spec.type = *type;
   spec.env = upper(key);
   if (n["env"]) {
     spec.env = scalar(ctx, n["env"], field + ".env");
     if (!is_env_name(spec.env)) {
-      ctx.fail(field + ".env", "\"" + spec.env + "\" is not an environment name ([A-Z_][A-Z0-9_]*)");
+      ctx.fail(field + ".env",
+               "\"" + spec.env + "\" is not an environment name ([A-Z_][A-Z0-9_]*)");
     }
   }
   if (n["secret"]) spec.secret = boolean(ctx, n["secret"], field + ".secret");

@@ -69,10 +69,10 @@ class VersionRange {
 
 /// One declared config key.
 struct ConfigKeySpec {
-  std::string key;          ///< manifest key, [a-z][a-z0-9_]*
+  std::string key;  ///< manifest key, [a-z][a-z0-9_]*
   ConfigType type = ConfigType::String;
   std::optional<std::string> default_value;  ///< list defaults are newline-joined
-  std::string env;          ///< the ConfigStore key (environment-style name)
+  std::string env;                           ///< the ConfigStore key (environment-style name)
   bool secret = false;
   std::string description;
 };
@@ -85,13 +85,13 @@ struct Requirement {
 
 /// A parsed, validated manifest.
 struct Manifest {
-  std::string file;         ///< path of plugin.yaml
-  std::string dir;          ///< the plugin folder
+  std::string file;  ///< path of plugin.yaml
+  std::string dir;   ///< the plugin folder
   std::string name;
   Version version;
   VersionRange sdk;
   std::string description;
-  std::string library;      ///< relative to dir
+  std::string library;  ///< relative to dir
   std::vector<Requirement> requires_;
   std::vector<ConfigKeySpec> config;  ///< in manifest order
   std::string migrations = "migrations/";

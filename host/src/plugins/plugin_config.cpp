@@ -1,4 +1,5 @@
-// host/src/plugins/plugin_config.cpp — a plugin's typed, validated configuration (see plugin_config.h).
+// host/src/plugins/plugin_config.cpp — a plugin's typed, validated configuration (see
+// plugin_config.h).
 #include "plugins/plugin_config.h"
 
 #include <charconv>
@@ -50,8 +51,8 @@ std::vector<std::string> PluginConfigImpl::validate() const {
   for (const Resolved& r : order_) {
     const std::string problem = check_config_value(r.spec.type, r.value);
     if (problem.empty()) continue;
-    std::string line = "plugin '" + plugin_ + "': config key '" + r.spec.key + "' (env " +
-                       r.spec.env + ") ";
+    std::string line =
+        "plugin '" + plugin_ + "': config key '" + r.spec.key + "' (env " + r.spec.env + ") ";
     if (r.spec.secret) {
       line += "has an invalid value (secret, not shown)";
     } else {
@@ -90,8 +91,9 @@ const PluginConfigImpl::Resolved& PluginConfigImpl::entry(const std::string& key
   }
   const Resolved& r = order_[it->second];
   if (r.spec.type != want) {
-    throw std::invalid_argument("plugin '" + plugin_ + "': config key '" + key + "' is declared as " +
-                                to_string(r.spec.type) + ", read as " + to_string(want));
+    throw std::invalid_argument("plugin '" + plugin_ + "': config key '" + key +
+                                "' is declared as " + to_string(r.spec.type) + ", read as " +
+                                to_string(want));
   }
   return r;
 }

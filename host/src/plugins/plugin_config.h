@@ -1,10 +1,10 @@
-// host/src/plugins/plugin_config.h — a plugin's typed configuration: the keys its manifest declares,
-// resolved through the layered ConfigStore (default < jarvis.yaml < .env < environment), validated
-// once at start-up, then read by the plugin as typed values.
+// host/src/plugins/plugin_config.h — a plugin's typed configuration: the keys its manifest
+// declares, resolved through the layered ConfigStore (default < jarvis.yaml < .env < environment),
+// validated once at start-up, then read by the plugin as typed values.
 //
 //   PluginConfigImpl cfg("hello", manifest.config, &store);
-//   for (const auto& problem : cfg.validate()) log->error("{}", problem);   // before any plugin code
-//   cfg.get_int("interval_seconds");
+//   for (const auto& problem : cfg.validate()) log->error("{}", problem);   // before any plugin
+//   code cfg.get_int("interval_seconds");
 //
 // Secret values never appear in error messages or in describe().
 #pragma once
@@ -23,12 +23,12 @@ namespace jarvis::host {
 struct ConfigKeyReport {
   std::string key;
   std::string env;
-  std::string type;         ///< "string", "int", …
-  std::string value;        ///< "[REDACTED]" for a set secret; raw text otherwise
-  std::string source;       ///< "default", "yaml", "dotenv" or "environment" (to_string(ConfigSource))
-  std::string origin;       ///< file path, "environment" or "default"
+  std::string type;    ///< "string", "int", …
+  std::string value;   ///< "[REDACTED]" for a set secret; raw text otherwise
+  std::string source;  ///< "default", "yaml", "dotenv" or "environment" (to_string(ConfigSource))
+  std::string origin;  ///< file path, "environment" or "default"
   bool secret = false;
-  bool is_set = false;      ///< set by the operator (not the manifest default)
+  bool is_set = false;  ///< set by the operator (not the manifest default)
   std::string description;
 };
 
@@ -69,7 +69,8 @@ class PluginConfigImpl : public jarvis::PluginConfig {
   std::map<std::string, std::size_t> index_;
 };
 
-/// Describes where a value came from, e.g. ".env file /srv/jarvis/.env" or "environment variable X".
+/// Describes where a value came from, e.g. ".env file /srv/jarvis/.env" or "environment variable
+/// X".
 std::string describe_config_source(ConfigSource source, const std::string& origin,
                                    const std::string& env);
 

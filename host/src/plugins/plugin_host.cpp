@@ -113,7 +113,8 @@ class EventAdapter : public jarvis::EventBus {
     return require(impl_, owner_, "event bus").emit(owner_, std::move(event));
   }
   void subscribe(std::string type_prefix, jarvis::EventHandler handler) override {
-    require(impl_, owner_, "event bus").subscribe(owner_, std::move(type_prefix), std::move(handler));
+    require(impl_, owner_, "event bus")
+        .subscribe(owner_, std::move(type_prefix), std::move(handler));
   }
 
  private:

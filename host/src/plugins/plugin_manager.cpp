@@ -27,10 +27,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr PluginState kAllStates[] = {PluginState::Discovered, PluginState::Refused,
-                                      PluginState::Loaded,     PluginState::Migrated,
-                                      PluginState::Started,    PluginState::Failed,
-                                      PluginState::Disabled,   PluginState::Stopped};
+constexpr PluginState kAllStates[] = {
+    PluginState::Discovered, PluginState::Refused, PluginState::Loaded,   PluginState::Migrated,
+    PluginState::Started,    PluginState::Failed,  PluginState::Disabled, PluginState::Stopped};
 
 bool running(PluginState s) {
   return s == PluginState::Loaded || s == PluginState::Migrated || s == PluginState::Started;
@@ -144,7 +143,8 @@ void PluginManager::count_error(const Record& r) {
 }
 
 void PluginManager::discover() {
-  if (!order_.empty()) throw std::logic_error("PluginManager::discover: plugins are already loaded");
+  if (!order_.empty())
+    throw std::logic_error("PluginManager::discover: plugins are already loaded");
   std::vector<std::unique_ptr<Record>> found;
   for (const std::string& base : options_.plugin_dirs) {
     std::error_code ec;
@@ -188,7 +188,8 @@ void PluginManager::discover() {
       continue;
     }
     if (!r->manifest) continue;
-    r->config = std::make_unique<PluginConfigImpl>(r->name(), r->manifest->config, services_.config);
+    r->config =
+        std::make_unique<PluginConfigImpl>(r->name(), r->manifest->config, services_.config);
     if (options_.disabled.count(r->name())) {
       r->state = PluginState::Disabled;
       r->code = "disabled";
@@ -265,7 +266,8 @@ bool PluginManager::check(Record& r) {
       std::replace(s.begin(), s.end(), '_', '.');
       return s;
     }());
-    if (v && v->patch == 0 && std::count(body.begin() + static_cast<long>(sdk_at) + 6, body.end(), '_') == 1) {
+    if (v && v->patch == 0 &&
+        std::count(body.begin() + static_cast<long>(sdk_at) + 6, body.end(), '_') == 1) {
       major = v->major;
       minor = v->minor;
     }
@@ -296,8 +298,9 @@ bool PluginManager::check(Record& r) {
   }
   if (!has_entry) {
     set_state(r, PluginState::Refused, "entry_missing",
-              who + lib + "): no entry point: expected exported symbol jarvis_plugin_create "
-                          "(from JARVIS_PLUGIN(...)), found none");
+              who + lib +
+                  "): no entry point: expected exported symbol jarvis_plugin_create "
+                  "(from JARVIS_PLUGIN(...)), found none");
     return false;
   }
   return true;
@@ -314,18 +317,18 @@ std::vector<PluginManager::Record*> PluginManager::order_records() {
         Record& r = *up;
         if (!pending(&r)) continue;
         for (const Requirement& req : r.manifest->requires_) {
-          const std::string who = "plugin '" + r.name() + "' (" + r.manifest->file + "): requires '" +
-                                  req.name + "' " + req.range.text();
+          const std::string who = "plugin '" + r.name() + "' (" + r.manifest->file +
+                                  "): requires '" + req.name + "' " + req.range.text();
           Record* dep = find(req.name);
           if (!dep || !dep->manifest) {
             set_state(r, PluginState::Refused, "dependency_missing",
-                      who + ", which is not installed" +
-                          (dep ? " (its manifest is invalid)" : ""));
+                      who + ", which is not installed" + (dep ? " (its manifest is invalid)" : ""));
           } else if (!req.range.contains(dep->manifest->version)) {
             set_state(r, PluginState::Refused, "dependency_version",
                       who + ", found version " + dep->manifest->version.str() + " in " + dep->dir);
           } else if (dep->state == PluginState::Disabled) {
-            set_state(r, PluginState::Refused, "dependency_unavailable", who + ", which is disabled");
+            set_state(r, PluginState::Refused, "dependency_unavailable",
+                      who + ", which is disabled");
           } else if (dep->state == PluginState::Refused || dep->state == PluginState::Failed) {
             set_state(r, PluginState::Refused, "dependency_unavailable",
                       who + ", which was " + to_string(dep->state) + " (" + dep->code + ")");
@@ -418,8 +421,9 @@ std::vector<PluginManager::Record*> PluginManager::order_records() {
     for (auto& up : records_) {
       Record* r = up.get();
       if (!pending(r) || placed.count(r)) continue;
-      bool ready = std::all_of(r->manifest->requires_.begin(), r->manifest->requires_.end(),
-                               [&](const Requirement& q) { return placed.count(find(q.name)) > 0; });
+      bool ready =
+          std::all_of(r->manifest->requires_.begin(), r->manifest->requires_.end(),
+                      [&](const Requirement& q) { return placed.count(find(q.name)) > 0; });
       if (ready) {
         order.push_back(r);
         placed.insert(r);
@@ -444,8 +448,7 @@ bool PluginManager::load(Record& r) {
   }
   try {
     r.library = std::make_shared<boost::dll::shared_library>(
-        fs::path(lib_path),
-        boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+        fs::path(lib_path), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const std::exception& e) {
     set_state(r, PluginState::Failed, "load_failed", who + "cannot load the library: " + e.what());
     return false;
@@ -481,8 +484,8 @@ bool PluginManager::load(Record& r) {
     std::lock_guard lock(mu_);
     r.plugin = std::move(plugin);
   }
-  r.host = std::make_unique<PluginHost>(Owner{r.name(), std::shared_ptr<void>(r.library)}, services_,
-                                        *r.config,
+  r.host = std::make_unique<PluginHost>(Owner{r.name(), std::shared_ptr<void>(r.library)},
+                                        services_, *r.config,
                                         [this](const std::string& n) { return available(n); });
   try {
     r.plugin->setup(*r.host);
@@ -654,8 +657,8 @@ void PluginManager::stop_all() {
       r->plugin->stop();
     } catch (...) {
       count_error(*r);
-      stop_errors.emplace_back(r, "plugin '" + r->name() + "': stop failed: " +
-                                      current_exception_text());
+      stop_errors.emplace_back(
+          r, "plugin '" + r->name() + "': stop failed: " + current_exception_text());
     }
   }
   // 2. Registrations first, so no handler can reach an object being destroyed (another plugin's
@@ -735,7 +738,8 @@ std::vector<PluginInfo> PluginManager::list() const {
       i.library = r.manifest->library_path();
       i.description = r.manifest->description;
       i.sdk_range = r.manifest->sdk.text();
-      for (const auto& q : r.manifest->requires_) i.requires_.push_back(q.name + " " + q.range.text());
+      for (const auto& q : r.manifest->requires_)
+        i.requires_.push_back(q.name + " " + q.range.text());
     }
     if (r.config) i.config = r.config->describe();
     out.push_back(std::move(i));

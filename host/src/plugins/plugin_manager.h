@@ -33,7 +33,16 @@
 namespace jarvis::host {
 
 /// Lifecycle state of a plugin.
-enum class PluginState { Discovered, Refused, Loaded, Migrated, Started, Failed, Disabled, Stopped };
+enum class PluginState {
+  Discovered,
+  Refused,
+  Loaded,
+  Migrated,
+  Started,
+  Failed,
+  Disabled,
+  Stopped
+};
 /// "discovered", "refused", "loaded", "migrated", "started", "failed", "disabled", "stopped".
 const char* to_string(PluginState s);
 
@@ -47,14 +56,14 @@ struct PluginManagerOptions {
 
 /// One plugin as `jarvis plugins list/info` and /readyz show it.
 struct PluginInfo {
-  std::string name;         ///< manifest name (folder name when the manifest is unreadable)
-  std::string version;      ///< "" when the manifest is unreadable
+  std::string name;     ///< manifest name (folder name when the manifest is unreadable)
+  std::string version;  ///< "" when the manifest is unreadable
   std::string dir;
-  std::string library;      ///< full path of the library ("" when unknown)
+  std::string library;  ///< full path of the library ("" when unknown)
   PluginState state = PluginState::Discovered;
   /// Stable snake_case code of the last refusal/failure (e.g. "abi_incompatible"), "" otherwise.
   std::string reason_code;
-  std::string reason;       ///< one line: plugin, file, expected vs found
+  std::string reason;  ///< one line: plugin, file, expected vs found
   std::string description;
   std::string sdk_range;
   std::vector<std::string> requires_;  ///< "name range"

@@ -17,7 +17,8 @@ void CommandTable::add(Owner owner, jarvis::CommandSpec spec) {
                         "command '" + spec.group + " " + spec.name + "' from '" + owner.name +
                             "' is already registered by '" + it->second->owner.name + "'");
   }
-  items_.emplace(key, std::make_shared<const CommandEntry>(CommandEntry{std::move(owner), std::move(spec)}));
+  items_.emplace(
+      key, std::make_shared<const CommandEntry>(CommandEntry{std::move(owner), std::move(spec)}));
 }
 
 std::shared_ptr<const CommandEntry> CommandTable::find(const std::string& group,

@@ -33,11 +33,13 @@ std::string EventBusImpl::emit(const Owner& emitter, jarvis::Event event) {
           soci::use(event.actor_id), soci::use(event.thread_id, thread_ind), soci::use(payload);
     } catch (const std::exception& e) {
       spdlog::error("event store failed for {}: {}", event.type, e.what());
-      if (metrics_) metrics_->counter_add("jarvis_event_store_errors_total", "Events that could not be stored");
+      if (metrics_)
+        metrics_->counter_add("jarvis_event_store_errors_total", "Events that could not be stored");
     }
   }
   if (metrics_) {
-    metrics_->counter_add("jarvis_events_total", "Events emitted", {{"component", event.component}});
+    metrics_->counter_add("jarvis_events_total", "Events emitted",
+                          {{"component", event.component}});
   }
 
   std::vector<std::shared_ptr<const Subscription>> subs;
@@ -53,14 +55,16 @@ std::string EventBusImpl::emit(const Owner& emitter, jarvis::Event event) {
       s->handler(event);
     } catch (const std::exception& e) {
       ++subscriber_failures_;
-      spdlog::error("event subscriber of '{}' failed on {}: {}", s->owner.name, event.type, e.what());
+      spdlog::error("event subscriber of '{}' failed on {}: {}", s->owner.name, event.type,
+                    e.what());
       if (metrics_) {
         metrics_->counter_add("jarvis_plugin_errors_total", "Exceptions caught from plugin code",
                               {{"plugin", s->owner.name}});
       }
     } catch (...) {
       ++subscriber_failures_;
-      spdlog::error("event subscriber of '{}' failed on {}: unknown exception", s->owner.name, event.type);
+      spdlog::error("event subscriber of '{}' failed on {}: unknown exception", s->owner.name,
+                    event.type);
       if (metrics_) {
         metrics_->counter_add("jarvis_plugin_errors_total", "Exceptions caught from plugin code",
                               {{"plugin", s->owner.name}});

@@ -15,9 +15,9 @@ void PolicyRegistryImpl::add(Owner owner, std::string name, jarvis::Policy polic
   std::lock_guard lock(mu_);
   for (const auto& p : items_) {
     if (p->name == name) {
-      throw jarvis::Error(409, "duplicate_policy", "policy '" + name + "' from '" + owner.name +
-                                                       "' is already registered by '" +
-                                                       p->owner.name + "'");
+      throw jarvis::Error(409, "duplicate_policy",
+                          "policy '" + name + "' from '" + owner.name +
+                              "' is already registered by '" + p->owner.name + "'");
     }
   }
   items_.push_back(std::make_shared<const PolicyEntry>(
@@ -43,24 +43,27 @@ void ToolRegistryImpl::add(Owner owner, jarvis::ToolSpec spec) {
     throw jarvis::Error(400, "invalid_tool", "a tool needs a name and a handler");
   }
   if (!spec.parameters.is_object()) {
-    throw jarvis::Error(400, "invalid_tool", "tool '" + spec.name + "': parameters must be a JSON schema object");
+    throw jarvis::Error(400, "invalid_tool",
+                        "tool '" + spec.name + "': parameters must be a JSON schema object");
   }
   std::lock_guard lock(mu_);
   auto it = items_.find(spec.name);
   if (it != items_.end()) {
-    throw jarvis::Error(409, "duplicate_tool", "tool '" + spec.name + "' from '" + owner.name +
-                                                   "' is already registered by '" +
-                                                   it->second->owner.name + "'");
+    throw jarvis::Error(409, "duplicate_tool",
+                        "tool '" + spec.name + "' from '" + owner.name +
+                            "' is already registered by '" + it->second->owner.name + "'");
   }
   std::string name = spec.name;
-  items_.emplace(name, std::make_shared<const ToolEntry>(ToolEntry{std::move(owner), std::move(spec)}));
+  items_.emplace(name,
+                 std::make_shared<const ToolEntry>(ToolEntry{std::move(owner), std::move(spec)}));
 }
 
 std::vector<jarvis::ToolInfo> ToolRegistryImpl::list() const {
   std::lock_guard lock(mu_);
   std::vector<jarvis::ToolInfo> out;
   for (const auto& [name, e] : items_) {
-    out.push_back({name, e->spec.description, e->spec.parameters, e->spec.is_protected, e->owner.name});
+    out.push_back(
+        {name, e->spec.description, e->spec.parameters, e->spec.is_protected, e->owner.name});
   }
   return out;
 }
@@ -84,7 +87,8 @@ jarvis::PolicyDecision ToolRegistryImpl::decide(const jarvis::ToolCall& call) co
   try {
     auto sql = db_->session();
     int n = 0;
-    *sql << "SELECT COUNT(*) FROM tool_permissions WHERE principal = :p AND tool = :t AND effect = 'allow'",
+    *sql << "SELECT COUNT(*) FROM tool_permissions WHERE principal = :p AND tool = :t AND effect = "
+            "'allow'",
         soci::use(call.principal), soci::use(call.tool), soci::into(n);
     if (n == 0) return {false, "no_permission"};
   } catch (const std::exception& e) {
@@ -154,7 +158,8 @@ jarvis::ToolResult ToolRegistryImpl::invoke(const jarvis::ToolCall& call) {
     r.result = {{"error", {{"code", "tool_failed"}, {"message", "tool failed; error id " + id}}}};
   } catch (...) {
     std::string id = jarvis::new_id("err");
-    spdlog::error("tool '{}' of '{}' threw ({}): unknown exception", call.tool, entry->owner.name, id);
+    spdlog::error("tool '{}' of '{}' threw ({}): unknown exception", call.tool, entry->owner.name,
+                  id);
     r.result = {{"error", {{"code", "tool_failed"}, {"message", "tool failed; error id " + id}}}};
   }
   return r;

@@ -5,19 +5,21 @@
 namespace jarvis::host {
 
 void add_system_state_tasks(TaskService& tasks, SystemState& system) {
-  tasks.add(Owner{}, jarvis::TaskSpec{
-      .name = "system.rotate_unlock_code",
-      .description = "Writes a fresh lockdown unlock code to ADMIN_UNLOCK_CODE_PATH",
-      .handler = [&system](jarvis::TaskContext&) {
-        system.rotate_unlock_code();
-        return jarvis::Json{{"rotated", true}};
-      },
-      .retry = {.max_attempts = 3}});
+  tasks.add(Owner{},
+            jarvis::TaskSpec{
+                .name = "system.rotate_unlock_code",
+                .description = "Writes a fresh lockdown unlock code to ADMIN_UNLOCK_CODE_PATH",
+                .handler =
+                    [&system](jarvis::TaskContext&) {
+                      system.rotate_unlock_code();
+                      return jarvis::Json{{"rotated", true}};
+                    },
+                .retry = {.max_attempts = 3}});
   auto seconds = std::chrono::duration_cast<std::chrono::seconds>(system.options().unlock_code_ttl);
-  tasks.add_periodic(Owner{}, jarvis::PeriodicJob{
-      .name = "system.rotate_unlock_code",
-      .cron_expr = "@every:" + std::to_string(seconds.count()),
-      .task = "system.rotate_unlock_code"});
+  tasks.add_periodic(Owner{},
+                     jarvis::PeriodicJob{.name = "system.rotate_unlock_code",
+                                         .cron_expr = "@every:" + std::to_string(seconds.count()),
+                                         .task = "system.rotate_unlock_code"});
 }
 
 }  // namespace jarvis::host

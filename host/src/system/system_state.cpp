@@ -100,14 +100,15 @@ std::string write_private_temp(const std::string& path, const std::string& conte
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
     if (ec) {
-      throw std::runtime_error("cannot create " + target.parent_path().string() + ": " + ec.message());
+      throw std::runtime_error("cannot create " + target.parent_path().string() + ": " +
+                               ec.message());
     }
   }
   unsigned char rnd[8];
   randombytes_buf(rnd, sizeof rnd);
   char suffix[32];
-  std::snprintf(suffix, sizeof suffix, ".tmp.%d.%02x%02x%02x%02x", static_cast<int>(getpid()), rnd[0],
-                rnd[1], rnd[2], rnd[3]);
+  std::snprintf(suffix, sizeof suffix, ".tmp.%d.%02x%02x%02x%02x", static_cast<int>(getpid()),
+                rnd[0], rnd[1], rnd[2], rnd[3]);
   std::string tmp = path + suffix;
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
@@ -283,8 +284,8 @@ void SystemState::load_row() {
   int lock = 0, restart = 0;
   std::string reason, since, by, rby, rat, rtrace, updated, expires;
   *sql << kSelectRow, soci::into(lock), soci::into(reason), soci::into(since), soci::into(by),
-      soci::into(restart), soci::into(rby), soci::into(rat), soci::into(rtrace), soci::into(updated),
-      soci::into(expires);
+      soci::into(restart), soci::into(rby), soci::into(rat), soci::into(rtrace),
+      soci::into(updated), soci::into(expires);
   if (!sql->got_data()) {
     throw std::runtime_error("the system_state row is missing: run `jarvis migrate`");
   }
@@ -318,15 +319,15 @@ SystemSnapshot SystemState::snapshot() const {
 
 jarvis::Json SystemState::status_json() const {
   std::lock_guard lk(mu_);
-  return jarvis::Json{{"lockdown", snapshot_.lockdown},
-                      {"lockdown_reason", snapshot_.lockdown_reason},
-                      {"lockdown_since", snapshot_.lockdown_since.empty()
-                                             ? jarvis::Json(nullptr)
-                                             : jarvis::Json(snapshot_.lockdown_since)},
-                      {"restarting", restarting_.load()},
-                      {"readiness_fail_streak", readiness_streak_.load()},
-                      {"unlock_code_expires_at",
-                       code_expires_at_.empty() ? jarvis::Json(nullptr) : jarvis::Json(code_expires_at_)}};
+  return jarvis::Json{
+      {"lockdown", snapshot_.lockdown},
+      {"lockdown_reason", snapshot_.lockdown_reason},
+      {"lockdown_since", snapshot_.lockdown_since.empty() ? jarvis::Json(nullptr)
+                                                          : jarvis::Json(snapshot_.lockdown_since)},
+      {"restarting", restarting_.load()},
+      {"readiness_fail_streak", readiness_streak_.load()},
+      {"unlock_code_expires_at",
+       code_expires_at_.empty() ? jarvis::Json(nullptr) : jarvis::Json(code_expires_at_)}};
 }
 
 void SystemState::emit(const std::string& type, jarvis::Json payload, const std::string& actor,
@@ -363,18 +364,20 @@ bool SystemState::set_lockdown(bool on, const std::string& reason_in, const std:
   {
     auto sql = db_.session();
     if (on) {
-      soci::statement st = (sql->prepare << "UPDATE system_state SET lockdown = 1, lockdown_reason = :r, "
-                                            "lockdown_since = :t, lockdown_by = :a, updated_at = :t2 "
-                                            "WHERE id = 1 AND lockdown = 0",
-                            soci::use(reason), soci::use(now), soci::use(actor), soci::use(now));
+      soci::statement st =
+          (sql->prepare << "UPDATE system_state SET lockdown = 1, lockdown_reason = :r, "
+                           "lockdown_since = :t, lockdown_by = :a, updated_at = :t2 "
+                           "WHERE id = 1 AND lockdown = 0",
+           soci::use(reason), soci::use(now), soci::use(actor), soci::use(now));
       st.execute(true);
       changed = affected(st);
     } else {
       *sql << "SELECT lockdown_reason FROM system_state WHERE id = 1", soci::into(previous_reason);
-      soci::statement st = (sql->prepare << "UPDATE system_state SET lockdown = 0, lockdown_reason = '', "
-                                            "lockdown_since = '', lockdown_by = '', updated_at = :t "
-                                            "WHERE id = 1 AND lockdown = 1",
-                            soci::use(now));
+      soci::statement st =
+          (sql->prepare << "UPDATE system_state SET lockdown = 0, lockdown_reason = '', "
+                           "lockdown_since = '', lockdown_by = '', updated_at = :t "
+                           "WHERE id = 1 AND lockdown = 1",
+           soci::use(now));
       st.execute(true);
       changed = affected(st);
     }
@@ -383,11 +386,12 @@ bool SystemState::set_lockdown(bool on, const std::string& reason_in, const std:
   if (changed == 0) return false;
   if (on) {
     spdlog::warn("lockdown set by {}: {}", actor, reason);
-    emit("lockdown.triggered", {{"reason", reason}, {"source", "admin"}, {"by", actor}}, actor, trace_id);
+    emit("lockdown.triggered", {{"reason", reason}, {"source", "admin"}, {"by", actor}}, actor,
+         trace_id);
   } else {
     spdlog::warn("lockdown cleared by {} (was: {})", actor, previous_reason);
-    emit("lockdown.cleared", {{"via", "admin"}, {"by", actor}, {"previous_reason", previous_reason}},
-         actor, trace_id);
+    emit("lockdown.cleared",
+         {{"via", "admin"}, {"by", actor}, {"previous_reason", previous_reason}}, actor, trace_id);
   }
   return true;
 }
@@ -398,17 +402,19 @@ bool SystemState::trigger_lockdown(const std::string& reason, const jarvis::Json
   long long changed = 0;
   {
     auto sql = db_.session();
-    soci::statement st = (sql->prepare << "UPDATE system_state SET lockdown = 1, lockdown_reason = :r, "
-                                          "lockdown_since = :t, lockdown_by = :b, updated_at = :t2 "
-                                          "WHERE id = 1 AND lockdown = 0",
-                          soci::use(reason), soci::use(now), soci::use(by), soci::use(now));
+    soci::statement st =
+        (sql->prepare << "UPDATE system_state SET lockdown = 1, lockdown_reason = :r, "
+                         "lockdown_since = :t, lockdown_by = :b, updated_at = :t2 "
+                         "WHERE id = 1 AND lockdown = 0",
+         soci::use(reason), soci::use(now), soci::use(by), soci::use(now));
     st.execute(true);
     changed = affected(st);
   }
   load_row();
   if (changed == 0) return false;
   spdlog::warn("lockdown triggered automatically: {} {}", reason, detail.dump());
-  emit("lockdown.triggered", {{"reason", reason}, {"source", "trigger"}, {"detail", detail}}, by, "");
+  emit("lockdown.triggered", {{"reason", reason}, {"source", "trigger"}, {"detail", detail}}, by,
+       "");
   return true;
 }
 
@@ -438,8 +444,8 @@ void SystemState::report_rollback(const std::string& detail) {
     auto sql = db_.session();
     std::string id = jarvis::new_id("rbk");
     std::string d = detail.substr(0, 2000);
-    *sql << "INSERT INTO system_rollbacks (id, created_at, detail) VALUES (:i, :t, :d)", soci::use(id),
-        soci::use(now), soci::use(d);
+    *sql << "INSERT INTO system_rollbacks (id, created_at, detail) VALUES (:i, :t, :d)",
+        soci::use(id), soci::use(now), soci::use(d);
     *sql << "DELETE FROM system_rollbacks WHERE created_at < :s", soci::use(since);
     *sql << "SELECT COUNT(*) FROM system_rollbacks WHERE created_at >= :s", soci::use(since),
         soci::into(count);
@@ -505,7 +511,8 @@ bool SystemState::unlock(const std::string& code, const std::string& actor, std:
     int lock = 0, failures = 0;
     std::string hash, expires, used, blocked;
     *sql << "SELECT lockdown, lockdown_reason, unlock_code_hash, unlock_code_expires_at, "
-            "unlock_code_used_at, unlock_failures, unlock_blocked_until FROM system_state WHERE id = 1",
+            "unlock_code_used_at, unlock_failures, unlock_blocked_until FROM system_state WHERE id "
+            "= 1",
         soci::into(lock), soci::into(previous_reason), soci::into(hash), soci::into(expires),
         soci::into(used), soci::into(failures), soci::into(blocked);
     std::string now = jarvis::now_iso();
@@ -523,16 +530,22 @@ bool SystemState::unlock(const std::string& code, const std::string& actor, std:
         std::chrono::seconds wait =
             options_.unlock_backoff_base * static_cast<std::chrono::seconds::rep>(1L << doublings);
         if (wait > options_.unlock_backoff_max) wait = options_.unlock_backoff_max;
-        until = jarvis::iso_from_now(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
+        until = jarvis::iso_from_now(
+            std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
       }
-      *sql << "UPDATE system_state SET unlock_failures = :f, unlock_blocked_until = :b WHERE id = 1",
+      *sql
+          << "UPDATE system_state SET unlock_failures = :f, unlock_blocked_until = :b WHERE id = 1",
           soci::use(failures), soci::use(until);
       lk.unlock();
       spdlog::warn("unlock refused for {}: wrong code ({} in a row)", actor, failures);
-      emit("lockdown.unlock_refused", {{"by", actor}, {"why", "wrong"}, {"failures", failures},
-                                       {"blocked_until", until.empty() ? jarvis::Json(nullptr) : jarvis::Json(until)}},
+      emit("lockdown.unlock_refused",
+           {{"by", actor},
+            {"why", "wrong"},
+            {"failures", failures},
+            {"blocked_until", until.empty() ? jarvis::Json(nullptr) : jarvis::Json(until)}},
            actor, "");
-      return refuse(until.empty() ? "wrong code" : "wrong code; further attempts blocked until " + until);
+      return refuse(until.empty() ? "wrong code"
+                                  : "wrong code; further attempts blocked until " + until);
     }
     if (!used.empty()) return refuse("code already used");
     if (expires.empty() || now >= expires) return refuse("code expired");
@@ -548,8 +561,8 @@ bool SystemState::unlock(const std::string& code, const std::string& actor, std:
   load_row();
   ::unlink(options_.unlock_code_path.c_str());  // consumed: the operator's copy goes too
   spdlog::warn("lockdown cleared by {} with an unlock code (was: {})", actor, previous_reason);
-  emit("lockdown.cleared", {{"via", "unlock_code"}, {"by", actor}, {"previous_reason", previous_reason}},
-       actor, "");
+  emit("lockdown.cleared",
+       {{"via", "unlock_code"}, {"by", actor}, {"previous_reason", previous_reason}}, actor, "");
   if (reason) reason->clear();
   return true;
 }
@@ -566,7 +579,8 @@ void SystemState::start(std::function<bool()> ready) {
       auto sql = db_.session();
       *sql << "SELECT restart_trace_id FROM system_state WHERE id = 1", soci::into(trace);
       std::string now = jarvis::now_iso();
-      *sql << "UPDATE system_state SET restarting = 0, updated_at = :t WHERE id = 1", soci::use(now);
+      *sql << "UPDATE system_state SET restarting = 0, updated_at = :t WHERE id = 1",
+          soci::use(now);
     }
     restarting_ = false;
     load_row();
@@ -597,8 +611,9 @@ void SystemState::start(std::function<bool()> ready) {
   {
     auto sql = db_.session();
     std::string hash, expires, used;
-    *sql << "SELECT unlock_code_hash, unlock_code_expires_at, unlock_code_used_at FROM system_state "
-            "WHERE id = 1",
+    *sql
+        << "SELECT unlock_code_hash, unlock_code_expires_at, unlock_code_used_at FROM system_state "
+           "WHERE id = 1",
         soci::into(hash), soci::into(expires), soci::into(used);
     need_code = hash.empty() || !used.empty() || expires <= jarvis::now_iso() ||
                 !std::filesystem::exists(options_.unlock_code_path);
@@ -632,7 +647,8 @@ void SystemState::watchdog_loop() {
   for (;;) {
     {
       std::unique_lock lk(watchdog_mu_);
-      if (watchdog_cv_.wait_for(lk, options_.readiness_interval, [this] { return watchdog_stop_; })) {
+      if (watchdog_cv_.wait_for(lk, options_.readiness_interval,
+                                [this] { return watchdog_stop_; })) {
         return;
       }
     }
@@ -703,16 +719,19 @@ void SystemState::run_restart(std::string actor, std::string trace) {
     snapshot_.restart_requested_by = actor;
     snapshot_.restart_requested_at = now;
   }
-  if (metrics_) metrics_->gauge_set("jarvis_system_restarting", "1 while a controlled restart runs.", {}, 1);
+  if (metrics_)
+    metrics_->gauge_set("jarvis_system_restarting", "1 while a controlled restart runs.", {}, 1);
   spdlog::warn("controlled restart requested by {} (trace {}): draining", actor, trace);
   long long task_ms = options_.task_drain_timeout.count();
   emit("system.restart.start",
-       {{"status", "draining"}, {"requested_by", actor}, {"drain_timeout_s", task_ms / 1000}}, actor, trace);
+       {{"status", "draining"}, {"requested_by", actor}, {"drain_timeout_s", task_ms / 1000}},
+       actor, trace);
 
   bool tasks_drained = true, http_drained = true;
   if (hooks.drain_tasks) {
     tasks_drained = false;
-    guarded("draining tasks", [&] { tasks_drained = hooks.drain_tasks(options_.task_drain_timeout); });
+    guarded("draining tasks",
+            [&] { tasks_drained = hooks.drain_tasks(options_.task_drain_timeout); });
   }
   if (hooks.stop_accepting) guarded("closing the listener", [&] { hooks.stop_accepting(); });
   if (hooks.drain_http) {
@@ -723,7 +742,9 @@ void SystemState::run_restart(std::string actor, std::string trace) {
                          std::chrono::steady_clock::now() - started)
                          .count();
   emit("system.restart.drain",
-       {{"tasks_drained", tasks_drained}, {"http_drained", http_drained}, {"waited_ms", waited},
+       {{"tasks_drained", tasks_drained},
+        {"http_drained", http_drained},
+        {"waited_ms", waited},
         {"timeout_s", task_ms / 1000}},
        actor, trace);
 
@@ -740,8 +761,12 @@ void SystemState::run_restart(std::string actor, std::string trace) {
                                .max_output_bytes = 2048});
     });
     emit("system.restart.exec",
-         {{"mode", "command"}, {"command", options_.restart_command}, {"exit_status", r.exit_code},
-          {"timed_out", r.timed_out}, {"stdout", r.stdout_text}, {"stderr", r.stderr_text}},
+         {{"mode", "command"},
+          {"command", options_.restart_command},
+          {"exit_status", r.exit_code},
+          {"timed_out", r.timed_out},
+          {"stdout", r.stdout_text},
+          {"stderr", r.stderr_text}},
          actor, trace);
     if (r.exit_code == 0) {
       spdlog::warn("restart: RESTART_COMMAND succeeded; this process exits");
@@ -760,7 +785,8 @@ void SystemState::run_restart(std::string actor, std::string trace) {
   // Only reached when the exec failed (or a test seam returned).
   if (!error.empty()) {
     spdlog::critical("restart: re-exec failed: {}", error);
-    emit("system.restart.exec", {{"mode", "reexec"}, {"result", "failed"}, {"error", error}}, actor, trace);
+    emit("system.restart.exec", {{"mode", "reexec"}, {"result", "failed"}, {"error", error}}, actor,
+         trace);
     exit_process(1);
   }
 }
@@ -777,9 +803,9 @@ SystemFlags SystemState::flags() const {
 std::optional<jarvis::Response> SystemState::guard_webhook(const jarvis::Request& req,
                                                            const RouteEntry& route) const {
   if (route.spec.auth != jarvis::Auth::Webhook || !restarting()) return std::nullopt;
-  auto res = Dispatcher::error_response(503, "restarting",
-                                        "the server is restarting; retry after the Retry-After delay",
-                                        req.request_id);
+  auto res = Dispatcher::error_response(
+      503, "restarting", "the server is restarting; retry after the Retry-After delay",
+      req.request_id);
   res.headers.set("Retry-After", std::to_string(options_.retry_after_seconds));
   return res;
 }

@@ -42,21 +42,21 @@ struct RouteEntry;
 
 /// Settings of the safety state (declared in system_setting_decls()).
 struct SystemOptions {
-  bool lockdown_default = false;                         ///< LOCKDOWN_DEFAULT: start locked
-  int readyz_fail_threshold = 3;                         ///< LOCKDOWN_READYZ_FAIL_THRESHOLD
-  std::chrono::milliseconds readiness_interval{30000};   ///< LOCKDOWN_READYZ_CHECK_INTERVAL_SECONDS
-  int rollback_threshold = 2;                            ///< LOCKDOWN_ROLLBACK_THRESHOLD
-  std::chrono::minutes rollback_window{30};              ///< LOCKDOWN_ROLLBACK_WINDOW_MINUTES
-  std::chrono::minutes unlock_code_ttl{10};              ///< ADMIN_UNLOCK_CODE_TTL_MINUTES
-  std::string unlock_code_path = "./var/unlock_code";    ///< ADMIN_UNLOCK_CODE_PATH
+  bool lockdown_default = false;                        ///< LOCKDOWN_DEFAULT: start locked
+  int readyz_fail_threshold = 3;                        ///< LOCKDOWN_READYZ_FAIL_THRESHOLD
+  std::chrono::milliseconds readiness_interval{30000};  ///< LOCKDOWN_READYZ_CHECK_INTERVAL_SECONDS
+  int rollback_threshold = 2;                           ///< LOCKDOWN_ROLLBACK_THRESHOLD
+  std::chrono::minutes rollback_window{30};             ///< LOCKDOWN_ROLLBACK_WINDOW_MINUTES
+  std::chrono::minutes unlock_code_ttl{10};             ///< ADMIN_UNLOCK_CODE_TTL_MINUTES
+  std::string unlock_code_path = "./var/unlock_code";   ///< ADMIN_UNLOCK_CODE_PATH
   int unlock_free_attempts = 3;  ///< wrong codes allowed before attempts are blocked
   std::chrono::seconds unlock_backoff_base{30};   ///< first block; doubles per further wrong code
   std::chrono::seconds unlock_backoff_max{3600};  ///< longest block
-  std::string restart_command;                           ///< RESTART_COMMAND (run with /bin/sh -c)
-  std::chrono::seconds restart_command_timeout{60};      ///< RESTART_COMMAND_TIMEOUT_SECONDS
-  std::chrono::milliseconds task_drain_timeout{30000};   ///< TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS
-  std::chrono::milliseconds http_drain_timeout{10000};   ///< RESTART_HTTP_DRAIN_SECONDS
-  int retry_after_seconds = 30;                          ///< RESTART_RETRY_AFTER_SECONDS
+  std::string restart_command;                    ///< RESTART_COMMAND (run with /bin/sh -c)
+  std::chrono::seconds restart_command_timeout{60};     ///< RESTART_COMMAND_TIMEOUT_SECONDS
+  std::chrono::milliseconds task_drain_timeout{30000};  ///< TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS
+  std::chrono::milliseconds http_drain_timeout{10000};  ///< RESTART_HTTP_DRAIN_SECONDS
+  int retry_after_seconds = 30;                         ///< RESTART_RETRY_AFTER_SECONDS
 
   /// Reads the keys above; throws std::runtime_error naming the key, its source and the expected
   /// type/range on an invalid value.

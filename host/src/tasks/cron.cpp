@@ -76,7 +76,8 @@ int weekday(std::int64_t day) { return static_cast<int>((day + 4) - floor_div(da
 bool is_leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 unsigned days_in_month(std::int64_t y, unsigned m) {
-  static constexpr std::array<unsigned, 13> kDays{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  static constexpr std::array<unsigned, 13> kDays{0,  31, 28, 31, 30, 31, 30,
+                                                  31, 31, 30, 31, 30, 31};
   return m == 2 && is_leap(y) ? 29 : kDays[m];
 }
 
@@ -329,9 +330,7 @@ std::string zoneinfo_dir() {
 
 constexpr std::size_t kMaxExpressionLength = 512;
 
-std::string shown(const std::string& s) {
-  return s.size() > 64 ? s.substr(0, 64) + "…" : s;
-}
+std::string shown(const std::string& s) { return s.size() > 64 ? s.substr(0, 64) + "…" : s; }
 
 [[noreturn]] void fail_cron(const std::string& reason) {
   throw jarvis::Error(400, "invalid_cron", "invalid schedule: " + reason);
@@ -347,9 +346,9 @@ struct FieldSpec {
 };
 
 constexpr std::array<const char*, 12> kMonthNames{"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
-                                                   "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
+                                                  "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
 constexpr std::array<const char*, 12> kDayNames{"SUN", "MON", "TUE", "WED", "THU", "FRI",
-                                                 "SAT", "",    "",    "",    "",    ""};
+                                                "SAT", "",    "",    "",    "",    ""};
 
 constexpr std::array<FieldSpec, 5> kFields{{
     {"minute", 0, 59, nullptr, 0, 0},
@@ -625,7 +624,8 @@ std::optional<TimeZone::Transition> TimeZone::next_transition(std::int64_t t) co
                                    [](std::int64_t v, const Transition& c) { return v < c.at; });
   if (it != changes_.end()) return *it;
   if (!footer_ || !footer_->has_dst) return std::nullopt;
-  const std::int64_t last = times_.empty() ? std::numeric_limits<std::int64_t>::min() : times_.back();
+  const std::int64_t last =
+      times_.empty() ? std::numeric_limits<std::int64_t>::min() : times_.back();
   const std::int64_t y = year_of(std::max(t, std::max(last, kMinInstant)));
   std::vector<std::int64_t> candidates;
   for (std::int64_t year = y - 1; year <= y + 2; ++year) footer_candidates(year, candidates);
@@ -692,7 +692,7 @@ CronSchedule CronSchedule::parse(const std::string& expr) {
       return s;
     }
     static const std::map<std::string, std::string> kMacros{
-        {"@hourly", "0 * * * *"},  {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
+        {"@hourly", "0 * * * *"},  {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
         {"@weekly", "0 0 * * 0"},  {"@monthly", "0 0 1 * *"}, {"@yearly", "0 0 1 1 *"},
         {"@annually", "0 0 1 1 *"}};
     const auto it = kMacros.find(macro);

@@ -2,10 +2,10 @@
 // time zones they are evaluated in. Pure computation: no database, no clock, no threads of its own.
 //
 // Usage:
-//   auto s = CronSchedule::parse("30 2 * * MON-FRI");             // throws Error(400, "invalid_cron")
-//   std::int64_t next = s.next_after(now, "Europe/Berlin");       // unix seconds, UTC
-//   std::vector<std::int64_t> due;
-//   std::int64_t missed = s.slots_between(last_run, now, 10, due, "Europe/Berlin");
+//   auto s = CronSchedule::parse("30 2 * * MON-FRI");             // throws Error(400,
+//   "invalid_cron") std::int64_t next = s.next_after(now, "Europe/Berlin");       // unix seconds,
+//   UTC std::vector<std::int64_t> due; std::int64_t missed = s.slots_between(last_run, now, 10,
+//   due, "Europe/Berlin");
 //
 // Semantics (docs/decisions/0005-cron-semantics.md): day-of-month and day-of-week are OR-ed when
 // neither field starts with '*' (Vixie cron); a "fixed-time" schedule (neither the minute nor the
@@ -93,8 +93,9 @@ class TimeZone {
 void check_timezone(const std::string& tz);
 
 /// A parsed schedule expression. Formats: "@every:N" (N ≥ 1 integer seconds), standard 5-field cron
-/// "m h dom mon dow" (lists, ranges a-b, steps */n and a-b/n, month names JAN-DEC, weekday names SUN-SAT,
-/// dow 0-7 with 7 = Sunday; when BOTH dom and dow are restricted they are OR-ed as in Vixie cron),
+/// "m h dom mon dow" (lists, ranges a-b, steps */n and a-b/n, month names JAN-DEC, weekday names
+/// SUN-SAT, dow 0-7 with 7 = Sunday; when BOTH dom and dow are restricted they are OR-ed as in
+/// Vixie cron),
 /// "@hourly", "@daily" (= "@midnight"), "@weekly", "@monthly", "@yearly"/"@annually".
 /// Immutable after parse; copies are cheap and const members are safe from any thread.
 class CronSchedule {
@@ -152,7 +153,7 @@ class CronSchedule {
   bool dom_star_ = false;      ///< day-of-month field starts with '*'
   bool dow_star_ = false;      ///< day-of-week field starts with '*'
   bool fixed_time_ = false;
-  std::int64_t per_day_ = 0;   ///< matching minutes in a matching day
+  std::int64_t per_day_ = 0;  ///< matching minutes in a matching day
 };
 
 }  // namespace jarvis::host

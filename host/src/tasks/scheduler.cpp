@@ -82,10 +82,8 @@ std::string dispatch_payload(const ScheduleRecord& s, const std::string& due_at)
   if (p.is_discarded() || !p.is_object()) {
     p = p.is_discarded() ? jarvis::Json::object() : jarvis::Json{{"value", p}};
   }
-  p["_schedule"] = {{"id", s.id},
-                    {"owner", s.owner},
-                    {"due_at", due_at},
-                    {"thread_id", opt_json(s.thread_id)}};
+  p["_schedule"] = {
+      {"id", s.id}, {"owner", s.owner}, {"due_at", due_at}, {"thread_id", opt_json(s.thread_id)}};
   if (s.thread_id && !p.contains("thread_id")) p["thread_id"] = *s.thread_id;
   return p.dump();
 }
@@ -147,8 +145,8 @@ ScheduleFields ScheduleFields::from_json(const jarvis::Json& body) {
         f.max_catchup = std::optional<int>();
       } else if (!value.is_number_integer() || value.get<long long>() < 1 ||
                  value.get<long long>() > kMaxCatchupLimit) {
-        throw field_error(key, "must be null or an integer from 1 to " +
-                                   std::to_string(kMaxCatchupLimit));
+        throw field_error(
+            key, "must be null or an integer from 1 to " + std::to_string(kMaxCatchupLimit));
       } else {
         f.max_catchup = std::optional<int>(value.get<int>());
       }
@@ -166,9 +164,9 @@ ScheduleFields ScheduleFields::from_json(const jarvis::Json& body) {
 }
 
 jarvis::Json TickResult::to_json() const {
-  return jarvis::Json{{"schedules_due", schedules_due}, {"dispatched", dispatched},
-                      {"duplicates", duplicates},       {"deferred", deferred},
-                      {"invalid", invalid},             {"unknown_task", unknown_task}};
+  return jarvis::Json{
+      {"schedules_due", schedules_due}, {"dispatched", dispatched}, {"duplicates", duplicates},
+      {"deferred", deferred},           {"invalid", invalid},       {"unknown_task", unknown_task}};
 }
 
 SlotPlan plan_slots(const CronSchedule& cron, std::optional<std::int64_t> last_run,
@@ -288,7 +286,8 @@ ScheduleRecord Scheduler::create(const std::string& owner, const ScheduleFields&
 
 ScheduleRecord Scheduler::update(const std::string& id, const ScheduleFields& fields) {
   auto current = get(id);
-  if (!current) throw jarvis::Error(404, "schedule_not_found", "schedule " + id + " does not exist");
+  if (!current)
+    throw jarvis::Error(404, "schedule_not_found", "schedule " + id + " does not exist");
   ScheduleRecord s = *current;
   bool restart = false;
   if (fields.cron_expr) {
@@ -320,7 +319,11 @@ ScheduleRecord Scheduler::update(const std::string& id, const ScheduleFields& fi
   auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   Binds b;
-  b.maybe_text(s.thread_id).text(s.cron_expr).text(s.task).text(s.payload).integer(s.enabled ? 1 : 0);
+  b.maybe_text(s.thread_id)
+      .text(s.cron_expr)
+      .text(s.task)
+      .text(s.payload)
+      .integer(s.enabled ? 1 : 0);
   if (s.max_catchup) {
     b.integer(*s.max_catchup);
   } else {
@@ -525,8 +528,8 @@ TickResult Scheduler::tick(std::int64_t now) {
         ++result.schedules_due;
         std::optional<std::int64_t> last_run;
         if (s.last_run_at) last_run = unix_from_iso(*s.last_run_at);
-        std::optional<std::int64_t> first = s.next_due_at ? unix_from_iso(*s.next_due_at)
-                                                          : std::nullopt;
+        std::optional<std::int64_t> first =
+            s.next_due_at ? unix_from_iso(*s.next_due_at) : std::nullopt;
         if (!first) {
           auto created = unix_from_iso(s.created_at).value_or(now);
           first = parsed->cron->is_interval() ? created
@@ -553,11 +556,15 @@ TickResult Scheduler::tick(std::int64_t now) {
         std::size_t to = std::min(slots.size(), from + kRowsPerStatement);
         Binds b;
         for (std::size_t k = from; k < to; ++k) {
-          b.text(due[slots[k].schedule].id).text(slots[k].due_at).text(slots[k].task_id).text(slots[k].created);
+          b.text(due[slots[k].schedule].id)
+              .text(slots[k].due_at)
+              .text(slots[k].task_id)
+              .text(slots[k].created);
         }
         query_sql(*sql,
                   "INSERT INTO schedule_dispatches(schedule_id, due_at, task_id, created_at) "
-                  "VALUES " + rows_sql(to - from, "(?, ?, ?, ?)", db_.dialect()) +
+                  "VALUES " +
+                      rows_sql(to - from, "(?, ?, ?, ?)", db_.dialect()) +
                       " ON CONFLICT DO NOTHING RETURNING schedule_id, due_at",
                   b, [&](const soci::row& r) {
                     inserted.insert(column_text(r, 0).value_or("") + "\n" +
@@ -597,8 +604,8 @@ TickResult Scheduler::tick(std::int64_t now) {
       std::vector<long long> fresh_per_schedule(due.size(), 0);
       for (const Slot* sl : fresh) {
         ++fresh_per_schedule[sl->schedule];
-        triggers.push_back({due[sl->schedule].id, sl->due_at, sl->task_id, due[sl->schedule].task,
-                            sl->trace_id});
+        triggers.push_back(
+            {due[sl->schedule].id, sl->due_at, sl->task_id, due[sl->schedule].task, sl->trace_id});
       }
       result.dispatched += static_cast<long long>(fresh.size());
 

@@ -134,8 +134,9 @@ void add_task_commands(CommandTable& commands, TaskService* tasks) {
                   TaskListFilter f;
                   f.status = a.option("--status");
                   if (!f.status.empty() && !is_task_status(f.status)) {
-                    throw jarvis::UsageError("--status must be one of queued, running, "
-                                             "succeeded, failed, dead");
+                    throw jarvis::UsageError(
+                        "--status must be one of queued, running, "
+                        "succeeded, failed, dead");
                   }
                   f.name = a.option("--name");
                   f.limit = static_cast<int>(int_option(a, "--limit", 50, 1, 10000));
@@ -194,29 +195,28 @@ void add_task_commands(CommandTable& commands, TaskService* tasks) {
                         });
                       }});
 
-  commands.add(host, {.group = "tasks",
-                      .name = "status",
-                      .summary = "Queue depths and scheduler backlog",
-                      .usage = "jarvis tasks status [--json]",
-                      .handler = [tasks](CommandContext& c) {
-                        Args a = Args::parse(c.args, {"--json"}, {});
-                        Json s = tasks->queue_status();
-                        if (a.flag("--json")) {
-                          c.out << s.dump(2) << "\n";
-                          return 0;
-                        }
-                        for (const auto& [status, n] : s["tasks"].items()) {
-                          c.out << std::left << std::setw(11) << status << n.get<long long>()
-                                << "\n";
-                        }
-                        const Json& b = s["scheduler"];
-                        c.out << "schedules  " << b["schedule_count"].get<long long>()
-                              << " enabled, " << b["dispatchable_total"].get<long long>()
-                              << " slot(s) dispatchable, " << b["deferred_total"].get<long long>()
-                              << " deferred, " << b["invalid_count"].get<long long>()
-                              << " invalid\n";
-                        return 0;
-                      }});
+  commands.add(host,
+               {.group = "tasks",
+                .name = "status",
+                .summary = "Queue depths and scheduler backlog",
+                .usage = "jarvis tasks status [--json]",
+                .handler = [tasks](CommandContext& c) {
+                  Args a = Args::parse(c.args, {"--json"}, {});
+                  Json s = tasks->queue_status();
+                  if (a.flag("--json")) {
+                    c.out << s.dump(2) << "\n";
+                    return 0;
+                  }
+                  for (const auto& [status, n] : s["tasks"].items()) {
+                    c.out << std::left << std::setw(11) << status << n.get<long long>() << "\n";
+                  }
+                  const Json& b = s["scheduler"];
+                  c.out << "schedules  " << b["schedule_count"].get<long long>() << " enabled, "
+                        << b["dispatchable_total"].get<long long>() << " slot(s) dispatchable, "
+                        << b["deferred_total"].get<long long>() << " deferred, "
+                        << b["invalid_count"].get<long long>() << " invalid\n";
+                  return 0;
+                }});
 
   commands.add(
       host,
@@ -283,40 +283,39 @@ void add_schedule_commands(CommandTable& commands, TaskService* tasks) {
                         return 0;
                       }});
 
-  commands.add(host,
-               {.group = "schedules",
-                .name = "add",
-                .summary = "Create a schedule owned by \"system\"",
-                .usage = "jarvis schedules add --cron EXPR --task NAME [--payload JSON] "
-                         "[--max-catchup N] [--thread ID] [--json]",
-                .handler = [tasks](CommandContext& c) {
-                  Args a = Args::parse(c.args, {"--json"},
-                                       {"--cron", "--task", "--payload", "--max-catchup",
-                                        "--thread"});
-                  if (!a.has_option("--cron")) throw jarvis::UsageError("--cron is required");
-                  if (!a.has_option("--task")) throw jarvis::UsageError("--task is required");
-                  ScheduleFields f;
-                  f.cron_expr = a.option("--cron");
-                  f.task = a.option("--task");
-                  f.payload = payload_option(a);
-                  if (a.has_option("--max-catchup")) {
-                    f.max_catchup = std::optional<int>(
-                        static_cast<int>(int_option(a, "--max-catchup", 0, 1, 1000)));
-                  }
-                  if (a.has_option("--thread")) {
-                    f.thread_id = std::optional<std::string>(a.option("--thread"));
-                  }
-                  return guarded(c, [&] {
-                    auto s = tasks->scheduler().create("system", f);
-                    if (a.flag("--json")) {
-                      c.out << s.to_json().dump(2) << "\n";
-                    } else {
-                      c.out << "schedule " << s.id << " created (" << s.cron_expr << " -> "
-                            << s.task << ", next due " << s.next_due_at.value_or("-") << ")\n";
-                    }
-                    return 0;
-                  });
-                }});
+  commands.add(
+      host, {.group = "schedules",
+             .name = "add",
+             .summary = "Create a schedule owned by \"system\"",
+             .usage = "jarvis schedules add --cron EXPR --task NAME [--payload JSON] "
+                      "[--max-catchup N] [--thread ID] [--json]",
+             .handler = [tasks](CommandContext& c) {
+               Args a = Args::parse(c.args, {"--json"},
+                                    {"--cron", "--task", "--payload", "--max-catchup", "--thread"});
+               if (!a.has_option("--cron")) throw jarvis::UsageError("--cron is required");
+               if (!a.has_option("--task")) throw jarvis::UsageError("--task is required");
+               ScheduleFields f;
+               f.cron_expr = a.option("--cron");
+               f.task = a.option("--task");
+               f.payload = payload_option(a);
+               if (a.has_option("--max-catchup")) {
+                 f.max_catchup = std::optional<int>(
+                     static_cast<int>(int_option(a, "--max-catchup", 0, 1, 1000)));
+               }
+               if (a.has_option("--thread")) {
+                 f.thread_id = std::optional<std::string>(a.option("--thread"));
+               }
+               return guarded(c, [&] {
+                 auto s = tasks->scheduler().create("system", f);
+                 if (a.flag("--json")) {
+                   c.out << s.to_json().dump(2) << "\n";
+                 } else {
+                   c.out << "schedule " << s.id << " created (" << s.cron_expr << " -> " << s.task
+                         << ", next due " << s.next_due_at.value_or("-") << ")\n";
+                 }
+                 return 0;
+               });
+             }});
 
   auto toggle = [tasks](bool enable) {
     return [tasks, enable](CommandContext& c) {

@@ -173,8 +173,10 @@ std::optional<ClaimedTask> TaskQueue::claim_next(const std::string& lease_owner,
   std::string in = in_placeholders(names.size());
   std::string pick;
   if (expired_leases) {
-    pick = "SELECT id FROM tasks WHERE status = 'running' AND lease_expires_at < :cutoff AND "
-           "name IN " + in + " ORDER BY lease_expires_at LIMIT 1";
+    pick =
+        "SELECT id FROM tasks WHERE status = 'running' AND lease_expires_at < :cutoff AND "
+        "name IN " +
+        in + " ORDER BY lease_expires_at LIMIT 1";
   } else {
     pick = "SELECT id FROM tasks WHERE status = 'queued' AND run_after <= :cutoff AND name IN " +
            in + " ORDER BY priority DESC, created_at LIMIT 1";
@@ -182,8 +184,8 @@ std::optional<ClaimedTask> TaskQueue::claim_next(const std::string& lease_owner,
   if (pg) pick += " FOR UPDATE SKIP LOCKED";
   std::string query =
       "UPDATE tasks SET status = 'running', attempts = attempts + 1, lease_owner = :owner, "
-      "lease_expires_at = :expires, updated_at = :now WHERE id = (" + pick +
-      ") RETURNING id, name, payload, attempts, max_attempts, trace_id";
+      "lease_expires_at = :expires, updated_at = :now WHERE id = (" +
+      pick + ") RETURNING id, name, payload, attempts, max_attempts, trace_id";
   auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   return run_claim(*sql, query, binds, lease_owner);
@@ -317,9 +319,9 @@ TaskRecord TaskQueue::retry(const std::string& id) {
   auto current = get(id);
   if (!current) throw jarvis::Error(404, "task_not_found", "task " + id + " does not exist");
   if (current->status != "failed" && current->status != "dead") {
-    throw jarvis::Error(409, "task_not_retryable",
-                        "task " + id + " is " + current->status +
-                            "; only failed or dead tasks can be retried");
+    throw jarvis::Error(
+        409, "task_not_retryable",
+        "task " + id + " is " + current->status + "; only failed or dead tasks can be retried");
   }
   auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
@@ -336,8 +338,10 @@ TaskRecord TaskQueue::retry(const std::string& id) {
   } catch (const soci::soci_error& e) {
     // The only constraint this update can violate is the live idempotency key.
     throw jarvis::Error(409, "idempotency_conflict",
-                        "task " + id + " cannot be retried: a queued or running task holds its "
-                        "idempotency key '" + current->idempotency_key.value_or("") + "'");
+                        "task " + id +
+                            " cannot be retried: a queued or running task holds its "
+                            "idempotency key '" +
+                            current->idempotency_key.value_or("") + "'");
   }
   if (n != 1) {
     throw jarvis::Error(409, "task_not_retryable", "task " + id + " changed state; try again");

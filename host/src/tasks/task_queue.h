@@ -111,8 +111,7 @@ class TaskQueue {
   /// it instead re-claims a `running` task whose lease expired. The lease runs `lease` from now.
   std::optional<ClaimedTask> claim_next(const std::string& lease_owner,
                                         std::chrono::milliseconds lease,
-                                        const std::vector<std::string>& names,
-                                        bool expired_leases);
+                                        const std::vector<std::string>& names, bool expired_leases);
   /// Claims one specific queued task (whatever its run_after); nullopt if not queued.
   std::optional<ClaimedTask> claim_id(const std::string& id, const std::string& lease_owner,
                                       std::chrono::milliseconds lease);

@@ -98,8 +98,9 @@ void register_task_routes(Router& router, TaskService& tasks, SqlDatabase& db) {
                       int limit = static_cast<int>(req.query_int("limit", 100, 1, 1000));
                       int offset = static_cast<int>(req.query_int("offset", 0, 0, 1000000000));
                       return Response::json(
-                          200, {{"schedule_id", current.id},
-                                {"dispatches", t->scheduler().dispatches(current.id, limit, offset)}});
+                          200,
+                          {{"schedule_id", current.id},
+                           {"dispatches", t->scheduler().dispatches(current.id, limit, offset)}});
                     }});
 
   router.add(host, {.method = "GET",
@@ -130,7 +131,9 @@ void register_task_routes(Router& router, TaskService& tasks, SqlDatabase& db) {
                     .handler = [t](Request& req) {
                       const std::string& id = req.path_param("id");
                       auto r = t->queue().get(id);
-                      if (!r) throw jarvis::Error(404, "task_not_found", "task " + id + " does not exist");
+                      if (!r)
+                        throw jarvis::Error(404, "task_not_found",
+                                            "task " + id + " does not exist");
                       return Response::json(200, r->to_json());
                     }});
 

@@ -40,9 +40,9 @@ void check_task_name(const std::string& name) {
     if (!allowed) ok = false;
   }
   if (!ok) {
-    throw jarvis::Error(400, "invalid_task",
-                        "invalid task name '" + name +
-                            "' (1-100 characters: letters, digits, '.', '_', '-', ':')");
+    throw jarvis::Error(
+        400, "invalid_task",
+        "invalid task name '" + name + "' (1-100 characters: letters, digits, '.', '_', '-', ':')");
   }
 }
 
@@ -78,11 +78,9 @@ milliseconds backoff_for(const jarvis::RetryPolicy& p, int attempt) {
 
 struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
   Impl(SqlDatabase& d, EventBusImpl* e, MetricsRegistry* m)
-      : db(d),
-        events(e),
-        metrics(m),
-        queue(d),
-        scheduler(d, e, m, [this](const std::string& name) { return max_attempts_of(name); }) {}
+      : db(d), events(e), metrics(m), queue(d), scheduler(d, e, m, [this](const std::string& name) {
+          return max_attempts_of(name);
+        }) {}
 
   SqlDatabase& db;
   EventBusImpl* events;
@@ -510,17 +508,17 @@ TaskService::TaskService(SqlDatabase& db, EventBusImpl* events, MetricsRegistry*
                        .handler = [](jarvis::TaskContext& t) { return t.payload; },
                        .retry = {.max_attempts = 1},
                        .timeout = std::chrono::seconds(60)});
-  add(Owner{"host", {}},
-      jarvis::TaskSpec{.name = "scheduler.tick",
-                       .description = "Dispatches due schedule slots as tasks",
-                       .handler =
-                           [weak](jarvis::TaskContext&) {
-                             auto self = weak.lock();
-                             if (!self) throw std::runtime_error("task service is gone");
-                             return self->run_tick();
-                           },
-                       .retry = {.max_attempts = 1},
-                       .timeout = std::chrono::seconds(120)});
+  add(Owner{"host", {}}, jarvis::TaskSpec{.name = "scheduler.tick",
+                                          .description = "Dispatches due schedule slots as tasks",
+                                          .handler =
+                                              [weak](jarvis::TaskContext&) {
+                                                auto self = weak.lock();
+                                                if (!self)
+                                                  throw std::runtime_error("task service is gone");
+                                                return self->run_tick();
+                                              },
+                                          .retry = {.max_attempts = 1},
+                                          .timeout = std::chrono::seconds(120)});
   if (metrics) {
     metrics->add_collector([weak](MetricsRegistry& m) {
       auto self = weak.lock();
@@ -571,8 +569,8 @@ void TaskService::add(Owner owner, jarvis::TaskSpec spec) {
                             "' cannot register it again");
   }
   std::string name = spec.name;
-  impl_->tasks.emplace(name,
-                       std::make_shared<const TaskEntry>(TaskEntry{std::move(owner), std::move(spec)}));
+  impl_->tasks.emplace(
+      name, std::make_shared<const TaskEntry>(TaskEntry{std::move(owner), std::move(spec)}));
   impl_->rebuild_names();
 }
 
@@ -580,7 +578,8 @@ bool TaskService::has(const std::string& name) const { return impl_->find(name) 
 
 jarvis::Json TaskService::call(const std::string& name, const jarvis::Json& payload) {
   auto entry = impl_->find(name);
-  if (!entry) throw jarvis::Error(400, "unknown_task", "no task named '" + name + "' is registered");
+  if (!entry)
+    throw jarvis::Error(400, "unknown_task", "no task named '" + name + "' is registered");
   jarvis::TaskContext ctx;
   ctx.task_id = jarvis::new_id("call");
   ctx.name = name;
@@ -619,8 +618,7 @@ void TaskService::add_periodic(Owner owner, jarvis::PeriodicJob job) {
 void TaskService::remove_owner(const std::string& owner_name) {
   std::lock_guard lock(impl_->reg_mu);
   std::erase_if(impl_->tasks, [&](const auto& kv) { return kv.second->owner.name == owner_name; });
-  std::erase_if(impl_->pending_periodic,
-                [&](const auto& p) { return p.first.name == owner_name; });
+  std::erase_if(impl_->pending_periodic, [&](const auto& p) { return p.first.name == owner_name; });
   impl_->rebuild_names();
 }
 

@@ -73,7 +73,8 @@ class TaskService {
   /// jarvis::Error(400, "invalid_task") for bad options. Returns the task id (the existing one
   /// when the idempotency key matches a queued/running task).
   std::string enqueue(const std::string& name, jarvis::EnqueueOptions options);
-  /// Declares a plugin periodic job (stored as a system schedule). Throws Error(400,"invalid_cron").
+  /// Declares a plugin periodic job (stored as a system schedule). Throws
+  /// Error(400,"invalid_cron").
   void add_periodic(Owner owner, jarvis::PeriodicJob job);
   void remove_owner(const std::string& owner_name);
   /// Registered task names with their owners, sorted.
@@ -111,6 +112,5 @@ class TaskService {
   struct Impl;
   std::shared_ptr<Impl> impl_;  // shared with worker threads, which may outlive a failed drain
 };
-
 
 }  // namespace jarvis::host

@@ -152,7 +152,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     ws_.read_message_max(o.max_inbound_message_bytes);
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, "jarvis"); }));
-    ws_.async_accept(req_, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+    ws_.async_accept(req_,
+                     [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
   }
 
   /// Queues one outbound message, or closes a consumer that fell too far behind.
@@ -188,8 +189,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       if (ec) return;  // cancelled: the close finished
       beast::get_lowest_layer(self->ws_).close();
     });
-    ws_.async_close(websocket::close_reason(code, reason),
-                    [self = shared_from_this()](beast::error_code) { self->close_timer_.cancel(); });
+    ws_.async_close(
+        websocket::close_reason(code, reason),
+        [self = shared_from_this()](beast::error_code) { self->close_timer_.cancel(); });
   }
 
  private:
@@ -203,17 +205,19 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     response_->set("X-Request-Id", jreq_.request_id);
     response_->keep_alive(false);
     response_->body() =
-        jarvis::Json{{"error", {{"code", code}, {"message", message}, {"request_id", jreq_.request_id}}}}
+        jarvis::Json{
+            {"error", {{"code", code}, {"message", message}, {"request_id", jreq_.request_id}}}}
             .dump();
     response_->prepare_payload();
     auto& stream = ws_.next_layer();
     stream.expires_after(core_->options.handshake_timeout);
-    http::async_write(stream, *response_, [self = shared_from_this()](beast::error_code, std::size_t) {
-      beast::error_code ignored;
-      auto& s = beast::get_lowest_layer(self->ws_);
-      s.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
-      s.close();
-    });
+    http::async_write(stream, *response_,
+                      [self = shared_from_this()](beast::error_code, std::size_t) {
+                        beast::error_code ignored;
+                        auto& s = beast::get_lowest_layer(self->ws_);
+                        s.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+                        s.close();
+                      });
   }
 
   void refuse_ws(websocket::close_code code, const std::string& reason) {
@@ -329,9 +333,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     current_ = std::move(queue_.front());
     queue_.pop_front();
     ws_.text(true);
-    ws_.async_write(net::buffer(*current_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->on_write(ec);
-    });
+    ws_.async_write(
+        net::buffer(*current_),
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
   void on_write(beast::error_code ec) {
@@ -361,7 +365,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool closing_ = false;
   std::deque<std::shared_ptr<const std::string>> queue_;
   std::shared_ptr<const std::string> current_;  // the frame being written
-  std::size_t queued_bytes_ = 0;                 // queue_ plus current_
+  std::size_t queued_bytes_ = 0;                // queue_ plus current_
 };
 
 namespace {
@@ -392,7 +396,8 @@ WsOptions WsOptions::from(const ConfigStore& store) {
   std::size_t start = 0;
   while (start <= origins.size()) {
     auto comma = origins.find(',', start);
-    std::string item = origins.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string item =
+        origins.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     auto b = item.find_first_not_of(" \t");
     auto e = item.find_last_not_of(" \t");
     if (b != std::string::npos) o.allowed_origins.push_back(item.substr(b, e - b + 1));
@@ -401,8 +406,9 @@ WsOptions WsOptions::from(const ConfigStore& store) {
   }
   o.max_queue_messages = parse_size(store, "WS_MAX_QUEUE_MESSAGES", o.max_queue_messages, 1);
   o.max_queue_bytes = parse_size(store, "WS_MAX_QUEUE_BYTES", o.max_queue_bytes, 1024);
-  o.idle_timeout = std::chrono::seconds(
-      parse_size(store, "WS_IDLE_TIMEOUT_SECONDS", static_cast<std::size_t>(o.idle_timeout.count() / 1000), 2));
+  o.idle_timeout =
+      std::chrono::seconds(parse_size(store, "WS_IDLE_TIMEOUT_SECONDS",
+                                      static_cast<std::size_t>(o.idle_timeout.count() / 1000), 2));
   return o;
 }
 
@@ -496,9 +502,8 @@ void WsHub::close_all(std::chrono::milliseconds grace) {
     }
   }
   for (auto& s : live) {
-    net::post(s->executor(), [s] {
-      s->begin_close(websocket::close_code::going_away, "server shutting down");
-    });
+    net::post(s->executor(),
+              [s] { s->begin_close(websocket::close_code::going_away, "server shutting down"); });
   }
   live.clear();
   std::unique_lock lock(core_->mu);

@@ -42,11 +42,13 @@ class MetricsRegistry;
 using WsAuthenticator = std::function<std::optional<jarvis::Principal>(const std::string& token)>;
 /// True when `principal` may subscribe to thread `thread_id` (it exists and is theirs, or the
 /// principal is an admin). Called on a server thread; may throw (answered as an error message).
-using WsThreadAccess = std::function<bool(const jarvis::Principal& principal, const std::string& thread_id)>;
+using WsThreadAccess =
+    std::function<bool(const jarvis::Principal& principal, const std::string& thread_id)>;
 
 /// Limits and timeouts of the endpoint.
 struct WsOptions {
-  /// Browser origins allowed besides the server's own (WEB_CORS_ORIGINS), e.g. "https://app.example".
+  /// Browser origins allowed besides the server's own (WEB_CORS_ORIGINS), e.g.
+  /// "https://app.example".
   std::vector<std::string> allowed_origins;
   /// Accept handshakes without an Origin header (non-browser clients; browsers always send one).
   bool allow_missing_origin = true;

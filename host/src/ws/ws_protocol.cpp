@@ -105,7 +105,8 @@ bool origin_allowed(const jarvis::Request& req, const std::vector<std::string>& 
   // Host "example.com:80" against Origin "http://example.com" (default port stripped above).
   bool https = normalized.starts_with("https://");
   std::string default_port = https ? ":443" : ":80";
-  return own.ends_with(default_port) && own.substr(0, own.size() - default_port.size()) == authority;
+  return own.ends_with(default_port) &&
+         own.substr(0, own.size() - default_port.size()) == authority;
 }
 
 ClientAction parse_client_message(std::string_view text) {
@@ -136,7 +137,8 @@ ClientAction parse_client_message(std::string_view text) {
       out.detail = "thread_id too long";
       return out;
     }
-    out.kind = action == "subscribe" ? ClientAction::Kind::Subscribe : ClientAction::Kind::Unsubscribe;
+    out.kind =
+        action == "subscribe" ? ClientAction::Kind::Subscribe : ClientAction::Kind::Unsubscribe;
     out.thread_id = std::move(thread);
     return out;
   }

@@ -16,25 +16,32 @@ class BugsPlugin : public jarvis::Plugin {
     register_routes(host, *s);
     register_commands(host, *s);
 
-    host.tasks().add({.name = "bugs.report",
-                      .description = "File a report {title, description, priority, kind, dedupe_key?}; reuses an "
-                                     "open one with the same dedupe_key",
-                      .handler = [s](jarvis::TaskContext& t) { return s->report(t.payload); },
-                      .retry = {.max_attempts = 3}});
-    host.tasks().add({.name = "bugs.link_external",
-                      .description = "Record a GitHub sync {id, github_issue_number, github_issue_url, synced_at, error}",
-                      .handler = [s](jarvis::TaskContext& t) { return s->link_external(t.payload); },
-                      .retry = {.max_attempts = 3}});
-    host.tasks().add({.name = "bugs.count_open",
-                      .description = "Count open or in-progress reports whose title starts with "
-                                     "payload.title_prefix (for other plugins' status views)",
-                      .handler = [s](jarvis::TaskContext& t) {
-                        if (!t.payload.contains("title_prefix") || !t.payload["title_prefix"].is_string()) {
-                          throw jarvis::bad_request("payload.title_prefix (string) is required", "invalid_payload");
-                        }
-                        return jarvis::Json{{"count", s->count_open(t.payload["title_prefix"])}};
-                      },
-                      .retry = {.max_attempts = 1}});
+    host.tasks().add(
+        {.name = "bugs.report",
+         .description =
+             "File a report {title, description, priority, kind, dedupe_key?}; reuses an "
+             "open one with the same dedupe_key",
+         .handler = [s](jarvis::TaskContext& t) { return s->report(t.payload); },
+         .retry = {.max_attempts = 3}});
+    host.tasks().add(
+        {.name = "bugs.link_external",
+         .description =
+             "Record a GitHub sync {id, github_issue_number, github_issue_url, synced_at, error}",
+         .handler = [s](jarvis::TaskContext& t) { return s->link_external(t.payload); },
+         .retry = {.max_attempts = 3}});
+    host.tasks().add(
+        {.name = "bugs.count_open",
+         .description = "Count open or in-progress reports whose title starts with "
+                        "payload.title_prefix (for other plugins' status views)",
+         .handler =
+             [s](jarvis::TaskContext& t) {
+               if (!t.payload.contains("title_prefix") || !t.payload["title_prefix"].is_string()) {
+                 throw jarvis::bad_request("payload.title_prefix (string) is required",
+                                           "invalid_payload");
+               }
+               return jarvis::Json{{"count", s->count_open(t.payload["title_prefix"])}};
+             },
+         .retry = {.max_attempts = 1}});
   }
 
  private:

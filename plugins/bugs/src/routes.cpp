@@ -10,7 +10,8 @@ ListQuery list_query(const jarvis::Request& req, const std::string& forced_kind)
   q.priority = req.query_param("priority").value_or("");
   q.kind = forced_kind.empty() ? req.query_param("kind").value_or("") : forced_kind;
   q.search = req.query_param("search").value_or("");
-  if (q.search.size() > 200) throw jarvis::bad_request("query 'search' is longer than 200 bytes", "invalid_query");
+  if (q.search.size() > 200)
+    throw jarvis::bad_request("query 'search' is longer than 200 bytes", "invalid_query");
   q.limit = req.query_int("limit", 50, 1, 200);
   q.offset = req.query_int("offset", 0, 0, 1000000000);
   return q;
@@ -22,22 +23,26 @@ void register_routes(jarvis::Host& host, BugStore& store) {
   BugStore* s = &store;
   auto& routes = host.routes();
 
-  for (const auto& [path, kind] : {std::pair<std::string, std::string>{"/api/v1/bugs", ""},
-                                   std::pair<std::string, std::string>{"/api/v1/feature-requests", "feature"}}) {
+  for (const auto& [path, kind] :
+       {std::pair<std::string, std::string>{"/api/v1/bugs", ""},
+        std::pair<std::string, std::string>{"/api/v1/feature-requests", "feature"}}) {
     std::string what = kind.empty() ? "bug and feature reports" : "feature requests";
     routes.add({.method = "GET",
                 .path = path,
                 .auth = jarvis::Auth::User,
-                .summary = "List " + what + " (?status&priority&kind&search&limit≤200&offset); users see their own",
+                .summary = "List " + what +
+                           " (?status&priority&kind&search&limit≤200&offset); users see their own",
                 .handler = [s, kind](jarvis::Request& req) {
                   return jarvis::Response::json(200, s->list(list_query(req, kind), req.principal));
                 }});
     routes.add({.method = "POST",
                 .path = path,
                 .auth = jarvis::Auth::User,
-                .summary = "File a report {title, description, priority, kind, thread_id?, trace_id?, sync_to_github?}",
+                .summary = "File a report {title, description, priority, kind, thread_id?, "
+                           "trace_id?, sync_to_github?}",
                 .handler = [s, kind](jarvis::Request& req) {
-                  return jarvis::Response::json(201, s->create(req.json_body(), req.principal, kind));
+                  return jarvis::Response::json(201,
+                                                s->create(req.json_body(), req.principal, kind));
                 }});
   }
   routes.add({.method = "GET",
@@ -52,7 +57,8 @@ void register_routes(jarvis::Host& host, BugStore& store) {
               .auth = jarvis::Auth::User,
               .summary = "Change title, description, status, priority or assignee",
               .handler = [s](jarvis::Request& req) {
-                return jarvis::Response::json(200, s->update(req.path_param("id"), req.json_body(), req.principal));
+                return jarvis::Response::json(
+                    200, s->update(req.path_param("id"), req.json_body(), req.principal));
               }});
   routes.add({.method = "DELETE",
               .path = "/api/v1/bugs/{id}",

@@ -9,30 +9,33 @@ namespace {
 const std::set<std::string> kKinds{"bug", "feature"};
 const std::set<std::string> kPriorities{"low", "medium", "high", "critical"};
 const std::set<std::string> kStatuses{"open", "in_progress", "resolved", "closed"};
-const std::set<std::string> kCreateFields{"title", "description", "priority", "kind", "thread_id", "trace_id",
-                                          "sync_to_github"};
+const std::set<std::string> kCreateFields{"title",     "description", "priority",      "kind",
+                                          "thread_id", "trace_id",    "sync_to_github"};
 const std::set<std::string> kPatchFields{"title", "description", "status", "priority", "assignee"};
 
 const char* kColumns =
-    "id, kind, title, description, priority, status, reporter_id, thread_id, trace_id, assignee, sync_to_github, "
-    "github_issue_number, github_issue_url, github_synced_at, github_sync_error, created_at, updated_at";
+    "id, kind, title, description, priority, status, reporter_id, thread_id, trace_id, assignee, "
+    "sync_to_github, "
+    "github_issue_number, github_issue_url, github_synced_at, github_sync_error, created_at, "
+    "updated_at";
 
 jarvis::Error field_error(const std::string& field, const std::string& what) {
   return jarvis::bad_request("field '" + field + "': " + what, "invalid_field");
 }
 
 // Reads a string field: absent → fallback; wrong type → 400.
-std::string str_field(const jarvis::Json& body, const std::string& field, const std::string& fallback,
-                      std::size_t max_len) {
+std::string str_field(const jarvis::Json& body, const std::string& field,
+                      const std::string& fallback, std::size_t max_len) {
   if (!body.contains(field) || body[field].is_null()) return fallback;
   if (!body[field].is_string()) throw field_error(field, "must be a string");
   std::string v = body[field];
-  if (v.size() > max_len) throw field_error(field, "longer than " + std::to_string(max_len) + " bytes");
+  if (v.size() > max_len)
+    throw field_error(field, "longer than " + std::to_string(max_len) + " bytes");
   return v;
 }
 
-std::string enum_field(const jarvis::Json& body, const std::string& field, const std::string& fallback,
-                       const std::set<std::string>& allowed) {
+std::string enum_field(const jarvis::Json& body, const std::string& field,
+                       const std::string& fallback, const std::set<std::string>& allowed) {
   std::string v = str_field(body, field, fallback, 64);
   if (!allowed.count(v)) {
     std::string list;
@@ -44,7 +47,8 @@ std::string enum_field(const jarvis::Json& body, const std::string& field, const
 
 void reject_unknown(const jarvis::Json& body, const std::set<std::string>& known) {
   for (auto it = body.begin(); it != body.end(); ++it) {
-    if (!known.count(it.key())) throw jarvis::bad_request("unknown field '" + it.key() + "'", "unknown_field");
+    if (!known.count(it.key()))
+      throw jarvis::bad_request("unknown field '" + it.key() + "'", "unknown_field");
   }
 }
 
@@ -63,19 +67,26 @@ std::string title_field(const jarvis::Json& body, bool required) {
 jarvis::Json column(const soci::row& r, std::size_t i) {
   if (r.get_indicator(i) == soci::i_null) return nullptr;
   switch (r.get_properties(i).get_data_type()) {
-    case soci::dt_string: return r.get<std::string>(i);
-    case soci::dt_integer: return r.get<int>(i);
-    case soci::dt_long_long: return r.get<long long>(i);
-    case soci::dt_unsigned_long_long: return static_cast<long long>(r.get<unsigned long long>(i));
-    case soci::dt_double: return r.get<double>(i);
-    default: return nullptr;
+    case soci::dt_string:
+      return r.get<std::string>(i);
+    case soci::dt_integer:
+      return r.get<int>(i);
+    case soci::dt_long_long:
+      return r.get<long long>(i);
+    case soci::dt_unsigned_long_long:
+      return static_cast<long long>(r.get<unsigned long long>(i));
+    case soci::dt_double:
+      return r.get<double>(i);
+    default:
+      return nullptr;
   }
 }
 
 jarvis::Json row_json(const soci::row& r) {
   jarvis::Json j = jarvis::Json::object();
   for (std::size_t i = 0; i < r.size(); ++i) j[r.get_properties(i).get_name()] = column(r, i);
-  j["sync_to_github"] = j["sync_to_github"].is_number() && j["sync_to_github"].get<long long>() != 0;
+  j["sync_to_github"] =
+      j["sync_to_github"].is_number() && j["sync_to_github"].get<long long>() != 0;
   return j;
 }
 
@@ -101,9 +112,10 @@ bool is_kind(const std::string& v) { return kKinds.count(v) > 0; }
 bool is_priority(const std::string& v) { return kPriorities.count(v) > 0; }
 bool is_status(const std::string& v) { return kStatuses.count(v) > 0; }
 
-std::string BugStore::insert(const std::string& kind, const std::string& title, const std::string& description,
-                             const std::string& priority, const std::string& reporter,
-                             const std::string& thread_id, const std::string& trace_id, bool sync,
+std::string BugStore::insert(const std::string& kind, const std::string& title,
+                             const std::string& description, const std::string& priority,
+                             const std::string& reporter, const std::string& thread_id,
+                             const std::string& trace_id, bool sync,
                              const std::string& dedupe_key) {
   std::string id = jarvis::new_id("bug");
   std::string now = jarvis::now_iso();
@@ -112,9 +124,12 @@ std::string BugStore::insert(const std::string& kind, const std::string& title, 
   soci::indicator trace_ind = trace_id.empty() ? soci::i_null : soci::i_ok;
   soci::indicator dedupe_ind = dedupe_key.empty() ? soci::i_null : soci::i_ok;
   auto sql = host_.db().session();
-  *sql << "INSERT INTO bug_reports(id, kind, title, description, priority, status, reporter_id, thread_id, "
-          "trace_id, dedupe_key, sync_to_github, created_at, updated_at) VALUES(:id, :kind, :title, :description, "
-          ":priority, 'open', :reporter, :thread_id, :trace_id, :dedupe, :sync, :created, :updated)",
+  *sql
+      << "INSERT INTO bug_reports(id, kind, title, description, priority, status, reporter_id, "
+         "thread_id, "
+         "trace_id, dedupe_key, sync_to_github, created_at, updated_at) VALUES(:id, :kind, :title, "
+         ":description, "
+         ":priority, 'open', :reporter, :thread_id, :trace_id, :dedupe, :sync, :created, :updated)",
       soci::use(id), soci::use(kind), soci::use(title), soci::use(description), soci::use(priority),
       soci::use(reporter), soci::use(thread_id, thread_ind), soci::use(trace_id, trace_ind),
       soci::use(dedupe_key, dedupe_ind), soci::use(sync_i), soci::use(now), soci::use(now);
@@ -124,7 +139,8 @@ std::string BugStore::insert(const std::string& kind, const std::string& title, 
 jarvis::Json BugStore::load(const std::string& id) {
   auto sql = host_.db().session();
   soci::row r;
-  *sql << std::string("SELECT ") + kColumns + " FROM bug_reports WHERE id = :id", soci::use(id), soci::into(r);
+  *sql << std::string("SELECT ") + kColumns + " FROM bug_reports WHERE id = :id", soci::use(id),
+      soci::into(r);
   if (!sql->got_data()) return nullptr;
   return row_json(r);
 }
@@ -137,15 +153,18 @@ jarvis::Json BugStore::create(const jarvis::Json& body, const jarvis::Principal&
   std::string description = str_field(body, "description", "", max_desc);
   std::string priority = enum_field(body, "priority", "medium", kPriorities);
   std::string kind = enum_field(body, "kind", forced_kind.empty() ? "bug" : forced_kind, kKinds);
-  if (!forced_kind.empty() && kind != forced_kind) throw field_error("kind", "must be '" + forced_kind + "' here");
+  if (!forced_kind.empty() && kind != forced_kind)
+    throw field_error("kind", "must be '" + forced_kind + "' here");
   std::string thread_id = str_field(body, "thread_id", "", 128);
   std::string trace_id = str_field(body, "trace_id", "", 128);
   bool sync = false;
   if (body.contains("sync_to_github") && !body["sync_to_github"].is_null()) {
-    if (!body["sync_to_github"].is_boolean()) throw field_error("sync_to_github", "must be a boolean");
+    if (!body["sync_to_github"].is_boolean())
+      throw field_error("sync_to_github", "must be a boolean");
     sync = body["sync_to_github"];
   }
-  std::string id = insert(kind, title, description, priority, who.user_id, thread_id, trace_id, sync, "");
+  std::string id =
+      insert(kind, title, description, priority, who.user_id, thread_id, trace_id, sync, "");
   host_.events().emit({.type = "bug.created",
                        .payload = {{"id", id}, {"kind", kind}, {"sync_to_github", sync}},
                        .thread_id = thread_id,
@@ -156,9 +175,12 @@ jarvis::Json BugStore::create(const jarvis::Json& body, const jarvis::Principal&
 }
 
 jarvis::Json BugStore::list(const ListQuery& q, const jarvis::Principal& who) {
-  if (!q.status.empty() && !is_status(q.status)) throw jarvis::bad_request("query 'status' is invalid", "invalid_query");
-  if (!q.priority.empty() && !is_priority(q.priority)) throw jarvis::bad_request("query 'priority' is invalid", "invalid_query");
-  if (!q.kind.empty() && !is_kind(q.kind)) throw jarvis::bad_request("query 'kind' is invalid", "invalid_query");
+  if (!q.status.empty() && !is_status(q.status))
+    throw jarvis::bad_request("query 'status' is invalid", "invalid_query");
+  if (!q.priority.empty() && !is_priority(q.priority))
+    throw jarvis::bad_request("query 'priority' is invalid", "invalid_query");
+  if (!q.kind.empty() && !is_kind(q.kind))
+    throw jarvis::bad_request("query 'kind' is invalid", "invalid_query");
   int admin = who.is_admin() ? 1 : 0;
   std::string uid = who.user_id;
   std::string pattern = q.search.empty() ? "" : like_pattern(q.search);
@@ -167,20 +189,24 @@ jarvis::Json BugStore::list(const ListQuery& q, const jarvis::Principal& who) {
       " AND (CAST(:s1 AS TEXT) = '' OR status = :s2)"
       " AND (CAST(:p1 AS TEXT) = '' OR priority = :p2)"
       " AND (CAST(:k1 AS TEXT) = '' OR kind = :k2)"
-      " AND (CAST(:q1 AS TEXT) = '' OR LOWER(title) LIKE :q2 ESCAPE '\\' OR LOWER(description) LIKE :q3 ESCAPE '\\')";
+      " AND (CAST(:q1 AS TEXT) = '' OR LOWER(title) LIKE :q2 ESCAPE '\\' OR LOWER(description) "
+      "LIKE :q3 ESCAPE '\\')";
   auto sql = host_.db().session();
   soci::row count_row;
-  *sql << "SELECT COUNT(*)" + where, soci::use(admin), soci::use(uid), soci::use(q.status), soci::use(q.status),
-      soci::use(q.priority), soci::use(q.priority), soci::use(q.kind), soci::use(q.kind), soci::use(pattern),
-      soci::use(pattern), soci::use(pattern), soci::into(count_row);
+  *sql << "SELECT COUNT(*)" + where, soci::use(admin), soci::use(uid), soci::use(q.status),
+      soci::use(q.status), soci::use(q.priority), soci::use(q.priority), soci::use(q.kind),
+      soci::use(q.kind), soci::use(pattern), soci::use(pattern), soci::use(pattern),
+      soci::into(count_row);
   long long total = to_count(count_row);
   jarvis::Json items = jarvis::Json::array();
   long long limit = q.limit, offset = q.offset;
   soci::rowset<soci::row> rs =
-      (sql->prepare << std::string("SELECT ") + kColumns + where + " ORDER BY created_at DESC, id LIMIT :lim OFFSET :off",
-       soci::use(admin), soci::use(uid), soci::use(q.status), soci::use(q.status), soci::use(q.priority),
-       soci::use(q.priority), soci::use(q.kind), soci::use(q.kind), soci::use(pattern), soci::use(pattern),
-       soci::use(pattern), soci::use(limit), soci::use(offset));
+      (sql->prepare << std::string("SELECT ") + kColumns + where +
+                           " ORDER BY created_at DESC, id LIMIT :lim OFFSET :off",
+       soci::use(admin), soci::use(uid), soci::use(q.status), soci::use(q.status),
+       soci::use(q.priority), soci::use(q.priority), soci::use(q.kind), soci::use(q.kind),
+       soci::use(pattern), soci::use(pattern), soci::use(pattern), soci::use(limit),
+       soci::use(offset));
   for (const auto& r : rs) items.push_back(row_json(r));
   return {{"items", items}, {"total", total}};
 }
@@ -194,21 +220,25 @@ jarvis::Json BugStore::get(const std::string& id, const jarvis::Principal& who) 
   return j;
 }
 
-jarvis::Json BugStore::update(const std::string& id, const jarvis::Json& body, const jarvis::Principal& who) {
+jarvis::Json BugStore::update(const std::string& id, const jarvis::Json& body,
+                              const jarvis::Principal& who) {
   reject_unknown(body, kPatchFields);
   if (body.empty()) throw jarvis::bad_request("no fields to update", "no_fields");
   jarvis::Json current = get(id, who);
-  std::string title = body.contains("title") ? title_field(body, true) : current["title"].get<std::string>();
+  std::string title =
+      body.contains("title") ? title_field(body, true) : current["title"].get<std::string>();
   auto max_desc = static_cast<std::size_t>(host_.config().get_int("max_description_bytes"));
   std::string description = str_field(body, "description", current["description"], max_desc);
   std::string status = enum_field(body, "status", current["status"], kStatuses);
   std::string priority = enum_field(body, "priority", current["priority"], kPriorities);
-  std::string assignee = current["assignee"].is_string() ? current["assignee"].get<std::string>() : "";
+  std::string assignee =
+      current["assignee"].is_string() ? current["assignee"].get<std::string>() : "";
   assignee = str_field(body, "assignee", assignee, 128);
   soci::indicator assignee_ind = assignee.empty() ? soci::i_null : soci::i_ok;
   std::string now = jarvis::now_iso();
   auto sql = host_.db().session();
-  *sql << "UPDATE bug_reports SET title = :t, description = :d, status = :s, priority = :p, assignee = :a, "
+  *sql << "UPDATE bug_reports SET title = :t, description = :d, status = :s, priority = :p, "
+          "assignee = :a, "
           "updated_at = :u WHERE id = :id",
       soci::use(title), soci::use(description), soci::use(status), soci::use(priority),
       soci::use(assignee, assignee_ind), soci::use(now), soci::use(id);
@@ -222,7 +252,8 @@ void BugStore::remove(const std::string& id, const jarvis::Principal& who) {
 }
 
 jarvis::Json BugStore::report(const jarvis::Json& payload) {
-  if (!payload.is_object()) throw jarvis::bad_request("payload must be an object", "invalid_payload");
+  if (!payload.is_object())
+    throw jarvis::bad_request("payload must be an object", "invalid_payload");
   std::string title = title_field(payload, true);
   auto max_desc = static_cast<std::size_t>(host_.config().get_int("max_description_bytes"));
   std::string description = str_field(payload, "description", "", max_desc);
@@ -233,8 +264,9 @@ jarvis::Json BugStore::report(const jarvis::Json& payload) {
     auto sql = host_.db().session();
     std::string existing;
     soci::indicator ind;
-    *sql << "SELECT id FROM bug_reports WHERE dedupe_key = :k AND status IN ('open', 'in_progress') "
-            "ORDER BY created_at LIMIT 1",
+    *sql
+        << "SELECT id FROM bug_reports WHERE dedupe_key = :k AND status IN ('open', 'in_progress') "
+           "ORDER BY created_at LIMIT 1",
         soci::use(dedupe), soci::into(existing, ind);
     if (sql->got_data() && ind == soci::i_ok) return {{"id", existing}, {"created", false}};
   }
@@ -247,14 +279,17 @@ jarvis::Json BugStore::report(const jarvis::Json& payload) {
 }
 
 jarvis::Json BugStore::link_external(const jarvis::Json& payload) {
-  if (!payload.is_object()) throw jarvis::bad_request("payload must be an object", "invalid_payload");
+  if (!payload.is_object())
+    throw jarvis::bad_request("payload must be an object", "invalid_payload");
   std::string id = str_field(payload, "id", "", 128);
   if (id.empty()) throw field_error("id", "is required");
-  if (load(id).is_null()) throw jarvis::not_found("bug report '" + id + "' not found", "bug_not_found");
+  if (load(id).is_null())
+    throw jarvis::not_found("bug report '" + id + "' not found", "bug_not_found");
   long long number = 0;
   soci::indicator number_ind = soci::i_null;
   if (payload.contains("github_issue_number") && !payload["github_issue_number"].is_null()) {
-    if (!payload["github_issue_number"].is_number_integer()) throw field_error("github_issue_number", "must be an integer");
+    if (!payload["github_issue_number"].is_number_integer())
+      throw field_error("github_issue_number", "must be an integer");
     number = payload["github_issue_number"];
     number_ind = soci::i_ok;
   }
@@ -265,10 +300,11 @@ jarvis::Json BugStore::link_external(const jarvis::Json& payload) {
   soci::indicator err_ind = error.empty() ? soci::i_null : soci::i_ok;
   std::string now = jarvis::now_iso();
   auto sql = host_.db().session();
-  *sql << "UPDATE bug_reports SET github_issue_number = :n, github_issue_url = :u, github_synced_at = :s, "
+  *sql << "UPDATE bug_reports SET github_issue_number = :n, github_issue_url = :u, "
+          "github_synced_at = :s, "
           "github_sync_error = :e, updated_at = :now WHERE id = :id",
-      soci::use(number, number_ind), soci::use(url, url_ind), soci::use(synced), soci::use(error, err_ind),
-      soci::use(now), soci::use(id);
+      soci::use(number, number_ind), soci::use(url, url_ind), soci::use(synced),
+      soci::use(error, err_ind), soci::use(now), soci::use(id);
   return {{"id", id}, {"linked", error.empty()}};
 }
 
@@ -277,7 +313,8 @@ long long BugStore::count_open(const std::string& title_prefix) {
   soci::row r;
   std::string pattern = like_pattern(title_prefix);
   pattern.erase(0, 1);  // prefix match: drop the leading %
-  *sql << "SELECT COUNT(*) FROM bug_reports WHERE status IN ('open', 'in_progress') AND LOWER(title) LIKE :p ESCAPE '\\'",
+  *sql << "SELECT COUNT(*) FROM bug_reports WHERE status IN ('open', 'in_progress') AND "
+          "LOWER(title) LIKE :p ESCAPE '\\'",
       soci::use(pattern), soci::into(r);
   return to_count(r);
 }

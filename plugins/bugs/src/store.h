@@ -23,13 +23,15 @@ class BugStore {
 
   /// Creates a report from a validated API body; `forced_kind` ("bug"/"feature") when the route
   /// fixes it. Emits `bug.created`. Returns the stored report.
-  jarvis::Json create(const jarvis::Json& body, const jarvis::Principal& who, const std::string& forced_kind);
+  jarvis::Json create(const jarvis::Json& body, const jarvis::Principal& who,
+                      const std::string& forced_kind);
   /// {items, total}.
   jarvis::Json list(const ListQuery& q, const jarvis::Principal& who);
   /// One report; throws 404 `bug_not_found` when absent or not visible to `who`.
   jarvis::Json get(const std::string& id, const jarvis::Principal& who);
   /// Applies a validated PATCH body; returns the updated report.
-  jarvis::Json update(const std::string& id, const jarvis::Json& body, const jarvis::Principal& who);
+  jarvis::Json update(const std::string& id, const jarvis::Json& body,
+                      const jarvis::Principal& who);
   void remove(const std::string& id, const jarvis::Principal& who);
   /// Task bugs.report: files a report as "system", reusing an open/in-progress one with the same
   /// dedupe_key. Returns {id, created}.
@@ -40,8 +42,9 @@ class BugStore {
   long long count_open(const std::string& title_prefix);
 
  private:
-  std::string insert(const std::string& kind, const std::string& title, const std::string& description,
-                     const std::string& priority, const std::string& reporter, const std::string& thread_id,
+  std::string insert(const std::string& kind, const std::string& title,
+                     const std::string& description, const std::string& priority,
+                     const std::string& reporter, const std::string& thread_id,
                      const std::string& trace_id, bool sync, const std::string& dedupe_key);
   jarvis::Json load(const std::string& id);
   jarvis::Host& host_;

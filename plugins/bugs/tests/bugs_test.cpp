@@ -41,7 +41,8 @@ class Bugs : public ::testing::Test {
     if (!token.empty()) h.push_back(bearer(token));
     return http(method, server_->url(path), body, h);
   }
-  static json create(const std::string& token, const json& body, const std::string& path = "/api/v1/bugs") {
+  static json create(const std::string& token, const json& body,
+                     const std::string& path = "/api/v1/bugs") {
     auto r = call("POST", path, token, body.dump());
     EXPECT_EQ(r.status, 201) << r.body;
     return json::parse(r.body, nullptr, false);
@@ -63,7 +64,8 @@ std::string Bugs::admin_, Bugs::alice_, Bugs::bob_;
 ServerProcess* Bugs::server_ = nullptr;
 
 TEST_F(Bugs, CreateReturnsTheStoredReport) {
-  json b = create(alice_, {{"title", "Crash on start"}, {"description", "boom"}, {"priority", "high"}});
+  json b =
+      create(alice_, {{"title", "Crash on start"}, {"description", "boom"}, {"priority", "high"}});
   EXPECT_EQ(b["title"], "Crash on start");
   EXPECT_EQ(b["kind"], "bug");
   EXPECT_EQ(b["status"], "open");
@@ -127,7 +129,8 @@ TEST_F(Bugs, FiltersAndPaging) {
   auto r = json::parse(call("GET", "/api/v1/bugs?search=filter-me&priority=critical", alice_).body);
   ASSERT_EQ(r["total"], 1);
   EXPECT_EQ(r["items"][0]["priority"], "critical");
-  auto page = json::parse(call("GET", "/api/v1/bugs?search=filter-me&limit=1&offset=1", alice_).body);
+  auto page =
+      json::parse(call("GET", "/api/v1/bugs?search=filter-me&limit=1&offset=1", alice_).body);
   EXPECT_EQ(page["total"], 2);
   EXPECT_EQ(page["items"].size(), 1u);
   EXPECT_EQ(call("GET", "/api/v1/bugs?limit=0", alice_).status, 400);
@@ -183,27 +186,31 @@ TEST_F(Bugs, CreatedEventIsEmitted) {
 
 TEST_F(Bugs, ReportTaskDedupesOpenReports) {
   std::string payload = R"({"title":"disk full","description":"d","dedupe_key":"disk"})";
-  auto t1 = run_jarvis({"tasks", "enqueue", "bugs.report", "--payload", payload, "--wait", "--run-here", "--json"},
-                       dir_->path(), env_);
+  auto t1 = run_jarvis(
+      {"tasks", "enqueue", "bugs.report", "--payload", payload, "--wait", "--run-here", "--json"},
+      dir_->path(), env_);
   ASSERT_EQ(t1.exit_code, 0) << t1.out << t1.err;
-  auto t2 = run_jarvis({"tasks", "enqueue", "bugs.report", "--payload", payload, "--wait", "--run-here", "--json"},
-                       dir_->path(), env_);
+  auto t2 = run_jarvis(
+      {"tasks", "enqueue", "bugs.report", "--payload", payload, "--wait", "--run-here", "--json"},
+      dir_->path(), env_);
   ASSERT_EQ(t2.exit_code, 0) << t2.out << t2.err;
   json r1 = json::parse(t1.out)["result"], r2 = json::parse(t2.out)["result"];
   EXPECT_TRUE(r1["created"].get<bool>());
   EXPECT_FALSE(r2["created"].get<bool>());
   EXPECT_EQ(r1["id"], r2["id"]);
   // Closed reports are not reused.
-  auto close = call("PATCH", "/api/v1/bugs/" + r1["id"].get<std::string>(), admin_, R"({"status":"closed"})");
+  auto close = call("PATCH", "/api/v1/bugs/" + r1["id"].get<std::string>(), admin_,
+                    R"({"status":"closed"})");
   ASSERT_EQ(close.status, 200) << close.body;
-  auto t3 = run_jarvis({"tasks", "enqueue", "bugs.report", "--payload", payload, "--wait", "--run-here", "--json"},
-                       dir_->path(), env_);
+  auto t3 = run_jarvis(
+      {"tasks", "enqueue", "bugs.report", "--payload", payload, "--wait", "--run-here", "--json"},
+      dir_->path(), env_);
   EXPECT_TRUE(json::parse(t3.out)["result"]["created"].get<bool>());
 }
 
 TEST_F(Bugs, ReportTaskRejectsBadPayload) {
-  auto t = run_jarvis({"tasks", "enqueue", "bugs.report", "--payload", R"({"priority":"low"})", "--wait",
-                       "--run-here", "--json"},
+  auto t = run_jarvis({"tasks", "enqueue", "bugs.report", "--payload", R"({"priority":"low"})",
+                       "--wait", "--run-here", "--json"},
                       dir_->path(), env_);
   EXPECT_EQ(t.exit_code, 1) << t.out << t.err;
   json j = json::parse(t.out, nullptr, false);
@@ -218,15 +225,16 @@ TEST_F(Bugs, LinkExternalFillsGithubFields) {
                   {"github_issue_number", 42},
                   {"github_issue_url", "https://github.com/o/r/issues/42"},
                   {"synced_at", "2026-11-28T00:00:00.000Z"}};
-  auto t = run_jarvis({"tasks", "enqueue", "bugs.link_external", "--payload", payload.dump(), "--wait", "--run-here"},
+  auto t = run_jarvis({"tasks", "enqueue", "bugs.link_external", "--payload", payload.dump(),
+                       "--wait", "--run-here"},
                       dir_->path(), env_);
   ASSERT_EQ(t.exit_code, 0) << t.out << t.err;
   json got = json::parse(call("GET", "/api/v1/bugs/" + b["id"].get<std::string>(), alice_).body);
   EXPECT_EQ(got["github_issue_number"], 42);
   EXPECT_EQ(got["github_issue_url"], "https://github.com/o/r/issues/42");
   EXPECT_EQ(got["github_synced_at"], "2026-11-28T00:00:00.000Z");
-  auto missing = run_jarvis({"tasks", "enqueue", "bugs.link_external", "--payload", R"({"id":"bug_nope"})",
-                             "--wait", "--run-here"},
+  auto missing = run_jarvis({"tasks", "enqueue", "bugs.link_external", "--payload",
+                             R"({"id":"bug_nope"})", "--wait", "--run-here"},
                             dir_->path(), env_);
   EXPECT_EQ(missing.exit_code, 1);
 }

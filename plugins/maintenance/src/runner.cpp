@@ -14,7 +14,8 @@ std::string state_get(jarvis::Host& host, const std::string& key) {
   auto sql = host.db().session();
   std::string value;
   soci::indicator ind;
-  *sql << "SELECT value FROM maintenance_state WHERE key = :k", soci::use(key), soci::into(value, ind);
+  *sql << "SELECT value FROM maintenance_state WHERE key = :k", soci::use(key),
+      soci::into(value, ind);
   return sql->got_data() && ind == soci::i_ok ? value : "";
 }
 
@@ -73,12 +74,14 @@ jarvis::Json Runner::run(const std::string& trigger) {
     results.push_back(res);
     if (r.exit_code == 0) continue;
     ok = false;
-    host_.events().emit({.type = "maintenance.command.failed",
-                         .payload = {{"command", command}, {"exit_code", r.exit_code}, {"timed_out", r.timed_out}},
-                         .actor_type = "system",
-                         .actor_id = "maintenance"});
+    host_.events().emit(
+        {.type = "maintenance.command.failed",
+         .payload = {{"command", command}, {"exit_code", r.exit_code}, {"timed_out", r.timed_out}},
+         .actor_type = "system",
+         .actor_id = "maintenance"});
     if (create_bugs && bugs_available) {
-      jarvis::Json description = {{"source", "local_maintenance"}, {"workdir", dir}, {"result", res}};
+      jarvis::Json description = {
+          {"source", "local_maintenance"}, {"workdir", dir}, {"result", res}};
       std::string task_id = host_.tasks().enqueue(
           "bugs.report", {.payload = {{"title", std::string(kBugTitlePrefix) + command},
                                       {"description", description.dump(2)},
@@ -88,7 +91,9 @@ jarvis::Json Runner::run(const std::string& trigger) {
       bug_tasks.push_back(task_id);
     }
   }
-  std::string bug_filing = !create_bugs ? "disabled" : (bugs_available ? "bugs.report" : "unavailable: bugs plugin not loaded");
+  std::string bug_filing =
+      !create_bugs ? "disabled"
+                   : (bugs_available ? "bugs.report" : "unavailable: bugs plugin not loaded");
 
   std::string id = jarvis::new_id("mnt");
   std::string finished = jarvis::now_iso();
@@ -97,7 +102,8 @@ jarvis::Json Runner::run(const std::string& trigger) {
   std::string bug_text = bug_tasks.dump();
   {
     auto sql = host_.db().session();
-    *sql << "INSERT INTO maintenance_runs(id, trigger_kind, started_at, finished_at, ok, results, bug_tasks) "
+    *sql << "INSERT INTO maintenance_runs(id, trigger_kind, started_at, finished_at, ok, results, "
+            "bug_tasks) "
             "VALUES(:id, :tr, :s, :f, :ok, :r, :b)",
         soci::use(id), soci::use(trigger), soci::use(started), soci::use(finished), soci::use(ok_i),
         soci::use(results_text), soci::use(bug_text);
@@ -108,7 +114,9 @@ jarvis::Json Runner::run(const std::string& trigger) {
                                    {"trigger", trigger},
                                    {"command_count", commands.size()},
                                    {"failed", std::count_if(results.begin(), results.end(),
-                                                            [](const jarvis::Json& r) { return r["exit_code"] != 0; })},
+                                                            [](const jarvis::Json& r) {
+                                                              return r["exit_code"] != 0;
+                                                            })},
                                    {"bug_filing", bug_filing}},
                        .actor_type = "system",
                        .actor_id = "maintenance"});
@@ -130,7 +138,10 @@ jarvis::Json Runner::heartbeat() {
                           {"maintenance_enabled", cfg.get_bool("enabled")},
                           {"maintenance_interval_seconds", cfg.get_int("interval_seconds")},
                           {"pid", static_cast<long long>(::getpid())}};
-  host_.events().emit({.type = "maintenance.heartbeat", .payload = payload, .actor_type = "system", .actor_id = "maintenance"});
+  host_.events().emit({.type = "maintenance.heartbeat",
+                       .payload = payload,
+                       .actor_type = "system",
+                       .actor_id = "maintenance"});
   return {{"ok", true}, {"at", now}};
 }
 
@@ -144,10 +155,11 @@ jarvis::Json Runner::status() {
     auto sql = host_.db().session();
     std::string id, trigger, started, finished, results, bug_tasks;
     int ok = 0;
-    *sql << "SELECT id, trigger_kind, started_at, finished_at, ok, results, bug_tasks FROM maintenance_runs "
+    *sql << "SELECT id, trigger_kind, started_at, finished_at, ok, results, bug_tasks FROM "
+            "maintenance_runs "
             "ORDER BY started_at DESC LIMIT 1",
-        soci::into(id), soci::into(trigger), soci::into(started), soci::into(finished), soci::into(ok),
-        soci::into(results), soci::into(bug_tasks);
+        soci::into(id), soci::into(trigger), soci::into(started), soci::into(finished),
+        soci::into(ok), soci::into(results), soci::into(bug_tasks);
     if (sql->got_data()) {
       last_run = {{"id", id},
                   {"trigger", trigger},
@@ -163,7 +175,9 @@ jarvis::Json Runner::status() {
   if (host_.tasks().has("bugs.count_open")) {
     bug_filing = cfg.get_bool("create_bugs") ? "bugs.report" : "disabled";
     try {
-      open_bugs = host_.tasks().call("bugs.count_open", {{"title_prefix", kBugTitlePrefix}}).value("count", 0);
+      open_bugs = host_.tasks()
+                      .call("bugs.count_open", {{"title_prefix", kBugTitlePrefix}})
+                      .value("count", 0);
     } catch (const std::exception& e) {
       host_.log()->warn("could not count open maintenance bugs: {}", e.what());
     }
@@ -178,7 +192,8 @@ jarvis::Json Runner::status() {
           {"create_bugs", cfg.get_bool("create_bugs")},
           {"workdir", workdir()},
           {"commands", cfg.get_list("commands")},
-          {"periodic_job", enabled && interval > 0 ? "scheduled (runs while jarvis serve runs)" : "not scheduled"},
+          {"periodic_job",
+           enabled && interval > 0 ? "scheduled (runs while jarvis serve runs)" : "not scheduled"},
           {"periodic_scheduled", enabled && interval > 0},
           {"heartbeat_scheduled", heartbeat > 0},
           {"last_heartbeat_at", last_hb.empty() ? jarvis::Json(nullptr) : jarvis::Json(last_hb)},

@@ -98,7 +98,8 @@ TEST_F(Maintenance, WithoutBugsPluginFailureIsStillRecorded) {
 TEST_F(Maintenance, TimeoutKillsTheWholeProcessGroup) {
   std::string pids = dir_.file("pids");
   std::string cmd = "sleep 300 & echo $! > " + pids + "; sleep 300 & echo $! >> " + pids + "; wait";
-  auto r = run_json({{"MAINTENANCE_COMMANDS", cmd}, {"MAINTENANCE_TIMEOUT_SECONDS", "5"}}, 1);  // bash -l start-up alone can take a second
+  auto r = run_json({{"MAINTENANCE_COMMANDS", cmd}, {"MAINTENANCE_TIMEOUT_SECONDS", "5"}},
+                    1);  // bash -l start-up alone can take a second
   EXPECT_EQ(r["results"][0]["exit_code"], 124);
   EXPECT_TRUE(r["results"][0]["timed_out"].get<bool>());
   std::string text = read_file(pids);
@@ -112,7 +113,8 @@ TEST_F(Maintenance, TimeoutKillsTheWholeProcessGroup) {
     for (int i = 0; i < 100 && !gone; ++i) {
       std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
       auto close = stat.rfind(')');
-      gone = ::kill(pid, 0) != 0 || (close != std::string::npos && stat.size() > close + 2 && stat[close + 2] == 'Z');
+      gone = ::kill(pid, 0) != 0 ||
+             (close != std::string::npos && stat.size() > close + 2 && stat[close + 2] == 'Z');
       if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     EXPECT_TRUE(gone) << "grandchild " << pid << " survived the timeout";
@@ -173,7 +175,8 @@ TEST_F(Maintenance, EnqueueIsRunByTheServingHost) {
   ASSERT_TRUE(server.ready()) << server.output();
   json st;
   for (int i = 0; i < 200; ++i) {
-    st = json::parse(run_jarvis({"maintenance", "status", "--json"}, dir_.path(), env).out, nullptr, false);
+    st = json::parse(run_jarvis({"maintenance", "status", "--json"}, dir_.path(), env).out, nullptr,
+                     false);
     if (st.is_object() && st["last_run"].is_object()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

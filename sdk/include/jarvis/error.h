@@ -37,7 +37,6 @@ JARVIS_API Error forbidden(const std::string& message, std::string code = "forbi
 /// 409 `conflict`.
 JARVIS_API Error conflict(const std::string& message, std::string code = "conflict");
 /// 422 `validation_failed`.
-JARVIS_API Error unprocessable(const std::string& message,
-                               std::string code = "validation_failed");
+JARVIS_API Error unprocessable(const std::string& message, std::string code = "validation_failed");
 
 }  // namespace jarvis

@@ -18,9 +18,9 @@ namespace jarvis {
 
 /// One event. Only `type` is required; the host fills id, created_at and component.
 struct Event {
-  std::string type;        ///< dot-separated, e.g. "maintenance.heartbeat"
+  std::string type;  ///< dot-separated, e.g. "maintenance.heartbeat"
   Json payload = Json::object();
-  std::string thread_id;   ///< empty for system events
+  std::string thread_id;  ///< empty for system events
   std::string trace_id;
   std::string actor_type;  ///< e.g. "user", "agent", "system"
   std::string actor_id;

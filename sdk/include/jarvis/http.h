@@ -53,9 +53,9 @@ class JARVIS_API Headers {
 
 /// An inbound HTTP request as the host hands it to a route handler.
 struct JARVIS_API Request {
-  std::string method;         ///< "GET", "POST", …
-  std::string target;         ///< raw request target, e.g. "/api/v1/bugs?status=open"
-  std::string path;           ///< decoded path without the query, e.g. "/api/v1/bugs"
+  std::string method;  ///< "GET", "POST", …
+  std::string target;  ///< raw request target, e.g. "/api/v1/bugs?status=open"
+  std::string path;    ///< decoded path without the query, e.g. "/api/v1/bugs"
   std::map<std::string, std::string> query;        ///< decoded query parameters (last one wins)
   std::map<std::string, std::string> path_params;  ///< values of `{name}` segments
   Headers headers;
@@ -85,7 +85,8 @@ struct JARVIS_API Response {
   /// JSON body with `Content-Type: application/json`.
   static Response json(int status, const Json& body);
   /// Plain text body.
-  static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  static Response text(int status, std::string body,
+                       std::string content_type = "text/plain; charset=utf-8");
   /// 204 No Content.
   static Response no_content();
 };
@@ -96,8 +97,8 @@ using RouteHandler = std::function<Response(Request&)>;
 /// A route a plugin (or the host) contributes. The route table is the single source of truth for
 /// auth checks, the RBAC test matrix and the API reference.
 struct RouteSpec {
-  std::string method;   ///< HTTP method, upper case
-  std::string path;     ///< path pattern; `{name}` matches one segment, e.g. "/api/v1/bugs/{id}"
+  std::string method;  ///< HTTP method, upper case
+  std::string path;    ///< path pattern; `{name}` matches one segment, e.g. "/api/v1/bugs/{id}"
   Auth auth = Auth::User;
   std::string summary;  ///< one line for the API reference
   RouteHandler handler;

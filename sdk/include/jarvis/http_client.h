@@ -32,9 +32,9 @@ struct OutboundRequest {
   Headers headers;
   std::string body;
   long connect_timeout_ms = 5000;
-  long timeout_ms = 30000;                     ///< whole transfer
-  std::size_t max_response_bytes = 10 << 20;   ///< larger bodies fail with "too_large"
-  int max_redirects = 0;                       ///< each hop is re-checked by the guard
+  long timeout_ms = 30000;                    ///< whole transfer
+  std::size_t max_response_bytes = 10 << 20;  ///< larger bodies fail with "too_large"
+  int max_redirects = 0;                      ///< each hop is re-checked by the guard
   UrlGuard guard;
   /// If set, the body is streamed to this file instead of memory (still size-capped).
   std::string output_file;

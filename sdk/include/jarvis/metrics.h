@@ -17,9 +17,11 @@ class JARVIS_API Metrics {
  public:
   virtual ~Metrics();
   /// Adds `by` (≥ 0) to a counter; creates it at 0 first.
-  virtual void increment(const std::string& name, double by = 1, const MetricLabels& labels = {}) = 0;
+  virtual void increment(const std::string& name, double by = 1,
+                         const MetricLabels& labels = {}) = 0;
   /// Sets a gauge.
-  virtual void set_gauge(const std::string& name, double value, const MetricLabels& labels = {}) = 0;
+  virtual void set_gauge(const std::string& name, double value,
+                         const MetricLabels& labels = {}) = 0;
 };
 
 }  // namespace jarvis

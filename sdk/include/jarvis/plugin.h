@@ -49,14 +49,15 @@ class JARVIS_API Plugin {
 /// `jarvis_abi__<tag>__sdk_<major>_<minor>`. The host reads it from the symbol table without
 /// loading the library.
 #define JARVIS_ABI_MARKER_PREFIX "jarvis_abi__"
-#define JARVIS_ABI_MARKER_NAME                                                          \
-  JARVIS_PP_CAT(JARVIS_PP_CAT(JARVIS_PP_CAT(jarvis_abi__, JARVIS_ABI_TAG_TOKEN), __sdk_), \
-                JARVIS_PP_CAT(JARVIS_PP_CAT(JARVIS_SDK_VERSION_MAJOR, _), JARVIS_SDK_VERSION_MINOR))
+#define JARVIS_ABI_MARKER_NAME                                                  \
+  JARVIS_PP_CAT(                                                                \
+      JARVIS_PP_CAT(JARVIS_PP_CAT(jarvis_abi__, JARVIS_ABI_TAG_TOKEN), __sdk_), \
+      JARVIS_PP_CAT(JARVIS_PP_CAT(JARVIS_SDK_VERSION_MAJOR, _), JARVIS_SDK_VERSION_MINOR))
 
 /// Exports the factory `jarvis_plugin_create` and the ABI marker for plugin class `cls`.
 /// The host owns the returned object and deletes it before unloading the library.
-#define JARVIS_PLUGIN(cls)                                                                   \
+#define JARVIS_PLUGIN(cls)                                                                       \
   extern "C" __attribute__((visibility("default"), used)) const char JARVIS_ABI_MARKER_NAME = 1; \
-  extern "C" __attribute__((visibility("default"))) ::jarvis::Plugin* jarvis_plugin_create() { \
-    return new cls();                                                                        \
+  extern "C" __attribute__((visibility("default"))) ::jarvis::Plugin* jarvis_plugin_create() {   \
+    return new cls();                                                                            \
   }

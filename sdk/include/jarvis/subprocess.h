@@ -16,9 +16,9 @@ namespace jarvis {
 
 /// How to run a process.
 struct ProcessOptions {
-  std::vector<std::string> argv;      ///< argv[0] is looked up in PATH
-  std::string cwd;                    ///< empty = current directory
-  long long timeout_ms = 60000;       ///< then SIGTERM to the group, SIGKILL after a grace period
+  std::vector<std::string> argv;  ///< argv[0] is looked up in PATH
+  std::string cwd;                ///< empty = current directory
+  long long timeout_ms = 60000;   ///< then SIGTERM to the group, SIGKILL after a grace period
   std::size_t max_output_bytes = 64 * 1024;  ///< per stream; the rest is read and discarded
   std::string stdin_data;
   std::map<std::string, std::string> extra_env;  ///< added to the inherited environment
@@ -26,7 +26,7 @@ struct ProcessOptions {
 
 /// Outcome of a process run.
 struct ProcessResult {
-  int exit_code = -1;       ///< 124 on timeout; 128+N when killed by signal N; 127 if not found
+  int exit_code = -1;  ///< 124 on timeout; 128+N when killed by signal N; 127 if not found
   bool timed_out = false;
   std::string stdout_text;  ///< at most max_output_bytes
   std::string stderr_text;

@@ -22,9 +22,9 @@ namespace jarvis {
 
 /// How a failing task is retried.
 struct RetryPolicy {
-  int max_attempts = 3;                          ///< attempts in all, including the first
+  int max_attempts = 3;  ///< attempts in all, including the first
   std::chrono::milliseconds initial_backoff{1000};
-  double multiplier = 2.0;                       ///< backoff grows by this factor per attempt
+  double multiplier = 2.0;  ///< backoff grows by this factor per attempt
   std::chrono::milliseconds max_backoff{300000};
 };
 
@@ -33,7 +33,7 @@ struct TaskContext {
   std::string task_id;
   std::string name;
   Json payload;
-  int attempt = 1;        ///< 1 for the first try
+  int attempt = 1;  ///< 1 for the first try
   std::string trace_id;
   /// Becomes true when the host is shutting down or the task's deadline passed; long handlers
   /// should check it and return early.
@@ -59,7 +59,7 @@ struct EnqueueOptions {
   Json payload = Json::object();
   /// Earliest start time (ISO-8601 UTC as from jarvis::now_iso()); empty = now.
   std::string run_after;
-  int priority = 0;              ///< higher runs first
+  int priority = 0;  ///< higher runs first
   /// While a task with this key is queued or running, enqueueing again returns its id.
   std::string idempotency_key;
   std::string trace_id;

@@ -6,10 +6,12 @@ namespace hello {
 std::string Greetings::greet(const std::string& name, const std::string& greeted_by) {
   auto max = host_.config().get_int("max_name_length");
   if (name.empty() || static_cast<long long>(name.size()) > max) {
-    throw jarvis::bad_request("name must be 1.." + std::to_string(max) + " characters", "invalid_name");
+    throw jarvis::bad_request("name must be 1.." + std::to_string(max) + " characters",
+                              "invalid_name");
   }
   for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f) throw jarvis::bad_request("name contains control characters", "invalid_name");
+    if (c < 0x20 || c == 0x7f)
+      throw jarvis::bad_request("name contains control characters", "invalid_name");
   }
   auto sql = host_.db().session();
   std::string id = jarvis::new_id("hlo");

@@ -13,55 +13,59 @@ class HelloPlugin : public jarvis::Plugin {
     Greetings* g = greetings_.get();
 
     // Route: GET /api/v1/hello/{name} (any signed-in user).
-    host.routes().add({.method = "GET",
-                       .path = "/api/v1/hello/{name}",
-                       .auth = jarvis::Auth::User,
-                       .summary = "Greets {name} and says how often it was greeted",
-                       .handler = [g](jarvis::Request& req) {
-                         const std::string& name = req.path_param("name");
-                         std::string text = g->greet(name, req.principal.user_id);
-                         return jarvis::Response::json(200, {{"greeting", text}, {"count", g->count(name)}});
-                       }});
+    host.routes().add(
+        {.method = "GET",
+         .path = "/api/v1/hello/{name}",
+         .auth = jarvis::Auth::User,
+         .summary = "Greets {name} and says how often it was greeted",
+         .handler = [g](jarvis::Request& req) {
+           const std::string& name = req.path_param("name");
+           std::string text = g->greet(name, req.principal.user_id);
+           return jarvis::Response::json(200, {{"greeting", text}, {"count", g->count(name)}});
+         }});
 
     // Tool: hello.greet — callable by agents through the policy engine.
-    host.tools().add({.name = "hello.greet",
-                      .description = "Greet a person by name",
-                      .parameters = {{"type", "object"},
-                                     {"properties", {{"name", {{"type", "string"}}}}},
-                                     {"required", {"name"}}},
-                      .handler = [g](const jarvis::ToolCall& call) {
-                        if (!call.args.contains("name") || !call.args["name"].is_string()) {
-                          throw jarvis::bad_request("'name' (string) is required", "invalid_args");
-                        }
-                        return jarvis::Json{{"greeting", g->greet(call.args["name"], call.principal)}};
-                      }});
+    host.tools().add(
+        {.name = "hello.greet",
+         .description = "Greet a person by name",
+         .parameters = {{"type", "object"},
+                        {"properties", {{"name", {{"type", "string"}}}}},
+                        {"required", {"name"}}},
+         .handler = [g](const jarvis::ToolCall& call) {
+           if (!call.args.contains("name") || !call.args["name"].is_string()) {
+             throw jarvis::bad_request("'name' (string) is required", "invalid_args");
+           }
+           return jarvis::Json{{"greeting", g->greet(call.args["name"], call.principal)}};
+         }});
 
     // Task: hello.greet — durable background greeting.
     host.tasks().add({.name = "hello.greet",
                       .description = "Greets payload.name in the background",
                       .handler = [g](jarvis::TaskContext& t) {
                         if (!t.payload.contains("name") || !t.payload["name"].is_string()) {
-                          throw jarvis::bad_request("payload.name (string) is required", "invalid_payload");
+                          throw jarvis::bad_request("payload.name (string) is required",
+                                                    "invalid_payload");
                         }
                         return jarvis::Json{{"greeting", g->greet(t.payload["name"], "task")}};
                       }});
 
     // CLI: jarvis hello greet NAME [--json]
-    host.commands().add({.group = "hello",
-                         .name = "greet",
-                         .summary = "Greets NAME and records it",
-                         .usage = "jarvis hello greet NAME [--json]",
-                         .handler = [g](jarvis::CommandContext& c) {
-                           auto a = jarvis::Args::parse(c.args, {"--json"}, {});
-                           const std::string& name = a.positional(0, "NAME");
-                           std::string text = g->greet(name, "cli");
-                           if (a.flag("--json")) {
-                             c.out << jarvis::Json{{"greeting", text}, {"count", g->count(name)}}.dump() << "\n";
-                           } else {
-                             c.out << text << "\n";
-                           }
-                           return 0;
-                         }});
+    host.commands().add(
+        {.group = "hello",
+         .name = "greet",
+         .summary = "Greets NAME and records it",
+         .usage = "jarvis hello greet NAME [--json]",
+         .handler = [g](jarvis::CommandContext& c) {
+           auto a = jarvis::Args::parse(c.args, {"--json"}, {});
+           const std::string& name = a.positional(0, "NAME");
+           std::string text = g->greet(name, "cli");
+           if (a.flag("--json")) {
+             c.out << jarvis::Json{{"greeting", text}, {"count", g->count(name)}}.dump() << "\n";
+           } else {
+             c.out << text << "\n";
+           }
+           return 0;
+         }});
   }
 
  private:
