@@ -32,11 +32,13 @@ TEST_F(EventBusTest, StoresRedactedAndDeliversByPrefix) {
   bus.subscribe(Owner{"a"}, "", [&](const jarvis::Event& e) { got_all.push_back(e.type); });
   bus.subscribe(Owner{"b"}, "bug.", [&](const jarvis::Event& e) {
     got_bug.push_back(e.type);
-    EXPECT_EQ(e.payload["nested"]["api_key"], "[REDACTED]");  // subscribers see the redacted payload
+    EXPECT_EQ(e.payload["nested"]["api_key"],
+              "[REDACTED]");  // subscribers see the redacted payload
   });
-  std::string id = bus.emit(Owner{"bugs"}, {.type = "bug.created",
-                                            .payload = {{"id", "bug_1"}, {"nested", {{"api_key", "k-123"}}}},
-                                            .thread_id = "thr_1"});
+  std::string id =
+      bus.emit(Owner{"bugs"}, {.type = "bug.created",
+                               .payload = {{"id", "bug_1"}, {"nested", {{"api_key", "k-123"}}}},
+                               .thread_id = "thr_1"});
   bus.emit(Owner{"maintenance"}, {.type = "maintenance.heartbeat"});
   EXPECT_EQ(got_all, (std::vector<std::string>{"bug.created", "maintenance.heartbeat"}));
   EXPECT_EQ(got_bug, (std::vector<std::string>{"bug.created"}));
@@ -44,8 +46,8 @@ TEST_F(EventBusTest, StoresRedactedAndDeliversByPrefix) {
   auto sql = db_->session();
   std::string payload, component, thread;
   soci::indicator thread_ind;
-  *sql << "SELECT payload, component, thread_id FROM events WHERE id = :id", soci::use(id), soci::into(payload),
-      soci::into(component), soci::into(thread, thread_ind);
+  *sql << "SELECT payload, component, thread_id FROM events WHERE id = :id", soci::use(id),
+      soci::into(payload), soci::into(component), soci::into(thread, thread_ind);
   EXPECT_EQ(component, "bugs");
   EXPECT_EQ(thread, "thr_1");
   EXPECT_EQ(payload.find("k-123"), std::string::npos) << payload;
@@ -76,7 +78,11 @@ TEST_F(EventBusTest, EventWithoutTypeIsRefused) {
 
 TEST(CommandTableTest, DuplicatesNameBothOwners) {
   CommandTable t;
-  auto spec = jarvis::CommandSpec{.group = "g", .name = "n", .summary = "", .usage = "", .handler = [](jarvis::CommandContext&) { return 0; }};
+  auto spec = jarvis::CommandSpec{.group = "g",
+                                  .name = "n",
+                                  .summary = "",
+                                  .usage = "",
+                                  .handler = [](jarvis::CommandContext&) { return 0; }};
   t.add(Owner{"first"}, spec);
   try {
     t.add(Owner{"second"}, spec);

@@ -348,7 +348,9 @@ TEST(ExecImage, NewImageGetsNoStrayDescriptorsAndNoBlockedSignals) {
                          " ] && exit 10; "
                          "while read k v; do "
                          "case \"$k\" in SigBlk:|SigIgn:) "
-                         "case \"$v\" in *[1-9a-f]*) echo \"$k $v\" > " + tmp.file("why") + "; "
+                         "case \"$v\" in *[1-9a-f]*) echo \"$k $v\" > " +
+                         tmp.file("why") +
+                         "; "
                          "[ \"$k\" = SigBlk: ] && exit 11; exit 12;; esac;; esac; "
                          "done < /proc/$$/status; exit 0";
     exec_image("/bin/sh", {"sh", "-c", script});
@@ -357,8 +359,9 @@ TEST(ExecImage, NewImageGetsNoStrayDescriptorsAndNoBlockedSignals) {
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "10 = descriptor leaked, 11 = signals blocked, 12 = ignored: "
-                                     << jarvis::test::read_file(tmp.file("why"));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "10 = descriptor leaked, 11 = signals blocked, 12 = ignored: "
+      << jarvis::test::read_file(tmp.file("why"));
 }
 
 TEST(ExecImage, FailureIsReported) {

@@ -93,3 +93,34 @@ TEST_F(HelloPlugin, InvalidNameIsAFailureWithItsCode) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(HelloPlugin, RouteGreetsSignedInUsersAndValidates) {
+  std::string token = jarvis::test::create_user_token(dir_.path(), env_, "ada", false);
+  jarvis::test::ServerProcess server(dir_.path(), env_);
+  ASSERT_TRUE(server.ready()) << server.output();
+  EXPECT_EQ(jarvis::test::http("GET", server.url("/api/v1/hello/Ada")).status, 401);
+  auto ok =
+      jarvis::test::http("GET", server.url("/api/v1/hello/Ada"), "", {jarvis::test::bearer(token)});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(json::parse(ok.body)["greeting"], "Hello, Ada!");
+  auto too_long = jarvis::test::http("GET", server.url("/api/v1/hello/" + std::string(65, 'x')), "",
+                                     {jarvis::test::bearer(token)});
+  EXPECT_EQ(too_long.status, 400);
+  EXPECT_EQ(json::parse(too_long.body)["error"]["code"], "invalid_name");
+}
+
+TEST_F(HelloPlugin, TaskRunsAndRejectsBadPayload) {
+  auto ok = run_jarvis({"tasks", "enqueue", "hello.greet", "--payload", R"({"name":"Task"})",
+                        "--wait", "--run-here", "--json"},
+                       dir_.path(), env_);
+  ASSERT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_EQ(json::parse(ok.out)["result"]["greeting"], "Hello, Task!");
+  auto bad = run_jarvis({"tasks", "enqueue", "hello.greet", "--payload", R"({"who":1})", "--wait",
+                         "--run-here", "--json"},
+                        dir_.path(), env_);
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+}
+
+}  // namespace
