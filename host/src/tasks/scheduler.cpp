@@ -269,13 +269,11 @@ ScheduleRecord Scheduler::create(const std::string& owner, const ScheduleFields&
       .text(s.cron_expr)
       .text(s.task)
       .text(s.payload)
-      .integer(s.enabled ? 1 : 0);
-  if (s.max_catchup) {
-    b.integer(*s.max_catchup);
-  } else {
-    b.maybe_text(std::nullopt);
-  }
-  b.maybe_text(s.next_due_at).text(s.created_at).text(s.updated_at);
+      .integer(s.enabled ? 1 : 0)
+      .maybe_integer(s.max_catchup)
+      .maybe_text(s.next_due_at)
+      .text(s.created_at)
+      .text(s.updated_at);
   exec_sql(*sql,
            "INSERT INTO schedules(id, owner, thread_id, cron_expr, task, payload, enabled, "
            "max_catchup, next_due_at, created_at, updated_at) VALUES(:id, :owner, :thread, "
@@ -323,13 +321,12 @@ ScheduleRecord Scheduler::update(const std::string& id, const ScheduleFields& fi
       .text(s.cron_expr)
       .text(s.task)
       .text(s.payload)
-      .integer(s.enabled ? 1 : 0);
-  if (s.max_catchup) {
-    b.integer(*s.max_catchup);
-  } else {
-    b.maybe_text(std::nullopt);
-  }
-  b.maybe_text(s.last_run_at).maybe_text(s.next_due_at).text(s.updated_at).text(s.id);
+      .integer(s.enabled ? 1 : 0)
+      .maybe_integer(s.max_catchup)
+      .maybe_text(s.last_run_at)
+      .maybe_text(s.next_due_at)
+      .text(s.updated_at)
+      .text(s.id);
   exec_sql(*sql,
            "UPDATE schedules SET thread_id = :thread, cron_expr = :cron, task = :task, payload = "
            ":payload, enabled = :enabled, max_catchup = :max_catchup, last_run_at = :last_run, "

@@ -72,10 +72,16 @@ Binds& Binds::integer(long long v) {
   return *this;
 }
 
+Binds& Binds::maybe_integer(std::optional<long long> v) {
+  if (v) return integer(*v);
+  items_.push_back(Item{true, std::string(), 0, soci::i_null});
+  return *this;
+}
+
 void Binds::apply(soci::statement& st) {
   for (auto& item : items_) {
     if (item.is_int) {
-      st.exchange(soci::use(item.i));
+      st.exchange(soci::use(item.i, item.ind));
     } else {
       st.exchange(soci::use(item.s, item.ind));
     }

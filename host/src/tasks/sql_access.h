@@ -48,6 +48,8 @@ class Binds {
   /// NULL when `v` is nullopt.
   Binds& maybe_text(std::optional<std::string> v);
   Binds& integer(long long v);
+  /// NULL when `v` is nullopt.
+  Binds& maybe_integer(std::optional<long long> v);
   /// Exchanges every value with `st`, in order.
   void apply(soci::statement& st);
   std::size_t size() const { return items_.size(); }
