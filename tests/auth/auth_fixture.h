@@ -30,16 +30,12 @@
 
 namespace jarvis::host::authtest {
 
-enum class Backend { Sqlite, Postgresql };
-
-inline std::string backend_name(const testing::TestParamInfo<Backend>& info) {
-  return info.param == Backend::Sqlite ? "sqlite" : "postgresql";
-}
+using jarvis::test::Backend;
+using jarvis::test::backend_name;
 
 /// Opens and migrates a fresh database of the given backend.
 inline std::unique_ptr<SqlDatabase> fresh_db(Backend b, const jarvis::test::TempDir& tmp) {
-  std::string url =
-      b == Backend::Sqlite ? tmp.file("var/jarvis.db") : jarvis::test::pg_fresh_database();
+  std::string url = jarvis::test::fresh_database_url(b, tmp);
   if (url.empty()) return nullptr;
   auto db = SqlDatabase::open(url, 4);
   MigrationRunner(*db).apply({{"host", std::string(JARVIS_SOURCE_DIR) + "/migrations"}});

@@ -77,6 +77,10 @@ std::string pg_fresh_database() {
   return base.substr(0, slash + 1) + name;
 }
 
+std::string fresh_database_url(Backend backend, const TempDir& dir) {
+  return backend == Backend::Sqlite ? dir.file("var/jarvis.db") : pg_fresh_database();
+}
+
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

@@ -2,6 +2,8 @@
 // and a launcher for the real `jarvis` binary (end-to-end tests).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <map>
 #include <string>
@@ -22,6 +24,18 @@ class TempDir {
  private:
   std::string path_;
 };
+
+/// The two database backends every storage test runs on.
+enum class Backend { Sqlite, Postgresql };
+
+/// "sqlite" / "postgresql": the suffix of parameterized test names.
+inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::Sqlite ? "sqlite" : "postgresql";
+}
+
+/// A fresh, empty database for one test: a SQLite file under `dir`, or a new database on the test
+/// PostgreSQL ("" and a test failure when it is not running).
+std::string fresh_database_url(Backend backend, const TempDir& dir);
 
 /// URL of the throwaway PostgreSQL started by the ctest fixture `pg`. Fails the current test
 /// (ADD_FAILURE + returns "") when the fixture is not running.

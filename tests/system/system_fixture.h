@@ -18,21 +18,14 @@
 
 namespace jarvis::host::systest {
 
-enum class Backend { Sqlite, Postgresql };
-
-inline std::string backend_name(const testing::TestParamInfo<Backend>& info) {
-  return info.param == Backend::Sqlite ? "sqlite" : "postgresql";
-}
+using jarvis::test::Backend;
+using jarvis::test::backend_name;
 
 class SystemTest : public testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    if (GetParam() == Backend::Sqlite) {
-      url_ = tmp_.file("var/jarvis.db");
-    } else {
-      url_ = jarvis::test::pg_fresh_database();
-      ASSERT_FALSE(url_.empty()) << "no test PostgreSQL";
-    }
+    url_ = jarvis::test::fresh_database_url(GetParam(), tmp_);
+    ASSERT_FALSE(url_.empty()) << "no test PostgreSQL";
     db_ = SqlDatabase::open(url_, 4);
     MigrationRunner(*db_).apply({{"host", std::string(JARVIS_SOURCE_DIR) + "/migrations"}});
     bus_ = std::make_unique<EventBusImpl>(db_.get(), nullptr);
