@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <cstdint>
 #include <future>
+#include <sstream>
+#include <string>
 
 #include "http/dispatcher.h"
 #include "http/router.h"
@@ -328,10 +331,14 @@ TEST_P(RestartTest, FailingRestartCommandFallsBackToReexec) {
 INSTANTIATE_TEST_SUITE_P(Db, RestartTest, testing::Values(Backend::Sqlite, Backend::Postgresql),
                          backend_name);
 
-// exec_image() in a forked child: descriptors above 2 are closed and no signal stays blocked in
-// the new image (the restart runs on a thread whose mask blocks SIGTERM/SIGINT).
+// exec_image() in a forked child: descriptors above 2 are closed and no signal stays blocked or
+// ignored in the new image (the restart runs on a thread whose mask blocks SIGTERM/SIGINT).
+// Signals 32..SIGRTMIN-1 are reserved by glibc (thread cancellation, setxid broadcast): a process
+// cannot change them through sigaction, a parent (CI runners do) may have left them ignored, and
+// glibc installs its own handlers for them when it needs them, so they are not judged here.
 TEST(ExecImage, NewImageGetsNoStrayDescriptorsAndNoBlockedSignals) {
   jarvis::test::TempDir tmp;
+  const std::string report = tmp.file("status");
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -342,26 +349,33 @@ TEST(ExecImage, NewImageGetsNoStrayDescriptorsAndNoBlockedSignals) {
     sigaddset(&set, SIGINT);
     ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
     ::signal(SIGHUP, SIG_IGN);
-    // Shell builtins only (no fork under a loaded machine); the offending line is kept for the
-    // failure message.
+    // Shell builtins only (no fork under a loaded machine): the new image copies its SigBlk and
+    // SigIgn lines for the parent to judge.
     std::string script = "[ -e /proc/$$/fd/" + std::to_string(fd) +
                          " ] && exit 10; "
                          "while read k v; do "
-                         "case \"$k\" in SigBlk:|SigIgn:) "
-                         "case \"$v\" in *[1-9a-f]*) echo \"$k $v\" > " +
-                         tmp.file("why") +
-                         "; "
-                         "[ \"$k\" = SigBlk: ] && exit 11; exit 12;; esac;; esac; "
-                         "done < /proc/$$/status; exit 0";
+                         "case \"$k\" in SigBlk:|SigIgn:) echo \"$k $v\";; esac; "
+                         "done < /proc/$$/status > " +
+                         report + "; exit 0";
     exec_image("/bin/sh", {"sh", "-c", script});
     ::_exit(99);
   }
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0)
-      << "10 = descriptor leaked, 11 = signals blocked, 12 = ignored: "
-      << jarvis::test::read_file(tmp.file("why"));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "10 = descriptor leaked";
+
+  uint64_t reserved = 0;  // bit (sig - 1) for the glibc-reserved signals
+  for (int sig = 32; sig < SIGRTMIN; ++sig) reserved |= uint64_t{1} << (sig - 1);
+  std::istringstream lines(jarvis::test::read_file(report));
+  std::string key, hex;
+  int seen = 0;
+  while (lines >> key >> hex) {
+    uint64_t bits = std::stoull(hex, nullptr, 16) & ~reserved;
+    EXPECT_EQ(bits, 0u) << key << " " << hex;
+    ++seen;
+  }
+  EXPECT_EQ(seen, 2) << jarvis::test::read_file(report);
 }
 
 TEST(ExecImage, FailureIsReported) {
