@@ -6,9 +6,13 @@
 //       PostgreSQL these behave exactly like separate `jarvis serve` processes: separate
 //       connections, separate lease owners). TASKS trivial tasks are enqueued while the runners
 //       run; prints end-to-end tasks/s (first enqueue → last task succeeded).
-//   tick URL SCHEDULES [events]
-//       SCHEDULES "@every:60" schedules, all due; times one Scheduler::tick (dispatch + enqueue of
-//       every slot). With `events`, schedule.trigger events are stored through the event bus too.
+//   tick URL SCHEDULES [events] [staggered]
+//       SCHEDULES "@every:60" schedules; times one Scheduler::tick (dispatch + enqueue of every due
+//       slot). All are due (the worst case: every-minute cron schedules all fall due at the top of
+//       the minute), or with `staggered` their due times are spread over the minute as
+//       "@every:60" schedules created at different times are (1/60 due per one-second tick).
+//       With `events`, schedule.trigger events are stored through the event bus too, as in
+//       `jarvis serve`.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -86,7 +90,7 @@ int throughput(const std::string& url, int n, int hosts, int workers) {
   return executed.load() == n ? 0 : 1;
 }
 
-int tick(const std::string& url, int n, bool with_events) {
+int tick(const std::string& url, int n, bool with_events, bool staggered) {
   auto db = open_migrated(url, 4);
   std::unique_ptr<EventBusImpl> bus;
   if (with_events) bus = std::make_unique<EventBusImpl>(db.get(), nullptr);
@@ -96,7 +100,7 @@ int tick(const std::string& url, int n, bool with_events) {
     // Insert the schedules in one transaction (set-up, not measured).
     auto sql = db->session();
     soci::transaction tx(*sql);
-    std::string id, due = iso_from_unix(now - 30), created = jarvis::now_iso();
+    std::string id, due, created = jarvis::now_iso();
     soci::statement st = (sql->prepare << "INSERT INTO schedules(id, owner, cron_expr, task, "
                                           "payload, enabled, next_due_at, created_at, updated_at) "
                                           "VALUES(:id, 'usr_bench', '@every:60', 'system.echo', "
@@ -104,6 +108,8 @@ int tick(const std::string& url, int n, bool with_events) {
                           soci::use(id), soci::use(due), soci::use(created), soci::use(created));
     for (int i = 0; i < n; ++i) {
       id = jarvis::new_id("sch");
+      // Staggered: schedule i falls due (i % 60) seconds from now; only i % 60 == 0 is due.
+      due = iso_from_unix(staggered && i % 60 != 0 ? now + i % 60 : now - 30);
       st.execute(true);
     }
     tx.commit();
@@ -115,12 +121,14 @@ int tick(const std::string& url, int n, bool with_events) {
   TickResult again = tasks.scheduler().tick(now);
   double idle_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
   std::printf(
-      "tick %s: %d schedules%s: dispatched %lld in %.1f ms; the next tick (nothing due) "
+      "tick %s: %d schedules%s%s: dispatched %lld in %.1f ms; the next tick (nothing due) "
       "%.1f ms (dispatched %lld)\n",
       db->dialect() == jarvis::Dialect::Sqlite ? "sqlite" : "postgresql", n,
-      with_events ? " (+ stored schedule.trigger events)" : "", r.dispatched, ms, idle_ms,
+      staggered ? " (staggered over the minute)" : " (all due)",
+      with_events ? " + stored schedule.trigger events" : "", r.dispatched, ms, idle_ms,
       again.dispatched);
-  return r.dispatched == n ? 0 : 1;
+  long long expected = staggered ? (n + 59) / 60 : n;
+  return r.dispatched == expected ? 0 : 1;
 }
 
 }  // namespace
@@ -133,8 +141,18 @@ int main(int argc, char** argv) {
       return throughput(a[1], std::atoi(a[2].c_str()), std::atoi(a[3].c_str()),
                         std::atoi(a[4].c_str()));
     }
-    if ((a.size() == 3 || a.size() == 4) && a[0] == "tick") {
-      return tick(a[1], std::atoi(a[2].c_str()), a.size() == 4 && a[3] == "events");
+    if (a.size() >= 3 && a.size() <= 5 && a[0] == "tick") {
+      bool events = false, staggered = false, ok = true;
+      for (std::size_t i = 3; i < a.size(); ++i) {
+        if (a[i] == "events") {
+          events = true;
+        } else if (a[i] == "staggered") {
+          staggered = true;
+        } else {
+          ok = false;
+        }
+      }
+      if (ok) return tick(a[1], std::atoi(a[2].c_str()), events, staggered);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tasks_bench: %s\n", e.what());
@@ -142,6 +160,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(
       stderr,
-      "usage: tasks_bench throughput URL TASKS HOSTS WORKERS | tick URL SCHEDULES [events]\n");
+      "usage: tasks_bench throughput URL TASKS HOSTS WORKERS | tick URL SCHEDULES [events] "
+      "[staggered]\n");
   return 2;
 }

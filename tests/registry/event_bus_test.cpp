@@ -56,6 +56,44 @@ TEST_F(EventBusTest, StoresRedactedAndDeliversByPrefix) {
   EXPECT_EQ(system_events, 1);  // the heartbeat: no thread → stored as NULL
 }
 
+TEST_F(EventBusTest, EmitAllStoresEveryEventRedactedAndDeliversThemInOrder) {
+  EventBusImpl bus(db_.get(), &metrics_);
+  std::vector<int> delivered;
+  bus.subscribe(Owner{"a"}, "schedule.", [&](const jarvis::Event& e) {
+    delivered.push_back(e.payload["n"].get<int>());
+    EXPECT_EQ(e.payload["token"], "[REDACTED]");
+  });
+  std::vector<jarvis::Event> batch;
+  const int n = 450;  // more than one multi-row statement
+  for (int i = 0; i < n; ++i) {
+    batch.push_back({.type = "schedule.trigger",
+                     .payload = {{"n", i}, {"token", "secret-" + std::to_string(i)}},
+                     .thread_id = i % 2 ? "thr_odd" : ""});
+  }
+  auto ids = bus.emit_all(Owner{"host"}, batch);
+  ASSERT_EQ(ids.size(), static_cast<std::size_t>(n));
+  ASSERT_EQ(delivered.size(), static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) EXPECT_EQ(delivered[i], i);
+  EXPECT_TRUE(bus.emit_all(Owner{"host"}, {}).empty());
+
+  auto sql = db_->session();
+  int stored = 0, with_thread = 0, leaked = 0;
+  *sql << "SELECT COUNT(*) FROM events WHERE type = 'schedule.trigger' AND component = 'host'",
+      soci::into(stored);
+  *sql << "SELECT COUNT(*) FROM events WHERE thread_id = 'thr_odd'", soci::into(with_thread);
+  *sql << "SELECT COUNT(*) FROM events WHERE payload LIKE '%secret-%'", soci::into(leaked);
+  EXPECT_EQ(stored, n);
+  EXPECT_EQ(with_thread, n / 2);
+  EXPECT_EQ(leaked, 0);
+  std::string payload;
+  *sql << "SELECT payload FROM events WHERE id = :id", soci::use(ids[7]), soci::into(payload);
+  EXPECT_EQ(jarvis::Json::parse(payload)["n"], 7);
+  // An event without a type is refused before anything is stored.
+  EXPECT_THROW(bus.emit_all(Owner{"host"}, {{.type = "ok.type"}, {.type = ""}}), jarvis::Error);
+  *sql << "SELECT COUNT(*) FROM events WHERE type = 'ok.type'", soci::into(stored);
+  EXPECT_EQ(stored, 0);
+}
+
 TEST_F(EventBusTest, ThrowingSubscriberIsIsolatedAndCounted) {
   EventBusImpl bus(db_.get(), &metrics_);
   int after = 0;

@@ -218,6 +218,23 @@ TEST_P(SchedulerTest, InvalidExpressionsAreRefusedAtCreation) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM schedules"), 0);
 }
 
+// next_due_at NULL means the expression has no future slot: the tick never reads the row.
+TEST_P(SchedulerTest, AScheduleWithNoNextSlotIsNeverDue) {
+  std::int64_t now = unix_now();
+  std::string past = iso_from_unix(now - 10);
+  exec(
+      "INSERT INTO schedules(id, owner, cron_expr, task, payload, enabled, next_due_at, "
+      "created_at, updated_at) VALUES('sch_never', 'usr_a', '0 0 30 2 *', 'system.echo', '{}', "
+      "1, NULL, '" +
+      past + "', '" + past + "')");
+  auto good = create("usr_b", "@every:60");
+  auto r = sched().tick(now);
+  EXPECT_EQ(r.schedules_due, 1);
+  EXPECT_EQ(r.dispatched, 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM schedule_dispatches WHERE schedule_id = 'sch_never'"), 0);
+  EXPECT_EQ(sched().tick(now + 30).schedules_due, 0);
+}
+
 TEST_P(SchedulerTest, AStoredBadRowDoesNotBreakTheOthers) {
   std::int64_t now = unix_now();
   // Rows that bypassed validation (older version, manual edit) sort before and after the good one.

@@ -275,6 +275,84 @@ TEST_P(TaskQueueTest, LiveLeaseIsNotStolen) {
   EXPECT_EQ(record(id).status, "succeeded");
 }
 
+TEST_P(TaskQueueTest, CompleteAndClaimStoresTheResultAndLeasesTheNextTask) {
+  TaskQueue q(*db_);
+  auto tasks = service();
+  std::string first = tasks->enqueue("system.echo", {.priority = 5});
+  std::string second = tasks->enqueue("system.echo", {.payload = {{"n", 2}}});
+  auto a = q.claim_next("w/0", 60000ms, {"system.echo"}, false);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->id, first);
+
+  auto r = q.complete_and_claim(*a, "{\"ok\":1}", "w/0", 60000ms, {"system.echo"});
+  EXPECT_TRUE(r.completed);
+  ASSERT_TRUE(r.next);
+  EXPECT_EQ(r.next->id, second);
+  EXPECT_EQ(r.next->attempt, 1);
+  EXPECT_EQ(jarvis::Json::parse(r.next->payload)["n"], 2);
+  EXPECT_EQ(record(first).status, "succeeded");
+  EXPECT_EQ(jarvis::Json::parse(*record(first).result)["ok"], 1);
+  EXPECT_EQ(record(second).status, "running");
+  EXPECT_EQ(record(second).lease_owner, "w/0");
+
+  // A lost lease stores nothing but still claims; an empty queue claims nothing but stores.
+  std::string third = tasks->enqueue("system.echo", {});
+  ClaimedTask forged = *r.next;
+  forged.attempt = 9;
+  auto lost = q.complete_and_claim(forged, "{}", "w/1", 60000ms, {"system.echo"});
+  EXPECT_FALSE(lost.completed);
+  ASSERT_TRUE(lost.next);
+  EXPECT_EQ(lost.next->id, third);
+  EXPECT_EQ(record(second).status, "running");
+  auto last = q.complete_and_claim(*r.next, "{}", "w/0", 60000ms, {"system.echo"});
+  EXPECT_TRUE(last.completed);
+  EXPECT_FALSE(last.next);
+  EXPECT_EQ(record(second).status, "succeeded");
+  // Only the listed names are claimed.
+  tasks->enqueue("system.echo", {});
+  auto other = q.complete_and_claim(*lost.next, "{}", "w/1", 60000ms, {"other.task"});
+  EXPECT_TRUE(other.completed);
+  EXPECT_FALSE(other.next);
+}
+
+// A burst far larger than the workers drains exactly once per task (the chained
+// store-and-claim path), and on PostgreSQL the burst makes the planner statistics stale enough
+// to be refreshed.
+TEST_P(TaskQueueTest, ABurstOfTasksRunsEachExactlyOnce) {
+  auto tasks = service();
+  std::mutex m;
+  std::map<int, int> runs;
+  tasks->add(Owner{"test", {}}, {.name = "test.burst", .handler = [&](jarvis::TaskContext& c) {
+                                   std::lock_guard lock(m);
+                                   ++runs[c.payload["i"].get<int>()];
+                                   return jarvis::Json::object();
+                                 }});
+  const int n = 1500;
+  for (int i = 0; i < n; ++i) tasks->enqueue("test.burst", {.payload = {{"i", i}}});
+  if (GetParam() == Db::Postgresql) {
+    // The statistics collector reports changes within about a second; autovacuum may analyze
+    // first. Either way the planner's row count catches up with the burst.
+    auto planner_rows = [&] {
+      double rows = 0;
+      auto sql = db_->session();
+      *sql << "SELECT reltuples FROM pg_class WHERE oid = 'tasks'::regclass", soci::into(rows);
+      return rows;
+    };
+    EXPECT_TRUE(wait_until(
+        [&] { return TaskQueue(*db_).refresh_statistics_if_stale() || planner_rows() >= n; }, 10s));
+    EXPECT_GE(planner_rows(), n);
+    EXPECT_FALSE(TaskQueue(*db_).refresh_statistics_if_stale());
+  } else {
+    EXPECT_FALSE(TaskQueue(*db_).refresh_statistics_if_stale());
+  }
+  tasks->start(fast(3));
+  ASSERT_TRUE(
+      wait_until([&] { return TaskQueue(*db_).counts_by_status()["succeeded"] == n; }, 60s));
+  std::lock_guard lock(m);
+  ASSERT_EQ(runs.size(), static_cast<std::size_t>(n));
+  for (const auto& [i, count] : runs) EXPECT_EQ(count, 1) << "task " << i;
+}
+
 TEST_P(TaskQueueTest, IdempotencyKeyDeduplicatesLiveTasksOnly) {
   auto tasks = service();
   std::string a = tasks->enqueue("system.echo", {.payload = {{"n", 1}}, .idempotency_key = "k1"});

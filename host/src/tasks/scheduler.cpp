@@ -52,25 +52,6 @@ jarvis::Json opt_json(const std::optional<std::string>& v) {
   return v ? jarvis::Json(*v) : jarvis::Json(nullptr);
 }
 
-// `rows` copies of `pattern` joined by ", ", each '?' replaced by the next placeholder:
-// rows_sql(2, "(?, 'x', ?)", Postgresql) = "(:p0, 'x', :p1), (:p2, 'x', :p3)". SQLite keeps the
-// anonymous '?': it looks named parameters up linearly, which is quadratic for thousands of them.
-std::string rows_sql(std::size_t rows, const std::string& pattern, jarvis::Dialect dialect) {
-  std::string out;
-  std::size_t n = 0;
-  for (std::size_t r = 0; r < rows; ++r) {
-    if (r) out += ", ";
-    for (char ch : pattern) {
-      if (ch == '?' && dialect == jarvis::Dialect::Postgresql) {
-        out += ":p" + std::to_string(n++);
-      } else {
-        out += ch;
-      }
-    }
-  }
-  return out;
-}
-
 jarvis::Error field_error(const std::string& field, const std::string& what) {
   return jarvis::Error(400, "invalid_field", "field '" + field + "' " + what);
 }
@@ -463,7 +444,13 @@ TickResult Scheduler::tick(std::int64_t now) {
   SchedulerSettings settings = this->settings();
   const std::string now_iso = iso_from_unix(now);
   const bool pg = db_.dialect() == jarvis::Dialect::Postgresql;
-  std::string after_id;
+  std::string after_due, after_id;
+  try {
+    auto sql = db_.session();
+    analyze_if_stale(*sql, db_.dialect(), "schedules");
+  } catch (const std::exception& e) {
+    spdlog::warn("scheduler: could not refresh planner statistics: {}", e.what());
+  }
 
   struct Trigger {
     std::string schedule_id, due_at, task_id, task, trace_id;
@@ -483,16 +470,21 @@ TickResult Scheduler::tick(std::int64_t now) {
       WriteTx tx(*sql, db_.dialect());
       std::vector<ScheduleRecord> due;
       Binds sel;
-      sel.text(now_iso).text(after_id).integer(kTickBatch);
-      // On PostgreSQL, concurrent ticks on other hosts skip the rows this one holds.
+      sel.text(now_iso).text(after_due).text(after_id).integer(kTickBatch);
+      // Due rows in (next_due_at, id) order straight from the schedules_due index; the cursor
+      // moves past rows this tick skipped (bad expression, unknown task), which stay due. A NULL
+      // next_due_at never fires again. On PostgreSQL, concurrent ticks on other hosts skip the
+      // rows this one holds.
       query_sql(*sql,
-                std::string("SELECT ") + kScheduleColumns +
-                    " FROM schedules WHERE enabled = 1 AND (next_due_at IS NULL OR next_due_at <= "
-                    ":now) AND id > :after ORDER BY id LIMIT :batch" +
+                std::string("SELECT ") + kScheduleColumns + " FROM schedules" +
+                    (pg ? "" : " INDEXED BY schedules_due") +
+                    " WHERE enabled = 1 AND next_due_at <= :now AND (next_due_at, id) > (:due, "
+                    ":after) ORDER BY next_due_at, id LIMIT :batch" +
                     (pg ? " FOR UPDATE SKIP LOCKED" : ""),
                 sel, [&](const soci::row& r) { due.push_back(schedule_from_row(r)); });
       batch_size = due.size();
       if (due.empty()) break;
+      after_due = due.back().next_due_at.value_or("");
       after_id = due.back().id;
 
       // Plan every schedule of the batch, then write the batch with a few multi-row statements.
@@ -635,6 +627,8 @@ TickResult Scheduler::tick(std::int64_t now) {
       tx.commit();
     }
     if (events_) {
+      std::vector<jarvis::Event> batch;
+      batch.reserve(triggers.size() + catchups.size());
       for (const auto& t : triggers) {
         jarvis::Event e;
         e.type = "schedule.trigger";
@@ -645,7 +639,7 @@ TickResult Scheduler::tick(std::int64_t now) {
                      {"due_at", t.due_at},
                      {"task_id", t.task_id},
                      {"task", t.task}};
-        events_->emit(Owner{"host", {}}, std::move(e));
+        batch.push_back(std::move(e));
       }
       for (const auto& c : catchups) {
         jarvis::Event e;
@@ -655,8 +649,9 @@ TickResult Scheduler::tick(std::int64_t now) {
         e.payload = {{"schedule_id", c.schedule_id},
                      {"dispatched_count", c.dispatched},
                      {"deferred_count", c.deferred}};
-        events_->emit(Owner{"host", {}}, std::move(e));
+        batch.push_back(std::move(e));
       }
+      events_->emit_all(Owner{"host", {}}, std::move(batch));
     }
     if (batch_size < static_cast<std::size_t>(kTickBatch)) break;
   }
@@ -691,8 +686,8 @@ jarvis::Json Scheduler::backlog(std::int64_t now) {
   b.text(iso_from_unix(now));
   query_sql(*sql,
             std::string("SELECT ") + kScheduleColumns +
-                " FROM schedules WHERE enabled = 1 AND (next_due_at IS NULL OR next_due_at <= "
-                ":now) ORDER BY id",
+                " FROM schedules WHERE enabled = 1 AND next_due_at <= :now ORDER BY "
+                "next_due_at, id",
             b, [&](const soci::row& r) {
               ScheduleRecord s = schedule_from_row(r);
               auto parsed = parse_cached(s.cron_expr);

@@ -169,4 +169,37 @@ jarvis::Json json_or_text(const std::string& text) {
   return j;
 }
 
+std::string rows_sql(std::size_t rows, const std::string& pattern, jarvis::Dialect dialect) {
+  std::string out;
+  out.reserve(rows * (pattern.size() + 2));
+  std::size_t n = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    if (r) out += ", ";
+    for (char ch : pattern) {
+      if (ch == '?' && dialect == jarvis::Dialect::Postgresql) {
+        out += ":p" + std::to_string(n++);
+      } else {
+        out += ch;
+      }
+    }
+  }
+  return out;
+}
+
+bool analyze_if_stale(soci::session& sql, jarvis::Dialect dialect, const std::string& table) {
+  if (dialect != jarvis::Dialect::Postgresql) return false;
+  Binds b;
+  b.text(table);
+  bool stale = false;
+  query_sql(sql,
+            "SELECT CASE WHEN s.n_mod_since_analyze > 500 + 0.1 * GREATEST(c.reltuples, 0) THEN 1 "
+            "ELSE 0 END FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE "
+            "s.relid = to_regclass(:t)",
+            b, [&](const soci::row& r) { stale = column_int(r, 0) == 1; });
+  if (!stale) return false;
+  Binds none;
+  exec_sql(sql, "ANALYZE " + table, none);
+  return true;
+}
+
 }  // namespace jarvis::host

@@ -119,6 +119,18 @@ class TaskQueue {
   bool renew(const ClaimedTask& t, const std::string& expires_at);
   /// Stores the result and marks `succeeded`; false when the lease is no longer ours.
   bool complete(const ClaimedTask& t, const std::string& result_json);
+  /// What complete_and_claim() did.
+  struct CompletedAndClaimed {
+    bool completed = false;           ///< complete() would have returned true
+    std::optional<ClaimedTask> next;  ///< the next due task, leased to `lease_owner`
+  };
+  /// complete(t, result_json), then claim_next(lease_owner, lease, names, false), as one write:
+  /// one statement on PostgreSQL (two data-modifying CTEs), one transaction on SQLite. A busy
+  /// worker pays one commit per task instead of two.
+  CompletedAndClaimed complete_and_claim(const ClaimedTask& t, const std::string& result_json,
+                                         const std::string& lease_owner,
+                                         std::chrono::milliseconds lease,
+                                         const std::vector<std::string>& names);
   /// Records a failed attempt: retried after `backoff` when `retryable` and attempts remain,
   /// else `dead` (attempts exhausted) or `failed` (not retryable).
   FailOutcome fail(const ClaimedTask& t, const std::string& error, bool retryable,
@@ -137,11 +149,15 @@ class TaskQueue {
   std::map<std::string, long long> counts_by_status();
   /// created_at of the oldest queued task, if any.
   std::optional<std::string> oldest_queued();
+  /// analyze_if_stale() on `tasks` (PostgreSQL; SQLite claims name their index instead).
+  bool refresh_statistics_if_stale();
   /// Deletes `succeeded` tasks named `name` (empty = any) finished before `before`; returns
   /// the number deleted.
   long long purge_succeeded(const std::string& before, const std::string& name = "");
 
  private:
+  /// The claim statement of claim_next(): binds :owner, :expires, :now, :cutoff, then the names.
+  std::string claim_sql(std::size_t name_count, bool expired_leases) const;
   std::optional<ClaimedTask> run_claim(soci::session& sql, const std::string& query,
                                        const std::vector<std::string>& binds,
                                        const std::string& lease_owner);

@@ -188,41 +188,125 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
     }
   }
 
-  // Claims the next task for `owner`: expired leases first (scanned at most once a second per
-  // process), then due queued tasks.
-  std::optional<ClaimedTask> claim(const std::string& owner, milliseconds lease) {
-    auto names_now = registered_names();
-    if (names_now.empty()) return std::nullopt;
+  // Once a second per process: refresh stale planner statistics (PostgreSQL) and re-claim a
+  // task whose lease expired (a dead or hung worker), which goes before queued work.
+  std::optional<ClaimedTask> periodic_claim(const std::string& owner, milliseconds lease,
+                                            const std::vector<std::string>& names_now) {
     long long now_ms = std::chrono::duration_cast<milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
     long long last = last_expired_scan_ms.load();
-    if (now_ms - last >= 1000 && last_expired_scan_ms.compare_exchange_strong(last, now_ms)) {
-      if (auto t = queue.claim_next(owner, lease, names_now, /*expired_leases=*/true)) {
-        spdlog::warn("tasks: re-claimed {} ({}) after its lease expired (attempt {})", t->id,
-                     t->name, t->attempt);
-        count(t->name, "lease_reclaimed");
-        return t;
-      }
+    if (now_ms - last < 1000 || !last_expired_scan_ms.compare_exchange_strong(last, now_ms)) {
+      return std::nullopt;
     }
+    try {
+      if (queue.refresh_statistics_if_stale()) {
+        spdlog::debug("tasks: refreshed planner statistics of the tasks table");
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("tasks: could not refresh planner statistics: {}", e.what());
+    }
+    auto t = queue.claim_next(owner, lease, names_now, /*expired_leases=*/true);
+    if (t) {
+      spdlog::warn("tasks: re-claimed {} ({}) after its lease expired (attempt {})", t->id, t->name,
+                   t->attempt);
+      count(t->name, "lease_reclaimed");
+    }
+    return t;
+  }
+
+  // Claims the next task for `owner`: an expired lease (see periodic_claim), else a due one.
+  std::optional<ClaimedTask> claim(const std::string& owner, milliseconds lease) {
+    auto names_now = registered_names();
+    if (names_now.empty()) return std::nullopt;
+    if (auto t = periodic_claim(owner, lease, names_now)) return t;
     return queue.claim_next(owner, lease, names_now, /*expired_leases=*/false);
   }
 
-  // Runs a claimed task to completion, failure, retry or dead letter.
-  void execute(const ClaimedTask& t, milliseconds lease) {
+  // Stores the result of a succeeded attempt.
+  void record_success(const ClaimedTask& t, bool stored) {
+    if (stored) {
+      count(t.name, "succeeded");
+    } else {
+      spdlog::warn("tasks: {} ({}) finished but its lease was lost; result discarded", t.id,
+                   t.name);
+      count(t.name, "lease_lost");
+    }
+  }
+
+  // Stores the result of a succeeded attempt (`result`) and, while claiming, claims the next task
+  // in the same write. Ends the attempt's `executing` count.
+  std::optional<ClaimedTask> store_and_claim(const ClaimedTask& t, const std::string& result,
+                                             const std::string& owner, milliseconds lease) {
+    std::optional<ClaimedTask> next;
+    try {
+      auto names_now = registered_names();
+      std::optional<ClaimedTask> expired;
+      if (claiming.load()) expired = periodic_claim(owner, lease, names_now);
+      if (!claiming.load() || expired || names_now.empty()) {
+        record_success(t, queue.complete(t, result));
+        next = std::move(expired);
+      } else {
+        std::optional<TaskQueue::CompletedAndClaimed> r;
+        try {
+          r = queue.complete_and_claim(t, result, owner, lease, names_now);
+        } catch (const std::exception& e) {
+          // Nothing of it was written; store the result on its own (the claim can wait).
+          spdlog::warn("tasks: storing {} with the next claim failed ({}); storing it alone", t.id,
+                       e.what());
+          record_success(t, queue.complete(t, result));
+        }
+        if (r) {
+          record_success(t, r->completed);
+          next = std::move(r->next);
+        }
+      }
+    } catch (const std::exception& e) {
+      // The database is unreachable: the lease will expire and the task be claimed again.
+      spdlog::error("tasks: could not record the outcome of {} ({}): {}", t.id, t.name, e.what());
+      count(t.name, "record_error");
+    }
+    --executing;
+    return next;
+  }
+
+  // Runs a claimed task and records its outcome.
+  void execute_and_record(const ClaimedTask& t, milliseconds lease) {
+    if (auto result = execute(t, lease)) {
+      try {
+        record_success(t, queue.complete(t, *result));
+      } catch (const std::exception& e) {
+        spdlog::error("tasks: could not record the outcome of {} ({}): {}", t.id, t.name, e.what());
+        count(t.name, "record_error");
+      }
+      --executing;
+    }
+  }
+
+  // Runs a claimed task. Failures (retry, dead letter) are recorded here; a success returns its
+  // result for the caller to store, and the caller then decrements `executing`.
+  std::optional<std::string> execute(const ClaimedTask& t, milliseconds lease) {
     auto entry = find(t.name);
     if (!entry) {
       // Unregistered between claim and run (plugin removed): give it back for later.
-      queue.fail(t, "no handler for '" + t.name + "' in this process", true, milliseconds(5000));
-      return;
+      try {
+        queue.fail(t, "no handler for '" + t.name + "' in this process", true, milliseconds(5000));
+      } catch (const std::exception& e) {
+        spdlog::error("tasks: could not give back {} ({}): {}", t.id, t.name, e.what());
+      }
+      return std::nullopt;
     }
     const jarvis::TaskSpec& spec = entry->spec;
     if (t.attempt > t.max_attempts) {
       // Re-claimed after its lease expired with no attempts left: the last run died or hung.
       std::string error = "lease expired (worker died, or hung past the " +
                           std::to_string(spec.timeout.count()) + " s timeout) on the last attempt";
-      finish_failure(t, error, /*retryable=*/true, spec);
-      return;
+      try {
+        finish_failure(t, error, /*retryable=*/true, spec);
+      } catch (const std::exception& e) {
+        spdlog::error("tasks: could not record the outcome of {} ({}): {}", t.id, t.name, e.what());
+      }
+      return std::nullopt;
     }
     milliseconds timeout = std::chrono::duration_cast<milliseconds>(spec.timeout);
     if (timeout <= milliseconds(0)) timeout = milliseconds(1000);
@@ -280,16 +364,9 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
       metrics->histogram_observe("jarvis_task_duration_seconds", "Task handler run time",
                                  {{"task", t.name}}, seconds);
     }
+    if (!error) return result_text;  // still `executing` until stored
     try {
-      if (!error) {
-        if (queue.complete(t, result_text)) {
-          count(t.name, "succeeded");
-        } else {
-          spdlog::warn("tasks: {} ({}) finished but its lease was lost; result discarded", t.id,
-                       t.name);
-          count(t.name, "lease_lost");
-        }
-      } else {
+      {
         if (entry->owner.name != "host") {
           spdlog::warn("tasks: {} ({}, plugin {}) attempt {}/{} failed: {}", t.id, t.name,
                        entry->owner.name, t.attempt, t.max_attempts, *error);
@@ -309,6 +386,7 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
       count(t.name, "record_error");
     }
     --executing;
+    return std::nullopt;
   }
 
   void finish_failure(const ClaimedTask& t, const std::string& error, bool retryable,
@@ -363,15 +441,30 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
         spdlog::error("tasks: claim failed: {}", e.what());
         if (metrics) metrics->counter_add("jarvis_task_claim_errors_total", "Failed claim queries");
       }
-      if (t) {
+      bool worked = t.has_value();
+      // A busy worker stores each result and claims its next task in one write.
+      while (t) {
         wake(false);  // there may be more: let a sibling look too
-        execute(*t, lease);
+        ClaimedTask current = std::move(*t);
+        t.reset();
+        if (auto result = execute(current, lease)) {
+          t = store_and_claim(current, *result, owner, lease);
+        } else if (claiming.load()) {
+          try {
+            t = claim(owner, lease);
+          } catch (const std::exception& e) {
+            spdlog::error("tasks: claim failed: {}", e.what());
+            if (metrics) {
+              metrics->counter_add("jarvis_task_claim_errors_total", "Failed claim queries");
+            }
+          }
+        }
       }
       if (--active == 0) {
         { std::lock_guard lock(idle_mu); }  // drain() is either before its check or waiting
         idle_cv.notify_all();
       }
-      if (t) continue;
+      if (worked) continue;
       std::unique_lock lock(wake_mu);
       wake_cv.wait_for(lock, poll, [&] { return wake_seq != seen || !claiming.load(); });
     }
@@ -737,7 +830,7 @@ bool TaskService::run_task(const std::string& id) {
   }
   auto t = impl_->queue.claim_id(id, owner, lease);
   if (!t) return false;
-  impl_->execute(*t, impl_->options_lease());
+  impl_->execute_and_record(*t, impl_->options_lease());
   return true;
 }
 
