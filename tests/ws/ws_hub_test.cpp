@@ -19,6 +19,7 @@
 #include "http/server.h"
 #include "observability/metrics.h"
 #include "ws/ws_hub.h"
+#include "ws_client.h"
 
 namespace jarvis::host {
 namespace {
@@ -29,6 +30,7 @@ namespace websocket = boost::beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
+using jarvis::test::WsClient;
 
 const std::map<std::string, jarvis::Principal> kTokens = {
     {"tok-alice", {"usr_alice", "alice", jarvis::Role::User, true}},
@@ -92,100 +94,13 @@ struct Server {
   int seq = 0;
 };
 
-/// A blocking WebSocket client with per-operation time limits.
-class Client {
- public:
-  /// Connects and performs the handshake; false (with `error`) if it fails.
-  bool connect(uint16_t port, const std::vector<std::pair<std::string, std::string>>& headers,
-               const std::string& target = "/ws", int receive_buffer = 0) {
-    beast::error_code ec;
-    auto& sock = beast::get_lowest_layer(ws_).socket();
-    sock.open(tcp::v4(), ec);
-    if (receive_buffer > 0)
-      sock.set_option(net::socket_base::receive_buffer_size(receive_buffer), ec);
-    sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
-    if (ec) {
-      error = ec.message();
-      return false;
-    }
-    ws_.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
-      for (const auto& [k, v] : headers) req.set(k, v);
-    }));
-    bool done = false;
-    ws_.async_handshake(response_, "127.0.0.1:" + std::to_string(port), target,
-                        [&](beast::error_code e) {
-                          ec = e;
-                          done = true;
-                        });
-    run(done);
-    if (!done || ec) {
-      error = done ? ec.message() : "timeout";
-      return false;
-    }
-    return true;
-  }
-
-  /// Reads one message; nullopt when the connection ended (see close_code/close_reason).
-  std::optional<jarvis::Json> read(std::chrono::milliseconds limit = 20s) {
-    beast::error_code ec;
-    bool done = false;
-    buffer_.consume(buffer_.size());
-    ws_.async_read(buffer_, [&](beast::error_code e, std::size_t) {
-      ec = e;
-      done = true;
-    });
-    run(done, limit);
-    if (!done) {
-      beast::get_lowest_layer(ws_).cancel();
-      run(done);
-      ended = "timeout";
-      return std::nullopt;
-    }
-    if (ec) {
-      ended = ec.message();
-      close_code = ws_.reason().code;
-      close_reason = std::string(ws_.reason().reason.c_str());
-      return std::nullopt;
-    }
-    return jarvis::Json::parse(beast::buffers_to_string(buffer_.data()));
-  }
-
-  void send(const std::string& text) {
-    bool done = false;
-    ws_.async_write(net::buffer(text), [&](beast::error_code, std::size_t) { done = true; });
-    run(done);
-  }
-
-  websocket::stream<beast::tcp_stream>& stream() { return ws_; }
-
-  std::string error;
-  std::string ended;
-  unsigned close_code = 0;
-  std::string close_reason;
-
- private:
-  void run(bool& done, std::chrono::milliseconds limit = 20s) {
-    ioc_.restart();
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done && std::chrono::steady_clock::now() < deadline) {
-      ioc_.run_for(50ms);
-      if (ioc_.stopped()) ioc_.restart();
-    }
-  }
-
-  net::io_context ioc_;
-  websocket::stream<beast::tcp_stream> ws_{ioc_};
-  beast::flat_buffer buffer_;
-  http::response<http::string_body> response_;
-};
-
 std::pair<std::string, std::string> bearer(const std::string& t) {
   return {"Authorization", "Bearer " + t};
 }
 
 TEST(WsHub, BearerAuthGetsAuthOk) {
   Server s;
-  Client c;
+  WsClient c;
   ASSERT_TRUE(c.connect(s.server->port(), {bearer("tok-alice")})) << c.error;
   auto m = c.read();
   ASSERT_TRUE(m);
@@ -197,7 +112,7 @@ TEST(WsHub, BearerAuthGetsAuthOk) {
 
 TEST(WsHub, SessionCookieAuthGetsAuthOk) {
   Server s;
-  Client c;
+  WsClient c;
   ASSERT_TRUE(c.connect(s.server->port(), {{"Cookie", "theme=dark; jarvis_session=tok-admin"}}))
       << c.error;
   auto m = c.read();
@@ -208,7 +123,7 @@ TEST(WsHub, SessionCookieAuthGetsAuthOk) {
 
 TEST(WsHub, QueryTokenIsRefusedWith1008EvenWithValidHeader) {
   Server s;
-  Client c;
+  WsClient c;
   ASSERT_TRUE(c.connect(s.server->port(), {bearer("tok-alice")}, "/ws?token=tok-alice")) << c.error;
   EXPECT_FALSE(c.read());
   EXPECT_EQ(c.close_code, 1008u);
@@ -219,12 +134,12 @@ TEST(WsHub, QueryTokenIsRefusedWith1008EvenWithValidHeader) {
 
 TEST(WsHub, MissingOrInvalidCredentialsCloseWith1008) {
   Server s;
-  Client none;
+  WsClient none;
   ASSERT_TRUE(none.connect(s.server->port(), {})) << none.error;
   EXPECT_FALSE(none.read());
   EXPECT_EQ(none.close_code, 1008u);
   EXPECT_EQ(none.close_reason, "authentication required");
-  Client wrong;
+  WsClient wrong;
   ASSERT_TRUE(wrong.connect(s.server->port(), {bearer("tok-nobody")})) << wrong.error;
   EXPECT_FALSE(wrong.read());
   EXPECT_EQ(wrong.close_code, 1008u);
@@ -236,14 +151,14 @@ TEST(WsHub, ForeignOriginIsRefusedBeforeTheUpgrade) {
   o.allowed_origins = {"https://app.example.com"};
   Server s(o);
   uint16_t port = s.server->port();
-  Client evil;
+  WsClient evil;
   EXPECT_FALSE(evil.connect(port, {bearer("tok-alice"), {"Origin", "http://evil.example"}}));
-  Client own;
+  WsClient own;
   ASSERT_TRUE(own.connect(
       port, {bearer("tok-alice"), {"Origin", "http://127.0.0.1:" + std::to_string(port)}}))
       << own.error;
   ASSERT_TRUE(own.read());
-  Client listed;
+  WsClient listed;
   ASSERT_TRUE(listed.connect(port, {bearer("tok-alice"), {"Origin", "https://app.example.com"}}))
       << listed.error;
   ASSERT_TRUE(listed.read());
@@ -252,7 +167,7 @@ TEST(WsHub, ForeignOriginIsRefusedBeforeTheUpgrade) {
 
 TEST(WsHub, SubscribeOwnThreadReceivesItsEventsOnly) {
   Server s;
-  Client c;
+  WsClient c;
   ASSERT_TRUE(c.connect(s.server->port(), {bearer("tok-alice")})) << c.error;
   ASSERT_TRUE(c.read());  // auth.ok
   c.send(R"({"action":"subscribe","thread_id":"thr_alice"})");
@@ -288,7 +203,7 @@ TEST(WsHub, SubscribeOwnThreadReceivesItsEventsOnly) {
 
 TEST(WsHub, ForeignOrMissingThreadIsForbidden) {
   Server s;
-  Client c;
+  WsClient c;
   ASSERT_TRUE(c.connect(s.server->port(), {bearer("tok-alice")})) << c.error;
   ASSERT_TRUE(c.read());
   c.send(R"({"action":"subscribe","thread_id":"thr_bob"})");
@@ -301,7 +216,7 @@ TEST(WsHub, ForeignOrMissingThreadIsForbidden) {
   ASSERT_TRUE(n);
   EXPECT_EQ((*n)["detail"], "forbidden");
   // An admin may subscribe to anyone's thread.
-  Client admin;
+  WsClient admin;
   ASSERT_TRUE(admin.connect(s.server->port(), {bearer("tok-admin")})) << admin.error;
   ASSERT_TRUE(admin.read());
   admin.send(R"({"action":"subscribe","thread_id":"thr_bob"})");
@@ -312,7 +227,7 @@ TEST(WsHub, ForeignOrMissingThreadIsForbidden) {
 
 TEST(WsHub, SystemChannelIsAdminOnly) {
   Server s;
-  Client user;
+  WsClient user;
   ASSERT_TRUE(user.connect(s.server->port(), {bearer("tok-alice")})) << user.error;
   ASSERT_TRUE(user.read());
   user.send(R"({"action":"subscribe_system"})");
@@ -321,7 +236,7 @@ TEST(WsHub, SystemChannelIsAdminOnly) {
   EXPECT_EQ((*m)["type"], "error");
   EXPECT_EQ((*m)["detail"], "forbidden");
 
-  Client admin;
+  WsClient admin;
   ASSERT_TRUE(admin.connect(s.server->port(), {bearer("tok-admin")})) << admin.error;
   ASSERT_TRUE(admin.read());
   admin.send(R"({"action":"subscribe_system"})");
@@ -339,7 +254,7 @@ TEST(WsHub, SystemChannelIsAdminOnly) {
 
 TEST(WsHub, MalformedMessagesGetErrorsAndTheConnectionSurvives) {
   Server s;
-  Client c;
+  WsClient c;
   ASSERT_TRUE(c.connect(s.server->port(), {bearer("tok-alice")})) << c.error;
   ASSERT_TRUE(c.read());
   c.send("{this is not json");
@@ -368,13 +283,13 @@ TEST(WsHub, SlowConsumerIsClosedWhileFastClientGetsEverything) {
   Server s(o);
   uint16_t port = s.server->port();
 
-  Client slow;  // tiny receive buffer, never reads after subscribing
+  WsClient slow;  // tiny receive buffer, never reads after subscribing
   ASSERT_TRUE(slow.connect(port, {bearer("tok-alice")}, "/ws", 4096)) << slow.error;
   ASSERT_TRUE(slow.read());
   slow.send(R"({"action":"subscribe","thread_id":"thr_alice"})");
   ASSERT_TRUE(slow.read());
 
-  Client fast;
+  WsClient fast;
   ASSERT_TRUE(fast.connect(port, {bearer("tok-admin")})) << fast.error;
   ASSERT_TRUE(fast.read());
   fast.send(R"({"action":"subscribe","thread_id":"thr_alice"})");
@@ -425,7 +340,7 @@ TEST(WsHub, KeepAlivePingsKeepAReadingClientAndDropASilentOne) {
   WsOptions o;
   o.idle_timeout = 2s;  // a ping after 1 s of silence; a peer silent for 2 s is dropped
   Server s(o);
-  Client live;
+  WsClient live;
   std::atomic<int> pings{0};
   ASSERT_TRUE(live.connect(s.server->port(), {bearer("tok-admin")})) << live.error;
   live.stream().control_callback([&](websocket::frame_type kind, beast::string_view) {
@@ -435,7 +350,7 @@ TEST(WsHub, KeepAlivePingsKeepAReadingClientAndDropASilentOne) {
   live.send(R"({"action":"subscribe_system"})");
   ASSERT_TRUE(live.read());
 
-  Client silent;  // never reads again, so never answers a ping
+  WsClient silent;  // never reads again, so never answers a ping
   ASSERT_TRUE(silent.connect(s.server->port(), {bearer("tok-bob")})) << silent.error;
   ASSERT_TRUE(silent.read());
   ASSERT_TRUE(Server::eventually([&] { return s.hub->connection_count() == 2; }));
@@ -455,7 +370,7 @@ TEST(WsHub, KeepAlivePingsKeepAReadingClientAndDropASilentOne) {
 
 TEST(WsHub, CloseAllSendsGoingAwayAndRefusesNewConnections) {
   Server s;
-  Client c;
+  WsClient c;
   ASSERT_TRUE(c.connect(s.server->port(), {bearer("tok-alice")})) << c.error;
   ASSERT_TRUE(c.read());
   std::thread closer([&] { s.hub->close_all(5s); });
@@ -464,7 +379,7 @@ TEST(WsHub, CloseAllSendsGoingAwayAndRefusesNewConnections) {
   EXPECT_EQ(c.close_code, 1001u);
   EXPECT_EQ(c.close_reason, "server shutting down");
   EXPECT_EQ(s.hub->connection_count(), 0u);
-  Client late;
+  WsClient late;
   EXPECT_FALSE(late.connect(s.server->port(), {bearer("tok-alice")}));
 }
 

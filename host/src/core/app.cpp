@@ -14,6 +14,7 @@
 #include "auth/thread_owners.h"
 #include "core/system_routes.h"
 #include "events/event_query.h"
+#include "events/event_relay.h"
 #include "db/migrations.h"
 #include "db/sql_database.h"
 #include "http/dispatcher.h"
@@ -313,6 +314,12 @@ int Application::serve(bool migrate_first) {
       &p.metrics);
   server.set_upgrade_handler("/ws", hub.upgrade_handler());
   p.events->set_forwarder([&hub](const jarvis::Event& e) { hub.publish(e); });
+  // Several hosts on PostgreSQL: events stored by the others (and by the CLI) reach our /ws.
+  std::unique_ptr<EventRelay> relay;
+  if (db_->dialect() == jarvis::Dialect::Postgresql) {
+    relay = std::make_unique<EventRelay>(*db_, [&hub](const jarvis::Event& e) { hub.publish(e); });
+    relay->start();
+  }
   p.system->set_restart_hooks(RestartHooks{
       .drain_tasks =
           [&p](std::chrono::milliseconds t) {
@@ -357,6 +364,7 @@ int Application::serve(bool migrate_first) {
   p.system->stop();
   server.stop_accepting();
   p.tasks->stop_claiming();
+  if (relay) relay->stop();
   hub.close_all(std::chrono::seconds(2));
   server.shutdown(grace);
   p.events->set_forwarder(nullptr);

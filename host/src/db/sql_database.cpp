@@ -191,10 +191,22 @@ void pg_notice(void*, const char* message) {
 }
 
 // Opens and configures one PostgreSQL session of the pool.
-void open_postgresql(soci::session& s, const Target& t) {
+void open_postgresql(soci::session& s, const Target& t, const std::string& origin) {
   s.open(soci::postgresql, t.pg_connect);
   auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
   PQsetNoticeProcessor(backend->conn_, pg_notice, nullptr);
+  s << "SET application_name = '" + origin + "'";  // origin: [A-Za-z0-9_.:-] only
+}
+
+bool safe_origin(const std::string& origin) {
+  if (origin.empty() || origin.size() > 63) return false;
+  for (char c : origin) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
+        c != ':') {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -204,8 +216,23 @@ SqlDatabase::SqlDatabase(jarvis::Dialect d, std::size_t n, std::string display_u
 
 SqlDatabase::~SqlDatabase() = default;
 
-std::unique_ptr<SqlDatabase> SqlDatabase::open(const std::string& url, std::size_t pool_size) {
+const std::string& SqlDatabase::process_origin() {
+  static const std::string origin = [] {
+    std::string id = jarvis::new_id("x");  // "x_" + random hex
+    auto hex = id.substr(id.find('_') + 1, 12);
+    return "jarvis-" + hex;
+  }();
+  return origin;
+}
+
+std::unique_ptr<SqlDatabase> SqlDatabase::open(const std::string& url, std::size_t pool_size,
+                                               const std::string& origin) {
   Target t = parse_url(url);
+  const std::string& app_name = origin.empty() ? process_origin() : origin;
+  if (!safe_origin(app_name)) {
+    throw std::runtime_error("database origin '" + app_name +
+                             "' must be 1-63 characters of [A-Za-z0-9_.:-]");
+  }
   if (pool_size == 0) {
     throw std::runtime_error("database pool size must be at least 1 (for " + t.display + ")");
   }
@@ -224,13 +251,15 @@ std::unique_ptr<SqlDatabase> SqlDatabase::open(const std::string& url, std::size
   }
 
   std::unique_ptr<SqlDatabase> db(new SqlDatabase(t.dialect, pool_size, t.display));
+  if (t.dialect == Dialect::Postgresql) db->connect_string_ = t.pg_connect;
+  db->origin_ = app_name;
   db->pool_ = std::make_unique<soci::connection_pool>(pool_size);
   for (std::size_t i = 0; i < pool_size; ++i) {
     try {
       if (t.dialect == Dialect::Sqlite) {
         open_sqlite(db->pool_->at(i), t);
       } else {
-        open_postgresql(db->pool_->at(i), t);
+        open_postgresql(db->pool_->at(i), t, app_name);
       }
     } catch (const std::exception& e) {
       std::string what = trim_right(e.what());

@@ -19,7 +19,11 @@ class SqlDatabase : public jarvis::Database {
  public:
   /// Opens `pool_size` sessions. Throws std::runtime_error with a clear message (the URL with any
   /// password redacted) when the database cannot be opened; creates the SQLite file's directory.
-  static std::unique_ptr<SqlDatabase> open(const std::string& url, std::size_t pool_size);
+  ///
+  /// PostgreSQL sessions set application_name to `origin` (default: process_origin()); the
+  /// events trigger puts it into each NOTIFY so a host can tell its own events from others'.
+  static std::unique_ptr<SqlDatabase> open(const std::string& url, std::size_t pool_size,
+                                           const std::string& origin = "");
   ~SqlDatabase() override;
 
   jarvis::DbSession session() override;
@@ -27,12 +31,22 @@ class SqlDatabase : public jarvis::Database {
   /// The URL with any password replaced by "***" (safe to log and print).
   const std::string& display_url() const { return display_url_; }
   std::size_t pool_size() const { return pool_size_; }
+  /// PostgreSQL: the libpq connection string (contains the password: never log it); empty on
+  /// SQLite. Used to open the dedicated LISTEN connection.
+  const std::string& connect_string() const { return connect_string_; }
+  /// The application_name of this pool's PostgreSQL sessions.
+  const std::string& origin() const { return origin_; }
+  /// "jarvis-<12 random hex>", fixed for the life of the process: tells this process's events
+  /// from other hosts' (a pid alone repeats across containers).
+  static const std::string& process_origin();
 
  private:
   SqlDatabase(jarvis::Dialect d, std::size_t n, std::string display_url);
   jarvis::Dialect dialect_;
   std::size_t pool_size_;
   std::string display_url_;
+  std::string connect_string_;
+  std::string origin_;
   std::unique_ptr<soci::connection_pool> pool_;
 };
 
