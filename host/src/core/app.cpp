@@ -106,6 +106,7 @@ void Application::init(AppMode mode) {
   services_.http = p.http.get();
   services_.metrics = &p.metrics;
   services_.system = p.system.get();
+  services_.threads = p.thread_owners.get();
 
   register_system_routes(*this);
   if (db_) {

@@ -21,6 +21,7 @@ class TaskService;
 class CommandTable;
 class EventBusImpl;
 class MetricsRegistry;
+class ThreadOwners;
 
 /// Non-owning pointers to everything a plugin can reach. Any may be null in unit tests, except
 /// where a plugin actually uses it (the Host view throws std::logic_error for a null service).
@@ -36,6 +37,7 @@ struct HostServices {
   jarvis::HttpClient* http = nullptr;
   MetricsRegistry* metrics = nullptr;
   jarvis::SystemControl* system = nullptr;
+  ThreadOwners* threads = nullptr;
 };
 
 }  // namespace jarvis::host

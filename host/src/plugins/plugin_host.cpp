@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "auth/thread_owners.h"
 #include "db/sql_database.h"
 #include "http/router.h"
 #include "observability/metrics.h"
@@ -145,6 +146,27 @@ class HttpClientAdapter : public jarvis::HttpClient {
   jarvis::HttpClient* impl_;
 };
 
+class ThreadAdapter : public jarvis::ThreadRegistry {
+ public:
+  ThreadAdapter(const Owner& o, ThreadOwners* impl) : owner_(o), impl_(impl) {}
+  void claim(const std::string& thread_id, const std::string& user_id) override {
+    require(impl_, owner_, "thread registry").claim(thread_id, user_id, owner_.name);
+  }
+  std::optional<std::string> owner(const std::string& thread_id) override {
+    return require(impl_, owner_, "thread registry").owner_of(thread_id);
+  }
+  bool may_access(const jarvis::Principal& who, const std::string& thread_id) override {
+    return require(impl_, owner_, "thread registry").may_access(who, thread_id);
+  }
+  bool release(const std::string& thread_id) override {
+    return require(impl_, owner_, "thread registry").release(thread_id);
+  }
+
+ private:
+  const Owner& owner_;
+  ThreadOwners* impl_;
+};
+
 }  // namespace
 
 struct PluginHost::Adapters {
@@ -156,7 +178,8 @@ struct PluginHost::Adapters {
         commands(o, s.commands),
         events(o, s.events),
         db(o, s.db),
-        http(o, s.http) {
+        http(o, s.http),
+        threads(o, s.threads) {
     if (s.metrics) metrics = std::make_unique<PluginMetrics>(*s.metrics, o.name);
   }
   RouteAdapter routes;
@@ -167,6 +190,7 @@ struct PluginHost::Adapters {
   EventAdapter events;
   DatabaseAdapter db;
   HttpClientAdapter http;
+  ThreadAdapter threads;
   std::unique_ptr<PluginMetrics> metrics;
 };
 
@@ -217,6 +241,8 @@ jarvis::Metrics& PluginHost::metrics() {
 jarvis::SystemControl& PluginHost::system() {
   return require(services_.system, owner_, "system control");
 }
+
+jarvis::ThreadRegistry& PluginHost::threads() { return adapters_->threads; }
 
 bool PluginHost::plugin_available(const std::string& name) const {
   return available_ ? available_(name) : false;

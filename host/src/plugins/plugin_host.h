@@ -45,6 +45,7 @@ class PluginHost : public jarvis::Host {
   jarvis::Metrics& metrics() override;
   bool plugin_available(const std::string& name) const override;
   jarvis::SystemControl& system() override;
+  jarvis::ThreadRegistry& threads() override;
 
  private:
   struct Adapters;

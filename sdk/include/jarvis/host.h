@@ -19,6 +19,7 @@
 #include "jarvis/metrics.h"
 #include "jarvis/system.h"
 #include "jarvis/tasks.h"
+#include "jarvis/threads.h"
 #include "jarvis/tools.h"
 #include "jarvis/version.h"
 
@@ -48,6 +49,8 @@ class JARVIS_API Host {
   virtual bool plugin_available(const std::string& name) const = 0;
   /// Safety state: lockdown, unlock codes, controlled restart, rollback reports.
   virtual SystemControl& system() = 0;
+  /// Conversation-thread ownership: claim the threads the plugin creates for their users.
+  virtual ThreadRegistry& threads() = 0;
 };
 
 }  // namespace jarvis

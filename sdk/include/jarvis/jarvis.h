@@ -16,5 +16,6 @@
 #include "jarvis/subprocess.h"
 #include "jarvis/system.h"
 #include "jarvis/tasks.h"
+#include "jarvis/threads.h"
 #include "jarvis/tools.h"
 #include "jarvis/version.h"
