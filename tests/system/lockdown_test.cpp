@@ -72,6 +72,27 @@ TEST_P(SystemTest, UnlockCodeIsWrittenPrivatelyAndStoredHashed) {
   EXPECT_FALSE(s->status_json()["unlock_code_expires_at"].is_null());
 }
 
+// The periodic job does not replace a code start() wrote a moment before its first slot; it does
+// replace a code past half its lifetime, a used one, or one whose file is gone.
+TEST_P(SystemTest, PeriodicRotationSkipsAFreshCodeOnly) {
+  auto s = make_state();
+  EXPECT_TRUE(s->rotate_unlock_code_if_stale());  // no code yet
+  std::string first = code_file();
+  EXPECT_FALSE(s->rotate_unlock_code_if_stale());
+  EXPECT_EQ(code_file(), first);
+  EXPECT_EQ(events("lockdown.code_rotated").size(), 1u);
+
+  exec("UPDATE system_state SET unlock_code_created_at = '" + jarvis::iso_from_now(-3600000) +
+       "' WHERE id = 1");
+  EXPECT_TRUE(s->rotate_unlock_code_if_stale());  // older than half its 10-minute lifetime
+  EXPECT_FALSE(s->rotate_unlock_code_if_stale());
+  ::unlink(options_.unlock_code_path.c_str());
+  EXPECT_TRUE(s->rotate_unlock_code_if_stale());  // the operator's file is gone
+  exec("UPDATE system_state SET unlock_code_used_at = '" + jarvis::now_iso() + "' WHERE id = 1");
+  EXPECT_TRUE(s->rotate_unlock_code_if_stale());  // used
+  EXPECT_EQ(events("lockdown.code_rotated").size(), 4u);
+}
+
 TEST_P(SystemTest, UnlockClearsLockdownAndTheCodeCannotBeReused) {
   auto s = make_state();
   s->rotate_unlock_code();

@@ -11,8 +11,7 @@ void add_system_state_tasks(TaskService& tasks, SystemState& system) {
                 .description = "Writes a fresh lockdown unlock code to ADMIN_UNLOCK_CODE_PATH",
                 .handler =
                     [&system](jarvis::TaskContext&) {
-                      system.rotate_unlock_code();
-                      return jarvis::Json{{"rotated", true}};
+                      return jarvis::Json{{"rotated", system.rotate_unlock_code_if_stale()}};
                     },
                 .retry = {.max_attempts = 3}});
   auto seconds = std::chrono::duration_cast<std::chrono::seconds>(system.options().unlock_code_ttl);

@@ -462,7 +462,33 @@ void SystemState::report_rollback(const std::string& detail) {
 
 // --- unlock codes -----------------------------------------------------------------------------
 
+bool SystemState::rotate_unlock_code_if_stale() {
+  std::lock_guard rotating(rotate_mu_);
+  long long half_ttl_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.unlock_code_ttl).count() / 2;
+  std::string hash, created, used;
+  {
+    auto sql = db_.session();
+    soci::indicator ci = soci::i_ok;
+    *sql << "SELECT unlock_code_hash, unlock_code_created_at, unlock_code_used_at FROM "
+            "system_state WHERE id = 1",
+        soci::into(hash), soci::into(created, ci), soci::into(used);
+    if (ci != soci::i_ok) created.clear();
+  }
+  bool fresh = !hash.empty() && used.empty() && !created.empty() &&
+               created > jarvis::iso_from_now(-half_ttl_ms) &&
+               std::filesystem::exists(options_.unlock_code_path);
+  if (fresh) return false;
+  rotate_unlock_code_locked();
+  return true;
+}
+
 void SystemState::rotate_unlock_code() {
+  std::lock_guard rotating(rotate_mu_);
+  rotate_unlock_code_locked();
+}
+
+void SystemState::rotate_unlock_code_locked() {
   char code[8];
   std::snprintf(code, sizeof code, "%06u", static_cast<unsigned>(randombytes_uniform(1000000)));
   char hash[crypto_pwhash_STRBYTES];
@@ -606,7 +632,9 @@ void SystemState::start(std::function<bool()> ready) {
   if (options_.lockdown_default && !lockdown_) {
     trigger_lockdown("lockdown_default", {{"setting", "LOCKDOWN_DEFAULT"}});
   }
-  // A valid, unused code may already exist (another instance, or a restart within its TTL).
+  // A valid, unused code may already exist (another instance, or a restart within its TTL). The
+  // periodic job may fire at the same moment on a fresh database: one rotation, not two.
+  std::lock_guard rotating(rotate_mu_);
   bool need_code = true;
   {
     auto sql = db_.session();
@@ -620,7 +648,7 @@ void SystemState::start(std::function<bool()> ready) {
   }
   if (need_code) {
     try {
-      rotate_unlock_code();
+      rotate_unlock_code_locked();
     } catch (const std::exception& e) {
       spdlog::error("unlock code: {}", e.what());
     }

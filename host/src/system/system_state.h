@@ -150,6 +150,10 @@ class SystemState : public jarvis::SystemControl {
   /// to unlock_code_path (mode 0600, atomically), emits `lockdown.code_rotated {path, expires_at}`.
   /// Throws std::runtime_error when the file cannot be written (the old code stays valid).
   void rotate_unlock_code();
+  /// The periodic job's rotation: rotates unless the current code is unused, on disk and younger
+  /// than half its lifetime (e.g. written by start() a moment before the job's first slot).
+  /// Returns true when it rotated.
+  bool rotate_unlock_code_if_stale();
 
   /// Sets what a restart does in this process (call before start()).
   void set_restart_hooks(RestartHooks hooks);
@@ -168,6 +172,8 @@ class SystemState : public jarvis::SystemControl {
   const SystemOptions& options() const { return options_; }
 
  private:
+  void rotate_unlock_code_locked();  // rotate_mu_ held
+  std::mutex rotate_mu_;             // one rotation at a time (start() and the periodic job)
   void load_row();
   void emit(const std::string& type, jarvis::Json payload, const std::string& actor,
             const std::string& trace_id);
