@@ -7,55 +7,18 @@
 # Needs: wrk, nginx, curl. Not a test: no thresholds.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-BIN="${JARVIS_BIN:-$ROOT/build/bin/jarvis}"
-DUR="${1:-10}"
-CONN="${2:-32}"
-THREADS="${JARVIS_HTTP_THREADS:-1}"
-WORK="$(mktemp -d /tmp/jarvis-bench-auth-XXXXXX)"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_200() { for _ in $(seq 1 500); do curl -fs -o /dev/null "$@" && return 0; sleep 0.02; done; echo "no 200 from $*" >&2; return 1; }
-rps() { local url="$1"; shift; wrk -t1 -c"$CONN" -d"${DUR}s" -H "Connection: keep-alive" "$@" "$url" | awk '/Requests\/sec/ {print $2}'; }
-
-[ -x "$BIN" ] || { echo "build first: make build" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "wrk missing: scripts/install-deps.sh" >&2; exit 1; }
-
-echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "# wrk -t1 -c$CONN -d${DUR}s, one server thread each (JARVIS_HTTP_THREADS=$THREADS, nginx worker_processes 1)"
+source "$ROOT/bench/lib.sh"
+bench_header
 
 # jarvis: migrated SQLite database, one user, one API token.
 export APP_DB="$WORK/jarvis.db"
 (cd "$WORK" && "$BIN" migrate >/dev/null)
 (cd "$WORK" && printf 'bench password\n' | "$BIN" users add bench --password-stdin >/dev/null)
 TOKEN=$(cd "$WORK" && "$BIN" tokens create --user bench --ttl 1 2>/dev/null)
-JPORT=$(free_port)
-(cd "$WORK" && BIND_PORT=$JPORT JARVIS_HTTP_THREADS=$THREADS LOG_LEVEL=warn \
-   exec "$BIN" serve --no-migrate >"$WORK/jarvis.log" 2>&1) &
-PIDS+=($!)
+start_jarvis
 wait_200 -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$JPORT/api/v1/auth/me"
 
-# nginx, return 200
-NPORT=$(free_port)
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-  server { listen 127.0.0.1:$NPORT; location / { default_type application/json; return 200 '{"ok":true}'; } }
-}
-NGX
-nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
-PIDS+=($!)
-wait_200 "http://127.0.0.1:$NPORT/healthz"
+start_nginx
 
 N=$(rps "http://127.0.0.1:$NPORT/healthz")
 H=$(rps "http://127.0.0.1:$JPORT/healthz")
@@ -64,10 +27,10 @@ C=$(rps "http://127.0.0.1:$JPORT/api/v1/auth/me" -H "Cookie: jarvis_session=$TOK
 U=$(rps "http://127.0.0.1:$JPORT/api/v1/auth/me")
 printf "%-36s %12s %8s\n" "server" "req/s" "ratio"
 printf "%-36s %12s %8s\n" "nginx return 200" "$N" "1.00"
-printf "%-36s %12s %8.2f\n" "jarvis /healthz (public)" "$H" "$(echo "$H / $N" | bc -l)"
-printf "%-36s %12s %8.2f\n" "jarvis /api/v1/auth/me Bearer" "$B" "$(echo "$B / $N" | bc -l)"
-printf "%-36s %12s %8.2f\n" "jarvis /api/v1/auth/me cookie" "$C" "$(echo "$C / $N" | bc -l)"
-printf "%-36s %12s %8.2f\n" "jarvis /api/v1/auth/me anonymous 401" "$U" "$(echo "$U / $N" | bc -l)"
+printf "%-36s %12s %8.2f\n" "jarvis /healthz (public)" "$H" "$(ratio "$H" "$N")"
+printf "%-36s %12s %8.2f\n" "jarvis /api/v1/auth/me Bearer" "$B" "$(ratio "$B" "$N")"
+printf "%-36s %12s %8.2f\n" "jarvis /api/v1/auth/me cookie" "$C" "$(ratio "$C" "$N")"
+printf "%-36s %12s %8.2f\n" "jarvis /api/v1/auth/me anonymous 401" "$U" "$(ratio "$U" "$N")"
 
 # One login = one argon2id verification (5 sequential logins, median).
 python3 - "$JPORT" <<'PY'

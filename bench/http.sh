@@ -6,58 +6,21 @@
 # Needs: wrk, nginx (scripts/install-deps.sh installs both). Not a test: no thresholds.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-BIN="${JARVIS_BIN:-$ROOT/build/bin/jarvis}"
-DUR="${1:-10}"
-CONN="${2:-32}"
-THREADS="${JARVIS_HTTP_THREADS:-1}"
-WORK="$(mktemp -d /tmp/jarvis-bench-XXXXXX)"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_200() { for _ in $(seq 1 500); do curl -fs -o /dev/null "$1" && return 0; sleep 0.02; done; echo "no 200 from $1" >&2; return 1; }
-rps() { wrk -t1 -c"$CONN" -d"${DUR}s" -H "Connection: keep-alive" "$1" | awk '/Requests\/sec/ {print $2}'; }
-
-[ -x "$BIN" ] || { echo "build first: make build" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "wrk missing: scripts/install-deps.sh" >&2; exit 1; }
-
-echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "# wrk -t1 -c$CONN -d${DUR}s, one server thread each (JARVIS_HTTP_THREADS=$THREADS, nginx worker_processes 1)"
+source "$ROOT/bench/lib.sh"
+bench_header
 
 # jarvis (already-migrated SQLite database, every plugin in the build loaded)
-JPORT=$(free_port)
-(cd "$WORK" && APP_DB="$WORK/jarvis.db" "$BIN" migrate >/dev/null)
-(cd "$WORK" && APP_DB="$WORK/jarvis.db" BIND_PORT=$JPORT JARVIS_HTTP_THREADS=$THREADS LOG_LEVEL=warn \
-   exec "$BIN" serve --no-migrate >"$WORK/jarvis.log" 2>&1) &
-PIDS+=($!)
-wait_200 "http://127.0.0.1:$JPORT/healthz"
+export APP_DB="$WORK/jarvis.db"
+(cd "$WORK" && "$BIN" migrate >/dev/null)
+start_jarvis
 
-# nginx, return 200
-NPORT=$(free_port)
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-  server { listen 127.0.0.1:$NPORT; location / { default_type application/json; return 200 '{"ok":true}'; } }
-}
-NGX
-nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
-PIDS+=($!)
-wait_200 "http://127.0.0.1:$NPORT/healthz"
+start_nginx
 
 N=$(rps "http://127.0.0.1:$NPORT/healthz")
 J=$(rps "http://127.0.0.1:$JPORT/healthz")
 printf "%-28s %12s %8s\n" "server" "req/s" "ratio"
 printf "%-28s %12s %8s\n" "nginx return 200" "$N" "1.00"
-printf "%-28s %12s %8.2f\n" "jarvis /healthz" "$J" "$(echo "$J / $N" | bc -l)"
+printf "%-28s %12s %8.2f\n" "jarvis /healthz" "$J" "$(ratio "$J" "$N")"
 
 if python3 -c 'import fastapi, uvicorn' 2>/dev/null; then
   FPORT=$(free_port)
@@ -72,7 +35,7 @@ PY
   PIDS+=($!)
   wait_200 "http://127.0.0.1:$FPORT/healthz"
   F=$(rps "http://127.0.0.1:$FPORT/healthz")
-  printf "%-28s %12s %8.2f\n" "fastapi+uvicorn /healthz" "$F" "$(echo "$F / $N" | bc -l)"
+  printf "%-28s %12s %8.2f\n" "fastapi+uvicorn /healthz" "$F" "$(ratio "$F" "$N")"
 else
   echo "fastapi+uvicorn: skipped (apt-get install python3-fastapi uvicorn to include it)"
 fi

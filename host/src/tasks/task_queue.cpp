@@ -41,6 +41,23 @@ jarvis::Json opt_json(const std::optional<std::string>& v) {
   return v ? jarvis::Json(*v) : jarvis::Json(nullptr);
 }
 
+// The claim columns "id, name, payload, attempts, max_attempts, trace_id" starting at column
+// `first`; nullopt when the id is NULL (nothing was claimed).
+std::optional<ClaimedTask> claimed_from_row(const soci::row& r, std::size_t first,
+                                            const std::string& lease_owner) {
+  auto id = column_text(r, first);
+  if (!id) return std::nullopt;
+  ClaimedTask t;
+  t.id = *id;
+  t.name = column_text(r, first + 1).value_or("");
+  t.payload = column_text(r, first + 2).value_or("{}");
+  t.attempt = static_cast<int>(column_int(r, first + 3, 1));
+  t.max_attempts = static_cast<int>(column_int(r, first + 4, 1));
+  t.trace_id = column_text(r, first + 5).value_or("");
+  t.lease_owner = lease_owner;
+  return t;
+}
+
 // "(:n0, :n1, …)": the placeholders of an IN list of `count` values.
 std::string in_placeholders(std::size_t count) {
   std::string out = "(";
@@ -146,17 +163,7 @@ std::optional<ClaimedTask> TaskQueue::run_claim(soci::session& sql, const std::s
   Binds b;
   for (const auto& v : binds) b.text(v);
   std::optional<ClaimedTask> out;
-  query_sql(sql, query, b, [&](const soci::row& r) {
-    ClaimedTask t;
-    t.id = column_text(r, 0).value_or("");
-    t.name = column_text(r, 1).value_or("");
-    t.payload = column_text(r, 2).value_or("{}");
-    t.attempt = static_cast<int>(column_int(r, 3, 1));
-    t.max_attempts = static_cast<int>(column_int(r, 4, 1));
-    t.trace_id = column_text(r, 5).value_or("");
-    t.lease_owner = lease_owner;
-    out = std::move(t);
-  });
+  query_sql(sql, query, b, [&](const soci::row& r) { out = claimed_from_row(r, 0, lease_owner); });
   return out;
 }
 
@@ -239,17 +246,7 @@ TaskQueue::CompletedAndClaimed TaskQueue::complete_and_claim(
     auto sql = db_.session();
     query_sql(*sql, query, b, [&](const soci::row& r) {
       out.completed = column_int(r, 0) == 1;
-      auto id = column_text(r, 1);
-      if (!id) return;
-      ClaimedTask next;
-      next.id = *id;
-      next.name = column_text(r, 2).value_or("");
-      next.payload = column_text(r, 3).value_or("{}");
-      next.attempt = static_cast<int>(column_int(r, 4, 1));
-      next.max_attempts = static_cast<int>(column_int(r, 5, 1));
-      next.trace_id = column_text(r, 6).value_or("");
-      next.lease_owner = lease_owner;
-      out.next = std::move(next);
+      out.next = claimed_from_row(r, 1, lease_owner);
     });
     return out;
   }
