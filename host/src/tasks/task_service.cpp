@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -102,6 +103,10 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
   std::thread heartbeat;
   std::thread ticker;
   std::atomic<bool> claiming{false};
+  // Claims hold it shared and re-check `claiming` inside; stop_claiming() takes it exclusively
+  // once, so when it returns no claim is in flight and none starts (a task enqueued during a
+  // restart stays queued for the next process).
+  std::shared_mutex claim_mu;
   std::atomic<bool> stopping{false};  // should_stop() for every running task
   std::atomic<int> active{0};         // workers claiming or executing
   std::atomic<int> executing{0};
@@ -219,6 +224,8 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
   std::optional<ClaimedTask> claim(const std::string& owner, milliseconds lease) {
     auto names_now = registered_names();
     if (names_now.empty()) return std::nullopt;
+    std::shared_lock claim_lock(claim_mu);
+    if (!claiming.load()) return std::nullopt;
     if (auto t = periodic_claim(owner, lease, names_now)) return t;
     return queue.claim_next(owner, lease, names_now, /*expired_leases=*/false);
   }
@@ -241,9 +248,11 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
     std::optional<ClaimedTask> next;
     try {
       auto names_now = registered_names();
+      std::shared_lock claim_lock(claim_mu);
+      bool may_claim = claiming.load();
       std::optional<ClaimedTask> expired;
-      if (claiming.load()) expired = periodic_claim(owner, lease, names_now);
-      if (!claiming.load() || expired || names_now.empty()) {
+      if (may_claim) expired = periodic_claim(owner, lease, names_now);
+      if (!may_claim || expired || names_now.empty()) {
         record_success(t, queue.complete(t, result));
         next = std::move(expired);
       } else {
@@ -762,6 +771,7 @@ void TaskService::start(RunnerOptions options) {
 
 void TaskService::stop_claiming() {
   impl_->claiming = false;
+  { std::unique_lock wait_for_claims(impl_->claim_mu); }
   impl_->stopping = true;
   impl_->wake(true);
   { std::lock_guard lock(impl_->idle_mu); }  // no lost wake-up for the heartbeat and ticker
