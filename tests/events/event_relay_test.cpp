@@ -88,8 +88,8 @@ TEST_F(EventRelayTest, OtherHostsEventsArriveInOrderAndOwnEventsAreSkipped) {
 TEST_F(EventRelayTest, ADroppedConnectionIsReopened) {
   {
     auto sql = host_a_->session();
-    *sql << "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
-            "'test-host-b-listen'";
+    *sql << "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE "
+            "'%test-host-b-listen%LISTEN jarvis_events%' AND pid <> pg_backend_pid()";
   }
   // The relay notices within its poll interval, reconnects (0.5 s backoff) and listens again.
   ASSERT_TRUE(eventually([&] { return !relay_->listening(); }, 10s));

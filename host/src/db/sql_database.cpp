@@ -195,7 +195,8 @@ void open_postgresql(soci::session& s, const Target& t, const std::string& origi
   s.open(soci::postgresql, t.pg_connect);
   auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
   PQsetNoticeProcessor(backend->conn_, pg_notice, nullptr);
-  s << "SET application_name = '" + origin + "'";  // origin: [A-Za-z0-9_.:-] only
+  // A custom setting, so an application_name given in DATABASE_URL stays the operator's.
+  s << "SET jarvis.origin = '" + origin + "'";  // origin: [A-Za-z0-9_.:-] only
 }
 
 bool safe_origin(const std::string& origin) {

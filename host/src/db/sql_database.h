@@ -20,8 +20,9 @@ class SqlDatabase : public jarvis::Database {
   /// Opens `pool_size` sessions. Throws std::runtime_error with a clear message (the URL with any
   /// password redacted) when the database cannot be opened; creates the SQLite file's directory.
   ///
-  /// PostgreSQL sessions set application_name to `origin` (default: process_origin()); the
-  /// events trigger puts it into each NOTIFY so a host can tell its own events from others'.
+  /// PostgreSQL sessions set the custom setting `jarvis.origin` to `origin` (default:
+  /// process_origin()); the events trigger puts it into each NOTIFY so a host can tell its own
+  /// events from others'. 1-63 characters of [A-Za-z0-9_.:-].
   static std::unique_ptr<SqlDatabase> open(const std::string& url, std::size_t pool_size,
                                            const std::string& origin = "");
   ~SqlDatabase() override;
@@ -34,7 +35,7 @@ class SqlDatabase : public jarvis::Database {
   /// PostgreSQL: the libpq connection string (contains the password: never log it); empty on
   /// SQLite. Used to open the dedicated LISTEN connection.
   const std::string& connect_string() const { return connect_string_; }
-  /// The application_name of this pool's PostgreSQL sessions.
+  /// The `jarvis.origin` of this pool's PostgreSQL sessions.
   const std::string& origin() const { return origin_; }
   /// "jarvis-<12 random hex>", fixed for the life of the process: tells this process's events
   /// from other hosts' (a pid alone repeats across containers).

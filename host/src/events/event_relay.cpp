@@ -109,7 +109,8 @@ struct EventRelay::Impl {
   // One connection's life: LISTEN, then wait for notifications until it drops or stop().
   void listen_once(PGconn* conn, milliseconds& backoff) {
     PQsetNoticeProcessor(conn, quiet_notice, nullptr);
-    std::string setup = "SET application_name = '" + db.origin() + "-listen'; LISTEN jarvis_events";
+    // The origin setting only names this connection in pg_stat_activity; it never writes events.
+    std::string setup = "SET jarvis.origin = '" + db.origin() + "-listen'; LISTEN jarvis_events";
     PGresult* res = PQexec(conn, setup.c_str());
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok) spdlog::warn("event relay: LISTEN failed: {}", PQerrorMessage(conn));

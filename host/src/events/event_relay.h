@@ -2,7 +2,7 @@
 //
 // Every insert into `events` NOTIFYs channel `jarvis_events` with "<event id> <origin>" when its
 // transaction commits (trigger in migrations/023_events_notify.postgresql.sql; origin = the
-// writer's application_name, SqlDatabase::origin()). The relay holds one dedicated libpq
+// writer's `jarvis.origin` setting, SqlDatabase::origin()). The relay holds one dedicated libpq
 // connection that LISTENs, skips events of its own origin (this process delivered them already),
 // reads the others from the table in commit batches and hands each to `deliver` — in
 // `jarvis serve`, WsHub::publish, so a /ws client connected to any host sees the events of all
