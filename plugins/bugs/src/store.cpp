@@ -220,6 +220,25 @@ jarvis::Json BugStore::get(const std::string& id, const jarvis::Principal& who) 
   return j;
 }
 
+std::string BugStore::dedupe_key_of(const std::string& id) {
+  auto sql = host_.db().session();
+  std::string key;
+  soci::indicator ind = soci::i_null;
+  *sql << "SELECT dedupe_key FROM bug_reports WHERE id = :id", soci::use(id), soci::into(key, ind);
+  return sql->got_data() && ind == soci::i_ok ? key : "";
+}
+
+std::optional<std::string> BugStore::live_with_key(const std::string& dedupe_key) {
+  auto sql = host_.db().session();
+  std::string existing;
+  soci::indicator ind = soci::i_null;
+  *sql << "SELECT id FROM bug_reports WHERE dedupe_key = :k AND status IN ('open', 'in_progress') "
+          "ORDER BY created_at LIMIT 1",
+      soci::use(dedupe_key), soci::into(existing, ind);
+  if (sql->got_data() && ind == soci::i_ok) return existing;
+  return std::nullopt;
+}
+
 jarvis::Json BugStore::update(const std::string& id, const jarvis::Json& body,
                               const jarvis::Principal& who) {
   reject_unknown(body, kPatchFields);
@@ -236,12 +255,24 @@ jarvis::Json BugStore::update(const std::string& id, const jarvis::Json& body,
   assignee = str_field(body, "assignee", assignee, 128);
   soci::indicator assignee_ind = assignee.empty() ? soci::i_null : soci::i_ok;
   std::string now = jarvis::now_iso();
-  auto sql = host_.db().session();
-  *sql << "UPDATE bug_reports SET title = :t, description = :d, status = :s, priority = :p, "
-          "assignee = :a, "
-          "updated_at = :u WHERE id = :id",
-      soci::use(title), soci::use(description), soci::use(status), soci::use(priority),
-      soci::use(assignee, assignee_ind), soci::use(now), soci::use(id);
+  try {
+    auto sql = host_.db().session();
+    *sql << "UPDATE bug_reports SET title = :t, description = :d, status = :s, priority = :p, "
+            "assignee = :a, "
+            "updated_at = :u WHERE id = :id",
+        soci::use(title), soci::use(description), soci::use(status), soci::use(priority),
+        soci::use(assignee, assignee_ind), soci::use(now), soci::use(id);
+  } catch (const soci::soci_error&) {
+    // The only constraint a valid update can break: reopening a report whose dedupe key another
+    // open report holds.
+    std::string key = dedupe_key_of(id);
+    auto other = key.empty() ? std::nullopt : live_with_key(key);
+    if (!other || *other == id) throw;
+    throw jarvis::Error(409, "duplicate_report",
+                        "report " + *other +
+                            " is already open for the same problem; update "
+                            "that one or close it first");
+  }
   return load(id);
 }
 
@@ -260,17 +291,21 @@ jarvis::Json BugStore::report(const jarvis::Json& payload) {
   std::string priority = enum_field(payload, "priority", "medium", kPriorities);
   std::string kind = enum_field(payload, "kind", "bug", kKinds);
   std::string dedupe = str_field(payload, "dedupe_key", "", 256);
-  if (!dedupe.empty()) {
-    auto sql = host_.db().session();
-    std::string existing;
-    soci::indicator ind;
-    *sql
-        << "SELECT id FROM bug_reports WHERE dedupe_key = :k AND status IN ('open', 'in_progress') "
-           "ORDER BY created_at LIMIT 1",
-        soci::use(dedupe), soci::into(existing, ind);
-    if (sql->got_data() && ind == soci::i_ok) return {{"id", existing}, {"created", false}};
+  std::string id;
+  if (dedupe.empty()) {
+    id = insert(kind, title, description, priority, "system", "", "", false, dedupe);
+  } else {
+    // Look, then insert; the unique index on live dedupe keys turns a concurrent report's insert
+    // into a failure, after which the look finds the winner.
+    for (int round = 0; id.empty(); ++round) {
+      if (auto existing = live_with_key(dedupe)) return {{"id", *existing}, {"created", false}};
+      try {
+        id = insert(kind, title, description, priority, "system", "", "", false, dedupe);
+      } catch (const soci::soci_error&) {
+        if (round >= 3 || !live_with_key(dedupe)) throw;
+      }
+    }
   }
-  std::string id = insert(kind, title, description, priority, "system", "", "", false, dedupe);
   host_.events().emit({.type = "bug.created",
                        .payload = {{"id", id}, {"kind", kind}, {"sync_to_github", false}},
                        .actor_type = "system",

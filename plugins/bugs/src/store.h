@@ -42,6 +42,10 @@ class BugStore {
   long long count_open(const std::string& title_prefix);
 
  private:
+  /// The id of the open or in-progress report with this dedupe key, if any.
+  std::optional<std::string> live_with_key(const std::string& dedupe_key);
+  /// The stored dedupe key of report `id` ("" when none).
+  std::string dedupe_key_of(const std::string& id);
   std::string insert(const std::string& kind, const std::string& title,
                      const std::string& description, const std::string& priority,
                      const std::string& reporter, const std::string& thread_id,

@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
+#include <thread>
+
 #include "support/support.h"
 
 using jarvis::test::bearer;
@@ -206,6 +209,46 @@ TEST_F(Bugs, ReportTaskDedupesOpenReports) {
       {"tasks", "enqueue", "bugs.report", "--payload", payload, "--wait", "--run-here", "--json"},
       dir_->path(), env_);
   EXPECT_TRUE(json::parse(t3.out)["result"]["created"].get<bool>());
+}
+
+// Reports racing on one dedupe key (the serving host's workers run them at the same time) file
+// one report; reopening a closed duplicate while another is open is a 409.
+TEST_F(Bugs, ConcurrentReportsWithOneKeyFileOneReport) {
+  std::string payload = R"({"title":"racing","description":"d","dedupe_key":"race"})";
+  std::vector<jarvis::test::RunResult> results(8);
+  std::vector<std::thread> threads;
+  for (auto& r : results) {
+    threads.emplace_back([&r, &payload] {
+      r = run_jarvis({"tasks", "enqueue", "bugs.report", "--payload", payload, "--wait", "--json"},
+                     dir_->path(), env_);
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> ids;
+  int created = 0;
+  for (const auto& r : results) {
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    json res = json::parse(r.out)["result"];
+    ids.insert(res["id"].get<std::string>());
+    created += res["created"].get<bool>() ? 1 : 0;
+  }
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(created, 1);
+
+  std::string first = *ids.begin();
+  ASSERT_EQ(call("PATCH", "/api/v1/bugs/" + first, admin_, R"({"status":"closed"})").status, 200);
+  auto again = run_jarvis(
+      {"tasks", "enqueue", "bugs.report", "--payload", payload, "--wait", "--run-here", "--json"},
+      dir_->path(), env_);
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  std::string second = json::parse(again.out)["result"]["id"];
+  EXPECT_NE(second, first);
+  auto reopen = call("PATCH", "/api/v1/bugs/" + first, admin_, R"({"status":"open"})");
+  EXPECT_EQ(reopen.status, 409) << reopen.body;
+  EXPECT_EQ(error_code(reopen), "duplicate_report");
+  ASSERT_EQ(call("PATCH", "/api/v1/bugs/" + second, admin_, R"({"status":"resolved"})").status,
+            200);
+  EXPECT_EQ(call("PATCH", "/api/v1/bugs/" + first, admin_, R"({"status":"open"})").status, 200);
 }
 
 TEST_F(Bugs, ReportTaskRejectsBadPayload) {
