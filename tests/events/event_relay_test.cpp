@@ -31,9 +31,13 @@ class EventRelayTest : public ::testing::Test {
   void SetUp() override {
     url_ = jarvis::test::pg_fresh_database();
     ASSERT_FALSE(url_.empty());
-    host_a_ = SqlDatabase::open(url_, 2, "test-host-a");
+    // Origins unique per test: tests run in parallel against one server, and the reconnect test
+    // finds the relay's backend by its origin.
+    std::string suffix = jarvis::new_id("t").substr(2, 10);
+    origin_b_ = "test-b-" + suffix;
+    host_a_ = SqlDatabase::open(url_, 2, "test-a-" + suffix);
     MigrationRunner(*host_a_).apply({{"host", std::string(JARVIS_SOURCE_DIR) + "/migrations"}});
-    host_b_ = SqlDatabase::open(url_, 2, "test-host-b");
+    host_b_ = SqlDatabase::open(url_, 2, origin_b_);
     bus_a_ = std::make_unique<EventBusImpl>(host_a_.get(), nullptr);
     bus_b_ = std::make_unique<EventBusImpl>(host_b_.get(), nullptr);
     relay_ = std::make_unique<EventRelay>(*host_b_, [this](const jarvis::Event& e) {
@@ -49,7 +53,7 @@ class EventRelayTest : public ::testing::Test {
     return got_;
   }
 
-  std::string url_;
+  std::string url_, origin_b_;
   std::unique_ptr<SqlDatabase> host_a_, host_b_;
   std::unique_ptr<EventBusImpl> bus_a_, bus_b_;
   std::unique_ptr<EventRelay> relay_;
@@ -88,8 +92,9 @@ TEST_F(EventRelayTest, OtherHostsEventsArriveInOrderAndOwnEventsAreSkipped) {
 TEST_F(EventRelayTest, ADroppedConnectionIsReopened) {
   {
     auto sql = host_a_->session();
-    *sql << "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE "
-            "'%test-host-b-listen%LISTEN jarvis_events%' AND pid <> pg_backend_pid()";
+    *sql << "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+            "current_database() AND pid <> pg_backend_pid() AND query LIKE '%" +
+                origin_b_ + "-listen%LISTEN jarvis_events%'";
   }
   // The relay notices within its poll interval, reconnects (0.5 s backoff) and listens again.
   ASSERT_TRUE(eventually([&] { return !relay_->listening(); }, 10s));
