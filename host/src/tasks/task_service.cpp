@@ -251,7 +251,15 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
       std::shared_lock claim_lock(claim_mu);
       bool may_claim = claiming.load();
       std::optional<ClaimedTask> expired;
-      if (may_claim) expired = periodic_claim(owner, lease, names_now);
+      if (may_claim) {
+        try {
+          expired = periodic_claim(owner, lease, names_now);
+        } catch (const std::exception& e) {
+          // A failed claim must not cost the result: store it alone, claim on the next round.
+          spdlog::error("tasks: claim failed: {}", e.what());
+          may_claim = false;
+        }
+      }
       if (!may_claim || expired || names_now.empty()) {
         record_success(t, queue.complete(t, result));
         next = std::move(expired);
