@@ -392,13 +392,16 @@ TaskRecord TaskQueue::retry(const std::string& id) {
   std::string now = jarvis::now_iso();
   Binds b;
   b.text(now).text(now).text(id);
-  long long n = 0;
+  // RETURNING: the answer is the state the retry wrote, even if a worker claims the task at once.
+  std::optional<TaskRecord> out;
   try {
-    n = exec_sql(*sql,
-                 "UPDATE tasks SET status = 'queued', attempts = 0, run_after = :run_after, "
-                 "lease_owner = NULL, lease_expires_at = NULL, finished_at = NULL, updated_at = "
-                 ":now WHERE id = :id AND status IN ('failed', 'dead')",
-                 b);
+    query_sql(*sql,
+              std::string("UPDATE tasks SET status = 'queued', attempts = 0, run_after = "
+                          ":run_after, lease_owner = NULL, lease_expires_at = NULL, finished_at = "
+                          "NULL, updated_at = :now WHERE id = :id AND status IN ('failed', "
+                          "'dead') RETURNING ") +
+                  kTaskColumns,
+              b, [&](const soci::row& r) { out = record_from_row(r); });
   } catch (const soci::soci_error& e) {
     // The only constraint this update can violate is the live idempotency key.
     throw jarvis::Error(409, "idempotency_conflict",
@@ -407,12 +410,10 @@ TaskRecord TaskQueue::retry(const std::string& id) {
                             "idempotency key '" +
                             current->idempotency_key.value_or("") + "'");
   }
-  if (n != 1) {
+  if (!out) {
     throw jarvis::Error(409, "task_not_retryable", "task " + id + " changed state; try again");
   }
-  gate = {};
-  sql.reset();
-  return *get(id);
+  return *out;
 }
 
 std::map<std::string, long long> TaskQueue::counts_by_status() {
