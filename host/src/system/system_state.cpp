@@ -634,23 +634,25 @@ void SystemState::start(std::function<bool()> ready) {
   }
   // A valid, unused code may already exist (another instance, or a restart within its TTL). The
   // periodic job may fire at the same moment on a fresh database: one rotation, not two.
-  std::lock_guard rotating(rotate_mu_);
-  bool need_code = true;
   {
-    auto sql = db_.session();
-    std::string hash, expires, used;
-    *sql
-        << "SELECT unlock_code_hash, unlock_code_expires_at, unlock_code_used_at FROM system_state "
-           "WHERE id = 1",
-        soci::into(hash), soci::into(expires), soci::into(used);
-    need_code = hash.empty() || !used.empty() || expires <= jarvis::now_iso() ||
-                !std::filesystem::exists(options_.unlock_code_path);
-  }
-  if (need_code) {
-    try {
-      rotate_unlock_code_locked();
-    } catch (const std::exception& e) {
-      spdlog::error("unlock code: {}", e.what());
+    std::lock_guard rotating(rotate_mu_);
+    bool need_code = true;
+    {
+      auto sql = db_.session();
+      std::string hash, expires, used;
+      *sql << "SELECT unlock_code_hash, unlock_code_expires_at, unlock_code_used_at FROM "
+              "system_state "
+              "WHERE id = 1",
+          soci::into(hash), soci::into(expires), soci::into(used);
+      need_code = hash.empty() || !used.empty() || expires <= jarvis::now_iso() ||
+                  !std::filesystem::exists(options_.unlock_code_path);
+    }
+    if (need_code) {
+      try {
+        rotate_unlock_code_locked();
+      } catch (const std::exception& e) {
+        spdlog::error("unlock code: {}", e.what());
+      }
     }
   }
   if (ready_ && !watchdog_.joinable()) {

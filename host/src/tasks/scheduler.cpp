@@ -446,8 +446,7 @@ TickResult Scheduler::tick(std::int64_t now) {
   const bool pg = db_.dialect() == jarvis::Dialect::Postgresql;
   std::string after_due, after_id;
   try {
-    auto sql = db_.session();
-    analyze_if_stale(*sql, db_.dialect(), "schedules");
+    analyze_if_stale(db_, "schedules");
   } catch (const std::exception& e) {
     spdlog::warn("scheduler: could not refresh planner statistics: {}", e.what());
   }

@@ -186,8 +186,10 @@ std::string rows_sql(std::size_t rows, const std::string& pattern, jarvis::Diale
   return out;
 }
 
-bool analyze_if_stale(soci::session& sql, jarvis::Dialect dialect, const std::string& table) {
-  if (dialect != jarvis::Dialect::Postgresql) return false;
+bool analyze_if_stale(jarvis::Database& db, const std::string& table) {
+  if (db.dialect() != jarvis::Dialect::Postgresql) return false;
+  auto session = db.session();
+  soci::session& sql = *session;
   Binds b;
   b.text(table);
   bool stale = false;

@@ -74,8 +74,8 @@ std::string rows_sql(std::size_t rows, const std::string& pattern, jarvis::Diale
 /// 500 + 10% of its size. Autovacuum waits up to a minute, and until then a burst of inserts
 /// leaves the planner with stale row counts (it sorted the whole queue on every claim: 72 ms
 /// per claim with 7,000 queued tasks). Returns true when it analyzed; false on SQLite.
-/// `table` must be a trusted identifier.
-bool analyze_if_stale(soci::session& sql, jarvis::Dialect dialect, const std::string& table);
+/// `table` must be a trusted identifier. Borrows a pooled session only on PostgreSQL.
+bool analyze_if_stale(jarvis::Database& db, const std::string& table);
 
 /// Runs a statement without result rows; returns the number of rows it changed.
 long long exec_sql(soci::session& sql, const std::string& query, Binds& binds);

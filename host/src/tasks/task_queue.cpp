@@ -435,10 +435,7 @@ std::optional<std::string> TaskQueue::oldest_queued() {
   return out;
 }
 
-bool TaskQueue::refresh_statistics_if_stale() {
-  auto sql = db_.session();
-  return analyze_if_stale(*sql, db_.dialect(), "tasks");
-}
+bool TaskQueue::refresh_statistics_if_stale() { return analyze_if_stale(db_, "tasks"); }
 
 long long TaskQueue::purge_succeeded(const std::string& before, const std::string& name) {
   auto gate = sqlite_write_gate(db_);
