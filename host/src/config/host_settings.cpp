@@ -19,6 +19,14 @@ const std::vector<SettingDecl>& host_setting_decls() {
        "HTTP worker threads (0 = number of cores)"},
       {"JARVIS_HTTP_MAX_BODY_BYTES", ConfigType::Int, "1048576", false,
        "default request body limit"},
+      {"JARVIS_HTTP_MAX_CONNECTIONS", ConfigType::Int, "0", false,
+       "open HTTP/WebSocket connections (0 = RLIMIT_NOFILE minus a reserve)"},
+      {"JARVIS_HTTP_MAX_CONNECTIONS_PER_IP", ConfigType::Int, "0", false,
+       "open connections per client address (0 = 90% of the global cap)"},
+      {"JARVIS_HANDLER_THREADS", ConfigType::Int, "0", false,
+       "route-handler threads (0 = max(4, 2 x cores))"},
+      {"JARVIS_HANDLER_QUEUE", ConfigType::Int, "256", false,
+       "requests waiting for a handler thread before 503 overloaded"},
       {"JARVIS_DB_POOL_SIZE", ConfigType::Int, "8", false, "database connections in the pool"},
       {"JARVIS_PLUGIN_DIRS", ConfigType::String, "", false,
        "extra plugin directories, colon-separated"},
@@ -106,6 +114,12 @@ HostSettings HostSettings::from(const ConfigStore& store) {
   if (s.http_threads == 0) s.http_threads = std::max(1u, std::thread::hardware_concurrency());
   s.http_max_body_bytes =
       static_cast<std::size_t>(int_in("JARVIS_HTTP_MAX_BODY_BYTES", 1, 1LL << 32));
+  s.http_max_connections =
+      static_cast<std::size_t>(int_in("JARVIS_HTTP_MAX_CONNECTIONS", 0, 10000000));
+  s.http_max_connections_per_ip =
+      static_cast<std::size_t>(int_in("JARVIS_HTTP_MAX_CONNECTIONS_PER_IP", 0, 10000000));
+  s.handler_threads = static_cast<std::size_t>(int_in("JARVIS_HANDLER_THREADS", 0, 1024));
+  s.handler_queue = static_cast<std::size_t>(int_in("JARVIS_HANDLER_QUEUE", 0, 1000000));
   s.db_pool_size = static_cast<std::size_t>(int_in("JARVIS_DB_POOL_SIZE", 1, 256));
   s.plugin_dirs = split(v["JARVIS_PLUGIN_DIRS"], ':');
   for (auto& p : split(v["JARVIS_PLUGINS_DISABLED"], ',')) s.plugins_disabled.insert(p);

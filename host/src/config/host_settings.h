@@ -32,6 +32,10 @@ struct HostSettings {
   int bind_port = 8000;
   int http_threads = 0;
   std::size_t http_max_body_bytes = 1 << 20;
+  std::size_t http_max_connections = 0;         ///< 0 = derived from RLIMIT_NOFILE
+  std::size_t http_max_connections_per_ip = 0;  ///< 0 = 90% of the global cap
+  std::size_t handler_threads = 0;              ///< 0 = max(4, 2 × cores)
+  std::size_t handler_queue = 256;
   std::size_t db_pool_size = 8;
   std::vector<std::string> plugin_dirs;  ///< JARVIS_PLUGIN_DIRS (colon-separated)
   std::set<std::string> plugins_disabled;

@@ -17,6 +17,7 @@
 #include "events/event_relay.h"
 #include "db/migrations.h"
 #include "db/sql_database.h"
+#include "http/connection_limits.h"
 #include "http/dispatcher.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -231,6 +232,21 @@ jarvis::Json Application::readiness() {
     plugins.push_back(p);
   }
   body["plugins"] = plugins;
+  if (const HttpServer* server = http_server_.load()) {
+    ServerStats st = server->stats();
+    FdLimit fd = current_fd_limit();
+    body["http"] = {{"connections", st.connections},
+                    {"max_connections", st.max_connections},
+                    {"max_connections_per_ip", st.max_connections_per_ip},
+                    {"connections_shed", st.connections_shed},
+                    {"connections_refused", st.connections_refused},
+                    {"fd_limit", fd.soft},
+                    {"fd_limit_hard", fd.hard},
+                    {"handler_threads", st.handler_threads},
+                    {"handler_busy", st.handler_busy},
+                    {"handler_queued", st.handler_queued},
+                    {"handler_queue_limit", st.handler_queue_limit}};
+  }
   body["ok"] = db_ok && migrations_ok && required_ok;
   return body;
 }
@@ -254,6 +270,47 @@ int Application::serve(bool migrate_first) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Every connection is a file descriptor: use the whole hard limit (the connection cap is derived
+  // from it and reported in /readyz).
+  FdLimit fd = raise_fd_limit();
+  spdlog::info("file descriptor limit {} (hard {})", fd.soft, fd.hard);
+
+  DispatchHooks hooks;
+  // CORS: preflights are answered before routing; allowed origins get their headers on every
+  // response.
+  hooks.before_route = [&p](jarvis::Request& req) { return p.auth->preflight(req); };
+  hooks.decorate = [&p](const jarvis::Request& req, jarvis::Response& res) {
+    p.auth->decorate(req, res);
+  };
+  // Order: a restart in progress answers webhooks 503 first; then the route's auth level.
+  hooks.authorize = [&p](jarvis::Request& req,
+                         const RouteEntry& route) -> std::optional<jarvis::Response> {
+    if (auto r = p.system->guard_webhook(req, route)) return r;
+    return p.auth->authorize(req, route);
+  };
+  Dispatcher dispatcher(p.router, p.metrics, hooks);
+  fs::path web = fs::path(settings_.web_dist_dir);
+  if (web.is_relative()) web = fs::path(workdir_) / web;
+  if (fs::exists(web / "index.html")) dispatcher.set_static_dir(web.string());
+
+  ServerOptions so;
+  so.host = settings_.bind_host;
+  so.port = static_cast<uint16_t>(settings_.bind_port);
+  so.threads = settings_.http_threads;
+  so.max_body_bytes = settings_.http_max_body_bytes;
+  so.max_connections = settings_.http_max_connections;
+  so.max_connections_per_ip = settings_.http_max_connections_per_ip;
+  so.handler_threads = settings_.handler_threads;
+  so.handler_queue = settings_.handler_queue;
+  HttpServer server(so, dispatcher);
+  // Bind before anything starts (migrations, plugins, workers, scheduler): a second `serve` on a
+  // busy port fails here without side effects. Accepting starts in server.start() below.
+  try {
+    server.listen();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
 
   if (migrate_first) {
     std::ostringstream applied;
@@ -282,30 +339,6 @@ int Application::serve(bool migrate_first) {
   runner.scheduler_interval = settings_.scheduler_interval;
   p.tasks->start(runner);
 
-  DispatchHooks hooks;
-  // CORS: preflights are answered before routing; allowed origins get their headers on every
-  // response.
-  hooks.before_route = [&p](jarvis::Request& req) { return p.auth->preflight(req); };
-  hooks.decorate = [&p](const jarvis::Request& req, jarvis::Response& res) {
-    p.auth->decorate(req, res);
-  };
-  // Order: a restart in progress answers webhooks 503 first; then the route's auth level.
-  hooks.authorize = [&p](jarvis::Request& req,
-                         const RouteEntry& route) -> std::optional<jarvis::Response> {
-    if (auto r = p.system->guard_webhook(req, route)) return r;
-    return p.auth->authorize(req, route);
-  };
-  Dispatcher dispatcher(p.router, p.metrics, hooks);
-  fs::path web = fs::path(settings_.web_dist_dir);
-  if (web.is_relative()) web = fs::path(workdir_) / web;
-  if (fs::exists(web / "index.html")) dispatcher.set_static_dir(web.string());
-
-  ServerOptions so;
-  so.host = settings_.bind_host;
-  so.port = static_cast<uint16_t>(settings_.bind_port);
-  so.threads = settings_.http_threads;
-  so.max_body_bytes = settings_.http_max_body_bytes;
-  HttpServer server(so, dispatcher);
   WsHub hub(
       WsOptions::from(store_),
       [&p](const std::string& token) { return p.auth->authenticate_token(token); },
@@ -350,6 +383,7 @@ int Application::serve(bool migrate_first) {
     plugins_->stop_all();
     return 1;
   }
+  http_server_.store(&server);
   spdlog::info("jarvis {} serving on http://{}:{} ({} plugin(s) started, database {})",
                JARVIS_VERSION, settings_.bind_host, server.port(), started_plugin_count(),
                db_->display_url());
@@ -368,6 +402,7 @@ int Application::serve(bool migrate_first) {
   if (relay) relay->stop();
   hub.close_all(std::chrono::seconds(2));
   server.shutdown(grace);
+  http_server_.store(nullptr);
   p.events->set_forwarder(nullptr);
   if (!p.tasks->drain(grace))
     spdlog::warn("task drain timed out; unfinished tasks will be re-claimed");

@@ -89,6 +89,8 @@ class Application {
   HostServices services_;
   AppMode mode_ = AppMode::Offline;
   std::atomic<bool> stop_requested_{false};
+  /// The serving HTTP server while serve() runs (for /readyz's connection report), else null.
+  std::atomic<const HttpServer*> http_server_{nullptr};
 };
 
 }  // namespace jarvis::host

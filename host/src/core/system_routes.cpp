@@ -18,17 +18,20 @@ void register_system_routes(Application& app) {
   Router& r = app.router();
   auto started = std::chrono::steady_clock::now();
 
-  r.add(Owner{}, {.method = "GET",
-                  .path = "/healthz",
-                  .auth = jarvis::Auth::Public,
-                  .summary = "Liveness: always {\"ok\":true} while the process serves",
-                  .handler = [](jarvis::Request&) {
-                    jarvis::Response res;
-                    res.status = 200;
-                    res.headers.set("Content-Type", "application/json");
-                    res.body = "{\"ok\":true}";
-                    return res;
-                  }});
+  r.add(Owner{},
+        {.method = "GET",
+         .path = "/healthz",
+         .auth = jarvis::Auth::Public,
+         .summary = "Liveness: always {\"ok\":true} while the process serves",
+         .handler =
+             [](jarvis::Request&) {
+               jarvis::Response res;
+               res.status = 200;
+               res.headers.set("Content-Type", "application/json");
+               res.body = "{\"ok\":true}";
+               return res;
+             }},
+        RouteExecution::IoThread);
 
   r.add(Owner{},
         {.method = "GET",
@@ -36,20 +39,25 @@ void register_system_routes(Application& app) {
          .auth = jarvis::Auth::Public,
          .summary =
              "Readiness: database, migrations and every plugin's state and health (200 or 503)",
-         .handler = [&app](jarvis::Request&) {
-           jarvis::Json body = app.readiness();
-           return jarvis::Response::json(body["ok"].get<bool>() ? 200 : 503, body);
-         }});
+         .handler =
+             [&app](jarvis::Request&) {
+               jarvis::Json body = app.readiness();
+               return jarvis::Response::json(body["ok"].get<bool>() ? 200 : 503, body);
+             }},
+        RouteExecution::IoThread);
 
   MetricsRegistry* metrics = app.services().metrics;
-  r.add(Owner{}, {.method = "GET",
-                  .path = "/metrics",
-                  .auth = jarvis::Auth::Public,
-                  .summary = "Prometheus text exposition: process, HTTP, plugins, tasks",
-                  .handler = [metrics](jarvis::Request&) {
-                    return jarvis::Response::text(200, metrics->render(),
-                                                  "text/plain; version=0.0.4; charset=utf-8");
-                  }});
+  r.add(Owner{},
+        {.method = "GET",
+         .path = "/metrics",
+         .auth = jarvis::Auth::Public,
+         .summary = "Prometheus text exposition: process, HTTP, plugins, tasks",
+         .handler =
+             [metrics](jarvis::Request&) {
+               return jarvis::Response::text(200, metrics->render(),
+                                             "text/plain; version=0.0.4; charset=utf-8");
+             }},
+        RouteExecution::IoThread);
 
   r.add(Owner{}, {.method = "GET",
                   .path = "/api/v1/system/status",

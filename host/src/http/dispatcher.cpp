@@ -58,6 +58,22 @@ bool reserved_path(std::string_view p) {
 
 }  // namespace
 
+std::string escape_for_log(std::string_view raw) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(raw.size());
+  for (unsigned char c : raw) {
+    if (c > 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(digits[c >> 4]);
+      out.push_back(digits[c & 0xF]);
+    }
+  }
+  return out;
+}
+
 std::string random_hex_id() {
   thread_local std::mt19937_64 rng([] {
     std::random_device rd;
@@ -130,11 +146,22 @@ jarvis::Response Dispatcher::route(jarvis::Request& req, std::string& route_labe
   auto decoded = percent_decode(raw_path);
   if (!decoded)
     throw jarvis::Error(400, "invalid_path", "request path has a malformed percent escape");
+  // NUL anywhere, and in the path every other C0 control byte and DEL, are refused after
+  // decoding, for every route at once: they truncate C strings and forge log lines, and no
+  // identifier needs them.
+  if (has_control_byte(*decoded)) {
+    throw jarvis::Error(400, "invalid_request", "request path contains a control character");
+  }
   req.path = std::move(*decoded);
   if (!raw_query.empty()) {
     auto query = parse_query(raw_query);
     if (!query)
       throw jarvis::Error(400, "invalid_query", "query string has a malformed percent escape");
+    for (const auto& [name, value] : *query) {
+      if (has_nul_byte(name) || has_nul_byte(value)) {
+        throw jarvis::Error(400, "invalid_request", "query string contains a NUL byte");
+      }
+    }
     req.query = std::move(*query);
   }
 
@@ -187,7 +214,7 @@ jarvis::Response Dispatcher::crash(jarvis::Request& req, const std::string& owne
                                    const std::string& what) {
   std::string error_id = "err_" + random_hex_id().substr(0, 16);
   spdlog::error("handler error {}: plugin '{}' threw on {} {} (request {}): {}", error_id, owner,
-                req.method, req.path, req.request_id, what);
+                escape_for_log(req.method), escape_for_log(req.path), req.request_id, what);
   try {
     metrics_.counter_add(kHandlerErrors, kHandlerErrorsHelp, {{"plugin", owner}});
     if (hooks_.on_handler_crash) hooks_.on_handler_crash(owner, error_id, what);
@@ -224,7 +251,8 @@ void Dispatcher::finish(jarvis::Request& req, jarvis::Response& res, const std::
     // The raw path only: no query string (it may carry tokens), no bodies, no credentials.
     std::string_view raw_path, raw_query;
     split_target(req.target, raw_path, raw_query);
-    spdlog::info("{} {} {} {:.1f}ms {} id={}", req.method, raw_path, res.status, elapsed * 1000.0,
+    spdlog::info("{} {} {} {:.1f}ms {} id={}", escape_for_log(req.method), escape_for_log(raw_path),
+                 res.status, elapsed * 1000.0,
                  req.remote_address.empty() ? "-" : req.remote_address, req.request_id);
   } catch (const std::exception& e) {
     // Metrics or logging failed: the response itself is still valid.
@@ -262,6 +290,17 @@ std::size_t Dispatcher::body_limit(const std::string& method,
     return m.kind == RouteMatch::Kind::Found ? m.route->spec.max_body_bytes : 0;
   } catch (...) {
     return 0;
+  }
+}
+
+bool Dispatcher::runs_inline(const std::string& method, const std::string& target) const noexcept {
+  try {
+    std::string_view raw_path, raw_query;
+    split_target(target, raw_path, raw_query);
+    RouteMatch m = router_.match(method, std::string(raw_path));
+    return m.kind == RouteMatch::Kind::Found && m.route->execution == RouteExecution::IoThread;
+  } catch (...) {
+    return false;
   }
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "http/router.h"
 #include "jarvis/http.h"
@@ -66,6 +67,11 @@ class Dispatcher {
   /// 0 when the route sets none or nothing matches (the server then applies its default).
   std::size_t body_limit(const std::string& method, const std::string& target) const noexcept;
 
+  /// True when `method target` reaches a route registered with RouteExecution::IoThread
+  /// (/healthz, /readyz, /metrics): the server then answers it on the I/O thread instead of
+  /// posting it to the handler pool.
+  bool runs_inline(const std::string& method, const std::string& target) const noexcept;
+
   /// `{"error":{"code","message","request_id"}}` with `status`.
   static jarvis::Response error_response(int status, const std::string& code,
                                          const std::string& message, const std::string& request_id);
@@ -81,6 +87,10 @@ class Dispatcher {
   DispatchHooks hooks_;
   std::unique_ptr<StaticFiles> static_files_;
 };
+
+/// `raw` for a log line: bytes outside printable ASCII (controls, DEL, non-ASCII) and '\\' become
+/// \xNN, so a request target cannot forge or corrupt log lines.
+std::string escape_for_log(std::string_view raw);
 
 /// 128 random bits as 32 lower-case hex characters (fast, not for secrets).
 std::string random_hex_id();

@@ -37,7 +37,7 @@ bool valid_method(const std::string& method) {
 
 }  // namespace
 
-void Router::add(Owner owner, jarvis::RouteSpec spec) {
+void Router::add(Owner owner, jarvis::RouteSpec spec, RouteExecution execution) {
   if (!valid_method(spec.method)) invalid(spec, owner.name, "method must be an upper-case token");
   if (spec.path.empty() || spec.path.front() != '/')
     invalid(spec, owner.name, "path must start with '/'");
@@ -90,7 +90,7 @@ void Router::add(Owner owner, jarvis::RouteSpec spec) {
     }
   }
   compiled.entry =
-      std::make_shared<const RouteEntry>(RouteEntry{std::move(owner), std::move(spec)});
+      std::make_shared<const RouteEntry>(RouteEntry{std::move(owner), std::move(spec), execution});
   routes_.push_back(std::move(compiled));
 }
 

@@ -18,11 +18,21 @@
 
 namespace jarvis::host {
 
+/// Where a route's handler runs.
+enum class RouteExecution {
+  /// On the handler pool (JARVIS_HANDLER_THREADS): every plugin route and most host routes.
+  Pool,
+  /// Inline on the I/O thread that parsed the request, never queued behind other handlers. Only
+  /// for cheap host routes that must answer under load (/healthz, /readyz, /metrics).
+  IoThread,
+};
+
 /// A registered route. Member order matters: `owner` (which keeps the library) is declared
 /// before `spec` (whose handler lives in it), so the handler is destroyed first.
 struct RouteEntry {
   Owner owner;
   jarvis::RouteSpec spec;
+  RouteExecution execution = RouteExecution::Pool;
 };
 
 /// Outcome of matching a request against the table.
@@ -39,7 +49,8 @@ class Router {
  public:
   /// Adds a route; throws jarvis::Error(409, "duplicate_route") naming both owners, or
   /// jarvis::Error(400, "invalid_route") for a malformed pattern (must start with '/').
-  void add(Owner owner, jarvis::RouteSpec spec);
+  /// `execution` = IoThread is for the host's system routes only (plugins cannot ask for it).
+  void add(Owner owner, jarvis::RouteSpec spec, RouteExecution execution = RouteExecution::Pool);
   /// Matches a path (no query string). The path may still be percent-encoded: it is split on '/'
   /// first and each segment is decoded on its own, so "%2F" stays inside one segment (and one path
   /// parameter). An already-decoded path without '%' matches the same way. HEAD matches GET routes

@@ -31,7 +31,9 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "http/connection_limits.h"
 #include "http/dispatcher.h"
+#include "http/handler_pool.h"
 #include "http/upgrade.h"
 #include "http/url.h"
 
@@ -45,6 +47,11 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+// The read buffer holds at most one request header, one chunk-size line or one trailer (bodies
+// go straight into the message): its bound is what bounds chunk lines and trailers. Larger than
+// kHeaderLimit so that an oversized header is reported as such.
+constexpr std::size_t kReadBufferLimit = kHeaderLimit + 8 * 1024;
+constexpr std::size_t kChunkExtensionLimit = 1024;
 constexpr std::chrono::milliseconds kLingerTimeout{2000};
 
 // Beast 1.74 uses boost::string_view.
@@ -91,6 +98,63 @@ bool is_http_parse_error(const beast::error_code& ec) {
   return &ec.category() == &http::make_error_code(http::error::bad_method).category();
 }
 
+std::string trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+// True when the raw header block has an obs-fold line (CRLF followed by SP or HTAB).
+bool has_obs_fold(std::string_view raw) {
+  for (std::size_t at = raw.find("\r\n"); at != std::string_view::npos && at + 2 < raw.size();
+       at = raw.find("\r\n", at + 2)) {
+    if (raw[at + 2] == ' ' || raw[at + 2] == '\t') return true;
+  }
+  return false;
+}
+
+// The framing rules Beast 1.74 does not enforce itself (RFC 9112 §3.2, §5.2, §6.1, §6.3). Returns
+// the status and message of the refusal, or status 0 when the header is acceptable.
+struct HeaderProblem {
+  int status = 0;
+  const char* code = "";
+  std::string message;
+};
+
+HeaderProblem check_framing(const http::request<http::string_body>& req) {
+  std::size_t hosts = req.count(http::field::host);
+  if (hosts > 1) return {400, "bad_request", "more than one Host header"};
+  if (req.version() >= 11 && hosts == 0)
+    return {400, "bad_request", "HTTP/1.1 request without Host"};
+  std::vector<std::string> codings;
+  bool has_te = false;
+  for (const auto& field : req) {
+    if (field.name() != http::field::transfer_encoding) continue;
+    has_te = true;
+    std::string_view value = sv(field.value());
+    while (true) {
+      auto comma = value.find(',');
+      std::string token = trim_ows(value.substr(0, comma));
+      if (!token.empty()) codings.push_back(std::move(token));
+      if (comma == std::string_view::npos) break;
+      value.remove_prefix(comma + 1);
+    }
+  }
+  if (has_te) {
+    if (req.version() < 11) return {400, "bad_request", "Transfer-Encoding in an HTTP/1.0 request"};
+    if (req.count(http::field::content_length) > 0) {
+      return {400, "bad_request", "both Transfer-Encoding and Content-Length"};
+    }
+    if (codings.empty() || !iequals(codings.back(), "chunked")) {
+      return {400, "bad_request", "the final transfer coding is not chunked"};
+    }
+    if (codings.size() > 1) {
+      return {501, "not_implemented", "transfer codings other than chunked are not supported"};
+    }
+  }
+  return {};
+}
+
 class Session;
 
 // Everything the sessions share. Member order matters: the bookkeeping is declared before the
@@ -111,6 +175,9 @@ struct ServerCore {
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> stopping{false};
 
+  std::shared_ptr<ConnectionLimiter> limiter;  // set by listen()
+  std::unique_ptr<HandlerPool> pool;           // set by start()
+
   net::io_context ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   tcp::acceptor acceptor{net::make_strand(ioc)};
@@ -120,22 +187,35 @@ struct ServerCore {
   std::mutex lifecycle_mu;
   int thread_count = 1;
   uint16_t bound_port = 0;
+  bool listening = false;
   bool started = false;
   bool accepting = false;
   bool finished = false;
 
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
+  void listen();
 };
 
 // One client connection. All its members are touched only on its strand.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(ServerCore& core, tcp::socket&& socket)
-      : core_(core), executor_(socket.get_executor()), stream_(std::move(socket)) {
-    beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_ = ep.address().to_string();
+  Session(ServerCore& core, tcp::socket&& socket, std::string remote)
+      : core_(core),
+        executor_(socket.get_executor()),
+        stream_(std::move(socket)),
+        buffer_(kReadBufferLimit),
+        remote_(std::move(remote)) {}
+
+  // Takes the connection's place under the caps (before start()).
+  void set_slot(ConnectionSlot slot) { slot_ = std::move(slot); }
+
+  // From any thread: the limiter freed this connection's place to make room; close it if it
+  // still has not sent a complete request header.
+  void post_shed() {
+    net::post(executor_, [self = shared_from_this()] {
+      if (!self->header_done_ && !self->upgraded_) self->close();
+    });
   }
 
   ~Session() {
@@ -163,6 +243,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Waits for the first bytes of the next request (idle keep-alive time), then reads the header.
   void wait_for_request() {
     if (core_.stopping) return close();
+    header_done_ = false;
+    slot_.set_idle(true);
     if (buffer_.size() > 0) return read_header();  // pipelined request already buffered
     idle_ = true;
     stream_.expires_after(first_ ? core_.options.header_timeout : core_.options.idle_timeout);
@@ -182,10 +264,43 @@ class Session : public std::enable_shared_from_this<Session> {
     // No body limit while reading the header: Beast would refuse a large Content-Length there,
     // before the route (and so its own limit) is known. The real limit is set in on_header.
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    // Chunk extensions carry nothing the host uses: bound them (Beast has no limit of its own).
+    parser_->on_chunk_header(chunk_header_cb_);
+    obs_fold_ = false;
     stream_.expires_after(core_.options.header_timeout);
-    http::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    parse_header();
+  }
+
+  // Feeds buffered bytes to the parser (which consumes nothing until the whole header is there),
+  // reading more as needed. Done by hand instead of http::async_read_header so that the raw header
+  // bytes can be checked for obs-fold before they are consumed.
+  void parse_header() {
+    if (buffer_.size() > 0) {
+      beast::error_code ec;
+      std::size_t used = parser_->put(buffer_.data(), ec);
+      if (ec != http::error::need_more) {
+        if (!ec && parser_->is_header_done()) {
+          auto data = buffer_.data();
+          obs_fold_ = has_obs_fold(std::string_view(static_cast<const char*>(data.data()), used));
+        }
+        buffer_.consume(used);
+        return on_header(ec);
+      }
+      buffer_.consume(used);
+    }
+    std::size_t room = buffer_.max_size() - buffer_.size();
+    if (room == 0) return on_header(http::error::header_limit);
+    stream_.async_read_some(buffer_.prepare(std::min<std::size_t>(room, 4096)),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec == net::error::eof) {
+                                if (!self->parser_->got_some())
+                                  return self->on_header(http::error::end_of_stream);
+                                return self->on_header(http::error::partial_message);
+                              }
+                              if (ec) return self->on_header(ec);
+                              self->buffer_.commit(n);
+                              self->parse_header();
+                            });
   }
 
   void on_header(beast::error_code ec) {
@@ -199,8 +314,14 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) return close();  // EOF, timeout (socket already closed), reset
 
-    begin_request();
+    header_done_ = true;
+    slot_.set_idle(false);
+    if (obs_fold_) return send_error(400, "bad_request", "obsolete line folding in a header");
     auto& req = parser_->get();
+    if (auto problem = check_framing(req); problem.status != 0) {
+      return send_error(problem.status, problem.code, problem.message);
+    }
+    begin_request();
     if (core_.upgrade && parser_->upgrade() &&
         iequals(sv(req[http::field::upgrade]), "websocket")) {
       std::string_view path, query;
@@ -241,6 +362,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_body(beast::error_code ec) {
+    if (ec == http::error::buffer_overflow || ec == http::error::header_limit) {
+      return send_error(
+          431, "request_header_too_large",
+          "chunk header or trailer exceeds " + std::to_string(kHeaderLimit) + " bytes");
+    }
     if (ec == http::error::body_limit) {
       return send_error(413, "payload_too_large",
                         "request body exceeds the limit of " + std::to_string(limit_) + " bytes");
@@ -252,19 +378,36 @@ class Session : public std::enable_shared_from_this<Session> {
     handle();
   }
 
-  // Converts the parsed request, dispatches it inline and writes the response.
+  // Converts the parsed request and dispatches it: inline for the system routes, else on the
+  // handler pool, whose job posts the response back to this connection's strand.
   void handle() {
     auto& req = parser_->get();
-    jarvis::Request jr;
-    jr.method = std::string(req.method_string());
-    jr.target = std::string(req.target());
+    auto jr = std::make_shared<jarvis::Request>();
+    jr->method = std::string(req.method_string());
+    jr->target = std::string(req.target());
     for (const auto& field : req)
-      jr.headers.add(std::string(field.name_string()), std::string(field.value()));
-    jr.body = std::move(req.body());
-    jr.remote_address = remote_;
-    jarvis::Response jres = core_.dispatcher.dispatch(jr);
-    bool keep = req.keep_alive() && !core_.stopping;
-    respond(std::move(jres), req.version(), keep, req.method() == http::verb::head);
+      jr->headers.add(std::string(field.name_string()), std::string(field.value()));
+    jr->body = std::move(req.body());
+    jr->remote_address = remote_;
+    unsigned version = req.version();
+    bool keep = req.keep_alive();
+    bool head = req.method() == http::verb::head;
+    if (!core_.pool || core_.dispatcher.runs_inline(jr->method, jr->target)) {
+      jarvis::Response jres = core_.dispatcher.dispatch(*jr);
+      return respond(std::move(jres), version, keep && !core_.stopping, head);
+    }
+    bool posted = core_.pool->try_post([self = shared_from_this(), jr, version, keep, head] {
+      auto jres = std::make_shared<jarvis::Response>(self->core_.dispatcher.dispatch(*jr));
+      net::post(self->executor_, [self, jres, version, keep, head] {
+        self->respond(std::move(*jres), version, keep && !self->core_.stopping, head);
+      });
+    });
+    if (!posted) {
+      jarvis::Response busy = core_.dispatcher.reject(
+          *jr, 503, "overloaded", "every request handler is busy; retry shortly");
+      busy.headers.set("Retry-After", "1");
+      respond(std::move(busy), version, keep && !core_.stopping, head);
+    }
   }
 
   void hand_over() {
@@ -276,14 +419,22 @@ class Session : public std::enable_shared_from_this<Session> {
     split_target(jr.target, path, query);
     jr.path = percent_decode(path).value_or(std::string(path));
     if (auto q = parse_query(query)) jr.query = std::move(*q);
+    bool nul_in_query = false;
+    for (const auto& [name, value] : jr.query)
+      nul_in_query = nul_in_query || has_nul_byte(name) || has_nul_byte(value);
+    if (has_control_byte(jr.path) || nul_in_query) {
+      return send_error(400, "invalid_request", "request target contains a control character");
+    }
     for (const auto& field : req)
       jr.headers.add(std::string(field.name_string()), std::string(field.value()));
     jr.remote_address = remote_;
     jr.request_id = random_hex_id();
     end_request();
     stream_.expires_never();
-    auto conn = std::unique_ptr<UpgradeConnection>(new UpgradeConnection{
-        std::move(stream_), std::move(buffer_), parser_->release(), std::move(jr)});
+    upgraded_ = true;
+    auto conn = std::unique_ptr<UpgradeConnection>(
+        new UpgradeConnection{std::move(stream_), std::move(buffer_), parser_->release(),
+                              std::move(jr), std::move(slot_)});
     try {
       core_.upgrade(std::move(conn));
     } catch (const std::exception& e) {
@@ -407,6 +558,14 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
   std::string remote_;
+  ConnectionSlot slot_;       // this connection's place under the caps (moved out on upgrade)
+  bool header_done_ = false;  // the current request's header is complete (not sheddable)
+  bool upgraded_ = false;
+  bool obs_fold_ = false;  // the current header has an obs-fold line
+  std::function<void(std::uint64_t, beast::string_view, beast::error_code&)> chunk_header_cb_ =
+      [](std::uint64_t, beast::string_view extensions, beast::error_code& ec) {
+        if (extensions.size() > kChunkExtensionLimit) ec = http::error::bad_chunk_extension;
+      };
   bool first_ = true;      // no request read yet on this connection
   bool idle_ = false;      // waiting for the next request's first bytes
   bool counted_ = false;   // counted in in_flight
@@ -436,7 +595,37 @@ void ServerCore::on_accept(beast::error_code ec, tcp::socket socket) {
   }
   beast::error_code opt_ec;
   socket.set_option(tcp::no_delay(true), opt_ec);
-  auto session = std::make_shared<Session>(*this, std::move(socket));
+  std::string remote;
+  if (auto ep = socket.remote_endpoint(opt_ec); !opt_ec) remote = ep.address().to_string();
+  std::vector<std::function<void()>> to_shed;
+  auto holder = std::make_shared<std::weak_ptr<Session>>();
+  ConnectionSlot slot = limiter->admit(
+      remote,
+      [holder] {
+        if (auto s = holder->lock()) s->post_shed();
+      },
+      to_shed);
+  for (auto& shed : to_shed) shed();
+  if (!slot) {
+    // Refused at a cap with no idle connection to shed: answer at once and close, without
+    // creating a session (the socket's send buffer is empty, so this write does not block).
+    static const std::string kRefused = [] {
+      std::string body =
+          "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"connection limit "
+          "reached; retry shortly\",\"request_id\":\"\"}}";
+      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+             "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    socket.non_blocking(true, opt_ec);
+    socket.write_some(net::buffer(kRefused), opt_ec);
+    socket.shutdown(tcp::socket::shutdown_both, opt_ec);
+    socket.close(opt_ec);
+    return do_accept();
+  }
+  auto session = std::make_shared<Session>(*this, std::move(socket), std::move(remote));
+  *holder = session;
+  session->set_slot(std::move(slot));
   {
     std::lock_guard lock(sessions_mu);
     sessions.emplace(session.get(), session);
@@ -463,10 +652,8 @@ void HttpServer::set_upgrade_handler(std::string path, UpgradeHandler handler) {
   impl_->upgrade = std::move(handler);
 }
 
-void HttpServer::start() {
-  std::lock_guard lock(impl_->lifecycle_mu);
-  if (impl_->started) throw std::logic_error("HttpServer::start called twice");
-  const auto& o = impl_->options;
+void ServerCore::listen() {
+  const auto& o = options;
   std::string where = o.host + ":" + std::to_string(o.port);
   try {
     beast::error_code ec;
@@ -475,29 +662,55 @@ void HttpServer::start() {
     if (!ec) {
       endpoint = tcp::endpoint(address, o.port);
     } else {
-      tcp::resolver resolver(impl_->ioc);
+      tcp::resolver resolver(ioc);
       auto results = resolver.resolve(o.host, std::to_string(o.port));
       if (results.empty()) throw std::runtime_error("host not found");
       endpoint = results.begin()->endpoint();
     }
-    auto& acc = impl_->acceptor;
-    acc.open(endpoint.protocol());
-    acc.set_option(net::socket_base::reuse_address(true));
-    acc.bind(endpoint);
-    acc.listen(net::socket_base::max_listen_connections);
-    impl_->bound_port = acc.local_endpoint().port();
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(net::socket_base::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(net::socket_base::max_listen_connections);
+    bound_port = acceptor.local_endpoint().port();
   } catch (const boost::system::system_error& e) {
     beast::error_code ignored;
-    impl_->acceptor.close(ignored);
+    acceptor.close(ignored);
     throw std::runtime_error("cannot listen on " + where + ": " + lower_first(e.code().message()));
   } catch (const std::exception& e) {
     beast::error_code ignored;
-    impl_->acceptor.close(ignored);
+    acceptor.close(ignored);
     throw std::runtime_error("cannot listen on " + where + ": " + lower_first(e.what()));
   }
+  ConnectionCaps caps;
+  caps.max_total =
+      o.max_connections > 0 ? o.max_connections : default_max_connections(current_fd_limit().soft);
+  caps.max_per_ip = o.max_connections_per_ip > 0
+                        ? std::min(o.max_connections_per_ip, caps.max_total)
+                        : std::max<std::size_t>(1, caps.max_total * 9 / 10);
+  limiter = std::make_shared<ConnectionLimiter>(caps);
+  listening = true;
+}
+
+void HttpServer::listen() {
+  std::lock_guard lock(impl_->lifecycle_mu);
+  if (impl_->listening) return;
+  if (impl_->finished) throw std::logic_error("HttpServer::listen after shutdown");
+  impl_->listen();
+}
+
+void HttpServer::start() {
+  std::lock_guard lock(impl_->lifecycle_mu);
+  if (impl_->started) throw std::logic_error("HttpServer::start called twice");
+  if (!impl_->listening) impl_->listen();
+  const auto& o = impl_->options;
   int n = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
   if (n < 1) n = 1;
   impl_->thread_count = n;
+  std::size_t handlers = o.handler_threads;
+  if (handlers == 0) {
+    handlers = std::max<std::size_t>(4, 2 * std::max(1u, std::thread::hardware_concurrency()));
+  }
+  impl_->pool = std::make_unique<HandlerPool>(handlers, o.handler_queue);
   impl_->started = true;
   impl_->accepting = true;
   impl_->work.emplace(impl_->ioc.get_executor());
@@ -518,13 +731,37 @@ void HttpServer::start() {
   }
 }
 
+ServerStats HttpServer::stats() const {
+  ServerStats st;
+  if (auto& l = impl_->limiter) {
+    st.connections = l->count();
+    st.max_connections = l->caps().max_total;
+    st.max_connections_per_ip = l->caps().max_per_ip;
+    st.connections_shed = l->shed_total();
+    st.connections_refused = l->refused_total();
+  }
+  if (auto& p = impl_->pool) {
+    st.handler_threads = p->threads();
+    st.handler_busy = p->busy();
+    st.handler_queued = p->queued();
+    st.handler_queue_limit = p->queue_limit();
+  }
+  return st;
+}
+
 uint16_t HttpServer::port() const { return impl_->bound_port; }
 
 std::size_t HttpServer::in_flight() const { return impl_->in_flight.load(); }
 
 void HttpServer::stop_accepting() {
   std::lock_guard lock(impl_->lifecycle_mu);
-  if (!impl_->accepting) return;
+  if (!impl_->accepting) {
+    if (impl_->listening && !impl_->started) {  // listen() without start(): just close
+      beast::error_code ec;
+      impl_->acceptor.close(ec);
+    }
+    return;
+  }
   impl_->accepting = false;
   // The acceptor belongs to its strand: close it there and wait until it is closed.
   std::promise<void> closed;
@@ -563,6 +800,8 @@ void HttpServer::shutdown(std::chrono::milliseconds grace) {
                    impl_->sessions.size(), grace.count());
     }
   }
+  // Handlers still running finish (their responses are written while the I/O threads run).
+  if (impl_->pool) impl_->pool->shutdown();
   impl_->work.reset();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) {

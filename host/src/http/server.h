@@ -3,10 +3,19 @@
 // handed to the Dispatcher. Beast/Asio headers stay in server.cpp (and http/upgrade.h for the
 // WebSocket engine); this header is cheap to include.
 //
-// Threading: one io_context run by `threads` threads (0 = hardware cores). Each connection runs on
-// its own strand and dispatch() runs inline on the thread that read the request, so a handler
-// that blocks (e.g. on the database) occupies one pool thread while the others keep serving. Slow
-// work belongs in tasks, not in handlers.
+// Threading: one io_context run by `threads` I/O threads (0 = hardware cores) parses requests and
+// writes responses; each connection runs on its own strand. Route handlers run on a bounded
+// handler pool (`handler_threads`, `handler_queue`): the I/O thread posts dispatch() there and the
+// response write is posted back to the connection's strand. Routes registered with
+// RouteExecution::IoThread (/healthz, /readyz, /metrics) and the server's own rejections are
+// answered on the I/O thread, never queued behind handlers. A full pool answers 503 `overloaded`
+// with Retry-After: 1.
+//
+// Limits (RFC 9112 framing): Transfer-Encoding must end in `chunked` and may not come with
+// Content-Length, HTTP/1.1 needs exactly one Host, obs-fold lines are refused (400, close); chunk
+// extensions and trailers are bounded (400 / 431, close). Open connections are capped globally and
+// per client address; at a cap the oldest idle connection (no complete request header yet) is
+// shed, else the new one is refused at once (503, close).
 #pragma once
 
 #include <chrono>
@@ -41,6 +50,29 @@ struct ServerOptions {
   /// How long a keep-alive connection may wait for its next request; also bounds reading a body
   /// and writing a response.
   std::chrono::milliseconds idle_timeout{60000};
+  /// Route-handler threads; 0 = max(4, 2 × cores).
+  std::size_t handler_threads = 0;
+  /// Requests that may wait for a free handler thread before new ones get 503 `overloaded`.
+  std::size_t handler_queue = 256;
+  /// Open connections (including upgraded WebSockets); 0 = derived from RLIMIT_NOFILE at start()
+  /// (see default_max_connections in http/connection_limits.h).
+  std::size_t max_connections = 0;
+  /// Open connections per client address; 0 = 90% of max_connections (one address can never
+  /// take the last places).
+  std::size_t max_connections_per_ip = 0;
+};
+
+/// A snapshot of the server's load, for /readyz and tests.
+struct ServerStats {
+  std::size_t connections = 0;  ///< open connections, upgraded ones included
+  std::size_t max_connections = 0;
+  std::size_t max_connections_per_ip = 0;
+  std::uint64_t connections_shed = 0;     ///< idle connections closed to make room
+  std::uint64_t connections_refused = 0;  ///< new connections refused at a cap
+  std::size_t handler_threads = 0;
+  std::size_t handler_busy = 0;
+  std::size_t handler_queued = 0;
+  std::size_t handler_queue_limit = 0;
 };
 
 /// The HTTP server. start() once; shutdown() (or the destructor) once.
@@ -57,8 +89,13 @@ class HttpServer {
   /// the dispatcher. Call before start(). Without a handler such requests are dispatched normally.
   void set_upgrade_handler(std::string path, UpgradeHandler handler);
 
-  /// Binds, listens and starts the worker threads. Throws std::runtime_error
+  /// Binds and listens without accepting yet (connections wait in the backlog), so a caller can
+  /// fail fast on a busy port before starting anything else. Throws std::runtime_error
   /// ("cannot listen on 127.0.0.1:8000: address already in use") when the port cannot be bound.
+  /// Idempotent; start() calls it when needed.
+  void listen();
+  /// Listens (if listen() was not called), starts the I/O threads, the handler pool and
+  /// accepting. Throws like listen().
   void start();
   /// The bound port (the real one when options.port was 0); 0 before start().
   uint16_t port() const;
@@ -71,6 +108,8 @@ class HttpServer {
   void shutdown(std::chrono::milliseconds grace);
   /// Requests whose header was read and whose response is not yet fully written.
   std::size_t in_flight() const;
+  /// Connection and handler-pool counters (all zero before start()).
+  ServerStats stats() const;
 
  private:
   struct Impl;

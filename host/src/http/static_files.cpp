@@ -56,6 +56,7 @@ std::optional<jarvis::Response> StaticFiles::serve(const std::string& raw_path) 
   if (root_.empty() || !fs::is_directory(root_, ec)) return std::nullopt;
 
   fs::path rel;
+  std::vector<std::string> segments;
   for (auto part : split_path(raw_path)) {
     auto seg = percent_decode(part);
     if (!seg) return std::nullopt;
@@ -64,6 +65,7 @@ std::optional<jarvis::Response> StaticFiles::serve(const std::string& raw_path) 
       return std::nullopt;
     }
     if (!seg->empty()) rel /= *seg;
+    segments.push_back(std::move(*seg));
   }
   fs::path root = fs::canonical(root_, ec);
   if (ec) return std::nullopt;
@@ -77,10 +79,32 @@ std::optional<jarvis::Response> StaticFiles::serve(const std::string& raw_path) 
                      content_type(real.string()).rfind("text/html", 0) != 0;
     return file_response(real.string(), immutable);
   }
-  // Single-page app: unknown paths get the app shell, which routes on the client.
+  // Single-page app: the app's client routes get the app shell, which routes on the client. A
+  // path that looks like a file, or lies outside the app's routes, is a plain 404.
+  bool root_path = segments.size() == 1 && segments[0].empty();
+  if (!root_path && !spa_route(segments)) return std::nullopt;
   fs::path index = fs::canonical(root / "index.html", ec);
   if (ec || !inside(root, index) || !fs::is_regular_file(index, ec)) return std::nullopt;
   return file_response(index.string(), false);
+}
+
+bool StaticFiles::spa_route(const std::vector<std::string>& segments) const {
+  if (segments.empty() || segments.front().empty()) return false;
+  const std::string& last = segments.back();
+  if (last.find('.') != std::string::npos) return false;  // "app.js", ".env", "x.php"
+  std::vector<std::string> routes;
+  std::ifstream list(fs::path(root_) / "spa-routes.txt");
+  if (list) {
+    for (std::string line; std::getline(list, line);) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      while (!line.empty() && (line.front() == '/' || line.front() == ' ')) line.erase(0, 1);
+      if (!line.empty() && line.front() != '#') routes.push_back(line);
+    }
+  } else {
+    routes = {"threads", "bugs",  "tasks",   "schedules", "settings",
+              "login",   "admin", "plugins", "system"};
+  }
+  return std::find(routes.begin(), routes.end(), segments.front()) != routes.end();
 }
 
 std::optional<jarvis::Response> StaticFiles::file_response(const std::string& file,

@@ -10,6 +10,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "http/connection_limits.h"
 #include "jarvis/http.h"
 
 namespace jarvis::host {
@@ -25,6 +26,12 @@ struct UpgradeConnection {
   /// The same request converted for the host: method, target, decoded path, headers,
   /// remote_address and a fresh request_id. No auth has run: authenticate before accepting.
   jarvis::Request jarvis_request;
+  /// The connection's place under the server's connection caps (global and per address). Move it
+  /// into the object that owns the socket for the connection's lifetime: the place is freed when
+  /// the slot is destroyed, so a WebSocket keeps counting against
+  /// JARVIS_HTTP_MAX_CONNECTIONS(_PER_IP) until it closes. Marked busy: an upgraded connection is
+  /// never shed as idle.
+  ConnectionSlot slot;
 };
 
 }  // namespace jarvis::host

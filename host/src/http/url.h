@@ -22,6 +22,11 @@ void split_target(std::string_view target, std::string_view& path, std::string_v
 /// name or value has a malformed percent escape.
 std::optional<std::map<std::string, std::string>> parse_query(std::string_view query);
 
+/// True when `s` contains a NUL byte.
+bool has_nul_byte(std::string_view s);
+/// True when `s` contains a C0 control byte (0x00–0x1F) or DEL.
+bool has_control_byte(std::string_view s);
+
 /// Splits a path on '/' without decoding: "/a/b" → {"a","b"}, "/" → {""}, "/a/" → {"a",""}.
 std::vector<std::string_view> split_path(std::string_view path);
 
