@@ -11,10 +11,14 @@ namespace {
 using AuthOverHttpTest = AuthTest;
 
 TEST_P(AuthOverHttpTest, LoginCookieMeLogout) {
-  start({{"WEB_CORS_ORIGINS", "http://localhost:5173"}});
+  // The CSRF rule compares with the configured origin, derived from BIND_HOST/BIND_PORT.
+  int port = jarvis::test::free_port();
+  start({{"WEB_CORS_ORIGINS", "http://localhost:5173"},
+         {"BIND_HOST", "127.0.0.1"},
+         {"BIND_PORT", std::to_string(port)}});
   auth_->add_user("web", "web password", jarvis::Role::User);
   ServerOptions opts;
-  opts.port = 0;
+  opts.port = static_cast<uint16_t>(port);
   opts.threads = 2;
   HttpServer server(opts, *dispatcher_);
   server.start();

@@ -76,10 +76,11 @@ TEST_P(LoginTest, WrongPasswordAndUnknownUserGetTheSameAnswer) {
 TEST_P(LoginTest, CookieIsSecureOverHttpsOrWhenConfigured) {
   start({{"WEB_AUTH_TOKEN_TTL_HOURS", "2"}});
   auth_->add_user("carol", "password one", jarvis::Role::User);
-  auto res = call({.method = "POST",
-                   .target = "/api/v1/auth/login",
-                   .body = R"({"username":"carol","password":"password one"})",
-                   .headers = {{"X-Forwarded-Proto", "https"}}});
+  auto res =
+      call({.method = "POST",
+            .target = "/api/v1/auth/login",
+            .body = R"({"username":"carol","password":"password one"})",
+            .headers = {{"X-Forwarded-Proto", "https"}, {"Content-Type", "application/json"}}});
   ASSERT_EQ(res.status, 200);
   EXPECT_NE(cookie_of(res).find("; Secure"), std::string::npos);
   EXPECT_NE(cookie_of(res).find("Max-Age=7200"), std::string::npos);
@@ -118,7 +119,8 @@ TEST_P(LoginTest, NoSetupPasswordMeansNoBootstrap) {
 }
 
 TEST_P(LoginTest, RateLimitedPerUsernameWithRetryAfter) {
-  start({{"LOGIN_RATE_LIMIT_PER_USERNAME", "2"}, {"LOGIN_RATE_LIMIT_WINDOW_SECONDS", "600"}});
+  start({{"LOGIN_RATE_LIMIT_PER_USERNAME", "2"},
+         {"LOGIN_RATE_LIMIT_USERNAME_WINDOW_SECONDS", "600"}});
   auth_->add_user("dave", "dave password", jarvis::Role::User);
   EXPECT_EQ(login("dave", "nope nope").status, 401);
   EXPECT_EQ(login("dave", "nope nope", "10.0.0.2").status, 401);
@@ -215,7 +217,10 @@ TEST_P(LoginTest, BadLoginBodiesNameTheField) {
        "password"},
   };
   for (const auto& c : cases) {
-    auto r = call({.method = "POST", .target = "/api/v1/auth/login", .body = c.body});
+    auto r = call({.method = "POST",
+                   .target = "/api/v1/auth/login",
+                   .body = c.body,
+                   .headers = {{"Content-Type", "application/json"}}});
     EXPECT_EQ(r.status, 400) << c.body;
     EXPECT_EQ(code(r), c.code) << c.body;
     if (!c.mentions.empty()) {

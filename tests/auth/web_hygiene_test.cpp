@@ -66,7 +66,9 @@ TEST_P(WebHygieneTest, RouteLevelsAreEnforced) {
 }
 
 TEST_P(WebHygieneTest, CookieUnsafeMethodsNeedAnAllowedOrigin) {
-  start_with_probe_routes({{"WEB_CORS_ORIGINS", "http://localhost:5173"}});
+  // The server's own origin is configured (WEB_PUBLIC_ORIGIN), never taken from the Host header.
+  start_with_probe_routes({{"WEB_CORS_ORIGINS", "http://localhost:5173"},
+                           {"WEB_PUBLIC_ORIGIN", "http://jarvis.test:8000"}});
   for (const char* m : {"POST", "PUT", "PATCH", "DELETE"}) {
     // No Origin at all.
     auto none = call({.method = m, .target = "/api/v1/probe/user", .headers = {cookie(user_)}});

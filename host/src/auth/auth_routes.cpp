@@ -35,6 +35,7 @@ void register_auth_routes(Router& router, AuthService& auth) {
                      "expires_at} and sets the jarvis_session cookie",
           .handler =
               [&auth](jarvis::Request& req) {
+                auth.check_login_request(req);
                 jarvis::Json body = req.json_body();
                 std::string username = string_field(body, "username");
                 std::string password = string_field(body, "password");

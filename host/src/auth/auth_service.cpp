@@ -83,10 +83,18 @@ AuthService::AuthService(jarvis::Database& db, EventBusImpl* events, AuthSetting
       events_(events),
       settings_(std::move(settings)),
       store_(db),
-      by_address_(static_cast<std::size_t>(settings_.login_limit_per_address),
-                  settings_.login_window),
-      by_username_(static_cast<std::size_t>(settings_.login_limit_per_username),
-                   settings_.login_window) {}
+      limiter_(db, LoginLimits{.per_address_username = settings_.login_limit_per_address_username,
+                               .per_address = settings_.login_limit_per_address,
+                               .window = settings_.login_window,
+                               .per_username = settings_.login_limit_per_username,
+                               .username_window = settings_.login_username_window}) {
+  trusted_origins_ = settings_.public_origins;
+  for (const auto& o : settings_.cors_origins) {
+    if (std::find(trusted_origins_.begin(), trusted_origins_.end(), o) == trusted_origins_.end()) {
+      trusted_origins_.push_back(o);
+    }
+  }
+}
 
 // ---- HTTP pipeline ---------------------------------------------------------------------------
 
@@ -149,22 +157,7 @@ std::optional<jarvis::Principal> AuthService::authenticate_token(const std::stri
 }
 
 bool AuthService::origin_allowed(const jarvis::Request& req) const {
-  auto origin_h = req.headers.get("Origin");
-  if (!origin_h) return false;
-  std::string origin = normalize_origin(*origin_h);
-  if (origin.empty()) return false;  // "null", garbage
-  if (std::find(settings_.cors_origins.begin(), settings_.cors_origins.end(), origin) !=
-      settings_.cors_origins.end()) {
-    return true;
-  }
-  auto host = req.headers.get("Host");
-  if (!host) return false;
-  std::string authority = origin.substr(origin.find("://") + 3);
-  std::string h = lower(trim(*host));
-  if (authority == h) return true;
-  // Browsers omit default ports in Origin; some clients send them in Host.
-  bool https = origin.rfind("https://", 0) == 0;
-  return h == authority + (https ? ":443" : ":80");
+  return check_origin(req, trusted_origins_) == OriginStatus::Allowed;
 }
 
 std::optional<jarvis::Response> AuthService::authorize(jarvis::Request& req,
@@ -172,6 +165,9 @@ std::optional<jarvis::Response> AuthService::authorize(jarvis::Request& req,
   req.principal = jarvis::Principal{};
   const jarvis::Auth level = route.spec.auth;
   if (level == jarvis::Auth::Webhook) return std::nullopt;
+  if (check_origin(req, trusted_origins_) == OriginStatus::Multiple) {
+    return error(req, 403, "csrf_origin_mismatch", "a request may carry one Origin header");
+  }
 
   Credential cred = credential(req);
   std::optional<jarvis::Principal> who;
@@ -185,8 +181,8 @@ std::optional<jarvis::Response> AuthService::authorize(jarvis::Request& req,
     } else {
       return error(req, 403, "csrf_origin_mismatch",
                    "a cookie-authenticated " + req.method +
-                       " needs an Origin header of this server or one listed in WEB_CORS_ORIGINS "
-                       "(or use an Authorization: Bearer token)");
+                       " needs an Origin header of this server (WEB_PUBLIC_ORIGIN) or one listed "
+                       "in WEB_CORS_ORIGINS (or use an Authorization: Bearer token)");
     }
   }
   if (who) req.principal = *who;
@@ -279,22 +275,24 @@ LoginResult AuthService::login(const std::string& raw_username, const std::strin
                         "field 'password': at most " + std::to_string(kMaxPassword) + " bytes");
   }
 
-  // Reserve one attempt on both limiters before any expensive work; a success gives it back.
-  auto now = SlidingWindowLimiter::Clock::now();
-  std::chrono::seconds wait{0};
+  // Reserve one attempt in every window before any expensive work; a success gives it back.
   const std::string addr_key = address.empty() ? "-" : address;
-  if (!by_address_.try_acquire(addr_key, now, wait)) {
-    throw RateLimited(wait, "too many login attempts from this address; retry in " +
-                                std::to_string(wait.count()) + " s");
-  }
-  if (!by_username_.try_acquire(username, now, wait)) {
-    by_address_.release(addr_key, now);
-    throw RateLimited(wait, "too many login attempts for this username; retry in " +
-                                std::to_string(wait.count()) + " s");
+  const std::int64_t now_ms = LoginLimiter::now_ms();
+  LoginVerdict verdict = limiter_.reserve(addr_key, username, now_ms);
+  if (!verdict.allowed) {
+    std::string what = verdict.scope == "address" ? "from this address"
+                       : verdict.scope == "user"  ? "for this username"
+                                                  : "for this username from this address";
+    // No audit event here: a flood of refused attempts must stay cheap.
+    throw RateLimited(verdict.retry_after, "too many login attempts " + what + "; retry in " +
+                                               std::to_string(verdict.retry_after.count()) + " s");
   }
   auto give_back = [&] {
-    by_address_.release(addr_key, now);
-    by_username_.release(username, now);
+    try {
+      limiter_.succeeded(addr_key, username, verdict.reservation, now_ms);
+    } catch (const std::exception& e) {
+      spdlog::error("auth: clearing login attempts failed: {}", e.what());
+    }
   };
 
   auto user = store_.find_by_name(username);
@@ -509,9 +507,72 @@ IssuedToken AuthService::issue(const UserRecord& user, const std::string& kind, 
 }
 
 void AuthService::forget_cached() {
+  {
+    std::lock_guard lock(cache_mu_);
+    cache_.clear();
+    ++cache_generation_;
+  }
+  std::function<void()> listener;
+  {
+    std::lock_guard lock(listener_mu_);
+    listener = revocation_listener_;
+  }
+  if (listener) {
+    try {
+      listener();
+    } catch (const std::exception& e) {
+      spdlog::error("auth: revocation listener failed: {}", e.what());
+    }
+  }
+}
+
+void AuthService::set_revocation_listener(std::function<void()> listener) {
+  std::lock_guard lock(listener_mu_);
+  revocation_listener_ = std::move(listener);
+}
+
+std::vector<std::optional<jarvis::Principal>> AuthService::validate_tokens(
+    const std::vector<std::string>& tokens) {
+  std::vector<std::optional<jarvis::Principal>> out(tokens.size());
+  std::vector<std::string> digests(tokens.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (!tokens[i].empty() && tokens[i].size() <= kMaxTokenLength) {
+      digests[i] = token_digest(tokens[i]);
+    }
+  }
+  auto grants = store_.lookup_tokens(digests, jarvis::now_iso());
   std::lock_guard lock(cache_mu_);
-  cache_.clear();
-  ++cache_generation_;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (digests[i].empty()) continue;
+    auto it = grants.find(digests[i]);
+    if (it != grants.end()) {
+      out[i] = it->second.principal;
+    } else {
+      cache_.erase(digests[i]);
+    }
+  }
+  return out;
+}
+
+void AuthService::check_login_request(const jarvis::Request& req) const {
+  auto type = req.headers.get("Content-Type");
+  std::string media = type ? lower(trim(type->substr(0, type->find(';')))) : "";
+  if (media != "application/json") {
+    throw jarvis::Error(415, "unsupported_media_type",
+                        "login needs Content-Type: application/json");
+  }
+  switch (check_origin(req, trusted_origins_)) {
+    case OriginStatus::Absent:  // not a browser, or a same-origin GET-less client
+    case OriginStatus::Allowed:
+      return;
+    case OriginStatus::Multiple:
+      throw jarvis::Error(403, "csrf_origin_mismatch", "a request may carry one Origin header");
+    case OriginStatus::Denied:
+      break;
+  }
+  throw jarvis::Error(403, "csrf_origin_mismatch",
+                      "login from this Origin is not allowed (it must be WEB_PUBLIC_ORIGIN or "
+                      "listed in WEB_CORS_ORIGINS)");
 }
 
 void AuthService::emit(const std::string& type, const jarvis::Json& payload,

@@ -17,8 +17,12 @@
 #include <string>
 #include <unordered_map>
 
+#include <functional>
+#include <vector>
+
 #include "auth/auth_settings.h"
-#include "auth/rate_limiter.h"
+#include "auth/login_limiter.h"
+#include "auth/origin_policy.h"
 #include "auth/user_store.h"
 #include "http/router.h"
 #include "jarvis/database.h"
@@ -77,11 +81,12 @@ class AuthService {
   // ---- HTTP pipeline -------------------------------------------------------------------------
 
   /// For DispatchHooks::authorize. Webhook routes: no session check (anonymous principal).
-  /// Otherwise resolves the credential into req.principal, then: a cookie-authenticated unsafe
-  /// method (POST/PUT/PATCH/DELETE) whose Origin is neither this server's (Host header) nor listed
-  /// in WEB_CORS_ORIGINS → 403 `csrf_origin_mismatch` (on public routes the request just proceeds
-  /// anonymously); `user` routes without a valid credential → 401 `unauthorized`; `admin` routes →
-  /// 401 anonymous, 403 `forbidden` for non-admins. Returns nullopt to let the handler run.
+  /// Several Origin headers → 403 `csrf_origin_mismatch`. Otherwise resolves the credential into
+  /// req.principal, then: a cookie-authenticated unsafe method (POST/PUT/PATCH/DELETE) whose
+  /// Origin is not one of trusted_origins() → 403 `csrf_origin_mismatch` (on public routes the
+  /// request just proceeds anonymously); `user` routes without a valid credential → 401
+  /// `unauthorized`; `admin` routes → 401 anonymous, 403 `forbidden` for non-admins. Returns
+  /// nullopt to let the handler run.
   std::optional<jarvis::Response> authorize(jarvis::Request& req, const RouteEntry& route);
 
   /// Answers a CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) for any
@@ -93,9 +98,12 @@ class AuthService {
   /// WEB_CORS_ORIGINS contains "*" (no credentials). Call on every response.
   void decorate(const jarvis::Request& req, jarvis::Response& res) const;
 
-  /// True when the request's Origin is this server's own (its authority equals the Host header)
-  /// or listed in WEB_CORS_ORIGINS. False when there is no Origin. (CSRF rule, /ws handshake.)
+  /// True when the request carries exactly one Origin and it is one of trusted_origins()
+  /// (scheme, host and port compared; the Host header is not trusted). False when there is none.
   bool origin_allowed(const jarvis::Request& req) const;
+  /// The server's public origins (WEB_PUBLIC_ORIGIN or derived from BIND_HOST/BIND_PORT) plus
+  /// WEB_CORS_ORIGINS, normalised.
+  const std::vector<std::string>& trusted_origins() const { return trusted_origins_; }
 
   /// The request's credential: `Authorization: Bearer <token>` first, else the session cookie.
   /// Any other Authorization scheme is Source::Malformed.
@@ -106,6 +114,18 @@ class AuthService {
   /// are logged and answer nullopt). For /ws and other transports.
   std::optional<jarvis::Principal> authenticate_token(const std::string& token);
 
+  /// Re-validates many tokens with one query per 500 (no cache: for the periodic re-check of open
+  /// WebSockets). Element i answers tokens[i]: the current principal, or nullopt when the token
+  /// is revoked, expired, unknown or its user disabled. Throws on database errors (callers keep
+  /// their sockets open on a transient failure). Invalid tokens are dropped from the cache.
+  std::vector<std::optional<jarvis::Principal>> validate_tokens(
+      const std::vector<std::string>& tokens);
+
+  /// Called (on the revoking thread) after every revocation, disable or role change made through
+  /// this service, e.g. to make the /ws hub re-validate its sockets at once. One listener;
+  /// nullptr removes it.
+  void set_revocation_listener(std::function<void()> listener);
+
   // ---- Login ---------------------------------------------------------------------------------
 
   /// Checks a username/password pair from `address`. Throws RateLimited (429), jarvis::Error 401
@@ -115,6 +135,11 @@ class AuthService {
   /// WEB_AUTH_SETUP_PASSWORD for a username that does not exist yet creates it as admin.
   LoginResult login(const std::string& username, const std::string& password,
                     const std::string& address);
+  /// The login route's checks before the body is read (login CSRF): Content-Type must be
+  /// application/json (415 `unsupported_media_type`; a cross-site form or text/plain POST cannot
+  /// send it without a preflight), and an Origin, when sent, must be a single trusted one (403
+  /// `csrf_origin_mismatch`).
+  void check_login_request(const jarvis::Request& req) const;
   /// Revokes the token (session or API); false when it was not active.
   bool logout(const std::string& token);
   /// The Set-Cookie value for a new session (HttpOnly; SameSite=Lax; Path=/; Max-Age; Secure when
@@ -159,8 +184,10 @@ class AuthService {
   EventBusImpl* events_;
   AuthSettings settings_;
   UserStore store_;
-  SlidingWindowLimiter by_address_;
-  SlidingWindowLimiter by_username_;
+  std::vector<std::string> trusted_origins_;
+  LoginLimiter limiter_;
+  std::mutex listener_mu_;
+  std::function<void()> revocation_listener_;
   std::once_flag dummy_once_;
   std::string dummy_hash_;
 

@@ -35,21 +35,115 @@ std::string normalize_origin(const std::string& text) {
   std::string s = trim(text);
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   while (!s.empty() && s.back() == '/') s.pop_back();
+  std::string scheme;
   std::string rest;
   if (s.rfind("http://", 0) == 0) {
+    scheme = "http";
     rest = s.substr(7);
   } else if (s.rfind("https://", 0) == 0) {
+    scheme = "https";
     rest = s.substr(8);
   } else {
     return "";
   }
   if (rest.empty()) return "";
-  for (unsigned char c : rest) {
-    bool ok =
-        std::isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_';
-    if (!ok) return "";
+  // host: a name, an IPv4 address or a bracketed IPv6 address; then an optional :port.
+  std::string host;
+  std::string port;
+  if (rest.front() == '[') {
+    auto close = rest.find(']');
+    if (close == std::string::npos) return "";
+    host = rest.substr(0, close + 1);
+    std::string after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return "";
+      port = after.substr(1);
+    }
+    for (unsigned char c : host.substr(1, host.size() - 2)) {
+      if (!(std::isxdigit(c) || c == ':' || c == '.')) return "";
+    }
+  } else {
+    auto colon = rest.find(':');
+    host = rest.substr(0, colon);
+    if (colon != std::string::npos) port = rest.substr(colon + 1);
+    for (unsigned char c : host) {
+      if (!(std::isalnum(c) || c == '.' || c == '-' || c == '_')) return "";
+    }
   }
-  return s;
+  if (host.empty() || host == "[]") return "";
+  if (!port.empty() || rest.back() == ':') {
+    if (port.empty() || port.size() > 5) return "";
+    for (unsigned char c : port) {
+      if (!std::isdigit(c)) return "";
+    }
+    int n = std::stoi(port);
+    if (n < 1 || n > 65535) return "";
+    port = std::to_string(n);
+    // Browsers leave the default port out of Origin.
+    if ((scheme == "http" && n == 80) || (scheme == "https" && n == 443)) port.clear();
+  }
+  std::string out = scheme;
+  out.append("://").append(host);
+  if (!port.empty()) out.append(":").append(port);
+  return out;
+}
+
+std::vector<std::string> public_origins(const ConfigStore& store) {
+  std::vector<std::string> out;
+  auto push = [&out](const std::string& o) {
+    if (!o.empty() && std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
+  };
+  std::string configured = store.get_or("WEB_PUBLIC_ORIGIN", "");
+  std::size_t start = 0;
+  while (start <= configured.size()) {
+    auto comma = configured.find(',', start);
+    std::string item = trim(
+        configured.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (!item.empty()) {
+      std::string o = normalize_origin(item);
+      if (o.empty()) {
+        throw std::runtime_error("WEB_PUBLIC_ORIGIN: '" + item +
+                                 "' is not an origin (expected scheme://host[:port], http or "
+                                 "https, no path)");
+      }
+      push(o);
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (!out.empty()) return out;
+  // Derived from the listen address: http://BIND_HOST:BIND_PORT, and the loopback names when
+  // bound to loopback or to every address. Port 0 (ephemeral) derives nothing.
+  std::string host = trim(store.get_or("BIND_HOST", "127.0.0.1"));
+  std::string port_text = trim(store.get_or("BIND_PORT", "8000"));
+  int port = 0;
+  auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || p != port_text.data() + port_text.size() || port <= 0 || port > 65535) {
+    return out;
+  }
+  std::string h = host;
+  std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
+  bool any = h.empty() || h == "0.0.0.0" || h == "::" || h == "[::]";
+  bool loopback = h == "localhost" || h.rfind("127.", 0) == 0 || h == "::1" || h == "[::1]";
+  auto origin_of = [port](const std::string& host_part) {
+    std::string o = "http://";
+    o.append(host_part).append(":").append(std::to_string(port));
+    return normalize_origin(o);
+  };
+  if (!any) {
+    bool v6 = h.find(':') != std::string::npos && h.front() != '[';
+    std::string literal;
+    if (v6) literal.push_back('[');
+    literal.append(h);
+    if (v6) literal.push_back(']');
+    push(origin_of(literal));
+  }
+  if (any || loopback) {
+    push(origin_of("localhost"));
+    push(origin_of("127.0.0.1"));
+    push(origin_of("[::1]"));
+  }
+  return out;
 }
 
 AuthSettings AuthSettings::from(const ConfigStore& store) {
@@ -93,9 +187,14 @@ AuthSettings AuthSettings::from(const ConfigStore& store) {
     start = comma + 1;
   }
   s.login_limit_per_address = int_key(store, "LOGIN_RATE_LIMIT_PER_ADDRESS", 20, 0, 100000);
-  s.login_limit_per_username = int_key(store, "LOGIN_RATE_LIMIT_PER_USERNAME", 5, 0, 100000);
+  s.login_limit_per_address_username =
+      int_key(store, "LOGIN_RATE_LIMIT_PER_ADDRESS_USERNAME", 5, 0, 100000);
+  s.login_limit_per_username = int_key(store, "LOGIN_RATE_LIMIT_PER_USERNAME", 100, 0, 1000000);
   s.login_window =
       std::chrono::seconds(int_key(store, "LOGIN_RATE_LIMIT_WINDOW_SECONDS", 300, 1, 86400));
+  s.login_username_window = std::chrono::seconds(
+      int_key(store, "LOGIN_RATE_LIMIT_USERNAME_WINDOW_SECONDS", 3600, 1, 7 * 86400));
+  s.public_origins = jarvis::host::public_origins(store);
   std::string strength = trim(store.get_or("WEB_AUTH_PASSWORD_HASH", "interactive"));
   if (!parse_password_strength(strength, s.password_strength)) {
     throw std::runtime_error("WEB_AUTH_PASSWORD_HASH=" + strength +
@@ -122,9 +221,19 @@ const std::vector<SettingDecl>& auth_setting_decls() {
        "revocations from another process apply within this time"},
       {"LOGIN_RATE_LIMIT_PER_ADDRESS", ConfigType::Int, "20", false,
        "failed logins per client address per window (0 = off)"},
-      {"LOGIN_RATE_LIMIT_PER_USERNAME", ConfigType::Int, "5", false,
-       "failed logins per username per window (0 = off)"},
-      {"LOGIN_RATE_LIMIT_WINDOW_SECONDS", ConfigType::Int, "300", false, "login rate-limit window"},
+      {"LOGIN_RATE_LIMIT_PER_ADDRESS_USERNAME", ConfigType::Int, "5", false,
+       "failed logins per (client address, username) per window (0 = off); a success clears it"},
+      {"LOGIN_RATE_LIMIT_WINDOW_SECONDS", ConfigType::Int, "300", false,
+       "window of the per-address and per-(address, username) login limits"},
+      {"LOGIN_RATE_LIMIT_PER_USERNAME", ConfigType::Int, "100", false,
+       "backstop: failed logins per username from all addresses per username window (0 = off); "
+       "addresses the user logged in from before are exempt"},
+      {"LOGIN_RATE_LIMIT_USERNAME_WINDOW_SECONDS", ConfigType::Int, "3600", false,
+       "window of the per-username backstop"},
+      {"WEB_PUBLIC_ORIGIN", ConfigType::String, "", false,
+       "the browser origin(s) of this server, comma-separated scheme://host[:port] (default "
+       "http://BIND_HOST:BIND_PORT, plus localhost/127.0.0.1/[::1] when bound to loopback or all "
+       "addresses); the CSRF and /ws Origin checks accept these and WEB_CORS_ORIGINS"},
   };
   return decls;
 }

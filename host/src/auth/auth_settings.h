@@ -31,11 +31,19 @@ struct AuthSettings {
   /// credentials (never counts for the CSRF rule).
   std::vector<std::string> cors_origins;
   bool cors_any = false;
-  /// LOGIN_RATE_LIMIT_PER_ADDRESS (default 20), LOGIN_RATE_LIMIT_PER_USERNAME (default 5): failed
-  /// logins allowed per LOGIN_RATE_LIMIT_WINDOW_SECONDS (default 300) before 429; 0 disables.
+  /// Failed logins before 429 (0 disables a limit), stored in the database (login_failures):
+  /// LOGIN_RATE_LIMIT_PER_ADDRESS_USERNAME (5) and LOGIN_RATE_LIMIT_PER_ADDRESS (20) per
+  /// LOGIN_RATE_LIMIT_WINDOW_SECONDS (300); the backstop LOGIN_RATE_LIMIT_PER_USERNAME (100) per
+  /// LOGIN_RATE_LIMIT_USERNAME_WINDOW_SECONDS (3600), which spares addresses the user logged in
+  /// from before.
   int login_limit_per_address = 20;
-  int login_limit_per_username = 5;
+  int login_limit_per_address_username = 5;
+  int login_limit_per_username = 100;
   std::chrono::seconds login_window{300};
+  std::chrono::seconds login_username_window{3600};
+  /// WEB_PUBLIC_ORIGIN (comma-separated origins; default derived from BIND_HOST/BIND_PORT, see
+  /// public_origins()): the server's own browser origins for the CSRF and /ws Origin checks.
+  std::vector<std::string> public_origins;
   /// WEB_AUTH_PASSWORD_HASH ("interactive" default, or "moderate").
   PasswordStrength password_strength = PasswordStrength::Interactive;
   /// WEB_AUTH_CACHE_SECONDS (0..300, default 5): how long a validated token is trusted without a
@@ -50,8 +58,15 @@ struct AuthSettings {
 /// Declarations of the keys above (for `jarvis config show` and start-up validation).
 const std::vector<SettingDecl>& auth_setting_decls();
 
-/// Normalises one origin ("HTTP://Example.com:8080/" -> "http://example.com:8080"); empty when
-/// `text` is not scheme://host[:port] with scheme http or https.
+/// Normalises one origin ("HTTP://Example.com:8080/" -> "http://example.com:8080", the default
+/// port dropped: "https://x:443" -> "https://x"); empty when `text` is not scheme://host[:port]
+/// with scheme http or https (no path, no user info).
 std::string normalize_origin(const std::string& text);
+
+/// The server's own browser origins: WEB_PUBLIC_ORIGIN (comma-separated) when set, else
+/// http://BIND_HOST:BIND_PORT, plus http://localhost, http://127.0.0.1 and http://[::1] on that
+/// port when BIND_HOST is a loopback address or binds every address (0.0.0.0, ::). Nothing is
+/// derived for BIND_PORT 0. Throws std::runtime_error on an invalid WEB_PUBLIC_ORIGIN.
+std::vector<std::string> public_origins(const ConfigStore& store);
 
 }  // namespace jarvis::host

@@ -1,6 +1,8 @@
 // host/src/auth/user_store.cpp — SQL for users and token digests (portable SQLite/PostgreSQL).
 #include "auth/user_store.h"
 
+#include <algorithm>
+
 #include "jarvis/error.h"
 
 namespace jarvis::host {
@@ -200,6 +202,58 @@ std::optional<TokenGrant> UserStore::lookup_token(const std::string& digest,
   g.principal.role = role == "admin" ? jarvis::Role::Admin : jarvis::Role::User;
   g.principal.authenticated = true;
   return g;
+}
+
+std::unordered_map<std::string, TokenGrant> UserStore::lookup_tokens(
+    const std::vector<std::string>& digests, const std::string& now) {
+  constexpr std::size_t kChunk = 500;
+  std::unordered_map<std::string, TokenGrant> out;
+  std::vector<std::string> wanted;
+  for (const auto& d : digests) {
+    if (!d.empty()) wanted.push_back(d);
+  }
+  if (wanted.empty()) return out;
+  auto sql = db_.session();
+  for (std::size_t start = 0; start < wanted.size(); start += kChunk) {
+    std::size_t end = std::min(wanted.size(), start + kChunk);
+    std::string text =
+        "SELECT t.token_hash, t.id, t.kind, t.expires_at, u.id, u.username, u.role "
+        "FROM auth_tokens t JOIN users u ON u.id = t.user_id "
+        "WHERE t.revoked_at IS NULL AND t.expires_at > :now AND u.disabled = 0 "
+        "AND t.token_hash IN (";
+    for (std::size_t i = start; i < end; ++i) {
+      text += (i == start ? ":h" : ", :h") + std::to_string(i - start);
+    }
+    text += ")";
+    std::string now_v = now;
+    std::string hash, id, kind, expires, uid, uname, role;
+    soci::statement st(*sql);
+    st.exchange(soci::into(hash));
+    st.exchange(soci::into(id));
+    st.exchange(soci::into(kind));
+    st.exchange(soci::into(expires));
+    st.exchange(soci::into(uid));
+    st.exchange(soci::into(uname));
+    st.exchange(soci::into(role));
+    st.exchange(soci::use(now_v));
+    for (std::size_t i = start; i < end; ++i) st.exchange(soci::use(wanted[i]));
+    st.alloc();
+    st.prepare(text);
+    st.define_and_bind();
+    st.execute(false);
+    while (st.fetch()) {
+      TokenGrant g;
+      g.token_id = id;
+      g.kind = kind;
+      g.expires_at = expires;
+      g.principal.user_id = uid;
+      g.principal.username = uname;
+      g.principal.role = role == "admin" ? jarvis::Role::Admin : jarvis::Role::User;
+      g.principal.authenticated = true;
+      out[hash] = std::move(g);
+    }
+  }
+  return out;
 }
 
 void UserStore::touch_token(const std::string& token_id, const std::string& now) {

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "jarvis/database.h"
@@ -79,6 +80,10 @@ class UserStore {
   /// Resolves a digest: the token must exist, not be revoked, expire after `now` and belong to a
   /// user that is not disabled.
   std::optional<TokenGrant> lookup_token(const std::string& digest, const std::string& now);
+  /// lookup_token() for many digests at once (one query per 500; empty digests are skipped):
+  /// the valid ones, keyed by digest.
+  std::unordered_map<std::string, TokenGrant> lookup_tokens(const std::vector<std::string>& digests,
+                                                            const std::string& now);
   /// Sets last_used_at.
   void touch_token(const std::string& token_id, const std::string& now);
   /// Revokes one token by id; false when it does not exist or was already revoked.
