@@ -73,6 +73,10 @@ long long Request::query_int(const std::string& name, long long fallback, long l
 }
 
 Json Request::json_body() const {
+  if (json_text_too_deep(body)) {
+    throw Error(400, "json_too_deep",
+                "request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) throw Error(400, "invalid_json", "request body is not valid JSON");
   if (!j.is_object()) throw Error(400, "invalid_json", "request body must be a JSON object");

@@ -11,6 +11,18 @@ PluginConfig::~PluginConfig() = default;
 Database::~Database() = default;
 EventBus::~EventBus() = default;
 TaskRegistry::~TaskRegistry() = default;
+
+const char* to_string(TaskAccess access) {
+  switch (access) {
+    case TaskAccess::Internal:
+      return "internal";
+    case TaskAccess::Admin:
+      return "admin";
+    case TaskAccess::User:
+      return "user";
+  }
+  return "internal";
+}
 ToolRegistry::~ToolRegistry() = default;
 PolicyRegistry::~PolicyRegistry() = default;
 CommandRegistry::~CommandRegistry() = default;

@@ -33,6 +33,13 @@ class SchedulerTest : public ::testing::TestWithParam<Db> {
       events_.push_back(e);
     });
     tasks_ = std::make_unique<TaskService>(*db_, bus_.get(), nullptr);
+    // The owners of the test schedules exist: the host disables schedules of missing owners.
+    for (const char* id : {"usr_a", "usr_b"}) {
+      exec(std::string("INSERT INTO users(id, username, password_hash, role, created_at, "
+                       "updated_at) VALUES('") +
+           id + "', '" + id + "', 'x', 'user', '2026-01-01T00:00:00.000Z', " +
+           "'2026-01-01T00:00:00.000Z')");
+    }
   }
 
   Scheduler& sched() { return tasks_->scheduler(); }

@@ -126,6 +126,7 @@ TEST_P(TaskApiTest, RoutesDeclareTheirAuthLevels) {
       {"PATCH /api/v1/schedules/{id}", jarvis::Auth::User},
       {"DELETE /api/v1/schedules/{id}", jarvis::Auth::User},
       {"GET /api/v1/schedules/{id}/dispatches", jarvis::Auth::User},
+      {"GET /api/v1/task-catalog", jarvis::Auth::User},
       {"GET /api/v1/tasks", jarvis::Auth::Admin},
       {"GET /api/v1/tasks/{id}", jarvis::Auth::Admin},
       {"POST /api/v1/tasks/{id}/retry", jarvis::Auth::Admin}};
@@ -283,7 +284,8 @@ TEST_P(TaskApiTest, TaskCommandsListShowRetryStatus) {
   tasks_->add(Owner{"test", {}},
               {.name = "test.fail",
                .handler = [](jarvis::TaskContext&) -> Json { throw std::runtime_error("kaput"); },
-               .retry = {.max_attempts = 1}});
+               .retry = {.max_attempts = 1}},
+              jarvis::TaskAccess::Admin);  // the CLI may enqueue admin tasks
   std::string bad = tasks_->enqueue("test.fail", {});
   ASSERT_TRUE(tasks_->run_task(bad));
   auto failed_wait = run("tasks", "enqueue", {"test.fail", "--wait", "--run-here"});

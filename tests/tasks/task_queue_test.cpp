@@ -570,6 +570,59 @@ TEST_P(TaskQueueTest, RetryRequeuesDeadTasksOnly) {
   }
 }
 
+// Issue 8, finding 10: finished tasks of every end state were kept forever (only succeeded ones
+// were purged), so failing schedules grew the database without bound.
+TEST_P(TaskQueueTest, FinishedTasksOfEveryEndStateArePurgedAfterRetention) {
+  auto tasks = service();
+  tasks->add(Owner{"test", {}}, {.name = "test.fail_once",
+                                 .handler = [](jarvis::TaskContext&) -> jarvis::Json {
+                                   throw jarvis::Error(422, "bad", "no");
+                                 },
+                                 .retry = {.max_attempts = 1}});
+  tasks->add(Owner{"test", {}}, {.name = "test.die",
+                                 .handler = [](jarvis::TaskContext&) -> jarvis::Json {
+                                   throw std::runtime_error("boom");
+                                 },
+                                 .retry = {.max_attempts = 1}});
+  tasks->start(fast());
+  std::string ok = tasks->enqueue("system.echo", {});
+  std::string failed = tasks->enqueue("test.fail_once", {});
+  std::string dead = tasks->enqueue("test.die", {});
+  std::string queued = tasks->enqueue("system.echo", {.run_after = "2999-01-01T00:00:00.000Z"});
+  ASSERT_TRUE(wait_until([&] { return finished(ok) && finished(failed) && finished(dead); }));
+  EXPECT_EQ(record(failed).status, "failed");
+  EXPECT_EQ(record(dead).status, "dead");
+  // Nothing is older than an hour ago: nothing goes.
+  EXPECT_EQ(TaskQueue(*db_).purge_finished(jarvis::iso_from_now(-3600 * 1000LL)), 0);
+  // Everything finished before a minute from now goes, except the queued task.
+  EXPECT_EQ(TaskQueue(*db_).purge_finished(jarvis::iso_from_now(60 * 1000LL)), 3);
+  EXPECT_FALSE(TaskQueue(*db_).get(failed));
+  EXPECT_FALSE(TaskQueue(*db_).get(dead));
+  EXPECT_TRUE(TaskQueue(*db_).get(queued));
+}
+
+// Issue 8, findings 1 and 10: a payload nested too deep, or too large, never reaches the queue.
+TEST_P(TaskQueueTest, DeepOrOversizedPayloadsAreRefusedAtEnqueue) {
+  auto tasks = service();
+  tasks->set_limits({.max_payload_bytes = 2048});
+  jarvis::Json deep = 1;
+  for (int i = 0; i < 100; ++i) deep = jarvis::Json::array({std::move(deep)});
+  try {
+    tasks->enqueue("system.echo", {.payload = {{"v", deep}}});
+    FAIL() << "a payload nested 101 levels was accepted";
+  } catch (const jarvis::Error& e) {
+    EXPECT_EQ(e.code(), "json_too_deep");
+  }
+  try {
+    tasks->enqueue("system.echo", {.payload = {{"v", std::string(4096, 'x')}}});
+    FAIL() << "a 4 KiB payload was accepted with a 2 KiB limit";
+  } catch (const jarvis::Error& e) {
+    EXPECT_EQ(e.status(), 413);
+    EXPECT_EQ(e.code(), "payload_too_large");
+  }
+  EXPECT_EQ(TaskQueue(*db_).list({}, nullptr).size(), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Dialects, TaskQueueTest, ::testing::Values(Db::Sqlite, Db::Postgresql),
                          testing::db_name);
 

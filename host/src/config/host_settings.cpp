@@ -49,6 +49,16 @@ const std::vector<SettingDecl>& host_setting_decls() {
       {"SCHEDULER_TZ", ConfigType::String, "UTC", false, "time zone for cron schedules"},
       {"SCHEDULER_TICK_MS", ConfigType::Int, "1000", false,
        "scheduler tick interval in milliseconds"},
+      {"TASK_RETENTION_DAYS", ConfigType::Int, "7", false,
+       "finished tasks and dispatch records are purged after this many days"},
+      {"TASK_MAX_PAYLOAD_BYTES", ConfigType::Int, "65536", false,
+       "largest task or schedule payload (serialized JSON)"},
+      {"SCHEDULES_MAX_PER_USER", ConfigType::Int, "50", false,
+       "schedules one non-admin user may own"},
+      {"SCHEDULES_MIN_INTERVAL_SECONDS", ConfigType::Int, "60", false,
+       "shortest interval a non-admin's schedule may fire at"},
+      {"SCHEDULES_MAX_PAYLOAD_BYTES", ConfigType::Int, "8192", false,
+       "largest payload of a non-admin's schedule"},
   };
   return decls;
 }
@@ -142,6 +152,13 @@ HostSettings HostSettings::from(const ConfigStore& store) {
   s.scheduler_max_catchup = static_cast<int>(int_in("SCHEDULER_MAX_CATCHUP", 0, 100000));
   s.scheduler_tz = v["SCHEDULER_TZ"];
   s.scheduler_interval = std::chrono::milliseconds(int_in("SCHEDULER_TICK_MS", 50, 3600000));
+  s.task_retention = std::chrono::hours(24 * int_in("TASK_RETENTION_DAYS", 1, 36500));
+  s.task_max_payload_bytes =
+      static_cast<std::size_t>(int_in("TASK_MAX_PAYLOAD_BYTES", 1024, 64 * 1024 * 1024));
+  s.schedules_max_per_user = static_cast<int>(int_in("SCHEDULES_MAX_PER_USER", 0, 1000000));
+  s.schedules_min_interval_seconds = int_in("SCHEDULES_MIN_INTERVAL_SECONDS", 1, 31536000);
+  s.schedules_max_payload_bytes =
+      static_cast<std::size_t>(int_in("SCHEDULES_MAX_PAYLOAD_BYTES", 2, 64 * 1024 * 1024));
   return s;
 }
 

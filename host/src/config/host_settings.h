@@ -48,6 +48,11 @@ struct HostSettings {
   int scheduler_max_catchup = 10;
   std::string scheduler_tz;
   std::chrono::milliseconds scheduler_interval{1000};
+  std::chrono::hours task_retention{24 * 7};
+  std::size_t task_max_payload_bytes = 64 * 1024;
+  int schedules_max_per_user = 50;
+  long long schedules_min_interval_seconds = 60;
+  std::size_t schedules_max_payload_bytes = 8 * 1024;
 
   /// Validates every declared key in `store`; throws std::runtime_error naming the key, the
   /// value's source and the expected type on the first bad value.

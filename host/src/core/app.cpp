@@ -89,6 +89,7 @@ void Application::init(AppMode mode) {
   p.http = std::make_unique<CurlHttpClient>();
   if (db_) {
     p.tasks = std::make_unique<TaskService>(*db_, p.events.get(), &p.metrics);
+    p.tasks->set_limits({.max_payload_bytes = settings_.task_max_payload_bytes});
     p.auth = std::make_unique<AuthService>(*db_, p.events.get(), AuthSettings::from(store_));
     p.thread_owners = std::make_unique<ThreadOwners>(*db_);
     p.system = std::make_unique<SystemState>(*db_, p.events.get(), SystemOptions::from(store_),
@@ -337,6 +338,11 @@ int Application::serve(bool migrate_first) {
   runner.lease = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.task_lease);
   runner.scheduler_tz = settings_.scheduler_tz;
   runner.scheduler_interval = settings_.scheduler_interval;
+  runner.retention = settings_.task_retention;
+  runner.schedule_quota = {.max_per_user = settings_.schedules_max_per_user,
+                           .min_interval_seconds = settings_.schedules_min_interval_seconds,
+                           .max_payload_bytes = settings_.schedules_max_payload_bytes,
+                           .max_task_payload_bytes = settings_.task_max_payload_bytes};
   p.tasks->start(runner);
 
   WsHub hub(

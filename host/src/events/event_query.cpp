@@ -40,8 +40,7 @@ struct EventRow {
   }
 
   jarvis::Json json() const {
-    jarvis::Json p = jarvis::Json::parse(payload, nullptr, false);
-    if (p.is_discarded()) p = jarvis::Json::object();
+    jarvis::Json p = jarvis::try_parse_json(payload).value_or(jarvis::Json::object());
     return {
         {"id", id},
         {"created_at", created_at},

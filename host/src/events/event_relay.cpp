@@ -85,9 +85,8 @@ struct EventRelay::Impl {
                     e.actor_type = column_text(r, 5).value_or("");
                     e.actor_id = column_text(r, 6).value_or("");
                     e.thread_id = column_text(r, 7).value_or("");
-                    e.payload = jarvis::Json::parse(column_text(r, 8).value_or("{}"), nullptr,
-                                                    /*allow_exceptions=*/false);
-                    if (e.payload.is_discarded()) e.payload = jarvis::Json::object();
+                    e.payload = jarvis::try_parse_json(column_text(r, 8).value_or("{}"))
+                                    .value_or(jarvis::Json::object());
                     events.push_back(std::move(e));
                   });
       } catch (const std::exception& e) {

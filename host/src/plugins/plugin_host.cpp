@@ -77,6 +77,12 @@ class TaskAdapter : public jarvis::TaskRegistry {
   void add(jarvis::TaskSpec spec) override {
     require(impl_, owner_, "task registry").add(owner_, std::move(spec));
   }
+  void add(jarvis::TaskSpec spec, jarvis::TaskAccess access) override {
+    require(impl_, owner_, "task registry").add(owner_, std::move(spec), access);
+  }
+  bool may_start(const std::string& name, const jarvis::Principal& who) const override {
+    return require(impl_, owner_, "task registry").may_start(name, who);
+  }
   bool has(const std::string& name) const override {
     return require(impl_, owner_, "task registry").has(name);
   }

@@ -42,6 +42,7 @@ constexpr std::size_t kEventsPerStatement = 200;
 
 void EventBusImpl::prepare(const Owner& emitter, jarvis::Event& event) const {
   if (event.type.empty()) throw jarvis::Error(400, "invalid_event", "an event needs a type");
+  jarvis::require_json_depth(event.payload, "event payload");  // redact() recurses
   event.id = jarvis::new_id("evt");
   event.created_at = jarvis::now_iso();
   if (event.component.empty()) event.component = emitter.name;

@@ -113,6 +113,16 @@ jarvis::PolicyDecision ToolRegistryImpl::decide(const jarvis::ToolCall& call) co
 }
 
 jarvis::ToolResult ToolRegistryImpl::invoke(const jarvis::ToolCall& call) {
+  if (jarvis::json_depth(call.args) > jarvis::kMaxJsonDepth) {
+    // Refused before policy, events and the handler: nothing downstream copies a deep value.
+    jarvis::ToolResult deep;
+    deep.reason = "json_too_deep";
+    deep.result = {{"error",
+                    {{"code", "json_too_deep"},
+                     {"message", "tool arguments nest deeper than " +
+                                     std::to_string(jarvis::kMaxJsonDepth) + " levels"}}}};
+    return deep;
+  }
   jarvis::PolicyDecision d = decide(call);
   if (events_) {
     try {

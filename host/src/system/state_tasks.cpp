@@ -13,7 +13,8 @@ void add_system_state_tasks(TaskService& tasks, SystemState& system) {
                     [&system](jarvis::TaskContext&) {
                       return jarvis::Json{{"rotated", system.rotate_unlock_code_if_stale()}};
                     },
-                .retry = {.max_attempts = 3}});
+                .retry = {.max_attempts = 3}},
+            jarvis::TaskAccess::Admin);
   auto seconds = std::chrono::duration_cast<std::chrono::seconds>(system.options().unlock_code_ttl);
   tasks.add_periodic(Owner{},
                      jarvis::PeriodicJob{.name = "system.rotate_unlock_code",

@@ -21,7 +21,7 @@ namespace {
 
 const char* kScheduleColumns =
     "id, owner, thread_id, name, cron_expr, task, payload, enabled, max_catchup, last_run_at, "
-    "next_due_at, created_at, updated_at";
+    "next_due_at, created_at, updated_at, disabled_reason";
 
 // Schedules handled per write transaction by the tick.
 constexpr int kTickBatch = 500;
@@ -45,6 +45,7 @@ ScheduleRecord schedule_from_row(const soci::row& r) {
   s.next_due_at = column_text(r, 10);
   s.created_at = column_text(r, 11).value_or("");
   s.updated_at = column_text(r, 12).value_or("");
+  s.disabled_reason = column_text(r, 13);
   return s;
 }
 
@@ -59,10 +60,9 @@ jarvis::Error field_error(const std::string& field, const std::string& what) {
 // The payload a dispatched task receives: the schedule's payload plus `_schedule` (and the
 // schedule's thread_id when the payload names none).
 std::string dispatch_payload(const ScheduleRecord& s, const std::string& due_at) {
-  jarvis::Json p = jarvis::Json::parse(s.payload, nullptr, false);
-  if (p.is_discarded() || !p.is_object()) {
-    p = p.is_discarded() ? jarvis::Json::object() : jarvis::Json{{"value", p}};
-  }
+  auto parsed = jarvis::try_parse_json(s.payload);
+  jarvis::Json p = parsed ? std::move(*parsed) : jarvis::Json::object();
+  if (!p.is_object()) p = jarvis::Json{{"value", p}};
   p["_schedule"] = {
       {"id", s.id}, {"owner", s.owner}, {"due_at", due_at}, {"thread_id", opt_json(s.thread_id)}};
   if (s.thread_id && !p.contains("thread_id")) p["thread_id"] = *s.thread_id;
@@ -89,7 +89,8 @@ jarvis::Json ScheduleRecord::to_json() const {
                       {"last_run_at", opt_json(last_run_at)},
                       {"next_due_at", opt_json(next_due_at)},
                       {"created_at", created_at},
-                      {"updated_at", updated_at}};
+                      {"updated_at", updated_at},
+                      {"disabled_reason", opt_json(disabled_reason)}};
 }
 
 ScheduleFields ScheduleFields::from_json(const jarvis::Json& body) {
@@ -223,7 +224,8 @@ void Scheduler::note_skip(const std::string& id, const std::string& what) {
   spdlog::warn("scheduler: skipping schedule {}: {}", id, what);
 }
 
-ScheduleRecord Scheduler::create(const std::string& owner, const ScheduleFields& fields) {
+ScheduleRecord Scheduler::create(const std::string& owner, const ScheduleFields& fields,
+                                 const jarvis::Principal& caller) {
   if (!fields.cron_expr) throw jarvis::Error(400, "missing_field", "field 'cron_expr' is required");
   if (!fields.task) throw jarvis::Error(400, "missing_field", "field 'task' is required");
   auto cron = CronSchedule::parse(*fields.cron_expr);
@@ -241,6 +243,8 @@ ScheduleRecord Scheduler::create(const std::string& owner, const ScheduleFields&
   s.max_catchup = fields.max_catchup.value_or(std::nullopt);
   s.created_at = s.updated_at = jarvis::now_iso();
   s.next_due_at = iso_from_unix(first_due(cron, unix_now()));
+  check_caller(s, {.is_new = true, .task = true, .cron = true, .payload = true, .thread = true},
+               caller);
   auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   Binds b;
@@ -263,7 +267,8 @@ ScheduleRecord Scheduler::create(const std::string& owner, const ScheduleFields&
   return s;
 }
 
-ScheduleRecord Scheduler::update(const std::string& id, const ScheduleFields& fields) {
+ScheduleRecord Scheduler::update(const std::string& id, const ScheduleFields& fields,
+                                 const jarvis::Principal& caller) {
   auto current = get(id);
   if (!current)
     throw jarvis::Error(404, "schedule_not_found", "schedule " + id + " does not exist");
@@ -281,6 +286,7 @@ ScheduleRecord Scheduler::update(const std::string& id, const ScheduleFields& fi
     }
     s.task = *fields.task;
   }
+  bool cron_changed = s.cron_expr != current->cron_expr;
   if (fields.payload) s.payload = fields.payload->dump();
   if (fields.thread_id) s.thread_id = *fields.thread_id;
   if (fields.max_catchup) s.max_catchup = *fields.max_catchup;
@@ -288,6 +294,15 @@ ScheduleRecord Scheduler::update(const std::string& id, const ScheduleFields& fi
     if (*fields.enabled && !s.enabled) restart = true;
     s.enabled = *fields.enabled;
   }
+  if (s.enabled) s.disabled_reason.reset();
+  bool thread_changed = s.thread_id != current->thread_id;
+  // Enabling again is checked like a new schedule's task: the rules may have changed meanwhile.
+  check_caller(s,
+               {.task = s.enabled || s.task != current->task,
+                .cron = cron_changed || restart,
+                .payload = s.payload != current->payload,
+                .thread = thread_changed},
+               caller);
   if (restart) {
     auto parsed = parse_cached(s.cron_expr);
     if (!parsed->cron) throw jarvis::Error(400, "invalid_cron", parsed->error);
@@ -307,11 +322,13 @@ ScheduleRecord Scheduler::update(const std::string& id, const ScheduleFields& fi
       .maybe_text(s.last_run_at)
       .maybe_text(s.next_due_at)
       .text(s.updated_at)
+      .maybe_text(s.disabled_reason)
       .text(s.id);
   exec_sql(*sql,
            "UPDATE schedules SET thread_id = :thread, cron_expr = :cron, task = :task, payload = "
            ":payload, enabled = :enabled, max_catchup = :max_catchup, last_run_at = :last_run, "
-           "next_due_at = :next_due, updated_at = :updated WHERE id = :id",
+           "next_due_at = :next_due, updated_at = :updated, disabled_reason = :reason WHERE id = "
+           ":id",
            b);
   return s;
 }

@@ -22,6 +22,7 @@
 
 #include "db/sql_database.h"
 #include "jarvis/json.h"
+#include "jarvis/principal.h"
 
 namespace jarvis::host {
 
@@ -44,6 +45,8 @@ struct ScheduleRecord {
   std::optional<std::string> next_due_at;
   std::string created_at;
   std::string updated_at;
+  /// Set when the host disabled the schedule (e.g. "task_forbidden: …"); cleared on enable.
+  std::optional<std::string> disabled_reason;
 
   /// API form (payload as JSON).
   jarvis::Json to_json() const;
@@ -64,11 +67,37 @@ struct ScheduleFields {
   static ScheduleFields from_json(const jarvis::Json& body);
 };
 
-/// Scheduler settings (SCHEDULER_MAX_CATCHUP, SCHEDULER_TZ).
+/// Bounds on what a non-admin caller may schedule (issue 8, finding 10). Admins and the CLI are
+/// bound only by max_task_payload_bytes.
+struct ScheduleQuota {
+  int max_per_user = 50;                           ///< SCHEDULES_MAX_PER_USER
+  std::int64_t min_interval_seconds = 60;          ///< SCHEDULES_MIN_INTERVAL_SECONDS
+  std::size_t max_payload_bytes = 8 * 1024;        ///< SCHEDULES_MAX_PAYLOAD_BYTES
+  std::size_t max_task_payload_bytes = 64 * 1024;  ///< TASK_MAX_PAYLOAD_BYTES (everyone)
+};
+
+/// Scheduler settings (SCHEDULER_MAX_CATCHUP, SCHEDULER_TZ, the quotas).
 struct SchedulerSettings {
   int default_max_catchup = 10;
   std::string tz = "UTC";
+  ScheduleQuota quota;
 };
+
+/// Throws jarvis::Error (403 "task_forbidden", 400 "unknown_task") unless `who` may start `task`.
+using TaskAccessCheck = std::function<void(const std::string& task, const jarvis::Principal& who)>;
+/// True when `who` may attach `thread_id` to a schedule (thread ownership).
+using ThreadAccessCheck =
+    std::function<bool(const jarvis::Principal& who, const std::string& thread_id)>;
+
+/// Shortest time between two firings of `cron` (the interval of "@every:N"; for a cron
+/// expression, the smallest gap among its slots in the two days after `now`).
+std::int64_t shortest_gap_seconds(const CronSchedule& cron, std::int64_t now,
+                                  const std::string& tz);
+
+/// The principal a schedule runs as: Principal::system() for "system", the owning user (role and
+/// whether they are disabled from `users`) otherwise; nullopt when the user no longer exists.
+std::optional<jarvis::Principal> schedule_owner_principal(SqlDatabase& db,
+                                                          const std::string& owner);
 
 /// What one tick did.
 struct TickResult {
@@ -108,13 +137,33 @@ class Scheduler {
   void set_settings(SchedulerSettings settings);
   SchedulerSettings settings() const;
 
-  /// Creates a schedule owned by `owner`. Requires cron_expr and task. Throws Error(400,
-  /// "invalid_cron") with the reason, Error(400, "unknown_task"), Error(400, "missing_field").
-  ScheduleRecord create(const std::string& owner, const ScheduleFields& fields);
-  /// Applies `fields`; a new expression, or enabling a disabled schedule, restarts it as if new
-  /// (no catch-up for the time it was off). Throws Error(404, "schedule_not_found") and the
-  /// errors of create().
-  ScheduleRecord update(const std::string& id, const ScheduleFields& fields);
+  /// Creates a schedule owned by `owner` on behalf of `caller` (the CLI and plugins pass
+  /// Principal::system()). Requires cron_expr and task. Throws Error(400, "invalid_cron") with the
+  /// reason, Error(400, "unknown_task"), Error(400, "missing_field"); Error(403, "task_forbidden")
+  /// when the caller may not start the task; Error(404, "thread_not_found") for a thread the
+  /// caller may not use; for non-admin callers the quota: Error(429, "quota_exceeded"),
+  /// Error(400, "interval_too_short"), Error(413, "payload_too_large").
+  ScheduleRecord create(const std::string& owner, const ScheduleFields& fields,
+                        const jarvis::Principal& caller = jarvis::Principal::system());
+  /// Applies `fields` on behalf of `caller`; a new expression, or enabling a disabled schedule,
+  /// restarts it as if new (no catch-up for the time it was off) and clears disabled_reason. The
+  /// resulting task must be one both the caller and the schedule's owner may start. Throws
+  /// Error(404, "schedule_not_found") and the errors of create().
+  ScheduleRecord update(const std::string& id, const ScheduleFields& fields,
+                        const jarvis::Principal& caller = jarvis::Principal::system());
+  /// Installs the task access rule (TaskService does; without one only the system may schedule).
+  void set_access_check(TaskAccessCheck check);
+  /// Installs the thread ownership rule (without one only admins may attach a thread).
+  void set_thread_check(ThreadAccessCheck check);
+  /// Disables every enabled user schedule whose owner may not (or no longer) start its task —
+  /// demoted, disabled or deleted owner, or a task declared internal/admin — recording
+  /// disabled_reason and emitting `schedule.disabled`. Tasks not registered here are left alone.
+  /// Returns how many it disabled. Run at start-up and once a minute by the tick.
+  long long disable_forbidden(
+      const std::function<bool(const std::string& task, const jarvis::Principal& who)>& may_start,
+      const std::function<bool(const std::string& task)>& known);
+  /// Number of schedules owned by `owner`.
+  long long count_owned(const std::string& owner);
   /// Deletes a schedule and its dispatch records; false if it did not exist.
   bool remove(const std::string& id);
   std::optional<ScheduleRecord> get(const std::string& id);
@@ -144,11 +193,17 @@ class Scheduler {
   std::int64_t first_due(const CronSchedule& cron, std::int64_t now) const;
   int cap_for(const std::optional<int>& max_catchup) const;
   void note_skip(const std::string& id, const std::string& what);
+  struct Changes {
+    bool is_new = false, task = false, cron = false, payload = false, thread = false;
+  };
+  void check_caller(const ScheduleRecord& s, Changes changed, const jarvis::Principal& caller);
 
   SqlDatabase& db_;
   EventBusImpl* events_;
   MetricsRegistry* metrics_;
   TaskLookup lookup_;
+  TaskAccessCheck access_check_;
+  ThreadAccessCheck thread_check_;
   mutable std::mutex mu_;
   SchedulerSettings settings_;
   std::map<std::string, std::shared_ptr<const Parsed>> cache_;

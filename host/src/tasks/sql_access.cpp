@@ -164,9 +164,9 @@ long long column_int(const soci::row& row, std::size_t i, long long fallback) {
 }
 
 jarvis::Json json_or_text(const std::string& text) {
-  jarvis::Json j = jarvis::Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return jarvis::Json(text);
-  return j;
+  auto j = jarvis::try_parse_json(text);  // bounded depth: stored text came from callers
+  if (!j) return jarvis::Json(text);
+  return std::move(*j);
 }
 
 std::string rows_sql(std::size_t rows, const std::string& pattern, jarvis::Dialect dialect) {

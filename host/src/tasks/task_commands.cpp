@@ -38,11 +38,13 @@ long long int_option(const Args& a, const std::string& name, long long fallback,
 // Parses --payload as a JSON object ({} when absent).
 Json payload_option(const Args& a) {
   if (!a.has_option("--payload")) return Json::object();
-  Json j = Json::parse(a.option("--payload"), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    throw jarvis::UsageError("--payload must be a JSON object, e.g. '{\"text\":\"hi\"}'");
+  auto j = jarvis::try_parse_json(a.option("--payload"));
+  if (!j || !j->is_object()) {
+    throw jarvis::UsageError("--payload must be a JSON object of at most " +
+                             std::to_string(jarvis::kMaxJsonDepth) +
+                             " levels, e.g. '{\"text\":\"hi\"}'");
   }
-  return j;
+  return std::move(*j);
 }
 
 // Runs `body`, turning a jarvis::Error into a message on stderr and exit code 1.
@@ -238,6 +240,8 @@ void add_task_commands(CommandTable& commands, TaskService* tasks) {
            throw jarvis::UsageError("--run-here needs --wait");
          }
          return guarded(c, [&] {
+           // The operator acts as the system principal: admin and user tasks, never internal.
+           tasks->require_may_start(name, jarvis::Principal::system());
            std::string id = tasks->enqueue(name, std::move(o));
            if (!a.flag("--wait")) {
              if (a.flag("--json")) {

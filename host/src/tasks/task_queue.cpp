@@ -437,12 +437,14 @@ std::optional<std::string> TaskQueue::oldest_queued() {
 
 bool TaskQueue::refresh_statistics_if_stale() { return analyze_if_stale(db_, "tasks"); }
 
-long long TaskQueue::purge_succeeded(const std::string& before, const std::string& name) {
+long long TaskQueue::purge_finished(const std::string& before, const std::string& name) {
   auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
   Binds b;
   b.text(before);
-  std::string q = "DELETE FROM tasks WHERE status = 'succeeded' AND finished_at < :before";
+  std::string q =
+      "DELETE FROM tasks WHERE status IN ('succeeded', 'failed', 'dead') AND finished_at < "
+      ":before";
   if (!name.empty()) {
     q += " AND name = :name";
     b.text(name);

@@ -151,9 +151,9 @@ class TaskQueue {
   std::optional<std::string> oldest_queued();
   /// analyze_if_stale() on `tasks` (PostgreSQL; SQLite claims name their index instead).
   bool refresh_statistics_if_stale();
-  /// Deletes `succeeded` tasks named `name` (empty = any) finished before `before`; returns
-  /// the number deleted.
-  long long purge_succeeded(const std::string& before, const std::string& name = "");
+  /// Deletes finished tasks (`succeeded`, `failed`, `dead`) named `name` (empty = any) that
+  /// finished before `before` (TASK_RETENTION_DAYS); returns the number deleted.
+  long long purge_finished(const std::string& before, const std::string& name = "");
 
  private:
   /// The claim statement of claim_next(): binds :owner, :expires, :now, :cutoff, then the names.

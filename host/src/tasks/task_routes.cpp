@@ -1,6 +1,9 @@
 // host/src/tasks/task_routes.cpp — the schedules and tasks routes (see task_routes.h).
 #include "tasks/task_routes.h"
 
+#include <memory>
+
+#include "auth/thread_owners.h"
 #include "http/router.h"
 #include "jarvis/error.h"
 #include "jarvis/http.h"
@@ -36,9 +39,14 @@ std::string owner_of(const Request& req) {
 }  // namespace
 
 void register_task_routes(Router& router, TaskService& tasks, SqlDatabase& db) {
-  (void)db;  // every query goes through the service's queue and scheduler on this database
   TaskService* t = &tasks;
   const Owner host{"host", {}};
+  // A thread a caller attaches to a schedule (where its events go) must be one they may use.
+  auto owners = std::make_shared<ThreadOwners>(db);
+  tasks.scheduler().set_thread_check(
+      [owners](const jarvis::Principal& who, const std::string& thread_id) {
+        return owners->may_access(who, thread_id);
+      });
 
   router.add(host, {.method = "GET",
                     .path = "/api/v1/schedules",
@@ -64,7 +72,7 @@ void register_task_routes(Router& router, TaskService& tasks, SqlDatabase& db) {
                                "max_catchup, enabled}",
                     .handler = [t](Request& req) {
                       auto fields = ScheduleFields::from_json(req.json_body());
-                      auto s = t->scheduler().create(owner_of(req), fields);
+                      auto s = t->scheduler().create(owner_of(req), fields, req.principal);
                       return Response::json(201, s.to_json());
                     }});
 
@@ -75,7 +83,7 @@ void register_task_routes(Router& router, TaskService& tasks, SqlDatabase& db) {
                     .handler = [t](Request& req) {
                       auto fields = ScheduleFields::from_json(req.json_body());
                       auto current = accessible_schedule(*t, req);
-                      auto s = t->scheduler().update(current.id, fields);
+                      auto s = t->scheduler().update(current.id, fields, req.principal);
                       return Response::json(200, s.to_json());
                     }});
 
@@ -101,6 +109,23 @@ void register_task_routes(Router& router, TaskService& tasks, SqlDatabase& db) {
                           200,
                           {{"schedule_id", current.id},
                            {"dispatches", t->scheduler().dispatches(current.id, limit, offset)}});
+                    }});
+
+  router.add(host, {.method = "GET",
+                    .path = "/api/v1/task-catalog",
+                    .auth = jarvis::Auth::User,
+                    .summary = "Task types the caller may schedule {items:[{name, description, "
+                               "access, owner}], total}",
+                    .handler = [t](Request& req) {
+                      Json items = Json::array();
+                      for (const auto& e : t->catalog(req.principal)) {
+                        items.push_back({{"name", e.name},
+                                         {"description", e.description},
+                                         {"access", jarvis::to_string(e.access)},
+                                         {"owner", e.owner}});
+                      }
+                      long long n = static_cast<long long>(items.size());
+                      return Response::json(200, {{"items", std::move(items)}, {"total", n}});
                     }});
 
   router.add(host, {.method = "GET",

@@ -108,7 +108,8 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
   // restart stays queued for the next process).
   std::shared_mutex claim_mu;
   std::atomic<bool> stopping{false};  // should_stop() for every running task
-  std::atomic<int> active{0};         // workers claiming or executing
+  std::atomic<std::size_t> max_payload_bytes{TaskLimits{}.max_payload_bytes};
+  std::atomic<int> active{0};  // workers claiming or executing
   std::atomic<int> executing{0};
   std::atomic<long long> last_expired_scan_ms{0};
   std::atomic<long long> last_purge_ms{0};
@@ -354,9 +355,11 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
     std::optional<std::string> error;
     bool retryable = true;
     std::string result_text;
-    ctx.payload = jarvis::Json::parse(t.payload, nullptr, false);
+    auto stored = jarvis::try_parse_json(t.payload);
+    ctx.payload = stored ? std::move(*stored) : jarvis::Json(jarvis::Json::value_t::discarded);
     if (ctx.payload.is_discarded()) {
-      error = "stored payload is not valid JSON";
+      error = "stored payload is not valid JSON of at most " +
+              std::to_string(jarvis::kMaxJsonDepth) + " levels";
       retryable = false;
     } else {
       try {
@@ -561,7 +564,14 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
     NewTask t;
     t.name = name;
     if (options.payload.is_null()) options.payload = jarvis::Json::object();
+    jarvis::require_json_depth(options.payload, "task payload");
     t.payload = options.payload.dump(-1, ' ', false, jarvis::Json::error_handler_t::strict);
+    if (std::size_t cap = max_payload_bytes.load(); t.payload.size() > cap) {
+      throw jarvis::Error(413, "payload_too_large",
+                          "task payload of " + std::to_string(t.payload.size()) +
+                              " bytes exceeds TASK_MAX_PAYLOAD_BYTES (" + std::to_string(cap) +
+                              ")");
+    }
     t.run_after = options.run_after.empty() ? "" : normalise_run_after(options.run_after);
     t.priority = options.priority;
     t.idempotency_key = options.idempotency_key;
@@ -594,13 +604,30 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
       }
       long long retention_ms = std::chrono::duration_cast<milliseconds>(retention).count();
       std::string cutoff = jarvis::iso_from_now(-retention_ms);
-      long long purged = queue.purge_succeeded(cutoff);
-      purged += queue.purge_succeeded(jarvis::iso_from_now(-3600 * 1000LL), "scheduler.tick");
+      long long purged = queue.purge_finished(cutoff);
+      purged += queue.purge_finished(jarvis::iso_from_now(-3600 * 1000LL), "scheduler.tick");
       long long dispatches = scheduler.purge_dispatches(cutoff);
       out["purged_tasks"] = purged;
       out["purged_dispatches"] = dispatches;
+      out["disabled_schedules"] = disable_forbidden_schedules();
     }
     return out;
+  }
+
+  // Schedules whose owner may no longer start their task (demoted, disabled, deleted, or a task
+  // declared internal/admin after they were made) are switched off, never run.
+  long long disable_forbidden_schedules() {
+    try {
+      return scheduler.disable_forbidden(
+          [this](const std::string& task, const jarvis::Principal& who) {
+            auto e = find(task);
+            return e && task_access_allows(e->access, who);
+          },
+          [this](const std::string& task) { return find(task) != nullptr; });
+    } catch (const std::exception& e) {
+      spdlog::warn("scheduler: could not check schedule owners: {}", e.what());
+      return 0;
+    }
   }
 
   void upsert_periodic(const jarvis::PeriodicJob& job) {
@@ -612,12 +639,19 @@ TaskService::TaskService(SqlDatabase& db, EventBusImpl* events, MetricsRegistry*
     : impl_(std::make_shared<Impl>(db, events, metrics)) {
   impl_->opts.worker_id = default_worker_id();
   std::weak_ptr<Impl> weak = impl_;
+  impl_->scheduler.set_access_check([weak](const std::string& task, const jarvis::Principal& who) {
+    auto self = weak.lock();
+    if (!self) throw jarvis::Error(503, "unavailable", "task service is gone");
+    auto e = self->find(task);
+    require_entry_access(task, e ? std::optional(e->access) : std::nullopt, who);
+  });
   add(Owner{"host", {}},
       jarvis::TaskSpec{.name = "system.echo",
                        .description = "Returns its payload (checks the queue end to end)",
                        .handler = [](jarvis::TaskContext& t) { return t.payload; },
                        .retry = {.max_attempts = 1},
-                       .timeout = std::chrono::seconds(60)});
+                       .timeout = std::chrono::seconds(60)},
+      jarvis::TaskAccess::User);
   add(Owner{"host", {}}, jarvis::TaskSpec{.name = "scheduler.tick",
                                           .description = "Dispatches due schedule slots as tasks",
                                           .handler =
@@ -658,7 +692,34 @@ TaskService::~TaskService() {
   if (started) drain(timeout);
 }
 
-void TaskService::add(Owner owner, jarvis::TaskSpec spec) {
+void require_entry_access(const std::string& name, std::optional<jarvis::TaskAccess> access,
+                          const jarvis::Principal& who) {
+  if (!access) {
+    throw jarvis::Error(400, "unknown_task", "no task named '" + name + "' is registered");
+  }
+  if (!task_access_allows(*access, who)) {
+    throw jarvis::Error(
+        403, "task_forbidden",
+        "task '" + name + "' is " + jarvis::to_string(*access) +
+            (*access == jarvis::TaskAccess::Internal ? " (started by plugins only)"
+                                                     : "; your role may not start it"));
+  }
+}
+
+bool task_access_allows(jarvis::TaskAccess access, const jarvis::Principal& who) {
+  if (!who.authenticated) return false;
+  switch (access) {
+    case jarvis::TaskAccess::Internal:
+      return false;
+    case jarvis::TaskAccess::Admin:
+      return who.is_admin();
+    case jarvis::TaskAccess::User:
+      return true;
+  }
+  return false;
+}
+
+void TaskService::add(Owner owner, jarvis::TaskSpec spec, jarvis::TaskAccess access) {
   check_task_name(spec.name);
   if (!spec.handler) {
     throw jarvis::Error(400, "invalid_task", "task '" + spec.name + "' has no handler");
@@ -679,12 +740,42 @@ void TaskService::add(Owner owner, jarvis::TaskSpec spec) {
                             "' cannot register it again");
   }
   std::string name = spec.name;
-  impl_->tasks.emplace(
-      name, std::make_shared<const TaskEntry>(TaskEntry{std::move(owner), std::move(spec)}));
+  impl_->tasks.emplace(name, std::make_shared<const TaskEntry>(
+                                 TaskEntry{std::move(owner), std::move(spec), access}));
   impl_->rebuild_names();
 }
 
 bool TaskService::has(const std::string& name) const { return impl_->find(name) != nullptr; }
+
+std::optional<jarvis::TaskAccess> TaskService::access_of(const std::string& name) const {
+  auto entry = impl_->find(name);
+  if (!entry) return std::nullopt;
+  return entry->access;
+}
+
+bool TaskService::may_start(const std::string& name, const jarvis::Principal& who) const {
+  auto access = access_of(name);
+  return access && task_access_allows(*access, who);
+}
+
+void TaskService::require_may_start(const std::string& name, const jarvis::Principal& who) const {
+  require_entry_access(name, access_of(name), who);
+}
+
+std::vector<TaskCatalogEntry> TaskService::catalog(const jarvis::Principal& who) const {
+  std::lock_guard lock(impl_->reg_mu);
+  std::vector<TaskCatalogEntry> out;
+  for (const auto& [name, e] : impl_->tasks) {  // std::map: sorted by name
+    if (task_access_allows(e->access, who)) {
+      out.push_back({name, e->spec.description, e->owner.name, e->access});
+    }
+  }
+  return out;
+}
+
+void TaskService::set_limits(TaskLimits limits) {
+  impl_->max_payload_bytes.store(limits.max_payload_bytes);
+}
 
 jarvis::Json TaskService::call(const std::string& name, const jarvis::Json& payload) {
   auto entry = impl_->find(name);
@@ -745,7 +836,15 @@ void TaskService::start(RunnerOptions options) {
   if (options.poll_interval <= milliseconds(0)) options.poll_interval = milliseconds(200);
   if (options.lease < milliseconds(100)) options.lease = milliseconds(100);
   if (options.scheduler_interval < milliseconds(10)) options.scheduler_interval = milliseconds(10);
-  impl_->scheduler.set_settings({options.scheduler_max_catchup, options.scheduler_tz});
+  impl_->scheduler.set_settings(
+      {options.scheduler_max_catchup, options.scheduler_tz, options.schedule_quota});
+  impl_->max_payload_bytes.store(options.schedule_quota.max_task_payload_bytes);
+  if (long long n = impl_->disable_forbidden_schedules(); n > 0) {
+    spdlog::warn(
+        "scheduler: {} schedule(s) disabled at start-up: their owner may not start "
+        "their task",
+        n);
+  }
 
   std::vector<std::pair<Owner, jarvis::PeriodicJob>> pending;
   {

@@ -18,11 +18,14 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "jarvis/principal.h"
 #include "jarvis/tasks.h"
 #include "registry/owner.h"
+#include "tasks/scheduler.h"
 
 namespace jarvis::host {
 
@@ -34,6 +37,28 @@ class MetricsRegistry;
 struct TaskEntry {
   Owner owner;
   jarvis::TaskSpec spec;
+  jarvis::TaskAccess access = jarvis::TaskAccess::Internal;
+};
+
+/// True when `who` may start a task declared with `access` (see jarvis::TaskAccess).
+bool task_access_allows(jarvis::TaskAccess access, const jarvis::Principal& who);
+
+/// Throws jarvis::Error(400, "unknown_task") when `access` is nullopt (no such task) and
+/// Error(403, "task_forbidden") when it does not allow `who`.
+void require_entry_access(const std::string& name, std::optional<jarvis::TaskAccess> access,
+                          const jarvis::Principal& who);
+
+/// One row of the task catalogue (GET /api/v1/task-catalog, `jarvis tasks catalog`).
+struct TaskCatalogEntry {
+  std::string name;
+  std::string description;
+  std::string owner;
+  jarvis::TaskAccess access;
+};
+
+/// Bounds on what callers put into the queue (TASK_MAX_PAYLOAD_BYTES).
+struct TaskLimits {
+  std::size_t max_payload_bytes = 64 * 1024;  ///< serialized payload of one task
 };
 
 /// Runner settings (TASK_RUNNER_MAX_CONCURRENT, TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS, …).
@@ -49,9 +74,12 @@ struct RunnerOptions {
   /// Lease length of a claim, renewed by the heartbeat every third of it while the task runs
   /// (up to the task's timeout plus one lease length).
   std::chrono::milliseconds lease{30000};
-  /// Succeeded tasks and dispatch records older than this are purged by the scheduler tick
-  /// (succeeded `scheduler.tick` tasks after one hour).
+  /// Finished tasks (succeeded, failed, dead) and dispatch records older than this are purged by
+  /// the scheduler tick once a minute (TASK_RETENTION_DAYS; `scheduler.tick` tasks after one
+  /// hour).
   std::chrono::hours retention{24 * 7};
+  /// Per-user schedule bounds and the task payload cap (SCHEDULES_*, TASK_MAX_PAYLOAD_BYTES).
+  ScheduleQuota schedule_quota;
 };
 
 class TaskQueue;
@@ -63,8 +91,22 @@ class TaskService {
   TaskService(SqlDatabase& db, EventBusImpl* events, MetricsRegistry* metrics);
   ~TaskService();
 
-  /// Registers a handler. Throws jarvis::Error(409, "duplicate_task") naming both owners.
-  void add(Owner owner, jarvis::TaskSpec spec);
+  /// Registers a handler that callers of level `access` may start. Throws jarvis::Error(409,
+  /// "duplicate_task") naming both owners.
+  void add(Owner owner, jarvis::TaskSpec spec,
+           jarvis::TaskAccess access = jarvis::TaskAccess::Internal);
+  /// True when `who` may enqueue or schedule `name` from outside plugin code; false when the
+  /// task is unknown or internal.
+  bool may_start(const std::string& name, const jarvis::Principal& who) const;
+  /// Access level of a registered task; nullopt when unknown.
+  std::optional<jarvis::TaskAccess> access_of(const std::string& name) const;
+  /// Throws jarvis::Error(403, "task_forbidden") unless `who` may start `name` (400
+  /// "unknown_task" when it is not registered). Every entry point a caller reaches uses it.
+  void require_may_start(const std::string& name, const jarvis::Principal& who) const;
+  /// Registered tasks `who` may start, sorted by name.
+  std::vector<TaskCatalogEntry> catalog(const jarvis::Principal& who) const;
+  /// Sets the caller bounds (payload size) enforced by enqueue().
+  void set_limits(TaskLimits limits);
   bool has(const std::string& name) const;
   /// Runs the handler of `name` on the calling thread (no queue, no retries, nothing stored).
   /// Throws jarvis::Error(400, "unknown_task"); the handler's exceptions propagate.

@@ -111,6 +111,10 @@ bool origin_allowed(const jarvis::Request& req, const std::vector<std::string>& 
 
 ClientAction parse_client_message(std::string_view text) {
   ClientAction out;
+  if (jarvis::json_text_too_deep(text)) {
+    out.detail = "json too deep (max " + std::to_string(jarvis::kMaxJsonDepth) + " levels)";
+    return out;
+  }
   jarvis::Json msg = jarvis::Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (msg.is_discarded()) {
     out.detail = "invalid json";

@@ -22,13 +22,17 @@ class BugsPlugin : public jarvis::Plugin {
              "File a report {title, description, priority, kind, dedupe_key?}; reuses an "
              "open one with the same dedupe_key",
          .handler = [s](jarvis::TaskContext& t) { return s->report(t.payload); },
-         .retry = {.max_attempts = 3}});
+         .retry = {.max_attempts = 3}},
+        // Operators and admins may enqueue or schedule it; users file reports over the API,
+        // which checks their quota and thread.
+        jarvis::TaskAccess::Admin);
     host.tasks().add(
         {.name = "bugs.link_external",
          .description =
              "Record a GitHub sync {id, github_issue_number, github_issue_url, synced_at, error}",
          .handler = [s](jarvis::TaskContext& t) { return s->link_external(t.payload); },
-         .retry = {.max_attempts = 3}});
+         .retry = {.max_attempts = 3}},
+        jarvis::TaskAccess::Admin);
     host.tasks().add(
         {.name = "bugs.count_open",
          .description = "Count open or in-progress reports whose title starts with "

@@ -1,7 +1,9 @@
 // bugs/src/store.cpp — SQL for bug reports, portable across SQLite and PostgreSQL.
 #include "store.h"
 
+#include <functional>
 #include <set>
+#include <vector>
 
 namespace bugs {
 namespace {
@@ -12,6 +14,9 @@ const std::set<std::string> kStatuses{"open", "in_progress", "resolved", "closed
 const std::set<std::string> kCreateFields{"title",     "description", "priority",      "kind",
                                           "thread_id", "trace_id",    "sync_to_github"};
 const std::set<std::string> kPatchFields{"title", "description", "status", "priority", "assignee"};
+
+// Beyond this many matches a list answers total = kTotalCap and total_capped = true.
+constexpr long long kTotalCap = 1000;
 
 const char* kColumns =
     "id, kind, title, description, priority, status, reporter_id, thread_id, trace_id, assignee, "
@@ -97,6 +102,24 @@ long long to_count(const soci::row& r) {
   return 0;
 }
 
+// Runs `query` with the text binds, then the integer binds, in placeholder order (a statement
+// whose WHERE clause is built at run time), calling `on_row` for each result row.
+void run_query(soci::session& sql, const std::string& query, std::vector<std::string>& texts,
+               std::vector<long long>& ints, const std::function<void(const soci::row&)>& on_row) {
+  soci::row row;
+  soci::statement st(sql);
+  for (auto& t : texts) st.exchange(soci::use(t));
+  for (auto& i : ints) st.exchange(soci::use(i));
+  st.exchange(soci::into(row));
+  st.alloc();
+  st.prepare(query);
+  st.define_and_bind();
+  if (!st.execute(true)) return;
+  do {
+    on_row(row);
+  } while (st.fetch());
+}
+
 std::string like_pattern(const std::string& term) {
   std::string out = "%";
   for (char c : term) {
@@ -156,6 +179,7 @@ jarvis::Json BugStore::create(const jarvis::Json& body, const jarvis::Principal&
   if (!forced_kind.empty() && kind != forced_kind)
     throw field_error("kind", "must be '" + forced_kind + "' here");
   std::string thread_id = str_field(body, "thread_id", "", 128);
+  host_.threads().require_access(who, thread_id);  // no reports into others' threads
   std::string trace_id = str_field(body, "trace_id", "", 128);
   bool sync = false;
   if (body.contains("sync_to_github") && !body["sync_to_github"].is_null()) {
@@ -163,6 +187,7 @@ jarvis::Json BugStore::create(const jarvis::Json& body, const jarvis::Principal&
       throw field_error("sync_to_github", "must be a boolean");
     sync = body["sync_to_github"];
   }
+  if (!who.is_admin()) require_report_quota(who.user_id);
   std::string id =
       insert(kind, title, description, priority, who.user_id, thread_id, trace_id, sync, "");
   host_.events().emit({.type = "bug.created",
@@ -174,6 +199,25 @@ jarvis::Json BugStore::create(const jarvis::Json& body, const jarvis::Principal&
   return load(id);
 }
 
+void BugStore::require_report_quota(const std::string& user_id) {
+  long long per_hour = host_.config().get_int("max_reports_per_hour");
+  if (per_hour <= 0) return;
+  std::string since = jarvis::iso_from_now(-3600 * 1000LL);
+  auto sql = host_.db().session();
+  long long n = 0;
+  // The reporter index (reporter_id, created_at) answers this from a range of at most the limit.
+  soci::row r;
+  *sql << "SELECT COUNT(*) FROM (SELECT 1 FROM bug_reports WHERE reporter_id = :r AND created_at "
+          ">= :since LIMIT :cap) recent",
+      soci::use(user_id), soci::use(since), soci::use(per_hour), soci::into(r);
+  n = to_count(r);
+  if (n >= per_hour) {
+    throw jarvis::Error(429, "quota_exceeded",
+                        "at most " + std::to_string(per_hour) +
+                            " reports per hour (BUGS_MAX_REPORTS_PER_HOUR); try again later");
+  }
+}
+
 jarvis::Json BugStore::list(const ListQuery& q, const jarvis::Principal& who) {
   if (!q.status.empty() && !is_status(q.status))
     throw jarvis::bad_request("query 'status' is invalid", "invalid_query");
@@ -181,34 +225,41 @@ jarvis::Json BugStore::list(const ListQuery& q, const jarvis::Principal& who) {
     throw jarvis::bad_request("query 'priority' is invalid", "invalid_query");
   if (!q.kind.empty() && !is_kind(q.kind))
     throw jarvis::bad_request("query 'kind' is invalid", "invalid_query");
-  int admin = who.is_admin() ? 1 : 0;
-  std::string uid = who.user_id;
-  std::string pattern = q.search.empty() ? "" : like_pattern(q.search);
-  const std::string where =
-      " FROM bug_reports WHERE (:admin = 1 OR reporter_id = :uid)"
-      " AND (CAST(:s1 AS TEXT) = '' OR status = :s2)"
-      " AND (CAST(:p1 AS TEXT) = '' OR priority = :p2)"
-      " AND (CAST(:k1 AS TEXT) = '' OR kind = :k2)"
-      " AND (CAST(:q1 AS TEXT) = '' OR LOWER(title) LIKE :q2 ESCAPE '\\' OR LOWER(description) "
-      "LIKE :q3 ESCAPE '\\')";
+  // Only the filters in use appear in the SQL, so each query can walk one index in order:
+  // (reporter_id, created_at) for a user, (status, created_at) for a status, (created_at) else.
+  std::string where = " FROM bug_reports WHERE 1 = 1";
+  std::vector<std::string> binds;
+  auto add = [&](const std::string& clause, const std::string& value) {
+    where += " AND " + clause + " = :b" + std::to_string(binds.size());
+    binds.push_back(value);
+  };
+  if (!who.is_admin()) add("reporter_id", who.user_id);
+  if (!q.status.empty()) add("status", q.status);
+  if (!q.priority.empty()) add("priority", q.priority);
+  if (!q.kind.empty()) add("kind", q.kind);
+  if (!q.search.empty()) {
+    std::string n = std::to_string(binds.size());
+    where += " AND (LOWER(title) LIKE :b" + n + " ESCAPE '\\' OR LOWER(description) LIKE :c" + n +
+             " ESCAPE '\\')";
+    binds.push_back(like_pattern(q.search));
+    binds.push_back(binds.back());
+  }
   auto sql = host_.db().session();
-  soci::row count_row;
-  *sql << "SELECT COUNT(*)" + where, soci::use(admin), soci::use(uid), soci::use(q.status),
-      soci::use(q.status), soci::use(q.priority), soci::use(q.priority), soci::use(q.kind),
-      soci::use(q.kind), soci::use(pattern), soci::use(pattern), soci::use(pattern),
-      soci::into(count_row);
-  long long total = to_count(count_row);
+  // The total is exact up to kTotalCap matches and reported as a lower bound beyond (total_capped):
+  // counting every row on each page costs more than the page as the table grows.
+  std::vector<long long> ints{kTotalCap + 1};
+  long long total = 0;
+  run_query(*sql, "SELECT COUNT(*) FROM (SELECT 1" + where + " LIMIT :cap) capped", binds, ints,
+            [&](const soci::row& r) { total = to_count(r); });
+  bool capped = total > kTotalCap;
+  if (capped) total = kTotalCap;
   jarvis::Json items = jarvis::Json::array();
-  long long limit = q.limit, offset = q.offset;
-  soci::rowset<soci::row> rs =
-      (sql->prepare << std::string("SELECT ") + kColumns + where +
-                           " ORDER BY created_at DESC, id LIMIT :lim OFFSET :off",
-       soci::use(admin), soci::use(uid), soci::use(q.status), soci::use(q.status),
-       soci::use(q.priority), soci::use(q.priority), soci::use(q.kind), soci::use(q.kind),
-       soci::use(pattern), soci::use(pattern), soci::use(pattern), soci::use(limit),
-       soci::use(offset));
-  for (const auto& r : rs) items.push_back(row_json(r));
-  return {{"items", items}, {"total", total}};
+  ints = {q.limit, q.offset};
+  run_query(*sql,
+            std::string("SELECT ") + kColumns + where +
+                " ORDER BY created_at DESC, id DESC LIMIT :lim OFFSET :off",
+            binds, ints, [&](const soci::row& r) { items.push_back(row_json(r)); });
+  return {{"items", items}, {"total", total}, {"total_capped", capped}};
 }
 
 jarvis::Json BugStore::get(const std::string& id, const jarvis::Principal& who) {

@@ -42,6 +42,9 @@ class BugStore {
   long long count_open(const std::string& title_prefix);
 
  private:
+  /// Throws 429 `quota_exceeded` when `user_id` filed max_reports_per_hour reports in the last
+  /// hour.
+  void require_report_quota(const std::string& user_id);
   /// The id of the open or in-progress report with this dedupe key, if any.
   std::optional<std::string> live_with_key(const std::string& dedupe_key);
   /// The stored dedupe key of report `id` ("" when none).

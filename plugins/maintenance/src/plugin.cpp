@@ -25,7 +25,8 @@ class MaintenancePlugin : public jarvis::Plugin {
              60, cfg.get_int("timeout_seconds") *
                          std::max<long long>(
                              1, static_cast<long long>(cfg.get_list("commands").size())) +
-                     60))});
+                     60))},
+        jarvis::TaskAccess::Admin);  // admins may schedule it; the API route is admin-only too
     host.tasks().add({.name = "maintenance.heartbeat",
                       .description = "Emit maintenance.heartbeat",
                       .handler = [rn](jarvis::TaskContext&) { return rn->heartbeat(); },

@@ -72,7 +72,8 @@ struct JARVIS_API Request {
   /// an integer or out of range (the message names the parameter).
   long long query_int(const std::string& name, long long fallback, long long min,
                       long long max) const;
-  /// Body parsed as a JSON object; 400 `invalid_json` when not JSON or not an object.
+  /// Body parsed as a JSON object; 400 `invalid_json` when not JSON or not an object, 400
+  /// `json_too_deep` when it nests deeper than kMaxJsonDepth (see jarvis/json.h).
   Json json_body() const;
 };
 

@@ -8,6 +8,10 @@
 //     return Json{{"greeting", "hello " + t.payload.value("name", "world")}};
 //   }});
 //   host.tasks().enqueue("hello.greet", {.payload = {{"name", "Ada"}}});
+//
+// Who may start a task from outside plugin code is declared when it is registered (deny by
+// default): `host.tasks().add(spec, jarvis::TaskAccess::User)` lets any signed-in user schedule
+// it; a task added without an access level can only be enqueued by plugins and the host.
 #pragma once
 
 #include <chrono>
@@ -16,6 +20,7 @@
 #include <string>
 
 #include "jarvis/json.h"
+#include "jarvis/principal.h"
 #include "jarvis/version.h"
 
 namespace jarvis {
@@ -53,6 +58,19 @@ struct TaskSpec {
   /// Lease length: a task running longer is presumed dead and may be claimed again.
   std::chrono::seconds timeout{300};
 };
+
+/// Who may enqueue or schedule a task from outside plugin code: through a schedule (created or
+/// changed over the API or the CLI), the tasks API, `jarvis tasks enqueue`, or a plugin route
+/// that enqueues on a caller's behalf (see TaskRegistry::may_start). Plugins and the host may
+/// always enqueue any task by name.
+enum class TaskAccess {
+  Internal,  ///< plugins and the host only — the default
+  Admin,     ///< also admins and operators (the CLI); a schedule owned by an admin
+  User,      ///< also any signed-in user, e.g. in their own schedules
+};
+
+/// "internal", "admin" or "user".
+JARVIS_API const char* to_string(TaskAccess access);
 
 /// Options for enqueueing.
 struct EnqueueOptions {
@@ -95,6 +113,17 @@ class JARVIS_API TaskRegistry {
   /// when the answer is needed now (e.g. a count for a status page). Throws Error(400,
   /// "unknown_task") when no such handler exists; the handler's own exceptions propagate.
   virtual Json call(const std::string& name, const Json& payload) = 0;
+
+  // --- SDK 1.1 ---
+
+  /// Registers a task handler that callers of level `access` may start (see TaskAccess); add(spec)
+  /// is add(spec, TaskAccess::Internal). Throws Error(409, "duplicate_task").
+  virtual void add(TaskSpec spec, TaskAccess access) = 0;
+  /// True when `who` may enqueue or schedule `name`: an admin (or Principal::system(), the CLI)
+  /// for Admin and User tasks, a signed-in user for User tasks; false for Internal and unknown
+  /// tasks. A plugin route that enqueues a task named by its caller asks this first and answers
+  /// 403 `task_forbidden` otherwise.
+  virtual bool may_start(const std::string& name, const Principal& who) const = 0;
 };
 
 }  // namespace jarvis

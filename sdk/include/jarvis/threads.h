@@ -7,11 +7,16 @@
 //
 //   host.threads().claim(thread_id, req.principal->user_id);   // when the thread is created
 //   if (!host.threads().may_access(*req.principal, thread_id)) throw jarvis::not_found("thread");
+//   host.threads().require_access(req.principal, body.value("thread_id", ""));  // caller-supplied
+//
+// Any thread_id a caller supplies (a report, a schedule, a message) must be one they may use:
+// otherwise their writes would land in another user's thread. require_access() is the check.
 #pragma once
 
 #include <optional>
 #include <string>
 
+#include "jarvis/error.h"
 #include "jarvis/principal.h"
 #include "jarvis/version.h"
 
@@ -36,6 +41,15 @@ class JARVIS_API ThreadRegistry {
 
   /// Forgets the thread's owner (when the plugin deletes the thread); false when it had none.
   virtual bool release(const std::string& thread_id) = 0;
+
+  /// Throws jarvis::Error(404, "thread_not_found") unless `who` may use `thread_id` — the same
+  /// answer as for a thread that does not exist, so ids of others' threads are not revealed. An
+  /// empty id means "no thread" and passes. Call it for every thread_id a caller supplies.
+  void require_access(const Principal& who, const std::string& thread_id) {
+    if (!thread_id.empty() && !may_access(who, thread_id)) {
+      throw Error(404, "thread_not_found", "thread " + thread_id + " does not exist");
+    }
+  }
 };
 
 }  // namespace jarvis

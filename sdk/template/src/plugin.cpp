@@ -38,16 +38,19 @@ class HelloPlugin : public jarvis::Plugin {
            return jarvis::Json{{"greeting", g->greet(call.args["name"], call.principal)}};
          }});
 
-    // Task: hello.greet — durable background greeting.
+    // Task: hello.greet — durable background greeting. TaskAccess::User: any signed-in user may
+    // schedule it (POST /api/v1/schedules); without an access level only plugins may enqueue it.
     host.tasks().add({.name = "hello.greet",
                       .description = "Greets payload.name in the background",
-                      .handler = [g](jarvis::TaskContext& t) {
-                        if (!t.payload.contains("name") || !t.payload["name"].is_string()) {
-                          throw jarvis::bad_request("payload.name (string) is required",
-                                                    "invalid_payload");
-                        }
-                        return jarvis::Json{{"greeting", g->greet(t.payload["name"], "task")}};
-                      }});
+                      .handler =
+                          [g](jarvis::TaskContext& t) {
+                            if (!t.payload.contains("name") || !t.payload["name"].is_string()) {
+                              throw jarvis::bad_request("payload.name (string) is required",
+                                                        "invalid_payload");
+                            }
+                            return jarvis::Json{{"greeting", g->greet(t.payload["name"], "task")}};
+                          }},
+                     jarvis::TaskAccess::User);
 
     // CLI: jarvis hello greet NAME [--json]
     host.commands().add(
