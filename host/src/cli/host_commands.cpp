@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -129,17 +130,24 @@ int cmd_plugins(CliContext& ctx, const std::vector<std::string>& args) {
     if (a.flag("--json")) {
       print_json(ctx.out, j);
     } else {
+      // Columns as wide as their longest entry, so long keys never run into the next column.
+      std::size_t key_w = 0, env_w = 0, type_w = 0;
+      for (auto it = j.begin(); it != j.end(); ++it) key_w = std::max(key_w, it.key().size() + 1);
+      for (const auto& c : j["config"]) {
+        env_w = std::max(env_w, c.value("env", "").size());
+        type_w = std::max(type_w, c.value("type", "").size());
+      }
       for (auto it = j.begin(); it != j.end(); ++it) {
         if (it.key() == "config") continue;
-        ctx.out << std::left << std::setw(14) << (it.key() + ":")
+        ctx.out << std::left << std::setw(static_cast<int>(key_w + 1)) << (it.key() + ":")
                 << (it.value().is_string() ? it.value().get<std::string>() : it.value().dump())
                 << "\n";
       }
       ctx.out << "config:\n";
       for (const auto& c : j["config"]) {
-        ctx.out << "  " << std::left << std::setw(28) << c.value("env", "") << std::setw(8)
-                << c.value("type", "") << " = " << c.value("value", "") << "  ("
-                << c.value("source", "") << ")\n";
+        ctx.out << "  " << std::left << std::setw(static_cast<int>(env_w + 2)) << c.value("env", "")
+                << std::setw(static_cast<int>(type_w + 1)) << c.value("type", "") << "= "
+                << c.value("value", "") << "  (" << c.value("source", "") << ")\n";
       }
     }
     return 0;

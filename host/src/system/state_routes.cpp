@@ -53,9 +53,20 @@ void add_system_state_routes(Router& router, SystemState& system) {
           .method = "POST",
           .path = "/api/v1/system/restart",
           .auth = jarvis::Auth::Admin,
-          .summary = "Controlled restart: drain requests and tasks, then restart the process",
+          .summary = "Controlled restart: drain requests and tasks, then restart the process "
+                     "(body: none or {})",
           .handler =
               [&system](jarvis::Request& req) {
+                // No body, or an empty JSON object: a malformed or unexpected body never restarts
+                // the process.
+                if (!req.body.empty()) {
+                  jarvis::Json body = req.json_body();
+                  if (!body.empty()) {
+                    throw jarvis::bad_request(
+                        "unknown field '" + body.begin().key() + "' (the body must be {} or empty)",
+                        "invalid_field");
+                  }
+                }
                 if (!system.begin_restart(actor_of(req), req.request_id)) {
                   throw jarvis::conflict("a restart is already in progress", "restart_in_progress");
                 }
