@@ -49,7 +49,7 @@ TEST_F(Cli, VersionJson) {
   ASSERT_EQ(r.exit_code, 0);
   json j = parse_pure(r.out);
   EXPECT_TRUE(j["version"].is_string());
-  EXPECT_EQ(j["sdk"], "1.0");
+  EXPECT_EQ(j["sdk"], "1.1");
   EXPECT_EQ(j["abi"], "itanium_libstdcxx_cxx11");
 }
 

@@ -201,7 +201,7 @@ TEST(PluginManager, NewerSdkMinorRefused) {
   EXPECT_EQ(i.state, PluginState::Refused);
   EXPECT_EQ(i.reason_code, "sdk_incompatible");
   EXPECT_TRUE(contains(i.reason, "built against SDK 1.9")) << i.reason;
-  EXPECT_TRUE(contains(i.reason, "host's SDK 1.0")) << i.reason;
+  EXPECT_TRUE(contains(i.reason, "host's SDK 1.1")) << i.reason;
 }
 
 TEST(PluginManager, OldSdkRangeRefused) {
@@ -209,7 +209,7 @@ TEST(PluginManager, OldSdkRangeRefused) {
   EXPECT_EQ(i.state, PluginState::Refused);
   EXPECT_EQ(i.reason_code, "sdk_incompatible");
   EXPECT_TRUE(contains(i.reason, "requires SDK \">=2.0 <3.0\"")) << i.reason;
-  EXPECT_TRUE(contains(i.reason, "host provides SDK 1.0")) << i.reason;
+  EXPECT_TRUE(contains(i.reason, "host provides SDK 1.1")) << i.reason;
   EXPECT_TRUE(contains(i.reason, "old_sdk/plugin.yaml")) << i.reason;
 }
 
@@ -226,7 +226,7 @@ TEST(PluginManager, NoMarkerRefused) {
   EXPECT_EQ(i.state, PluginState::Refused);
   EXPECT_EQ(i.reason_code, "abi_marker_missing");
   EXPECT_TRUE(
-      contains(i.reason, std::string("expected jarvis_abi__") + JARVIS_ABI_TAG + "__sdk_1_0"))
+      contains(i.reason, std::string("expected jarvis_abi__") + JARVIS_ABI_TAG + "__sdk_1_1"))
       << i.reason;
   EXPECT_TRUE(contains(i.reason, "found none")) << i.reason;
 }
@@ -574,7 +574,7 @@ TEST(ElfExports, ListsOnlyExportedDefinitions) {
     return std::find(e.symbols.begin(), e.symbols.end(), s) != e.symbols.end();
   };
   EXPECT_TRUE(has("jarvis_plugin_create"));
-  EXPECT_TRUE(has(std::string("jarvis_abi__") + JARVIS_ABI_TAG + "__sdk_1_0"));
+  EXPECT_TRUE(has(std::string("jarvis_abi__") + JARVIS_ABI_TAG + "__sdk_1_1"));
   // Undefined imports (from libjarvis_sdk / libstdc++) are not exports.
   EXPECT_FALSE(has("_ZN6jarvis6PluginD2Ev"));
   EXPECT_THROW(read_elf_exports("/nonexistent.so"), ElfError);

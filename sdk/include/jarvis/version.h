@@ -10,7 +10,7 @@
 /// SDK API major version: bumped on any incompatible change to an SDK header.
 #define JARVIS_SDK_VERSION_MAJOR 1
 /// SDK API minor version: bumped when the SDK gains backward-compatible features.
-#define JARVIS_SDK_VERSION_MINOR 0
+#define JARVIS_SDK_VERSION_MINOR 1
 
 // The ABI tag names the C++ ABI family and the standard-library ABI the plugin was compiled with.
 // Plugins built with a different standard library (or the old copy-on-write std::string) cannot
