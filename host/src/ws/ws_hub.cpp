@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 #include <boost/asio/post.hpp>
@@ -24,6 +25,8 @@
 #include <boost/beast/websocket.hpp>
 #include <spdlog/spdlog.h>
 
+#include "auth/auth_settings.h"
+#include "auth/origin_policy.h"
 #include "config/config.h"
 #include "http/upgrade.h"
 #include "observability/metrics.h"
@@ -41,38 +44,77 @@ class WsSession;
 struct WsHub::Core {
   using Members = std::unordered_map<std::uint64_t, std::weak_ptr<WsSession>>;
 
-  Core(WsOptions o, WsAuthenticator a, WsThreadAccess t, MetricsRegistry* m)
-      : options(std::move(o)), authenticate(std::move(a)), may_access(std::move(t)), metrics(m) {}
+  Core(WsOptions o, WsAuthenticator a, WsThreadAccess t, MetricsRegistry* m, WsBatchValidator v)
+      : options(std::move(o)),
+        authenticate(std::move(a)),
+        may_access(std::move(t)),
+        validate(std::move(v)),
+        metrics(m) {
+    for (const auto& a : options.allowed_origins) {
+      std::string n = normalize_origin(a);
+      if (!n.empty()) origins.push_back(n);
+    }
+  }
 
   const WsOptions options;
   const WsAuthenticator authenticate;
   const WsThreadAccess may_access;
+  const WsBatchValidator validate;
   MetricsRegistry* const metrics;
+  std::vector<std::string> origins;  // normalised allowed_origins
 
   mutable std::mutex mu;
   std::condition_variable cv;
   bool closing_all = false;
   std::uint64_t next_id = 1;
-  Members sessions;                                  // authenticated, not yet destroyed
-  std::unordered_map<std::string, Members> threads;  // thread id → subscribers
-  Members system;                                    // system-channel subscribers
+  Members sessions;                                       // authenticated, not yet destroyed
+  std::unordered_map<std::string, Members> threads;       // thread id → subscribers
+  Members system;                                         // system-channel subscribers
+  std::unordered_map<std::uint64_t, std::string> tokens;  // session id → its token
+  std::unordered_map<std::string, std::size_t> per_user;  // user id → sockets (and handshakes)
+
+  // Re-validation thread (see WsHub::revalidate_now).
+  std::condition_variable revalidate_cv;
+  bool revalidate_stop = false;
+  bool revalidate_wake = false;
 
   std::atomic<std::uint64_t> accepted{0};
   std::atomic<std::uint64_t> refused{0};
   std::atomic<std::uint64_t> sent{0};
   std::atomic<std::uint64_t> slow{0};
+  std::atomic<std::uint64_t> revoked{0};
+  std::atomic<std::uint64_t> over_cap{0};
+
+  /// Takes one of the user's WS_MAX_CONNECTIONS_PER_USER slots; false when none is left.
+  bool reserve_user(const std::string& user) {
+    std::lock_guard lock(mu);
+    auto& n = per_user[user];
+    if (options.max_connections_per_user > 0 && n >= options.max_connections_per_user) {
+      if (n == 0) per_user.erase(user);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+  void release_user(const std::string& user) {
+    std::lock_guard lock(mu);
+    auto it = per_user.find(user);
+    if (it == per_user.end()) return;
+    if (--it->second == 0) per_user.erase(it);
+  }
 
   bool closing() const {
     std::lock_guard lock(mu);
     return closing_all;
   }
 
-  /// Registers an authenticated session; 0 when the hub is closing.
-  std::uint64_t add(const std::shared_ptr<WsSession>& s) {
+  /// Registers an authenticated session and its token; 0 when the hub is closing.
+  std::uint64_t add(const std::shared_ptr<WsSession>& s, const std::string& token) {
     std::lock_guard lock(mu);
     if (closing_all) return 0;
     std::uint64_t id = next_id++;
     sessions.emplace(id, s);
+    tokens.emplace(id, token);
     return id;
   }
 
@@ -80,6 +122,7 @@ struct WsHub::Core {
     {
       std::lock_guard lock(mu);
       sessions.erase(id);
+      tokens.erase(id);
       for (const auto& t : subscribed) {
         auto it = threads.find(t);
         if (it == threads.end()) continue;
@@ -127,22 +170,59 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   ~WsSession() {
     if (id_ != 0) core_->remove(id_, threads_, system_);
+    if (!slot_user_.empty()) core_->release_user(slot_user_);
   }
 
   net::any_io_executor executor() { return ws_.get_executor(); }
 
-  /// Checks the Origin, then performs the WebSocket handshake.
+  /// Checks the Origin, authenticates, takes a per-user slot, then performs the WebSocket
+  /// handshake. Refusals before the upgrade are plain HTTP answers.
   void start() {
     const auto& o = core_->options;
-    if (!ws::origin_allowed(jreq_, o.allowed_origins, o.allow_missing_origin)) {
+    auto token = ws::request_token(jreq_);
+    // A browser attaches the session cookie to a cross-site handshake: the cookie needs an
+    // Origin of ours. A bearer token cannot be attached cross-site.
+    bool cookie = token && !jreq_.headers.has("Authorization");
+    OriginStatus origin = check_origin(jreq_, core_->origins);
+    if (origin == OriginStatus::Multiple || origin == OriginStatus::Denied) {
       spdlog::info("ws: refused handshake from {} (origin {} not allowed)", jreq_.remote_address,
                    jreq_.headers.get("Origin").value_or(""));
       return refuse_http(http::status::forbidden, "origin_not_allowed",
                          "the Origin of this WebSocket handshake is not allowed");
     }
+    if (origin == OriginStatus::Absent && (cookie || !o.allow_missing_origin)) {
+      return refuse_http(http::status::forbidden, "origin_required",
+                         "a cookie-authenticated WebSocket handshake needs an Origin header");
+    }
     if (core_->closing()) {
       return refuse_http(http::status::service_unavailable, "shutting_down",
                          "the server is shutting down");
+    }
+    // Authenticate before upgrading, so that the per-user cap can answer 429 (the refusals of a
+    // missing or invalid token stay close frames after the handshake, as before).
+    if (token && !ws::has_query_token(jreq_)) {
+      token_ = *token;
+      try {
+        auto p = core_->authenticate(token_);
+        if (p && p->authenticated && !p->user_id.empty()) pre_principal_ = std::move(p);
+      } catch (const std::exception& e) {
+        spdlog::error("ws: authentication failed with an exception: {}", e.what());
+        auth_failed_ = true;
+      } catch (...) {
+        spdlog::error("ws: authentication failed with a non-standard exception");
+        auth_failed_ = true;
+      }
+      if (pre_principal_) {
+        if (!core_->reserve_user(pre_principal_->user_id)) {
+          core_->over_cap++;
+          spdlog::warn("ws: refused {} (user {}): WS_MAX_CONNECTIONS_PER_USER={} reached",
+                       jreq_.remote_address, pre_principal_->user_id, o.max_connections_per_user);
+          return refuse_http(http::status::too_many_requests, "too_many_connections",
+                             "this user has too many open WebSocket connections (limit " +
+                                 std::to_string(o.max_connections_per_user) + ")");
+        }
+        slot_user_ = pre_principal_->user_id;
+      }
     }
     websocket::stream_base::timeout t{};
     t.handshake_timeout = o.handshake_timeout;
@@ -235,23 +315,16 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     if (ws::has_query_token(jreq_)) {
       return refuse_ws(websocket::close_code::policy_error, "token in query string refused");
     }
-    auto token = ws::request_token(jreq_);
-    if (!token) return refuse_ws(websocket::close_code::policy_error, "authentication required");
-    std::optional<jarvis::Principal> principal;
-    try {
-      principal = core_->authenticate(*token);
-    } catch (const std::exception& e) {
-      spdlog::error("ws: authentication failed with an exception: {}", e.what());
-      return refuse_ws(websocket::close_code::internal_error, "authentication unavailable");
-    } catch (...) {
-      spdlog::error("ws: authentication failed with a non-standard exception");
+    if (token_.empty()) {
+      return refuse_ws(websocket::close_code::policy_error, "authentication required");
+    }
+    if (auth_failed_) {
       return refuse_ws(websocket::close_code::internal_error, "authentication unavailable");
     }
-    if (!principal || !principal->authenticated || principal->user_id.empty()) {
-      return refuse_ws(websocket::close_code::policy_error, "invalid token");
-    }
-    principal_ = std::move(*principal);
-    id_ = core_->add(shared_from_this());
+    if (!pre_principal_) return refuse_ws(websocket::close_code::policy_error, "invalid token");
+    principal_ = std::move(*pre_principal_);
+    pre_principal_.reset();
+    id_ = core_->add(shared_from_this(), token_);
     if (id_ == 0) return begin_close(websocket::close_code::going_away, "server shutting down");
     core_->accepted++;
     send(ws::auth_ok_message(principal_));
@@ -329,6 +402,28 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   void send(std::string msg) { deliver(std::make_shared<const std::string>(std::move(msg))); }
 
+ public:
+  /// The periodic re-check of this socket's token (on the strand): a revoked or expired token or
+  /// a disabled user closes with 1008; so does an admin demoted to user (its system and foreign
+  /// thread subscriptions relied on the role). Other changes are taken over.
+  void revalidated(const std::optional<jarvis::Principal>& now) {
+    if (closing_ || id_ == 0) return;
+    if (!now || !now->authenticated || now->user_id != principal_.user_id) {
+      core_->revoked++;
+      spdlog::info("ws: closing {} (user {}): token revoked, expired or user disabled",
+                   jreq_.remote_address, principal_.user_id);
+      return begin_close(websocket::close_code::policy_error, "token revoked or user disabled");
+    }
+    if (principal_.is_admin() && !now->is_admin()) {
+      core_->revoked++;
+      spdlog::info("ws: closing {} (user {}): role changed", jreq_.remote_address,
+                   principal_.user_id);
+      return begin_close(websocket::close_code::policy_error, "role changed");
+    }
+    principal_ = *now;
+  }
+
+ private:
   void do_write() {
     current_ = std::move(queue_.front());
     queue_.pop_front();
@@ -359,6 +454,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   beast::flat_buffer buffer_;
   std::unique_ptr<http::response<http::string_body>> response_;
   jarvis::Principal principal_;
+  std::string token_;                               // kept for the periodic re-validation
+  std::optional<jarvis::Principal> pre_principal_;  // authenticated before the upgrade
+  bool auth_failed_ = false;
+  std::string slot_user_;  // the user whose per-user slot this session holds
   std::uint64_t id_ = 0;
   std::set<std::string> threads_;
   bool system_ = false;
@@ -392,6 +491,7 @@ std::size_t parse_size(const ConfigStore& store, const std::string& key, std::si
 
 WsOptions WsOptions::from(const ConfigStore& store) {
   WsOptions o;
+  o.allowed_origins = public_origins(store);
   std::string origins = store.get_or("WEB_CORS_ORIGINS", "");
   std::size_t start = 0;
   while (start <= origins.size()) {
@@ -409,16 +509,79 @@ WsOptions WsOptions::from(const ConfigStore& store) {
   o.idle_timeout =
       std::chrono::seconds(parse_size(store, "WS_IDLE_TIMEOUT_SECONDS",
                                       static_cast<std::size_t>(o.idle_timeout.count() / 1000), 2));
+  o.max_connections_per_user =
+      parse_size(store, "WS_MAX_CONNECTIONS_PER_USER", o.max_connections_per_user, 0);
+  o.revalidate_interval = std::chrono::seconds(
+      parse_size(store, "WS_REVALIDATE_SECONDS",
+                 static_cast<std::size_t>(o.revalidate_interval.count() / 1000), 1));
   return o;
 }
 
+namespace {
+
+/// One pass of the re-validation: every open socket's token, checked at once.
+void revalidate_all(WsHub::Core& core) {
+  std::vector<std::shared_ptr<WsSession>> live;
+  std::vector<std::string> tokens;
+  {
+    std::lock_guard lock(core.mu);
+    live.reserve(core.sessions.size());
+    for (const auto& [id, weak] : core.sessions) {
+      auto s = weak.lock();
+      auto t = core.tokens.find(id);
+      if (!s || t == core.tokens.end()) continue;
+      live.push_back(std::move(s));
+      tokens.push_back(t->second);
+    }
+  }
+  if (live.empty()) return;
+  std::vector<std::optional<jarvis::Principal>> now;
+  try {
+    if (core.validate) {
+      now = core.validate(tokens);
+    } else {
+      now.reserve(tokens.size());
+      for (const auto& t : tokens) now.push_back(core.authenticate(t));
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("ws: re-validating {} socket(s) failed (kept open): {}", live.size(), e.what());
+    return;
+  } catch (...) {
+    spdlog::warn("ws: re-validating {} socket(s) failed (kept open)", live.size());
+    return;
+  }
+  if (now.size() != live.size()) {
+    spdlog::error("ws: the token validator answered {} results for {} tokens", now.size(),
+                  live.size());
+    return;
+  }
+  for (std::size_t i = 0; i < live.size(); ++i) {
+    auto s = std::move(live[i]);
+    net::post(s->executor(), [s, p = std::move(now[i])] { s->revalidated(p); });
+  }
+}
+
+}  // namespace
+
 WsHub::WsHub(WsOptions options, WsAuthenticator authenticate, WsThreadAccess may_access_thread,
-             MetricsRegistry* metrics) {
+             MetricsRegistry* metrics, WsBatchValidator validate) {
   if (!authenticate || !may_access_thread) {
     throw std::invalid_argument("WsHub needs an authenticator and a thread access check");
   }
   core_ = std::make_shared<Core>(std::move(options), std::move(authenticate),
-                                 std::move(may_access_thread), metrics);
+                                 std::move(may_access_thread), metrics, std::move(validate));
+  revalidator_ = std::thread([core = core_] {
+    std::unique_lock lock(core->mu);
+    while (!core->revalidate_stop) {
+      core->revalidate_cv.wait_for(lock, core->options.revalidate_interval,
+                                   [&] { return core->revalidate_stop || core->revalidate_wake; });
+      if (core->revalidate_stop) break;
+      core->revalidate_wake = false;
+      lock.unlock();
+      revalidate_all(*core);
+      lock.lock();
+    }
+  });
   if (metrics) {
     std::weak_ptr<Core> weak = core_;
     metrics->add_collector([weak](MetricsRegistry& m) {
@@ -440,7 +603,23 @@ WsHub::WsHub(WsOptions options, WsAuthenticator authenticate, WsThreadAccess may
   }
 }
 
-WsHub::~WsHub() { close_all(std::chrono::milliseconds(0)); }
+WsHub::~WsHub() {
+  close_all(std::chrono::milliseconds(0));
+  {
+    std::lock_guard lock(core_->mu);
+    core_->revalidate_stop = true;
+  }
+  core_->revalidate_cv.notify_all();
+  if (revalidator_.joinable()) revalidator_.join();
+}
+
+void WsHub::revalidate_now() {
+  {
+    std::lock_guard lock(core_->mu);
+    core_->revalidate_wake = true;
+  }
+  core_->revalidate_cv.notify_all();
+}
 
 UpgradeHandler WsHub::upgrade_handler() {
   return [core = core_](std::unique_ptr<UpgradeConnection> conn) {
@@ -489,6 +668,8 @@ WsStats WsHub::stats() const {
   s.refused_total = core_->refused.load();
   s.messages_sent_total = core_->sent.load();
   s.slow_consumer_closes_total = core_->slow.load();
+  s.revoked_closes_total = core_->revoked.load();
+  s.over_user_cap_total = core_->over_cap.load();
   return s;
 }
 

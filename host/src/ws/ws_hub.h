@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "http/server.h"
@@ -44,14 +45,30 @@ using WsAuthenticator = std::function<std::optional<jarvis::Principal>(const std
 /// principal is an admin). Called on a server thread; may throw (answered as an error message).
 using WsThreadAccess =
     std::function<bool(const jarvis::Principal& principal, const std::string& thread_id)>;
+/// Re-validates the tokens of all open connections at once (e.g. AuthService::validate_tokens:
+/// one query, no cache). Element i answers tokens[i]; nullopt = revoked, expired or the user is
+/// disabled. Called on the hub's re-validation thread; a throw keeps every connection open.
+using WsBatchValidator = std::function<std::vector<std::optional<jarvis::Principal>>(
+    const std::vector<std::string>& tokens)>;
 
 /// Limits and timeouts of the endpoint.
 struct WsOptions {
-  /// Browser origins allowed besides the server's own (WEB_CORS_ORIGINS), e.g.
-  /// "https://app.example".
+  /// Browser origins allowed to open a socket: the server's public origins (WEB_PUBLIC_ORIGIN or
+  /// derived from BIND_HOST/BIND_PORT) and WEB_CORS_ORIGINS, e.g. "https://app.example". Compared
+  /// by scheme, host and port; the handshake's Host header is never trusted. Several Origin
+  /// headers are refused (403).
   std::vector<std::string> allowed_origins;
   /// Accept handshakes without an Origin header (non-browser clients; browsers always send one).
+  /// Never for cookie-authenticated handshakes: those need an allowed Origin (cross-site
+  /// WebSocket hijacking), else 403 `origin_required`.
   bool allow_missing_origin = true;
+  /// WS_MAX_CONNECTIONS_PER_USER (default 16, 0 = unlimited): open sockets (and handshakes in
+  /// progress) per user; over it the upgrade is refused with HTTP 429 `too_many_connections`
+  /// before any WebSocket is opened.
+  std::size_t max_connections_per_user = 16;
+  /// WS_REVALIDATE_SECONDS (default 2): how often every open socket's token is checked again
+  /// (revoked or expired token, disabled user → close 1008; an admin demoted → close 1008).
+  std::chrono::milliseconds revalidate_interval{2000};
   /// Outbound queue bound per connection: exceeding either limit closes the connection with
   /// 1008 "slow consumer" instead of buffering without end or slowing other clients.
   std::size_t max_queue_messages = 256;
@@ -68,8 +85,10 @@ struct WsOptions {
   /// How long a closing connection may take to flush its close frame before the socket is cut.
   std::chrono::milliseconds close_grace{5000};
 
-  /// Reads WEB_CORS_ORIGINS (comma-separated), WS_MAX_QUEUE_MESSAGES, WS_MAX_QUEUE_BYTES and
-  /// WS_IDLE_TIMEOUT_SECONDS; throws std::runtime_error naming the key on an invalid value.
+  /// Reads WEB_PUBLIC_ORIGIN (or BIND_HOST/BIND_PORT), WEB_CORS_ORIGINS (comma-separated),
+  /// WS_MAX_QUEUE_MESSAGES, WS_MAX_QUEUE_BYTES, WS_IDLE_TIMEOUT_SECONDS,
+  /// WS_MAX_CONNECTIONS_PER_USER and WS_REVALIDATE_SECONDS; throws std::runtime_error naming the
+  /// key on an invalid value.
   static WsOptions from(const ConfigStore& store);
 };
 
@@ -80,6 +99,8 @@ struct WsStats {
   std::uint64_t refused_total = 0;        ///< origin, query token or authentication refusals
   std::uint64_t messages_sent_total = 0;  ///< frames fully written
   std::uint64_t slow_consumer_closes_total = 0;
+  std::uint64_t revoked_closes_total = 0;  ///< closed because the token or role changed
+  std::uint64_t over_user_cap_total = 0;   ///< upgrades refused by WS_MAX_CONNECTIONS_PER_USER
 };
 
 /// The `/ws` hub: owns every WebSocket connection and routes events to subscribers.
@@ -87,10 +108,12 @@ struct WsStats {
 /// the HTTP server's io_context is safe (close_all() first for a clean close frame).
 class WsHub {
  public:
-  /// `authenticate` and `may_access_thread` are required; `metrics` may be null.
+  /// `authenticate` and `may_access_thread` are required; `metrics` may be null. `validate`
+  /// re-checks every open socket's token each revalidate_interval; without it `authenticate` is
+  /// called per socket (which may answer from a token cache).
   WsHub(WsOptions options, WsAuthenticator authenticate, WsThreadAccess may_access_thread,
-        MetricsRegistry* metrics = nullptr);
-  /// Calls close_all(0).
+        MetricsRegistry* metrics = nullptr, WsBatchValidator validate = nullptr);
+  /// Calls close_all(0) and stops the re-validation thread.
   ~WsHub();
   WsHub(const WsHub&) = delete;
   WsHub& operator=(const WsHub&) = delete;
@@ -102,6 +125,10 @@ class WsHub {
   /// to the system channel (events without one). Never blocks on a connection: each delivery is
   /// posted to that connection's strand. The payload is redacted again before sending.
   void publish(const jarvis::Event& event);
+
+  /// Re-validates every open socket now instead of at the next interval (call after a revocation,
+  /// a disable or a role change made in this process). Never blocks.
+  void revalidate_now();
 
   /// Authenticated connections currently open.
   std::size_t connection_count() const;
@@ -117,6 +144,7 @@ class WsHub {
 
  private:
   std::shared_ptr<Core> core_;
+  std::thread revalidator_;
 };
 
 }  // namespace jarvis::host
