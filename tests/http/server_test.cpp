@@ -20,6 +20,7 @@
 
 #include <boost/asio/write.hpp>
 #include "jarvis/error.h"
+#include "support/raw_http_client.h"
 #include "support/support.h"
 
 using jarvis::host::Dispatcher;
@@ -31,107 +32,7 @@ using jarvis::host::ServerOptions;
 
 namespace {
 
-// A raw HTTP/1.x client on one TCP connection (so tests can see connection reuse and closing).
-class RawClient {
- public:
-  explicit RawClient(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawClient() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool connected() const { return connected_; }
-
-  void send(const std::string& data) {
-    std::size_t off = 0;
-    while (off < data.size()) {
-      ssize_t n = ::send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return;
-      off += static_cast<std::size_t>(n);
-    }
-  }
-
-  struct Response {
-    int status = 0;                              // 0 = connection closed before a response
-    std::map<std::string, std::string> headers;  // lower-cased names
-    std::string body;
-  };
-
-  // Reads one response. `head` = the request was HEAD (Content-Length without a body).
-  Response read_response(bool head = false) {
-    Response r;
-    std::size_t end;
-    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
-      if (!fill()) return r;
-    }
-    std::string header = buf_.substr(0, end);
-    buf_.erase(0, end + 4);
-    std::size_t line_end = header.find("\r\n");
-    std::string status_line = header.substr(0, line_end);
-    r.status = std::stoi(status_line.substr(9, 3));
-    std::size_t pos = line_end;
-    while (pos != std::string::npos && pos < header.size()) {
-      std::size_t next = header.find("\r\n", pos + 2);
-      std::string line =
-          header.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
-      auto colon = line.find(':');
-      if (colon != std::string::npos) {
-        std::string name = line.substr(0, colon);
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        std::string value = line.substr(colon + 1);
-        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
-        r.headers[name] = value;
-      }
-      pos = next;
-    }
-    std::size_t length = 0;
-    if (auto it = r.headers.find("content-length"); it != r.headers.end())
-      length = std::stoul(it->second);
-    if (head || r.status == 204 || r.status == 304 || r.status < 200) length = 0;
-    while (buf_.size() < length) {
-      if (!fill()) return r;
-    }
-    r.body = buf_.substr(0, length);
-    buf_.erase(0, length);
-    return r;
-  }
-
-  // True when the server closed the connection (reads EOF or a reset, and nothing is pending).
-  bool closed_by_peer() {
-    if (!buf_.empty()) return false;
-    return !fill();
-  }
-
-  // Reads raw bytes until `marker` arrived; returns everything read up to and including it.
-  std::string read_until(const std::string& marker) {
-    std::size_t at;
-    while ((at = buf_.find(marker)) == std::string::npos) {
-      if (!fill()) return {};
-    }
-    std::string out = buf_.substr(0, at + marker.size());
-    buf_.erase(0, at + marker.size());
-    return out;
-  }
-
- private:
-  bool fill() {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, 30000) <= 0) return false;  // a hung server fails the test, not the suite
-    char tmp[65536];
-    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-    if (n <= 0) return false;
-    buf_.append(tmp, static_cast<std::size_t>(n));
-    return true;
-  }
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string buf_;
-};
+using RawClient = jarvis::test::RawHttpClient;
 
 jarvis::RouteSpec route(const std::string& method, const std::string& path, jarvis::RouteHandler h,
                         std::size_t max_body = 0) {

@@ -24,7 +24,7 @@
 
 #include <boost/asio/post.hpp>
 #include "observability/metrics.h"
-#include "security/http_raw_client.h"
+#include "support/raw_http_client.h"
 #include "support/support.h"
 
 using jarvis::host::ConnectionCaps;

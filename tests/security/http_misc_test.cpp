@@ -18,7 +18,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "observability/metrics.h"
-#include "security/http_raw_client.h"
+#include "support/raw_http_client.h"
 #include "support/support.h"
 
 using jarvis::host::Dispatcher;

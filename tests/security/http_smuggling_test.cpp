@@ -12,7 +12,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "observability/metrics.h"
-#include "security/http_raw_client.h"
+#include "support/raw_http_client.h"
 
 using jarvis::host::Dispatcher;
 using jarvis::host::HttpServer;

@@ -1,6 +1,7 @@
-// tests/security/http_raw_client.h — a raw HTTP/1.x client on one TCP connection, optionally from a
-// chosen loopback source address (127.0.0.2 …), for the HTTP hardening tests: smuggling needs
-// bytes no HTTP library sends, connection caps need connections that send nothing.
+// tests/support/raw_http_client.h — a raw HTTP/1.x client on one TCP connection, optionally from a
+// chosen loopback source address (127.0.0.2 …): the server tests watch connection reuse and
+// closing, the hardening tests send bytes no HTTP library sends (smuggling) or nothing at all
+// (connection caps).
 #pragma once
 
 #include <arpa/inet.h>
@@ -53,8 +54,9 @@ class RawHttpClient {
     std::string body;
   };
 
-  /// Reads one response (Content-Length framed, as the server always sends).
-  Response read_response() {
+  /// Reads one response (Content-Length framed, as the server always sends). `head` = the request
+  /// was HEAD (a Content-Length without a body).
+  Response read_response(bool head = false) {
     Response r;
     std::size_t end;
     while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
@@ -84,7 +86,7 @@ class RawHttpClient {
     std::size_t length = 0;
     if (auto it = r.headers.find("content-length"); it != r.headers.end())
       length = std::stoul(it->second);
-    if (status == 204 || status == 304 || status < 200) length = 0;
+    if (head || status == 204 || status == 304 || status < 200) length = 0;
     while (buf_.size() < length) {
       if (!fill()) return r;
     }
@@ -103,6 +105,18 @@ class RawHttpClient {
       if (!buf_.empty()) return false;
     }
     return true;
+  }
+
+  /// Reads raw bytes until `marker` arrived; returns everything read up to and including it
+  /// ("" when the connection ended first).
+  std::string read_until(const std::string& marker) {
+    std::size_t at;
+    while ((at = buf_.find(marker)) == std::string::npos) {
+      if (!fill()) return {};
+    }
+    std::string out = buf_.substr(0, at + marker.size());
+    buf_.erase(0, at + marker.size());
+    return out;
   }
 
   /// Half-closes (no more requests): a server that lingers to drain an unread body sees EOF.
