@@ -31,15 +31,16 @@ void register_routes(jarvis::Host& host, BugStore& store) {
                 .path = path,
                 .auth = jarvis::Auth::User,
                 .summary = "List " + what +
-                           " (?status&priority&kind&search&limit≤200&offset); users see their own",
+                           " (?status&priority&kind&search&limit≤200&offset) → {items, total, "
+                           "total_capped}; total is exact up to 1000; users see their own",
                 .handler = [s, kind](jarvis::Request& req) {
                   return jarvis::Response::json(200, s->list(list_query(req, kind), req.principal));
                 }});
     routes.add({.method = "POST",
                 .path = path,
                 .auth = jarvis::Auth::User,
-                .summary = "File a report {title, description, priority, kind, thread_id?, "
-                           "trace_id?, sync_to_github?}",
+                .summary = "File a report {title, description, priority, kind, thread_id? (own "
+                           "thread), trace_id?, sync_to_github?}; 429 past the hourly quota",
                 .handler = [s, kind](jarvis::Request& req) {
                   return jarvis::Response::json(201,
                                                 s->create(req.json_body(), req.principal, kind));
