@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "auth/auth_settings.h"
+#include "auth/origin_policy.h"
+
 namespace jarvis::host::ws {
 
 namespace {
@@ -21,29 +24,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// "https://Example.com:443/" → "example.com"; "http://a:8000" → "a:8000". Empty when malformed.
-std::string origin_authority(std::string_view origin) {
-  auto sep = origin.find("://");
-  if (sep == std::string_view::npos) return "";
-  std::string scheme = lower(origin.substr(0, sep));
-  std::string_view rest = origin.substr(sep + 3);
-  while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-  if (rest.empty() || rest.find('/') != std::string_view::npos) return "";
-  std::string authority = lower(rest);
-  if (scheme == "http" && authority.ends_with(":80")) authority.resize(authority.size() - 3);
-  if (scheme == "https" && authority.ends_with(":443")) authority.resize(authority.size() - 4);
-  return authority;
-}
-
 // Serialises without throwing on invalid UTF-8 (replaced by U+FFFD).
 std::string dump(const jarvis::Json& j) {
   return j.dump(-1, ' ', false, jarvis::Json::error_handler_t::replace);
-}
-
-std::string normalize_origin(std::string_view origin) {
-  origin = trim(origin);
-  while (!origin.empty() && origin.back() == '/') origin.remove_suffix(1);
-  return lower(origin);
 }
 
 }  // namespace
@@ -89,24 +72,21 @@ bool has_query_token(const jarvis::Request& req) {
 
 bool origin_allowed(const jarvis::Request& req, const std::vector<std::string>& allowed,
                     bool allow_missing) {
-  auto origin = req.headers.get("Origin");
-  if (!origin) return allow_missing;
-  std::string normalized = normalize_origin(*origin);
-  if (normalized.empty() || normalized == "null") return false;
+  std::vector<std::string> normalized;
   for (const auto& a : allowed) {
-    if (!a.empty() && normalize_origin(a) == normalized) return true;
+    std::string n = jarvis::host::normalize_origin(a);
+    if (!n.empty()) normalized.push_back(n);
   }
-  auto host = req.headers.get("Host");
-  if (!host) return false;
-  std::string own = lower(trim(*host));
-  std::string authority = origin_authority(normalized);
-  if (authority.empty()) return false;
-  if (authority == own) return true;
-  // Host "example.com:80" against Origin "http://example.com" (default port stripped above).
-  bool https = normalized.starts_with("https://");
-  std::string default_port = https ? ":443" : ":80";
-  return own.ends_with(default_port) &&
-         own.substr(0, own.size() - default_port.size()) == authority;
+  switch (check_origin(req, normalized)) {
+    case OriginStatus::Absent:
+      return allow_missing;
+    case OriginStatus::Allowed:
+      return true;
+    case OriginStatus::Denied:
+    case OriginStatus::Multiple:
+      break;
+  }
+  return false;
 }
 
 ClientAction parse_client_message(std::string_view text) {

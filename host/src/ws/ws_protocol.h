@@ -23,9 +23,10 @@ std::optional<std::string> request_token(const jarvis::Request& req);
 /// 1008) without looking at the value — query strings end up in proxy and access logs.
 bool has_query_token(const jarvis::Request& req);
 
-/// Origin policy: an absent Origin passes when `allow_missing`; otherwise the Origin must equal
-/// the server's own origin (its authority equals the Host header, default ports ignored) or one
-/// of `allowed` (exact match, case-insensitive, trailing '/' ignored). "null" never passes.
+/// Origin policy (the hub's, see auth/origin_policy.h): an absent Origin passes when
+/// `allow_missing`; otherwise exactly one Origin equal (scheme, host, port; default ports and case
+/// ignored) to one of `allowed`. The Host header is never trusted; "null" and several Origin
+/// headers never pass.
 bool origin_allowed(const jarvis::Request& req, const std::vector<std::string>& allowed,
                     bool allow_missing);
 
