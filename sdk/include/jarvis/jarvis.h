@@ -3,6 +3,7 @@
 
 #include "jarvis/commands.h"
 #include "jarvis/config.h"
+#include "jarvis/crypto.h"
 #include "jarvis/database.h"
 #include "jarvis/error.h"
 #include "jarvis/events.h"

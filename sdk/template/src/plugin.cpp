@@ -24,6 +24,29 @@ class HelloPlugin : public jarvis::Plugin {
            return jarvis::Response::json(200, {{"greeting", text}, {"count", g->count(name)}});
          }});
 
+    // Webhook: POST /api/v1/hello/webhook {"name": …} — no session; the sender signs the exact
+    // body GitHub-style (`X-Hub-Signature-256: sha256=<HMAC-SHA256 hex>`) with
+    // HELLO_WEBHOOK_SECRET, checked in constant time with jarvis/crypto.h. 404 `webhook_disabled`
+    // while no secret is set.
+    host.routes().add(
+        {.method = "POST",
+         .path = "/api/v1/hello/webhook",
+         .auth = jarvis::Auth::Webhook,
+         .summary = "Greets body.name for a sender that signs with HELLO_WEBHOOK_SECRET",
+         .handler = [g, secret = host.config().get_string("webhook_secret")](jarvis::Request& req) {
+           if (secret.empty()) throw jarvis::not_found("no webhook secret set", "webhook_disabled");
+           std::string sig = req.headers.get("X-Hub-Signature-256").value_or("");
+           if (!sig.starts_with("sha256=") ||
+               !jarvis::hmac_sha256_verify(secret, req.body, std::string_view(sig).substr(7))) {
+             throw jarvis::Error(401, "invalid_signature", "X-Hub-Signature-256 does not match");
+           }
+           jarvis::Json body = req.json_body();
+           if (!body.contains("name") || !body["name"].is_string()) {
+             throw jarvis::bad_request("'name' (string) is required", "invalid_body");
+           }
+           return jarvis::Response::json(200, {{"greeting", g->greet(body["name"], "webhook")}});
+         }});
+
     // Tool: hello.greet — callable by agents through the policy engine.
     host.tools().add(
         {.name = "hello.greet",
