@@ -5,7 +5,6 @@
 #include <set>
 
 #include "auth/credentials.h"
-#include "auth/rate_limiter.h"
 
 namespace jarvis::host {
 namespace {
@@ -56,52 +55,6 @@ TEST(Credentials, StrengthNames) {
   EXPECT_TRUE(parse_password_strength("interactive", s));
   EXPECT_EQ(s, PasswordStrength::Interactive);
   EXPECT_FALSE(parse_password_strength("weak", s));
-}
-
-TEST(RateLimiter, SlidingWindowWithRetryAfter) {
-  using namespace std::chrono;
-  SlidingWindowLimiter lim(3, seconds(60));
-  auto t0 = SlidingWindowLimiter::Clock::time_point{} + hours(1);
-  seconds wait{};
-  EXPECT_TRUE(lim.try_acquire("a", t0, wait));
-  EXPECT_TRUE(lim.try_acquire("a", t0 + seconds(10), wait));
-  EXPECT_TRUE(lim.try_acquire("a", t0 + seconds(20), wait));
-  EXPECT_FALSE(lim.try_acquire("a", t0 + seconds(30), wait));
-  EXPECT_EQ(wait, seconds(30));  // the first event leaves the window at t0+60
-  EXPECT_TRUE(lim.try_acquire("b", t0 + seconds(30), wait));  // keys are independent
-  EXPECT_TRUE(lim.try_acquire("a", t0 + seconds(61), wait));  // slid
-  EXPECT_FALSE(lim.try_acquire("a", t0 + seconds(62), wait));
-  EXPECT_EQ(wait, seconds(8));
-}
-
-TEST(RateLimiter, ReleaseResetAndDisabled) {
-  using namespace std::chrono;
-  SlidingWindowLimiter lim(1, seconds(60));
-  auto t0 = SlidingWindowLimiter::Clock::time_point{} + hours(1);
-  seconds wait{};
-  EXPECT_TRUE(lim.try_acquire("k", t0, wait));
-  lim.release("k", t0);
-  EXPECT_TRUE(lim.try_acquire("k", t0 + seconds(1), wait));
-  EXPECT_FALSE(lim.try_acquire("k", t0 + seconds(2), wait));
-  EXPECT_GE(wait, seconds(1));
-  lim.reset("k");
-  EXPECT_TRUE(lim.try_acquire("k", t0 + seconds(3), wait));
-
-  SlidingWindowLimiter off(0, seconds(60));
-  for (int i = 0; i < 100; ++i) EXPECT_TRUE(off.try_acquire("k", t0, wait));
-}
-
-TEST(RateLimiter, MemoryIsBounded) {
-  using namespace std::chrono;
-  SlidingWindowLimiter lim(5, seconds(60), 100);
-  auto t0 = SlidingWindowLimiter::Clock::time_point{} + hours(1);
-  seconds wait{};
-  for (int i = 0; i < 1000; ++i)
-    lim.try_acquire("addr" + std::to_string(i), t0 + milliseconds(i), wait);
-  EXPECT_LE(lim.size(), 100u);
-  // Keys whose events all left the window are pruned first.
-  for (int i = 0; i < 50; ++i) lim.try_acquire("late" + std::to_string(i), t0 + minutes(5), wait);
-  EXPECT_LE(lim.size(), 100u);
 }
 
 }  // namespace

@@ -351,7 +351,12 @@ int Application::serve(bool migrate_first) {
       [&p](const jarvis::Principal& who, const std::string& thread) {
         return p.thread_owners->may_access(who, thread);
       },
-      &p.metrics);
+      &p.metrics,
+      // Open sockets' tokens are re-checked in one query each WS_REVALIDATE_SECONDS, past the
+      // token cache, so a revoke from the CLI (another process) closes them within that time.
+      [&p](const std::vector<std::string>& tokens) { return p.auth->validate_tokens(tokens); });
+  // An in-process revoke, disable or role change re-checks at once.
+  p.auth->set_revocation_listener([&hub] { hub.revalidate_now(); });
   server.set_upgrade_handler("/ws", hub.upgrade_handler());
   p.events->set_forwarder([&hub](const jarvis::Event& e) { hub.publish(e); });
   // Several hosts on PostgreSQL: events stored by the others (and by the CLI) reach our /ws.
@@ -406,6 +411,7 @@ int Application::serve(bool migrate_first) {
   server.stop_accepting();
   p.tasks->stop_claiming();
   if (relay) relay->stop();
+  p.auth->set_revocation_listener(nullptr);  // the hub goes out of scope below
   hub.close_all(std::chrono::seconds(2));
   server.shutdown(grace);
   http_server_.store(nullptr);

@@ -163,6 +163,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(std::shared_ptr<WsHub::Core> core, UpgradeConnection& conn)
       : core_(std::move(core)),
+        conn_slot_(std::move(conn.slot)),
         ws_(std::move(conn.stream)),
         req_(std::move(conn.request)),
         jreq_(std::move(conn.jarvis_request)),
@@ -447,6 +448,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   }
 
   std::shared_ptr<WsHub::Core> core_;
+  // The connection's place under JARVIS_HTTP_MAX_CONNECTIONS(_PER_IP): held for the socket's
+  // whole life and released after it (declared before ws_, so destroyed after it).
+  ConnectionSlot conn_slot_;
   websocket::stream<beast::tcp_stream> ws_;
   http::request<http::string_body> req_;
   jarvis::Request jreq_;
