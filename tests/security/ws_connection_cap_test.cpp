@@ -66,3 +66,42 @@ TEST(WsConnectionCap, OneUserCannotHoldMoreThanTheCap) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 8, finding 6: WebSockets are connections too. Each keeps its place under the per-address
+// cap for as long as it is open (the slot was freed at the upgrade before), so one address cannot
+// get past JARVIS_HTTP_MAX_CONNECTIONS_PER_IP by upgrading.
+TEST(WsConnectionCap, OpenWebSocketsCountUnderThePerAddressCap) {
+  jarvis::test::TempDir tmp;
+  std::map<std::string, std::string> env = {{"JARVIS_HTTP_MAX_CONNECTIONS_PER_IP", "3"},
+                                            {"WS_MAX_CONNECTIONS_PER_USER", "10"}};
+  ASSERT_EQ(jarvis::test::run_jarvis({"migrate"}, tmp.path(), env).exit_code, 0);
+  std::string mallory = jarvis::test::create_user_token(tmp.path(), env, "mallory", false);
+  jarvis::test::ServerProcess server(tmp.path(), env);
+  ASSERT_TRUE(server.ready()) << server.output();
+  auto port = static_cast<uint16_t>(server.port());
+
+  std::vector<std::unique_ptr<WsClient>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<WsClient>());
+    ASSERT_TRUE(held.back()->connect(port, {{"Authorization", "Bearer " + mallory}}))
+        << held.back()->error;
+    ASSERT_TRUE(held.back()->read());  // auth.ok: upgraded and authenticated
+  }
+  // Three busy connections from 127.0.0.1: nothing idle to shed, so a fourth is refused.
+  auto refused = jarvis::test::http("GET", server.url("/healthz"));
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_NE(refused.body.find("too_many_connections"), std::string::npos) << refused.body;
+
+  held.pop_back();  // closing a socket gives its place back
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (status != 200 && std::chrono::steady_clock::now() < deadline) {
+    status = jarvis::test::http("GET", server.url("/healthz")).status;
+    if (status != 200) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(status, 200);
+}
+
+}  // namespace
