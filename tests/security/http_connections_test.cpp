@@ -227,6 +227,24 @@ TEST(ConnectionLimiterTest, Finding6_ShedsOldestIdleFirstAndRefusesWhenNoneIsIdl
   EXPECT_EQ(limiter->count("a"), 1u);
 }
 
+// A connection shed while its request header was arriving has lost its place: marking it busy
+// says so, and the server closes it instead of serving it uncounted (the caps could be escaped
+// one race at a time otherwise).
+TEST(ConnectionLimiterTest, Finding6_AShedConnectionCannotBecomeBusyAgain) {
+  auto limiter =
+      std::make_shared<ConnectionLimiter>(ConnectionCaps{.max_total = 0, .max_per_ip = 1});
+  std::vector<std::function<void()>> to_shed;
+  auto first = limiter->admit(
+      "a", [] {}, to_shed);
+  auto second = limiter->admit(
+      "a", [] {}, to_shed);  // sheds `first`
+  ASSERT_TRUE(second);
+  EXPECT_EQ(to_shed.size(), 1u);
+  EXPECT_FALSE(first.set_idle(false));
+  EXPECT_TRUE(second.set_idle(false));
+  EXPECT_EQ(limiter->count("a"), 1u);
+}
+
 TEST(HttpConnectionsServeTest, Finding6_ServeRaisesTheFdLimitAndReportsCapsInReadyz) {
   jarvis::test::TempDir dir;
   std::map<std::string, std::string> env{{"APP_DB", dir.file("jarvis.db")},

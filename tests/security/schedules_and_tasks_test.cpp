@@ -230,6 +230,13 @@ TEST_F(SecuritySchedules, CallerSuppliedThreadMustBeTheirs) {
   std::string id = json::parse(s.body)["id"];
   auto p = call("PATCH", "/api/v1/schedules/" + id, alice_, R"({"thread_id":"thr_bob"})");
   EXPECT_EQ(p.status, 404) << p.body;
+  // A thread_id inside the payload (tasks route their events by it) is checked the same way.
+  json in_payload = {{"cron_expr", "@every:3600"},
+                     {"task", "system.echo"},
+                     {"payload", {{"thread_id", "thr_bob"}}}};
+  auto hidden = call("POST", "/api/v1/schedules", alice_, in_payload.dump());
+  EXPECT_EQ(hidden.status, 404) << hidden.body;
+  EXPECT_EQ(code_of(hidden), "thread_not_found");
   // Admins may use any thread.
   EXPECT_EQ(call("POST", "/api/v1/bugs", admin_, R"({"title":"a","thread_id":"thr_bob"})").status,
             201);

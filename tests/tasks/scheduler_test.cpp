@@ -356,6 +356,31 @@ TEST_P(SchedulerTest, PeriodicJobsAreUpsertedByName) {
   }
 }
 
+// A plugin's periodic job may run an internal task; the operator can still disable and re-enable
+// it (the access rule binds callers starting a task, not the plugin's own schedule).
+TEST_P(SchedulerTest, InternalPeriodicJobsCanBeDisabledAndEnabledAgain) {
+  tasks_->add(Owner{"maint", {}}, {.name = "maint.internal",
+                                   .handler = [](jarvis::TaskContext&) { return jarvis::Json{}; }});
+  tasks_->add_periodic(Owner{"maint", {}},
+                       {.name = "maint.job", .cron_expr = "@every:600", .task = "maint.internal"});
+  auto job = sched().list("system", 10, 0);
+  ASSERT_EQ(job.size(), 1u);
+  ScheduleFields off, on;
+  off.enabled = false;
+  on.enabled = true;
+  EXPECT_FALSE(sched().update(job[0].id, off).enabled);
+  EXPECT_TRUE(sched().update(job[0].id, on).enabled);
+  // Pointing it at another internal task is refused even for the system.
+  ScheduleFields other;
+  other.task = "scheduler.tick";
+  try {
+    sched().update(job[0].id, other);
+    FAIL() << "the system switched a schedule to an internal task";
+  } catch (const jarvis::Error& e) {
+    EXPECT_EQ(e.code(), "task_forbidden");
+  }
+}
+
 TEST_P(SchedulerTest, TheRunnerTicksAndRunsScheduledTasks) {
   create("usr_a", "@every:1", std::nullopt, {{"from", "schedule"}});
   RunnerOptions o;

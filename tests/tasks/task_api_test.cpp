@@ -210,7 +210,8 @@ TEST_P(TaskApiTest, TaskRoutesListShowAndRetryForAdminsOnly) {
   tasks_->add(Owner{"test", {}},
               {.name = "test.fail",
                .handler = [](jarvis::TaskContext&) -> Json { throw std::runtime_error("boom"); },
-               .retry = {.max_attempts = 1}});
+               .retry = {.max_attempts = 1}},
+              jarvis::TaskAccess::Admin);
   std::string bad = tasks_->enqueue("test.fail", {});
   ASSERT_TRUE(tasks_->run_task(ok));
   ASSERT_TRUE(tasks_->run_task(bad));
@@ -333,6 +334,22 @@ TEST_P(TaskApiTest, ScheduleCommandsAddListDisable) {
   EXPECT_EQ(run("schedules", "disable", {"sch_none"}).code, 1);
   EXPECT_EQ(run("schedules", "remove", {id}).code, 0);
   EXPECT_EQ(run("schedules", "remove", {id}).code, 1);
+}
+
+// Issue 8, finding 2: re-queueing is starting — an admin may not retry an internal task (only
+// plugins start those), through the API or the CLI.
+TEST_P(TaskApiTest, RetryOfAnInternalTaskIsForbidden) {
+  tasks_->add(Owner{"test", {}},
+              {.name = "test.internal_fail",
+               .handler = [](jarvis::TaskContext&) -> Json { throw std::runtime_error("boom"); },
+               .retry = {.max_attempts = 1}});
+  std::string dead = tasks_->enqueue("test.internal_fail", {});
+  ASSERT_TRUE(tasks_->run_task(dead));
+  auto r = call("POST", "/api/v1/tasks/" + dead + "/retry", admin());
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.code, "task_forbidden");
+  EXPECT_EQ(run("tasks", "retry", {dead}).code, 1);
+  EXPECT_EQ(tasks_->queue().get(dead)->status, "dead");
 }
 
 INSTANTIATE_TEST_SUITE_P(Dialects, TaskApiTest, ::testing::Values(Db::Sqlite, Db::Postgresql),

@@ -44,7 +44,7 @@ void register_system_routes(Application& app) {
                jarvis::Json body = app.readiness();
                return jarvis::Response::json(body["ok"].get<bool>() ? 200 : 503, body);
              }},
-        RouteExecution::IoThread);
+        RouteExecution::System);  // waits for the database: never on an I/O thread
 
   MetricsRegistry* metrics = app.services().metrics;
   r.add(Owner{},
@@ -57,7 +57,7 @@ void register_system_routes(Application& app) {
                return jarvis::Response::text(200, metrics->render(),
                                              "text/plain; version=0.0.4; charset=utf-8");
              }},
-        RouteExecution::IoThread);
+        RouteExecution::System);
 
   r.add(Owner{}, {.method = "GET",
                   .path = "/api/v1/system/status",

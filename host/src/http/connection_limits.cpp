@@ -23,8 +23,8 @@ void ConnectionSlot::release() noexcept {
   limiter_.reset();
 }
 
-void ConnectionSlot::set_idle(bool idle) noexcept {
-  if (limiter_) limiter_->set_idle(id_, idle);
+bool ConnectionSlot::set_idle(bool idle) noexcept {
+  return limiter_ ? limiter_->set_idle(id_, idle) : true;
 }
 
 ConnectionSlot ConnectionLimiter::admit(const std::string& ip, std::function<void()> shed,
@@ -84,10 +84,11 @@ void ConnectionLimiter::release(std::uint64_t id) noexcept {
   erase(it);
 }
 
-void ConnectionLimiter::set_idle(std::uint64_t id, bool idle) noexcept {
+bool ConnectionLimiter::set_idle(std::uint64_t id, bool idle) noexcept {
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
-  if (it == entries_.end() || it->second.idle == idle) return;
+  if (it == entries_.end()) return false;  // shed (or released): its place is someone else's
+  if (it->second.idle == idle) return true;
   it->second.idle = idle;
   auto& per = by_ip_[it->second.ip];
   if (idle) {
@@ -97,6 +98,7 @@ void ConnectionLimiter::set_idle(std::uint64_t id, bool idle) noexcept {
     per.idle.erase(id);
     idle_.erase(id);
   }
+  return true;
 }
 
 std::size_t ConnectionLimiter::count() const {

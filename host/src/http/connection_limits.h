@@ -42,8 +42,10 @@ class ConnectionSlot {
   /// Frees the place (idempotent).
   void release() noexcept;
   /// Marks the connection idle (waiting for a request: may be shed) or busy (a request is being
-  /// read, handled or answered, or the connection was upgraded: never shed).
-  void set_idle(bool idle) noexcept;
+  /// read, handled or answered, or the connection was upgraded: never shed). Returns false when
+  /// the connection no longer holds a place — it was shed and its close is on the way — so the
+  /// caller must close it rather than serve it uncounted.
+  bool set_idle(bool idle) noexcept;
   explicit operator bool() const { return limiter_ != nullptr; }
 
  private:
@@ -88,7 +90,7 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
     std::set<std::uint64_t> idle;  // ids in accept order: the first is the oldest
   };
   void release(std::uint64_t id) noexcept;
-  void set_idle(std::uint64_t id, bool idle) noexcept;
+  bool set_idle(std::uint64_t id, bool idle) noexcept;
   // Frees `id`'s place and hands back its shed callback. Caller holds mu_.
   std::function<void()> evict(std::uint64_t id);
   void erase(std::unordered_map<std::uint64_t, Entry>::iterator it);

@@ -293,14 +293,15 @@ std::size_t Dispatcher::body_limit(const std::string& method,
   }
 }
 
-bool Dispatcher::runs_inline(const std::string& method, const std::string& target) const noexcept {
+RouteExecution Dispatcher::execution_of(const std::string& method,
+                                        const std::string& target) const noexcept {
   try {
     std::string_view raw_path, raw_query;
     split_target(target, raw_path, raw_query);
     RouteMatch m = router_.match(method, std::string(raw_path));
-    return m.kind == RouteMatch::Kind::Found && m.route->execution == RouteExecution::IoThread;
+    return m.kind == RouteMatch::Kind::Found ? m.route->execution : RouteExecution::Pool;
   } catch (...) {
-    return false;
+    return RouteExecution::Pool;
   }
 }
 

@@ -67,10 +67,10 @@ class Dispatcher {
   /// 0 when the route sets none or nothing matches (the server then applies its default).
   std::size_t body_limit(const std::string& method, const std::string& target) const noexcept;
 
-  /// True when `method target` reaches a route registered with RouteExecution::IoThread
-  /// (/healthz, /readyz, /metrics): the server then answers it on the I/O thread instead of
-  /// posting it to the handler pool.
-  bool runs_inline(const std::string& method, const std::string& target) const noexcept;
+  /// Where the route `method target` reaches runs (RouteExecution::Pool when none matches): the
+  /// server answers IoThread routes (/healthz) on the I/O thread, posts System routes (/readyz,
+  /// /metrics) to its system pool and everything else to the handler pool.
+  RouteExecution execution_of(const std::string& method, const std::string& target) const noexcept;
 
   /// `{"error":{"code","message","request_id"}}` with `status`.
   static jarvis::Response error_response(int status, const std::string& code,

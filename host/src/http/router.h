@@ -23,8 +23,11 @@ enum class RouteExecution {
   /// On the handler pool (JARVIS_HANDLER_THREADS): every plugin route and most host routes.
   Pool,
   /// Inline on the I/O thread that parsed the request, never queued behind other handlers. Only
-  /// for cheap host routes that must answer under load (/healthz, /readyz, /metrics).
+  /// for host routes that touch nothing that can block (/healthz).
   IoThread,
+  /// On the host's own small system pool (2 threads): never queued behind application handlers,
+  /// and never on an I/O thread, since it may wait for the database (/readyz, /metrics).
+  System,
 };
 
 /// A registered route. Member order matters: `owner` (which keeps the library) is declared
@@ -49,7 +52,7 @@ class Router {
  public:
   /// Adds a route; throws jarvis::Error(409, "duplicate_route") naming both owners, or
   /// jarvis::Error(400, "invalid_route") for a malformed pattern (must start with '/').
-  /// `execution` = IoThread is for the host's system routes only (plugins cannot ask for it).
+  /// `execution` other than Pool is for the host's system routes only (plugins cannot ask for it).
   void add(Owner owner, jarvis::RouteSpec spec, RouteExecution execution = RouteExecution::Pool);
   /// Matches a path (no query string). The path may still be percent-encoded: it is split on '/'
   /// first and each segment is decoded on its own, so "%2F" stays inside one segment (and one path

@@ -47,6 +47,10 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+// The system routes' own pool (/readyz, /metrics): probes come one at a time, so two threads and a
+// short queue suffice; beyond it they get 503 overloaded like any request.
+constexpr std::size_t kSystemPoolThreads = 2;
+constexpr std::size_t kSystemPoolQueue = 64;
 // The read buffer holds at most one request header, one chunk-size line or one trailer (bodies
 // go straight into the message): its bound is what bounds chunk lines and trailers. Larger than
 // kHeaderLimit so that an oversized header is reported as such.
@@ -177,6 +181,7 @@ struct ServerCore {
 
   std::shared_ptr<ConnectionLimiter> limiter;  // set by listen()
   std::unique_ptr<HandlerPool> pool;           // set by start()
+  std::unique_ptr<HandlerPool> system_pool;    // /readyz, /metrics: set by start()
 
   net::io_context ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
@@ -244,7 +249,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void wait_for_request() {
     if (core_.stopping) return close();
     header_done_ = false;
-    slot_.set_idle(true);
+    if (!slot_.set_idle(true)) return close();     // never: a busy connection is not shed
     if (buffer_.size() > 0) return read_header();  // pipelined request already buffered
     idle_ = true;
     stream_.expires_after(first_ ? core_.options.header_timeout : core_.options.idle_timeout);
@@ -315,7 +320,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return close();  // EOF, timeout (socket already closed), reset
 
     header_done_ = true;
-    slot_.set_idle(false);
+    // Shed between the header's arrival and here: the place was given away and the posted close
+    // would skip a connection whose header is done — close now, never serve it uncounted.
+    if (!slot_.set_idle(false)) return close();
     if (obs_fold_) return send_error(400, "bad_request", "obsolete line folding in a header");
     auto& req = parser_->get();
     if (auto problem = check_framing(req); problem.status != 0) {
@@ -392,11 +399,14 @@ class Session : public std::enable_shared_from_this<Session> {
     unsigned version = req.version();
     bool keep = req.keep_alive();
     bool head = req.method() == http::verb::head;
-    if (!core_.pool || core_.dispatcher.runs_inline(jr->method, jr->target)) {
+    RouteExecution where = core_.pool ? core_.dispatcher.execution_of(jr->method, jr->target)
+                                      : RouteExecution::IoThread;
+    if (where == RouteExecution::IoThread) {
       jarvis::Response jres = core_.dispatcher.dispatch(*jr);
       return respond(std::move(jres), version, keep && !core_.stopping, head);
     }
-    bool posted = core_.pool->try_post([self = shared_from_this(), jr, version, keep, head] {
+    HandlerPool& pool = where == RouteExecution::System ? *core_.system_pool : *core_.pool;
+    bool posted = pool.try_post([self = shared_from_this(), jr, version, keep, head] {
       auto jres = std::make_shared<jarvis::Response>(self->core_.dispatcher.dispatch(*jr));
       net::post(self->executor_, [self, jres, version, keep, head] {
         self->respond(std::move(*jres), version, keep && !self->core_.stopping, head);
@@ -711,6 +721,7 @@ void HttpServer::start() {
     handlers = std::max<std::size_t>(4, 2 * std::max(1u, std::thread::hardware_concurrency()));
   }
   impl_->pool = std::make_unique<HandlerPool>(handlers, o.handler_queue);
+  impl_->system_pool = std::make_unique<HandlerPool>(kSystemPoolThreads, kSystemPoolQueue);
   impl_->started = true;
   impl_->accepting = true;
   impl_->work.emplace(impl_->ioc.get_executor());
@@ -802,6 +813,7 @@ void HttpServer::shutdown(std::chrono::milliseconds grace) {
   }
   // Handlers still running finish (their responses are written while the I/O threads run).
   if (impl_->pool) impl_->pool->shutdown();
+  if (impl_->system_pool) impl_->system_pool->shutdown();
   impl_->work.reset();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) {

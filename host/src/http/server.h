@@ -7,9 +7,10 @@
 // writes responses; each connection runs on its own strand. Route handlers run on a bounded
 // handler pool (`handler_threads`, `handler_queue`): the I/O thread posts dispatch() there and the
 // response write is posted back to the connection's strand. Routes registered with
-// RouteExecution::IoThread (/healthz, /readyz, /metrics) and the server's own rejections are
-// answered on the I/O thread, never queued behind handlers. A full pool answers 503 `overloaded`
-// with Retry-After: 1.
+// RouteExecution::IoThread (/healthz) and the server's own rejections are answered on the I/O
+// thread; RouteExecution::System routes (/readyz, /metrics, which may wait for the database) run
+// on a separate two-thread system pool. Neither ever queues behind application handlers. A full
+// pool answers 503 `overloaded` with Retry-After: 1.
 //
 // Limits (RFC 9112 framing): Transfer-Encoding must end in `chunked` and may not come with
 // Content-Length, HTTP/1.1 needs exactly one Host, obs-fold lines are refused (400, close); chunk

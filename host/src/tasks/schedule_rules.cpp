@@ -97,11 +97,20 @@ void Scheduler::check_caller(const ScheduleRecord& s, Changes changed,
     }
     require(*owner);
   }
-  // 2. The thread its events go to must be one the caller may use (404, as for reads).
-  if (changed.thread && s.thread_id) {
-    bool ok = thread ? thread(caller, *s.thread_id) : caller.is_admin();
-    if (!ok) {
-      throw jarvis::Error(404, "thread_not_found", "thread " + *s.thread_id + " does not exist");
+  // 2. The thread its events go to must be one the caller may use (404, as for reads) — the
+  //    schedule's thread_id, and a thread_id inside the payload (tasks route events by it).
+  auto require_thread = [&](const std::string& id) {
+    bool ok = thread ? thread(caller, id) : caller.is_admin();
+    if (!ok) throw jarvis::Error(404, "thread_not_found", "thread " + id + " does not exist");
+  };
+  if (changed.thread && s.thread_id) require_thread(*s.thread_id);
+  if (changed.payload) {
+    auto payload = jarvis::try_parse_json(s.payload);
+    if (payload && payload->is_object()) {
+      auto it = payload->find("thread_id");
+      if (it != payload->end() && it->is_string() && !it->get<std::string>().empty()) {
+        require_thread(it->get<std::string>());
+      }
     }
   }
   // 3. Sizes and quotas.

@@ -298,7 +298,9 @@ ScheduleRecord Scheduler::update(const std::string& id, const ScheduleFields& fi
   bool thread_changed = s.thread_id != current->thread_id;
   // Enabling again is checked like a new schedule's task: the rules may have changed meanwhile.
   check_caller(s,
-               {.task = s.enabled || s.task != current->task,
+               // A plugin's periodic job (owner "system") may run an internal task: editing or
+               // re-enabling it is fine as long as the task stays the same.
+               {.task = s.task != current->task || (s.enabled && s.owner != "system"),
                 .cron = cron_changed || restart,
                 .payload = s.payload != current->payload,
                 .thread = thread_changed},

@@ -191,6 +191,9 @@ void add_task_commands(CommandTable& commands, TaskService* tasks) {
                         Args a = Args::parse(c.args, {}, {});
                         const std::string& id = a.positional(0, "ID");
                         return guarded(c, [&] {
+                          if (auto existing = tasks->queue().get(id)) {
+                            tasks->require_may_start(existing->name, jarvis::Principal::system());
+                          }
                           auto r = tasks->queue().retry(id);
                           c.out << "task " << r.id << " (" << r.name << ") queued again\n";
                           return 0;

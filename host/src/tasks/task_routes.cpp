@@ -167,6 +167,10 @@ void register_task_routes(Router& router, TaskService& tasks, SqlDatabase& db) {
                     .auth = jarvis::Auth::Admin,
                     .summary = "Queue a failed or dead task again (attempts reset)",
                     .handler = [t](Request& req) {
+                      // Re-queueing is starting: an internal task is not an admin's to run.
+                      if (auto existing = t->queue().get(req.path_param("id"))) {
+                        t->require_may_start(existing->name, req.principal);
+                      }
                       auto r = t->queue().retry(req.path_param("id"));
                       return Response::json(200, r.to_json());
                     }});

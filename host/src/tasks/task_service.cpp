@@ -113,6 +113,7 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
   std::atomic<int> executing{0};
   std::atomic<long long> last_expired_scan_ms{0};
   std::atomic<long long> last_purge_ms{0};
+  std::atomic<long long> last_owner_check_ms{0};
 
   // Wake-up: enqueue bumps the sequence; an idle worker waits for a change or the poll interval.
   std::mutex wake_mu;
@@ -590,11 +591,20 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
 
   // The scheduler.tick handler: dispatch due slots, and purge old rows once a minute.
   jarvis::Json run_tick() {
-    TickResult r = scheduler.tick(unix_now());
-    jarvis::Json out = r.to_json();
+    // Owners' rights first (at most every 5 s): a schedule of a demoted or disabled owner must
+    // not fire once more before the once-a-minute housekeeping below.
     long long now_ms = std::chrono::duration_cast<milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
+    long long last_check = last_owner_check_ms.load();
+    long long disabled = 0;
+    if (now_ms - last_check >= 5000 &&
+        last_owner_check_ms.compare_exchange_strong(last_check, now_ms)) {
+      disabled = disable_forbidden_schedules();
+    }
+    TickResult r = scheduler.tick(unix_now());
+    jarvis::Json out = r.to_json();
+    if (disabled > 0) out["disabled_schedules"] = disabled;
     long long last = last_purge_ms.load();
     if (now_ms - last >= 60000 && last_purge_ms.compare_exchange_strong(last, now_ms)) {
       std::chrono::hours retention;
@@ -609,7 +619,6 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
       long long dispatches = scheduler.purge_dispatches(cutoff);
       out["purged_tasks"] = purged;
       out["purged_dispatches"] = dispatches;
-      out["disabled_schedules"] = disable_forbidden_schedules();
     }
     return out;
   }
