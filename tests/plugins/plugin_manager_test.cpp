@@ -204,6 +204,15 @@ TEST(PluginManager, NewerSdkMinorRefused) {
   EXPECT_TRUE(contains(i.reason, "host's SDK 1.1")) << i.reason;
 }
 
+TEST(PluginManager, SdkMinorOlderThanTheFloorRefused) {
+  PluginInfo i = load_one("sdk_1_0");
+  EXPECT_EQ(i.state, PluginState::Refused);
+  EXPECT_EQ(i.reason_code, "sdk_incompatible");
+  EXPECT_TRUE(contains(i.reason, "built against SDK 1.0")) << i.reason;
+  EXPECT_TRUE(contains(i.reason, "older than the oldest SDK 1.1")) << i.reason;
+  EXPECT_TRUE(contains(i.reason, "rebuild")) << i.reason;
+}
+
 TEST(PluginManager, OldSdkRangeRefused) {
   PluginInfo i = load_one("old_sdk");
   EXPECT_EQ(i.state, PluginState::Refused);
@@ -590,12 +599,12 @@ TEST(PluginManager, AllFixturesTogetherThenStopWithoutCrash) {
       {"good", PluginState::Loaded},           {"trivial", PluginState::Loaded},
       {"handler_throws", PluginState::Loaded}, {"start_throws", PluginState::Loaded},
       {"bad_abi", PluginState::Refused},       {"newer_sdk", PluginState::Refused},
-      {"no_entry", PluginState::Refused},      {"no_marker", PluginState::Refused},
-      {"corrupt", PluginState::Refused},       {"malformed", PluginState::Refused},
-      {"old_sdk", PluginState::Refused},       {"needs_missing", PluginState::Refused},
-      {"cycle_a", PluginState::Refused},       {"cycle_b", PluginState::Refused},
-      {"factory_throws", PluginState::Failed}, {"setup_throws", PluginState::Failed},
-      {"dup_route", PluginState::Failed}};
+      {"sdk_1_0", PluginState::Refused},       {"no_entry", PluginState::Refused},
+      {"no_marker", PluginState::Refused},     {"corrupt", PluginState::Refused},
+      {"malformed", PluginState::Refused},     {"old_sdk", PluginState::Refused},
+      {"needs_missing", PluginState::Refused}, {"cycle_a", PluginState::Refused},
+      {"cycle_b", PluginState::Refused},       {"factory_throws", PluginState::Failed},
+      {"setup_throws", PluginState::Failed},   {"dup_route", PluginState::Failed}};
   for (const auto& [name, state] : want) {
     PluginInfo i = l.info(name);
     EXPECT_EQ(to_string(i.state), std::string(to_string(state))) << name << ": " << i.reason;

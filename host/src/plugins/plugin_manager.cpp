@@ -296,6 +296,14 @@ bool PluginManager::check(Record& r) {
                   host_sdk_text());
     return false;
   }
+  if (minor < JARVIS_SDK_OLDEST_COMPATIBLE_MINOR) {
+    set_state(r, PluginState::Refused, "sdk_incompatible",
+              who + lib + "): built against SDK " + built + ", older than the oldest SDK " +
+                  std::to_string(JARVIS_SDK_VERSION_MAJOR) + "." +
+                  std::to_string(JARVIS_SDK_OLDEST_COMPATIBLE_MINOR) +
+                  " this host loads (structs changed in that release); rebuild the plugin");
+    return false;
+  }
   if (!has_entry) {
     set_state(r, PluginState::Refused, "entry_missing",
               who + lib +

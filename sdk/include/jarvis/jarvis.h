@@ -2,6 +2,7 @@
 #pragma once
 
 #include "jarvis/commands.h"
+#include "jarvis/cancel.h"
 #include "jarvis/config.h"
 #include "jarvis/crypto.h"
 #include "jarvis/database.h"

@@ -1,7 +1,8 @@
 // jarvis/version.h — the SDK's API version and ABI tag.
 //
 // A plugin is compatible with a host when it was built against the same SDK major version, a
-// minor version not newer than the host's, and the same ABI tag. The host checks this from the
+// minor version not newer than the host's (and not older than JARVIS_SDK_OLDEST_COMPATIBLE_MINOR),
+// and the same ABI tag. The host checks this from the
 // plugin's exported marker symbol *without running any plugin code* (see plugin.h).
 #pragma once
 
@@ -11,6 +12,12 @@
 #define JARVIS_SDK_VERSION_MAJOR 1
 /// SDK API minor version: bumped when the SDK gains backward-compatible features.
 #define JARVIS_SDK_VERSION_MINOR 1
+/// Oldest minor version of this major the host still loads. SDK 1.1 changed structs passed by value
+/// across the boundary (ToolCall, OutboundRequest, ProcessOptions, Response, TaskContext …), so a
+/// plugin built against 1.0 is refused before any of its code runs. From 1.1 on, a minor release
+/// only adds functions, interfaces and new structs (docs/plugin-sdk.md, "Evolution rule"); this
+/// floor moves only when a minor version says so in its release notes.
+#define JARVIS_SDK_OLDEST_COMPATIBLE_MINOR 1
 
 // The ABI tag names the C++ ABI family and the standard-library ABI the plugin was compiled with.
 // Plugins built with a different standard library (or the old copy-on-write std::string) cannot
