@@ -9,6 +9,7 @@ PACKAGES=(
   libsoci-dev libsqlite3-dev libpq-dev nlohmann-json3-dev libsodium-dev
   libgtest-dev libgmock-dev
   postgresql sqlite3 curl python3 tzdata bc
+  json-schema-test-suite
   wrk nginx
 )
 
