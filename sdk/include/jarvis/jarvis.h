@@ -15,6 +15,7 @@
 #include "jarvis/metrics.h"
 #include "jarvis/plugin.h"
 #include "jarvis/principal.h"
+#include "jarvis/sse.h"
 #include "jarvis/subprocess.h"
 #include "jarvis/system.h"
 #include "jarvis/tasks.h"
