@@ -1,6 +1,9 @@
-// CurlHttpClient: one libcurl easy handle per request; manual redirects re-checked by the SSRF
-// guard; the guard resolves host names itself and pins curl to the checked addresses
-// (CURLOPT_RESOLVE), and re-checks the address of every socket curl opens.
+// CurlHttpClient: one libcurl easy handle per request, driven through a multi handle so that a
+// cancellation token is honoured within 100 ms; manual redirects re-checked by the SSRF guard; the
+// guard resolves host names itself and pins curl to the checked addresses (CURLOPT_RESOLVE), and
+// re-checks the address of every socket curl opens. Request bodies come from memory, a file or
+// multipart parts (streamed through a read callback); response bodies go to memory, a file or the
+// caller's on_chunk callback.
 #include "net/http_client.h"
 
 #include <arpa/inet.h>
@@ -8,6 +11,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +19,9 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <exception>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -27,6 +34,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "jarvis/crypto.h"
 #include "net/address_policy.h"
 
 namespace jarvis::host {
@@ -36,6 +44,8 @@ using Clock = std::chrono::steady_clock;
 
 /// Cap on the total size of response headers of one response.
 constexpr std::size_t kMaxHeaderBytes = 256 * 1024;
+/// How often a cancellation token is polled while waiting (predicate tokens have no callback).
+constexpr std::chrono::milliseconds kCancelPoll{100};
 
 void init_curl_once() {
   static std::once_flag once;
@@ -53,7 +63,41 @@ bool is_tchar(unsigned char c) {
          std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
+bool has_control_char(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+}
+
+/// A multipart name or filename goes inside a quoted-string of a part header.
+void validate_part_label(const std::string& what, const std::string& value) {
+  if (value.find_first_of(std::string_view("\r\n\0\"", 4)) != std::string::npos) {
+    throw std::invalid_argument("outbound request: multipart " + what +
+                                " contains a line break, NUL or quote");
+  }
+}
+
 void validate_request(const OutboundRequest& r) {
+  int bodies = !r.body.empty() + !r.body_file.empty() + !r.multipart.empty();
+  if (bodies > 1) {
+    throw std::invalid_argument(
+        "outbound request: set at most one of body, body_file and multipart");
+  }
+  if (r.on_chunk && !r.output_file.empty()) {
+    throw std::invalid_argument("outbound request: on_chunk and output_file are exclusive");
+  }
+  for (const auto& part : r.multipart) {
+    if (part.name.empty())
+      throw std::invalid_argument("outbound request: multipart part without a name");
+    validate_part_label("name '" + part.name + "'", part.name);
+    validate_part_label("filename", part.filename);
+    if (has_control_char(part.content_type)) {
+      throw std::invalid_argument("outbound request: multipart content_type of '" + part.name +
+                                  "' contains control characters");
+    }
+    if (!part.file.empty() && !part.data.empty()) {
+      throw std::invalid_argument("outbound request: multipart part '" + part.name +
+                                  "' sets both data and file");
+    }
+  }
   if (r.method.empty() || !std::all_of(r.method.begin(), r.method.end(), is_tchar)) {
     throw std::invalid_argument("outbound request: invalid HTTP method '" + r.method + "'");
   }
@@ -143,10 +187,11 @@ std::optional<ParsedUrl> parse_url(const std::string& url, std::string& error) {
 struct Resolution {
   std::vector<std::string> addresses;  ///< numeric, de-duplicated, in resolver order
   std::string error;                   ///< non-empty on failure
+  bool cancelled = false;              ///< the request was cancelled while waiting
 };
 
 Resolution resolve_host(const std::string& host, const std::string& port,
-                        std::chrono::milliseconds timeout) {
+                        std::chrono::milliseconds timeout, const CancelToken& cancel) {
   struct State {
     std::mutex mu;
     std::condition_variable cv;
@@ -182,11 +227,22 @@ Resolution resolve_host(const std::string& host, const std::string& port,
   // The lookup runs on its own thread so that a dead resolver cannot outlast the deadline; the
   // thread finishes on its own and the shared state keeps its result alive until then.
   std::thread(work).detach();
+  const auto until = Clock::now() + timeout;
   std::unique_lock lock(state->mu);
-  if (!state->cv.wait_for(lock, timeout, [&] { return state->done; })) {
-    Resolution timed_out;
-    timed_out.error = "resolving host '" + host + "' timed out";
-    return timed_out;
+  while (!state->done) {
+    if (cancel.cancelled()) {
+      Resolution stopped;
+      stopped.cancelled = true;
+      stopped.error = "request cancelled while resolving host '" + host + "'";
+      return stopped;
+    }
+    auto now = Clock::now();
+    if (now >= until) {
+      Resolution timed_out;
+      timed_out.error = "resolving host '" + host + "' timed out";
+      return timed_out;
+    }
+    state->cv.wait_for(lock, std::min<Clock::duration>(until - now, kCancelPoll));
   }
   return state->result;
 }
@@ -235,7 +291,8 @@ class Guard {
     return non_public_reason(address);
   }
 
-  GuardVerdict check(const ParsedUrl& u, std::chrono::milliseconds resolve_timeout) const {
+  GuardVerdict check(const ParsedUrl& u, std::chrono::milliseconds resolve_timeout,
+                     const CancelToken& cancel) const {
     GuardVerdict v;
     auto block = [&](std::string why) {
       v.error_class = "blocked_url";
@@ -257,9 +314,9 @@ class Guard {
       if (auto why = address_refusal(u.host)) return block("address " + u.host + " is " + *why);
       return v;
     }
-    Resolution r = resolve_host(u.host, u.port, resolve_timeout);
+    Resolution r = resolve_host(u.host, u.port, resolve_timeout, cancel);
     if (!r.error.empty()) {
-      v.error_class = "dns_resolution";
+      v.error_class = r.cancelled ? "cancelled" : "dns_resolution";
       v.message = r.error;
       return v;
     }
@@ -356,11 +413,171 @@ class PartFile {
   bool committed_ = false;
 };
 
+/// A request body streamed through CURLOPT_READFUNCTION: a sequence of in-memory byte ranges and
+/// local files (body_file, multipart). Sizes are taken up front, so Content-Length is exact.
+class UploadBody {
+ public:
+  /// The body of `body_file`.
+  static UploadBody from_file(const std::string& path) {
+    UploadBody b;
+    b.add_file(path);
+    return b;
+  }
+
+  /// A multipart/form-data body (RFC 7578) of `parts` with a fresh random boundary.
+  static UploadBody multipart(const std::vector<MultipartPart>& parts) {
+    UploadBody b;
+    // 128 random bits: a boundary that occurs inside a file part by chance is not a concern;
+    // in-memory parts are still checked, and get a new boundary in the (absurd) case of a match.
+    for (;;) {
+      b.boundary_ = "jarvis-" + jarvis::to_hex(jarvis::random_bytes(16));
+      if (std::none_of(parts.begin(), parts.end(), [&](const MultipartPart& p) {
+            return p.data.find(b.boundary_) != std::string::npos;
+          })) {
+        break;
+      }
+    }
+    for (const auto& p : parts) {
+      std::string filename = p.filename;
+      if (filename.empty() && !p.file.empty()) {
+        filename = std::filesystem::path(p.file).filename().string();
+        validate_part_label("filename", filename);
+      }
+      std::string head =
+          "--" + b.boundary_ + "\r\nContent-Disposition: form-data; name=\"" + p.name + "\"";
+      if (!filename.empty()) head += "; filename=\"" + filename + "\"";
+      head += "\r\n";
+      std::string type = p.content_type;
+      if (type.empty() && !filename.empty()) type = "application/octet-stream";
+      if (!type.empty()) head += "Content-Type: " + type + "\r\n";
+      head += "\r\n";
+      b.add_bytes(std::move(head));
+      if (!p.file.empty()) {
+        b.add_file(p.file);
+      } else {
+        b.add_bytes(p.data);
+      }
+      b.add_bytes("\r\n");
+    }
+    b.add_bytes("--" + b.boundary_ + "--\r\n");
+    return b;
+  }
+
+  std::uint64_t size() const { return size_; }
+  const std::string& boundary() const { return boundary_; }
+
+  /// Reading state of one transfer (each redirect hop starts from the beginning).
+  class Reader {
+   public:
+    explicit Reader(const UploadBody& body) : body_(body) {}
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
+    ~Reader() { close_file(); }
+
+    /// Copies up to `len` bytes; returns the count (0 at the end) or sets error() and returns 0.
+    std::size_t read(char* out, std::size_t len) {
+      while (segment_ < body_.segments_.size()) {
+        const Segment& seg = body_.segments_[segment_];
+        std::uint64_t left = seg.size - offset_;
+        if (left == 0) {
+          close_file();
+          ++segment_;
+          offset_ = 0;
+          continue;
+        }
+        std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, len));
+        if (seg.path.empty()) {
+          std::memcpy(out, seg.bytes.data() + offset_, want);
+          offset_ += want;
+          return want;
+        }
+        if (fd_ < 0) {
+          fd_ = ::open(seg.path.c_str(), O_RDONLY | O_CLOEXEC);
+          if (fd_ < 0) return fail(errno, seg.path);
+        }
+        ssize_t n;
+        do {
+          n = ::read(fd_, out, want);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) return fail(errno, seg.path);
+        if (n == 0) return fail(EIO, seg.path + " (file shrank during the upload)");
+        offset_ += static_cast<std::uint64_t>(n);
+        return static_cast<std::size_t>(n);
+      }
+      return 0;
+    }
+    int error() const { return errno_; }
+    const std::string& error_path() const { return error_path_; }
+
+   private:
+    std::size_t fail(int err, const std::string& path) {
+      errno_ = err;
+      error_path_ = path;
+      return 0;
+    }
+    void close_file() {
+      if (fd_ >= 0) ::close(fd_);
+      fd_ = -1;
+    }
+
+    const UploadBody& body_;
+    std::size_t segment_ = 0;
+    std::uint64_t offset_ = 0;
+    int fd_ = -1;
+    int errno_ = 0;
+    std::string error_path_;
+  };
+
+ private:
+  struct Segment {
+    std::string bytes;  ///< when path is empty
+    std::string path;
+    std::uint64_t size = 0;
+  };
+
+  void add_bytes(std::string bytes) {
+    if (bytes.empty()) return;
+    size_ += bytes.size();
+    segments_.push_back({std::move(bytes), "", 0});
+    segments_.back().size = segments_.back().bytes.size();
+  }
+  void add_file(const std::string& path) {
+    struct stat st {};
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      int err = fd < 0 ? errno : (S_ISREG(st.st_mode) ? errno : EINVAL);
+      if (fd >= 0) ::close(fd);
+      throw std::system_error(err, std::generic_category(),
+                              "cannot read the request body file '" + path + "'");
+    }
+    ::close(fd);
+    size_ += static_cast<std::uint64_t>(st.st_size);
+    segments_.push_back({"", path, static_cast<std::uint64_t>(st.st_size)});
+  }
+
+  std::vector<Segment> segments_;
+  std::uint64_t size_ = 0;
+  std::string boundary_;
+};
+
+size_t on_upload_read(char* buffer, size_t size, size_t nitems, void* user) {
+  auto* reader = static_cast<UploadBody::Reader*>(user);
+  std::size_t n = reader->read(buffer, size * nitems);
+  if (reader->error() != 0) return CURL_READFUNC_ABORT;
+  return n;
+}
+
 struct Transfer {
   CURL* easy = nullptr;
   std::size_t max_bytes = 0;
   PartFile* file = nullptr;  ///< 2xx bodies go here when set
   const Guard* guard = nullptr;
+  const CancelToken* cancel = nullptr;
+  const std::function<bool(std::string_view)>* on_chunk = nullptr;  ///< 2xx bodies go here
+
+  bool cancelled = false;             ///< the token fired during the transfer
+  bool stopped_by_callback = false;   ///< on_chunk returned false
+  std::exception_ptr callback_error;  ///< on_chunk threw
 
   std::size_t received = 0;
   std::size_t header_bytes = 0;
@@ -378,16 +595,32 @@ bool is_redirect(long status) {
 size_t on_body(char* data, size_t size, size_t nmemb, void* user) {
   auto* t = static_cast<Transfer*>(user);
   std::size_t len = size * nmemb;
+  if (t->cancel->cancelled()) {
+    t->cancelled = true;
+    return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+  }
   if (t->received + len > t->max_bytes) {
     t->too_large = true;
-    return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+    return 0;
   }
   t->received += len;
   long status = 0;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-  if (t->file && status >= 200 && status < 300) {
+  bool success = status >= 200 && status < 300;
+  if (t->file && success) {
     if (int err = t->file->write(data, len)) {
       t->file_errno = err;
+      return 0;
+    }
+  } else if (t->on_chunk && *t->on_chunk && success) {
+    // Exceptions must not unwind through libcurl's C frames: keep it and rethrow after cleanup.
+    try {
+      if (!(*t->on_chunk)(std::string_view(data, len))) {
+        t->stopped_by_callback = true;
+        return 0;
+      }
+    } catch (...) {
+      t->callback_error = std::current_exception();
       return 0;
     }
   } else {
@@ -432,6 +665,65 @@ curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* ad
     }
   }
   return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+struct CurlMultiDeleter {
+  void operator()(CURLM* m) const { curl_multi_cleanup(m); }
+};
+
+/// Lets a CancelToken's on_cancel callback (any thread, possibly after send() returned) wake the
+/// multi handle currently waiting, so that cancellation does not wait for the next poll.
+struct Waker {
+  std::mutex mu;
+  CURLM* multi = nullptr;  ///< guarded by mu; null while no transfer waits
+
+  void wake() {
+    std::lock_guard lock(mu);
+    if (multi) curl_multi_wakeup(multi);
+  }
+  void set(CURLM* m) {
+    std::lock_guard lock(mu);
+    multi = m;
+  }
+};
+
+/// Runs one easy transfer to completion on the calling thread through a private multi handle,
+/// waiting at most kCancelPoll between checks of the cancellation token. Returns the transfer's
+/// CURLcode, or CURLE_ABORTED_BY_CALLBACK with `t.cancelled` set when the token fired.
+CURLcode perform(CURL* easy, Transfer& t, Waker& waker) {
+  std::unique_ptr<CURLM, CurlMultiDeleter> multi(curl_multi_init());
+  if (!multi) throw std::bad_alloc();
+  CURLM* m = multi.get();
+  if (curl_multi_add_handle(m, easy) != CURLM_OK) throw std::bad_alloc();
+  waker.set(m);
+  CURLcode result = CURLE_ABORTED_BY_CALLBACK;
+  bool done = false;
+  while (!done) {
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(m, &running);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(m, &queued)) {
+      if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy) {
+        result = msg->data.result;
+        done = true;
+      }
+    }
+    if (done) break;
+    if (mc != CURLM_OK) {
+      result = CURLE_RECV_ERROR;
+      break;
+    }
+    if (t.cancel->cancelled()) {
+      t.cancelled = true;
+      break;
+    }
+    if (running == 0) break;  // cannot happen without a CURLMSG_DONE; be safe
+    curl_multi_poll(m, nullptr, 0, static_cast<int>(kCancelPoll.count()), nullptr);
+  }
+  waker.set(nullptr);
+  // Removing an unfinished transfer closes its connection at once (nothing is reused).
+  curl_multi_remove_handle(m, easy);
+  return result;
 }
 
 long to_long_ms(std::chrono::milliseconds ms) {
@@ -492,13 +784,42 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
   const auto deadline = started + std::chrono::milliseconds(std::max(1L, request.timeout_ms));
   const Guard guard(request.guard, options_.guard_address_exemptions);
 
+  // Request bodies streamed from disk or built from parts; local file errors throw here, before
+  // any network traffic.
+  std::optional<UploadBody> upload;
+  Headers headers = request.headers;
+  auto set_content_type = [&](const std::string& value, bool replace) {
+    if (!replace && headers.get("Content-Type")) return;
+    Headers kept;
+    for (const auto& kv : headers.all()) {
+      if (lower(kv.first) != "content-type") kept.add(kv.first, kv.second);
+    }
+    kept.add("Content-Type", value);
+    headers = std::move(kept);
+  };
+  if (!request.body_file.empty()) {
+    upload = UploadBody::from_file(request.body_file);
+    set_content_type("application/octet-stream", false);
+  } else if (!request.multipart.empty()) {
+    upload = UploadBody::multipart(request.multipart);
+    set_content_type("multipart/form-data; boundary=" + upload->boundary(), true);
+  }
+
   std::optional<PartFile> file;
   if (!request.output_file.empty()) file.emplace(request.output_file);
+
+  // Cancellation through the token's source wakes the waiting transfer at once; predicate tokens
+  // are polled every kCancelPoll.
+  auto waker = std::make_shared<Waker>();
+  if (request.cancel.can_cancel()) {
+    request.cancel.on_cancel([weak = std::weak_ptr<Waker>(waker)] {
+      if (auto w = weak.lock()) w->wake();
+    });
+  }
 
   OutboundResponse res;
   std::string method = request.method;
   std::string body = request.body;
-  Headers headers = request.headers;
   std::string url = request.url;
   std::string first_origin;
 
@@ -514,6 +835,12 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
 
   for (int hop = 0;; ++hop) {
     res = OutboundResponse();
+    if (request.cancel.cancelled()) {
+      fail("cancelled", "request cancelled");
+      if (file) file->discard();
+      log_result();
+      return res;
+    }
     std::string parse_error;
     std::optional<ParsedUrl> parsed = parse_url(url, parse_error);
     if (!parsed) {
@@ -536,9 +863,10 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
 
     GuardVerdict verdict;
     if (request.guard.enabled) {
-      verdict = guard.check(*parsed, connect_budget);
+      verdict = guard.check(*parsed, connect_budget, request.cancel);
       if (!verdict.error_class.empty()) {
         fail(verdict.error_class, verdict.message);
+        if (file) file->discard();
         log_result();
         return res;
       }
@@ -552,6 +880,10 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
     t.max_bytes = request.max_response_bytes;
     t.file = file ? &*file : nullptr;
     t.guard = request.guard.enabled ? &guard : nullptr;
+    t.cancel = &request.cancel;
+    t.on_chunk = request.on_chunk ? &request.on_chunk : nullptr;
+    std::optional<UploadBody::Reader> reader;
+    if (upload) reader.emplace(*upload);
     char errbuf[CURL_ERROR_SIZE] = {};
 
     SlistPtr header_list;
@@ -577,6 +909,7 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, to_long_ms(connect_budget));
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, to_long_ms(remaining));
@@ -598,7 +931,13 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
       curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &t);
       if (resolve_list) curl_easy_setopt(c, CURLOPT_RESOLVE, resolve_list.get());
     }
-    if (method == "HEAD") {
+    if (reader) {
+      curl_easy_setopt(c, CURLOPT_POST, 1L);
+      if (method != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(upload->size()));
+      curl_easy_setopt(c, CURLOPT_READFUNCTION, on_upload_read);
+      curl_easy_setopt(c, CURLOPT_READDATA, &*reader);
+    } else if (method == "HEAD") {
       curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     } else if (method == "GET" && body.empty()) {
       curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -610,19 +949,31 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
       }
     }
 
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = perform(c, t, *waker);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     res.status = static_cast<int>(status);
     res.headers = std::move(t.headers);
 
+    if (t.callback_error) {
+      if (file) file->discard();
+      std::rethrow_exception(t.callback_error);
+    }
     if (t.file_errno != 0) {
       file->discard();
       throw std::system_error(t.file_errno, std::generic_category(),
                               "cannot write the download for '" + request.output_file + "'");
     }
+    if (reader && reader->error() != 0) {
+      throw std::system_error(reader->error(), std::generic_category(),
+                              "cannot read the request body file '" + reader->error_path() + "'");
+    }
     if (!t.blocked.empty()) {
       fail("blocked_url", "URL refused: " + t.blocked);
+    } else if (t.cancelled) {
+      fail("cancelled", "request cancelled");
+    } else if (t.stopped_by_callback) {
+      fail("cancelled", "transfer stopped by on_chunk");
     } else if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
       fail("too_large",
            t.header_bytes > kMaxHeaderBytes
@@ -655,11 +1006,13 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
         if (status == 303 && method != "HEAD") {
           method = "GET";
           body.clear();
+          upload.reset();
         } else if ((status == 301 || status == 302) && method == "POST") {
           method = "GET";
           body.clear();
+          upload.reset();
         }
-        if (body.empty()) {  // the body was dropped: so are the headers describing it
+        if (body.empty() && !upload) {  // no body (any more): nor the headers describing it
           Headers kept;
           for (const auto& kv : headers.all()) {
             std::string n = lower(kv.first);

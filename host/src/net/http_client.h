@@ -18,8 +18,12 @@
 //   too_large             body above max_response_bytes (announced or actually received)
 //   blocked_url           refused by the guard; the message names the reason
 //   invalid_url           unparseable URL or a scheme other than http/https
-// Programming errors in the request (bad method or header bytes) throw std::invalid_argument;
-// local file errors with `output_file` (cannot create, write or rename) throw std::system_error.
+//   cancelled             the request's cancel token fired, or on_chunk returned false
+// Programming errors in the request (bad method or header bytes, bad multipart names, several
+// body sources) throw std::invalid_argument; local file errors with `output_file`, `body_file`
+// or a multipart file part throw std::system_error; an exception from `on_chunk` is rethrown.
+// Decisions for streaming, cancellation and uploads:
+// docs/decisions/0016-outbound-cancellation-streaming-subprocess-env.md.
 #pragma once
 
 #include <string>

@@ -7,7 +7,7 @@
 //                               jarvis::CancelToken::when(ctx.should_stop)};
 //   req.on_chunk = [&](std::string_view bytes) {
 //     for (const jarvis::SseEvent& ev : sse.feed(bytes)) {
-//       if (ev.data == "[DONE]") return false;       // stop reading; the connection is closed
+//       if (ev.data == "[DONE]") break;              // OpenAI's end marker; the server closes
 //       on_token(jarvis::parse_json(ev.data));
 //     }
 //     return true;
