@@ -30,8 +30,12 @@ class PolicyTest : public AuthTest {
   void allow(const std::string& p, const std::string& t, const std::string& effect = "allow") {
     PermissionStore(*db_, nullptr).put(p, t, effect, "test");
   }
+  // A direct (agent-less) caller whose permission key is `id`.
+  static jarvis::Principal as_user(const std::string& id) {
+    return jarvis::Principal{id, id, jarvis::Role::User, true};
+  }
   jarvis::ToolResult invoke(const std::string& principal, const std::string& tool) {
-    return tools_->invoke(jarvis::ToolCall{.principal = principal,
+    return tools_->invoke(jarvis::ToolCall{.caller = as_user(principal),
                                            .tool = tool,
                                            .args = {{"x", 1}},
                                            .thread_id = "thr_1",
@@ -113,8 +117,8 @@ TEST_P(PolicyTest, PluginPoliciesRunInOrderAndAnyDenyWins) {
   EXPECT_TRUE(invoke("agent:main", "demo.echo").allowed);
   EXPECT_EQ(order, (std::vector<std::string>{"first", "second", "third"}));
   order.clear();
-  auto denied = tools_->invoke(
-      jarvis::ToolCall{.principal = "agent:main", .tool = "demo.echo", .args = {{"deny", true}}});
+  auto denied = tools_->invoke(jarvis::ToolCall{
+      .caller = as_user("agent:main"), .tool = "demo.echo", .args = {{"deny", true}}});
   EXPECT_FALSE(denied.allowed);
   EXPECT_EQ(denied.reason, "second_says_no");
   EXPECT_EQ(order, (std::vector<std::string>{"first", "second"}));  // later policies not consulted

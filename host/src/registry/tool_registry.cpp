@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "jarvis/error.h"
+#include "jarvis/json_schema.h"
 #include "registry/event_bus.h"
 
 namespace jarvis::host {
@@ -43,8 +44,13 @@ void ToolRegistryImpl::add(Owner owner, jarvis::ToolSpec spec) {
     throw jarvis::Error(400, "invalid_tool", "a tool needs a name and a handler");
   }
   if (!spec.parameters.is_object()) {
-    throw jarvis::Error(400, "invalid_tool",
+    throw jarvis::Error(400, "invalid_tool_schema",
                         "tool '" + spec.name + "': parameters must be a JSON schema object");
+  }
+  if (auto e = jarvis::check_json_schema(spec.parameters)) {
+    throw jarvis::Error(400, "invalid_tool_schema",
+                        "tool '" + spec.name + "' from '" + owner.name +
+                            "': parameters schema at " + jarvis::to_string(*e));
   }
   std::lock_guard lock(mu_);
   auto it = items_.find(spec.name);
@@ -68,28 +74,39 @@ std::vector<jarvis::ToolInfo> ToolRegistryImpl::list() const {
   return out;
 }
 
+std::optional<jarvis::ToolInfo> ToolRegistryImpl::find(const std::string& name) const {
+  auto e = entry(name);
+  if (!e) return std::nullopt;
+  return jarvis::ToolInfo{name, e->spec.description, e->spec.parameters, e->spec.is_protected,
+                          e->owner.name};
+}
+
 void ToolRegistryImpl::remove_owner(const std::string& owner_name) {
   std::lock_guard lock(mu_);
   std::erase_if(items_, [&](const auto& kv) { return kv.second->owner.name == owner_name; });
 }
 
+std::shared_ptr<const ToolEntry> ToolRegistryImpl::entry(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = items_.find(name);
+  return it == items_.end() ? nullptr : it->second;
+}
+
 jarvis::PolicyDecision ToolRegistryImpl::decide(const jarvis::ToolCall& call) const {
-  std::shared_ptr<const ToolEntry> entry;
-  {
-    std::lock_guard lock(mu_);
-    auto it = items_.find(call.tool);
-    if (it != items_.end()) entry = it->second;
-  }
-  if (!entry) return {false, "unknown_tool"};
+  auto e = entry(call.tool);
+  if (!e) return {false, "unknown_tool"};
   if (flags_.restarting()) return {false, "restarting"};
-  if (entry->spec.is_protected && flags_.lockdown()) return {false, "lockdown"};
+  if (e->spec.is_protected && flags_.lockdown()) return {false, "lockdown"};
+  // Every call is for someone: an anonymous caller has no permissions, even through an agent.
+  if (!call.caller.authenticated || call.caller.user_id.empty()) return {false, "unauthenticated"};
   if (!db_) return {false, "no_permission"};
   try {
     auto sql = db_->session();
     int n = 0;
+    std::string principal = call.permission_principal();
     *sql << "SELECT COUNT(*) FROM tool_permissions WHERE principal = :p AND tool = :t AND effect = "
             "'allow'",
-        soci::use(call.principal), soci::use(call.tool), soci::into(n);
+        soci::use(principal), soci::use(call.tool), soci::into(n);
     if (n == 0) return {false, "no_permission"};
   } catch (const std::exception& e) {
     spdlog::error("policy: permission lookup failed: {}", e.what());
@@ -112,6 +129,26 @@ jarvis::PolicyDecision ToolRegistryImpl::decide(const jarvis::ToolCall& call) co
   return {true, "allowed"};
 }
 
+void ToolRegistryImpl::emit_decision(const jarvis::ToolCall& call,
+                                     const jarvis::PolicyDecision& d) {
+  if (!events_) return;
+  jarvis::Json payload = {{"tool", call.tool},
+                          {"principal", call.permission_principal()},
+                          {"allowed", d.allowed},
+                          {"reason", d.reason}};
+  if (!call.agent_id.empty()) payload["on_behalf_of"] = call.caller.user_id;
+  try {
+    events_->emit(Owner{}, jarvis::Event{.type = "policy.decision",
+                                         .payload = std::move(payload),
+                                         .thread_id = call.thread_id,
+                                         .trace_id = call.trace_id,
+                                         .actor_type = "principal",
+                                         .actor_id = call.permission_principal()});
+  } catch (const std::exception& e) {
+    spdlog::error("policy.decision event failed: {}", e.what());
+  }
+}
+
 jarvis::ToolResult ToolRegistryImpl::invoke(const jarvis::ToolCall& call) {
   if (jarvis::json_depth(call.args) > jarvis::kMaxJsonDepth) {
     // Refused before policy, events and the handler: nothing downstream copies a deep value.
@@ -123,22 +160,23 @@ jarvis::ToolResult ToolRegistryImpl::invoke(const jarvis::ToolCall& call) {
                                      std::to_string(jarvis::kMaxJsonDepth) + " levels"}}}};
     return deep;
   }
-  jarvis::PolicyDecision d = decide(call);
-  if (events_) {
-    try {
-      events_->emit(Owner{}, jarvis::Event{.type = "policy.decision",
-                                           .payload = {{"tool", call.tool},
-                                                       {"principal", call.principal},
-                                                       {"allowed", d.allowed},
-                                                       {"reason", d.reason}},
-                                           .thread_id = call.thread_id,
-                                           .trace_id = call.trace_id,
-                                           .actor_type = "principal",
-                                           .actor_id = call.principal});
-    } catch (const std::exception& e) {
-      spdlog::error("policy.decision event failed: {}", e.what());
+  // Arguments are checked before the policy engine, so plugin policies (and the handler) only
+  // ever see arguments of the declared shape.
+  if (auto known = entry(call.tool)) {
+    if (auto bad = jarvis::validate_json(known->spec.parameters, call.args)) {
+      jarvis::ToolResult r;
+      r.reason = "invalid_args";
+      r.result = {{"error",
+                   {{"code", "invalid_args"},
+                    {"message",
+                     "invalid arguments for tool '" + call.tool + "': " + jarvis::to_string(*bad)},
+                    {"path", bad->path}}}};
+      emit_decision(call, {false, "invalid_args"});
+      return r;
     }
   }
+  jarvis::PolicyDecision d = decide(call);
+  emit_decision(call, d);
   jarvis::ToolResult r;
   r.allowed = d.allowed;
   r.reason = d.reason;
@@ -146,12 +184,7 @@ jarvis::ToolResult ToolRegistryImpl::invoke(const jarvis::ToolCall& call) {
     r.result = {{"error", {{"code", "tool_denied"}, {"message", d.reason}}}};
     return r;
   }
-  std::shared_ptr<const ToolEntry> entry;
-  {
-    std::lock_guard lock(mu_);
-    auto it = items_.find(call.tool);
-    if (it != items_.end()) entry = it->second;
-  }
+  auto entry = this->entry(call.tool);
   if (!entry) {
     r.allowed = false;
     r.reason = "unknown_tool";

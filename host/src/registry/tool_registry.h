@@ -1,14 +1,19 @@
 // host/src/registry/tool_registry.h — agent tools and the deny-by-default policy engine.
 //
-// invoke(): unknown tool → deny; restarting → deny; lockdown → deny protected tools; no
-// (principal, tool) allow row in `tool_permissions` → deny; then plugin policies in registration
-// order; any deny wins. Each decision is emitted as `policy.decision`.
+// add(): the tool's `parameters` schema is checked (jarvis::check_json_schema); a bad one is
+// refused with 400 `invalid_tool_schema` naming the tool and the schema path.
+// invoke(): arguments deeper than kMaxJsonDepth → `json_too_deep`; unknown tool → deny; arguments
+// not matching the schema → `invalid_args` (JSON Pointer path); restarting → deny; lockdown → deny
+// protected tools; unauthenticated caller → deny; no (permission_principal(), tool) allow row in
+// `tool_permissions` → deny; then plugin policies in registration order; any deny wins. Each
+// decision (invalid_args included) is emitted as `policy.decision`. See decision 0017.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,7 +60,9 @@ class ToolRegistryImpl {
   /// Throws jarvis::Error(409, "duplicate_tool") naming both owners.
   void add(Owner owner, jarvis::ToolSpec spec);
   std::vector<jarvis::ToolInfo> list() const;
-  /// Policy-checked invocation; never throws.
+  /// The tool named `name`, or nullopt.
+  std::optional<jarvis::ToolInfo> find(const std::string& name) const;
+  /// Validated, policy-checked invocation; never throws.
   jarvis::ToolResult invoke(const jarvis::ToolCall& call);
   void set_system_flags(SystemFlags flags) { flags_ = std::move(flags); }
   void remove_owner(const std::string& owner_name);
@@ -63,6 +70,9 @@ class ToolRegistryImpl {
   jarvis::PolicyDecision decide(const jarvis::ToolCall& call) const;
 
  private:
+  std::shared_ptr<const ToolEntry> entry(const std::string& name) const;
+  void emit_decision(const jarvis::ToolCall& call, const jarvis::PolicyDecision& d);
+
   jarvis::Database* db_;
   PolicyRegistryImpl& policies_;
   EventBusImpl* events_;

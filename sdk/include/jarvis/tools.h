@@ -1,9 +1,11 @@
 // jarvis/tools.h — agent tools and the policy engine (deny-by-default).
 //
 // A tool is a named function with a JSON-schema description, callable by an LLM agent. Every call
-// goes through `ToolRegistry::invoke`, which asks the policy engine first: unknown tool, restart
-// in progress, lockdown (for protected tools), a missing (principal, tool) permission or any
-// plugin policy denies the call.
+// goes through `ToolRegistry::invoke`: an unknown tool is denied, arguments that do not match the
+// tool's `parameters` schema are refused (`invalid_args`, with a JSON Pointer to the offending
+// value; see jarvis/json_schema.h for the supported keywords), then the policy engine decides:
+// restart in progress, lockdown (for protected tools), a missing (principal, tool) permission or
+// any plugin policy denies the call. Only then does the handler run.
 #pragma once
 
 #include <functional>
@@ -11,17 +13,33 @@
 #include <vector>
 
 #include "jarvis/json.h"
+#include "jarvis/principal.h"
 #include "jarvis/version.h"
 
 namespace jarvis {
 
-/// Context of one tool call.
+/// Context of one tool call (SDK 1.1: the caller is a Principal, plus the agent acting for it).
+///
+/// The (principal, tool) permission is checked against `permission_principal()`: the agent when
+/// an agent calls, otherwise the caller's user id. `caller` always says whose data the call acts
+/// on, so a tool scopes what it reads and changes with `call.caller.may_access(owner)` — an agent
+/// holding a permission can use the tool for every user it serves, but only on that user's data.
+/// A call whose caller is not authenticated is denied (`unauthenticated`).
 struct ToolCall {
-  std::string principal;  ///< who calls: an agent id or a user id (the permission key)
+  /// The user the call is for (or made by, when no agent is involved); Principal::system() for
+  /// host-internal work and the operator CLI.
+  Principal caller;
+  /// The agent making the call on `caller`'s behalf, e.g. "agent:main"; empty for a direct call.
+  std::string agent_id;
   std::string tool;
-  Json args = Json::object();
+  Json args = Json::object();  ///< validated against the tool's `parameters` before anything runs
   std::string thread_id;
   std::string trace_id;
+
+  /// The key of the (principal, tool) permission: `agent_id` when set, else `caller.user_id`.
+  const std::string& permission_principal() const {
+    return agent_id.empty() ? caller.user_id : agent_id;
+  }
 };
 
 /// Handler of a tool; returns its JSON result or throws jarvis::Error.
@@ -31,7 +49,9 @@ using ToolHandler = std::function<Json(const ToolCall&)>;
 struct ToolSpec {
   std::string name;         ///< e.g. "bugs.create"
   std::string description;  ///< shown to the LLM
-  Json parameters = Json{{"type", "object"}, {"properties", Json::object()}};  ///< JSON Schema
+  /// JSON Schema of the arguments, checked when the tool is added (a malformed schema or an
+  /// unsupported keyword is refused with 400 `invalid_tool_schema`) and enforced on every call.
+  Json parameters = Json{{"type", "object"}, {"properties", Json::object()}};
   bool is_protected = false;  ///< denied while the system is in lockdown
   ToolHandler handler;
 };
@@ -47,10 +67,11 @@ using Policy = std::function<PolicyDecision(const ToolCall&)>;
 
 /// Result of ToolRegistry::invoke.
 struct ToolResult {
-  bool allowed = false;
-  std::string reason;  ///< why it was denied, or "allowed"
-  bool ok = false;     ///< true when allowed and the handler returned
-  Json result;         ///< handler result, or {"error":{code,message}} on failure
+  bool allowed = false;  ///< false when denied or refused before the policy (`invalid_args`)
+  std::string reason;    ///< why it was denied ("invalid_args", "no_permission", …), or "allowed"
+  bool ok = false;       ///< true when allowed and the handler returned
+  Json result;  ///< handler result, or {"error":{code,message}} on failure ({code,message,path}
+                ///< for invalid_args)
 };
 
 /// Summary of a registered tool (for LLM tool lists).
@@ -66,10 +87,12 @@ struct ToolInfo {
 class JARVIS_API ToolRegistry {
  public:
   virtual ~ToolRegistry();
-  /// Registers a tool. Throws Error(409, "duplicate_tool") on a duplicate name.
+  /// Registers a tool. Throws Error(409, "duplicate_tool") on a duplicate name and
+  /// Error(400, "invalid_tool_schema") naming the tool and the schema path on a bad schema.
   virtual void add(ToolSpec spec) = 0;
   virtual std::vector<ToolInfo> list() const = 0;
-  /// Checks policy and, when allowed, runs the tool. Never throws for a denied or failing call.
+  /// Validates the arguments, checks policy and, when allowed, runs the tool. Never throws for a
+  /// refused, denied or failing call.
   virtual ToolResult invoke(const ToolCall& call) = 0;
 };
 

@@ -47,18 +47,20 @@ class HelloPlugin : public jarvis::Plugin {
            return jarvis::Response::json(200, {{"greeting", g->greet(body["name"], "webhook")}});
          }});
 
-    // Tool: hello.greet — callable by agents through the policy engine.
+    // Tool: hello.greet — callable by agents (and admins: `jarvis tools invoke`) through the
+    // policy engine, once granted (`jarvis permissions allow PRINCIPAL hello.greet`). The host
+    // validates the arguments against `parameters` before the handler runs (jarvis/json_schema.h).
     host.tools().add(
         {.name = "hello.greet",
          .description = "Greet a person by name",
          .parameters = {{"type", "object"},
-                        {"properties", {{"name", {{"type", "string"}}}}},
-                        {"required", {"name"}}},
+                        {"properties",
+                         {{"name", {{"type", "string"}, {"minLength", 1}, {"maxLength", 64}}}}},
+                        {"required", {"name"}},
+                        {"additionalProperties", false}},
          .handler = [g](const jarvis::ToolCall& call) {
-           if (!call.args.contains("name") || !call.args["name"].is_string()) {
-             throw jarvis::bad_request("'name' (string) is required", "invalid_args");
-           }
-           return jarvis::Json{{"greeting", g->greet(call.args["name"], call.principal)}};
+           // call.args matches `parameters`; call.caller is whose greeting it is.
+           return jarvis::Json{{"greeting", g->greet(call.args["name"], call.caller.user_id)}};
          }});
 
     // Task: hello.greet — durable background greeting. TaskAccess::User: any signed-in user may
