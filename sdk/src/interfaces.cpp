@@ -9,6 +9,8 @@ const char* sdk_library_abi_tag() { return JARVIS_ABI_TAG; }
 RouteRegistry::~RouteRegistry() = default;
 PluginConfig::~PluginConfig() = default;
 Database::~Database() = default;
+Transaction::~Transaction() = default;
+LiveSubscription::~LiveSubscription() = default;
 EventBus::~EventBus() = default;
 TaskRegistry::~TaskRegistry() = default;
 

@@ -15,7 +15,7 @@ void check_id(const std::string& id, const char* field) {
 
 }  // namespace
 
-ThreadOwners::ThreadOwners(jarvis::Database& db) : db_(db) {}
+ThreadOwners::ThreadOwners(jarvis::Database& db) : db_(db), live_(&db) {}
 
 void ThreadOwners::claim(const std::string& thread_id, const std::string& user_id,
                          const std::string& component) {

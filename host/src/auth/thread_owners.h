@@ -5,11 +5,13 @@
 // its user; the host then scopes events, traces and /ws subscriptions by ownership: a user sees a
 // thread's events only when they own it, admins see all. A thread nobody claimed is admin-only.
 // The lead exposes claim()/owner_of() to plugins through the SDK; host code uses this class.
+// Live pushes to a thread's subscribers (publish/listen in the SDK) hang off it: live().
 #pragma once
 
 #include <optional>
 #include <string>
 
+#include "events/live_pushes.h"
 #include "jarvis/database.h"
 #include "jarvis/principal.h"
 
@@ -31,9 +33,12 @@ class ThreadOwners {
   bool may_access(const jarvis::Principal& who, const std::string& thread_id);
   /// Forgets a thread (when its plugin deletes it); false when it was not claimed.
   bool release(const std::string& thread_id);
+  /// Live pushes to threads (jarvis::ThreadRegistry::publish / listen; events/live_pushes.h).
+  LivePushes& live() { return live_; }
 
  private:
   jarvis::Database& db_;
+  LivePushes live_;
 };
 
 }  // namespace jarvis::host

@@ -83,6 +83,8 @@ void Application::init(AppMode mode) {
 
   if (mode != AppMode::Offline) {
     db_ = SqlDatabase::open(settings_.database_url, settings_.db_pool_size);
+    db_->set_session_timeout(
+        SqlDatabase::parse_session_timeout(store_.get_or("JARVIS_DB_SESSION_TIMEOUT_MS", "")));
   }
   p.events = std::make_unique<EventBusImpl>(db_.get(), &p.metrics);
   p.tools = std::make_unique<ToolRegistryImpl>(db_.get(), p.policies, p.events.get());
@@ -92,6 +94,9 @@ void Application::init(AppMode mode) {
     p.tasks->set_limits({.max_payload_bytes = settings_.task_max_payload_bytes});
     p.auth = std::make_unique<AuthService>(*db_, p.events.get(), AuthSettings::from(store_));
     p.thread_owners = std::make_unique<ThreadOwners>(*db_);
+    p.events->add_owner_removal_hook([owners = p.thread_owners.get()](const std::string& name) {
+      owners->live().remove_owner(name);
+    });
     p.system = std::make_unique<SystemState>(*db_, p.events.get(), SystemOptions::from(store_),
                                              &p.metrics);
     p.tools->set_system_flags(p.system->flags());
@@ -359,10 +364,19 @@ int Application::serve(bool migrate_first) {
   p.auth->set_revocation_listener([&hub] { hub.revalidate_now(); });
   server.set_upgrade_handler("/ws", hub.upgrade_handler());
   p.events->set_forwarder([&hub](const jarvis::Event& e) { hub.publish(e); });
-  // Several hosts on PostgreSQL: events stored by the others (and by the CLI) reach our /ws.
+  p.thread_owners->live().set_ws_sink([&hub](const jarvis::LivePush& push) {
+    hub.publish_live(push.thread_id, push.component, push.message);
+  });
+  // Several hosts on PostgreSQL: events stored by the others (and by the CLI) reach our /ws, and
+  // so do their live pushes (and our listeners).
   std::unique_ptr<EventRelay> relay;
   if (db_->dialect() == jarvis::Dialect::Postgresql) {
     relay = std::make_unique<EventRelay>(*db_, [&hub](const jarvis::Event& e) { hub.publish(e); });
+    relay->set_live_handler([this, &p](const std::string& payload) {
+      if (auto push = LivePushes::parse_notification(payload, db_->origin())) {
+        p.thread_owners->live().deliver_remote(std::move(*push));
+      }
+    });
     relay->start();
   }
   p.system->set_restart_hooks(RestartHooks{
@@ -389,6 +403,9 @@ int Application::serve(bool migrate_first) {
     server.start();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
+    if (relay) relay->stop();
+    p.events->set_forwarder(nullptr);  // the hub goes out of scope
+    p.thread_owners->live().set_ws_sink(nullptr);
     p.tasks->stop_claiming();
     p.tasks->drain(std::chrono::seconds(5));
     plugins_->stop_all();
@@ -416,6 +433,7 @@ int Application::serve(bool migrate_first) {
   server.shutdown(grace);
   http_server_.store(nullptr);
   p.events->set_forwarder(nullptr);
+  p.thread_owners->live().set_ws_sink(nullptr);
   if (!p.tasks->drain(grace))
     spdlog::warn("task drain timed out; unfinished tasks will be re-claimed");
   plugins_->stop_all();

@@ -1,28 +1,90 @@
-// host/src/tasks/sql_access.cpp — write transactions and column readers (see sql_access.h).
-#include "tasks/sql_access.h"
+// host/src/db/sql_access.cpp — write transactions and column readers (see sql_access.h).
+#include "db/sql_access.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
+#include "jarvis/error.h"
+
 namespace jarvis::host {
 
-std::unique_lock<std::mutex> sqlite_write_gate(const jarvis::Database& db) {
-  if (db.dialect() != jarvis::Dialect::Sqlite) return {};
+namespace {
+
+// The gates this thread holds (normally none or one).
+thread_local std::vector<const void*> t_held_gates;
+
+void forget_held(const void* db) {
+  auto it = std::find(t_held_gates.begin(), t_held_gates.end(), db);
+  if (it != t_held_gates.end()) t_held_gates.erase(it);
+}
+
+}  // namespace
+
+WriteGate::WriteGate(WriteGate&& other) noexcept : mutex_(other.mutex_), db_(other.db_) {
+  other.mutex_ = nullptr;
+  other.db_ = nullptr;
+}
+
+WriteGate& WriteGate::operator=(WriteGate&& other) noexcept {
+  if (this != &other) {
+    release();
+    mutex_ = other.mutex_;
+    db_ = other.db_;
+    other.mutex_ = nullptr;
+    other.db_ = nullptr;
+  }
+  return *this;
+}
+
+WriteGate::~WriteGate() { release(); }
+
+void WriteGate::release() {
+  if (!mutex_) return;
+  forget_held(db_);
+  mutex_->unlock();
+  mutex_ = nullptr;
+  db_ = nullptr;
+}
+
+bool holds_write_gate(const jarvis::Database& db) {
+  return std::find(t_held_gates.begin(), t_held_gates.end(), &db) != t_held_gates.end();
+}
+
+WriteGate sqlite_write_gate(const jarvis::Database& db, std::chrono::milliseconds wait) {
+  WriteGate gate;
+  if (db.dialect() != jarvis::Dialect::Sqlite) return gate;
+  if (holds_write_gate(db)) {
+    throw jarvis::Error(500, "transaction_open",
+                        "this thread holds an open transaction on the host database: write "
+                        "through it (emit(event, tx), enqueue(name, options, tx)) or commit first");
+  }
   static std::mutex registry_mu;
-  static std::map<const void*, std::unique_ptr<std::mutex>> gates;  // one per database object
-  std::mutex* gate;
+  static std::map<const void*, std::unique_ptr<std::timed_mutex>> gates;  // one per database
+  std::timed_mutex* m;
   {
     std::lock_guard lock(registry_mu);
     auto& slot = gates[&db];
-    if (!slot) slot = std::make_unique<std::mutex>();
-    gate = slot.get();
+    if (!slot) slot = std::make_unique<std::timed_mutex>();
+    m = slot.get();
   }
-  return std::unique_lock<std::mutex>(*gate);
+  if (wait == std::chrono::milliseconds::max()) {
+    m->lock();
+  } else if (!m->try_lock_for(wait)) {
+    throw jarvis::Error(503, "database_busy",
+                        "the database write lock stayed taken for " + std::to_string(wait.count()) +
+                            " ms (JARVIS_DB_SESSION_TIMEOUT_MS); retry shortly");
+  }
+  gate.mutex_ = m;
+  gate.db_ = &db;
+  t_held_gates.push_back(&db);
+  return gate;
 }
 
 WriteTx::WriteTx(soci::session& sql, jarvis::Dialect dialect) : sql_(sql), dialect_(dialect) {

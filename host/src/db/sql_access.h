@@ -1,7 +1,8 @@
-// host/src/tasks/sql_access.h — the small SQL plumbing the queue and the scheduler share: a write
+// host/src/db/sql_access.h — the small SQL plumbing the host's stores share: a write
 // transaction that takes the write lock up front on SQLite, and dialect-proof column readers.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -15,12 +16,41 @@
 
 namespace jarvis::host {
 
+/// The SQLite write gate of one database, held (RAII, move-only). See sqlite_write_gate().
+class WriteGate {
+ public:
+  WriteGate() = default;
+  WriteGate(WriteGate&& other) noexcept;
+  WriteGate& operator=(WriteGate&& other) noexcept;
+  WriteGate(const WriteGate&) = delete;
+  WriteGate& operator=(const WriteGate&) = delete;
+  ~WriteGate();
+  /// True when this object holds a gate (always false on PostgreSQL).
+  bool held() const { return mutex_ != nullptr; }
+  /// Releases the gate early; idempotent.
+  void release();
+
+ private:
+  friend WriteGate sqlite_write_gate(const jarvis::Database&, std::chrono::milliseconds);
+  std::timed_mutex* mutex_ = nullptr;
+  const void* db_ = nullptr;
+};
+
 /// SQLite admits one writer at a time, and a writer that finds the lock taken sleeps in the busy
 /// handler (1 ms, growing to 100 ms) — under load most of the time goes to those sleeps. The
-/// queue's and the scheduler's writers in this process therefore take turns on one mutex per
-/// database instead. Returns a held lock on SQLite and an empty one on PostgreSQL (whose row locks
-/// need no such help). Never call another gated function while holding it.
-std::unique_lock<std::mutex> sqlite_write_gate(const jarvis::Database& db);
+/// host's writers in this process (queue, scheduler, event store, plugin transactions) therefore
+/// take turns on one gate per database instead. Returns a held gate on SQLite and an empty one
+/// on PostgreSQL (whose row locks need no such help).
+///
+/// Take it *after* borrowing the session you will write with, never before: no host lock is held
+/// while waiting for a pooled session. Waits at most `wait` (then Error(503, "database_busy")).
+/// A thread that already holds the gate of `db` gets Error(500, "transaction_open") instead of
+/// deadlocking on itself (a plain write inside an open Transaction).
+WriteGate sqlite_write_gate(const jarvis::Database& db,
+                            std::chrono::milliseconds wait = std::chrono::milliseconds::max());
+
+/// True when the calling thread holds the SQLite write gate of `db`.
+bool holds_write_gate(const jarvis::Database& db);
 
 /// A transaction meant to write. On SQLite it starts with BEGIN IMMEDIATE, so a read followed by
 /// a write never fails with SQLITE_BUSY (the busy timeout applies to taking the lock); on

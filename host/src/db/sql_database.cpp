@@ -2,6 +2,9 @@
 // database URL, configures every pooled session, and keeps passwords out of every message.
 #include "db/sql_database.h"
 
+#include "db/transaction.h"
+#include "jarvis/error.h"
+
 #include <libpq-fe.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
@@ -215,7 +218,14 @@ bool safe_origin(const std::string& origin) {
 SqlDatabase::SqlDatabase(jarvis::Dialect d, std::size_t n, std::string display_url)
     : dialect_(d), pool_size_(n), display_url_(std::move(display_url)) {}
 
-SqlDatabase::~SqlDatabase() = default;
+SqlDatabase::~SqlDatabase() {
+  std::lock_guard lock(pool_mu_);
+  if (idle_.size() != connections_.size()) {
+    // A borrowed session outlives its pool: its deleter would touch freed memory.
+    spdlog::error("database {}: {} session(s) still borrowed at close", display_url_,
+                  connections_.size() - idle_.size());
+  }
+}
 
 const std::string& SqlDatabase::process_origin() {
   static const std::string origin = [] {
@@ -254,13 +264,14 @@ std::unique_ptr<SqlDatabase> SqlDatabase::open(const std::string& url, std::size
   std::unique_ptr<SqlDatabase> db(new SqlDatabase(t.dialect, pool_size, t.display));
   if (t.dialect == Dialect::Postgresql) db->connect_string_ = t.pg_connect;
   db->origin_ = app_name;
-  db->pool_ = std::make_unique<soci::connection_pool>(pool_size);
   for (std::size_t i = 0; i < pool_size; ++i) {
+    db->connections_.push_back(std::make_unique<soci::session>());
+    soci::session& s = *db->connections_.back();
     try {
       if (t.dialect == Dialect::Sqlite) {
-        open_sqlite(db->pool_->at(i), t);
+        open_sqlite(s, t);
       } else {
-        open_postgresql(db->pool_->at(i), t, app_name);
+        open_postgresql(s, t, app_name);
       }
     } catch (const std::exception& e) {
       std::string what = trim_right(e.what());
@@ -279,9 +290,70 @@ std::unique_ptr<SqlDatabase> SqlDatabase::open(const std::string& url, std::size
       throw std::runtime_error("cannot open database " + t.display + ": " + scrub(what, t.secrets));
     }
   }
+  for (auto& c : db->connections_) db->idle_.push_back(c.get());
   return db;
 }
 
-jarvis::DbSession SqlDatabase::session() { return std::make_unique<soci::session>(*pool_); }
+jarvis::DbSession SqlDatabase::session() { return session(session_timeout()); }
+
+jarvis::DbSession SqlDatabase::session(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(pool_mu_);
+  if (timeout < std::chrono::milliseconds(0)) timeout = std::chrono::milliseconds(0);
+  if (!pool_cv_.wait_for(lock, timeout, [&] { return !idle_.empty(); })) {
+    throw jarvis::Error(503, "database_busy",
+                        "all " + std::to_string(pool_size_) +
+                            " database sessions stayed in use for " +
+                            std::to_string(timeout.count()) +
+                            " ms (JARVIS_DB_POOL_SIZE, JARVIS_DB_SESSION_TIMEOUT_MS); retry "
+                            "shortly");
+  }
+  soci::session* s = idle_.back();
+  idle_.pop_back();
+  return jarvis::DbSession(s, jarvis::DbSessionReturn(&SqlDatabase::give_back, this));
+}
+
+void SqlDatabase::give_back(void* self, soci::session* session) noexcept {
+  auto* db = static_cast<SqlDatabase*>(self);
+  {
+    std::lock_guard lock(db->pool_mu_);
+    db->idle_.push_back(session);
+  }
+  db->pool_cv_.notify_one();
+}
+
+jarvis::DbTransaction SqlDatabase::transaction() {
+  return std::make_unique<HostTransaction>(*this, session_timeout());
+}
+
+void SqlDatabase::set_session_timeout(std::chrono::milliseconds timeout) {
+  std::lock_guard lock(pool_mu_);
+  session_timeout_ = timeout;
+}
+
+std::chrono::milliseconds SqlDatabase::session_timeout() const {
+  std::lock_guard lock(pool_mu_);
+  return session_timeout_;
+}
+
+std::size_t SqlDatabase::idle_sessions() const {
+  std::lock_guard lock(pool_mu_);
+  return idle_.size();
+}
+
+std::chrono::milliseconds SqlDatabase::parse_session_timeout(const std::string& value) {
+  if (value.empty()) return std::chrono::milliseconds(5000);
+  std::size_t pos = 0;
+  long long n = -1;
+  try {
+    n = std::stoll(value, &pos);
+  } catch (const std::exception&) {
+    pos = 0;
+  }
+  if (pos != value.size() || n < 1 || n > 600000) {
+    throw std::runtime_error("invalid JARVIS_DB_SESSION_TIMEOUT_MS=" + value +
+                             ": expected milliseconds between 1 and 600000");
+  }
+  return std::chrono::milliseconds(n);
+}
 
 }  // namespace jarvis::host

@@ -1,10 +1,14 @@
 // host/src/db/sql_database.h — the host's SOCI connection pool on SQLite or PostgreSQL.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
-#include <soci/connection-pool.h>
+#include <soci/soci.h>
 
 #include "jarvis/database.h"
 
@@ -15,6 +19,10 @@ namespace jarvis::host {
 /// URLs: `sqlite:///abs/path.db`, `sqlite://relative/path.db`, a bare file path (SQLite), or
 /// `postgresql://user@host:port/dbname` / `postgres://…` (PostgreSQL, libpq URI form).
 /// SQLite sessions are opened with WAL, foreign_keys=ON and a 5 s busy timeout.
+///
+/// The pool is the host's own (not soci::connection_pool, whose lease cannot time out): a borrower
+/// waits on the pool's condition variable at most the session timeout
+/// (JARVIS_DB_SESSION_TIMEOUT_MS, default 5000 ms) and then gets Error(503, "database_busy").
 class SqlDatabase : public jarvis::Database {
  public:
   /// Opens `pool_size` sessions. Throws std::runtime_error with a clear message (the URL with any
@@ -27,8 +35,21 @@ class SqlDatabase : public jarvis::Database {
                                            const std::string& origin = "");
   ~SqlDatabase() override;
 
+  /// Borrows a session, waiting at most session_timeout(). Throws Error(503, "database_busy").
   jarvis::DbSession session() override;
+  /// Borrows a session, waiting at most `timeout`. Throws Error(503, "database_busy").
+  jarvis::DbSession session(std::chrono::milliseconds timeout) override;
+  /// A HostTransaction (db/transaction.h) on a pooled session.
+  jarvis::DbTransaction transaction() override;
   jarvis::Dialect dialect() const override { return dialect_; }
+  /// The default wait of session() and transaction() (JARVIS_DB_SESSION_TIMEOUT_MS).
+  void set_session_timeout(std::chrono::milliseconds timeout);
+  std::chrono::milliseconds session_timeout() const;
+  /// Sessions not borrowed right now (for tests and /metrics).
+  std::size_t idle_sessions() const;
+  /// Parses a JARVIS_DB_SESSION_TIMEOUT_MS value: empty = 5000; 1..600000 ms. Throws
+  /// std::runtime_error naming the key otherwise.
+  static std::chrono::milliseconds parse_session_timeout(const std::string& value);
   /// The URL with any password replaced by "***" (safe to log and print).
   const std::string& display_url() const { return display_url_; }
   std::size_t pool_size() const { return pool_size_; }
@@ -48,7 +69,13 @@ class SqlDatabase : public jarvis::Database {
   std::string display_url_;
   std::string connect_string_;
   std::string origin_;
-  std::unique_ptr<soci::connection_pool> pool_;
+  // The pool: every connection, and those not borrowed. give_back() is the DbSession deleter.
+  static void give_back(void* self, soci::session* session) noexcept;
+  std::vector<std::unique_ptr<soci::session>> connections_;
+  mutable std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<soci::session*> idle_;
+  std::chrono::milliseconds session_timeout_{5000};
 };
 
 }  // namespace jarvis::host

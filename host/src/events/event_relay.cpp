@@ -19,7 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "db/sql_database.h"
-#include "tasks/sql_access.h"
+#include "db/sql_access.h"
 
 namespace jarvis::host {
 namespace {
@@ -46,6 +46,7 @@ bool plausible_id(const std::string& id) {
 struct EventRelay::Impl {
   SqlDatabase& db;
   std::function<void(const jarvis::Event&)> deliver;
+  std::function<void(const std::string&)> live;  // jarvis_live payloads (set before start)
   std::thread thread;
   std::mutex mu;  // start/stop
   int wake_fd = -1;
@@ -110,6 +111,7 @@ struct EventRelay::Impl {
     PQsetNoticeProcessor(conn, quiet_notice, nullptr);
     // The origin setting only names this connection in pg_stat_activity; it never writes events.
     std::string setup = "SET jarvis.origin = '" + db.origin() + "-listen'; LISTEN jarvis_events";
+    if (live) setup += "; LISTEN jarvis_live";
     PGresult* res = PQexec(conn, setup.c_str());
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok) spdlog::warn("event relay: LISTEN failed: {}", PQerrorMessage(conn));
@@ -137,7 +139,18 @@ struct EventRelay::Impl {
       std::vector<std::string> ids;
       while (PGnotify* note = PQnotifies(conn)) {
         std::string extra = note->extra ? note->extra : "";
+        bool is_live = note->relname && std::strcmp(note->relname, "jarvis_live") == 0;
         PQfreemem(note);
+        if (is_live) {
+          if (live) {
+            try {
+              live(extra);
+            } catch (const std::exception& e) {
+              spdlog::error("event relay: delivering a live push failed: {}", e.what());
+            }
+          }
+          continue;
+        }
         auto space = extra.find(' ');
         std::string id = extra.substr(0, space);
         std::string origin = space == std::string::npos ? "" : extra.substr(space + 1);
@@ -201,6 +214,12 @@ void EventRelay::stop() {
     // The poll timeout (1 s) ends the wait anyway.
   }
   if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+void EventRelay::set_live_handler(std::function<void(const std::string& payload)> handler) {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->thread.joinable()) throw std::logic_error("set_live_handler after start()");
+  impl_->live = std::move(handler);
 }
 
 bool EventRelay::listening() const { return impl_->listening.load(); }

@@ -9,6 +9,9 @@
 // hosts and of the CLI. Plugin subscribers are not re-run: each host's subscribers see the
 // events emitted in that host, exactly once.
 //
+// With set_live_handler() the same connection also LISTENs on `jarvis_live`: transient pushes
+// other hosts sent with pg_notify (live_pushes.h), handed over as their raw payload.
+//
 // The connection is re-opened with backoff (0.5 s doubling to 10 s) when it drops; events
 // committed while it was down are not replayed (the /ws protocol is live-only; the events API
 // has the history).
@@ -33,6 +36,9 @@ class EventRelay {
   EventRelay(const EventRelay&) = delete;
   EventRelay& operator=(const EventRelay&) = delete;
 
+  /// Also LISTEN on `jarvis_live` (transient thread pushes, events/live_pushes.h) and hand each
+  /// payload to `handler` on the relay thread. Call before start().
+  void set_live_handler(std::function<void(const std::string& payload)> handler);
   /// Starts the listening thread. Returns at once; connection failures are logged and retried.
   void start();
   /// Stops and joins the thread (idempotent).

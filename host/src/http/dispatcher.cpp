@@ -127,6 +127,8 @@ jarvis::Response Dispatcher::dispatch(jarvis::Request& req) noexcept {
   } catch (const jarvis::Error& e) {
     int status = e.status() >= 400 && e.status() <= 599 ? e.status() : 500;
     res = error_response(status, e.code(), e.what(), req.request_id);
+    // A 503 from a handler (database_busy, …) is temporary: tell clients when to come back.
+    if (status == 503 && !res.headers.has("Retry-After")) res.headers.set("Retry-After", "1");
   } catch (const std::exception& e) {
     res = crash(req, "host", e.what());
   } catch (...) {

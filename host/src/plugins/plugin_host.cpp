@@ -8,6 +8,7 @@
 
 #include "auth/thread_owners.h"
 #include "db/sql_database.h"
+#include "db/transaction.h"
 #include "http/router.h"
 #include "observability/metrics.h"
 #include "plugins/plugin_config.h"
@@ -89,6 +90,11 @@ class TaskAdapter : public jarvis::TaskRegistry {
   std::string enqueue(const std::string& name, jarvis::EnqueueOptions options) override {
     return require(impl_, owner_, "task registry").enqueue(name, std::move(options));
   }
+  std::string enqueue(const std::string& name, jarvis::EnqueueOptions options,
+                      jarvis::Transaction& tx) override {
+    return require(impl_, owner_, "task registry")
+        .enqueue(name, std::move(options), HostTransaction::from(tx));
+  }
   jarvis::Json call(const std::string& name, const jarvis::Json& payload) override {
     return require(impl_, owner_, "task registry").call(name, payload);
   }
@@ -123,6 +129,14 @@ class EventAdapter : public jarvis::EventBus {
     require(impl_, owner_, "event bus")
         .subscribe(owner_, std::move(type_prefix), std::move(handler));
   }
+  std::string emit(jarvis::Event event, jarvis::Transaction& tx) override {
+    return require(impl_, owner_, "event bus")
+        .emit(owner_, std::move(event), HostTransaction::from(tx));
+  }
+  void subscribe_durable(std::string type_prefix, std::string task_name) override {
+    require(impl_, owner_, "event bus")
+        .subscribe_durable(owner_, std::move(type_prefix), std::move(task_name));
+  }
 
  private:
   const Owner& owner_;
@@ -133,6 +147,12 @@ class DatabaseAdapter : public jarvis::Database {
  public:
   DatabaseAdapter(const Owner& o, SqlDatabase* r) : owner_(o), impl_(r) {}
   jarvis::DbSession session() override { return require(impl_, owner_, "database").session(); }
+  jarvis::DbSession session(std::chrono::milliseconds timeout) override {
+    return require(impl_, owner_, "database").session(timeout);
+  }
+  jarvis::DbTransaction transaction() override {
+    return require(impl_, owner_, "database").transaction();
+  }
   jarvis::Dialect dialect() const override { return require(impl_, owner_, "database").dialect(); }
 
  private:
@@ -166,6 +186,15 @@ class ThreadAdapter : public jarvis::ThreadRegistry {
   }
   bool release(const std::string& thread_id) override {
     return require(impl_, owner_, "thread registry").release(thread_id);
+  }
+  void publish(const std::string& thread_id, const jarvis::Json& message) override {
+    require(impl_, owner_, "thread registry").live().publish(owner_, thread_id, message);
+  }
+  std::unique_ptr<jarvis::LiveSubscription> listen(const std::string& thread_id,
+                                                   jarvis::LiveHandler handler) override {
+    return require(impl_, owner_, "thread registry")
+        .live()
+        .listen(owner_, thread_id, std::move(handler));
   }
 
  private:

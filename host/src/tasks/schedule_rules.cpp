@@ -11,7 +11,7 @@
 #include "tasks/cron.h"
 #include "tasks/iso_time.h"
 #include "tasks/scheduler.h"
-#include "tasks/sql_access.h"
+#include "db/sql_access.h"
 
 namespace jarvis::host {
 
@@ -186,8 +186,8 @@ long long Scheduler::disable_forbidden(
     if (reason.empty()) continue;
     long long n = 0;
     {
-      auto gate = sqlite_write_gate(db_);
       auto sql = db_.session();
+      auto gate = sqlite_write_gate(db_);
       Binds b;
       b.text(reason).text(jarvis::now_iso()).text(row.id);
       n = exec_sql(*sql,

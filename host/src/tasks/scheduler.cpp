@@ -13,7 +13,7 @@
 #include "registry/event_bus.h"
 #include "tasks/cron.h"
 #include "tasks/iso_time.h"
-#include "tasks/sql_access.h"
+#include "db/sql_access.h"
 #include "tasks/task_queue.h"
 
 namespace jarvis::host {
@@ -245,8 +245,8 @@ ScheduleRecord Scheduler::create(const std::string& owner, const ScheduleFields&
   s.next_due_at = iso_from_unix(first_due(cron, unix_now()));
   check_caller(s, {.is_new = true, .task = true, .cron = true, .payload = true, .thread = true},
                caller);
-  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
+  auto gate = sqlite_write_gate(db_);
   Binds b;
   b.text(s.id)
       .text(s.owner)
@@ -312,8 +312,8 @@ ScheduleRecord Scheduler::update(const std::string& id, const ScheduleFields& fi
     s.next_due_at = iso_from_unix(first_due(*parsed->cron, unix_now()));
   }
   s.updated_at = jarvis::now_iso();
-  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
+  auto gate = sqlite_write_gate(db_);
   Binds b;
   b.maybe_text(s.thread_id)
       .text(s.cron_expr)
@@ -336,8 +336,8 @@ ScheduleRecord Scheduler::update(const std::string& id, const ScheduleFields& fi
 }
 
 bool Scheduler::remove(const std::string& id) {
-  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
+  auto gate = sqlite_write_gate(db_);
   WriteTx tx(*sql, db_.dialect());
   Binds a, b;
   a.text(id);
@@ -411,8 +411,8 @@ ScheduleRecord Scheduler::upsert_named(const std::string& name, const std::strin
   std::string payload_text = (payload.is_null() ? jarvis::Json::object() : payload).dump();
   std::string now = jarvis::now_iso();
   std::string next_due = iso_from_unix(first_due(cron, unix_now()));
-  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
+  auto gate = sqlite_write_gate(db_);
   {
     Binds b;
     b.text(jarvis::new_id("sch"))
@@ -483,8 +483,8 @@ TickResult Scheduler::tick(std::int64_t now) {
     std::vector<Catchup> catchups;
     std::size_t batch_size = 0;
     {
-      auto gate = sqlite_write_gate(db_);
       auto sql = db_.session();
+      auto gate = sqlite_write_gate(db_);
       WriteTx tx(*sql, db_.dialect());
       std::vector<ScheduleRecord> due;
       Binds sel;
@@ -739,8 +739,8 @@ jarvis::Json Scheduler::backlog(std::int64_t now) {
 }
 
 long long Scheduler::purge_dispatches(const std::string& before) {
-  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
+  auto gate = sqlite_write_gate(db_);
   Binds b;
   b.text(before);
   return exec_sql(*sql, "DELETE FROM schedule_dispatches WHERE created_at < :before", b);

@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "jarvis/error.h"
-#include "tasks/sql_access.h"
+#include "db/sql_access.h"
 
 namespace jarvis::host {
 namespace {
@@ -128,8 +128,12 @@ std::string TaskQueue::insert_in(soci::session& sql, const NewTask& task, const 
 }
 
 TaskQueue::Inserted TaskQueue::insert(const NewTask& task) {
-  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
+  auto gate = sqlite_write_gate(db_);
+  return insert_keyed(*sql, task);
+}
+
+TaskQueue::Inserted TaskQueue::insert_keyed(soci::session& sql, const NewTask& task) {
   // A live task with the same key may finish between our skipped insert and the lookup: retry.
   for (int round = 0; round < 5; ++round) {
     std::string now = jarvis::now_iso();
@@ -137,7 +141,7 @@ TaskQueue::Inserted TaskQueue::insert(const NewTask& task) {
     Binds b;
     bind_new_task(b, id, task, now);
     // Without a target, DO NOTHING covers the partial unique index on live idempotency keys.
-    if (exec_sql(*sql, std::string(kInsertTask) + " ON CONFLICT DO NOTHING", b) == 1) {
+    if (exec_sql(sql, std::string(kInsertTask) + " ON CONFLICT DO NOTHING", b) == 1) {
       return {id, true};
     }
     if (task.idempotency_key.empty()) {
@@ -146,7 +150,7 @@ TaskQueue::Inserted TaskQueue::insert(const NewTask& task) {
     Binds q;
     q.text(task.idempotency_key);
     std::optional<std::string> existing;
-    query_sql(*sql,
+    query_sql(sql,
               "SELECT id FROM tasks WHERE idempotency_key = :key AND status IN ('queued', "
               "'running')",
               q, [&](const soci::row& r) { existing = column_text(r, 0); });
@@ -200,8 +204,8 @@ std::optional<ClaimedTask> TaskQueue::claim_next(const std::string& lease_owner,
   std::vector<std::string> binds{lease_owner, expires, now, now};
   binds.insert(binds.end(), names.begin(), names.end());
   std::string query = claim_sql(names.size(), expired_leases);
-  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
+  auto gate = sqlite_write_gate(db_);
   return run_claim(*sql, query, binds, lease_owner);
 }
 
@@ -250,8 +254,8 @@ TaskQueue::CompletedAndClaimed TaskQueue::complete_and_claim(
     });
     return out;
   }
-  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
+  auto gate = sqlite_write_gate(db_);
   WriteTx tx(*sql, db_.dialect());
   Binds b;
   bind_complete(b, t, result_json, now);
@@ -266,8 +270,8 @@ std::optional<ClaimedTask> TaskQueue::claim_id(const std::string& id,
                                                std::chrono::milliseconds lease) {
   std::string now = jarvis::now_iso();
   std::string expires = jarvis::iso_from_now(lease.count());
-  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
+  auto gate = sqlite_write_gate(db_);
   return run_claim(*sql,
                    "UPDATE tasks SET status = 'running', attempts = attempts + 1, lease_owner = "
                    ":owner, lease_expires_at = :expires, updated_at = :now WHERE id = :id AND "
@@ -277,8 +281,8 @@ std::optional<ClaimedTask> TaskQueue::claim_id(const std::string& id,
 }
 
 bool TaskQueue::renew(const ClaimedTask& t, const std::string& expires_at) {
-  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
+  auto gate = sqlite_write_gate(db_);
   Binds b;
   b.text(expires_at).text(jarvis::now_iso()).text(t.id).text(t.lease_owner).integer(t.attempt);
   return exec_sql(*sql,
@@ -288,8 +292,8 @@ bool TaskQueue::renew(const ClaimedTask& t, const std::string& expires_at) {
 }
 
 bool TaskQueue::complete(const ClaimedTask& t, const std::string& result_json) {
-  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
+  auto gate = sqlite_write_gate(db_);
   Binds b;
   bind_complete(b, t, result_json, jarvis::now_iso());
   return exec_sql(*sql, kCompleteTask, b) == 1;
@@ -297,8 +301,8 @@ bool TaskQueue::complete(const ClaimedTask& t, const std::string& result_json) {
 
 FailOutcome TaskQueue::fail(const ClaimedTask& t, const std::string& error, bool retryable,
                             std::chrono::milliseconds backoff) {
-  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
+  auto gate = sqlite_write_gate(db_);
   std::string now = jarvis::now_iso();
   bool retry = retryable && t.attempt < t.max_attempts;
   long long n = 0;
@@ -330,8 +334,8 @@ FailOutcome TaskQueue::fail(const ClaimedTask& t, const std::string& error, bool
 }
 
 bool TaskQueue::release(const ClaimedTask& t) {
-  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
+  auto gate = sqlite_write_gate(db_);
   std::string now = jarvis::now_iso();
   Binds b;
   b.text(jarvis::iso_from_now(-1)).text(now).text(t.id).text(t.lease_owner).integer(t.attempt);
@@ -387,8 +391,8 @@ TaskRecord TaskQueue::retry(const std::string& id) {
         409, "task_not_retryable",
         "task " + id + " is " + current->status + "; only failed or dead tasks can be retried");
   }
-  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
+  auto gate = sqlite_write_gate(db_);
   std::string now = jarvis::now_iso();
   Binds b;
   b.text(now).text(now).text(id);
@@ -438,8 +442,8 @@ std::optional<std::string> TaskQueue::oldest_queued() {
 bool TaskQueue::refresh_statistics_if_stale() { return analyze_if_stale(db_, "tasks"); }
 
 long long TaskQueue::purge_finished(const std::string& before, const std::string& name) {
-  auto gate = sqlite_write_gate(db_);
   auto sql = db_.session();
+  auto gate = sqlite_write_gate(db_);
   Binds b;
   b.text(before);
   std::string q =

@@ -103,6 +103,9 @@ class TaskQueue {
   };
   /// Inserts a queued task (deduplicated on a live idempotency key).
   Inserted insert(const NewTask& task);
+  /// insert() inside the caller's session/transaction (which must hold the SQLite write gate, as
+  /// a HostTransaction does).
+  static Inserted insert_keyed(soci::session& sql, const NewTask& task);
   /// Inserts a queued task with a fresh id inside the caller's session/transaction (no
   /// idempotency handling). Returns the id.
   static std::string insert_in(soci::session& sql, const NewTask& task, const std::string& now);

@@ -31,6 +31,7 @@ namespace jarvis::host {
 
 class SqlDatabase;
 class EventBusImpl;
+class HostTransaction;
 class MetricsRegistry;
 
 /// A registered task type; `owner` first so the handler is destroyed before the library.
@@ -87,7 +88,8 @@ class Scheduler;
 
 class TaskService {
  public:
-  /// `events` and `metrics` may be null in unit tests.
+  /// `events` and `metrics` may be null in unit tests. With `events`, the service becomes the
+  /// bus's DurableSink: durable subscriptions' tasks are inserted with their events.
   TaskService(SqlDatabase& db, EventBusImpl* events, MetricsRegistry* metrics);
   ~TaskService();
 
@@ -114,7 +116,11 @@ class TaskService {
   /// Enqueues by name. Throws jarvis::Error(400, "unknown_task") for an unregistered name and
   /// jarvis::Error(400, "invalid_task") for bad options. Returns the task id (the existing one
   /// when the idempotency key matches a queued/running task).
+  /// Throws jarvis::Error(500, "transaction_open") when this thread has a HostTransaction open.
   std::string enqueue(const std::string& name, jarvis::EnqueueOptions options);
+  /// enqueue() as part of `tx`: the task exists once tx commits (workers are woken then); a
+  /// rollback leaves nothing. Throws Error(400, "invalid_transaction") for another database.
+  std::string enqueue(const std::string& name, jarvis::EnqueueOptions options, HostTransaction& tx);
   /// Declares a plugin periodic job (stored as a system schedule). Throws
   /// Error(400,"invalid_cron").
   void add_periodic(Owner owner, jarvis::PeriodicJob job);

@@ -632,24 +632,33 @@ UpgradeHandler WsHub::upgrade_handler() {
   };
 }
 
+namespace {
+
+// Connections subscribed to `thread_id` (the system channel when empty).
+std::vector<std::shared_ptr<WsSession>> targets_of(WsHub::Core& core,
+                                                   const std::string& thread_id) {
+  std::vector<std::shared_ptr<WsSession>> targets;
+  std::lock_guard lock(core.mu);
+  const WsHub::Core::Members* members = nullptr;
+  if (thread_id.empty()) {
+    members = &core.system;
+  } else if (auto it = core.threads.find(thread_id); it != core.threads.end()) {
+    members = &it->second;
+  }
+  if (members) {
+    targets.reserve(members->size());
+    for (const auto& [id, weak] : *members) {
+      if (auto s = weak.lock()) targets.push_back(std::move(s));
+    }
+  }
+  return targets;
+}
+
+}  // namespace
+
 void WsHub::publish(const jarvis::Event& event) {
   try {
-    std::vector<std::shared_ptr<WsSession>> targets;
-    {
-      std::lock_guard lock(core_->mu);
-      const Core::Members* members = nullptr;
-      if (event.thread_id.empty()) {
-        members = &core_->system;
-      } else if (auto it = core_->threads.find(event.thread_id); it != core_->threads.end()) {
-        members = &it->second;
-      }
-      if (members) {
-        targets.reserve(members->size());
-        for (const auto& [id, weak] : *members) {
-          if (auto s = weak.lock()) targets.push_back(std::move(s));
-        }
-      }
-    }
+    auto targets = targets_of(*core_, event.thread_id);
     if (targets.empty()) return;
     auto msg = std::make_shared<const std::string>(ws::event_message(event));
     for (auto& s : targets) {
@@ -657,6 +666,21 @@ void WsHub::publish(const jarvis::Event& event) {
     }
   } catch (const std::exception& e) {
     spdlog::error("ws: publishing {} failed: {}", event.type, e.what());
+  }
+}
+
+void WsHub::publish_live(const std::string& thread_id, const std::string& component,
+                         const jarvis::Json& payload) {
+  if (thread_id.empty()) return;  // live pushes always name a thread
+  try {
+    auto targets = targets_of(*core_, thread_id);
+    if (targets.empty()) return;
+    auto msg = std::make_shared<const std::string>(ws::live_message(thread_id, component, payload));
+    for (auto& s : targets) {
+      net::post(s->executor(), [s, msg] { s->deliver(msg); });
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("ws: live push to {} failed: {}", thread_id, e.what());
   }
 }
 

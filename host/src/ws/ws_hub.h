@@ -12,6 +12,7 @@
 //   {"action":"unsubscribe_system"}         → {"type":"unsubscribed.system"}
 //   anything else                            → {"type":"error","detail":"unknown action"}
 //   pushes: {"type","thread_id","created_at","id","component","payload"} (payload redacted)
+//   live pushes (not stored): {"type":"live","thread_id","component","payload"}
 //
 //   WsHub hub(options, authenticate, may_access_thread, &metrics);
 //   server.set_upgrade_handler("/ws", hub.upgrade_handler());
@@ -125,6 +126,11 @@ class WsHub {
   /// to the system channel (events without one). Never blocks on a connection: each delivery is
   /// posted to that connection's strand. The payload is redacted again before sending.
   void publish(const jarvis::Event& event);
+
+  /// Queues a transient push (ws::live_message) for every connection subscribed to `thread_id`
+  /// — the same audience as the thread's stored events. Never blocks on a connection.
+  void publish_live(const std::string& thread_id, const std::string& component,
+                    const jarvis::Json& payload);
 
   /// Re-validates every open socket now instead of at the next interval (call after a revocation,
   /// a disable or a role change made in this process). Never blocks.

@@ -167,4 +167,10 @@ jarvis::Json event_envelope(const jarvis::Event& event) {
 
 std::string event_message(const jarvis::Event& event) { return dump(event_envelope(event)); }
 
+std::string live_message(const std::string& thread_id, const std::string& component,
+                         const jarvis::Json& payload) {
+  return dump(jarvis::Json{
+      {"type", "live"}, {"thread_id", thread_id}, {"component", component}, {"payload", payload}});
+}
+
 }  // namespace jarvis::host::ws

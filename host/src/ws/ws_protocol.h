@@ -54,5 +54,9 @@ std::string error_message(const std::string& detail, const std::string& thread_i
 jarvis::Json event_envelope(const jarvis::Event& event);
 /// event_envelope() serialised (invalid UTF-8 replaced, never throws on content).
 std::string event_message(const jarvis::Event& event);
+/// A transient push: `{"type":"live","thread_id","component","payload"}` (not stored, not
+/// redacted: see jarvis::ThreadRegistry::publish), serialised.
+std::string live_message(const std::string& thread_id, const std::string& component,
+                         const jarvis::Json& payload);
 
 }  // namespace jarvis::host::ws

@@ -1,11 +1,24 @@
-// jarvis/events.h — the event store and in-process event bus.
+// jarvis/events.h — the event store, the in-process event bus and durable subscriptions.
 //
 //   host.events().emit({.type = "bug.created", .payload = {{"id", id}}});
-//   host.events().subscribe("maintenance.", [](const Event& e) { … });
+//   host.events().emit({.type = "bug.created", .payload = {{"id", id}}}, *tx);  // in a transaction
+//   host.events().subscribe("maintenance.", [](const Event& e) { … });         // best effort
+//   host.tasks().add({.name = "hello.on_bug", .handler = on_bug});               // at least once:
+//   host.events().subscribe_durable("bug.", "hello.on_bug");                     // a task per
+//   event
 //
 // Emitted events are stored (payload redacted by key: password, token, secret, api_key, …) and
 // delivered to subscribers whose prefix matches the type. A subscriber that throws is isolated,
 // logged and counted; it never affects the emitter or other subscribers.
+//
+// Which subscription to use:
+// - subscribe(): cheap, best-effort reactions in this process (a cache, a counter, a log line).
+//   Runs after the event is stored (after the commit when emitted in a transaction); lost if the
+//   process dies first; never sees events of other hosts or of CLI processes.
+// - subscribe_durable(): work that must happen for every event (notify, sync, file a report).
+//   The named task is enqueued in the same transaction that stores the event, so it survives
+//   kill -9, runs on whichever host claims it, and also follows events written by `jarvis …` CLI
+//   processes. At least once: make the handler idempotent on the event id (`payload["id"]`).
 #pragma once
 
 #include <functional>
@@ -29,7 +42,11 @@ struct Event {
   std::string created_at;  ///< set by the host
 };
 
-/// Handler of subscribed events; runs on the emitter's thread after the event is stored.
+class Transaction;
+
+/// Handler of subscribed events; runs after the event is stored (after the commit of the
+/// emitter's transaction), on the emitter's thread — or, when the emitter is an I/O thread of
+/// the HTTP server, on the host's event-delivery thread: never on an I/O thread. Keep it quick.
 using EventHandler = std::function<void(const Event&)>;
 
 /// Event store and bus.
@@ -40,6 +57,29 @@ class JARVIS_API EventBus {
   virtual std::string emit(Event event) = 0;
   /// Subscribes to every event whose type starts with `type_prefix` ("" = all).
   virtual void subscribe(std::string type_prefix, EventHandler handler) = 0;
+
+  // --- SDK 1.1 ---
+
+  /// Stores the event as part of `tx` (see jarvis::Transaction), together with the tasks of its
+  /// durable subscribers. Subscribers and /ws clients get it after tx.commit(); on rollback
+  /// nobody does. Returns the event id. Throws Error(400, "invalid_transaction") for a finished
+  /// transaction, and the database's error when the insert fails (the caller's transaction is
+  /// then unusable: let it roll back).
+  virtual std::string emit(Event event, Transaction& tx) = 0;
+
+  /// Durable subscription: for every event whose type starts with `type_prefix` ("" = all) the
+  /// host enqueues task `task_name` in the transaction that stores the event. The task's payload
+  /// is the stored event: {"id", "type", "created_at", "component", "thread_id", "trace_id",
+  /// "actor_type", "actor_id", "payload"} (payload redacted); its idempotency key is
+  /// "<event id>:<task_name>", so the event id de-duplicates. Delivery is at least once: a worker
+  /// killed mid-task runs it again.
+  ///
+  /// Subscriptions are declared in setup() (which also runs in CLI processes, so their events
+  /// are followed too) and live while the plugin is loaded: a process where the plugin is
+  /// disabled queues nothing for it. A task whose name is not registered when an event is
+  /// stored is skipped with a warning (counted in jarvis_durable_deliveries_total{outcome=
+  /// "no_task"}). Throws Error(400, "invalid_subscription") for an invalid task name.
+  virtual void subscribe_durable(std::string type_prefix, std::string task_name) = 0;
 };
 
 /// Returns a copy of `value` with the value of every sensitive key (recursively,

@@ -8,6 +8,7 @@
 //     return Json{{"greeting", "hello " + t.payload.value("name", "world")}};
 //   }});
 //   host.tasks().enqueue("hello.greet", {.payload = {{"name", "Ada"}}});
+//   host.tasks().enqueue("hello.greet", {.payload = {{"name", "Ada"}}}, *tx);  // in a transaction
 //
 // Who may start a task from outside plugin code is declared when it is registered (deny by
 // default): `host.tasks().add(spec, jarvis::TaskAccess::User)` lets any signed-in user schedule
@@ -19,6 +20,7 @@
 #include <optional>
 #include <string>
 
+#include "jarvis/database.h"
 #include "jarvis/json.h"
 #include "jarvis/principal.h"
 #include "jarvis/version.h"
@@ -124,6 +126,11 @@ class JARVIS_API TaskRegistry {
   /// tasks. A plugin route that enqueues a task named by its caller asks this first and answers
   /// 403 `task_forbidden` otherwise.
   virtual bool may_start(const std::string& name, const Principal& who) const = 0;
+  /// Enqueues as part of `tx` (see jarvis::Transaction): the task exists — and workers may claim
+  /// it — only once tx.commit() succeeds; a rollback leaves no task. Same checks and result as
+  /// enqueue(name, options) (an idempotency key matching a live task returns that task's id).
+  /// Throws Error(400, "invalid_transaction") for a finished transaction.
+  virtual std::string enqueue(const std::string& name, EnqueueOptions options, Transaction& tx) = 0;
 };
 
 }  // namespace jarvis
