@@ -1,12 +1,24 @@
 # jarvis_add_plugin(NAME <name> SOURCES <src…> [MANIFEST <plugin.yaml>] [MIGRATIONS <dir>]
-#                   [OUTPUT_DIR <dir>] [COMPILE_DEFINITIONS <defs…>])
+#                   [OUTPUT_DIR <dir>] [COMPILE_DEFINITIONS <defs…>] [NO_INSTALL])
 #
 # Builds a Jarvis plugin: a MODULE library lib<name>.so with hidden visibility and no undefined
 # symbols, linked only to the SDK, and lays out the plugin folder <OUTPUT_DIR>/<name>/ with the
 # library, plugin.yaml and migrations/. Works in the Jarvis tree and against the installed SDK
 # (find_package(JarvisSDK)).
+#
+# The library carries no RPATH/RUNPATH at all, in the build tree or installed: the host has already
+# loaded libjarvis_sdk.so.<major> when it dlopens a plugin, and the loader resolves the plugin's
+# NEEDED entry to that library by its soname. A drop-in plugin folder so never names the machine
+# it was built on.
+#
+# `cmake --install` copies the folder to <prefix>/${JARVIS_PLUGIN_INSTALL_DIR}/<name>/ (default
+# lib/jarvis/plugins, where an installed host looks) unless NO_INSTALL is given or, in the Jarvis
+# tree, an OUTPUT_DIR other than the default names a test fixture.
+if(NOT DEFINED JARVIS_PLUGIN_INSTALL_DIR)
+  set(JARVIS_PLUGIN_INSTALL_DIR lib/jarvis/plugins)
+endif()
 function(jarvis_add_plugin)
-  cmake_parse_arguments(P "" "NAME;MANIFEST;MIGRATIONS;OUTPUT_DIR" "SOURCES;COMPILE_DEFINITIONS" ${ARGN})
+  cmake_parse_arguments(P "NO_INSTALL" "NAME;MANIFEST;MIGRATIONS;OUTPUT_DIR" "SOURCES;COMPILE_DEFINITIONS" ${ARGN})
   if(NOT P_NAME OR NOT P_SOURCES)
     message(FATAL_ERROR "jarvis_add_plugin: NAME and SOURCES are required")
   endif()
@@ -15,6 +27,10 @@ function(jarvis_add_plugin)
   endif()
   if(NOT P_MIGRATIONS AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/migrations)
     set(P_MIGRATIONS ${CMAKE_CURRENT_SOURCE_DIR}/migrations)
+  endif()
+  set(install_folder ON)
+  if(P_NO_INSTALL OR P_OUTPUT_DIR)
+    set(install_folder OFF)
   endif()
   if(NOT P_OUTPUT_DIR)
     if(DEFINED JARVIS_PLUGIN_OUTPUT_DIR)
@@ -37,8 +53,8 @@ function(jarvis_add_plugin)
     LIBRARY_OUTPUT_DIRECTORY ${dir}
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON
-    BUILD_RPATH "$ORIGIN/../../..;$ORIGIN/../../../lib"
-    INSTALL_RPATH "$ORIGIN/../../..")
+    SKIP_BUILD_RPATH ON
+    INSTALL_RPATH "")
   target_link_options(${target} PRIVATE -Wl,--no-undefined)
   # -fno-gnu-unique: let dlclose really unmap the library, so use-after-unload bugs surface.
   target_compile_options(${target} PRIVATE -fno-gnu-unique)
@@ -51,5 +67,14 @@ function(jarvis_add_plugin)
       COMMAND ${CMAKE_COMMAND} -E rm -rf ${dir}/migrations
       COMMAND ${CMAKE_COMMAND} -E copy_directory ${P_MIGRATIONS} ${dir}/migrations
       VERBATIM)
+  endif()
+
+  if(install_folder)
+    install(TARGETS ${target} LIBRARY DESTINATION ${JARVIS_PLUGIN_INSTALL_DIR}/${P_NAME})
+    install(FILES ${P_MANIFEST} DESTINATION ${JARVIS_PLUGIN_INSTALL_DIR}/${P_NAME}
+            RENAME plugin.yaml)
+    if(P_MIGRATIONS)
+      install(DIRECTORY ${P_MIGRATIONS}/ DESTINATION ${JARVIS_PLUGIN_INSTALL_DIR}/${P_NAME}/migrations)
+    endif()
   endif()
 endfunction()

@@ -12,6 +12,7 @@
 #include "auth/auth_settings.h"
 #include "auth/permissions.h"
 #include "auth/thread_owners.h"
+#include "core/install_layout.h"
 #include "core/system_routes.h"
 #include "events/event_query.h"
 #include "events/event_relay.h"
@@ -69,13 +70,6 @@ Router& Application::router() { return parts_->router; }
 CommandTable& Application::commands() { return parts_->commands; }
 SystemState& Application::system_state() { return *parts_->system; }
 
-static std::string host_migrations_dir() {
-  // An installed host keeps its migrations next to the binary's share dir; the build tree uses
-  // the source tree. JARVIS_MIGRATIONS_DIR overrides both.
-  if (const char* env = std::getenv("JARVIS_MIGRATIONS_DIR")) return env;
-  return std::string(JARVIS_SOURCE_DIR) + "/migrations";
-}
-
 void Application::init(AppMode mode) {
   mode_ = mode;
   Parts& p = *parts_;
@@ -129,7 +123,7 @@ void Application::init(AppMode mode) {
   }
 
   PluginManagerOptions opts;
-  opts.plugin_dirs.push_back(JARVIS_BUILD_PLUGIN_DIR);
+  opts.plugin_dirs.push_back(default_plugin_dir());  // <root>/lib/jarvis/plugins
   for (const auto& d : settings_.plugin_dirs) opts.plugin_dirs.push_back(d);
   opts.disabled = settings_.plugins_disabled;
   opts.required = settings_.plugins_required;
@@ -297,6 +291,13 @@ int Application::serve(bool migrate_first) {
   Dispatcher dispatcher(p.router, p.metrics, hooks);
   fs::path web = fs::path(settings_.web_dist_dir);
   if (web.is_relative()) web = fs::path(workdir_) / web;
+  // The default (web/dist under the working directory) falls back to the host's own copy,
+  // <root>/share/jarvis/web, so an installed host serves its UI from any directory.
+  if (!fs::exists(web / "index.html") &&
+      (!store_.get("WEB_DIST_DIR") ||
+       store_.get("WEB_DIST_DIR")->source == ConfigSource::Default)) {
+    web = installed_web_dir();
+  }
   if (fs::exists(web / "index.html")) dispatcher.set_static_dir(web.string());
 
   ServerOptions so;

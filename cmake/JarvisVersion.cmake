@@ -1,0 +1,21 @@
+# jarvis_read_sdk_version(<version.h>): sets JARVIS_SDK_VERSION_MAJOR, JARVIS_SDK_VERSION_MINOR,
+# JARVIS_SDK_OLDEST_COMPATIBLE_MINOR and JARVIS_SDK_VERSION ("<major>.<minor>.0") in the caller's
+# scope from the SDK header, the one place the version is written down.
+function(jarvis_read_sdk_version header)
+  file(STRINGS ${header} lines REGEX "^#define JARVIS_SDK_(VERSION_MAJOR|VERSION_MINOR|OLDEST_COMPATIBLE_MINOR) [0-9]+$")
+  foreach(name VERSION_MAJOR VERSION_MINOR OLDEST_COMPATIBLE_MINOR)
+    set(value "")
+    foreach(line ${lines})
+      if(line MATCHES "^#define JARVIS_SDK_${name} ([0-9]+)$")
+        set(value ${CMAKE_MATCH_1})
+      endif()
+    endforeach()
+    if(value STREQUAL "")
+      message(FATAL_ERROR "${header} does not define JARVIS_SDK_${name}")
+    endif()
+    set(JARVIS_SDK_${name} ${value} PARENT_SCOPE)
+    set(v_${name} ${value})
+  endforeach()
+  set(JARVIS_SDK_VERSION ${v_VERSION_MAJOR}.${v_VERSION_MINOR}.0 PARENT_SCOPE)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${header})
+endfunction()
