@@ -28,6 +28,7 @@
 #include "registry/command_table.h"
 #include "registry/event_bus.h"
 #include "registry/tool_registry.h"
+#include "registry/tool_routes.h"
 #include "system/system_state.h"
 #include "tasks/task_commands.h"
 #include "tasks/task_routes.h"
@@ -117,6 +118,7 @@ void Application::init(AppMode mode) {
     register_auth_commands(p.commands, *p.auth);
     register_permission_routes(p.router, *db_, p.events.get());
     register_permission_commands(p.commands, *db_, p.events.get());
+    register_tool_api(p.router, p.commands, *p.tools, *db_);
     register_event_routes(p.router, *db_);
     add_system_state_routes(p.router, *p.system);
     add_system_state_tasks(*p.tasks, *p.system);
