@@ -40,7 +40,7 @@ TEST(PluginConfig, DefaultsWhenStoreIsEmpty) {
   EXPECT_DOUBLE_EQ(cfg.get_double("ratio"), 0.5);
   EXPECT_FALSE(cfg.get_bool("enabled"));
   EXPECT_EQ(cfg.get_list("hosts"), (std::vector<std::string>{"a.example", "b.example"}));
-  EXPECT_EQ(cfg.get_string("api_key"), "");
+  EXPECT_EQ(cfg.get_secret("api_key").reveal(), "");
   EXPECT_FALSE(cfg.is_set("greeting"));
   EXPECT_FALSE(cfg.is_set("api_key"));
 }
@@ -66,7 +66,7 @@ TEST(PluginConfig, ValuesFromTheStore) {
   EXPECT_DOUBLE_EQ(cfg.get_double("ratio"), 0.001);
   EXPECT_TRUE(cfg.get_bool("enabled"));
   EXPECT_EQ(cfg.get_list("hosts"), (std::vector<std::string>{"x.example", "y.example"}));
-  EXPECT_EQ(cfg.get_string("api_key"), "s3cr3t");
+  EXPECT_EQ(cfg.get_secret("api_key").reveal(), "s3cr3t");
   EXPECT_TRUE(cfg.is_set("greeting"));
   EXPECT_FALSE(cfg.is_set("pin"));
 }

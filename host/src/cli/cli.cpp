@@ -16,6 +16,7 @@
 #include "core/app.h"
 #include "jarvis/commands.h"
 #include "jarvis/error.h"
+#include "plugins/plugin_manager.h"
 #include "registry/command_table.h"
 
 namespace fs = std::filesystem;
@@ -31,7 +32,7 @@ const char* kUsage =
     "BIND_HOST:BIND_PORT\n"
     "  migrate [--status] [--json]   apply pending migrations (or show their status)\n"
     "  doctor [--json] [--fix]       check config, database, migrations, plugins, port, data dirs\n"
-    "  plugins list [--json]         every discovered plugin with version and state\n"
+    "  plugins list [--json] [--local]  every plugin and its state (a running server's view)\n"
     "  plugins info NAME [--json]    one plugin: manifest, config keys, state and reason\n"
     "  config show [--json]          effective configuration with each value's source\n"
     "  routes [--json|--markdown]    the route table (the API reference is generated from it)\n"
@@ -108,6 +109,15 @@ int run_cli(int argc, char** argv, char** envp) {
       return 0;
     }
     if (!table.has_group(cmd)) {
+      // A plugin that failed to set up registered nothing: say so instead of "unknown command".
+      if (auto info = app.plugins().info(cmd);
+          info && (info->state == PluginState::Failed || info->state == PluginState::Refused ||
+                   info->state == PluginState::Disabled)) {
+        std::cerr << "jarvis: plugin '" << cmd << "' is " << to_string(info->state) << " ("
+                  << info->reason_code << "), so its commands are unavailable: " << info->reason
+                  << "\n";
+        return 1;
+      }
       std::cerr << "jarvis: unknown command '" << cmd << "' (see jarvis --help)\n";
       return 2;
     }

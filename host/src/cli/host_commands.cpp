@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <curl/curl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <optional>
 #include <sstream>
 
@@ -32,6 +34,44 @@ namespace jarvis::host {
 namespace {
 
 void print_json(std::ostream& out, const jarvis::Json& j) { out << j.dump(2) << "\n"; }
+
+size_t append_body(char* data, size_t size, size_t n, void* user) {
+  auto* body = static_cast<std::string*>(user);
+  if (body->size() + size * n > (4u << 20)) return 0;  // a /readyz body is small; stop otherwise
+  body->append(data, size * n);
+  return size * n;
+}
+
+/// The /readyz body of a jarvis server listening on this configuration's BIND_HOST:BIND_PORT,
+/// or nullopt when nothing (or something that is not jarvis) answers within a second.
+std::optional<jarvis::Json> ask_running_server(const HostSettings& s, std::string& url) {
+  std::string host = s.bind_host;
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  url = "http://" + host + ":" + std::to_string(s.bind_port);
+  CURL* curl = curl_easy_init();
+  if (!curl) return std::nullopt;
+  std::string body;
+  const std::string readyz = url + "/readyz";
+  curl_easy_setopt(curl, CURLOPT_URL, readyz.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 3000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK || (status != 200 && status != 503)) return std::nullopt;
+  auto j = jarvis::Json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("plugins") || !j["plugins"].is_array()) {
+    return std::nullopt;
+  }
+  return j;
+}
 
 }  // namespace
 
@@ -82,43 +122,93 @@ int cmd_migrate(CliContext& ctx, const std::vector<std::string>& args) {
   }
   std::ostringstream applied;
   int n = app.migrate(applied);
+  const auto& failures = app.migration_failures();
   if (a.flag("--json")) {
-    print_json(ctx.out, {{"applied", n}, {"database", app.db().display_url()}});
+    jarvis::Json failed = jarvis::Json::array();
+    for (const auto& [plugin, why] : failures)
+      failed.push_back({{"plugin", plugin}, {"error", why}});
+    print_json(ctx.out, {{"applied", n}, {"database", app.db().display_url()}, {"failed", failed}});
   } else {
     ctx.out << applied.str()
             << (n == 0 ? "migrations: nothing to apply"
                        : "migrations: applied " + std::to_string(n))
             << " (" << app.db().display_url() << ")\n";
   }
-  return 0;
+  // A deploy script must not believe a half-migrated database: any plugin failure is exit 1.
+  for (const auto& [plugin, why] : failures) {
+    ctx.err << "jarvis migrate: plugin '" << plugin << "' migration failed: " << why << "\n";
+  }
+  return failures.empty() ? 0 : 1;
 }
 
 int cmd_plugins(CliContext& ctx, const std::vector<std::string>& args) {
   if (args.empty() || (args[0] != "list" && args[0] != "info")) {
     if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-      ctx.out << "usage: jarvis plugins list [--json] | jarvis plugins info NAME [--json]\n";
+      ctx.out
+          << "usage: jarvis plugins list [--json] [--local] | jarvis plugins info NAME [--json]\n";
       return 0;
     }
-    ctx.err << "usage: jarvis plugins list [--json] | jarvis plugins info NAME [--json]\n";
+    ctx.err
+        << "usage: jarvis plugins list [--json] [--local] | jarvis plugins info NAME [--json]\n";
     return 2;
   }
-  Args a = Args::parse(std::vector<std::string>(args.begin() + 1, args.end()), {"--json"}, {});
+  Args a = Args::parse(std::vector<std::string>(args.begin() + 1, args.end()),
+                       {"--json", "--local"}, {});
   Application app(ctx.store, ctx.cwd);
-  app.init(AppMode::Command);
+  // A diagnostic command: a plugin with a bad config value is listed (refused, config_invalid),
+  // it does not make the listing itself fail.
+  app.init(AppMode::Command, /*plugin_errors_fatal=*/false);
   auto list = app.plugins().list();
   if (args[0] == "list") {
+    // Whose view: a running server's states (started, health) when one answers on this
+    // configuration's BIND_HOST:BIND_PORT, else this CLI process's own (set up, never started).
+    std::string server_url;
+    std::optional<jarvis::Json> server;
+    if (!a.flag("--local")) server = ask_running_server(app.settings(), server_url);
+    std::map<std::string, jarvis::Json> remote;
+    if (server) {
+      for (const auto& p : (*server)["plugins"]) {
+        if (p.is_object() && p.contains("name")) remote[p.value("name", "")] = p;
+      }
+    }
+    jarvis::Json items = jarvis::Json::array();
+    for (const auto& p : list) {
+      jarvis::Json item = plugin_info_json(p);
+      auto it = remote.find(p.name);
+      if (it != remote.end()) {
+        item["state"] = it->second.value("state", item["state"].get<std::string>());
+        item["reason"] = it->second.value("reason", "");
+        if (it->second.contains("health")) item["health"] = it->second["health"];
+        if (it->second.contains("health_detail")) {
+          item["health_detail"] = it->second["health_detail"];
+        }
+        remote.erase(it);
+      }
+      items.push_back(std::move(item));
+    }
+    for (const auto& [name, p] : remote) items.push_back(p);  // only the server has it
+    const std::string view = server ? "server" : "local";
+    const std::string note =
+        server ? "states reported by the jarvis server at " + server_url
+               : "states of this CLI process (plugins are set up here, never started); no server "
+                 "answered at " +
+                     (server_url.empty() ? std::string("--local") : server_url + "/readyz");
     if (a.flag("--json")) {
-      jarvis::Json items = jarvis::Json::array();
-      for (const auto& p : list) items.push_back(plugin_info_json(p));
-      print_json(ctx.out, {{"plugins", items}});
+      jarvis::Json out = {{"view", view}, {"view_note", note}, {"plugins", items}};
+      if (server) out["server"] = server_url;
+      print_json(ctx.out, out);
       return 0;
     }
+    ctx.out << "view: " << view << " (" << note << ")\n";
     ctx.out << std::left << std::setw(20) << "NAME" << std::setw(10) << "VERSION" << std::setw(12)
-            << "STATE"
+            << "STATE" << std::setw(10) << "HEALTH"
             << "REASON\n";
-    for (const auto& p : list) {
-      ctx.out << std::left << std::setw(20) << p.name << std::setw(10) << p.version << std::setw(12)
-              << to_string(p.state) << p.reason << "\n";
+    for (const auto& p : items) {
+      std::string reason = p.value("reason", "");
+      if (reason.empty()) reason = p.value("health_detail", "");
+      ctx.out << std::left << std::setw(20) << p.value("name", "") << std::setw(10)
+              << p.value("version", "") << std::setw(12) << p.value("state", "") << std::setw(10)
+              << p.value("health", "-") << reason << "\n";
     }
     return 0;
   }
@@ -145,9 +235,11 @@ int cmd_plugins(CliContext& ctx, const std::vector<std::string>& args) {
       }
       ctx.out << "config:\n";
       for (const auto& c : j["config"]) {
+        const std::string constraints = c.value("constraints", "");
         ctx.out << "  " << std::left << std::setw(static_cast<int>(env_w + 2)) << c.value("env", "")
                 << std::setw(static_cast<int>(type_w + 1)) << c.value("type", "") << "= "
-                << c.value("value", "") << "  (" << c.value("source", "") << ")\n";
+                << c.value("value", "") << "  (" << c.value("source", "") << ")"
+                << (constraints.empty() ? "" : "  [" + constraints + "]") << "\n";
       }
     }
     return 0;
@@ -186,8 +278,14 @@ int cmd_config(CliContext& ctx, const std::vector<std::string>& args) {
   std::string plugin_error;
   try {
     Application app(ctx.store, ctx.cwd);
-    app.init(AppMode::Command);
-    for (const auto& p : app.plugins().list()) plugins[p.name] = plugin_config_json(p);
+    app.init(AppMode::Command, /*plugin_errors_fatal=*/false);
+    for (const auto& p : app.plugins().list()) {
+      plugins[p.name] = plugin_config_json(p);
+      if (p.reason_code == "config_invalid") {
+        ctx.err << "jarvis config show: " << p.reason << "\n";
+        plugin_error = p.reason;
+      }
+    }
   } catch (const std::exception& e) {
     plugin_error = e.what();
     ctx.err << "jarvis config show: plugin configuration unavailable: " << plugin_error << "\n";

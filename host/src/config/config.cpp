@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -40,6 +42,10 @@ const char* to_string(ConfigType t) {
       return "bool";
     case ConfigType::List:
       return "list";
+    case ConfigType::Url:
+      return "url";
+    case ConfigType::Duration:
+      return "duration";
   }
   return "unknown";
 }
@@ -50,7 +56,103 @@ std::optional<ConfigType> parse_config_type(const std::string& name) {
   if (name == "float") return ConfigType::Float;
   if (name == "bool") return ConfigType::Bool;
   if (name == "list") return ConfigType::List;
+  if (name == "url") return ConfigType::Url;
+  if (name == "duration") return ConfigType::Duration;
   return std::nullopt;
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
+  if (text == "0") return std::chrono::milliseconds(0);
+  // Units largest first; each may appear once, in this order.
+  struct Unit {
+    const char* name;
+    long long ms;
+  };
+  static constexpr Unit kUnits[] = {
+      {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}};
+  constexpr long long kMax = std::numeric_limits<long long>::max();
+  long long total = 0;
+  std::size_t i = 0;
+  std::size_t next_unit = 0;  // index of the smallest unit still allowed
+  if (text.empty()) return std::nullopt;
+  while (i < text.size()) {
+    std::size_t start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == start || i - start > 15) return std::nullopt;
+    long long n = std::stoll(text.substr(start, i - start));
+    std::size_t ustart = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    const std::string unit = text.substr(ustart, i - ustart);
+    std::size_t u = next_unit;
+    while (u < std::size(kUnits) && unit != kUnits[u].name) ++u;
+    if (u == std::size(kUnits)) return std::nullopt;  // unknown, missing or out-of-order unit
+    if (n > (kMax - total) / kUnits[u].ms) return std::nullopt;
+    total += n * kUnits[u].ms;
+    next_unit = u + 1;
+  }
+  return std::chrono::milliseconds(total);
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+  long long ms = d.count();
+  if (ms <= 0) return "0s";
+  static constexpr std::pair<const char*, long long> kUnits[] = {
+      {"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}};
+  std::string out;
+  for (const auto& [name, size] : kUnits) {
+    if (ms >= size) {
+      out += std::to_string(ms / size) + name;
+      ms %= size;
+    }
+  }
+  return out;
+}
+
+std::string check_url(const std::string& value) {
+  const std::string expected = "expected an http:// or https:// URL with a host";
+  std::string rest;
+  std::string lower(value.size(), '\0');
+  std::transform(value.begin(), value.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.rfind("http://", 0) == 0) {
+    rest = value.substr(7);
+  } else if (lower.rfind("https://", 0) == 0) {
+    rest = value.substr(8);
+  } else {
+    return expected;
+  }
+  for (unsigned char c : value) {
+    if (c <= ' ' || c == 0x7f) return expected + " (no spaces or control characters)";
+  }
+  std::string authority = rest.substr(0, rest.find_first_of("/?#"));
+  auto at = authority.rfind('@');
+  if (at != std::string::npos) authority = authority.substr(at + 1);
+  std::string host = authority;
+  std::string port;
+  if (!authority.empty() && authority[0] == '[') {
+    auto close = authority.find(']');
+    if (close == std::string::npos) return expected + " (unclosed '[' in the host)";
+    host = authority.substr(1, close - 1);
+    std::string after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') return expected;
+      port = after.substr(1);
+      if (port.empty()) return expected + " (empty port)";
+    }
+  } else if (auto colon = authority.rfind(':'); colon != std::string::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    if (port.empty()) return expected + " (empty port)";
+  }
+  if (host.empty()) return expected + " (the host is missing)";
+  if (!port.empty()) {
+    int p = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535) {
+      return expected + " (port must be 1-65535)";
+    }
+  }
+  return "";
 }
 
 std::optional<bool> parse_bool(const std::string& value) {
@@ -67,6 +169,12 @@ std::string check_config_value(ConfigType type, const std::string& value) {
     case ConfigType::String:
     case ConfigType::List:
       return "";
+    case ConfigType::Url:
+      return check_url(value);
+    case ConfigType::Duration:
+      return parse_duration(value) ? ""
+                                   : "expected a duration such as 250ms, 30s, 5m, 2h or 1h30m "
+                                     "(units ms, s, m, h, d; a unit is required)";
     case ConfigType::Int: {
       long long out = 0;
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), out);

@@ -5,6 +5,7 @@
 // (PluginConfigImpl, from its manifest). Secrets are flagged so `jarvis config show` redacts them.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -50,10 +51,22 @@ class ConfigStore {
 std::map<std::string, std::string> parse_dotenv(const std::string& text);
 
 /// Declared type of a config key.
-enum class ConfigType { String, Int, Float, Bool, List };
+enum class ConfigType { String, Int, Float, Bool, List, Url, Duration };
 const char* to_string(ConfigType t);
-/// Parses a type name from a manifest ("string", "int", "float", "bool", "list").
+/// Parses a type name from a manifest ("string", "int", "float", "bool", "list", "url",
+/// "duration").
 std::optional<ConfigType> parse_config_type(const std::string& name);
+
+/// Parses a duration: one or more `<digits><unit>` parts, units `ms`, `s`, `m`, `h`, `d`, largest
+/// first and each at most once ("250ms", "30s", "5m", "2h", "1h30m", "1d"), or a bare "0". A
+/// number without a unit is refused (is "30" seconds or milliseconds?). nullopt when malformed or
+/// beyond ~292 million years.
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
+/// "1h30m", "250ms", "0s": the shortest spelling parse_duration() reads back to `d` (d >= 0).
+std::string format_duration(std::chrono::milliseconds d);
+/// Checks an http(s) URL with a host: "" when valid, otherwise why not ("expected an http:// or
+/// https:// URL with a host").
+std::string check_url(const std::string& value);
 
 /// Checks that `value` is a valid `type`; returns an error text ("expected int") or empty.
 std::string check_config_value(ConfigType type, const std::string& value);

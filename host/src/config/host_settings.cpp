@@ -35,6 +35,9 @@ const std::vector<SettingDecl>& host_setting_decls() {
       {"PLUGINS_DISABLED", ConfigType::String, "", false, "jarvis.yaml plugins.disabled (list)"},
       {"JARVIS_PLUGINS_REQUIRED", ConfigType::String, "", false,
        "plugins whose failure stops start-up"},
+      {"JARVIS_PLUGIN_DRAIN_SECONDS", ConfigType::Int, "30", false,
+       "at shutdown, wait this long for calls still running in plugin code; on timeout the "
+       "process exits (code 1) without destroying plugin objects"},
       {"WEB_DIST_DIR", ConfigType::String, "web/dist", false, "static web UI directory"},
       {"WEB_CORS_ORIGINS", ConfigType::String, "", false,
        "allowed browser origins, comma-separated"},
@@ -135,6 +138,7 @@ HostSettings HostSettings::from(const ConfigStore& store) {
   for (auto& p : split(v["JARVIS_PLUGINS_DISABLED"], ',')) s.plugins_disabled.insert(p);
   for (auto& p : split(v["PLUGINS_DISABLED"], ',')) s.plugins_disabled.insert(p);
   for (auto& p : split(v["JARVIS_PLUGINS_REQUIRED"], ',')) s.plugins_required.insert(p);
+  s.plugin_drain_timeout = std::chrono::seconds(int_in("JARVIS_PLUGIN_DRAIN_SECONDS", 0, 86400));
   s.web_dist_dir = v["WEB_DIST_DIR"];
   s.log_level = v["LOG_LEVEL"];
   static const std::set<std::string> levels = {"trace", "debug",    "info", "warn",

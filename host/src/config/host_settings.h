@@ -40,6 +40,8 @@ struct HostSettings {
   std::vector<std::string> plugin_dirs;  ///< JARVIS_PLUGIN_DIRS (colon-separated)
   std::set<std::string> plugins_disabled;
   std::set<std::string> plugins_required;
+  /// JARVIS_PLUGIN_DRAIN_SECONDS: shutdown's wait for calls running in plugin code.
+  std::chrono::seconds plugin_drain_timeout{30};
   std::string web_dist_dir;
   std::string log_level;
   int task_max_concurrent = 4;

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -71,7 +72,7 @@ Router& Application::router() { return parts_->router; }
 CommandTable& Application::commands() { return parts_->commands; }
 SystemState& Application::system_state() { return *parts_->system; }
 
-void Application::init(AppMode mode) {
+void Application::init(AppMode mode, bool plugin_errors_fatal) {
   mode_ = mode;
   Parts& p = *parts_;
   register_process_collector(p.metrics);
@@ -129,9 +130,12 @@ void Application::init(AppMode mode) {
   for (const auto& d : settings_.plugin_dirs) opts.plugin_dirs.push_back(d);
   opts.disabled = settings_.plugins_disabled;
   opts.required = settings_.plugins_required;
+  opts.drain_timeout = settings_.plugin_drain_timeout;
   plugins_ = std::make_unique<PluginManager>(services_, opts);
   plugins_->discover();
-  throw_if_fatal(plugins_->load_all());
+  PluginOutcome loaded = plugins_->load_all();
+  // Diagnostic commands (plugins list/info) must list even when a plugin's config is bad.
+  if (plugin_errors_fatal) throw_if_fatal(loaded);
 }
 
 void Application::throw_if_fatal(const PluginOutcome& outcome) {
@@ -167,6 +171,7 @@ int Application::migrate(std::ostream& out) {
       plugins_->mark_migrated(sources[i].component);
     } catch (const std::exception& e) {
       out << "failed " << sources[i].component << ": " << e.what() << "\n";
+      migration_failures_.emplace_back(sources[i].component, e.what());
       throw_if_fatal(plugins_->mark_failed(sources[i].component, e.what()));
     }
   }
@@ -439,7 +444,13 @@ int Application::serve(bool migrate_first) {
   p.thread_owners->live().set_ws_sink(nullptr);
   if (!p.tasks->drain(grace))
     spdlog::warn("task drain timed out; unfinished tasks will be re-claimed");
-  plugins_->stop_all();
+  if (!plugins_->stop_all()) {
+    // Calls are still running in plugin code: destroying the plugins or the services they use
+    // would free memory under those threads. End the process here instead (no destructors).
+    spdlog::error("exiting without destroying plugin objects (plugin drain timed out)");
+    spdlog::default_logger()->flush();
+    std::_Exit(1);
+  }
   spdlog::info("stopped");
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -47,12 +48,19 @@ class Application {
   /// Opens the database (unless Offline), creates registries, registers host routes, tasks and
   /// commands, discovers and sets up plugins. Throws std::runtime_error with a clear message on a
   /// fatal problem (database unreachable, required plugin failed, invalid plugin config).
-  void init(AppMode mode);
+  /// `plugin_errors_fatal = false` (diagnostic commands: plugins list/info, config show) keeps
+  /// going after a plugin problem; the plugin's record says what went wrong.
+  void init(AppMode mode, bool plugin_errors_fatal = true);
 
   /// Migration sources: host first, then loaded plugins in dependency order.
   std::vector<MigrationSource> migration_sources() const;
   /// Applies pending migrations; prints one line per applied file to `out`. Returns count.
+  /// A plugin whose migration fails is marked failed and recorded in migration_failures().
   int migrate(std::ostream& out);
+  /// (plugin, error) for every plugin migration that failed in migrate().
+  const std::vector<std::pair<std::string, std::string>>& migration_failures() const {
+    return migration_failures_;
+  }
   /// True when every migration of host and loaded plugins is applied (and none edited).
   bool migrations_current(std::string* problem = nullptr);
 
@@ -88,6 +96,7 @@ class Application {
   std::unique_ptr<PluginManager> plugins_;
   HostServices services_;
   AppMode mode_ = AppMode::Offline;
+  std::vector<std::pair<std::string, std::string>> migration_failures_;
   std::atomic<bool> stop_requested_{false};
   /// The serving HTTP server while serve() runs (for /readyz's connection report), else null.
   std::atomic<const HttpServer*> http_server_{nullptr};

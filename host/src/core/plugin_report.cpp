@@ -20,15 +20,19 @@ jarvis::Json plugin_info_json(const PluginInfo& info) {
 jarvis::Json plugin_config_json(const PluginInfo& info) {
   jarvis::Json out = jarvis::Json::array();
   for (const auto& c : info.config) {
-    out.push_back({{"key", c.key},
-                   {"env", c.env},
-                   {"type", c.type},
-                   {"value", c.value},
-                   {"source", c.source},
-                   {"origin", c.origin},
-                   {"secret", c.secret},
-                   {"set", c.is_set},
-                   {"description", c.description}});
+    jarvis::Json item = {{"key", c.key},
+                         {"env", c.env},
+                         {"type", c.type},
+                         {"value", c.value},
+                         {"source", c.source},
+                         {"origin", c.origin},
+                         {"secret", c.secret},
+                         {"set", c.is_set},
+                         {"required", c.required},
+                         {"constraints", c.constraints},
+                         {"description", c.description}};
+    if (c.value_ms) item["value_ms"] = *c.value_ms;
+    out.push_back(std::move(item));
   }
   return out;
 }

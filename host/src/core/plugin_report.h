@@ -10,7 +10,7 @@ namespace jarvis::host {
 /// {name, version, state, reason_code, reason, description, sdk, requires, required, dir, library}.
 jarvis::Json plugin_info_json(const PluginInfo& info);
 /// Each declared config key: {key, env, type, value (secrets redacted), source, origin, secret,
-/// description}.
+/// set, required, constraints, description, value_ms (durations)} — straight from the manifest.
 jarvis::Json plugin_config_json(const PluginInfo& info);
 
 }  // namespace jarvis::host

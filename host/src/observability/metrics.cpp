@@ -34,13 +34,8 @@ const char* type_name(Type t) {
   return "untyped";
 }
 
-// Default latency buckets in seconds (upper bounds; +Inf is implicit).
-constexpr double kBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                               0.1,    0.25,  0.5,    1,     2.5,  5,     10};
-constexpr std::size_t kBucketCount = sizeof(kBuckets) / sizeof(kBuckets[0]);
-
 struct Histogram {
-  std::uint64_t buckets[kBucketCount] = {};  // non-cumulative counts per bucket
+  std::vector<std::uint64_t> buckets;  // non-cumulative counts per bucket (size = bounds)
   double sum = 0;
   std::uint64_t count = 0;
 };
@@ -50,7 +45,12 @@ struct Family {
   std::string help;
   std::map<jarvis::MetricLabels, double> values;         // counters and gauges
   std::map<jarvis::MetricLabels, Histogram> histograms;  // histograms
+  std::vector<double> bounds;                            // histograms: bucket upper bounds
+  bool declared = false;  // histograms: bounds set by histogram_declare
 };
+
+// The suffixes a histogram's series use; no other family may take those names.
+constexpr const char* kHistogramSuffixes[] = {"_bucket", "_sum", "_count"};
 
 bool metric_char(char c, bool first, bool allow_colon) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
@@ -134,6 +134,29 @@ struct MetricsRegistry::Impl {
   std::map<std::string, Family, std::less<>> families;
   std::vector<std::function<void(MetricsRegistry&)>> collectors;
 
+  // Throws when `name` (about to be created as type `t`) would collide with a histogram's
+  // series: a histogram `x` owns `x_bucket`, `x_sum` and `x_count`. Caller holds `mu`.
+  void check_suffix_clash(const std::string& name, Type t) const {
+    for (const char* suffix : kHistogramSuffixes) {
+      const std::string sfx = suffix;
+      if (t == Type::Histogram) {
+        if (families.count(name + sfx)) {
+          throw jarvis::Error(409, "metric_type_conflict",
+                              "histogram '" + name + "' would expose '" + name + sfx +
+                                  "', which is already a " +
+                                  type_name(families.find(name + sfx)->second.type));
+        }
+      } else if (name.size() > sfx.size() && name.ends_with(sfx)) {
+        auto base = families.find(name.substr(0, name.size() - sfx.size()));
+        if (base != families.end() && base->second.type == Type::Histogram) {
+          throw jarvis::Error(
+              409, "metric_type_conflict",
+              "metric '" + name + "' is a series of histogram '" + base->first + "'");
+        }
+      }
+    }
+  }
+
   // Finds or creates a family of type `t`; throws on a type conflict. Caller holds `mu`.
   Family& family(const std::string& raw_name, const std::string& help, Type t) {
     auto it = families.find(raw_name);
@@ -141,9 +164,11 @@ struct MetricsRegistry::Impl {
       std::string name = sanitize(raw_name, true);
       it = families.find(name);
       if (it == families.end()) {
+        check_suffix_clash(name, t);
         it = families.emplace(name, Family{}).first;
         it->second.type = t;
         it->second.help = help;
+        if (t == Type::Histogram) it->second.bounds = MetricsRegistry::default_buckets();
       }
     }
     if (it->second.type != t) {
@@ -185,19 +210,70 @@ void MetricsRegistry::gauge_set(const std::string& name, const std::string& help
   impl_->family(name, help, Type::Gauge).values[sanitize_labels(labels)] = value;
 }
 
+const std::vector<double>& MetricsRegistry::default_buckets() {
+  // Latency in seconds, 0.5 ms … 10 s (upper bounds; +Inf is implicit).
+  static const std::vector<double> buckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                              0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+  return buckets;
+}
+
+std::string MetricsRegistry::check_buckets(const std::vector<double>& bounds) {
+  if (bounds.empty()) return "at least one bucket bound is needed";
+  if (bounds.size() > 64) return "at most 64 bucket bounds (each one is a time series)";
+  for (std::size_t i = 0; i < bounds.size(); ++i) {
+    if (!std::isfinite(bounds[i])) return "bucket bounds must be finite (+Inf is implicit)";
+    if (i > 0 && !(bounds[i] > bounds[i - 1])) {
+      return "bucket bounds must be strictly increasing (" + format_value(bounds[i - 1]) +
+             " then " + format_value(bounds[i]) + ")";
+    }
+  }
+  return "";
+}
+
+void MetricsRegistry::histogram_declare(const std::string& name, const std::string& help,
+                                        std::vector<double> bounds) {
+  if (bounds.empty()) bounds = default_buckets();
+  if (std::string problem = check_buckets(bounds); !problem.empty()) {
+    throw jarvis::Error(400, "invalid_metric_buckets", "histogram '" + name + "': " + problem);
+  }
+  std::lock_guard lock(impl_->mu);
+  Family& f = impl_->family(name, help, Type::Histogram);
+  if (f.bounds == bounds) {
+    f.declared = true;
+    return;
+  }
+  if (f.declared || !f.histograms.empty()) {
+    throw jarvis::Error(409, "metric_buckets_conflict",
+                        "histogram '" + name + "' already has other buckets");
+  }
+  f.bounds = std::move(bounds);
+  f.declared = true;
+}
+
 void MetricsRegistry::histogram_observe(const std::string& name, const std::string& help,
                                         const jarvis::MetricLabels& labels, double value) {
-  std::size_t bucket = 0;
-  while (bucket < kBucketCount && value > kBuckets[bucket]) ++bucket;
+  if (std::isnan(value)) {
+    throw jarvis::Error(400, "invalid_metric_value", "histogram '" + name + "' cannot observe NaN");
+  }
   std::lock_guard lock(impl_->mu);
   Family& f = impl_->family(name, help, Type::Histogram);
   auto it = f.histograms.find(labels);
-  if (it == f.histograms.end())
+  if (it == f.histograms.end()) {
     it = f.histograms.emplace(sanitize_labels(labels), Histogram{}).first;
+    it->second.buckets.assign(f.bounds.size(), 0);
+  }
   Histogram& h = it->second;
-  if (bucket < kBucketCount) ++h.buckets[bucket];
+  std::size_t bucket = 0;
+  while (bucket < f.bounds.size() && value > f.bounds[bucket]) ++bucket;
+  if (bucket < h.buckets.size()) ++h.buckets[bucket];
   h.sum += value;
   ++h.count;
+}
+
+void MetricsRegistry::gauge_reset(const std::string& name) {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->families.find(sanitize(name, true));
+  if (it != impl_->families.end() && it->second.type == Type::Gauge) it->second.values.clear();
 }
 
 double MetricsRegistry::value(const std::string& name, const jarvis::MetricLabels& labels) const {
@@ -258,11 +334,11 @@ std::string MetricsRegistry::render() {
     }
     for (const auto& [labels, h] : f.histograms) {
       std::uint64_t cumulative = 0;
-      for (std::size_t i = 0; i < kBucketCount; ++i) {
+      for (std::size_t i = 0; i < f.bounds.size() && i < h.buckets.size(); ++i) {
         cumulative += h.buckets[i];
         out += name;
         out += "_bucket";
-        append_labels(out, labels, "le", format_value(kBuckets[i]));
+        append_labels(out, labels, "le", format_value(f.bounds[i]));
         out.push_back(' ');
         out += std::to_string(cumulative);
         out.push_back('\n');
@@ -353,6 +429,17 @@ void PluginMetrics::set_gauge(const std::string& name, double value,
                               const jarvis::MetricLabels& labels) {
   std::string full = prefix_ + sanitize(name, false);
   registry_.gauge_set(full, "Plugin gauge " + name + ".", labels, value);
+}
+
+void PluginMetrics::declare_histogram(const std::string& name, std::vector<double> buckets) {
+  std::string full = prefix_ + sanitize(name, false);
+  registry_.histogram_declare(full, "Plugin histogram " + name + ".", std::move(buckets));
+}
+
+void PluginMetrics::observe(const std::string& name, double value,
+                            const jarvis::MetricLabels& labels) {
+  std::string full = prefix_ + sanitize(name, false);
+  registry_.histogram_observe(full, "Plugin histogram " + name + ".", labels, value);
 }
 
 }  // namespace jarvis::host

@@ -32,10 +32,25 @@ class MetricsRegistry {
   /// (e.g. process CPU seconds read from /proc). Normal code uses counter_add.
   void counter_set(const std::string& name, const std::string& help,
                    const jarvis::MetricLabels& labels, double value);
-  /// Observes a value (seconds for latencies) in a histogram with the default buckets
-  /// (0.0005 … 10 s).
+  /// Fixes a histogram's bucket upper bounds (strictly increasing, finite, 1–64; +Inf is implicit;
+  /// empty = default_buckets()). Repeating the same bounds is fine; other bounds once the family
+  /// has them or has observations throw jarvis::Error(409, "metric_buckets_conflict"); bad
+  /// bounds throw jarvis::Error(400, "invalid_metric_buckets").
+  void histogram_declare(const std::string& name, const std::string& help,
+                         std::vector<double> bounds);
+  /// Observes a value in a histogram (its declared buckets, or default_buckets() — seconds, for
+  /// latencies). NaN throws jarvis::Error(400, "invalid_metric_value"). Rendered as
+  /// `<name>_bucket{le="…"}` (cumulative, ending with le="+Inf"), `<name>_sum`, `<name>_count`;
+  /// those three names are reserved: no other family may take them (409 metric_type_conflict).
   void histogram_observe(const std::string& name, const std::string& help,
                          const jarvis::MetricLabels& labels, double value);
+  /// Drops every series of a gauge (keeps the family) — for collectors whose label values change
+  /// (a health reason), so a stale series does not linger.
+  void gauge_reset(const std::string& name);
+  /// The default buckets: 0.0005, 0.001, 0.0025, … 5, 10 (seconds).
+  static const std::vector<double>& default_buckets();
+  /// "" when `bounds` are valid histogram buckets, otherwise why not.
+  static std::string check_buckets(const std::vector<double>& bounds);
   /// Current value of a counter or gauge series (0 if absent; a histogram series gives its
   /// observation count) — for tests and status pages.
   double value(const std::string& name, const jarvis::MetricLabels& labels = {}) const;
@@ -69,6 +84,10 @@ class PluginMetrics : public jarvis::Metrics {
   /// Sets gauge `jarvis_plugin_<plugin>_<name>` (name sanitized).
   void set_gauge(const std::string& name, double value,
                  const jarvis::MetricLabels& labels) override;
+  /// Fixes the buckets of histogram `jarvis_plugin_<plugin>_<name>` (name sanitized).
+  void declare_histogram(const std::string& name, std::vector<double> buckets) override;
+  /// Observes `value` in histogram `jarvis_plugin_<plugin>_<name>` (name sanitized).
+  void observe(const std::string& name, double value, const jarvis::MetricLabels& labels) override;
 
  private:
   MetricsRegistry& registry_;

@@ -1,7 +1,9 @@
 // host/src/plugins/manifest.cpp — plugin.yaml parsing and version ranges (see manifest.h).
 #include "plugins/manifest.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -141,27 +143,40 @@ void parse_requires(const Ctx& ctx, const YAML::Node& n, Manifest& m) {
   }
 }
 
+std::optional<double> parse_bound(ConfigType type, const std::string& text) {
+  if (type == ConfigType::Duration) {
+    auto d = parse_duration(text);
+    if (!d) return std::nullopt;
+    return static_cast<double>(d->count());
+  }
+  if (!check_config_value(type, text).empty()) return std::nullopt;
+  return std::strtod(text.c_str(), nullptr);
+}
+
 ConfigKeySpec parse_config_key(const Ctx& ctx, const std::string& key, const YAML::Node& n) {
   const std::string field = "config." + key;
   if (!is_valid_plugin_name(key)) {
     ctx.fail(field, "invalid key name (expected [a-z][a-z0-9_]*)");
   }
   if (!n.IsMap()) ctx.fail(field, std::string("expected a map {type: …}, found ") + node_kind(n));
-  static const std::set<std::string> known = {"type", "default", "env", "secret", "description"};
+  static const std::set<std::string> known = {"type",     "default", "env", "secret", "description",
+                                              "required", "min",     "max", "choices"};
   for (const auto& kv : n) {
     const std::string k = kv.first.Scalar();
     if (!known.count(k)) {
-      ctx.fail(field + "." + k, "unknown field (expected type, default, env, secret, description)");
+      ctx.fail(field + "." + k,
+               "unknown field (expected type, default, env, secret, required, min, max, choices, "
+               "description)");
     }
   }
+  static const char* kTypes = "string, int, float, bool, list, url or duration";
   ConfigKeySpec spec;
   spec.key = key;
-  if (!n["type"]) ctx.fail(field + ".type", "missing (string, int, float, bool or list)");
+  if (!n["type"]) ctx.fail(field + ".type", std::string("missing (") + kTypes + ")");
   const std::string type_name = scalar(ctx, n["type"], field + ".type");
   auto type = parse_config_type(type_name);
   if (!type) {
-    ctx.fail(field + ".type",
-             "unknown type \"" + type_name + "\" (string, int, float, bool or list)");
+    ctx.fail(field + ".type", "unknown type \"" + type_name + "\" (" + kTypes + ")");
   }
   spec.type = *type;
   spec.env = upper(key);
@@ -173,8 +188,51 @@ ConfigKeySpec parse_config_key(const Ctx& ctx, const std::string& key, const YAM
     }
   }
   if (n["secret"]) spec.secret = boolean(ctx, n["secret"], field + ".secret");
+  if (n["required"]) spec.required = boolean(ctx, n["required"], field + ".required");
   if (n["description"]) spec.description = scalar(ctx, n["description"], field + ".description");
+
+  const bool numeric = spec.type == ConfigType::Int || spec.type == ConfigType::Float ||
+                       spec.type == ConfigType::Duration;
+  for (const char* bound : {"min", "max"}) {
+    if (!n[bound]) continue;
+    const std::string f = field + "." + bound;
+    if (!numeric) {
+      ctx.fail(f, std::string("only int, float and duration keys have a ") + bound + ", not " +
+                      to_string(spec.type));
+    }
+    const std::string text = scalar(ctx, n[bound], f);
+    auto v = parse_bound(spec.type, text);
+    if (!v) {
+      ctx.fail(f, "\"" + text + "\" is not a valid " + to_string(spec.type) +
+                      (spec.type == ConfigType::Duration ? " (e.g. 250ms, 30s, 5m, 2h)" : ""));
+    }
+    (std::string(bound) == "min" ? spec.min : spec.max) = *v;
+    (std::string(bound) == "min" ? spec.min_text : spec.max_text) = text;
+  }
+  if (spec.min && spec.max && *spec.min > *spec.max) {
+    ctx.fail(field + ".min", "min " + spec.min_text + " is greater than max " + spec.max_text);
+  }
+  if (n["choices"]) {
+    const std::string f = field + ".choices";
+    if (spec.type != ConfigType::String) {
+      ctx.fail(f, std::string("only string keys have choices, not ") + to_string(spec.type));
+    }
+    const YAML::Node c = n["choices"];
+    if (!c.IsSequence() || c.size() == 0) {
+      ctx.fail(f, std::string("expected a non-empty list, found ") + node_kind(c));
+    }
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      std::string choice = scalar(ctx, c[i], f + "[" + std::to_string(i) + "]");
+      if (!seen.insert(choice).second) ctx.fail(f, "\"" + choice + "\" listed twice");
+      spec.choices.push_back(std::move(choice));
+    }
+  }
   if (n["default"] && !n["default"].IsNull()) {
+    if (spec.required) {
+      ctx.fail(field + ".default", "a required key has no default (the operator must set " +
+                                       spec.env + "); drop one of required and default");
+    }
     const YAML::Node d = n["default"];
     if (spec.type == ConfigType::List && d.IsSequence()) {
       std::string joined;
@@ -186,15 +244,97 @@ ConfigKeySpec parse_config_key(const Ctx& ctx, const std::string& key, const YAM
     } else {
       spec.default_value = scalar(ctx, d, field + ".default");
     }
-    const std::string problem = check_config_value(spec.type, *spec.default_value);
+    const std::string problem = spec.check(*spec.default_value);
     if (!problem.empty()) {
       ctx.fail(field + ".default", "\"" + *spec.default_value + "\" is not valid: " + problem);
     }
-  } else if (spec.type == ConfigType::Int || spec.type == ConfigType::Float ||
-             spec.type == ConfigType::Bool) {
-    ctx.fail(field + ".default", std::string("required for type ") + to_string(spec.type));
+  } else if (!spec.required &&
+             (spec.type == ConfigType::Int || spec.type == ConfigType::Float ||
+              spec.type == ConfigType::Bool || spec.type == ConfigType::Duration)) {
+    ctx.fail(field + ".default",
+             std::string("required for type ") + to_string(spec.type) + " (or required: true)");
   }
   return spec;
+}
+
+// The end offset (one past the closing quote) of the quoted scalar that starts at `pos`, or npos.
+std::size_t quoted_end(const std::string& text, std::size_t pos) {
+  const char q = text[pos];
+  for (std::size_t i = pos + 1; i < text.size(); ++i) {
+    if (q == '"' && text[i] == '\\') {
+      ++i;
+    } else if (text[i] == q) {
+      if (q == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+        ++i;  // '' is an escaped quote
+        continue;
+      }
+      return i + 1;
+    }
+  }
+  return std::string::npos;
+}
+
+// " (the quote opened on line N is not closed on that line)" for the first line up to
+// `error_line` (0-based) with an odd number of unescaped double quotes, or of single quotes outside
+// double-quoted text; "" when there is none. YAML reports an unclosed quote where the parser gives
+// up, often lines later.
+std::string unclosed_quote_hint(const std::string& text, int error_line) {
+  std::istringstream in(text);
+  std::string line;
+  for (int n = 0; n <= error_line && std::getline(in, line); ++n) {
+    char open = 0;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      const char c = line[i];
+      if (!open && c == '#' && (i == 0 || line[i - 1] == ' ')) break;  // a comment
+      if (open == '"' && c == '\\') {
+        ++i;
+      } else if (open && c == open) {
+        if (open == '\'' && i + 1 < line.size() && line[i + 1] == '\'') {
+          ++i;
+        } else {
+          open = 0;
+        }
+      } else if (!open && (c == '"' || c == '\'') &&
+                 (i == 0 || line[i - 1] == ' ' || line[i - 1] == ':' || line[i - 1] == '[' ||
+                  line[i - 1] == '{' || line[i - 1] == ',')) {
+        open = c;
+      }
+    }
+    if (open) {
+      return " (the quote opened on line " + std::to_string(n + 1) + " is not closed on that line)";
+    }
+  }
+  return "";
+}
+
+// Refuses a quoted value that runs over several lines. YAML allows it, but in a manifest it is
+// almost always an unclosed quote that silently swallowed the following fields into one value.
+void check_multiline_quotes(const Ctx& ctx, const std::string& text, const YAML::Node& n,
+                            const std::string& field) {
+  if (n.IsMap()) {
+    for (const auto& kv : n) {
+      const std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+      check_multiline_quotes(ctx, text, kv.second, field.empty() ? k : field + "." + k);
+    }
+  } else if (n.IsSequence()) {
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      check_multiline_quotes(ctx, text, n[i], field + "[" + std::to_string(i) + "]");
+    }
+  } else if (n.IsScalar() && n.Tag() == "!") {
+    const YAML::Mark m = n.Mark();
+    if (m.pos < 0 || static_cast<std::size_t>(m.pos) >= text.size()) return;
+    const auto start = static_cast<std::size_t>(m.pos);
+    if (text[start] != '"' && text[start] != '\'') return;
+    const std::size_t end = quoted_end(text, start);
+    if (end == std::string::npos) return;
+    const auto lines = std::count(text.begin() + static_cast<std::ptrdiff_t>(start),
+                                  text.begin() + static_cast<std::ptrdiff_t>(end), '\n');
+    if (lines == 0) return;
+    throw ManifestError(ctx.file + ": line " + std::to_string(m.line + 1) + ", field '" + field +
+                        "': the quote opened here is not closed on its line (it closes on line " +
+                        std::to_string(m.line + 1 + lines) +
+                        ", swallowing the lines between into this value); close the quote");
+  }
 }
 
 bool escapes_dir(const std::string& rel) {
@@ -304,6 +444,48 @@ bool VersionRange::contains(const Version& v) const {
   return true;
 }
 
+std::string ConfigKeySpec::check(const std::string& value) const {
+  if (value.empty() &&
+      (type == ConfigType::String || type == ConfigType::Url || type == ConfigType::List)) {
+    return required ? "required: set " + env + " (it has no default)" : "";
+  }
+  if (std::string problem = check_config_value(type, value); !problem.empty()) return problem;
+  if (min || max) {
+    const double v = type == ConfigType::Duration
+                         ? static_cast<double>(parse_duration(value)->count())
+                         : std::strtod(value.c_str(), nullptr);
+    if (min && v < *min) return "must be at least " + min_text + " (min)";
+    if (max && v > *max) return "must be at most " + max_text + " (max)";
+  }
+  if (!choices.empty() && std::find(choices.begin(), choices.end(), value) == choices.end()) {
+    std::string all;
+    for (const auto& c : choices) all += (all.empty() ? "" : ", ") + c;
+    return "expected one of: " + all;
+  }
+  return "";
+}
+
+std::string ConfigKeySpec::constraints() const {
+  std::vector<std::string> parts;
+  if (required) parts.push_back("required");
+  if (secret) parts.push_back("secret");
+  if (min && max) {
+    parts.push_back(min_text + ".." + max_text);
+  } else if (min) {
+    parts.push_back(">= " + min_text);
+  } else if (max) {
+    parts.push_back("<= " + max_text);
+  }
+  if (!choices.empty()) {
+    std::string all;
+    for (const auto& c : choices) all += (all.empty() ? "" : "|") + c;
+    parts.push_back("one of " + all);
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
 std::string Manifest::library_path() const {
   return (fs::path(dir) / library).lexically_normal().string();
 }
@@ -329,13 +511,15 @@ Manifest parse_manifest(const std::string& text, const std::string& file) {
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    throw ManifestError(file + ": invalid YAML at line " + std::to_string(e.mark.line + 1) + ": " +
-                        e.msg);
+    throw ManifestError(file + ": invalid YAML at line " + std::to_string(e.mark.line + 1) +
+                        ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg +
+                        unclosed_quote_hint(text, e.mark.line));
   }
   if (!root.IsMap()) {
     throw ManifestError(file + ": expected a map of fields (name, version, sdk, …), found " +
                         node_kind(root));
   }
+  check_multiline_quotes(ctx, text, root, "");
   static const std::set<std::string> known = {"name",    "version",  "sdk",    "description",
                                               "library", "requires", "config", "migrations"};
   for (const auto& kv : root) {
@@ -392,6 +576,7 @@ Manifest parse_manifest(const std::string& text, const std::string& file) {
   }
 
   if (root["migrations"]) {
+    m.migrations_declared = true;
     m.migrations = scalar(ctx, root["migrations"], "migrations");
     if (escapes_dir(m.migrations)) {
       ctx.fail("migrations",

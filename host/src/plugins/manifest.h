@@ -9,7 +9,11 @@
 //   config:
 //     greeting: {type: string, default: hi, env: HELLO_GREETING, description: "…"}
 //     api_key:  {type: string, secret: true}      # env defaults to API_KEY
-//   migrations: migrations/          # default
+//     mode:     {type: string, default: fast, choices: [fast, thorough]}
+//     limit:    {type: int, default: 10, min: 1, max: 100}
+//     poll:     {type: duration, default: 30s, min: 1s}
+//     endpoint: {type: url, required: true}
+//   migrations: migrations/          # default; when written, the folder must exist
 //
 // Every malformed, missing or unknown field is a ManifestError naming the file and the field, so a
 // typo never passes silently.
@@ -75,6 +79,19 @@ struct ConfigKeySpec {
   std::string env;                           ///< the ConfigStore key (environment-style name)
   bool secret = false;
   std::string description;
+  bool required = false;      ///< the effective value must be set and non-empty (no default then)
+  std::optional<double> min;  ///< int/float: the number; duration: milliseconds
+  std::optional<double> max;
+  std::string min_text;  ///< min/max as written in the manifest ("1s", "10"), for messages
+  std::string max_text;
+  std::vector<std::string> choices;  ///< string: the accepted values (empty = any)
+
+  /// Checks `value` against the type and constraints; "" when valid, otherwise what was expected
+  /// ("expected int", "must be at least 1 (min)", "expected one of: fast, thorough"). An empty
+  /// string/url/list value is valid unless `required` (unset optional key).
+  std::string check(const std::string& value) const;
+  /// One line of the constraints for `plugins info`: "required, 1s..1h", "one of: a, b", "".
+  std::string constraints() const;
 };
 
 /// One entry of `requires`.
@@ -95,6 +112,9 @@ struct Manifest {
   std::vector<Requirement> requires_;
   std::vector<ConfigKeySpec> config;  ///< in manifest order
   std::string migrations = "migrations/";
+  /// True when the manifest names `migrations:` itself: the folder must then exist (a missing one
+  /// refuses the plugin, code `migrations_missing`); by default a missing folder means "no tables".
+  bool migrations_declared = false;
 
   /// Absolute path of the shared library.
   std::string library_path() const;

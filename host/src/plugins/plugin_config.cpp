@@ -49,10 +49,16 @@ PluginConfigImpl::PluginConfigImpl(std::string plugin, std::vector<ConfigKeySpec
 std::vector<std::string> PluginConfigImpl::validate() const {
   std::vector<std::string> problems;
   for (const Resolved& r : order_) {
-    const std::string problem = check_config_value(r.spec.type, r.value);
+    const std::string problem = r.spec.check(r.value);
     if (problem.empty()) continue;
     std::string line =
         "plugin '" + plugin_ + "': config key '" + r.spec.key + "' (env " + r.spec.env + ") ";
+    if (r.value.empty() && r.spec.required && !r.is_set) {
+      line += "is required but not set (no default; not in jarvis.yaml, .env or the environment)";
+      line += ": expected " + std::string(to_string(r.spec.type)) + ", set " + r.spec.env;
+      problems.push_back(std::move(line));
+      continue;
+    }
     if (r.spec.secret) {
       line += "has an invalid value (secret, not shown)";
     } else {
@@ -77,6 +83,11 @@ std::vector<ConfigKeyReport> PluginConfigImpl::describe() const {
     rep.secret = r.spec.secret;
     rep.is_set = r.is_set;
     rep.description = r.spec.description;
+    rep.required = r.spec.required;
+    rep.constraints = r.spec.constraints();
+    if (r.spec.type == ConfigType::Duration && !r.spec.secret) {
+      if (auto d = parse_duration(r.value)) rep.value_ms = d->count();
+    }
     out.push_back(std::move(rep));
   }
   return out;
@@ -90,6 +101,10 @@ const PluginConfigImpl::Resolved& PluginConfigImpl::entry(const std::string& key
                             "' is not declared in plugin.yaml");
   }
   const Resolved& r = order_[it->second];
+  if (r.spec.secret) {
+    throw std::invalid_argument("plugin '" + plugin_ + "': config key '" + key +
+                                "' is secret: read it with get_secret()");
+  }
   if (r.spec.type != want) {
     throw std::invalid_argument("plugin '" + plugin_ + "': config key '" + key +
                                 "' is declared as " + to_string(r.spec.type) + ", read as " +
@@ -101,8 +116,37 @@ const PluginConfigImpl::Resolved& PluginConfigImpl::entry(const std::string& key
 std::string PluginConfigImpl::get_string(const std::string& key) const {
   auto it = index_.find(key);
   if (it == index_.end()) return entry(key, ConfigType::String).value;  // throws out_of_range
+  const Resolved& r = order_[it->second];
+  if (r.spec.secret) {
+    throw std::invalid_argument("plugin '" + plugin_ + "': config key '" + key +
+                                "' is secret: read it with get_secret()");
+  }
   // Any type may be read as its text; typed getters are preferred.
-  return order_[it->second].value;
+  return r.value;
+}
+
+std::chrono::milliseconds PluginConfigImpl::get_duration(const std::string& key) const {
+  const Resolved& r = entry(key, ConfigType::Duration);
+  auto d = parse_duration(r.value);
+  if (!d) {
+    throw std::invalid_argument("plugin '" + plugin_ + "': config key '" + key +
+                                "' is not a valid duration (validate() was not run)");
+  }
+  return *d;
+}
+
+jarvis::Secret PluginConfigImpl::get_secret(const std::string& key) const {
+  auto it = index_.find(key);
+  if (it == index_.end()) {
+    throw std::out_of_range("plugin '" + plugin_ + "': config key '" + key +
+                            "' is not declared in plugin.yaml");
+  }
+  const Resolved& r = order_[it->second];
+  if (!r.spec.secret) {
+    throw std::invalid_argument("plugin '" + plugin_ + "': config key '" + key +
+                                "' is not declared secret: true; read it with get_string()");
+  }
+  return jarvis::Secret(r.value);
 }
 
 long long PluginConfigImpl::get_int(const std::string& key) const {

@@ -3,13 +3,15 @@
 // validated once at start-up, then read by the plugin as typed values.
 //
 //   PluginConfigImpl cfg("hello", manifest.config, &store);
-//   for (const auto& problem : cfg.validate()) log->error("{}", problem);   // before any plugin
-//   code cfg.get_int("interval_seconds");
+//   for (const auto& problem : cfg.validate()) log->error("{}", problem);  // before plugin code
+//   cfg.get_int("interval_seconds");
 //
-// Secret values never appear in error messages or in describe().
+// Secret values never appear in error messages or in describe(); get_string() refuses secret keys,
+// get_secret() wraps them in jarvis::Secret.
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,9 @@ struct ConfigKeyReport {
   bool secret = false;
   bool is_set = false;  ///< set by the operator (not the manifest default)
   std::string description;
+  bool required = false;
+  std::string constraints;  ///< "required, 1s..1h", "one of a|b" (ConfigKeySpec::constraints)
+  std::optional<long long> value_ms;  ///< a duration's value in milliseconds
 };
 
 /// Implements jarvis::PluginConfig for one plugin.
@@ -38,9 +43,9 @@ class PluginConfigImpl : public jarvis::PluginConfig {
   /// Resolves every declared key from `store` (may be null: defaults only). Does not validate.
   PluginConfigImpl(std::string plugin, std::vector<ConfigKeySpec> keys, const ConfigStore* store);
 
-  /// Checks every value against its type; returns one line per problem (empty = valid). Each line
-  /// names the plugin, key, env name, the value's source and the expected type; a secret's value
-  /// is never included.
+  /// Checks every value against its type and constraints (ConfigKeySpec::check); returns one line
+  /// per problem (empty = valid). Each line names the plugin, key, env name, the value's source
+  /// and what was expected; a secret's value is never included.
   std::vector<std::string> validate() const;
   /// Every key with its (redacted) value and source, in manifest order.
   std::vector<ConfigKeyReport> describe() const;
@@ -51,6 +56,8 @@ class PluginConfigImpl : public jarvis::PluginConfig {
   bool get_bool(const std::string& key) const override;
   std::vector<std::string> get_list(const std::string& key) const override;
   bool is_set(const std::string& key) const override;
+  std::chrono::milliseconds get_duration(const std::string& key) const override;
+  jarvis::Secret get_secret(const std::string& key) const override;
 
  private:
   struct Resolved {

@@ -11,6 +11,7 @@
 #include "db/transaction.h"
 #include "http/router.h"
 #include "observability/metrics.h"
+#include "plugins/in_flight.h"
 #include "plugins/plugin_config.h"
 #include "registry/command_table.h"
 #include "registry/event_bus.h"
@@ -32,20 +33,25 @@ T& require(T* service, const Owner& owner, const char* what) {
 
 class RouteAdapter : public jarvis::RouteRegistry {
  public:
-  RouteAdapter(const Owner& o, Router* r) : owner_(o), impl_(r) {}
+  RouteAdapter(const Owner& o, Router* r, const std::shared_ptr<InFlight>& c)
+      : owner_(o), impl_(r), calls_(c) {}
   void add(jarvis::RouteSpec spec) override {
+    spec.handler = counted(calls_, std::move(spec.handler));
     require(impl_, owner_, "route registry").add(owner_, std::move(spec));
   }
 
  private:
   const Owner& owner_;
   Router* impl_;
+  std::shared_ptr<InFlight> calls_;
 };
 
 class ToolAdapter : public jarvis::ToolRegistry {
  public:
-  ToolAdapter(const Owner& o, ToolRegistryImpl* r) : owner_(o), impl_(r) {}
+  ToolAdapter(const Owner& o, ToolRegistryImpl* r, const std::shared_ptr<InFlight>& c)
+      : owner_(o), impl_(r), calls_(c) {}
   void add(jarvis::ToolSpec spec) override {
+    spec.handler = counted(calls_, std::move(spec.handler));
     require(impl_, owner_, "tool registry").add(owner_, std::move(spec));
   }
   std::vector<jarvis::ToolInfo> list() const override {
@@ -58,27 +64,34 @@ class ToolAdapter : public jarvis::ToolRegistry {
  private:
   const Owner& owner_;
   ToolRegistryImpl* impl_;
+  std::shared_ptr<InFlight> calls_;
 };
 
 class PolicyAdapter : public jarvis::PolicyRegistry {
  public:
-  PolicyAdapter(const Owner& o, PolicyRegistryImpl* r) : owner_(o), impl_(r) {}
+  PolicyAdapter(const Owner& o, PolicyRegistryImpl* r, const std::shared_ptr<InFlight>& c)
+      : owner_(o), impl_(r), calls_(c) {}
   void add(std::string name, jarvis::Policy policy) override {
-    require(impl_, owner_, "policy registry").add(owner_, std::move(name), std::move(policy));
+    require(impl_, owner_, "policy registry")
+        .add(owner_, std::move(name), counted(calls_, std::move(policy)));
   }
 
  private:
   const Owner& owner_;
   PolicyRegistryImpl* impl_;
+  std::shared_ptr<InFlight> calls_;
 };
 
 class TaskAdapter : public jarvis::TaskRegistry {
  public:
-  TaskAdapter(const Owner& o, TaskService* r) : owner_(o), impl_(r) {}
+  TaskAdapter(const Owner& o, TaskService* r, const std::shared_ptr<InFlight>& c)
+      : owner_(o), impl_(r), calls_(c) {}
   void add(jarvis::TaskSpec spec) override {
+    spec.handler = counted(calls_, std::move(spec.handler));
     require(impl_, owner_, "task registry").add(owner_, std::move(spec));
   }
   void add(jarvis::TaskSpec spec, jarvis::TaskAccess access) override {
+    spec.handler = counted(calls_, std::move(spec.handler));
     require(impl_, owner_, "task registry").add(owner_, std::move(spec), access);
   }
   bool may_start(const std::string& name, const jarvis::Principal& who) const override {
@@ -105,29 +118,34 @@ class TaskAdapter : public jarvis::TaskRegistry {
  private:
   const Owner& owner_;
   TaskService* impl_;
+  std::shared_ptr<InFlight> calls_;
 };
 
 class CommandAdapter : public jarvis::CommandRegistry {
  public:
-  CommandAdapter(const Owner& o, CommandTable* r) : owner_(o), impl_(r) {}
+  CommandAdapter(const Owner& o, CommandTable* r, const std::shared_ptr<InFlight>& c)
+      : owner_(o), impl_(r), calls_(c) {}
   void add(jarvis::CommandSpec spec) override {
+    spec.handler = counted(calls_, std::move(spec.handler));
     require(impl_, owner_, "command registry").add(owner_, std::move(spec));
   }
 
  private:
   const Owner& owner_;
   CommandTable* impl_;
+  std::shared_ptr<InFlight> calls_;
 };
 
 class EventAdapter : public jarvis::EventBus {
  public:
-  EventAdapter(const Owner& o, EventBusImpl* r) : owner_(o), impl_(r) {}
+  EventAdapter(const Owner& o, EventBusImpl* r, const std::shared_ptr<InFlight>& c)
+      : owner_(o), impl_(r), calls_(c) {}
   std::string emit(jarvis::Event event) override {
     return require(impl_, owner_, "event bus").emit(owner_, std::move(event));
   }
   void subscribe(std::string type_prefix, jarvis::EventHandler handler) override {
     require(impl_, owner_, "event bus")
-        .subscribe(owner_, std::move(type_prefix), std::move(handler));
+        .subscribe(owner_, std::move(type_prefix), counted(calls_, std::move(handler)));
   }
   std::string emit(jarvis::Event event, jarvis::Transaction& tx) override {
     return require(impl_, owner_, "event bus")
@@ -141,6 +159,7 @@ class EventAdapter : public jarvis::EventBus {
  private:
   const Owner& owner_;
   EventBusImpl* impl_;
+  std::shared_ptr<InFlight> calls_;
 };
 
 class DatabaseAdapter : public jarvis::Database {
@@ -205,13 +224,13 @@ class ThreadAdapter : public jarvis::ThreadRegistry {
 }  // namespace
 
 struct PluginHost::Adapters {
-  Adapters(const Owner& o, const HostServices& s)
-      : routes(o, s.routes),
-        tools(o, s.tools),
-        policies(o, s.policies),
-        tasks(o, s.tasks),
-        commands(o, s.commands),
-        events(o, s.events),
+  Adapters(const Owner& o, const HostServices& s, const std::shared_ptr<InFlight>& calls)
+      : routes(o, s.routes, calls),
+        tools(o, s.tools, calls),
+        policies(o, s.policies, calls),
+        tasks(o, s.tasks, calls),
+        commands(o, s.commands, calls),
+        events(o, s.events, calls),
         db(o, s.db),
         http(o, s.http),
         threads(o, s.threads) {
@@ -245,13 +264,14 @@ std::shared_ptr<spdlog::logger> plugin_logger(const std::string& name) {
 }
 
 PluginHost::PluginHost(Owner owner, const HostServices& services, const PluginConfigImpl& config,
-                       std::function<bool(const std::string&)> available)
+                       std::function<bool(const std::string&)> available,
+                       std::shared_ptr<InFlight> calls)
     : owner_(std::move(owner)),
       services_(services),
       config_(config),
       available_(std::move(available)),
       logger_(plugin_logger(owner_.name)),
-      adapters_(std::make_unique<Adapters>(owner_, services_)) {}
+      adapters_(std::make_unique<Adapters>(owner_, services_, calls)) {}
 
 PluginHost::~PluginHost() = default;
 

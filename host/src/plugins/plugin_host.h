@@ -17,6 +17,7 @@
 
 namespace jarvis::host {
 
+class InFlight;
 class PluginConfigImpl;
 class PluginMetrics;
 
@@ -24,9 +25,12 @@ class PluginMetrics;
 class PluginHost : public jarvis::Host {
  public:
   /// `owner.keep` must hold the plugin's library. `config` must outlive this view.
-  /// `available` answers plugin_available() (asks the manager).
+  /// `available` answers plugin_available() (asks the manager). Every handler registered through
+  /// this view (routes, tools, policies, tasks, commands, event subscribers) is wrapped so its
+  /// calls count in `calls` (none when null) — shutdown waits for them (see in_flight.h).
   PluginHost(Owner owner, const HostServices& services, const PluginConfigImpl& config,
-             std::function<bool(const std::string&)> available);
+             std::function<bool(const std::string&)> available,
+             std::shared_ptr<InFlight> calls = nullptr);
   ~PluginHost() override;
   PluginHost(const PluginHost&) = delete;
   PluginHost& operator=(const PluginHost&) = delete;

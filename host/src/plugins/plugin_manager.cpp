@@ -15,6 +15,7 @@
 #include "jarvis/error.h"
 #include "observability/metrics.h"
 #include "plugins/elf_exports.h"
+#include "plugins/in_flight.h"
 #include "plugins/plugin_host.h"
 #include "registry/command_table.h"
 #include "registry/event_bus.h"
@@ -94,6 +95,8 @@ struct PluginManager::Record {
   std::string code;
   std::string reason;
 
+  /// Calls running in the plugin's code (every registered handler and health() count here).
+  std::shared_ptr<InFlight> calls = std::make_shared<InFlight>();
   std::shared_ptr<boost::dll::shared_library> library;
   std::unique_ptr<PluginHost> host;
   std::shared_ptr<jarvis::Plugin> plugin;
@@ -102,10 +105,76 @@ struct PluginManager::Record {
   std::string library_path() const { return manifest ? manifest->library_path() : ""; }
 };
 
-PluginManager::PluginManager(HostServices services, PluginManagerOptions options)
-    : services_(services), options_(std::move(options)) {}
+/// What the /metrics collector reaches the manager through; cleared by the manager's destructor.
+struct PluginManager::MetricsLink {
+  std::mutex mu;
+  PluginManager* manager = nullptr;
+};
 
-PluginManager::~PluginManager() { stop_all(); }
+PluginManager::PluginManager(HostServices services, PluginManagerOptions options)
+    : services_(services),
+      options_(std::move(options)),
+      metrics_link_(std::make_shared<MetricsLink>()) {
+  metrics_link_->manager = this;
+  if (services_.metrics) {
+    // Health and in-flight calls are refreshed on every scrape of /metrics.
+    services_.metrics->add_collector([link = metrics_link_](MetricsRegistry& m) {
+      std::lock_guard lock(link->mu);
+      if (link->manager) link->manager->export_health(m);
+    });
+  }
+}
+
+PluginManager::~PluginManager() {
+  {
+    std::lock_guard lock(metrics_link_->mu);
+    metrics_link_->manager = nullptr;
+  }
+  stop_all();
+}
+
+const char* to_string(jarvis::Health::Status s) {
+  switch (s) {
+    case jarvis::Health::Status::Healthy:
+      return "healthy";
+    case jarvis::Health::Status::Degraded:
+      return "degraded";
+    case jarvis::Health::Status::Failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+void PluginManager::export_health(MetricsRegistry& m) const {
+  static constexpr jarvis::Health::Status kStatuses[] = {jarvis::Health::Status::Healthy,
+                                                         jarvis::Health::Status::Degraded,
+                                                         jarvis::Health::Status::Failed};
+  std::map<std::string, std::int64_t> in_flight;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& r : records_) {
+      if (r->winner) in_flight[r->name()] = r->calls->count();
+    }
+  }
+  m.gauge_reset(kHealthReasonMetric);
+  for (const PluginHealth& h : health()) {
+    for (auto status : kStatuses) {
+      m.gauge_set(kHealthMetric, "Plugin health (1 = current status)",
+                  {{"plugin", h.name}, {"status", to_string(status)}},
+                  h.health.status == status ? 1 : 0);
+    }
+    if (h.health.status != jarvis::Health::Status::Healthy) {
+      std::string reason = h.health.detail.substr(0, 200);
+      m.gauge_set(kHealthReasonMetric, "Why a plugin is not healthy (1 = current reason)",
+                  {{"plugin", h.name}, {"status", to_string(h.health.status)}, {"reason", reason}},
+                  1);
+    }
+  }
+  for (const auto& [name, n] : in_flight) {
+    m.gauge_set(kInFlightMetric, "Calls running inside the plugin's code", {{"plugin", name}},
+                static_cast<double>(n));
+  }
+}
 
 PluginManager::Record* PluginManager::find(const std::string& name) const {
   for (const auto& r : records_) {
@@ -204,6 +273,11 @@ void PluginManager::discover() {
   for (auto& r : records_) {
     PluginState s = r->state;
     set_state(*r, s, r->code, r->reason);
+    // Exported at 0 from the start, so a dashboard or alert sees the series before any error.
+    if (services_.metrics && r->winner) {
+      services_.metrics->counter_add(kErrorsMetric, "Exceptions caught from plugin code",
+                                     {{"plugin", r->name()}}, 0);
+    }
   }
 }
 
@@ -310,6 +384,28 @@ bool PluginManager::check(Record& r) {
                   "): no entry point: expected exported symbol jarvis_plugin_create "
                   "(from JARVIS_PLUGIN(...)), found none");
     return false;
+  }
+  // A manifest that names its migrations folder has tables: without the folder its code would
+  // fail later with "no such table", so refuse now. Without `migrations:` a missing folder simply
+  // means no tables (docs/decisions/0018-…).
+  const std::string mig = m.migrations_path();
+  if (m.migrations_declared && !fs::is_directory(mig, ec)) {
+    set_state(r, PluginState::Refused, "migrations_missing",
+              who + m.file + "): manifest field 'migrations' names " + m.migrations +
+                  " but the folder " + mig +
+                  " does not exist (install the plugin's migrations/ folder, or remove the field "
+                  "if the plugin has no tables)");
+    return false;
+  }
+  if (m.migrations_declared) {
+    bool any_sql = false;
+    for (const auto& e : fs::directory_iterator(mig, ec)) {
+      if (e.path().extension() == ".sql") any_sql = true;
+    }
+    if (!any_sql) {
+      spdlog::warn("plugin {}: manifest field 'migrations' names {}, which holds no .sql files",
+                   m.name, mig);
+    }
   }
   return true;
 }
@@ -492,9 +588,9 @@ bool PluginManager::load(Record& r) {
     std::lock_guard lock(mu_);
     r.plugin = std::move(plugin);
   }
-  r.host = std::make_unique<PluginHost>(Owner{r.name(), std::shared_ptr<void>(r.library)},
-                                        services_, *r.config,
-                                        [this](const std::string& n) { return available(n); });
+  r.host = std::make_unique<PluginHost>(
+      Owner{r.name(), std::shared_ptr<void>(r.library)}, services_, *r.config,
+      [this](const std::string& n) { return available(n); }, r.calls);
   try {
     r.plugin->setup(*r.host);
   } catch (...) {
@@ -650,10 +746,11 @@ PluginOutcome PluginManager::start_all() {
   return out;
 }
 
-void PluginManager::stop_all() {
+bool PluginManager::stop_all() {
   std::vector<Record*> order;
   {
     std::lock_guard lock(mu_);
+    if (drain_timed_out_) return false;
     order = order_;
   }
   std::reverse(order.begin(), order.end());
@@ -674,7 +771,47 @@ void PluginManager::stop_all() {
   for (Record* r : order) {
     if (r->plugin) drop_registrations(r->name());
   }
-  // 3. Objects (their deleters run the destructors, guarded), then Host views, then libraries.
+  // 3. Wait for calls still running in plugin code (a slow route, a task, an event handler): an
+  //    object must not be destroyed under them. On timeout nothing is destroyed at all — the
+  //    objects, Host views and libraries are deliberately leaked and the caller exits the process.
+  const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
+  std::vector<std::string> busy;
+  for (Record* r : order) {
+    if (!r->plugin) continue;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (r->calls->count() > 0) {
+      spdlog::info("plugin {}: waiting up to {} ms for {} call(s) in flight", r->name(),
+                   std::max<long long>(0, left.count()), r->calls->count());
+    }
+    if (!r->calls->wait_idle(std::max(left, std::chrono::milliseconds(0)))) {
+      busy.push_back(r->name() + " (" + std::to_string(r->calls->count()) + " call(s))");
+    }
+  }
+  if (!busy.empty()) {
+    std::string names;
+    for (const auto& b : busy) names += (names.empty() ? "" : ", ") + b;
+    spdlog::error(
+        "plugin drain timed out after {} ms (JARVIS_PLUGIN_DRAIN_SECONDS) with calls still "
+        "running in: {}; plugin objects are not destroyed",
+        options_.drain_timeout.count(), names);
+    // Never freed: running threads may still use them until the process exits. Kept reachable
+    // from a static so leak checkers do not report them.
+    static std::mutex graveyard_mu;
+    static auto* graveyard = new std::vector<std::shared_ptr<void>>();
+    std::lock_guard grave(graveyard_mu);
+    for (Record* r : order) {
+      graveyard->push_back(take_plugin(*r));
+      graveyard->push_back(std::shared_ptr<PluginHost>(std::move(r->host)));
+      graveyard->push_back(std::move(r->library));
+      if (running(r->state)) set_state(*r, PluginState::Stopped, "drain_timeout", names);
+    }
+    std::lock_guard lock(mu_);
+    drain_timed_out_ = true;
+    stopped_ = true;
+    return false;
+  }
+  // 4. Objects (their deleters run the destructors, guarded), then Host views, then libraries.
   for (Record* r : order) take_plugin(*r).reset();
   for (Record* r : order) r->host.reset();
   for (Record* r : order) {
@@ -684,6 +821,7 @@ void PluginManager::stop_all() {
   for (auto& [r, why] : stop_errors) set_state(*r, PluginState::Stopped, "stop_failed", why);
   std::lock_guard lock(mu_);
   stopped_ = true;
+  return true;
 }
 
 std::vector<PluginHealth> PluginManager::health() const {
@@ -693,12 +831,13 @@ std::vector<PluginHealth> PluginManager::health() const {
     PluginState state;
     std::string reason;
     std::shared_ptr<jarvis::Plugin> plugin;
+    std::shared_ptr<InFlight> calls;
   };
   std::vector<Snap> snaps;
   {
     std::lock_guard lock(mu_);
     for (const auto& r : records_) {
-      snaps.push_back({r.get(), r->name(), r->state, r->reason, r->plugin});
+      snaps.push_back({r.get(), r->name(), r->state, r->reason, r->plugin, r->calls});
     }
   }
   std::vector<PluginHealth> out;
@@ -708,6 +847,7 @@ std::vector<PluginHealth> PluginManager::health() const {
     h.state = s.state;
     if (running(s.state) && s.plugin) {
       try {
+        InFlight::Call call(*s.calls);
         h.health = s.plugin->health();
       } catch (...) {
         if (services_.metrics) {

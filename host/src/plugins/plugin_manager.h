@@ -17,6 +17,7 @@
 // the plugin is required.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,6 +32,8 @@
 #include "plugins/plugin_config.h"
 
 namespace jarvis::host {
+
+class MetricsRegistry;
 
 /// Lifecycle state of a plugin.
 enum class PluginState {
@@ -52,6 +55,9 @@ struct PluginManagerOptions {
   std::vector<std::string> plugin_dirs;
   std::set<std::string> disabled;  ///< JARVIS_PLUGINS_DISABLED / plugins.disabled
   std::set<std::string> required;  ///< JARVIS_PLUGINS_REQUIRED: any failure is fatal
+  /// How long stop_all() waits for calls still running in plugin code before it gives up and
+  /// leaves the plugin objects alive (JARVIS_PLUGIN_DRAIN_SECONDS).
+  std::chrono::milliseconds drain_timeout{std::chrono::seconds(30)};
 };
 
 /// One plugin as `jarvis plugins list/info` and /readyz show it.
@@ -119,11 +125,15 @@ class PluginManager {
   /// Calls Plugin::start of every `migrated` plugin in dependency order → started (or failed).
   PluginOutcome start_all();
 
-  /// Calls Plugin::stop in reverse order (guarded), removes every registration, destroys the
-  /// plugin objects, then releases the libraries. Idempotent.
-  void stop_all();
+  /// Calls Plugin::stop in reverse order (guarded), removes every registration, waits up to
+  /// `drain_timeout` for calls still running in plugin code, destroys the plugin objects, then
+  /// releases the libraries. Idempotent. Returns false when the drain timed out: then nothing was
+  /// destroyed or unloaded (the objects are leaked on purpose, state `stopped`/`drain_timeout`)
+  /// and the caller must end the process without destroying the host's services either.
+  bool stop_all();
 
-  /// Health of every plugin (Plugin::health guarded for running ones). Thread-safe.
+  /// Health of every plugin (Plugin::health guarded and counted as an in-flight call for running
+  /// ones). Thread-safe.
   std::vector<PluginHealth> health() const;
   /// Every plugin record in discovery order. Thread-safe.
   std::vector<PluginInfo> list() const;
@@ -140,9 +150,18 @@ class PluginManager {
   static constexpr const char* kErrorsMetric = "jarvis_plugin_errors_total";
   /// Gauge: 1 for the plugin's current state, 0 for the others.
   static constexpr const char* kStateMetric = "jarvis_plugin_state";
+  /// Gauge {plugin, status}: 1 for the current health status (healthy, degraded, failed).
+  static constexpr const char* kHealthMetric = "jarvis_plugin_health";
+  /// Gauge {plugin, status, reason}: 1 while a plugin is not healthy, with its reason.
+  static constexpr const char* kHealthReasonMetric = "jarvis_plugin_health_reason";
+  /// Gauge {plugin}: calls running inside the plugin's code right now.
+  static constexpr const char* kInFlightMetric = "jarvis_plugin_calls_in_flight";
 
  private:
   struct Record;
+  struct MetricsLink;
+  /// Writes the health, health-reason and in-flight gauges (the /metrics collector).
+  void export_health(MetricsRegistry& m) const;
   Record* find(const std::string& name) const;
   void set_state(Record& r, PluginState s, std::string code = "", std::string reason = "");
   void count_error(const Record& r);
@@ -161,6 +180,11 @@ class PluginManager {
   std::vector<Record*> order_;  ///< dependency order of records that passed the checks
   bool discovered_ = false;
   bool stopped_ = false;
+  bool drain_timed_out_ = false;
+  std::shared_ptr<MetricsLink> metrics_link_;
 };
+
+/// "healthy", "degraded", "failed".
+const char* to_string(jarvis::Health::Status s);
 
 }  // namespace jarvis::host

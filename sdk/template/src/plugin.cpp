@@ -33,11 +33,12 @@ class HelloPlugin : public jarvis::Plugin {
          .path = "/api/v1/hello/webhook",
          .auth = jarvis::Auth::Webhook,
          .summary = "Greets body.name for a sender that signs with HELLO_WEBHOOK_SECRET",
-         .handler = [g, secret = host.config().get_string("webhook_secret")](jarvis::Request& req) {
+         .handler = [g, secret = host.config().get_secret("webhook_secret")](jarvis::Request& req) {
            if (secret.empty()) throw jarvis::not_found("no webhook secret set", "webhook_disabled");
            std::string sig = req.headers.get("X-Hub-Signature-256").value_or("");
            if (!sig.starts_with("sha256=") ||
-               !jarvis::hmac_sha256_verify(secret, req.body, std::string_view(sig).substr(7))) {
+               !jarvis::hmac_sha256_verify(secret.reveal(), req.body,
+                                           std::string_view(sig).substr(7))) {
              throw jarvis::Error(401, "invalid_signature", "X-Hub-Signature-256 does not match");
            }
            jarvis::Json body = req.json_body();
