@@ -1,6 +1,8 @@
-// jarvis::run_process — spawns a command in its own process group, feeds stdin, captures stdout and
-// stderr concurrently (bounded; the excess is read and discarded), and enforces a timeout that
-// kills the whole group (SIGTERM, then SIGKILL after a grace period).
+// jarvis::run_process — spawns a command in its own process group with an allow-listed
+// environment, feeds stdin, captures stdout and stderr concurrently (bounded; the excess is read
+// and discarded, or appended to an output file), and enforces a timeout and a cancellation token
+// that kill the whole group (SIGTERM, then SIGKILL after a grace period).
+// Decisions: docs/decisions/0004-… (spawning) and 0016-… (environment, cancellation, output file).
 //
 // Design notes (see also docs/decisions/0004-outbound-http-and-ssrf.md for the sibling client):
 // - posix_spawnp (vfork-based in glibc): exec and chdir failures come back as an errno in the
@@ -23,11 +25,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 extern char** environ;
@@ -42,6 +46,10 @@ constexpr auto kKillGrace = std::chrono::seconds(2);
 /// After the main process exits, how long descendants may keep our pipes open before the group is
 /// killed so that the call can return.
 constexpr auto kDrainGrace = std::chrono::seconds(2);
+/// Longest wait between two checks of a cancellation token.
+constexpr int kCancelPollMs = 100;
+/// Exit code reported for a cancelled run (128 + SIGINT, what a shell reports for Ctrl-C).
+constexpr int kCancelledExitCode = 130;
 
 /// Closes a file descriptor once.
 class Fd {
@@ -82,19 +90,54 @@ void set_nonblocking(int fd) {
   if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-/// Environment for the child: the inherited one with `extra` added (overriding same names).
-std::vector<std::string> build_environment(const std::map<std::string, std::string>& extra) {
+/// True when host variable `name` is selected by the allow-list `inherit`.
+bool inherited(const std::string& name, const std::vector<std::string>& inherit) {
+  for (const auto& entry : inherit) {
+    if (!entry.empty() && entry.back() == '*') {
+      std::string_view prefix(entry.data(), entry.size() - 1);
+      if (std::string_view(name).starts_with(prefix) && !looks_like_secret_env(name)) return true;
+    } else if (entry == name) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// Environment for the child: the allow-listed host variables, then `extra` (overriding).
+std::vector<std::string> build_environment(const std::map<std::string, std::string>& extra,
+                                           const std::vector<std::string>& inherit) {
   std::vector<std::string> out;
   for (char** e = environ; e && *e; ++e) {
     std::string entry(*e);
     auto eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0) continue;
     std::string name = entry.substr(0, eq);
-    if (extra.count(name)) continue;
+    if (extra.count(name) || !inherited(name, inherit)) continue;
     out.push_back(std::move(entry));
   }
   for (const auto& [k, v] : extra) out.push_back(k + "=" + v);
   return out;
 }
+
+/// Appends to the optional output file; remembers the first write error and stops writing.
+struct OutputFile {
+  Fd fd;
+  std::string error;
+
+  void write(const char* data, std::size_t len) {
+    while (fd.valid() && len > 0) {
+      ssize_t n = ::write(fd.get(), data, len);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        error = std::string("cannot write output file: ") + std::strerror(errno);
+        fd.reset();
+        return;
+      }
+      data += n;
+      len -= static_cast<std::size_t>(n);
+    }
+  }
+};
 
 std::vector<char*> c_array(std::vector<std::string>& strings) {
   std::vector<char*> out;
@@ -159,12 +202,35 @@ class SigpipeGuard {
   bool was_pending_ = false;
 };
 
-/// One captured output stream: keeps at most `cap` bytes, discards the rest.
+/// One captured output stream: keeps at most `cap` bytes — the first ones, or the last ones
+/// when `keep_tail` — and discards the rest; everything read also goes to `file` when set.
 struct Capture {
   Fd fd;
   std::string* text = nullptr;
   bool* truncated = nullptr;
   std::size_t cap = 0;
+  bool keep_tail = false;
+  OutputFile* file = nullptr;
+
+  void keep(const char* data, std::size_t n) {
+    if (!keep_tail) {
+      std::size_t room = cap > text->size() ? cap - text->size() : 0;
+      std::size_t take = std::min(room, n);
+      text->append(data, take);
+      if (take < n) *truncated = true;
+      return;
+    }
+    if (n >= cap) {
+      if (n > cap || !text->empty()) *truncated = true;
+      text->assign(data + (n - cap), cap);
+      return;
+    }
+    text->append(data, n);
+    if (text->size() > cap) {
+      text->erase(0, text->size() - cap);
+      *truncated = true;
+    }
+  }
 
   /// Reads what is available; returns false at EOF or on a hard error (fd closed).
   bool drain() {
@@ -172,10 +238,8 @@ struct Capture {
     for (;;) {
       ssize_t n = ::read(fd.get(), buf, sizeof buf);
       if (n > 0) {
-        std::size_t room = cap > text->size() ? cap - text->size() : 0;
-        std::size_t take = std::min(room, static_cast<std::size_t>(n));
-        text->append(buf, take);
-        if (take < static_cast<std::size_t>(n)) *truncated = true;
+        if (file) file->write(buf, static_cast<std::size_t>(n));
+        keep(buf, static_cast<std::size_t>(n));
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
@@ -225,7 +289,28 @@ int poll_timeout_ms(Clock::time_point now, Clock::time_point until) {
   return static_cast<int>(std::min<long long>(ms, 60'000));
 }
 
+bool contains_ci(const std::string& upper, std::string_view word) {
+  return upper.find(word) != std::string::npos;
+}
+
 }  // namespace
+
+std::vector<std::string> default_inherited_env() {
+  return {"PATH",     "HOME", "USER", "LOGNAME", "SHELL", "LANG",
+          "LANGUAGE", "LC_*", "TZ",   "TMPDIR",  "TERM"};
+}
+
+bool looks_like_secret_env(std::string_view name) {
+  std::string upper(name);
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  for (std::string_view word : {"KEY", "TOKEN", "SECRET", "PASS", "CREDENTIAL", "AUTH", "COOKIE",
+                                "SESSION", "PRIVATE", "SIGNATURE"}) {
+    if (contains_ci(upper, word)) return true;
+  }
+  std::string_view u = upper;
+  return u.ends_with("_URL") || u.ends_with("_DSN") || u == "APP_DB";
+}
 
 ProcessResult run_process(const ProcessOptions& options) {
   if (options.argv.empty()) throw std::invalid_argument("run_process: argv is empty");
@@ -236,11 +321,26 @@ ProcessResult run_process(const ProcessOptions& options) {
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
     return result;
   };
+  OutputFile output_file;
+  if (!options.output_file.empty()) {
+    int fd = ::open(options.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      throw std::system_error(errno, std::generic_category(),
+                              "run_process: cannot open output file '" + options.output_file + "'");
+    }
+    output_file.fd.reset(fd);
+  }
+  if (options.cancel.cancelled()) {
+    result.cancelled = true;
+    result.exit_code = kCancelledExitCode;
+    result.stderr_text = "run_process: cancelled before start";
+    return finish();
+  }
   if (!check_cwd(options.cwd, result)) return finish();
 
   std::vector<std::string> argv_strings = options.argv;
   std::vector<char*> argv = c_array(argv_strings);
-  std::vector<std::string> env_strings = build_environment(options.extra_env);
+  std::vector<std::string> env_strings = build_environment(options.extra_env, options.inherit_env);
   std::vector<char*> envp = c_array(env_strings);
 
   Pipe in, out, err;
@@ -290,10 +390,19 @@ ProcessResult run_process(const ProcessOptions& options) {
 
   SigpipeGuard sigpipe_guard;
   Fd pidfd(open_pidfd(pid));
-  Capture cap_out{std::move(out.read), &result.stdout_text, &result.stdout_truncated,
-                  options.max_output_bytes};
-  Capture cap_err{std::move(err.read), &result.stderr_text, &result.stderr_truncated,
-                  options.max_output_bytes};
+  const bool to_file = output_file.fd.valid();
+  Capture cap_out{std::move(out.read),
+                  &result.stdout_text,
+                  &result.stdout_truncated,
+                  options.max_output_bytes,
+                  to_file,
+                  to_file ? &output_file : nullptr};
+  Capture cap_err{std::move(err.read),
+                  &result.stderr_text,
+                  &result.stderr_truncated,
+                  options.max_output_bytes,
+                  to_file,
+                  to_file ? &output_file : nullptr};
   set_nonblocking(cap_out.fd.get());
   set_nonblocking(cap_err.fd.get());
   Fd stdin_fd(std::move(in.write));
@@ -305,10 +414,12 @@ ProcessResult run_process(const ProcessOptions& options) {
   }
 
   const auto deadline = started + std::chrono::milliseconds(std::max(0LL, options.timeout_ms));
-  Clock::time_point kill_at{};      // when SIGKILL follows SIGTERM (timeout path)
+  Clock::time_point kill_at{};      // when SIGKILL follows SIGTERM (timeout or cancel path)
   Clock::time_point drain_until{};  // after the leader exited
   bool exited = false;
   bool killed = false;
+  bool stopping = false;  // timed out or cancelled: SIGTERM sent
+  const bool can_cancel = options.cancel.can_cancel();
 
   for (;;) {
     auto now = Clock::now();
@@ -320,12 +431,26 @@ ProcessResult run_process(const ProcessOptions& options) {
     }
     if (exited && !cap_out.fd.valid() && !cap_err.fd.valid()) break;
 
-    if (!result.timed_out && !exited && now >= deadline) {
-      result.timed_out = true;
-      ::kill(-pid, SIGTERM);
-      kill_at = now + kKillGrace;
+    if (!stopping && !exited) {
+      if (now >= deadline) {
+        result.timed_out = true;
+      } else if (can_cancel && options.cancel.cancelled()) {
+        result.cancelled = true;
+      }
+      if (result.timed_out || result.cancelled) {
+        stopping = true;
+        ::kill(-pid, SIGTERM);
+        kill_at = now + kKillGrace;
+      }
     }
-    if (result.timed_out && !killed && now >= kill_at) {
+    if (exited && can_cancel && !killed && options.cancel.cancelled()) {
+      // Cancelled while descendants still hold the pipes: end them now rather than after the
+      // drain grace; the leader's exit code stands.
+      ::kill(-pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    if (stopping && !killed && now >= kill_at) {
       ::kill(-pid, SIGKILL);
       killed = true;
     }
@@ -337,11 +462,12 @@ ProcessResult run_process(const ProcessOptions& options) {
     }
 
     Clock::time_point wake = deadline;
-    if (result.timed_out) wake = killed ? now + std::chrono::milliseconds(50) : kill_at;
+    if (stopping) wake = killed ? now + std::chrono::milliseconds(50) : kill_at;
     if (exited) wake = std::min(wake, drain_until);
     int timeout = poll_timeout_ms(now, wake);
     // Without a pidfd, the leader's exit is noticed by polling.
     if (!pidfd.valid() && !exited) timeout = std::min(timeout, 20);
+    if (can_cancel && !stopping) timeout = std::min(timeout, kCancelPollMs);
 
     pollfd fds[4];
     int n = 0;
@@ -390,13 +516,16 @@ ProcessResult run_process(const ProcessOptions& options) {
   if (!exited) {
     ::kill(-pid, SIGKILL);
     killed = true;
-  } else if (result.timed_out && !killed) {
-    // Timed out and the leader went down on SIGTERM: make sure no straggler survives.
+  } else if (stopping && !killed) {
+    // Timed out or cancelled and the leader went down on SIGTERM: no straggler survives.
     ::kill(-pid, SIGKILL);
   }
   int status = reap(pid);
+  result.output_file_error = output_file.error;
   if (result.timed_out) {
     result.exit_code = 124;
+  } else if (result.cancelled) {
+    result.exit_code = kCancelledExitCode;
   } else if (status < 0) {
     result.exit_code = -1;
   } else if (WIFEXITED(status)) {

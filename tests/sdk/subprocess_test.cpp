@@ -1,5 +1,6 @@
-// Tests of jarvis::run_process against real processes: exit codes, capture, stdin, cwd, env,
-// exec failures, timeouts that kill a whole process group, bounded output, concurrency.
+// Tests of jarvis::run_process against real processes: exit codes, capture, stdin, cwd, the
+// allow-listed environment, exec failures, timeouts and cancellation that kill a whole process
+// group, bounded output, the output file, concurrency.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -15,8 +17,12 @@
 #include <thread>
 #include <vector>
 
+#include <atomic>
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 
+#include "jarvis/cancel.h"
 #include "jarvis/subprocess.h"
 #include "support/support.h"
 
@@ -152,15 +158,104 @@ TEST(RunProcess, MissingCwdIsAClearError) {
 
 TEST(RunProcess, ExtraEnvIsAddedAndOverrides) {
   ::setenv("JARVIS_SUBPROCESS_TEST_INHERITED", "inherited", 1);
+  ::setenv("HOME", "/home/jarvis-test", 1);
   ProcessOptions o;
-  o.argv = {"bash", "-c", "echo \"$JARVIS_A|$JARVIS_SUBPROCESS_TEST_INHERITED|${HOME:+home}\""};
+  o.argv = {"bash", "-c", "echo \"$JARVIS_A|$JARVIS_SUBPROCESS_TEST_INHERITED|$HOME\""};
   o.extra_env = {{"JARVIS_A", "value with spaces"}};
   ProcessResult r = run_process(o);
-  EXPECT_EQ(r.stdout_text, "value with spaces|inherited|home\n");
+  // Not on the allow-list: not inherited. HOME is on the default list.
+  EXPECT_EQ(r.stdout_text, "value with spaces||/home/jarvis-test\n");
 
-  o.extra_env = {{"JARVIS_SUBPROCESS_TEST_INHERITED", "overridden"}};
+  o.extra_env = {{"JARVIS_SUBPROCESS_TEST_INHERITED", "overridden"}, {"HOME", "/elsewhere"}};
   r = run_process(o);
-  EXPECT_EQ(r.stdout_text, "|overridden|home\n");
+  EXPECT_EQ(r.stdout_text, "|overridden|/elsewhere\n");
+}
+
+/// The child's environment as name -> value, read with `env -0`.
+std::map<std::string, std::string> child_env(ProcessOptions o) {
+  o.argv = {"env", "-0"};
+  ProcessResult r = run_process(o);
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  std::map<std::string, std::string> out;
+  std::size_t pos = 0;
+  while (pos < r.stdout_text.size()) {
+    std::size_t end = r.stdout_text.find('\0', pos);
+    if (end == std::string::npos) end = r.stdout_text.size();
+    std::string entry = r.stdout_text.substr(pos, end - pos);
+    auto eq = entry.find('=');
+    out[entry.substr(0, eq)] = eq == std::string::npos ? "" : entry.substr(eq + 1);
+    pos = end + 1;
+  }
+  return out;
+}
+
+TEST(RunProcessEnv, HostSecretsAreNotInheritedByDefault) {
+  ::setenv("JARVIS_TEST_SECRET", "s3cr3t", 1);
+  ::setenv("OPENAI_API_KEY", "sk-test", 1);
+  ::setenv("DATABASE_URL", "postgresql://u:p@db/x", 1);
+  ::setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1);
+  ::setenv("LC_TIME", "C.UTF-8", 1);
+  auto env = child_env({});
+  EXPECT_EQ(env.count("JARVIS_TEST_SECRET"), 0u);
+  EXPECT_EQ(env.count("OPENAI_API_KEY"), 0u);
+  EXPECT_EQ(env.count("DATABASE_URL"), 0u);
+  EXPECT_EQ(env["PATH"], "/usr/local/bin:/usr/bin:/bin");
+  EXPECT_EQ(env["LC_TIME"], "C.UTF-8");  // LC_* is on the default list
+  for (const auto& [name, value] : env) {
+    EXPECT_NE(value, "s3cr3t") << name;
+    bool allowed = false;
+    for (const auto& entry : jarvis::default_inherited_env()) {
+      allowed = allowed || entry == name ||
+                (entry.back() == '*' && name.rfind(entry.substr(0, entry.size() - 1), 0) == 0);
+    }
+    EXPECT_TRUE(allowed) << "unexpected variable in the child: " << name;
+  }
+}
+
+TEST(RunProcessEnv, AllowListedAndExplicitVariablesArePassed) {
+  ::setenv("JARVIS_TEST_SECRET", "s3cr3t", 1);
+  ::setenv("JARVIS_TEST_ALLOWED", "yes", 1);
+  ::setenv("JARVIS_TEST_API_KEY", "k", 1);
+  ::setenv("JARVIS_TEST_OTHER", "o", 1);
+  ProcessOptions o;
+  o.inherit_env = {"JARVIS_TEST_ALLOWED"};
+  o.extra_env = {{"CI", "1"}};
+  auto env = child_env(o);
+  EXPECT_EQ(env["JARVIS_TEST_ALLOWED"], "yes");
+  EXPECT_EQ(env["CI"], "1");
+  EXPECT_EQ(env.count("JARVIS_TEST_OTHER"), 0u);
+  EXPECT_EQ(env.count("PATH"), 0u);  // the caller replaced the default list
+
+  // A prefix pattern copies the matching variables, but never secret-looking ones.
+  o.inherit_env = {"JARVIS_TEST_*"};
+  env = child_env(o);
+  EXPECT_EQ(env["JARVIS_TEST_ALLOWED"], "yes");
+  EXPECT_EQ(env["JARVIS_TEST_OTHER"], "o");
+  EXPECT_EQ(env.count("JARVIS_TEST_SECRET"), 0u);
+  EXPECT_EQ(env.count("JARVIS_TEST_API_KEY"), 0u);
+
+  // Naming a variable exactly is an explicit decision and is honoured.
+  o.inherit_env = {"JARVIS_TEST_SECRET"};
+  env = child_env(o);
+  EXPECT_EQ(env["JARVIS_TEST_SECRET"], "s3cr3t");
+
+  // Nothing inherited: the child sees exactly extra_env.
+  o.inherit_env = {};
+  o.extra_env = {{"ONLY", "this"}};
+  env = child_env(o);
+  EXPECT_EQ(env, (std::map<std::string, std::string>{{"ONLY", "this"}}));
+}
+
+TEST(RunProcessEnv, SecretLookingNames) {
+  using jarvis::looks_like_secret_env;
+  for (std::string n : {"OPENAI_API_KEY", "GITHUB_TOKEN", "WEBHOOK_SECRET", "DB_PASSWORD",
+                        "PGPASSWORD", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL", "SENTRY_DSN",
+                        "APP_DB", "ssh_auth_sock", "JARVIS_SESSION_COOKIE", "GPG_PRIVATE"}) {
+    EXPECT_TRUE(looks_like_secret_env(n)) << n;
+  }
+  for (std::string n : {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TERM", "CC", "MAKEFLAGS"}) {
+    EXPECT_FALSE(looks_like_secret_env(n)) << n;
+  }
 }
 
 TEST(RunProcess, BinaryNotFound) {
@@ -247,6 +342,142 @@ TEST(RunProcess, StderrIsBoundedIndependently) {
   EXPECT_TRUE(r.stderr_truncated);
   EXPECT_EQ(r.stdout_text, "ok\n");
   EXPECT_FALSE(r.stdout_truncated);
+}
+
+TEST(RunProcessOutputFile, LargeOutputGoesToTheFileAndMemoryKeepsTheTail) {
+  jarvis::test::TempDir dir;
+  std::string log = dir.file("build.log");
+  jarvis::test::write_file(log, "previous run\n");
+  ProcessOptions o;
+  o.argv = {"bash", "-c", "yes | head -c 3000000; echo END; echo err-line >&2"};
+  o.max_output_bytes = 1000;
+  o.output_file = log;
+  ProcessResult r = run_process(o);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.output_file_error, "");
+  EXPECT_EQ(r.stdout_text.size(), 1000u);
+  EXPECT_TRUE(r.stdout_truncated);
+  EXPECT_EQ(r.stdout_text.substr(r.stdout_text.size() - 6), "y\nEND\n");  // the tail
+  EXPECT_EQ(r.stderr_text, "err-line\n");
+  EXPECT_FALSE(r.stderr_truncated);
+
+  std::string content = jarvis::test::read_file(log);
+  EXPECT_EQ(content.size(), 13u + 3000000u + 4u + 9u);  // appended, nothing lost
+  EXPECT_EQ(content.substr(0, 15), "previous run\ny\n");
+  EXPECT_NE(content.find("END\n"), std::string::npos);
+  EXPECT_NE(content.find("err-line\n"), std::string::npos);
+}
+
+TEST(RunProcessOutputFile, NewFileIsPrivateAndUnopenableFileThrows) {
+  jarvis::test::TempDir dir;
+  ProcessOptions o;
+  o.argv = {"echo", "hi"};
+  o.output_file = dir.file("new.log");
+  ProcessResult r = run_process(o);
+  EXPECT_EQ(r.stdout_text, "hi\n");
+  EXPECT_FALSE(r.stdout_truncated);
+  EXPECT_EQ(jarvis::test::read_file(o.output_file), "hi\n");
+  EXPECT_EQ(std::filesystem::status(o.output_file).permissions() & std::filesystem::perms::mask,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+
+  std::string marker = dir.file("ran");
+  o.argv = {"touch", marker};
+  o.output_file = "/nonexistent-dir-xyz/out.log";
+  EXPECT_THROW(run_process(o), std::system_error);
+  EXPECT_FALSE(std::filesystem::exists(marker));  // nothing was started
+}
+
+/// Pids a child script wrote, one per line.
+std::vector<int> read_pids(const std::string& file) {
+  std::vector<int> out;
+  std::ifstream in(file);
+  for (int pid; in >> pid;) out.push_back(pid);
+  return out;
+}
+
+/// Waits (bounded) until `file` lists `n` pids.
+bool wait_pids(const std::string& file, std::size_t n) {
+  for (int i = 0; i < 2000; ++i) {
+    if (read_pids(file).size() >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+std::string two_sleepers(const std::string& pids) {
+  return "sleep 100 & echo $! >> '" + pids + "'; sleep 100 & echo $! >> '" + pids +
+         "'; echo started; wait";
+}
+
+TEST(RunProcessCancel, CancelKillsTheWholeProcessGroup) {
+  jarvis::test::TempDir dir;
+  std::string pids = dir.file("pids");
+  jarvis::CancelSource source;
+  std::thread canceller([&] {
+    wait_pids(pids, 2);
+    source.cancel();
+  });
+  ProcessOptions o;
+  o.argv = {"bash", "-c", two_sleepers(pids)};
+  o.timeout_ms = 600000;
+  o.cancel = source.token();
+  ProcessResult r = run_process(o);
+  canceller.join();
+  EXPECT_TRUE(r.cancelled);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 130);
+  EXPECT_EQ(r.stdout_text, "started\n");
+  std::vector<int> children = read_pids(pids);
+  ASSERT_EQ(children.size(), 2u);
+  for (int pid : children) EXPECT_TRUE(wait_gone(pid)) << "grandchild " << pid << " survived";
+}
+
+TEST(RunProcessCancel, PredicateTokenAndSigtermIgnoringChild) {
+  // CancelToken::when is how a task passes TaskContext::should_stop; the shell ignores SIGTERM,
+  // so only the SIGKILL after the grace period ends it.
+  jarvis::test::TempDir dir;
+  std::string pids = dir.file("pids");
+  std::atomic<bool> stop{false};
+  std::thread stopper([&] {
+    wait_pids(pids, 1);
+    stop = true;
+  });
+  ProcessOptions o;
+  o.argv = {"bash", "-c",
+            "trap '' TERM; sleep 100 & echo $! >> '" + pids + "'; while :; do sleep 0.05; done"};
+  o.timeout_ms = 600000;
+  o.cancel = jarvis::CancelToken::when([&] { return stop.load(); });
+  ProcessResult r = run_process(o);
+  stopper.join();
+  EXPECT_TRUE(r.cancelled);
+  EXPECT_EQ(r.exit_code, 130);
+  std::vector<int> children = read_pids(pids);
+  ASSERT_EQ(children.size(), 1u);
+  EXPECT_TRUE(wait_gone(children[0]));
+}
+
+TEST(RunProcessCancel, AlreadyCancelledTokenStartsNothing) {
+  jarvis::test::TempDir dir;
+  jarvis::CancelSource source;
+  source.cancel();
+  ProcessOptions o;
+  o.argv = {"touch", dir.file("ran")};
+  o.cancel = source.token();
+  ProcessResult r = run_process(o);
+  EXPECT_TRUE(r.cancelled);
+  EXPECT_EQ(r.exit_code, 130);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("ran")));
+}
+
+TEST(RunProcessCancel, UncancelledTokenChangesNothing) {
+  jarvis::CancelSource source;
+  ProcessOptions o;
+  o.argv = {"bash", "-c", "echo ok; exit 4"};
+  o.cancel = source.token();
+  ProcessResult r = run_process(o);
+  EXPECT_FALSE(r.cancelled);
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(r.stdout_text, "ok\n");
 }
 
 TEST(RunProcess, ConcurrentRunsFromSeveralThreads) {
