@@ -1,4 +1,4 @@
-// SDK HTTP types: headers, request accessors, response constructors.
+// SDK HTTP types: headers, request accessors, response constructors, the SSE wire format.
 #include "jarvis/http.h"
 
 #include <charconv>
@@ -104,5 +104,73 @@ Response Response::no_content() {
   r.status = 204;
   return r;
 }
+
+Response Response::stream(int status, std::string content_type, StreamStart start) {
+  Response r;
+  r.status = status;
+  r.headers.set("Content-Type", std::move(content_type));
+  r.stream_start = std::move(start);
+  return r;
+}
+
+Response Response::sse(StreamStart start) {
+  Response r = stream(200, "text/event-stream; charset=utf-8", std::move(start));
+  r.headers.set("Cache-Control", "no-cache");
+  r.headers.set("X-Accel-Buffering", "no");
+  return r;
+}
+
+namespace {
+
+// Calls `line` for every line of `text` (split at LF, CRLF or CR); an empty text is one empty
+// line, and a trailing line break yields a last empty line, as the SSE parser would read it.
+template <typename F>
+void for_each_line(std::string_view text, F&& line) {
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\n' && text[i] != '\r') continue;
+    line(text.substr(start, i - start));
+    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+    start = i + 1;
+  }
+  line(text.substr(start));
+}
+
+void require_single_line(std::string_view value, const char* field) {
+  if (value.find_first_of("\r\n") != std::string_view::npos) {
+    throw Error(500, "invalid_sse_field",
+                std::string("server-sent event ") + field + " contains a line break");
+  }
+}
+
+}  // namespace
+
+std::string format_sse_event(std::string_view event, std::string_view data, std::string_view id) {
+  require_single_line(event, "name");
+  require_single_line(id, "id");
+  std::string out;
+  out.reserve(event.size() + id.size() + data.size() + 32);
+  if (!event.empty()) out.append("event: ").append(event).append("\n");
+  if (!id.empty()) out.append("id: ").append(id).append("\n");
+  for_each_line(data, [&](std::string_view l) { out.append("data: ").append(l).append("\n"); });
+  out.append("\n");
+  return out;
+}
+
+std::string format_sse_comment(std::string_view text) {
+  std::string out;
+  for_each_line(text, [&](std::string_view l) { out.append(": ").append(l).append("\n"); });
+  out.append("\n");
+  return out;
+}
+
+ResponseStream::~ResponseStream() = default;
+
+bool ResponseStream::send_event(std::string_view event, std::string_view data,
+                                std::string_view id) {
+  return write(format_sse_event(event, data, id));
+}
+
+bool ResponseStream::comment(std::string_view text) { return write(format_sse_comment(text)); }
 
 }  // namespace jarvis

@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "http/static_files.h"
@@ -22,6 +23,14 @@ constexpr const char* kDurationHelp = "HTTP request handling time in seconds, by
 constexpr const char* kHandlerErrors = "jarvis_plugin_handler_errors_total";
 constexpr const char* kHandlerErrorsHelp =
     "Route handlers that threw something other than jarvis::Error, by owning plugin.";
+constexpr const char* kStreamsActive = "jarvis_http_streams_active";
+constexpr const char* kStreamsActiveHelp = "Streamed responses (SSE, chunked) now open.";
+constexpr const char* kStreamsTotal = "jarvis_http_streams_total";
+constexpr const char* kStreamsTotalHelp =
+    "Streamed responses that ended, by route pattern and outcome (complete, client_gone, "
+    "dropped_slow_client, write_timeout, expired, shutdown, start_failed).";
+constexpr const char* kStreamBytes = "jarvis_http_stream_bytes_total";
+constexpr const char* kStreamBytesHelp = "Body bytes sent on streamed responses, by route pattern.";
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -115,15 +124,20 @@ jarvis::Response Dispatcher::error_response(int status, const std::string& code,
 }
 
 jarvis::Response Dispatcher::dispatch(jarvis::Request& req) noexcept {
+  return dispatch(req, nullptr);
+}
+
+jarvis::Response Dispatcher::dispatch(jarvis::Request& req, DispatchInfo* info) noexcept {
   double started = now_seconds();
   std::string route_label = "unmatched";
+  std::shared_ptr<const RouteEntry> matched;
   jarvis::Response res;
   try {
     if (req.request_id.empty()) {
       auto given = req.headers.get("X-Request-Id");
       req.request_id = given && valid_request_id(*given) ? *given : random_hex_id();
     }
-    res = route(req, route_label);
+    res = route(req, route_label, &matched);
   } catch (const jarvis::Error& e) {
     int status = e.status() >= 400 && e.status() <= 599 ? e.status() : 500;
     res = error_response(status, e.code(), e.what(), req.request_id);
@@ -134,11 +148,21 @@ jarvis::Response Dispatcher::dispatch(jarvis::Request& req) noexcept {
   } catch (...) {
     res = crash(req, "host", "non-standard exception");
   }
-  finish(req, res, route_label, started);
+  // A status without a body cannot stream; without `info` the caller cannot run a stream either.
+  if (info == nullptr || res.status < 200 || res.status == 204 || res.status == 304)
+    res.stream_start = nullptr;
+  finish(req, res, route_label, started, /*defer_log=*/true);
+  if (res.is_stream()) {
+    info->route_label = route_label;
+    info->started_seconds = started;
+    info->route = std::move(matched);
+    info->deferred = true;
+  }
   return res;
 }
 
-jarvis::Response Dispatcher::route(jarvis::Request& req, std::string& route_label) {
+jarvis::Response Dispatcher::route(jarvis::Request& req, std::string& route_label,
+                                   std::shared_ptr<const RouteEntry>* matched) {
   if (req.target.empty()) req.target = req.path;
   std::string_view raw_path, raw_query;
   split_target(req.target, raw_path, raw_query);
@@ -178,6 +202,7 @@ jarvis::Response Dispatcher::route(jarvis::Request& req, std::string& route_labe
   if (match.kind == RouteMatch::Kind::Found) {
     const RouteEntry& entry = *match.route;
     route_label = entry.spec.path;
+    if (matched != nullptr) *matched = match.route;
     req.path_params = std::move(match.path_params);
     if (hooks_.authorize) {
       if (auto denied = hooks_.authorize(req, entry)) return std::move(*denied);
@@ -230,7 +255,7 @@ jarvis::Response Dispatcher::crash(jarvis::Request& req, const std::string& owne
 }
 
 void Dispatcher::finish(jarvis::Request& req, jarvis::Response& res, const std::string& route_label,
-                        double started) noexcept {
+                        double started, bool defer_log) noexcept {
   try {
     if (res.status < 100 || res.status > 599) {
       res =
@@ -244,24 +269,71 @@ void Dispatcher::finish(jarvis::Request& req, jarvis::Response& res, const std::
       }
     }
     res.headers.set("X-Request-Id", req.request_id);
+  } catch (const std::exception& e) {
+    try {
+      spdlog::error("request {}: response decoration failed: {}", req.request_id, e.what());
+    } catch (...) {
+    }
+  } catch (...) {
+  }
+  // A stream's metrics and access log line wait for its end (finish_stream).
+  if (!defer_log || !res.is_stream()) record(req, res.status, route_label, started, {});
+}
+
+void Dispatcher::record(const jarvis::Request& req, int status, const std::string& route_label,
+                        double started, std::string_view extra) noexcept {
+  try {
     double elapsed = now_seconds() - started;
     metrics_.counter_add(kRequestsTotal, kRequestsHelp,
                          {{"route", route_label},
                           {"method", method_label(req.method)},
-                          {"status", std::to_string(res.status)}});
+                          {"status", std::to_string(status)}});
     metrics_.histogram_observe(kDuration, kDurationHelp, {{"route", route_label}}, elapsed);
     // The raw path only: no query string (it may carry tokens), no bodies, no credentials.
     std::string_view raw_path, raw_query;
     split_target(req.target, raw_path, raw_query);
-    spdlog::info("{} {} {} {:.1f}ms {} id={}", escape_for_log(req.method), escape_for_log(raw_path),
-                 res.status, elapsed * 1000.0,
-                 req.remote_address.empty() ? "-" : req.remote_address, req.request_id);
+    spdlog::info("{} {} {} {:.1f}ms {} id={}{}", escape_for_log(req.method),
+                 escape_for_log(raw_path), status, elapsed * 1000.0,
+                 req.remote_address.empty() ? "-" : req.remote_address, req.request_id, extra);
   } catch (const std::exception& e) {
     // Metrics or logging failed: the response itself is still valid.
     try {
       spdlog::error("request {}: bookkeeping failed: {}", req.request_id, e.what());
     } catch (...) {
     }
+  } catch (...) {
+  }
+}
+
+void Dispatcher::stream_opened() noexcept {
+  try {
+    metrics_.gauge_set(kStreamsActive, kStreamsActiveHelp, {},
+                       static_cast<double>(streams_active_.fetch_add(1) + 1));
+  } catch (...) {
+  }
+}
+
+void Dispatcher::finish_stream(const jarvis::Request& req, const DispatchInfo& info, int status,
+                               std::uint64_t bytes, const char* outcome) noexcept {
+  record(req, status, info.route_label, info.started_seconds,
+         fmt::format(" stream={} bytes={}", outcome, bytes));
+  try {
+    metrics_.gauge_set(kStreamsActive, kStreamsActiveHelp, {},
+                       static_cast<double>(streams_active_.fetch_sub(1) - 1));
+    metrics_.counter_add(kStreamBytes, kStreamBytesHelp, {{"route", info.route_label}},
+                         static_cast<double>(bytes));
+    // Last: a reader that sees the stream counted sees the rest of its bookkeeping too.
+    metrics_.counter_add(kStreamsTotal, kStreamsTotalHelp,
+                         {{"route", info.route_label}, {"outcome", outcome}});
+  } catch (...) {
+  }
+}
+
+void Dispatcher::stream_start_failed(const jarvis::Request& req, const DispatchInfo& info,
+                                     const std::string& what) noexcept {
+  try {
+    jarvis::Request copy = req;
+    crash(copy, info.route ? info.route->owner.name : "host", "stream start callback: " + what);
   } catch (...) {
   }
 }

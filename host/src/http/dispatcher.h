@@ -4,6 +4,8 @@
 // directly without sockets.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -37,6 +39,17 @@ struct DispatchHooks {
       on_handler_crash;
 };
 
+/// What dispatch() tells the server about a streamed response, whose metrics and access log line
+/// wait until the stream ends (finish_stream()).
+struct DispatchInfo {
+  std::string route_label = "unmatched";  ///< the route pattern (metric label)
+  double started_seconds = 0;             ///< steady clock when dispatch began
+  /// The matched route: keeps the owning plugin's library loaded while its stream runs.
+  std::shared_ptr<const RouteEntry> route;
+  /// True when the response is a stream and its bookkeeping was deferred.
+  bool deferred = false;
+};
+
 /// Turns a jarvis::Request into a jarvis::Response. Thread-safe: dispatch() runs concurrently on
 /// every server thread; the setters are for start-up.
 class Dispatcher {
@@ -56,6 +69,20 @@ class Dispatcher {
   /// [A-Za-z0-9._:-], else 128 random bits in hex), req.path (decoded), req.query and
   /// req.path_params. Every response carries X-Request-Id. Never throws.
   jarvis::Response dispatch(jarvis::Request& req) noexcept;
+  /// The same; when the response is a stream and `info` is given, the metrics and the access log
+  /// line are deferred to finish_stream() (headers — X-Request-Id, CORS — are still set here).
+  jarvis::Response dispatch(jarvis::Request& req, DispatchInfo* info) noexcept;
+
+  /// A streamed response's connection took over (the active-streams gauge).
+  void stream_opened() noexcept;
+  /// A streamed response ended: request metrics (status, whole duration), the stream metrics
+  /// (outcome, bytes, the active gauge) and the access log line with `outcome` and `bytes`.
+  void finish_stream(const jarvis::Request& req, const DispatchInfo& info, int status,
+                     std::uint64_t bytes, const char* outcome) noexcept;
+  /// A stream's start callback threw something (logged with an error id and counted against the
+  /// route's owner like a handler crash).
+  void stream_start_failed(const jarvis::Request& req, const DispatchInfo& info,
+                           const std::string& what) noexcept;
 
   /// Answers a request the server refused before dispatch (400 malformed, 408 timeout, 413 too
   /// large, 431 headers too large) with the same JSON error shape, request id, metrics and access
@@ -77,15 +104,19 @@ class Dispatcher {
                                          const std::string& message, const std::string& request_id);
 
  private:
-  jarvis::Response route(jarvis::Request& req, std::string& route_label);
   jarvis::Response crash(jarvis::Request& req, const std::string& owner, const std::string& what);
+  jarvis::Response route(jarvis::Request& req, std::string& route_label,
+                         std::shared_ptr<const RouteEntry>* matched);
   void finish(jarvis::Request& req, jarvis::Response& res, const std::string& route_label,
-              double started_seconds) noexcept;
+              double started_seconds, bool defer_log = false) noexcept;
+  void record(const jarvis::Request& req, int status, const std::string& route_label,
+              double started_seconds, std::string_view extra) noexcept;
 
   Router& router_;
   MetricsRegistry& metrics_;
   DispatchHooks hooks_;
   std::unique_ptr<StaticFiles> static_files_;
+  std::atomic<long long> streams_active_{0};
 };
 
 /// `raw` for a log line: bytes outside printable ASCII (controls, DEL, non-ASCII) and '\\' become

@@ -6,8 +6,6 @@
 
 #include "http/server.h"
 
-#include <time.h>
-
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -33,7 +31,10 @@
 
 #include "http/connection_limits.h"
 #include "http/dispatcher.h"
+#include "http/framing.h"
 #include "http/handler_pool.h"
+#include "http/response_stream.h"
+#include "http/stream_session.h"
 #include "http/upgrade.h"
 #include "http/url.h"
 
@@ -61,102 +62,28 @@ constexpr std::chrono::milliseconds kLingerTimeout{2000};
 // Beast 1.74 uses boost::string_view.
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
+bool iequals(std::string_view a, std::string_view b) { return iequals_ascii(a, b); }
 
 std::string lower_first(std::string s) {
   if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
   return s;
 }
 
-// The IMF-fixdate for the Date header, formatted once per second per thread.
-std::string_view http_date() {
-  thread_local time_t cached_second = 0;
-  thread_local char buf[64] = {};
-  thread_local std::size_t len = 0;
-  time_t now = ::time(nullptr);
-  if (now != cached_second) {
-    static const char* const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    struct tm tm {};
-    ::gmtime_r(&now, &tm);
-    int n = std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
-                          tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                          tm.tm_sec);
-    len = n > 0 ? static_cast<std::size_t>(n) : 0;
-    cached_second = now;
-  }
-  return {buf, len};
-}
-
 bool is_http_parse_error(const beast::error_code& ec) {
   return &ec.category() == &http::make_error_code(http::error::bad_method).category();
 }
 
-std::string trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
-}
-
-// True when the raw header block has an obs-fold line (CRLF followed by SP or HTAB).
-bool has_obs_fold(std::string_view raw) {
-  for (std::size_t at = raw.find("\r\n"); at != std::string_view::npos && at + 2 < raw.size();
-       at = raw.find("\r\n", at + 2)) {
-    if (raw[at + 2] == ' ' || raw[at + 2] == '\t') return true;
-  }
-  return false;
-}
-
-// The framing rules Beast 1.74 does not enforce itself (RFC 9112 §3.2, §5.2, §6.1, §6.3). Returns
-// the status and message of the refusal, or status 0 when the header is acceptable.
-struct HeaderProblem {
-  int status = 0;
-  const char* code = "";
-  std::string message;
-};
-
-HeaderProblem check_framing(const http::request<http::string_body>& req) {
-  std::size_t hosts = req.count(http::field::host);
-  if (hosts > 1) return {400, "bad_request", "more than one Host header"};
-  if (req.version() >= 11 && hosts == 0)
-    return {400, "bad_request", "HTTP/1.1 request without Host"};
-  std::vector<std::string> codings;
-  bool has_te = false;
+// The facts framing.h's rules need, taken from Beast's parsed header.
+HeaderProblem framing_problem(const http::request<http::string_body>& req) {
+  FramingFacts facts;
+  facts.version = req.version();
+  facts.host_fields = req.count(http::field::host);
+  facts.content_length_fields = req.count(http::field::content_length);
   for (const auto& field : req) {
-    if (field.name() != http::field::transfer_encoding) continue;
-    has_te = true;
-    std::string_view value = sv(field.value());
-    while (true) {
-      auto comma = value.find(',');
-      std::string token = trim_ows(value.substr(0, comma));
-      if (!token.empty()) codings.push_back(std::move(token));
-      if (comma == std::string_view::npos) break;
-      value.remove_prefix(comma + 1);
-    }
+    if (field.name() == http::field::transfer_encoding)
+      facts.transfer_encodings.push_back(sv(field.value()));
   }
-  if (has_te) {
-    if (req.version() < 11) return {400, "bad_request", "Transfer-Encoding in an HTTP/1.0 request"};
-    if (req.count(http::field::content_length) > 0) {
-      return {400, "bad_request", "both Transfer-Encoding and Content-Length"};
-    }
-    if (codings.empty() || !iequals(codings.back(), "chunked")) {
-      return {400, "bad_request", "the final transfer coding is not chunked"};
-    }
-    if (codings.size() > 1) {
-      return {501, "not_implemented", "transfer codings other than chunked are not supported"};
-    }
-  }
-  return {};
+  return check_framing(facts);
 }
 
 class Session;
@@ -178,6 +105,8 @@ struct ServerCore {
 
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> stopping{false};
+  StreamTracker streams;
+  StreamLimits stream_limits;
 
   std::shared_ptr<ConnectionLimiter> limiter;  // set by listen()
   std::unique_ptr<HandlerPool> pool;           // set by start()
@@ -325,7 +254,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!slot_.set_idle(false)) return close();
     if (obs_fold_) return send_error(400, "bad_request", "obsolete line folding in a header");
     auto& req = parser_->get();
-    if (auto problem = check_framing(req); problem.status != 0) {
+    if (auto problem = framing_problem(req); problem.status != 0) {
       return send_error(problem.status, problem.code, problem.message);
     }
     begin_request();
@@ -407,7 +336,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     HandlerPool& pool = where == RouteExecution::System ? *core_.system_pool : *core_.pool;
     bool posted = pool.try_post([self = shared_from_this(), jr, version, keep, head] {
-      auto jres = std::make_shared<jarvis::Response>(self->core_.dispatcher.dispatch(*jr));
+      // HEAD gets the headers of a streamed route without running its stream (no `info`).
+      auto info = std::make_shared<DispatchInfo>();
+      auto jres = std::make_shared<jarvis::Response>(
+          self->core_.dispatcher.dispatch(*jr, head ? nullptr : info.get()));
+      if (jres->is_stream()) return self->run_stream(jr, jres, info, version);
       net::post(self->executor_, [self, jres, version, keep, head] {
         self->respond(std::move(*jres), version, keep && !self->core_.stopping, head);
       });
@@ -418,6 +351,51 @@ class Session : public std::enable_shared_from_this<Session> {
       busy.headers.set("Retry-After", "1");
       respond(std::move(busy), version, keep && !core_.stopping, head);
     }
+  }
+
+  // On the pool thread: hands the connection to a stream session (on the strand), then runs the
+  // plugin's start callback here. The callback may keep the stream and write from anywhere later.
+  void run_stream(std::shared_ptr<jarvis::Request> jr, std::shared_ptr<jarvis::Response> jres,
+                  std::shared_ptr<DispatchInfo> info, unsigned version) {
+    jarvis::StreamStart start = std::move(jres->stream_start);
+    jres->stream_start = nullptr;
+    auto channel = std::make_shared<StreamChannel>(core_.stream_limits.max_buffer_bytes);
+    net::post(executor_, [self = shared_from_this(), jr, jres, info, channel, version] {
+      self->hand_over_stream(jr, *jres, *info, channel, version);
+    });
+    // Held here so that a throwing callback cannot end the stream normally while unwinding.
+    std::shared_ptr<jarvis::ResponseStream> stream = make_response_stream(channel);
+    try {
+      start(stream);
+    } catch (const std::exception& e) {
+      core_.dispatcher.stream_start_failed(*jr, *info, e.what());
+      channel->close(StreamEnd::StartFailed);
+    } catch (...) {
+      core_.dispatcher.stream_start_failed(*jr, *info, "non-standard exception");
+      channel->close(StreamEnd::StartFailed);
+    }
+    stream.reset();
+    start = nullptr;  // the plugin's closure dies here, while its route entry is still held
+  }
+
+  // On the strand: the connection now belongs to the stream session.
+  void hand_over_stream(const std::shared_ptr<jarvis::Request>& jr, jarvis::Response& jres,
+                        const DispatchInfo& info, const std::shared_ptr<StreamChannel>& channel,
+                        unsigned version) {
+    end_request();
+    upgraded_ = true;  // never shed or closed as idle from here on
+    stream_.expires_never();
+    bool sse = jres.headers.get("Content-Type").value_or("").starts_with("text/event-stream");
+    start_stream_session(StreamHandoff{.stream = std::move(stream_),
+                                       .slot = std::move(slot_),
+                                       .channel = channel,
+                                       .request = jr,
+                                       .info = info,
+                                       .status = jres.status,
+                                       .headers = std::move(jres.headers),
+                                       .version = version,
+                                       .sse = sse},
+                         core_.dispatcher, core_.streams, core_.stream_limits, core_.in_flight);
   }
 
   void hand_over() {
@@ -721,6 +699,10 @@ void HttpServer::start() {
     handlers = std::max<std::size_t>(4, 2 * std::max(1u, std::thread::hardware_concurrency()));
   }
   impl_->pool = std::make_unique<HandlerPool>(handlers, o.handler_queue);
+  impl_->stream_limits = StreamLimits{.max_buffer_bytes = o.stream_max_buffer_bytes,
+                                      .sse_keepalive = o.sse_keepalive,
+                                      .max_duration = o.stream_max_duration,
+                                      .write_timeout = o.idle_timeout};
   impl_->system_pool = std::make_unique<HandlerPool>(kSystemPoolThreads, kSystemPoolQueue);
   impl_->started = true;
   impl_->accepting = true;
@@ -757,6 +739,8 @@ ServerStats HttpServer::stats() const {
     st.handler_queued = p->queued();
     st.handler_queue_limit = p->queue_limit();
   }
+  st.streams_active = impl_->streams.active();
+  st.streams_dropped = impl_->streams.dropped();
   return st;
 }
 
@@ -803,13 +787,23 @@ void HttpServer::shutdown(std::chrono::milliseconds grace) {
     session->post_close_if_idle();
   }
   live.clear();
+  // Open streams end cleanly now (their handlers are told); new ones end as they start.
+  impl_->streams.close_all();
+  auto deadline = std::chrono::steady_clock::now() + grace;
   {
     std::unique_lock s(impl_->sessions_mu);
-    bool drained = impl_->sessions_cv.wait_for(s, grace, [&] { return impl_->sessions.empty(); });
+    bool drained =
+        impl_->sessions_cv.wait_until(s, deadline, [&] { return impl_->sessions.empty(); });
     if (!drained) {
       spdlog::warn("HTTP shutdown: {} connection(s) still open after {} ms; closing them",
                    impl_->sessions.size(), grace.count());
     }
+  }
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  if (!impl_->streams.wait_empty(std::max(left, std::chrono::milliseconds(0)))) {
+    spdlog::warn("HTTP shutdown: {} stream(s) still open after {} ms; closing them",
+                 impl_->streams.active(), grace.count());
   }
   // Handlers still running finish (their responses are written while the I/O threads run).
   if (impl_->pool) impl_->pool->shutdown();
@@ -820,6 +814,8 @@ void HttpServer::shutdown(std::chrono::milliseconds grace) {
     if (t.joinable()) t.join();
   }
   impl_->threads.clear();
+  // Producers may still hold streams: cut them off from the stopped io_context.
+  impl_->streams.detach_all();
 }
 
 }  // namespace jarvis::host

@@ -17,6 +17,11 @@
 // extensions and trailers are bounded (400 / 431, close). Open connections are capped globally and
 // per client address; at a cap the oldest idle connection (no complete request header yet) is
 // shed, else the new one is refused at once (503, close).
+//
+// Streamed responses (SSE, chunked): the handler's start callback runs on the pool thread, then
+// the connection is handed to a stream session (http/stream_session.h) that sends what the
+// producer queues from any thread, without holding a pool thread. It keeps its connection slot,
+// counts as in flight, and is ended cleanly at shutdown.
 #pragma once
 
 #include <chrono>
@@ -61,6 +66,14 @@ struct ServerOptions {
   /// Open connections per client address; 0 = 90% of max_connections (one address can never
   /// take the last places).
   std::size_t max_connections_per_ip = 0;
+  /// Streamed responses (jarvis::Response::stream / sse): unsent bytes per stream before a client
+  /// that does not read is dropped (JARVIS_STREAM_MAX_BUFFER_BYTES).
+  std::size_t stream_max_buffer_bytes = 1 << 20;
+  /// `: keep-alive` comment on an SSE stream idle this long; 0 = never
+  /// (JARVIS_SSE_KEEPALIVE_SECONDS).
+  std::chrono::milliseconds sse_keepalive{15000};
+  /// Streams are ended cleanly after this long; 0 = no limit (JARVIS_STREAM_MAX_SECONDS).
+  std::chrono::milliseconds stream_max_duration{0};
 };
 
 /// A snapshot of the server's load, for /readyz and tests.
@@ -74,6 +87,8 @@ struct ServerStats {
   std::size_t handler_busy = 0;
   std::size_t handler_queued = 0;
   std::size_t handler_queue_limit = 0;
+  std::size_t streams_active = 0;     ///< streamed responses now open (counted in connections)
+  std::uint64_t streams_dropped = 0;  ///< streams dropped: the client read too slowly or stalled
 };
 
 /// The HTTP server. start() once; shutdown() (or the destructor) once.
