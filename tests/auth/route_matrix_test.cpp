@@ -47,7 +47,7 @@ TEST_F(RouteMatrixTest, EveryProtectedRouteRefusesAnonymousAndUsers) {
   ServerProcess server(tmp_.path(), env_);
   ASSERT_TRUE(server.ready()) << server.output();
   int admin_routes = 0, user_routes = 0;
-  bool saw_me = false, saw_permissions = false;
+  bool saw_me = false, saw_permissions = false, saw_tool_invoke = false;
   for (const auto& route : routes_) {
     std::string method = route["method"], path = route["path"], auth = route["auth"];
     if (auth != "admin" && auth != "user") continue;
@@ -66,10 +66,12 @@ TEST_F(RouteMatrixTest, EveryProtectedRouteRefusesAnonymousAndUsers) {
     }
     saw_me |= path == "/api/v1/auth/me";
     saw_permissions |= path == "/api/v1/permissions";
+    saw_tool_invoke |= path == "/api/v1/tools/{name}/invoke" && auth == "admin";
   }
   // The table really is the server's: it holds the identity routes of both levels.
   EXPECT_TRUE(saw_me);
   EXPECT_TRUE(saw_permissions);
+  EXPECT_TRUE(saw_tool_invoke);  // tools are invoked from outside by admins only
   EXPECT_GT(admin_routes, 0);
   EXPECT_GT(user_routes, 0);
 }

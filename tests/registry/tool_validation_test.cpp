@@ -258,6 +258,13 @@ TEST_P(ToolValidationTest, AdminRoutes) {
   EXPECT_EQ(body(list)["items"][1]["name"], "demo.search");
   EXPECT_EQ(body(list)["items"][1]["parameters"], kSearchSchema);
   EXPECT_EQ(body(list)["items"][1]["owner"], "demo");
+  EXPECT_EQ(body(list)["has_more"], false);
+  auto page = call({.target = "/api/v1/tools?limit=1&offset=1", .headers = {bearer(admin)}});
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_EQ(body(page)["items"].size(), 1u);
+  EXPECT_EQ(body(page)["items"][0]["name"], "demo.search");
+  EXPECT_EQ(body(page)["total"], 2);
+  EXPECT_EQ(call({.target = "/api/v1/tools?limit=0", .headers = {bearer(admin)}}).status, 400);
 
   const std::string url = "/api/v1/tools/demo.search/invoke";
   EXPECT_EQ(post(url, R"({"args":{"query":"q"}})", "").status, 401);

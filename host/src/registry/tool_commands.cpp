@@ -16,27 +16,29 @@ void register_tool_commands(CommandTable& commands, ToolRegistryImpl& tools, jar
   ToolRegistryImpl* t = &tools;
   jarvis::Database* d = &db;
 
-  commands.add(Owner{}, jarvis::CommandSpec{
-                            "tools", "list", "List registered tools", "jarvis tools list [--json]",
-                            [t](jarvis::CommandContext& c) {
-                              auto a = jarvis::Args::parse(c.args, {"--json"}, {});
-                              auto list = t->list();
-                              if (a.flag("--json")) {
-                                jarvis::Json items = jarvis::Json::array();
-                                for (const auto& info : list) items.push_back(tool_info_json(info));
-                                c.out << jarvis::Json{{"items", items}}.dump(2) << "\n";
-                                return 0;
-                              }
-                              c.out << std::left << std::setw(32) << "NAME" << std::setw(16)
-                                    << "OWNER" << std::setw(11) << "PROTECTED"
-                                    << "DESCRIPTION\n";
-                              for (const auto& info : list) {
-                                c.out << std::setw(32) << info.name << std::setw(16) << info.owner
-                                      << std::setw(11) << (info.is_protected ? "yes" : "no")
-                                      << info.description << "\n";
-                              }
+  commands.add(
+      Owner{},
+      jarvis::CommandSpec{"tools", "list", "List registered tools", "jarvis tools list [--json]",
+                          [t](jarvis::CommandContext& c) {
+                            auto a = jarvis::Args::parse(c.args, {"--json"}, {});
+                            auto list = t->list();
+                            if (a.flag("--json")) {
+                              jarvis::Json items = jarvis::Json::array();
+                              for (const auto& info : list) items.push_back(tool_info_json(info));
+                              long long n = static_cast<long long>(items.size());
+                              c.out << jarvis::Json{{"items", items}, {"total", n}}.dump(2) << "\n";
                               return 0;
-                            }});
+                            }
+                            c.out << std::left << std::setw(32) << "NAME" << std::setw(16)
+                                  << "OWNER" << std::setw(11) << "PROTECTED"
+                                  << "DESCRIPTION\n";
+                            for (const auto& info : list) {
+                              c.out << std::setw(32) << info.name << std::setw(16) << info.owner
+                                    << std::setw(11) << (info.is_protected ? "yes" : "no")
+                                    << info.description << "\n";
+                            }
+                            return 0;
+                          }});
 
   commands.add(
       Owner{},

@@ -64,18 +64,28 @@ void register_tool_routes(Router& router, ToolRegistryImpl& tools, jarvis::Datab
   jarvis::Database* d = &db;
   const Owner host{"host", {}};
 
-  router.add(host,
-             {.method = "GET",
-              .path = "/api/v1/tools",
-              .auth = jarvis::Auth::Admin,
-              .summary = "Registered tools {items:[{name, description, parameters, "
-                         "protected, owner}], total}",
-              .handler = [t](jarvis::Request&) {
-                Json items = Json::array();
-                for (const auto& info : t->list()) items.push_back(tool_info_json(info));
-                long long n = static_cast<long long>(items.size());
-                return jarvis::Response::json(200, {{"items", std::move(items)}, {"total", n}});
-              }});
+  router.add(host, {.method = "GET",
+                    .path = "/api/v1/tools",
+                    .auth = jarvis::Auth::Admin,
+                    .summary = "Registered tools, by name (?limit=&offset=) {items:[{name, "
+                               "description, parameters, protected, owner}], total, limit, offset, "
+                               "has_more}",
+                    .handler = [t](jarvis::Request& req) {
+                      // The list envelope of decision 0020, paged in memory.
+                      long long limit = req.query_int("limit", 50, 1, 200);
+                      long long offset = req.query_int("offset", 0, 0, 1000000000);
+                      auto all = t->list();
+                      long long total = static_cast<long long>(all.size());
+                      Json items = Json::array();
+                      for (long long i = offset; i < total && i < offset + limit; ++i) {
+                        items.push_back(tool_info_json(all[static_cast<std::size_t>(i)]));
+                      }
+                      return jarvis::Response::json(200, {{"items", std::move(items)},
+                                                          {"total", total},
+                                                          {"limit", limit},
+                                                          {"offset", offset},
+                                                          {"has_more", offset + limit < total}});
+                    }});
 
   router.add(
       host,
