@@ -27,6 +27,12 @@ const std::vector<SettingDecl>& host_setting_decls() {
        "route-handler threads (0 = max(4, 2 x cores))"},
       {"JARVIS_HANDLER_QUEUE", ConfigType::Int, "256", false,
        "requests waiting for a handler thread before 503 overloaded"},
+      {"JARVIS_STREAM_MAX_BUFFER_BYTES", ConfigType::Int, "1048576", false,
+       "unsent bytes per streamed response before a client that does not read is dropped"},
+      {"JARVIS_SSE_KEEPALIVE_SECONDS", ConfigType::Int, "15", false,
+       "keep-alive comment on an idle server-sent-events stream (0 = never)"},
+      {"JARVIS_STREAM_MAX_SECONDS", ConfigType::Int, "0", false,
+       "streamed responses are ended after this long (0 = no limit)"},
       {"JARVIS_DB_POOL_SIZE", ConfigType::Int, "8", false, "database connections in the pool"},
       {"JARVIS_PLUGIN_DIRS", ConfigType::String, "", false,
        "extra plugin directories, colon-separated"},
@@ -133,6 +139,10 @@ HostSettings HostSettings::from(const ConfigStore& store) {
       static_cast<std::size_t>(int_in("JARVIS_HTTP_MAX_CONNECTIONS_PER_IP", 0, 10000000));
   s.handler_threads = static_cast<std::size_t>(int_in("JARVIS_HANDLER_THREADS", 0, 1024));
   s.handler_queue = static_cast<std::size_t>(int_in("JARVIS_HANDLER_QUEUE", 0, 1000000));
+  s.stream_max_buffer_bytes =
+      static_cast<std::size_t>(int_in("JARVIS_STREAM_MAX_BUFFER_BYTES", 1024, 1LL << 32));
+  s.sse_keepalive = std::chrono::seconds(int_in("JARVIS_SSE_KEEPALIVE_SECONDS", 0, 86400));
+  s.stream_max_duration = std::chrono::seconds(int_in("JARVIS_STREAM_MAX_SECONDS", 0, 31536000));
   s.db_pool_size = static_cast<std::size_t>(int_in("JARVIS_DB_POOL_SIZE", 1, 256));
   s.plugin_dirs = split(v["JARVIS_PLUGIN_DIRS"], ':');
   for (auto& p : split(v["JARVIS_PLUGINS_DISABLED"], ',')) s.plugins_disabled.insert(p);

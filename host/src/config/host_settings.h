@@ -36,6 +36,9 @@ struct HostSettings {
   std::size_t http_max_connections_per_ip = 0;  ///< 0 = 90% of the global cap
   std::size_t handler_threads = 0;              ///< 0 = max(4, 2 × cores)
   std::size_t handler_queue = 256;
+  std::size_t stream_max_buffer_bytes = 1 << 20;  ///< JARVIS_STREAM_MAX_BUFFER_BYTES
+  std::chrono::seconds sse_keepalive{15};         ///< JARVIS_SSE_KEEPALIVE_SECONDS; 0 = off
+  std::chrono::seconds stream_max_duration{0};    ///< JARVIS_STREAM_MAX_SECONDS; 0 = none
   std::size_t db_pool_size = 8;
   std::vector<std::string> plugin_dirs;  ///< JARVIS_PLUGIN_DIRS (colon-separated)
   std::set<std::string> plugins_disabled;

@@ -252,7 +252,9 @@ jarvis::Json Application::readiness() {
                     {"handler_threads", st.handler_threads},
                     {"handler_busy", st.handler_busy},
                     {"handler_queued", st.handler_queued},
-                    {"handler_queue_limit", st.handler_queue_limit}};
+                    {"handler_queue_limit", st.handler_queue_limit},
+                    {"streams_active", st.streams_active},
+                    {"streams_dropped", st.streams_dropped}};
   }
   body["ok"] = db_ok && migrations_ok && required_ok;
   return body;
@@ -316,6 +318,9 @@ int Application::serve(bool migrate_first) {
   so.max_connections_per_ip = settings_.http_max_connections_per_ip;
   so.handler_threads = settings_.handler_threads;
   so.handler_queue = settings_.handler_queue;
+  so.stream_max_buffer_bytes = settings_.stream_max_buffer_bytes;
+  so.sse_keepalive = settings_.sse_keepalive;
+  so.stream_max_duration = settings_.stream_max_duration;
   HttpServer server(so, dispatcher);
   // Bind before anything starts (migrations, plugins, workers, scheduler): a second `serve` on a
   // busy port fails here without side effects. Accepting starts in server.start() below.
