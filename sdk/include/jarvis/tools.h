@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "jarvis/json.h"
+#include "jarvis/json_schema.h"  // validate_json: the check invoke() applies to arguments
 #include "jarvis/principal.h"
 #include "jarvis/version.h"
 
