@@ -12,6 +12,7 @@
 #include "jarvis/http.h"
 #include "jarvis/http_client.h"
 #include "jarvis/json.h"
+#include "jarvis/json_schema.h"
 #include "jarvis/metrics.h"
 #include "jarvis/plugin.h"
 #include "jarvis/principal.h"
