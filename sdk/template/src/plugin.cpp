@@ -3,6 +3,7 @@
 
 #include "greetings.h"
 #include "jarvis/jarvis.h"
+#include "stream.h"
 
 namespace hello {
 
@@ -77,6 +78,9 @@ class HelloPlugin : public jarvis::Plugin {
                             return jarvis::Json{{"greeting", g->greet(t.payload["name"], "task")}};
                           }},
                      jarvis::TaskAccess::User);
+
+    // Route: GET /api/v1/hello/stream?count=N — server-sent events (src/stream.cpp).
+    register_stream(host);
 
     // CLI: jarvis hello greet NAME [--json]
     host.commands().add(
