@@ -4,6 +4,7 @@
 #include "greetings.h"
 #include "jarvis/jarvis.h"
 #include "stream.h"
+#include "outbound.h"
 
 namespace hello {
 
@@ -99,6 +100,9 @@ class HelloPlugin : public jarvis::Plugin {
            }
            return 0;
          }});
+
+    // Task: hello.wordcount — a subprocess with an allow-listed environment (src/outbound.cpp).
+    register_outbound(host);
   }
 
  private:
