@@ -9,9 +9,12 @@
 # the INSTALLED template (share/jarvis/sdk-template) and configures + builds it with only
 # CMAKE_PREFIX_PATH pointing at the install, checks the plugin folder and the plugin's dynamic
 # dependencies (libjarvis_sdk + system/public libs, every jarvis symbol it needs is exported by
-# the installed libjarvis_sdk, no host symbol), then runs the host BUILD_DIR/bin/jarvis with the
-# plugin folder in JARVIS_PLUGIN_DIRS: migrate, plugins list, hello greet. Registered in ctest as
-# `sdk_out_of_tree`. Exits non-zero with a message naming the failed step.
+# the installed libjarvis_sdk, no host symbol) and that it has no RPATH/RUNPATH, checks that the
+# package, the library and the template agree with jarvis/version.h (one version), builds and RUNS
+# the template's own tests (jarvis/testing.h, Jarvis::testing, GoogleTest) with ctest against the
+# install, then runs the INSTALLED host with the plugin folder in JARVIS_PLUGIN_DIRS: migrate,
+# plugins list, hello greet. Registered in ctest as `sdk_out_of_tree`. Exits non-zero with a
+# message naming the failed step.
 set -euo pipefail
 
 usage() {
@@ -21,7 +24,7 @@ usage() {
 [ $# -eq 2 ] || usage
 BUILD_DIR=$(cd "$1" && pwd -P)
 SOURCE_DIR=$(cd "$2" && pwd -P)
-JARVIS="$BUILD_DIR/bin/jarvis"
+BUILT_JARVIS="$BUILD_DIR/bin/jarvis"
 
 step() { echo "== $*"; }
 fail() {
@@ -29,8 +32,8 @@ fail() {
   exit 1
 }
 
-[ -x "$JARVIS" ] || fail "host binary $JARVIS not found (build the 'jarvis' target first)"
-for tool in cmake ninja readelf nm python3; do
+[ -x "$BUILT_JARVIS" ] || fail "host binary $BUILT_JARVIS not found (build the 'jarvis' target first)"
+for tool in cmake ctest ninja readelf nm strings python3; do
   command -v "$tool" >/dev/null || fail "required tool '$tool' not found"
 done
 
@@ -45,6 +48,7 @@ cleanup() { rm -rf "$WORK"; }
 trap cleanup EXIT
 
 SDK="$WORK/sdk"
+JARVIS="$SDK/bin/jarvis"  # the installed host
 HELLO="$WORK/hello"
 LOG="$WORK/log"
 
@@ -62,7 +66,8 @@ run_logged() {
 step "install $BUILD_DIR to $SDK"
 run_logged "cmake --install failed" cmake --install "$BUILD_DIR" --prefix "$SDK"
 
-for f in include/jarvis/jarvis.h lib/libjarvis_sdk.so lib/cmake/JarvisSDK/JarvisSDKConfig.cmake \
+for f in include/jarvis/jarvis.h include/jarvis/testing.h lib/libjarvis_sdk.so \
+         lib/libjarvis_testing.so bin/jarvis lib/cmake/JarvisSDK/JarvisSDKConfig.cmake \
          lib/cmake/JarvisSDK/JarvisSDKConfigVersion.cmake lib/cmake/JarvisSDK/JarvisSDKTargets.cmake \
          lib/cmake/JarvisSDK/JarvisPlugin.cmake lib/cmake/JarvisSDK/FindSOCI.cmake \
          share/jarvis/sdk-template/CMakeLists.txt share/jarvis/sdk-template/plugin.yaml; do
@@ -91,6 +96,13 @@ done < <(grep -rHE '^[[:space:]]*#[[:space:]]*include' "$SDK/include/jarvis")
 for h in "$SDK"/include/jarvis/*.h; do
   name=jarvis/$(basename "$h")
   [ "$name" = jarvis/jarvis.h ] && continue
+  # jarvis/testing.h is for tests (Jarvis::testing), not plugins: jarvis.h must not include it.
+  if [ "$name" = jarvis/testing.h ]; then
+    if grep -qF "#include \"$name\"" "$SDK/include/jarvis/jarvis.h"; then
+      fail "jarvis/jarvis.h includes jarvis/testing.h, which plugins must not see"
+    fi
+    continue
+  fi
   grep -qF "#include \"$name\"" "$SDK/include/jarvis/jarvis.h" ||
     fail "jarvis/jarvis.h does not include $name, so the plugin build would not compile it"
 done
@@ -103,6 +115,53 @@ if grep -rlF -e "$SOURCE_DIR" -e "$BUILD_DIR" "$SDK/lib/cmake/JarvisSDK" "$SDK/i
   fail "installed SDK files reference $SOURCE_DIR or $BUILD_DIR"
 fi
 echo "ok"
+
+# ---------------------------------------------------------------------------------------------
+step "one version: jarvis/version.h, the JarvisSDK package, libjarvis_sdk, jarvis version, template"
+ver() { sed -nE "s/^#define JARVIS_SDK_$1 ([0-9]+)\$/\1/p" "$SDK/include/jarvis/version.h"; }
+MAJOR=$(ver VERSION_MAJOR)
+MINOR=$(ver VERSION_MINOR)
+OLDEST=$(ver OLDEST_COMPATIBLE_MINOR)
+[ -n "$MAJOR" ] && [ -n "$MINOR" ] && [ -n "$OLDEST" ] || fail "cannot read the version from version.h"
+pkg=$(sed -nE 's/^set\(PACKAGE_VERSION "([^"]*)"\)$/\1/p' \
+  "$SDK/lib/cmake/JarvisSDK/JarvisSDKConfigVersion.cmake")
+[ "$pkg" = "$MAJOR.$MINOR.0" ] || fail "JarvisSDK package version is '$pkg', version.h says $MAJOR.$MINOR"
+for lib in jarvis_sdk jarvis_testing; do
+  [ -f "$SDK/lib/lib$lib.so.$MAJOR.$MINOR.0" ] || fail "lib$lib.so.$MAJOR.$MINOR.0 not installed"
+  soname=$(readelf -d "$SDK/lib/lib$lib.so" | sed -nE 's/.*\(SONAME\).*\[(.*)\]/\1/p')
+  [ "$soname" = "lib$lib.so.$MAJOR" ] || fail "lib$lib SONAME is '$soname', expected lib$lib.so.$MAJOR"
+done
+run_logged "installed jarvis version --json failed" "$JARVIS" version --json
+python3 - "$LOG" "$MAJOR" "$MINOR" <<'EOF' || fail "jarvis version disagrees with version.h"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+want = f"{sys.argv[2]}.{sys.argv[3]}"
+if doc.get("version") != want + ".0" or doc.get("sdk") != want:
+    sys.exit(f"jarvis version says {doc}, version.h says {want}")
+EOF
+tver=$(sed -nE 's/^ *find_package\(JarvisSDK ([0-9]+)\.([0-9]+) .*/\1 \2/p' \
+  "$SDK/share/jarvis/sdk-template/CMakeLists.txt")
+read -r T_MAJOR T_MINOR <<<"$tver"
+if [ "$T_MAJOR" != "$MAJOR" ] || [ "$T_MINOR" -gt "$MINOR" ] || [ "$T_MINOR" -lt "$OLDEST" ]; then
+  fail "the template asks for JarvisSDK '$tver'; the SDK is $MAJOR.$MINOR (oldest loadable minor $OLDEST)"
+fi
+range="sdk: \">=$T_MAJOR.$T_MINOR <$((MAJOR + 1)).0\""
+grep -qF "$range" "$SDK/share/jarvis/sdk-template/plugin.yaml" ||
+  fail "the template manifest lacks '$range' (it asks find_package(JarvisSDK $T_MAJOR.$T_MINOR))"
+# A plugin asking for a newer minor than installed must not find this package.
+NEWER="$WORK/newer"
+mkdir -p "$NEWER"
+cat >"$NEWER/CMakeLists.txt" <<EOF
+cmake_minimum_required(VERSION 3.25)
+project(newer LANGUAGES CXX)
+find_package(JarvisSDK $MAJOR.$((MINOR + 1)) QUIET)
+if(JarvisSDK_FOUND)
+  message(FATAL_ERROR "JarvisSDK $MAJOR.$((MINOR + 1)) was found in an SDK $MAJOR.$MINOR install")
+endif()
+EOF
+run_logged "find_package(JarvisSDK $MAJOR.$((MINOR + 1))) accepted SDK $MAJOR.$MINOR" \
+  cmake -S "$NEWER" -B "$NEWER/build" -G Ninja -DCMAKE_PREFIX_PATH="$SDK"
+echo "ok: $MAJOR.$MINOR everywhere (package $pkg, libjarvis_sdk.so.$MAJOR, template asks $T_MAJOR.$T_MINOR)"
 
 # ---------------------------------------------------------------------------------------------
 step "copy the INSTALLED template to $HELLO and build it against $SDK"
@@ -126,6 +185,17 @@ for f in libhello.so plugin.yaml migrations/001_greetings.sql; do
   [ -f "$PLUGIN_DIR/$f" ] || fail "plugin folder lacks $f (have: $(ls -A "$PLUGIN_DIR" 2>/dev/null))"
 done
 echo "plugin folder $PLUGIN_DIR: libhello.so plugin.yaml migrations/"
+
+step "the plugin carries no run path (a drop-in folder names no build machine's directories)"
+if readelf -d "$PLUGIN_DIR/libhello.so" | grep -E '\((RPATH|RUNPATH)\)' >"$LOG"; then
+  cat "$LOG" >&2
+  fail "libhello.so has a run path"
+fi
+if strings -a "$PLUGIN_DIR/libhello.so" | grep -F -e "$SDK" -e "$SOURCE_DIR" -e "$BUILD_DIR" >"$LOG"; then
+  head -n 5 "$LOG" >&2
+  fail "libhello.so names the SDK install, source or build directory"
+fi
+echo "ok"
 
 # ---------------------------------------------------------------------------------------------
 step "the plugin links only libjarvis_sdk and system/public libraries"
@@ -161,7 +231,19 @@ fi
 echo "ok: $(wc -l <"$WORK/undef_jarvis") jarvis symbols, all exported by the installed libjarvis_sdk"
 
 # ---------------------------------------------------------------------------------------------
-step "the host $JARVIS loads the out-of-tree plugin"
+step "the template's own tests (jarvis/testing.h + GoogleTest) run against the installed host"
+[ -x "$HELLO/build/hello_tests" ] || fail "the template's tests (hello_tests) were not built"
+if ! (cd "$WORK" && env -u JARVIS_BIN -u DATABASE_URL -u JARVIS_CONFIG_FILE \
+  ctest --test-dir "$HELLO/build" --output-on-failure -j2) >"$LOG" 2>&1; then
+  cat "$LOG" >&2
+  fail "the template's tests failed out of tree"
+fi
+grep -qE '^100% tests passed, 0 tests failed out of [1-9]' "$LOG" ||
+  { cat "$LOG" >&2; fail "ctest ran no template test"; }
+grep -E 'tests passed' "$LOG"
+
+# ---------------------------------------------------------------------------------------------
+step "the installed host $JARVIS loads the out-of-tree plugin"
 # run_host ARGS…: the host with a private SQLite DB, the plugin folder, hello required; settings
 # from the caller's environment that could redirect the DB or disable plugins are dropped.
 run_host() {

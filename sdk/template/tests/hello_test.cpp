@@ -1,42 +1,27 @@
-// hello/tests/hello_test.cpp — the example plugin, end to end against the built `jarvis` binary:
-// loaded from a plugin folder in JARVIS_PLUGIN_DIRS, used through the CLI and over HTTP.
+// hello/tests/hello_test.cpp — the example plugin end to end: a real `jarvis` host with the plugin
+// folder loaded (jarvis/testing.h), used through the CLI and over HTTP. Builds in the Jarvis tree
+// and, unchanged, out of tree against the installed SDK (HELLO_PLUGIN_DIR: the built folder).
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <nlohmann/json.hpp>
+#include <string>
 
-#include "support/support.h"
+#include "jarvis/testing.h"
 
-using jarvis::test::run_jarvis;
-using nlohmann::json;
+using jarvis::testing::TestHost;
 
 namespace {
 
 class HelloPlugin : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string plugins = dir_.file("plugins");
-    std::filesystem::create_directories(plugins);
-    std::filesystem::create_directory_symlink(std::string(JARVIS_TEST_PLUGIN_DIR) + "/hello",
-                                              plugins + "/hello");
-    env_ = {{"APP_DB", dir_.file("jarvis.db")},
-            {"JARVIS_PLUGIN_DIRS", plugins},
-            {"JARVIS_PLUGINS_REQUIRED", "hello"},
-            {"LOG_LEVEL", "warn"}};
-    auto m = run_jarvis({"migrate"}, dir_.path(), env_);
-    ASSERT_EQ(m.exit_code, 0) << m.out << m.err;
-  }
-
-  jarvis::test::TempDir dir_;
-  std::map<std::string, std::string> env_;
+  TestHost host_{{.plugins = {HELLO_PLUGIN_DIR}}};  // migrated; hello required
 };
 
 TEST_F(HelloPlugin, IsListedAsLoaded) {
-  auto r = run_jarvis({"plugins", "list", "--json"}, dir_.path(), env_);
+  auto r = host_.run({"plugins", "list", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  json j = json::parse(r.out);
   bool found = false;
-  for (const auto& p : j["plugins"]) {
+  const auto doc = r.json();  // keep the document alive while iterating over it
+  for (const auto& p : doc["plugins"]) {
     if (p["name"] == "hello") {
       found = true;
       EXPECT_EQ(p["version"], "1.0.0");
@@ -48,26 +33,22 @@ TEST_F(HelloPlugin, IsListedAsLoaded) {
 }
 
 TEST_F(HelloPlugin, CliGreetsAndCounts) {
-  auto r1 = run_jarvis({"hello", "greet", "Ada", "--json"}, dir_.path(), env_);
+  auto r1 = host_.run({"hello", "greet", "Ada", "--json"});
   ASSERT_EQ(r1.exit_code, 0) << r1.err;
-  EXPECT_EQ(json::parse(r1.out)["greeting"], "Hello, Ada!");
-  EXPECT_EQ(json::parse(r1.out)["count"], 1);
-  auto r2 = run_jarvis({"hello", "greet", "Ada", "--json"}, dir_.path(), env_);
-  EXPECT_EQ(json::parse(r2.out)["count"], 2);
+  EXPECT_EQ(r1.json()["greeting"], "Hello, Ada!");
+  EXPECT_EQ(r1.json()["count"], 1);
+  auto r2 = host_.run({"hello", "greet", "Ada", "--json"});
+  EXPECT_EQ(r2.json()["count"], 2);
 }
 
 TEST_F(HelloPlugin, ConfigFromEnvironmentIsUsed) {
-  auto env = env_;
-  env["HELLO_GREETING"] = "Hi";
-  auto r = run_jarvis({"hello", "greet", "Bob"}, dir_.path(), env);
+  auto r = host_.run({"hello", "greet", "Bob"}, "", {{"HELLO_GREETING", "Hi"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "Hi, Bob!\n");
 }
 
 TEST_F(HelloPlugin, BadConfigValueStopsWithKeyAndSource) {
-  auto env = env_;
-  env["HELLO_MAX_NAME_LENGTH"] = "many";
-  auto r = run_jarvis({"hello", "greet", "Bob"}, dir_.path(), env);
+  auto r = host_.run({"hello", "greet", "Bob"}, "", {{"HELLO_MAX_NAME_LENGTH", "many"}});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("HELLO_MAX_NAME_LENGTH"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("environment"), std::string::npos) << r.err;
@@ -75,51 +56,48 @@ TEST_F(HelloPlugin, BadConfigValueStopsWithKeyAndSource) {
 }
 
 TEST_F(HelloPlugin, CliUsageErrorsExitTwo) {
-  auto missing = run_jarvis({"hello", "greet"}, dir_.path(), env_);
+  auto missing = host_.run({"hello", "greet"});
   EXPECT_EQ(missing.exit_code, 2) << missing.err;
   EXPECT_NE(missing.err.find("NAME"), std::string::npos) << missing.err;
-  auto unknown = run_jarvis({"hello", "greet", "Ada", "--loud"}, dir_.path(), env_);
-  EXPECT_EQ(unknown.exit_code, 2);
-  auto nosuch = run_jarvis({"hello", "wave"}, dir_.path(), env_);
-  EXPECT_EQ(nosuch.exit_code, 2);
+  EXPECT_EQ(host_.run({"hello", "greet", "Ada", "--loud"}).exit_code, 2);
+  EXPECT_EQ(host_.run({"hello", "wave"}).exit_code, 2);
 }
 
 TEST_F(HelloPlugin, InvalidNameIsAFailureWithItsCode) {
-  auto env = env_;
-  env["HELLO_MAX_NAME_LENGTH"] = "3";
-  auto r = run_jarvis({"hello", "greet", "Alexandra"}, dir_.path(), env);
+  auto r = host_.run({"hello", "greet", "Alexandra"}, "", {{"HELLO_MAX_NAME_LENGTH", "3"}});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("invalid_name"), std::string::npos) << r.err;
 }
 
-}  // namespace
-
-namespace {
-
 TEST_F(HelloPlugin, RouteGreetsSignedInUsersAndValidates) {
-  std::string token = jarvis::test::create_user_token(dir_.path(), env_, "ada", false);
-  jarvis::test::ServerProcess server(dir_.path(), env_);
-  ASSERT_TRUE(server.ready()) << server.output();
-  EXPECT_EQ(jarvis::test::http("GET", server.url("/api/v1/hello/Ada")).status, 401);
-  auto ok =
-      jarvis::test::http("GET", server.url("/api/v1/hello/Ada"), "", {jarvis::test::bearer(token)});
+  host_.start();
+  EXPECT_EQ(host_.get("/api/v1/hello/Ada").status, 401);
+  auto ada = host_.login_user("ada");
+  auto ok = ada.get("/api/v1/hello/Ada");
   ASSERT_EQ(ok.status, 200) << ok.body;
-  EXPECT_EQ(json::parse(ok.body)["greeting"], "Hello, Ada!");
-  auto too_long = jarvis::test::http("GET", server.url("/api/v1/hello/" + std::string(65, 'x')), "",
-                                     {jarvis::test::bearer(token)});
+  EXPECT_EQ(ok.json()["greeting"], "Hello, Ada!");
+  auto too_long = ada.get("/api/v1/hello/" + std::string(65, 'x'));
   EXPECT_EQ(too_long.status, 400);
-  EXPECT_EQ(json::parse(too_long.body)["error"]["code"], "invalid_name");
+  EXPECT_EQ(too_long.json()["error"]["code"], "invalid_name");
+}
+
+TEST_F(HelloPlugin, AnApiTokenFromTheCliAlsoWorks) {
+  host_.create_user("grace");
+  std::string token = host_.create_token("grace");  // the CLI needs no running server
+  host_.start();
+  jarvis::testing::Client grace(host_.url(), token);
+  auto ok = grace.get("/api/v1/hello/Grace");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.json()["greeting"], "Hello, Grace!");
 }
 
 TEST_F(HelloPlugin, TaskRunsAndRejectsBadPayload) {
-  auto ok = run_jarvis({"tasks", "enqueue", "hello.greet", "--payload", R"({"name":"Task"})",
-                        "--wait", "--run-here", "--json"},
-                       dir_.path(), env_);
+  auto ok = host_.run({"tasks", "enqueue", "hello.greet", "--payload", R"({"name":"Task"})",
+                       "--wait", "--run-here", "--json"});
   ASSERT_EQ(ok.exit_code, 0) << ok.out << ok.err;
-  EXPECT_EQ(json::parse(ok.out)["result"]["greeting"], "Hello, Task!");
-  auto bad = run_jarvis({"tasks", "enqueue", "hello.greet", "--payload", R"({"who":1})", "--wait",
-                         "--run-here", "--json"},
-                        dir_.path(), env_);
+  EXPECT_EQ(ok.json()["result"]["greeting"], "Hello, Task!");
+  auto bad = host_.run({"tasks", "enqueue", "hello.greet", "--payload", R"({"who":1})", "--wait",
+                        "--run-here", "--json"});
   EXPECT_EQ(bad.exit_code, 1) << bad.out;
 }
 

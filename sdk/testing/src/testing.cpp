@@ -334,8 +334,13 @@ TestHost::TestHost(TestHostOptions options) : state_(std::make_unique<State>()) 
     const auto& required = s.options.required.empty() ? names : s.options.required;
     std::string req;
     for (const auto& n : required) req += (req.empty() ? "" : ",") + n;
+    // One port for the CLI and the server: CLI commands that look for a running server
+    // (`plugins list`, `doctor`) find this host's, never another one on the default port.
+    s.port = free_port();
     s.env = {{"APP_DB", s.dir + "/var/jarvis.db"},
              {"JARVIS_PLUGIN_DIRS", s.dir + "/plugins"},
+             {"BIND_HOST", "127.0.0.1"},
+             {"BIND_PORT", std::to_string(s.port)},
              {"LOG_LEVEL", s.options.log_level}};
     if (!req.empty()) s.env["JARVIS_PLUGINS_REQUIRED"] = req;
     for (const auto& [k, v] : s.options.env) s.env[k] = v;
@@ -363,7 +368,6 @@ void TestHost::start(const std::map<std::string, std::string>& env,
                      const std::vector<std::string>& args) {
   State& s = *state_;
   if (s.server > 0) throw std::runtime_error("jarvis::testing: the host is already started");
-  s.port = free_port();
   auto e = s.env;
   for (const auto& [k, v] : env) e[k] = v;
   e["BIND_HOST"] = "127.0.0.1";
@@ -411,7 +415,6 @@ bool TestHost::running() const { return state_->server > 0; }
 int TestHost::port() const { return state_->port; }
 
 std::string TestHost::url(const std::string& path) const {
-  if (state_->port == 0) return "";
   return "http://127.0.0.1:" + std::to_string(state_->port) + path;
 }
 
