@@ -313,6 +313,18 @@ TEST_P(ToolValidationTest, AdminRoutes) {
   ASSERT_EQ(agent.status, 200) << agent.body;
   EXPECT_EQ(body(agent)["result"]["agent"], "agent:main");
   EXPECT_NE(body(agent)["result"]["caller"], admin_id);
+  // The decision records the agent, the user it acted for and the admin who asked.
+  {
+    auto sql = db_->session();
+    std::string payload;
+    *sql << "SELECT payload FROM events WHERE type = 'policy.decision' AND payload LIKE "
+            "'%\"allowed\":true%' AND payload LIKE '%agent:main%'",
+        soci::into(payload);
+    Json p = Json::parse(payload);
+    EXPECT_EQ(p["principal"], "agent:main");
+    EXPECT_EQ(p["on_behalf_of"], body(agent)["result"]["caller"]);
+    EXPECT_EQ(p["requested_by"], admin_id);
+  }
   EXPECT_EQ(code(post(url, R"({"args":{"query":"q"},"as":"nobody"})", admin)), "user_not_found");
   EXPECT_EQ(code(post(url, R"({"args":{"query":"q"},"on_behalf_of":"alice"})", admin)),
             "invalid_field");

@@ -72,7 +72,8 @@ void register_tool_commands(CommandTable& commands, ToolRegistryImpl& tools, jar
               jarvis::ToolResult r = t->invoke({.caller = who.caller,
                                                 .agent_id = who.agent_id,
                                                 .tool = name,
-                                                .args = std::move(args)});
+                                                .args = std::move(args)},
+                                               "cli");
               if (a.flag("--json")) c.out << tool_result_json(name, r).dump(2) << "\n";
               if (r.ok) {
                 if (!a.flag("--json")) c.out << r.result.dump(2) << "\n";

@@ -129,14 +129,15 @@ jarvis::PolicyDecision ToolRegistryImpl::decide(const jarvis::ToolCall& call) co
   return {true, "allowed"};
 }
 
-void ToolRegistryImpl::emit_decision(const jarvis::ToolCall& call,
-                                     const jarvis::PolicyDecision& d) {
+void ToolRegistryImpl::emit_decision(const jarvis::ToolCall& call, const jarvis::PolicyDecision& d,
+                                     const std::string& requested_by) {
   if (!events_) return;
   jarvis::Json payload = {{"tool", call.tool},
                           {"principal", call.permission_principal()},
                           {"allowed", d.allowed},
                           {"reason", d.reason}};
   if (!call.agent_id.empty()) payload["on_behalf_of"] = call.caller.user_id;
+  if (!requested_by.empty()) payload["requested_by"] = requested_by;
   try {
     events_->emit(Owner{}, jarvis::Event{.type = "policy.decision",
                                          .payload = std::move(payload),
@@ -149,7 +150,8 @@ void ToolRegistryImpl::emit_decision(const jarvis::ToolCall& call,
   }
 }
 
-jarvis::ToolResult ToolRegistryImpl::invoke(const jarvis::ToolCall& call) {
+jarvis::ToolResult ToolRegistryImpl::invoke(const jarvis::ToolCall& call,
+                                            const std::string& requested_by) {
   if (jarvis::json_depth(call.args) > jarvis::kMaxJsonDepth) {
     // Refused before policy, events and the handler: nothing downstream copies a deep value.
     jarvis::ToolResult deep;
@@ -171,12 +173,12 @@ jarvis::ToolResult ToolRegistryImpl::invoke(const jarvis::ToolCall& call) {
                     {"message",
                      "invalid arguments for tool '" + call.tool + "': " + jarvis::to_string(*bad)},
                     {"path", bad->path}}}};
-      emit_decision(call, {false, "invalid_args"});
+      emit_decision(call, {false, "invalid_args"}, requested_by);
       return r;
     }
   }
   jarvis::PolicyDecision d = decide(call);
-  emit_decision(call, d);
+  emit_decision(call, d, requested_by);
   jarvis::ToolResult r;
   r.allowed = d.allowed;
   r.reason = d.reason;

@@ -63,7 +63,11 @@ class ToolRegistryImpl {
   /// The tool named `name`, or nullopt.
   std::optional<jarvis::ToolInfo> find(const std::string& name) const;
   /// Validated, policy-checked invocation; never throws.
-  jarvis::ToolResult invoke(const jarvis::ToolCall& call);
+  jarvis::ToolResult invoke(const jarvis::ToolCall& call) { return invoke(call, ""); }
+  /// invoke() on behalf of someone outside the call (the admin of the invoke route, "cli"): their
+  /// id is recorded as `requested_by` in the policy.decision event, so a call made `as` another
+  /// principal stays attributable.
+  jarvis::ToolResult invoke(const jarvis::ToolCall& call, const std::string& requested_by);
   void set_system_flags(SystemFlags flags) { flags_ = std::move(flags); }
   void remove_owner(const std::string& owner_name);
   /// The policy decision alone (no invocation).
@@ -71,7 +75,8 @@ class ToolRegistryImpl {
 
  private:
   std::shared_ptr<const ToolEntry> entry(const std::string& name) const;
-  void emit_decision(const jarvis::ToolCall& call, const jarvis::PolicyDecision& d);
+  void emit_decision(const jarvis::ToolCall& call, const jarvis::PolicyDecision& d,
+                     const std::string& requested_by);
 
   jarvis::Database* db_;
   PolicyRegistryImpl& policies_;

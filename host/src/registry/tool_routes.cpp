@@ -117,7 +117,8 @@ void register_tool_routes(Router& router, ToolRegistryImpl& tools, jarvis::Datab
                                            .agent_id = who.agent_id,
                                            .tool = name,
                                            .args = std::move(args),
-                                           .trace_id = req.request_id});
+                                           .trace_id = req.request_id},
+                                          req.principal.user_id);
          if (r.reason == "invalid_args") return refused(422, name, r, req);
          if (r.reason == "json_too_deep") {
            throw jarvis::Error(400, "json_too_deep", r.result["error"].value("message", ""));
