@@ -5,6 +5,7 @@
 #include "jarvis/jarvis.h"
 #include "stream.h"
 #include "outbound.h"
+#include "outbox.h"
 
 namespace hello {
 
@@ -103,6 +104,10 @@ class HelloPlugin : public jarvis::Plugin {
 
     // Task: hello.wordcount — a subprocess with an allow-listed environment (src/outbound.cpp).
     register_outbound(host);
+
+    // Outbox: a note and its event in one transaction, a durable subscriber, live pushes
+    // (src/outbox.cpp).
+    register_outbox(host);
   }
 
  private:
