@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -696,6 +697,63 @@ TEST(HttpUpload, InjectionAndConflictingModesAreRefused) {
   bad_header.on_chunk = [](std::string_view) { return true; };
   EXPECT_THROW(client.send(bad_header), std::invalid_argument);
   EXPECT_TRUE(server.requests().empty());
+}
+
+TEST(HttpUpload, CancelWhileTheBodyIsStillBeingSent) {
+  // The server reads the request head and then stops reading: the upload blocks on a full socket
+  // buffer until the token fires; the connection is then closed.
+  jarvis::test::TempDir dir;
+  std::string big = dir.file("big.bin");
+  {
+    std::FILE* f = std::fopen(big.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    ASSERT_EQ(::ftruncate(::fileno(f), 256 << 20), 0);  // sparse: no disk needed
+    std::fclose(f);
+  }
+  int listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listen_fd, 4), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::atomic<bool> got_head{false}, cancelled{false}, disconnected{false};
+  std::thread server([&] {
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;
+    std::string head;
+    char c;
+    while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1) head += c;
+    got_head = true;
+    eventually([&] { return cancelled.load(); });
+    char buf[65536];
+    std::size_t drained = 0;
+    for (;;) {  // what is left in the buffers, then EOF or a reset
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      drained += static_cast<std::size_t>(n);
+    }
+    disconnected = drained < (256u << 20);
+    ::close(fd);
+  });
+  CancelSource source;
+  std::thread canceller([&] {
+    if (eventually([&] { return got_head.load(); })) source.cancel();
+    cancelled = true;
+  });
+  CurlHttpClient client;
+  OutboundResponse res =
+      client.send({.method = "POST",
+                   .url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/upload",
+                   .timeout_ms = 600000,
+                   .cancel = source.token(),
+                   .body_file = big});
+  canceller.join();
+  server.join();
+  ::close(listen_fd);
+  EXPECT_EQ(res.error_class, "cancelled") << res.error_message;
+  EXPECT_TRUE(disconnected);  // the server saw the connection end before the whole body came
 }
 
 TEST(HttpUpload, MultipartThroughTheGuard) {
