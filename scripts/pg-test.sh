@@ -9,6 +9,11 @@
 # PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user
 # (runuser); as any other user it runs as that user. `start` on a DIR whose cluster is still
 # running stops that cluster first, so the command is idempotent. Used by the ctest fixture `pg`.
+#
+# Several ctest runs may share one build tree at once (engineers running targeted tests side by
+# side): each `start` records its invoker (the parent ctest's pid) in DIR.holders and REUSES a
+# cluster that is running for another live holder; `stop` removes its invoker and stops the cluster
+# only when no live holder is left. Holders whose process is gone (a killed ctest) are pruned.
 set -euo pipefail
 
 usage() {
@@ -104,7 +109,7 @@ start_cluster() {
     port=$(pick_port)
     if as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w -t 60 \
         -o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-        start >/dev/null 2>&1; then
+        start >/dev/null 2>&1 9>&-; then  # the server must not inherit the lock
       echo "postgresql://jarvis@127.0.0.1:$port/postgres" >"$DIR/url.tmp"
       chmod 0644 "$DIR/url.tmp"
       mv "$DIR/url.tmp" "$DIR/url"
@@ -120,12 +125,51 @@ start_cluster() {
   exit 1
 }
 
+HOLDERS="$DIR.holders"
+HOLDER=${PG_TEST_HOLDER:-$PPID}
+
+# Keeps only holders whose process still exists.
+prune_holders() {
+  local live="" pid
+  if [ -f "$HOLDERS" ]; then
+    for pid in $(cat "$HOLDERS"); do
+      if kill -0 "$pid" 2>/dev/null; then live="$live $pid"; fi
+    done
+  fi
+  echo "$live" | tr ' ' '\n' | sed '/^$/d' | sort -u >"$HOLDERS.tmp"
+  mv "$HOLDERS.tmp" "$HOLDERS"
+}
+
+cluster_running() {
+  [ -f "$DIR/url" ] && [ -f "$DIR/data/postmaster.pid" ] &&
+    as_pg "$PGBIN/pg_ctl" -D "$DIR/data" status >/dev/null 2>&1
+}
+
+mkdir -p "$(dirname "$DIR")"
+exec 9>"$DIR.lock"
+flock 9
 case "$ACTION" in
-  start) start_cluster ;;
+  start)
+    prune_holders
+    if [ -s "$HOLDERS" ] && cluster_running; then
+      echo "$HOLDER" >>"$HOLDERS"
+      echo "pg-test: reusing PostgreSQL at $(cat "$DIR/url") (another test run holds it)"
+    else
+      start_cluster
+      echo "$HOLDER" >"$HOLDERS"
+    fi
+    ;;
   stop)
-    stop_cluster
-    rm -rf "$DIR"
-    echo "pg-test: stopped and removed $DIR"
+    prune_holders
+    grep -vx "$HOLDER" "$HOLDERS" >"$HOLDERS.tmp" || true
+    mv "$HOLDERS.tmp" "$HOLDERS"
+    if [ -s "$HOLDERS" ]; then
+      echo "pg-test: leaving PostgreSQL running for $(wc -l <"$HOLDERS") other test run(s)"
+    else
+      stop_cluster
+      rm -rf "$DIR" "$HOLDERS"
+      echo "pg-test: stopped and removed $DIR"
+    fi
     ;;
   *) usage ;;
 esac

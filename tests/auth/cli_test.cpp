@@ -44,7 +44,7 @@ TEST_P(AuthCliTest, UsersLifecycle) {
   EXPECT_THROW(run("users", "add", {"x", "--bogus"}), jarvis::UsageError);
 
   ASSERT_EQ(run("users", "list", {"--json"}), 0);
-  auto users = jarvis::Json::parse(out_)["users"];
+  auto users = jarvis::Json::parse(out_)["items"];
   ASSERT_EQ(users.size(), 2u);
   EXPECT_EQ(users[0]["username"], "root");
   EXPECT_EQ(users[0]["role"], "admin");

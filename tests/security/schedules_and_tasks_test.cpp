@@ -141,7 +141,7 @@ TEST_F(SecuritySchedules, UserCannotScheduleAdminOrInternalTasks) {
   std::string id = json::parse(ok.body)["id"];
   auto patched = call("PATCH", "/api/v1/schedules/" + id, alice_, R"({"task":"maintenance.run"})");
   EXPECT_EQ(patched.status, 403) << patched.body;
-  EXPECT_EQ(json::parse(call("GET", "/api/v1/schedules", alice_).body)["schedules"][0]["task"],
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/schedules", alice_).body)["items"][0]["task"],
             "system.echo");
   // Nothing was queued for the refused tasks.
   auto tasks = json::parse(call("GET", "/api/v1/tasks?name=maintenance.run", admin_).body);
@@ -194,9 +194,9 @@ TEST_F(SecuritySchedules, ForbiddenSchedulesAreDisabledAtStartUp) {
   ASSERT_EQ(demote.exit_code, 0) << demote.err;
   start();
   auto list = json::parse(call("GET", "/api/v1/schedules?owner=" + user_id(carol), admin_).body);
-  ASSERT_EQ(list["schedules"].size(), 1u) << list.dump();
-  EXPECT_EQ(list["schedules"][0]["enabled"], false);
-  EXPECT_NE(list["schedules"][0]["disabled_reason"].get<std::string>().find("task_forbidden"),
+  ASSERT_EQ(list["items"].size(), 1u) << list.dump();
+  EXPECT_EQ(list["items"][0]["enabled"], false);
+  EXPECT_NE(list["items"][0]["disabled_reason"].get<std::string>().find("task_forbidden"),
             std::string::npos);
   // Enabling it again is refused for the demoted owner.
   auto again = call("PATCH", "/api/v1/schedules/" + id, carol, R"({"enabled":true})");

@@ -151,13 +151,13 @@ TEST_P(TaskApiTest, SchedulesAreOwnerScoped) {
 
   // Each user lists only their own; the admin sees both and can filter.
   auto alice_list = call("GET", "/api/v1/schedules", user("usr_alice"));
-  ASSERT_EQ(alice_list.body["schedules"].size(), 1u);
-  EXPECT_EQ(alice_list.body["schedules"][0]["id"], id);
+  ASSERT_EQ(alice_list.body["items"].size(), 1u);
+  EXPECT_EQ(alice_list.body["items"][0]["id"], id);
   auto admin_list = call("GET", "/api/v1/schedules", admin());
   EXPECT_EQ(admin_list.body["total"], 2);
   auto filtered = call("GET", "/api/v1/schedules?owner=usr_bob", admin());
-  ASSERT_EQ(filtered.body["schedules"].size(), 1u);
-  EXPECT_EQ(filtered.body["schedules"][0]["owner"], "usr_bob");
+  ASSERT_EQ(filtered.body["items"].size(), 1u);
+  EXPECT_EQ(filtered.body["items"][0]["owner"], "usr_bob");
 
   // Bob cannot see, change, inspect or delete Alice's schedule: 404, nothing changed.
   EXPECT_EQ(call("PATCH", "/api/v1/schedules/" + id, user("usr_bob"), {{"enabled", false}}).code,
@@ -178,7 +178,11 @@ TEST_P(TaskApiTest, SchedulesAreOwnerScoped) {
   tasks_->scheduler().tick(unix_now());
   auto dispatches = call("GET", "/api/v1/schedules/" + id + "/dispatches", user("usr_alice"));
   EXPECT_EQ(dispatches.status, 200);
-  EXPECT_TRUE(dispatches.body["dispatches"].is_array());
+  EXPECT_TRUE(dispatches.body["items"].is_array());
+  EXPECT_EQ(dispatches.body["schedule_id"], id);
+  EXPECT_EQ(dispatches.body["limit"], 100);
+  EXPECT_TRUE(dispatches.body["has_more"].is_boolean());
+  EXPECT_FALSE(dispatches.body.contains("total"));  // a log: the envelope without a count
   EXPECT_EQ(call("DELETE", "/api/v1/schedules/" + id, user("usr_alice")).status, 204);
   EXPECT_FALSE(tasks_->scheduler().get(id));
 }
@@ -221,12 +225,12 @@ TEST_P(TaskApiTest, TaskRoutesListShowAndRetryForAdminsOnly) {
   EXPECT_EQ(all.status, 200);
   EXPECT_EQ(all.body["total"], 2);
   auto dead = call("GET", "/api/v1/tasks?status=dead", admin());
-  ASSERT_EQ(dead.body["tasks"].size(), 1u);
-  EXPECT_EQ(dead.body["tasks"][0]["id"], bad);
-  EXPECT_EQ(dead.body["tasks"][0]["last_error"], "boom");
+  ASSERT_EQ(dead.body["items"].size(), 1u);
+  EXPECT_EQ(dead.body["items"][0]["id"], bad);
+  EXPECT_EQ(dead.body["items"][0]["last_error"], "boom");
   auto named = call("GET", "/api/v1/tasks?name=system.echo", admin());
-  ASSERT_EQ(named.body["tasks"].size(), 1u);
-  EXPECT_EQ(named.body["tasks"][0]["result"], (Json{{"a", 1}}));
+  ASSERT_EQ(named.body["items"].size(), 1u);
+  EXPECT_EQ(named.body["items"][0]["result"], (Json{{"a", 1}}));
   EXPECT_EQ(call("GET", "/api/v1/tasks?status=weird", admin()).code, "invalid_query");
   EXPECT_EQ(call("GET", "/api/v1/tasks/" + ok, admin()).body["status"], "succeeded");
   EXPECT_EQ(call("GET", "/api/v1/tasks/tsk_none", admin()).code, "task_not_found");
@@ -325,7 +329,7 @@ TEST_P(TaskApiTest, ScheduleCommandsAddListDisable) {
   EXPECT_NE(bad.err.find("invalid_cron"), std::string::npos);
   EXPECT_EQ(run("schedules", "add", {"--task", "system.echo"}).code, 2);
   auto list = run("schedules", "list", {"--json"});
-  ASSERT_EQ(Json::parse(list.out)["schedules"].size(), 1u);
+  ASSERT_EQ(Json::parse(list.out)["items"].size(), 1u);
   EXPECT_NE(run("schedules", "list", {}).out.find("@every:300"), std::string::npos);
   EXPECT_EQ(run("schedules", "disable", {id}).code, 0);
   EXPECT_FALSE(tasks_->scheduler().get(id)->enabled);

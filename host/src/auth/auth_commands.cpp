@@ -12,6 +12,7 @@
 #include "auth/auth_service.h"
 #include "jarvis/commands.h"
 #include "jarvis/error.h"
+#include "jarvis/list.h"
 #include "registry/command_table.h"
 
 namespace jarvis::host {
@@ -146,7 +147,7 @@ void register_auth_commands(CommandTable& commands, AuthService& auth) {
         if (a.flag("--json")) {
           jarvis::Json items = jarvis::Json::array();
           for (const auto& u : users) items.push_back(user_json(u));
-          c.out << jarvis::Json{{"users", items}}.dump() << "\n";
+          c.out << jarvis::list_slice(items, {.limit = 1000000, .offset = 0}).dump() << "\n";
           return 0;
         }
         c.out << std::left << std::setw(38) << "ID" << std::setw(24) << "USERNAME" << std::setw(7)

@@ -8,6 +8,7 @@
 
 #include "auth/credentials.h"
 #include "http/dispatcher.h"
+#include "jarvis/strings.h"
 #include "registry/event_bus.h"
 
 namespace jarvis::host {
@@ -19,18 +20,6 @@ constexpr std::size_t kMaxPassword = 1024;
 constexpr std::size_t kMaxTokenLength = 512;
 constexpr std::size_t kCacheMaxEntries = 10000;
 constexpr long long kTouchIntervalMs = 60 * 1000;
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  auto e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
-}
 
 bool unsafe_method(const std::string& m) {
   return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
@@ -48,8 +37,8 @@ std::string cookie_value(const std::string& header, const std::string& name) {
   std::size_t pos = 0;
   while (pos < header.size()) {
     auto semi = header.find(';', pos);
-    std::string part =
-        trim(header.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos));
+    std::string part = jarvis::trimmed(
+        header.substr(pos, semi == std::string::npos ? std::string::npos : semi - pos));
     auto eq = part.find('=');
     if (eq != std::string::npos && part.substr(0, eq) == name) {
       std::string v = part.substr(eq + 1);
@@ -64,7 +53,7 @@ std::string cookie_value(const std::string& header, const std::string& name) {
 
 bool https_request(const jarvis::Request& req) {
   auto proto = req.headers.get("X-Forwarded-Proto");
-  return proto && lower(trim(*proto)) == "https";
+  return proto && jarvis::ascii_lower(jarvis::trimmed(*proto)) == "https";
 }
 
 /// Header names a preflight may ask for: a comma-separated list of HTTP tokens.
@@ -101,9 +90,9 @@ AuthService::AuthService(jarvis::Database& db, EventBusImpl* events, AuthSetting
 Credential AuthService::credential(const jarvis::Request& req) {
   Credential c;
   if (auto auth = req.headers.get("Authorization")) {
-    std::string v = trim(*auth);
-    if (v.size() > 7 && lower(v.substr(0, 7)) == "bearer ") {
-      c.token = trim(v.substr(7));
+    std::string v = jarvis::trimmed(*auth);
+    if (v.size() > 7 && jarvis::ascii_lower(v.substr(0, 7)) == "bearer ") {
+      c.token = jarvis::trimmed(v.substr(7));
       c.source = c.token.empty() ? Credential::Source::Malformed : Credential::Source::Bearer;
     } else {
       c.source = Credential::Source::Malformed;
@@ -383,7 +372,7 @@ std::string AuthService::normalize_username(const std::string& raw, const std::s
         400, "invalid_field",
         "field '" + field + "': at most " + std::to_string(kMaxUsername) + " characters");
   }
-  std::string u = lower(raw);
+  std::string u = jarvis::ascii_lower(raw);
   for (std::size_t i = 0; i < u.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(u[i]);
     bool ok = std::isalnum(c) || (i > 0 && (c == '.' || c == '_' || c == '@' || c == '-'));
@@ -556,7 +545,8 @@ std::vector<std::optional<jarvis::Principal>> AuthService::validate_tokens(
 
 void AuthService::check_login_request(const jarvis::Request& req) const {
   auto type = req.headers.get("Content-Type");
-  std::string media = type ? lower(trim(type->substr(0, type->find(';')))) : "";
+  std::string media =
+      type ? jarvis::ascii_lower(jarvis::trimmed(type->substr(0, type->find(';')))) : "";
   if (media != "application/json") {
     throw jarvis::Error(415, "unsupported_media_type",
                         "login needs Content-Type: application/json");

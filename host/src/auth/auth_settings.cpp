@@ -6,20 +6,15 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "jarvis/strings.h"
+
 namespace jarvis::host {
 namespace {
 
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
 int int_key(const ConfigStore& store, const std::string& key, int fallback, int min, int max) {
   auto v = store.get(key);
-  if (!v || trim(v->value).empty()) return fallback;
-  std::string text = trim(v->value);
+  if (!v || jarvis::trimmed(v->value).empty()) return fallback;
+  std::string text = jarvis::trimmed(v->value);
   int out = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   if (ec != std::errc() || p != text.data() + text.size() || out < min || out > max) {
@@ -32,7 +27,7 @@ int int_key(const ConfigStore& store, const std::string& key, int fallback, int 
 }  // namespace
 
 std::string normalize_origin(const std::string& text) {
-  std::string s = trim(text);
+  std::string s = jarvis::trimmed(text);
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   while (!s.empty() && s.back() == '/') s.pop_back();
   std::string scheme;
@@ -97,7 +92,7 @@ std::vector<std::string> public_origins(const ConfigStore& store) {
   std::size_t start = 0;
   while (start <= configured.size()) {
     auto comma = configured.find(',', start);
-    std::string item = trim(
+    std::string item = jarvis::trimmed(
         configured.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (!item.empty()) {
       std::string o = normalize_origin(item);
@@ -114,8 +109,8 @@ std::vector<std::string> public_origins(const ConfigStore& store) {
   if (!out.empty()) return out;
   // Derived from the listen address: http://BIND_HOST:BIND_PORT, and the loopback names when
   // bound to loopback or to every address. Port 0 (ephemeral) derives nothing.
-  std::string host = trim(store.get_or("BIND_HOST", "127.0.0.1"));
-  std::string port_text = trim(store.get_or("BIND_PORT", "8000"));
+  std::string host = jarvis::trimmed(store.get_or("BIND_HOST", "127.0.0.1"));
+  std::string port_text = jarvis::trimmed(store.get_or("BIND_PORT", "8000"));
   int port = 0;
   auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc() || p != port_text.data() + port_text.size() || port <= 0 || port > 65535) {
@@ -154,7 +149,7 @@ AuthSettings AuthSettings::from(const ConfigStore& store) {
   if (!s.setup_password.empty() && s.setup_password.size() < 8) {
     throw std::runtime_error("WEB_AUTH_SETUP_PASSWORD: expected at least 8 characters");
   }
-  std::string secure = trim(store.get_or("WEB_COOKIE_SECURE", ""));
+  std::string secure = jarvis::trimmed(store.get_or("WEB_COOKIE_SECURE", ""));
   if (!secure.empty()) {
     auto b = parse_bool(secure);
     if (!b)
@@ -166,8 +161,8 @@ AuthSettings AuthSettings::from(const ConfigStore& store) {
   std::size_t start = 0;
   while (start <= origins.size()) {
     auto comma = origins.find(',', start);
-    std::string item =
-        trim(origins.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    std::string item = jarvis::trimmed(
+        origins.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (!item.empty()) {
       if (item == "*") {
         s.cors_any = true;
@@ -195,7 +190,7 @@ AuthSettings AuthSettings::from(const ConfigStore& store) {
   s.login_username_window = std::chrono::seconds(
       int_key(store, "LOGIN_RATE_LIMIT_USERNAME_WINDOW_SECONDS", 3600, 1, 7 * 86400));
   s.public_origins = jarvis::host::public_origins(store);
-  std::string strength = trim(store.get_or("WEB_AUTH_PASSWORD_HASH", "interactive"));
+  std::string strength = jarvis::trimmed(store.get_or("WEB_AUTH_PASSWORD_HASH", "interactive"));
   if (!parse_password_strength(strength, s.password_strength)) {
     throw std::runtime_error("WEB_AUTH_PASSWORD_HASH=" + strength +
                              ": expected interactive or moderate");

@@ -10,6 +10,7 @@
 #include "jarvis/commands.h"
 #include "jarvis/error.h"
 #include "jarvis/http.h"
+#include "jarvis/list.h"
 #include "registry/command_table.h"
 #include "registry/event_bus.h"
 
@@ -119,22 +120,23 @@ bool PermissionStore::remove(const std::string& principal, const std::string& to
 void register_permission_routes(Router& router, jarvis::Database& db, EventBusImpl* events) {
   auto store = std::make_shared<PermissionStore>(db, events);
 
-  router.add(Owner{},
-             jarvis::RouteSpec{.method = "GET",
-                               .path = "/api/v1/permissions",
-                               .auth = jarvis::Auth::Admin,
-                               .summary = "Tool permissions of the policy engine: "
-                                          "{items:[{principal, tool, effect, created_at}]}",
-                               .handler = [store](jarvis::Request& req) {
-                                 std::string p = req.query_param("principal").value_or("");
-                                 std::string t = req.query_param("tool").value_or("");
-                                 if (!p.empty()) PermissionStore::check_name(p, "principal");
-                                 if (!t.empty()) PermissionStore::check_name(t, "tool");
-                                 jarvis::Json items = jarvis::Json::array();
-                                 for (const auto& r : store->list(p, t))
-                                   items.push_back(row_json(r));
-                                 return jarvis::Response::json(200, {{"items", items}});
-                               }});
+  router.add(
+      Owner{},
+      jarvis::RouteSpec{.method = "GET",
+                        .path = "/api/v1/permissions",
+                        .auth = jarvis::Auth::Admin,
+                        .summary = "Tool permissions of the policy engine: "
+                                   "{items:[{principal, tool, effect, created_at}]}",
+                        .handler = [store](jarvis::Request& req) {
+                          std::string p = req.query_param("principal").value_or("");
+                          std::string t = req.query_param("tool").value_or("");
+                          if (!p.empty()) PermissionStore::check_name(p, "principal");
+                          if (!t.empty()) PermissionStore::check_name(t, "tool");
+                          jarvis::Json items = jarvis::Json::array();
+                          for (const auto& r : store->list(p, t)) items.push_back(row_json(r));
+                          return jarvis::Response::json(
+                              200, jarvis::list_slice(items, jarvis::page_request(req, 200, 1000)));
+                        }});
 
   router.add(
       Owner{},

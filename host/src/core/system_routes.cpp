@@ -6,6 +6,7 @@
 #include "core/app.h"
 #include "db/sql_database.h"
 #include "http/router.h"
+#include "jarvis/list.h"
 #include "observability/metrics.h"
 #include "core/plugin_report.h"
 #include "plugins/plugin_manager.h"
@@ -84,11 +85,12 @@ void register_system_routes(Application& app) {
                   .path = "/api/v1/plugins",
                   .auth = jarvis::Auth::Admin,
                   .summary = "Every discovered plugin with version, state and reason",
-                  .handler = [&app](jarvis::Request&) {
+                  .handler = [&app](jarvis::Request& req) {
                     jarvis::Json items = jarvis::Json::array();
                     for (const auto& info : app.plugins().list())
                       items.push_back(plugin_info_json(info));
-                    return jarvis::Response::json(200, {{"items", items}});
+                    return jarvis::Response::json(
+                        200, jarvis::list_slice(items, jarvis::page_request(req, 200, 1000)));
                   }});
 }
 

@@ -9,6 +9,7 @@
 
 #include "jarvis/commands.h"
 #include "jarvis/error.h"
+#include "jarvis/list.h"
 #include "registry/command_table.h"
 #include "tasks/scheduler.h"
 #include "tasks/task_queue.h"
@@ -147,7 +148,10 @@ void add_task_commands(CommandTable& commands, TaskService* tasks) {
                   if (a.flag("--json")) {
                     Json items = Json::array();
                     for (const auto& r : rows) items.push_back(r.to_json());
-                    c.out << Json{{"tasks", items}, {"total", total}}.dump(2) << "\n";
+                    c.out << jarvis::list_page(std::move(items), total,
+                                               {.limit = f.limit, .offset = 0})
+                                 .dump(2)
+                          << "\n";
                     return 0;
                   }
                   c.out << std::left << std::setw(38) << "ID" << std::setw(28) << "NAME"
@@ -261,34 +265,36 @@ void add_task_commands(CommandTable& commands, TaskService* tasks) {
 
 void add_schedule_commands(CommandTable& commands, TaskService* tasks) {
   const Owner host{"host", {}};
-  commands.add(host, {.group = "schedules",
-                      .name = "list",
-                      .summary = "List every schedule (user schedules and plugin periodic jobs)",
-                      .usage = "jarvis schedules list [--owner USER_ID] [--json]",
-                      .handler = [tasks](CommandContext& c) {
-                        Args a = Args::parse(c.args, {"--json"}, {"--owner"});
-                        long long total = 0;
-                        auto rows = tasks->scheduler().list(a.option("--owner"), 10000, 0, &total);
-                        if (a.flag("--json")) {
-                          Json items = Json::array();
-                          for (const auto& s : rows) items.push_back(s.to_json());
-                          c.out << Json{{"schedules", items}, {"total", total}}.dump(2) << "\n";
-                          return 0;
-                        }
-                        c.out << std::left << std::setw(38) << "ID" << std::setw(16) << "OWNER "
-                              << std::setw(32) << "NAME " << std::setw(16) << "CRON "
-                              << std::setw(32) << "TASK " << std::setw(5) << "ON "
-                              << "NEXT DUE\n";
-                        for (const auto& s : rows) {
-                          c.out << std::left << std::setw(38) << s.id << std::setw(16)
-                                << (s.owner + " ") << std::setw(32) << (s.name.value_or("-") + " ")
-                                << std::setw(16) << (s.cron_expr + " ") << std::setw(32)
-                                << (s.task + " ") << std::setw(5) << (s.enabled ? "yes" : "no")
-                                << s.next_due_at.value_or("-") << "\n";
-                        }
-                        c.out << rows.size() << " schedule(s)\n";
-                        return 0;
-                      }});
+  commands.add(
+      host, {.group = "schedules",
+             .name = "list",
+             .summary = "List every schedule (user schedules and plugin periodic jobs)",
+             .usage = "jarvis schedules list [--owner USER_ID] [--json]",
+             .handler = [tasks](CommandContext& c) {
+               Args a = Args::parse(c.args, {"--json"}, {"--owner"});
+               long long total = 0;
+               auto rows = tasks->scheduler().list(a.option("--owner"), 10000, 0, &total);
+               if (a.flag("--json")) {
+                 Json items = Json::array();
+                 for (const auto& s : rows) items.push_back(s.to_json());
+                 c.out << jarvis::list_page(std::move(items), total, {.limit = 10000, .offset = 0})
+                              .dump(2)
+                       << "\n";
+                 return 0;
+               }
+               c.out << std::left << std::setw(38) << "ID" << std::setw(16) << "OWNER "
+                     << std::setw(32) << "NAME " << std::setw(16) << "CRON " << std::setw(32)
+                     << "TASK " << std::setw(5) << "ON "
+                     << "NEXT DUE\n";
+               for (const auto& s : rows) {
+                 c.out << std::left << std::setw(38) << s.id << std::setw(16) << (s.owner + " ")
+                       << std::setw(32) << (s.name.value_or("-") + " ") << std::setw(16)
+                       << (s.cron_expr + " ") << std::setw(32) << (s.task + " ") << std::setw(5)
+                       << (s.enabled ? "yes" : "no") << s.next_due_at.value_or("-") << "\n";
+               }
+               c.out << rows.size() << " schedule(s)\n";
+               return 0;
+             }});
 
   commands.add(
       host, {.group = "schedules",

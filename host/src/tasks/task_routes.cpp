@@ -7,6 +7,7 @@
 #include "http/router.h"
 #include "jarvis/error.h"
 #include "jarvis/http.h"
+#include "jarvis/list.h"
 #include "tasks/scheduler.h"
 #include "tasks/task_queue.h"
 #include "tasks/task_service.h"
@@ -48,22 +49,23 @@ void register_task_routes(Router& router, TaskService& tasks, SqlDatabase& db) {
         return owners->may_access(who, thread_id);
       });
 
-  router.add(host, {.method = "GET",
-                    .path = "/api/v1/schedules",
-                    .auth = jarvis::Auth::User,
-                    .summary = "List schedules (own; admins see all, ?owner= filters)",
-                    .handler = [t](Request& req) {
-                      int limit = static_cast<int>(req.query_int("limit", 100, 1, 1000));
-                      int offset = static_cast<int>(req.query_int("offset", 0, 0, 1000000000));
-                      std::string owner = req.principal.user_id;
-                      if (req.principal.is_admin()) owner = req.query_param("owner").value_or("");
-                      long long total = 0;
-                      Json items = Json::array();
-                      for (const auto& s : t->scheduler().list(owner, limit, offset, &total)) {
-                        items.push_back(s.to_json());
-                      }
-                      return Response::json(200, {{"schedules", items}, {"total", total}});
-                    }});
+  router.add(host,
+             {.method = "GET",
+              .path = "/api/v1/schedules",
+              .auth = jarvis::Auth::User,
+              .summary = "List schedules (own; admins see all, ?owner= filters)",
+              .handler = [t](Request& req) {
+                auto page = jarvis::page_request(req, 100, 1000);
+                std::string owner = req.principal.user_id;
+                if (req.principal.is_admin()) owner = req.query_param("owner").value_or("");
+                long long total = 0;
+                Json items = Json::array();
+                for (const auto& s : t->scheduler().list(owner, static_cast<int>(page.limit),
+                                                         static_cast<int>(page.offset), &total)) {
+                  items.push_back(s.to_json());
+                }
+                return Response::json(200, jarvis::list_page(std::move(items), total, page));
+              }});
 
   router.add(host, {.method = "POST",
                     .path = "/api/v1/schedules",
@@ -103,12 +105,14 @@ void register_task_routes(Router& router, TaskService& tasks, SqlDatabase& db) {
                     .summary = "Dispatched slots of a schedule, newest first (owner or admin)",
                     .handler = [t](Request& req) {
                       auto current = accessible_schedule(*t, req);
-                      int limit = static_cast<int>(req.query_int("limit", 100, 1, 1000));
-                      int offset = static_cast<int>(req.query_int("offset", 0, 0, 1000000000));
-                      return Response::json(
-                          200,
-                          {{"schedule_id", current.id},
-                           {"dispatches", t->scheduler().dispatches(current.id, limit, offset)}});
+                      auto page = jarvis::page_request(req, 100, 1000);
+                      // A schedule's dispatch log only grows: the log envelope, no count.
+                      Json body = jarvis::log_page(
+                          t->scheduler().dispatches(current.id, static_cast<int>(page.limit) + 1,
+                                                    static_cast<int>(page.offset)),
+                          page);
+                      body["schedule_id"] = current.id;
+                      return Response::json(200, body);
                     }});
 
   router.add(host, {.method = "GET",
@@ -124,8 +128,8 @@ void register_task_routes(Router& router, TaskService& tasks, SqlDatabase& db) {
                                          {"access", jarvis::to_string(e.access)},
                                          {"owner", e.owner}});
                       }
-                      long long n = static_cast<long long>(items.size());
-                      return Response::json(200, {{"items", std::move(items)}, {"total", n}});
+                      return Response::json(
+                          200, jarvis::list_slice(items, jarvis::page_request(req, 200, 1000)));
                     }});
 
   router.add(host, {.method = "GET",
@@ -141,12 +145,13 @@ void register_task_routes(Router& router, TaskService& tasks, SqlDatabase& db) {
                                             "running, succeeded, failed, dead");
                       }
                       f.name = req.query_param("name").value_or("");
-                      f.limit = static_cast<int>(req.query_int("limit", 50, 1, 1000));
-                      f.offset = static_cast<int>(req.query_int("offset", 0, 0, 1000000000));
+                      auto page = jarvis::page_request(req, 50, 1000);
+                      f.limit = static_cast<int>(page.limit);
+                      f.offset = static_cast<int>(page.offset);
                       long long total = 0;
                       Json items = Json::array();
                       for (const auto& r : t->queue().list(f, &total)) items.push_back(r.to_json());
-                      return Response::json(200, {{"tasks", items}, {"total", total}});
+                      return Response::json(200, jarvis::list_page(std::move(items), total, page));
                     }});
 
   router.add(host, {.method = "GET",

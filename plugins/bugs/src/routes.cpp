@@ -27,15 +27,17 @@ void register_routes(jarvis::Host& host, BugStore& store) {
        {std::pair<std::string, std::string>{"/api/v1/bugs", ""},
         std::pair<std::string, std::string>{"/api/v1/feature-requests", "feature"}}) {
     std::string what = kind.empty() ? "bug and feature reports" : "feature requests";
-    routes.add({.method = "GET",
-                .path = path,
-                .auth = jarvis::Auth::User,
-                .summary = "List " + what +
-                           " (?status&priority&kind&search&limit≤200&offset) → {items, total, "
-                           "total_capped}; total is exact up to 1000; users see their own",
-                .handler = [s, kind](jarvis::Request& req) {
-                  return jarvis::Response::json(200, s->list(list_query(req, kind), req.principal));
-                }});
+    routes.add(
+        {.method = "GET",
+         .path = path,
+         .auth = jarvis::Auth::User,
+         .summary = "List " + what +
+                    " (?status&priority&kind&search&limit≤200&offset) → {items, total, limit, "
+                    "offset, has_more}; total is exact up to 1000, beyond it "
+                    "total_capped: true; users see their own",
+         .handler = [s, kind](jarvis::Request& req) {
+           return jarvis::Response::json(200, s->list(list_query(req, kind), req.principal));
+         }});
     routes.add({.method = "POST",
                 .path = path,
                 .auth = jarvis::Auth::User,

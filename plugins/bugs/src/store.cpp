@@ -1,6 +1,8 @@
 // bugs/src/store.cpp — SQL for bug reports, portable across SQLite and PostgreSQL.
 #include "store.h"
 
+#include "jarvis/list.h"
+
 #include <functional>
 #include <set>
 #include <vector>
@@ -259,7 +261,7 @@ jarvis::Json BugStore::list(const ListQuery& q, const jarvis::Principal& who) {
             std::string("SELECT ") + kColumns + where +
                 " ORDER BY created_at DESC, id DESC LIMIT :lim OFFSET :off",
             binds, ints, [&](const soci::row& r) { items.push_back(row_json(r)); });
-  return {{"items", items}, {"total", total}, {"total_capped", capped}};
+  return jarvis::list_page(std::move(items), total, {.limit = q.limit, .offset = q.offset}, capped);
 }
 
 jarvis::Json BugStore::get(const std::string& id, const jarvis::Principal& who) {
