@@ -1,51 +1,38 @@
-// hello/tests/outbound_test.cpp — the `hello.wordcount` task end to end: the built `jarvis` binary
-// runs it (CLI, --run-here), and the task runs `wc -w` through jarvis::run_process.
+// hello/tests/outbound_test.cpp — the `hello.wordcount` task end to end against a real host
+// (jarvis/testing.h): the CLI runs it (--run-here), and the task runs `wc -w` through
+// jarvis::run_process with an allow-listed environment.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
+#include <string>
 
-#include "support/support.h"
+#include "jarvis/testing.h"
 
-using jarvis::test::run_jarvis;
-using nlohmann::json;
+using jarvis::testing::CommandResult;
+using jarvis::testing::TestHost;
 
 namespace {
 
 class HelloOutbound : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string plugins = dir_.file("plugins");
-    std::filesystem::create_directories(plugins);
-    std::filesystem::create_directory_symlink(std::string(JARVIS_TEST_PLUGIN_DIR) + "/hello",
-                                              plugins + "/hello");
-    env_ = {{"APP_DB", dir_.file("jarvis.db")},
-            {"JARVIS_PLUGIN_DIRS", plugins},
-            {"JARVIS_PLUGINS_REQUIRED", "hello"},
-            {"LOG_LEVEL", "warn"}};
-    auto m = run_jarvis({"migrate"}, dir_.path(), env_);
-    ASSERT_EQ(m.exit_code, 0) << m.out << m.err;
+  CommandResult wordcount(const std::string& payload) {
+    return host_.run({"tasks", "enqueue", "hello.wordcount", "--payload", payload, "--wait",
+                      "--run-here", "--json"});
   }
 
-  jarvis::test::RunResult wordcount(const std::string& payload) {
-    return run_jarvis({"tasks", "enqueue", "hello.wordcount", "--payload", payload, "--wait",
-                       "--run-here", "--json"},
-                      dir_.path(), env_);
-  }
-
-  jarvis::test::TempDir dir_;
-  std::map<std::string, std::string> env_;
+  // A secret in the host's environment: the child process never sees it.
+  TestHost host_{{.plugins = {HELLO_PLUGIN_DIR}, .env = {{"HELLO_WEBHOOK_SECRET", "s3cr3t"}}}};
 };
 
 TEST_F(HelloOutbound, CountsWordsInASubprocess) {
-  env_["HELLO_WEBHOOK_SECRET"] = "not-for-children";
   auto r = wordcount(R"({"text":"the quick brown\nfox"})");
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_EQ(json::parse(r.out)["result"]["words"], 4);
+  EXPECT_EQ(r.json()["result"]["words"], 4);
 }
 
 TEST_F(HelloOutbound, BadPayloadFails) {
   auto r = wordcount(R"({"words":"x"})");
   EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE((r.out + r.err).find("invalid_payload"), std::string::npos) << r.out << r.err;
 }
 
 }  // namespace
