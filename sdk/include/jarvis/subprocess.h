@@ -64,8 +64,8 @@ struct ProcessOptions {
   CancelToken cancel;
   /// If set, stdout and stderr are appended to this file as they arrive, without a size limit
   /// (created with mode 0600 if missing), and the result keeps only the last max_output_bytes of
-  /// each stream (SDK 1.1). A file that cannot be opened throws std::system_error before the
-  /// process starts.
+  /// each stream (SDK 1.1). A relative path is relative to the host's working directory, not to
+  /// `cwd`. A file that cannot be opened throws std::system_error before the process starts.
   std::string output_file;
 };
 
