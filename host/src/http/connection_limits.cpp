@@ -145,4 +145,25 @@ std::size_t default_max_connections(std::uint64_t fd_soft_limit) {
   return static_cast<std::size_t>(std::max<std::uint64_t>(16, cap));
 }
 
+ConnectionCaps resolve_caps(std::size_t max_total, std::size_t max_per_ip,
+                            std::uint64_t fd_soft_limit) {
+  ConnectionCaps caps;
+  caps.max_total = max_total > 0 ? max_total : default_max_connections(fd_soft_limit);
+  caps.max_per_ip = max_per_ip > 0 ? std::min(max_per_ip, caps.max_total)
+                                   : std::max<std::size_t>(1, caps.max_total * 9 / 10);
+  return caps;
+}
+
+const std::string& connection_refused_response() {
+  static const std::string response = [] {
+    std::string body =
+        "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"connection limit "
+        "reached; retry shortly\",\"request_id\":\"\"}}";
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+           "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  return response;
+}
+
 }  // namespace jarvis::host

@@ -105,6 +105,16 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
   std::uint64_t refused_total_ = 0;
 };
 
+/// The caps from the configured values (0 = default): the global cap defaults to
+/// default_max_connections(fd_soft_limit); the per-address cap to 90 % of the global one (at least
+/// 1) and never exceeds it.
+ConnectionCaps resolve_caps(std::size_t max_total, std::size_t max_per_ip,
+                            std::uint64_t fd_soft_limit);
+
+/// The bytes written to a connection refused at a cap: `503` with the JSON error
+/// `too_many_connections`, `Retry-After: 1` and `Connection: close`.
+const std::string& connection_refused_response();
+
 /// The process's RLIMIT_NOFILE after raise_fd_limit().
 struct FdLimit {
   std::uint64_t soft = 0;

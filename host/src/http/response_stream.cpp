@@ -54,9 +54,11 @@ void StreamChannel::end() {
     closed_ = true;
     reason_ = StreamEnd::Complete;
     callbacks.swap(on_close_);
-    wake_locked();
   }
   run_callbacks(callbacks);
+  std::lock_guard lock(mu_);
+  wake_pending_ = false;  // the connection must look again: the stream is over
+  wake_locked();
 }
 
 bool StreamChannel::closed() const {

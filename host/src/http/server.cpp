@@ -62,7 +62,7 @@ constexpr std::chrono::milliseconds kLingerTimeout{2000};
 // Beast 1.74 uses boost::string_view.
 std::string_view sv(beast::string_view s) { return {s.data(), s.size()}; }
 
-bool iequals(std::string_view a, std::string_view b) { return iequals_ascii(a, b); }
+constexpr auto iequals = iequals_ascii;
 
 std::string lower_first(std::string s) {
   if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
@@ -357,25 +357,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // plugin's start callback here. The callback may keep the stream and write from anywhere later.
   void run_stream(std::shared_ptr<jarvis::Request> jr, std::shared_ptr<jarvis::Response> jres,
                   std::shared_ptr<DispatchInfo> info, unsigned version) {
-    jarvis::StreamStart start = std::move(jres->stream_start);
-    jres->stream_start = nullptr;
+    jarvis::StreamStart start = std::exchange(jres->stream_start, nullptr);
     auto channel = std::make_shared<StreamChannel>(core_.stream_limits.max_buffer_bytes);
     net::post(executor_, [self = shared_from_this(), jr, jres, info, channel, version] {
       self->hand_over_stream(jr, *jres, *info, channel, version);
     });
-    // Held here so that a throwing callback cannot end the stream normally while unwinding.
-    std::shared_ptr<jarvis::ResponseStream> stream = make_response_stream(channel);
-    try {
-      start(stream);
-    } catch (const std::exception& e) {
-      core_.dispatcher.stream_start_failed(*jr, *info, e.what());
-      channel->close(StreamEnd::StartFailed);
-    } catch (...) {
-      core_.dispatcher.stream_start_failed(*jr, *info, "non-standard exception");
-      channel->close(StreamEnd::StartFailed);
-    }
-    stream.reset();
-    start = nullptr;  // the plugin's closure dies here, while its route entry is still held
+    // The plugin's closure dies in there, while `info` still holds its route entry (library).
+    run_stream_start(std::move(start), channel, core_.dispatcher, *jr, *info);
   }
 
   // On the strand: the connection now belongs to the stream session.
@@ -385,7 +373,6 @@ class Session : public std::enable_shared_from_this<Session> {
     end_request();
     upgraded_ = true;  // never shed or closed as idle from here on
     stream_.expires_never();
-    bool sse = jres.headers.get("Content-Type").value_or("").starts_with("text/event-stream");
     start_stream_session(StreamHandoff{.stream = std::move(stream_),
                                        .slot = std::move(slot_),
                                        .channel = channel,
@@ -393,8 +380,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                        .info = info,
                                        .status = jres.status,
                                        .headers = std::move(jres.headers),
-                                       .version = version,
-                                       .sse = sse},
+                                       .version = version},
                          core_.dispatcher, core_.streams, core_.stream_limits, core_.in_flight);
   }
 
@@ -597,16 +583,8 @@ void ServerCore::on_accept(beast::error_code ec, tcp::socket socket) {
   if (!slot) {
     // Refused at a cap with no idle connection to shed: answer at once and close, without
     // creating a session (the socket's send buffer is empty, so this write does not block).
-    static const std::string kRefused = [] {
-      std::string body =
-          "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"connection limit "
-          "reached; retry shortly\",\"request_id\":\"\"}}";
-      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-             "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
-             std::to_string(body.size()) + "\r\n\r\n" + body;
-    }();
     socket.non_blocking(true, opt_ec);
-    socket.write_some(net::buffer(kRefused), opt_ec);
+    socket.write_some(net::buffer(connection_refused_response()), opt_ec);
     socket.shutdown(tcp::socket::shutdown_both, opt_ec);
     socket.close(opt_ec);
     return do_accept();
@@ -669,13 +647,8 @@ void ServerCore::listen() {
     acceptor.close(ignored);
     throw std::runtime_error("cannot listen on " + where + ": " + lower_first(e.what()));
   }
-  ConnectionCaps caps;
-  caps.max_total =
-      o.max_connections > 0 ? o.max_connections : default_max_connections(current_fd_limit().soft);
-  caps.max_per_ip = o.max_connections_per_ip > 0
-                        ? std::min(o.max_connections_per_ip, caps.max_total)
-                        : std::max<std::size_t>(1, caps.max_total * 9 / 10);
-  limiter = std::make_shared<ConnectionLimiter>(caps);
+  limiter = std::make_shared<ConnectionLimiter>(
+      resolve_caps(o.max_connections, o.max_connections_per_ip, current_fd_limit().soft));
   listening = true;
 }
 

@@ -59,7 +59,8 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
     if (!tracker_.add(shared_from_this())) h_.channel->close(StreamEnd::Shutdown);
     write_header();
     read_loop();
-    if (h_.sse && limits_.sse_keepalive.count() > 0) arm_keepalive();
+    bool sse = h_.headers.get("Content-Type").value_or("").starts_with("text/event-stream");
+    if (sse && limits_.sse_keepalive.count() > 0) arm_keepalive();
     if (limits_.max_duration.count() > 0) {
       expiry_timer_.expires_after(limits_.max_duration);
       expiry_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
@@ -104,6 +105,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                self->writing_ = false;
                                self->write_timer_.cancel();
+                               if (self->done_) return;
                                if (ec) return self->abort(StreamEnd::ClientGone);
                                self->headers_sent_ = true;
                                self->flush();
@@ -115,6 +117,9 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
     h_.stream.socket().async_read_some(
         net::buffer(drain_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
           if (self->done_) return;
+          // A client that closes right after the last chunk: the final write's completion (queued
+          // behind this one) decides how the stream ended.
+          if (ec && self->finishing_ && self->writing_) return;
           if (ec) return self->abort(StreamEnd::ClientGone);
           self->read_loop();
         });
@@ -160,6 +165,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
                        self->writing_ = false;
                        self->write_timer_.cancel();
                        self->h_.channel->sent();
+                       if (self->done_) return;
                        if (ec) return self->abort(StreamEnd::ClientGone);
                        self->bytes_ += body_bytes;
                        if (self->finishing_) return self->finish_cleanly();
@@ -207,6 +213,7 @@ class StreamSession : public std::enable_shared_from_this<StreamSession> {
   }
 
   void finish(StreamEnd reason) {
+    if (done_) return;
     done_ = true;
     write_timer_.cancel();
     keepalive_timer_.cancel();
@@ -287,6 +294,22 @@ void StreamTracker::detach_all() {
 std::size_t StreamTracker::active() const {
   std::lock_guard lock(mu_);
   return live_.size();
+}
+
+void run_stream_start(jarvis::StreamStart start, const std::shared_ptr<StreamChannel>& channel,
+                      Dispatcher& dispatcher, const jarvis::Request& req,
+                      const DispatchInfo& info) {
+  // Held here so that a throwing callback cannot end the stream normally while unwinding.
+  std::shared_ptr<jarvis::ResponseStream> stream = make_response_stream(channel);
+  try {
+    start(stream);
+  } catch (const std::exception& e) {
+    dispatcher.stream_start_failed(req, info, e.what());
+    channel->close(StreamEnd::StartFailed);
+  } catch (...) {
+    dispatcher.stream_start_failed(req, info, "non-standard exception");
+    channel->close(StreamEnd::StartFailed);
+  }
 }
 
 void start_stream_session(StreamHandoff h, Dispatcher& dispatcher, StreamTracker& tracker,

@@ -64,8 +64,13 @@ struct StreamHandoff {
   int status = 200;
   jarvis::Headers headers;  ///< as the dispatcher finished them (X-Request-Id, CORS)
   unsigned version = 11;    ///< 10: no chunked coding, the body ends with the connection
-  bool sse = false;         ///< text/event-stream: keep-alive comments
 };
+
+/// Runs a stream's start callback (on the handler thread) with a new jarvis::ResponseStream on
+/// `channel`. An exception is logged and counted against the route's owner like a handler crash,
+/// and drops the connection (StreamEnd::StartFailed).
+void run_stream_start(jarvis::StreamStart start, const std::shared_ptr<StreamChannel>& channel,
+                      Dispatcher& dispatcher, const jarvis::Request& req, const DispatchInfo& info);
 
 /// Starts serving `h` on its strand (call from that strand). The session owns itself through its
 /// pending operations and ends when the stream does; `in_flight` is incremented until then.
