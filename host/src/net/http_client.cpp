@@ -4,113 +4,41 @@
 // re-checks the address of every socket curl opens. Request bodies come from memory, a file or
 // multipart parts (streamed through a read callback); response bodies go to memory, a file or the
 // caller's on_chunk callback.
+//
+// This file owns the send loop and the guard; one transfer and the response sinks are in
+// http_transfer.cpp, the request checks and request bodies in http_request_body.cpp
+// (http_transfer.h is what they share).
 #include "net/http_client.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cstdint>
-#include <cstring>
 #include <exception>
-#include <filesystem>
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
-#include <set>
-#include <stdexcept>
+#include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
-#include "jarvis/crypto.h"
+#include "jarvis/strings.h"
 #include "net/address_policy.h"
+#include "net/http_transfer.h"
 
 namespace jarvis::host {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-/// Cap on the total size of response headers of one response.
-constexpr std::size_t kMaxHeaderBytes = 256 * 1024;
-/// How often a cancellation token is polled while waiting (predicate tokens have no callback).
-constexpr std::chrono::milliseconds kCancelPoll{100};
-
-void init_curl_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-bool is_tchar(unsigned char c) {
-  return std::isalnum(c) ||
-         std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
-bool has_control_char(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
-}
-
-/// A multipart name or filename goes inside a quoted-string of a part header.
-void validate_part_label(const std::string& what, const std::string& value) {
-  if (value.find_first_of(std::string_view("\r\n\0\"", 4)) != std::string::npos) {
-    throw std::invalid_argument("outbound request: multipart " + what +
-                                " contains a line break, NUL or quote");
-  }
-}
-
-void validate_request(const OutboundRequest& r) {
-  int bodies = !r.body.empty() + !r.body_file.empty() + !r.multipart.empty();
-  if (bodies > 1) {
-    throw std::invalid_argument(
-        "outbound request: set at most one of body, body_file and multipart");
-  }
-  if (r.on_chunk && !r.output_file.empty()) {
-    throw std::invalid_argument("outbound request: on_chunk and output_file are exclusive");
-  }
-  for (const auto& part : r.multipart) {
-    if (part.name.empty())
-      throw std::invalid_argument("outbound request: multipart part without a name");
-    validate_part_label("name '" + part.name + "'", part.name);
-    validate_part_label("filename", part.filename);
-    if (has_control_char(part.content_type)) {
-      throw std::invalid_argument("outbound request: multipart content_type of '" + part.name +
-                                  "' contains control characters");
-    }
-    if (!part.file.empty() && !part.data.empty()) {
-      throw std::invalid_argument("outbound request: multipart part '" + part.name +
-                                  "' sets both data and file");
-    }
-  }
-  if (r.method.empty() || !std::all_of(r.method.begin(), r.method.end(), is_tchar)) {
-    throw std::invalid_argument("outbound request: invalid HTTP method '" + r.method + "'");
-  }
-  for (const auto& [name, value] : r.headers.all()) {
-    if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar)) {
-      throw std::invalid_argument("outbound request: invalid header name '" + name + "'");
-    }
-    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-      throw std::invalid_argument("outbound request: header '" + name +
-                                  "' contains a line break or NUL");
-    }
-  }
-}
+namespace outbound {
 
 // ---------------------------------------------------------------------------------------------
 // URL parsing (curl's URL API, so that our view of the URL is exactly curl's).
@@ -129,6 +57,19 @@ struct ParsedUrl {
   bool has_userinfo = false;
   bool host_is_ip = false;
 };
+
+}  // namespace outbound
+
+using namespace outbound;  // NOLINT: this file's own internals, shared through http_transfer.h
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void init_curl_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
 
 std::string url_part(CURLU* u, CURLUPart part, unsigned flags = 0) {
   char* out = nullptr;
@@ -151,7 +92,7 @@ std::optional<ParsedUrl> parse_url(const std::string& url, std::string& error) {
     error = std::string("cannot parse URL: ") + curl_url_strerror(rc);
     return std::nullopt;
   }
-  p.scheme = lower(url_part(p.handle.get(), CURLUPART_SCHEME));
+  p.scheme = jarvis::ascii_lower(url_part(p.handle.get(), CURLUPART_SCHEME));
   if (p.scheme != "http" && p.scheme != "https") {
     error = "unsupported URL scheme '" + p.scheme + "' (only http and https)";
     return std::nullopt;
@@ -251,10 +192,10 @@ Resolution resolve_host(const std::string& host, const std::string& port,
 // The guard.
 
 bool host_allowed(const std::string& host, const std::vector<std::string>& allowed) {
-  std::string h = lower(host);
+  std::string h = jarvis::ascii_lower(host);
   while (!h.empty() && h.back() == '.') h.pop_back();
   for (std::string entry : allowed) {
-    entry = lower(entry);
+    entry = jarvis::ascii_lower(entry);
     if (entry.rfind("*.", 0) == 0) entry.erase(0, 2);
     while (!entry.empty() && entry.front() == '.') entry.erase(0, 1);
     while (!entry.empty() && entry.back() == '.') entry.pop_back();
@@ -274,69 +215,61 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-struct GuardVerdict {
-  std::string error_class;  ///< "" = allowed
-  std::string message;
-  std::vector<std::string> pinned;  ///< checked addresses for CURLOPT_RESOLVE (host names only)
-};
+}  // namespace
 
-class Guard {
- public:
-  Guard(const UrlGuard& g, const std::vector<std::string>& exemptions)
-      : g_(g), exemptions_(exemptions.begin(), exemptions.end()) {}
+namespace outbound {
 
-  /// Why `address` may not be contacted, or nullopt.
-  std::optional<std::string> address_refusal(const std::string& address) const {
-    if (g_.allow_private_addresses || exemptions_.count(address)) return std::nullopt;
-    return non_public_reason(address);
+std::optional<std::string> Guard::address_refusal(const std::string& address) const {
+  if (g_.allow_private_addresses || exemptions_.count(address)) return std::nullopt;
+  return non_public_reason(address);
+}
+
+GuardVerdict Guard::check(const ParsedUrl& u, std::chrono::milliseconds resolve_timeout,
+                          const CancelToken& cancel) const {
+  GuardVerdict v;
+  auto block = [&](std::string why) {
+    v.error_class = "blocked_url";
+    v.message = "URL refused: " + why;
+    return v;
+  };
+  bool scheme_ok =
+      std::any_of(g_.allowed_schemes.begin(), g_.allowed_schemes.end(),
+                  [&](const std::string& s) { return jarvis::ascii_lower(s) == u.scheme; });
+  if (!scheme_ok) {
+    return block("scheme '" + u.scheme + "' is not allowed (allowed: " + join(g_.allowed_schemes) +
+                 ")");
   }
-
-  GuardVerdict check(const ParsedUrl& u, std::chrono::milliseconds resolve_timeout,
-                     const CancelToken& cancel) const {
-    GuardVerdict v;
-    auto block = [&](std::string why) {
-      v.error_class = "blocked_url";
-      v.message = "URL refused: " + why;
-      return v;
-    };
-    bool scheme_ok = std::any_of(g_.allowed_schemes.begin(), g_.allowed_schemes.end(),
-                                 [&](const std::string& s) { return lower(s) == u.scheme; });
-    if (!scheme_ok) {
-      return block("scheme '" + u.scheme +
-                   "' is not allowed (allowed: " + join(g_.allowed_schemes) + ")");
-    }
-    if (u.has_userinfo) return block("credentials in the URL are not allowed");
-    if (!g_.allowed_hosts.empty() && !host_allowed(u.host, g_.allowed_hosts)) {
-      return block("host '" + u.host + "' is not in the allowed hosts (" + join(g_.allowed_hosts) +
-                   ")");
-    }
-    if (u.host_is_ip) {
-      if (auto why = address_refusal(u.host)) return block("address " + u.host + " is " + *why);
-      return v;
-    }
-    Resolution r = resolve_host(u.host, u.port, resolve_timeout, cancel);
-    if (!r.error.empty()) {
-      v.error_class = r.cancelled ? "cancelled" : "dns_resolution";
-      v.message = r.error;
-      return v;
-    }
-    // Every address must pass: a name that also points inside the network is refused outright.
-    for (const auto& a : r.addresses) {
-      if (auto why = address_refusal(a)) {
-        return block("host '" + u.host + "' resolves to " + a + ", which is " + *why);
-      }
-    }
-    v.pinned = r.addresses;
+  if (u.has_userinfo) return block("credentials in the URL are not allowed");
+  if (!g_.allowed_hosts.empty() && !host_allowed(u.host, g_.allowed_hosts)) {
+    return block("host '" + u.host + "' is not in the allowed hosts (" + join(g_.allowed_hosts) +
+                 ")");
+  }
+  if (u.host_is_ip) {
+    if (auto why = address_refusal(u.host)) return block("address " + u.host + " is " + *why);
     return v;
   }
+  Resolution r = resolve_host(u.host, u.port, resolve_timeout, cancel);
+  if (!r.error.empty()) {
+    v.error_class = r.cancelled ? "cancelled" : "dns_resolution";
+    v.message = r.error;
+    return v;
+  }
+  // Every address must pass: a name that also points inside the network is refused outright.
+  for (const auto& a : r.addresses) {
+    if (auto why = address_refusal(a)) {
+      return block("host '" + u.host + "' resolves to " + a + ", which is " + *why);
+    }
+  }
+  v.pinned = r.addresses;
+  return v;
+}
 
- private:
-  const UrlGuard& g_;
-  std::set<std::string> exemptions_;
-};
+}  // namespace outbound
+
+namespace {
 
 // ---------------------------------------------------------------------------------------------
-// One transfer (one hop).
+// One transfer (one hop): setting up the easy handle (it runs in http_transfer.cpp).
 
 struct CurlDeleter {
   void operator()(CURL* c) const { curl_easy_cleanup(c); }
@@ -353,377 +286,8 @@ void slist_append(SlistPtr& list, const std::string& line) {
   list.reset(next);
 }
 
-/// A temporary file next to the requested output file; renamed into place on success.
-class PartFile {
- public:
-  explicit PartFile(const std::string& target) : target_(target) {
-    std::filesystem::path t(target);
-    std::string dir = t.has_parent_path() ? t.parent_path().string() : ".";
-    path_ = dir + "/." + t.filename().string() + ".part-XXXXXX";
-    fd_ = ::mkostemp(path_.data(), O_CLOEXEC);
-    if (fd_ < 0) {
-      throw std::system_error(errno, std::generic_category(),
-                              "cannot create a temporary file for '" + target + "'");
-    }
-  }
-  PartFile(const PartFile&) = delete;
-  PartFile& operator=(const PartFile&) = delete;
-  ~PartFile() { discard(); }
-
-  /// Appends bytes; returns errno on failure, 0 on success.
-  int write(const char* data, std::size_t len) {
-    while (len > 0) {
-      ssize_t n = ::write(fd_, data, len);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return errno;
-      }
-      data += n;
-      len -= static_cast<std::size_t>(n);
-    }
-    return 0;
-  }
-  /// fsync, close and rename onto the target.
-  void commit() {
-    if (::fsync(fd_) != 0) {
-      throw std::system_error(errno, std::generic_category(), "cannot flush '" + path_ + "'");
-    }
-    ::close(fd_);
-    fd_ = -1;
-    if (::rename(path_.c_str(), target_.c_str()) != 0) {
-      int err = errno;
-      ::unlink(path_.c_str());
-      committed_ = true;
-      throw std::system_error(err, std::generic_category(),
-                              "cannot move the download into '" + target_ + "'");
-    }
-    committed_ = true;
-  }
-  void discard() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-    if (!committed_) ::unlink(path_.c_str());
-    committed_ = true;
-  }
-
- private:
-  std::string target_;
-  std::string path_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
-
-/// A request body streamed through CURLOPT_READFUNCTION: a sequence of in-memory byte ranges and
-/// local files (body_file, multipart). Sizes are taken up front, so Content-Length is exact.
-class UploadBody {
- public:
-  /// The body of `body_file`.
-  static UploadBody from_file(const std::string& path) {
-    UploadBody b;
-    b.add_file(path);
-    return b;
-  }
-
-  /// A multipart/form-data body (RFC 7578) of `parts` with a fresh random boundary.
-  static UploadBody multipart(const std::vector<MultipartPart>& parts) {
-    UploadBody b;
-    // 128 random bits: a boundary that occurs inside a file part by chance is not a concern;
-    // in-memory parts are still checked, and get a new boundary in the (absurd) case of a match.
-    for (;;) {
-      b.boundary_ = "jarvis-" + jarvis::to_hex(jarvis::random_bytes(16));
-      if (std::none_of(parts.begin(), parts.end(), [&](const MultipartPart& p) {
-            return p.data.find(b.boundary_) != std::string::npos;
-          })) {
-        break;
-      }
-    }
-    for (const auto& p : parts) {
-      std::string filename = p.filename;
-      if (filename.empty() && !p.file.empty()) {
-        filename = std::filesystem::path(p.file).filename().string();
-        validate_part_label("filename", filename);
-      }
-      std::string head =
-          "--" + b.boundary_ + "\r\nContent-Disposition: form-data; name=\"" + p.name + "\"";
-      if (!filename.empty()) head += "; filename=\"" + filename + "\"";
-      head += "\r\n";
-      std::string type = p.content_type;
-      if (type.empty() && !filename.empty()) type = "application/octet-stream";
-      if (!type.empty()) head += "Content-Type: " + type + "\r\n";
-      head += "\r\n";
-      b.add_bytes(std::move(head));
-      if (!p.file.empty()) {
-        b.add_file(p.file);
-      } else {
-        b.add_bytes(p.data);
-      }
-      b.add_bytes("\r\n");
-    }
-    b.add_bytes("--" + b.boundary_ + "--\r\n");
-    return b;
-  }
-
-  std::uint64_t size() const { return size_; }
-  const std::string& boundary() const { return boundary_; }
-
-  /// Reading state of one transfer (each redirect hop starts from the beginning).
-  class Reader {
-   public:
-    explicit Reader(const UploadBody& body) : body_(body) {}
-    Reader(const Reader&) = delete;
-    Reader& operator=(const Reader&) = delete;
-    ~Reader() { close_file(); }
-
-    /// Copies up to `len` bytes; returns the count (0 at the end) or sets error() and returns 0.
-    std::size_t read(char* out, std::size_t len) {
-      while (segment_ < body_.segments_.size()) {
-        const Segment& seg = body_.segments_[segment_];
-        std::uint64_t left = seg.size - offset_;
-        if (left == 0) {
-          close_file();
-          ++segment_;
-          offset_ = 0;
-          continue;
-        }
-        std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, len));
-        if (seg.path.empty()) {
-          std::memcpy(out, seg.bytes.data() + offset_, want);
-          offset_ += want;
-          return want;
-        }
-        if (fd_ < 0) {
-          fd_ = ::open(seg.path.c_str(), O_RDONLY | O_CLOEXEC);
-          if (fd_ < 0) return fail(errno, seg.path);
-        }
-        ssize_t n;
-        do {
-          n = ::read(fd_, out, want);
-        } while (n < 0 && errno == EINTR);
-        if (n < 0) return fail(errno, seg.path);
-        if (n == 0) return fail(EIO, seg.path + " (file shrank during the upload)");
-        offset_ += static_cast<std::uint64_t>(n);
-        return static_cast<std::size_t>(n);
-      }
-      return 0;
-    }
-    int error() const { return errno_; }
-    const std::string& error_path() const { return error_path_; }
-
-   private:
-    std::size_t fail(int err, const std::string& path) {
-      errno_ = err;
-      error_path_ = path;
-      return 0;
-    }
-    void close_file() {
-      if (fd_ >= 0) ::close(fd_);
-      fd_ = -1;
-    }
-
-    const UploadBody& body_;
-    std::size_t segment_ = 0;
-    std::uint64_t offset_ = 0;
-    int fd_ = -1;
-    int errno_ = 0;
-    std::string error_path_;
-  };
-
- private:
-  struct Segment {
-    std::string bytes;  ///< when path is empty
-    std::string path;
-    std::uint64_t size = 0;
-  };
-
-  void add_bytes(std::string bytes) {
-    if (bytes.empty()) return;
-    size_ += bytes.size();
-    segments_.push_back({std::move(bytes), "", 0});
-    segments_.back().size = segments_.back().bytes.size();
-  }
-  void add_file(const std::string& path) {
-    struct stat st {};
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      int err = fd < 0 ? errno : (S_ISREG(st.st_mode) ? errno : EINVAL);
-      if (fd >= 0) ::close(fd);
-      throw std::system_error(err, std::generic_category(),
-                              "cannot read the request body file '" + path + "'");
-    }
-    ::close(fd);
-    size_ += static_cast<std::uint64_t>(st.st_size);
-    segments_.push_back({"", path, static_cast<std::uint64_t>(st.st_size)});
-  }
-
-  std::vector<Segment> segments_;
-  std::uint64_t size_ = 0;
-  std::string boundary_;
-};
-
-size_t on_upload_read(char* buffer, size_t size, size_t nitems, void* user) {
-  auto* reader = static_cast<UploadBody::Reader*>(user);
-  std::size_t n = reader->read(buffer, size * nitems);
-  if (reader->error() != 0) return CURL_READFUNC_ABORT;
-  return n;
-}
-
-struct Transfer {
-  CURL* easy = nullptr;
-  std::size_t max_bytes = 0;
-  PartFile* file = nullptr;  ///< 2xx bodies go here when set
-  const Guard* guard = nullptr;
-  const CancelToken* cancel = nullptr;
-  const std::function<bool(std::string_view)>* on_chunk = nullptr;  ///< 2xx bodies go here
-
-  bool cancelled = false;             ///< the token fired during the transfer
-  bool stopped_by_callback = false;   ///< on_chunk returned false
-  std::exception_ptr callback_error;  ///< on_chunk threw
-
-  std::size_t received = 0;
-  std::size_t header_bytes = 0;
-  bool too_large = false;
-  int file_errno = 0;
-  std::string blocked;  ///< set when the socket callback refused an address
-  std::string body;
-  Headers headers;
-};
-
 bool is_redirect(long status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-}
-
-size_t on_body(char* data, size_t size, size_t nmemb, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  std::size_t len = size * nmemb;
-  if (t->cancel->cancelled()) {
-    t->cancelled = true;
-    return 0;  // aborts the transfer with CURLE_WRITE_ERROR
-  }
-  if (t->received + len > t->max_bytes) {
-    t->too_large = true;
-    return 0;
-  }
-  t->received += len;
-  long status = 0;
-  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-  bool success = status >= 200 && status < 300;
-  if (t->file && success) {
-    if (int err = t->file->write(data, len)) {
-      t->file_errno = err;
-      return 0;
-    }
-  } else if (t->on_chunk && *t->on_chunk && success) {
-    // Exceptions must not unwind through libcurl's C frames: keep it and rethrow after cleanup.
-    try {
-      if (!(*t->on_chunk)(std::string_view(data, len))) {
-        t->stopped_by_callback = true;
-        return 0;
-      }
-    } catch (...) {
-      t->callback_error = std::current_exception();
-      return 0;
-    }
-  } else {
-    t->body.append(data, len);
-  }
-  return len;
-}
-
-size_t on_header(char* data, size_t size, size_t nmemb, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  std::size_t len = size * nmemb;
-  t->header_bytes += len;
-  if (t->header_bytes > kMaxHeaderBytes) {
-    t->too_large = true;
-    return 0;
-  }
-  std::string line(data, len);
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-  if (line.rfind("HTTP/", 0) == 0) {
-    t->headers = Headers();  // a new response (after a 1xx interim one)
-    t->header_bytes = len;
-    return len;
-  }
-  if (line.empty()) return len;
-  auto colon = line.find(':');
-  if (colon == std::string::npos || colon == 0) return len;  // obsolete folding etc.: ignored
-  std::string value = line.substr(colon + 1);
-  auto start = value.find_first_not_of(" \t");
-  value = start == std::string::npos ? "" : value.substr(start);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
-  t->headers.add(line.substr(0, colon), std::move(value));
-  return len;
-}
-
-curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* address) {
-  auto* t = static_cast<Transfer*>(user);
-  if (purpose == CURLSOCKTYPE_IPCXN && t->guard) {
-    std::string addr = address_to_string(&address->addr);
-    if (auto why = t->guard->address_refusal(addr)) {
-      t->blocked = "connection to " + addr + " refused: " + *why;
-      return CURL_SOCKET_BAD;
-    }
-  }
-  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-}
-
-struct CurlMultiDeleter {
-  void operator()(CURLM* m) const { curl_multi_cleanup(m); }
-};
-
-/// Lets a CancelToken's on_cancel callback (any thread, possibly after send() returned) wake the
-/// multi handle currently waiting, so that cancellation does not wait for the next poll.
-struct Waker {
-  std::mutex mu;
-  CURLM* multi = nullptr;  ///< guarded by mu; null while no transfer waits
-
-  void wake() {
-    std::lock_guard lock(mu);
-    if (multi) curl_multi_wakeup(multi);
-  }
-  void set(CURLM* m) {
-    std::lock_guard lock(mu);
-    multi = m;
-  }
-};
-
-/// Runs one easy transfer to completion on the calling thread through a private multi handle,
-/// waiting at most kCancelPoll between checks of the cancellation token. Returns the transfer's
-/// CURLcode, or CURLE_ABORTED_BY_CALLBACK with `t.cancelled` set when the token fired.
-CURLcode perform(CURL* easy, Transfer& t, Waker& waker) {
-  std::unique_ptr<CURLM, CurlMultiDeleter> multi(curl_multi_init());
-  if (!multi) throw std::bad_alloc();
-  CURLM* m = multi.get();
-  if (curl_multi_add_handle(m, easy) != CURLM_OK) throw std::bad_alloc();
-  waker.set(m);
-  CURLcode result = CURLE_ABORTED_BY_CALLBACK;
-  bool done = false;
-  while (!done) {
-    int running = 0;
-    CURLMcode mc = curl_multi_perform(m, &running);
-    int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(m, &queued)) {
-      if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy) {
-        result = msg->data.result;
-        done = true;
-      }
-    }
-    if (done) break;
-    if (mc != CURLM_OK) {
-      result = CURLE_RECV_ERROR;
-      break;
-    }
-    if (t.cancel->cancelled()) {
-      t.cancelled = true;
-      break;
-    }
-    if (running == 0) break;  // cannot happen without a CURLMSG_DONE; be safe
-    curl_multi_poll(m, nullptr, 0, static_cast<int>(kCancelPoll.count()), nullptr);
-  }
-  waker.set(nullptr);
-  // Removing an unfinished transfer closes its connection at once (nothing is reused).
-  curl_multi_remove_handle(m, easy);
-  return result;
 }
 
 long to_long_ms(std::chrono::milliseconds ms) {
@@ -731,7 +295,9 @@ long to_long_ms(std::chrono::milliseconds ms) {
 }
 
 /// Origin of a URL for the "credentials follow only the same origin" redirect rule.
-std::string origin(const ParsedUrl& u) { return u.scheme + "://" + lower(u.host) + ":" + u.port; }
+std::string origin(const ParsedUrl& u) {
+  return u.scheme + "://" + jarvis::ascii_lower(u.host) + ":" + u.port;
+}
 
 }  // namespace
 
@@ -792,7 +358,7 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
     if (!replace && headers.get("Content-Type")) return;
     Headers kept;
     for (const auto& kv : headers.all()) {
-      if (lower(kv.first) != "content-type") kept.add(kv.first, kv.second);
+      if (jarvis::ascii_lower(kv.first) != "content-type") kept.add(kv.first, kv.second);
     }
     kept.add("Content-Type", value);
     headers = std::move(kept);
@@ -889,8 +455,8 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
     SlistPtr header_list;
     bool has_expect = false, has_agent = false;
     for (const auto& [name, value] : headers.all()) {
-      if (lower(name) == "expect") has_expect = true;
-      if (lower(name) == "user-agent") has_agent = true;
+      if (jarvis::ascii_lower(name) == "expect") has_expect = true;
+      if (jarvis::ascii_lower(name) == "user-agent") has_agent = true;
       slist_append(header_list, value.empty() ? name + ";" : name + ": " + value);
     }
     if (!has_expect) slist_append(header_list, "Expect:");  // no 100-continue round trip
@@ -1015,7 +581,7 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
         if (body.empty() && !upload) {  // no body (any more): nor the headers describing it
           Headers kept;
           for (const auto& kv : headers.all()) {
-            std::string n = lower(kv.first);
+            std::string n = jarvis::ascii_lower(kv.first);
             if (n != "content-length" && n != "content-type") kept.add(kv.first, kv.second);
           }
           headers = std::move(kept);
@@ -1025,7 +591,7 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
         if (auto next = parse_url(url, next_error); next && origin(*next) != first_origin) {
           Headers kept;
           for (const auto& kv : headers.all()) {
-            std::string n = lower(kv.first);
+            std::string n = jarvis::ascii_lower(kv.first);
             if (n != "authorization" && n != "cookie" && n != "proxy-authorization") {
               kept.add(kv.first, kv.second);
             }
