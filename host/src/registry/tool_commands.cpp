@@ -5,6 +5,7 @@
 
 #include "jarvis/commands.h"
 #include "jarvis/error.h"
+#include "jarvis/list.h"
 #include "registry/command_table.h"
 #include "registry/tool_caller.h"
 #include "registry/tool_registry.h"
@@ -18,27 +19,27 @@ void register_tool_commands(CommandTable& commands, ToolRegistryImpl& tools, jar
 
   commands.add(
       Owner{},
-      jarvis::CommandSpec{"tools", "list", "List registered tools", "jarvis tools list [--json]",
-                          [t](jarvis::CommandContext& c) {
-                            auto a = jarvis::Args::parse(c.args, {"--json"}, {});
-                            auto list = t->list();
-                            if (a.flag("--json")) {
-                              jarvis::Json items = jarvis::Json::array();
-                              for (const auto& info : list) items.push_back(tool_info_json(info));
-                              long long n = static_cast<long long>(items.size());
-                              c.out << jarvis::Json{{"items", items}, {"total", n}}.dump(2) << "\n";
-                              return 0;
-                            }
-                            c.out << std::left << std::setw(32) << "NAME" << std::setw(16)
-                                  << "OWNER" << std::setw(11) << "PROTECTED"
-                                  << "DESCRIPTION\n";
-                            for (const auto& info : list) {
-                              c.out << std::setw(32) << info.name << std::setw(16) << info.owner
-                                    << std::setw(11) << (info.is_protected ? "yes" : "no")
-                                    << info.description << "\n";
-                            }
-                            return 0;
-                          }});
+      jarvis::CommandSpec{
+          "tools", "list", "List registered tools", "jarvis tools list [--json]",
+          [t](jarvis::CommandContext& c) {
+            auto a = jarvis::Args::parse(c.args, {"--json"}, {});
+            auto list = t->list();
+            if (a.flag("--json")) {
+              jarvis::Json items = jarvis::Json::array();
+              for (const auto& info : list) items.push_back(tool_info_json(info));
+              // The list envelope (decision 0020), everything on one page.
+              c.out << jarvis::list_slice(items, {.limit = 1000000, .offset = 0}).dump(2) << "\n";
+              return 0;
+            }
+            c.out << std::left << std::setw(32) << "NAME" << std::setw(16) << "OWNER"
+                  << std::setw(11) << "PROTECTED"
+                  << "DESCRIPTION\n";
+            for (const auto& info : list) {
+              c.out << std::setw(32) << info.name << std::setw(16) << info.owner << std::setw(11)
+                    << (info.is_protected ? "yes" : "no") << info.description << "\n";
+            }
+            return 0;
+          }});
 
   commands.add(
       Owner{},

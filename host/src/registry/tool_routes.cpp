@@ -5,6 +5,7 @@
 #include "http/router.h"
 #include "jarvis/error.h"
 #include "jarvis/http.h"
+#include "jarvis/list.h"
 #include "registry/tool_caller.h"
 #include "registry/tool_registry.h"
 
@@ -72,19 +73,10 @@ void register_tool_routes(Router& router, ToolRegistryImpl& tools, jarvis::Datab
                                "has_more}",
                     .handler = [t](jarvis::Request& req) {
                       // The list envelope of decision 0020, paged in memory.
-                      long long limit = req.query_int("limit", 50, 1, 200);
-                      long long offset = req.query_int("offset", 0, 0, 1000000000);
-                      auto all = t->list();
-                      long long total = static_cast<long long>(all.size());
                       Json items = Json::array();
-                      for (long long i = offset; i < total && i < offset + limit; ++i) {
-                        items.push_back(tool_info_json(all[static_cast<std::size_t>(i)]));
-                      }
-                      return jarvis::Response::json(200, {{"items", std::move(items)},
-                                                          {"total", total},
-                                                          {"limit", limit},
-                                                          {"offset", offset},
-                                                          {"has_more", offset + limit < total}});
+                      for (const auto& info : t->list()) items.push_back(tool_info_json(info));
+                      return jarvis::Response::json(
+                          200, jarvis::list_slice(items, jarvis::page_request(req, 50, 200)));
                     }});
 
   router.add(
