@@ -26,6 +26,7 @@
 #include "net/http_client.h"
 #include "observability/metrics.h"
 #include "plugins/plugin_manager.h"
+#include "plugins/shutdown_watchdog.h"
 #include "registry/command_table.h"
 #include "registry/event_bus.h"
 #include "registry/tool_registry.h"
@@ -437,6 +438,10 @@ int Application::serve(bool migrate_first) {
 
   auto grace =
       std::chrono::duration_cast<std::chrono::milliseconds>(settings_.task_shutdown_timeout);
+  // The HTTP server and the task runner wait for handlers running in plugin code; if one is stuck
+  // past every grace period, exit without destroying the plugins it runs in (nor their services).
+  ShutdownWatchdog watchdog(grace + grace + settings_.plugin_drain_timeout,
+                            [this] { return plugins_->busy_plugins(); });
   p.system->stop();
   server.stop_accepting();
   p.tasks->stop_claiming();
@@ -456,6 +461,7 @@ int Application::serve(bool migrate_first) {
     spdlog::default_logger()->flush();
     std::_Exit(1);
   }
+  watchdog.disarm();
   spdlog::info("stopped");
   return 0;
 }

@@ -914,6 +914,17 @@ const PluginConfigImpl* PluginManager::config(const std::string& name) const {
   return r ? r->config.get() : nullptr;
 }
 
+std::string PluginManager::busy_plugins() const {
+  std::lock_guard lock(mu_);
+  std::string out;
+  for (const auto& r : records_) {
+    if (const auto n = r->calls->count(); n > 0) {
+      out += (out.empty() ? "" : ", ") + r->name() + " (" + std::to_string(n) + " call(s))";
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> PluginManager::load_order() const {
   std::lock_guard lock(mu_);
   std::vector<std::string> out;

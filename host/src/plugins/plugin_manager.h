@@ -145,6 +145,9 @@ class PluginManager {
   const PluginConfigImpl* config(const std::string& name) const;
   /// Names in load (dependency) order.
   std::vector<std::string> load_order() const;
+  /// "name (N call(s)), …" for every plugin with calls running in its code right now; "" when
+  /// none. Thread-safe.
+  std::string busy_plugins() const;
 
   /// Counter incremented on every guarded plugin failure.
   static constexpr const char* kErrorsMetric = "jarvis_plugin_errors_total";
