@@ -81,10 +81,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     int v = std::atoi(argv[i + 1]);
-    if (k == "--port") o.port = v;
-    else if (k == "--streams") o.streams = v;
-    else if (k == "--events") o.events = v;
-    else if (k == "--interval-ms") o.interval_ms = v;
+    if (k == "--port")
+      o.port = v;
+    else if (k == "--streams")
+      o.streams = v;
+    else if (k == "--events")
+      o.events = v;
+    else if (k == "--interval-ms")
+      o.interval_ms = v;
   }
   rlimit rl{};
   ::getrlimit(RLIMIT_NOFILE, &rl);
@@ -233,8 +237,7 @@ int main(int argc, char** argv) {
           last_done_ns = received;
         } else {
           ++failed;
-          std::fprintf(stderr, "stream %zu ended after %lld of %d events\n", i, s.events,
-                       o.events);
+          std::fprintf(stderr, "stream %zu ended after %lld of %d events\n", i, s.events, o.events);
         }
       }
     }
@@ -247,10 +250,12 @@ int main(int argc, char** argv) {
     std::size_t at = static_cast<std::size_t>(p * static_cast<double>(latencies_ms.size() - 1));
     return latencies_ms[at];
   };
-  double secs = static_cast<double>(last_done_ns - (first_byte_ns ? first_byte_ns : started_ns)) / 1e9;
-  std::printf("streams %d (complete %lld, failed %lld, 503 retries %lld), events %lld\n",
-              o.streams, finished, failed, retries, total);
-  std::printf("delivery %.2f s: %.0f events/s\n", secs, secs > 0 ? static_cast<double>(total) / secs : 0.0);
+  double secs =
+      static_cast<double>(last_done_ns - (first_byte_ns ? first_byte_ns : started_ns)) / 1e9;
+  std::printf("streams %d (complete %lld, failed %lld, 503 retries %lld), events %lld\n", o.streams,
+              finished, failed, retries, total);
+  std::printf("delivery %.2f s: %.0f events/s\n", secs,
+              secs > 0 ? static_cast<double>(total) / secs : 0.0);
   std::printf("latency ms: p50 %.2f  p99 %.2f  max %.2f\n", pct(0.50), pct(0.99),
               latencies_ms.empty() ? 0.0 : latencies_ms.back());
   return failed == 0 ? 0 : 1;
