@@ -30,6 +30,7 @@
 #include "http/server.h"
 #include "jarvis/error.h"
 #include "jarvis/http.h"
+#include "jarvis/sse.h"
 #include "observability/metrics.h"
 #include "support/raw_http_client.h"
 
@@ -320,6 +321,17 @@ TEST(SseFormat, EventsCommentsAndMultiLineData) {
   EXPECT_EQ(jarvis::format_sse_event("", ""), "data: \n\n");
   EXPECT_EQ(jarvis::format_sse_event("", "end\n"), "data: end\ndata: \n\n");
   EXPECT_EQ(jarvis::format_sse_comment("keep\nalive"), ": keep\n: alive\n\n");
+}
+
+TEST(SseFormat, DataCannotForgeAnotherEvent) {
+  // Caller-controlled data with blank lines and field names stays inside one event's data.
+  std::string wire = jarvis::format_sse_event("msg", "x\n\nevent: forged\r\nid: 99\rdata: y");
+  jarvis::SseParser parser;
+  auto events = parser.feed(wire);
+  ASSERT_EQ(events.size(), 1u) << wire;
+  EXPECT_EQ(events[0].type, "msg");
+  EXPECT_EQ(events[0].data, "x\n\nevent: forged\nid: 99\ndata: y");
+  EXPECT_EQ(events[0].id, "");
 }
 
 TEST(SseFormat, LineBreaksInEventOrIdAreRefused) {
