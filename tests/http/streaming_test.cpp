@@ -508,6 +508,24 @@ TEST_F(StreamingTest, ChunkedStreamsGetNoKeepAliveComments) {
   EXPECT_EQ(c.read_body(), "alpha,beta,gamma") << "a non-SSE body is never altered";
 }
 
+TEST_F(StreamingTest, AStreamPastItsMaximumDurationEndsCleanly) {
+  ServerOptions o;
+  o.stream_max_duration = 30ms;
+  start(o);
+  StreamClient c(server->port());
+  c.get("/sse/held");
+  ASSERT_EQ(c.read_head(), 200);
+  EXPECT_EQ(c.read_body(), "event: open\ndata: ready\n\n");
+  EXPECT_TRUE(c.ended) << "ended with the last chunk, not cut off";
+  EXPECT_TRUE(eventually([&] { return held.cancelled.load() == 1; })) << "the handler is told";
+  EXPECT_EQ(held.closed.load(), 1);
+  EXPECT_FALSE(held.wait_for(0)->write("late"));
+  EXPECT_TRUE(eventually([&] {
+    return metrics.value("jarvis_http_streams_total",
+                         {{"route", "/sse/held"}, {"outcome", "expired"}}) == 1;
+  }));
+}
+
 TEST_F(StreamingTest, ShutdownEndsOpenStreamsCleanlyAndTellsTheHandler) {
   start();
   std::vector<std::unique_ptr<StreamClient>> clients;

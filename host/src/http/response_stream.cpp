@@ -134,12 +134,14 @@ void StreamChannel::close(StreamEnd reason) {
     } else if (!ends_cleanly(reason)) {
       reason_ = reason;
     }
-    // Even with a flush already pending: the connection may be stuck in a write and must look.
-    wake_pending_ = false;
-    wake_locked();
   }
+  // The handler is told before the client can see the end.
   cancel_.cancel();
   run_callbacks(callbacks);
+  std::lock_guard lock(mu_);
+  // Even with a flush already pending: the connection may be stuck in a write and must look.
+  wake_pending_ = false;
+  wake_locked();
 }
 
 StreamEnd StreamChannel::reason() const {

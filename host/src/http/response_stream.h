@@ -92,8 +92,9 @@ class StreamChannel {
   /// The bytes of the last take() were written.
   void sent();
   /// The host closes the stream: no more writes, the token is cancelled and the on_close
-  /// callbacks run (on this thread). No effect on a stream already closed by the host; after the
-  /// producer's end() only the reason changes (when `reason` does not end cleanly).
+  /// callbacks run (on this thread), then the connection is woken. No effect on a stream already
+  /// closed by the host; after the producer's end() only the reason changes (when `reason` does not
+  /// end cleanly).
   void close(StreamEnd reason);
   StreamEnd reason() const;
 
