@@ -6,6 +6,7 @@
 #include "stream.h"
 #include "outbound.h"
 #include "outbox.h"
+#include "settings.h"
 
 namespace hello {
 
@@ -108,10 +109,18 @@ class HelloPlugin : public jarvis::Plugin {
     // Outbox: a note and its event in one transaction, a durable subscriber, live pushes
     // (src/outbox.cpp).
     register_outbox(host);
+
+    // Status: a secret token, a duration, a histogram and degraded health (src/settings.cpp).
+    settings_ = std::make_unique<Settings>(host);
+  }
+
+  jarvis::Health health() const override {
+    return settings_ ? settings_->health() : jarvis::Health{};
   }
 
  private:
   std::unique_ptr<Greetings> greetings_;
+  std::unique_ptr<Settings> settings_;
 };
 
 }  // namespace hello
