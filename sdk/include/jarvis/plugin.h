@@ -11,7 +11,9 @@
 // Do no work at static-initialisation time: the host maps the library only after checking the
 // marker, then calls the factory, then setup(). Lifecycle: setup → (host applies migrations) →
 // start → … → stop → destroyed. Every call is guarded by the host; exceptions are caught, logged
-// and counted, and mark the plugin failed.
+// and counted, and mark the plugin failed. Every call into the plugin's handlers is counted while
+// it runs: at shutdown the object is destroyed only after they returned (up to
+// JARVIS_PLUGIN_DRAIN_SECONDS; past it the host exits without destroying it).
 #pragma once
 
 #include <string>
@@ -21,11 +23,22 @@
 
 namespace jarvis {
 
-/// Health a plugin reports on /readyz.
+/// Health a plugin reports from Plugin::health() — the documented way to say "degraded":
+///
+///   jarvis::Health health() const override {
+///     if (upstream_slow_) return {jarvis::Health::Status::Degraded, "upstream slow: p95 4.2s"};
+///     return {};
+///   }
+///
+/// /readyz shows it as `"health":"degraded","health_detail":"…"` (a degraded plugin is still
+/// ready); /metrics as `jarvis_plugin_health{plugin,status}` (1 for the current status) and
+/// `jarvis_plugin_health_reason{plugin,status,reason}` while not healthy.
 struct Health {
+  /// Healthy: working. Degraded: working with a problem an operator should see. Failed: not
+  /// working (the host also reports refused and failed plugins as Failed).
   enum class Status { Healthy, Degraded, Failed };
-  Status status = Status::Healthy;
-  std::string detail;  ///< short reason when not healthy
+  Status status = Status::Healthy;  ///< the current status
+  std::string detail;               ///< short reason when not healthy (first 200 chars exported)
 };
 
 /// Base class of every plugin.
@@ -39,7 +52,8 @@ class JARVIS_API Plugin {
   virtual void start() {}
   /// Called at shutdown, before the plugin is destroyed: stop and join anything started.
   virtual void stop() {}
-  /// Current health (called from /readyz; must be cheap and thread-safe).
+  /// Current health (called from /readyz and on every /metrics scrape, on host threads; must be
+  /// cheap, non-blocking and thread-safe). Counted as an in-flight call like every handler.
   virtual Health health() const { return {}; }
 };
 
