@@ -193,7 +193,8 @@ class HttpClientAdapter : public jarvis::HttpClient {
 
 class ThreadAdapter : public jarvis::ThreadRegistry {
  public:
-  ThreadAdapter(const Owner& o, ThreadOwners* impl) : owner_(o), impl_(impl) {}
+  ThreadAdapter(const Owner& o, ThreadOwners* impl, const std::shared_ptr<InFlight>& c)
+      : owner_(o), impl_(impl), calls_(c) {}
   void claim(const std::string& thread_id, const std::string& user_id) override {
     require(impl_, owner_, "thread registry").claim(thread_id, user_id, owner_.name);
   }
@@ -213,12 +214,13 @@ class ThreadAdapter : public jarvis::ThreadRegistry {
                                                    jarvis::LiveHandler handler) override {
     return require(impl_, owner_, "thread registry")
         .live()
-        .listen(owner_, thread_id, std::move(handler));
+        .listen(owner_, thread_id, counted(calls_, std::move(handler)));
   }
 
  private:
   const Owner& owner_;
   ThreadOwners* impl_;
+  std::shared_ptr<InFlight> calls_;
 };
 
 }  // namespace
@@ -233,7 +235,7 @@ struct PluginHost::Adapters {
         events(o, s.events, calls),
         db(o, s.db),
         http(o, s.http),
-        threads(o, s.threads) {
+        threads(o, s.threads, calls) {
     if (s.metrics) metrics = std::make_unique<PluginMetrics>(*s.metrics, o.name);
   }
   RouteAdapter routes;
