@@ -116,7 +116,9 @@ int run_cli(int argc, char** argv, char** envp) {
         std::cerr << "jarvis: plugin '" << cmd << "' is " << to_string(info->state) << " ("
                   << info->reason_code << "), so its commands are unavailable: " << info->reason
                   << "\n";
-        return 1;
+        // Disabled is the operator's choice (the command does not exist here: usage, 2); a
+        // refused or failed plugin is a failure (1).
+        return info->state == PluginState::Disabled ? 2 : 1;
       }
       std::cerr << "jarvis: unknown command '" << cmd << "' (see jarvis --help)\n";
       return 2;
