@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -226,6 +227,33 @@ pid_t spawn(const std::string& bin, const std::vector<std::string>& args, const 
   return pid;
 }
 
+/// Whether process `pid` holds the socket listening on 127.0.0.1:`port` (/proc/net/tcp → inode →
+/// /proc/<pid>/fd), so that another process answering on that port is never taken for ours.
+bool listens(pid_t pid, int port) {
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line;
+  std::getline(tcp, line);  // header
+  std::set<std::string> inodes;
+  char want[16];
+  std::snprintf(want, sizeof want, ":%04X", port);
+  while (std::getline(tcp, line)) {
+    std::istringstream in(line);
+    std::string sl, local, remote, state, queues, timer, retr, uid, timeout, inode;
+    in >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >> inode;
+    if (state == "0A" && local.size() > 5 && local.substr(local.size() - 5) == want) {
+      inodes.insert("socket:[" + inode + "]");
+    }
+  }
+  if (inodes.empty()) return false;
+  std::error_code ec;
+  for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    std::error_code link_ec;
+    auto target = fs::read_symlink(fd.path(), link_ec);
+    if (!link_ec && inodes.count(target.string())) return true;
+  }
+  return false;
+}
+
 int exit_code(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -347,8 +375,9 @@ TestHost::TestHost(TestHostOptions options) : state_(std::make_unique<State>()) 
     if (s.options.migrate) {
       CommandResult m = run({"migrate"});
       if (m.exit_code != 0) {
-        throw std::runtime_error("jarvis::testing: `jarvis migrate` exited " +
-                                 std::to_string(m.exit_code) + ":\n" + m.out + m.err);
+        throw std::runtime_error(
+            "jarvis::testing: `" + s.bin + " migrate` exited " + std::to_string(m.exit_code) +
+            (m.exit_code == 127 ? " (could not execute it)" : "") + ":\n" + m.out + m.err);
       }
     }
   } catch (...) {
@@ -368,28 +397,43 @@ void TestHost::start(const std::map<std::string, std::string>& env,
                      const std::vector<std::string>& args) {
   State& s = *state_;
   if (s.server > 0) throw std::runtime_error("jarvis::testing: the host is already started");
-  auto e = s.env;
-  for (const auto& [k, v] : env) e[k] = v;
-  e["BIND_HOST"] = "127.0.0.1";
-  e["BIND_PORT"] = std::to_string(s.port);
-  s.log = s.dir + "/server-" + std::to_string(s.port) + ".log";
   std::vector<std::string> full{"serve"};
   full.insert(full.end(), args.begin(), args.end());
-  s.server = spawn(s.bin, full, s.dir, e, s.log, s.log, "");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline) {
+  // A port is only known free when it is checked; another process may take it before the host
+  // binds. The host then exits with "address already in use": take a fresh port and try again.
+  // Readiness is the child's own listening socket plus /healthz, never /healthz alone.
+  for (int attempt = 1;; ++attempt) {
+    s.port = free_port();
+    s.env["BIND_PORT"] = std::to_string(s.port);  // the CLI asks this server from now on
+    auto e = s.env;
+    for (const auto& [k, v] : env) e[k] = v;
+    e["BIND_HOST"] = "127.0.0.1";
+    e["BIND_PORT"] = std::to_string(s.port);
+    s.log = s.dir + "/server-" + std::to_string(s.port) + ".log";
+    s.server = spawn(s.bin, full, s.dir, e, s.log, s.log, "");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    bool exited = false;
     int status = 0;
-    if (::waitpid(s.server, &status, WNOHANG) == s.server) {
-      s.server = -1;
-      throw std::runtime_error("jarvis::testing: `jarvis serve` exited " +
-                               std::to_string(exit_code(status)) + ":\n" + read_all(s.log));
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (::waitpid(s.server, &status, WNOHANG) == s.server) {
+        exited = true;
+        break;
+      }
+      // Ours, and serving: a process that took the port first may answer /healthz too.
+      if (listens(s.server, s.port) && http("GET", url("/healthz"), "", {}).status == 200) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    if (http("GET", url("/healthz"), "", {}).status == 200) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!exited) {
+      stop();
+      throw std::runtime_error("jarvis::testing: `jarvis serve` did not answer /healthz:\n" +
+                               read_all(s.log));
+    }
+    s.server = -1;
+    std::string log = read_all(s.log);
+    if (attempt < 5 && log.find("address already in use") != std::string::npos) continue;
+    throw std::runtime_error("jarvis::testing: `jarvis serve` exited " +
+                             std::to_string(exit_code(status)) + ":\n" + log);
   }
-  stop();
-  throw std::runtime_error("jarvis::testing: `jarvis serve` did not answer /healthz:\n" +
-                           read_all(s.log));
 }
 
 int TestHost::stop() {
