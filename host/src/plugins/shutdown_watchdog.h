@@ -1,7 +1,7 @@
 // host/src/plugins/shutdown_watchdog.h — ends a stuck shutdown without running destructors.
 //
-//   ShutdownWatchdog dog(http_grace + task_grace + plugin_drain, [&] { return pm.busy_plugins(); });
-//   server.shutdown(http_grace);   // may wait for a handler stuck in plugin code
+//   ShutdownWatchdog dog(http_grace + task_grace + plugin_drain, [&] { return pm.busy_plugins();
+//   }); server.shutdown(http_grace);   // may wait for a handler stuck in plugin code
 //   pm.stop_all();
 //   dog.disarm();
 //
