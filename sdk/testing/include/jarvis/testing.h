@@ -122,8 +122,9 @@ class JARVIS_API TestHost {
   /// SIGTERM and wait (SIGKILL after 30 s); returns the exit code (128+signal), -1 if not running.
   int stop();
   bool running() const;
-  /// The port, chosen free when the TestHost is made; the CLI processes get it as BIND_PORT too,
-  /// so commands that ask a running server (`plugins list`) ask this one.
+  /// The port: a free one from construction, a fresh free one from each start(). The CLI
+  /// processes get it as BIND_PORT too, so commands that ask a running server (`plugins list`)
+  /// ask this one, never another host on the default port.
   int port() const;
   /// "http://127.0.0.1:<port><path>" (the server answers only between start() and stop()).
   std::string url(const std::string& path = "") const;
