@@ -17,6 +17,7 @@
 #include "jarvis/metrics.h"
 #include "jarvis/plugin.h"
 #include "jarvis/principal.h"
+#include "jarvis/secret.h"
 #include "jarvis/sse.h"
 #include "jarvis/strings.h"
 #include "jarvis/subprocess.h"
