@@ -89,6 +89,26 @@ TEST(PluginLifetimes, ShutdownWaitsForAnInFlightCall) {
   EXPECT_EQ(p.pm->info("drain_probe")->state, PluginState::Stopped);
 }
 
+TEST(PluginLifetimes, AStreamedResponsesStartCallbackCountsAsInFlight) {
+  Probe p(std::chrono::hours(1));
+  auto m = p.reg.routes.match("GET", "/api/v1/drain_probe/stream");
+  ASSERT_EQ(m.kind, RouteMatch::Kind::Found);
+  jarvis::Request req;
+  jarvis::Response res = m.route->spec.handler(req);  // the handler itself has returned
+  ASSERT_TRUE(res.is_stream());
+  auto streaming = std::async(std::launch::async, [&res] { res.stream_start(nullptr); });
+  while (!contains(p.trace(), "stream entered")) std::this_thread::yield();
+  p.reg.metrics.render();
+  EXPECT_EQ(p.reg.metrics.value(PluginManager::kInFlightMetric, {{"plugin", "drain_probe"}}), 1);
+  auto stopping = std::async(std::launch::async, [&] { return p.pm->stop_all(); });
+  while (p.route_registered()) std::this_thread::yield();
+  EXPECT_FALSE(contains(p.trace(), "destroyed")) << p.trace();
+  p.release();
+  streaming.get();
+  EXPECT_TRUE(stopping.get());
+  EXPECT_EQ(p.trace(), "stream entered\nstream returned\ndestroyed\n");
+}
+
 TEST(PluginLifetimes, DrainTimeoutDestroysNothing) {
   Probe p(std::chrono::milliseconds(0));
   auto call = p.call_blocking();

@@ -37,6 +37,15 @@ class RouteAdapter : public jarvis::RouteRegistry {
       : owner_(o), impl_(r), calls_(c) {}
   void add(jarvis::RouteSpec spec) override {
     spec.handler = counted(calls_, std::move(spec.handler));
+    if (calls_ && spec.handler) {
+      // A streamed response's start callback is plugin code that runs after the handler
+      // returned (often for the whole stream): it counts as an in-flight call too.
+      spec.handler = [calls = calls_, inner = std::move(spec.handler)](jarvis::Request& req) {
+        jarvis::Response res = inner(req);
+        if (res.is_stream()) res.stream_start = counted(calls, std::move(res.stream_start));
+        return res;
+      };
+    }
     require(impl_, owner_, "route registry").add(owner_, std::move(spec));
   }
 
