@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include "jarvis/strings.h"
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -198,13 +199,6 @@ std::string check_config_value(ConfigType type, const std::string& value) {
 
 namespace {
 
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
 std::string unescape_newlines(const std::string& v) {
   std::string out;
   out.reserve(v.size());
@@ -266,26 +260,26 @@ std::map<std::string, std::string> parse_dotenv(const std::string& text) {
   int lineno = 0;
   while (std::getline(in, line)) {
     ++lineno;
-    std::string t = trim(line);
+    std::string t = jarvis::trimmed(line);
     if (t.empty() || t[0] == '#') continue;
-    if (t.rfind("export ", 0) == 0) t = trim(t.substr(7));
+    if (t.rfind("export ", 0) == 0) t = jarvis::trimmed(t.substr(7));
     auto eq = t.find('=');
     if (eq == std::string::npos) {
       throw std::runtime_error(".env line " + std::to_string(lineno) + ": expected KEY=VALUE");
     }
-    std::string key = trim(t.substr(0, eq));
+    std::string key = jarvis::trimmed(t.substr(0, eq));
     if (!valid_key(key)) {
       throw std::runtime_error(".env line " + std::to_string(lineno) + ": invalid key '" + key +
                                "'");
     }
-    std::string value = trim(t.substr(eq + 1));
+    std::string value = jarvis::trimmed(t.substr(eq + 1));
     if (!value.empty() && (value[0] == '"' || value[0] == '\'')) {
       char q = value[0];
       auto close = value.find(q, 1);
       if (close == std::string::npos) {
         throw std::runtime_error(".env line " + std::to_string(lineno) + ": unterminated quote");
       }
-      std::string rest = trim(value.substr(close + 1));
+      std::string rest = jarvis::trimmed(value.substr(close + 1));
       if (!rest.empty() && rest[0] != '#') {
         throw std::runtime_error(".env line " + std::to_string(lineno) +
                                  ": unexpected text after closing quote");
@@ -293,7 +287,7 @@ std::map<std::string, std::string> parse_dotenv(const std::string& text) {
       value = value.substr(1, close - 1);
     } else {
       auto hash = value.find(" #");
-      if (hash != std::string::npos) value = trim(value.substr(0, hash));
+      if (hash != std::string::npos) value = jarvis::trimmed(value.substr(0, hash));
     }
     out[key] = unescape_newlines(value);
   }

@@ -25,6 +25,7 @@
 #include <utility>
 
 #include "jarvis/database.h"
+#include "jarvis/strings.h"
 
 namespace jarvis::host {
 namespace {
@@ -71,13 +72,6 @@ std::string read_bytes(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  std::size_t b = 0;
-  while (b < s.size() && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  return s.substr(b);
 }
 
 // Index of the first byte at or after `i` that is not whitespace or inside a comment.
@@ -179,7 +173,7 @@ NativeResult pg_run(soci::session& s, const std::string& script) {
   }
   r.ok = false;
   const char* primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-  r.message = primary ? primary : trim(PQerrorMessage(conn));
+  r.message = primary ? primary : jarvis::trimmed(PQerrorMessage(conn));
   if (const char* detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : nullptr) {
     r.message += std::string(" (") + detail + ")";
   }
@@ -501,8 +495,8 @@ std::vector<MigrationFile> MigrationRunner::apply(const std::vector<MigrationSou
           soci::use(now);
       tx.commit();
     } catch (const soci::soci_error& e) {
-      throw MigrationError("migration " + file_label(f) +
-                           " could not be recorded: " + trim(e.what()) + "; rolled back");
+      throw MigrationError("migration " + file_label(f) + " could not be recorded: " +
+                           jarvis::trimmed(e.what()) + "; rolled back");
     }
     spdlog::info("migrations: applied {}", file_label(f));
     done.push_back(f);

@@ -6,23 +6,11 @@
 
 #include "auth/auth_settings.h"
 #include "auth/origin_policy.h"
+#include "jarvis/strings.h"
 
 namespace jarvis::host::ws {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // Serialises without throwing on invalid UTF-8 (replaced by U+FFFD).
 std::string dump(const jarvis::Json& j) {
@@ -33,23 +21,23 @@ std::string dump(const jarvis::Json& j) {
 
 std::optional<std::string> request_token(const jarvis::Request& req) {
   if (auto auth = req.headers.get("Authorization")) {
-    std::string_view v = trim(*auth);
-    if (v.size() > 7 && lower(v.substr(0, 7)) == "bearer ") {
-      std::string token(trim(v.substr(7)));
+    std::string_view v = jarvis::trim(*auth);
+    if (v.size() > 7 && jarvis::ascii_lower(v.substr(0, 7)) == "bearer ") {
+      std::string token(jarvis::trim(v.substr(7)));
       if (!token.empty()) return token;
     }
   }
   for (const auto& [name, value] : req.headers.all()) {
-    if (lower(name) != "cookie") continue;
+    if (jarvis::ascii_lower(name) != "cookie") continue;
     std::string_view rest = value;
     while (!rest.empty()) {
       auto semi = rest.find(';');
-      std::string_view pair = trim(rest.substr(0, semi));
+      std::string_view pair = jarvis::trim(rest.substr(0, semi));
       rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
       auto eq = pair.find('=');
       if (eq == std::string_view::npos) continue;
-      if (trim(pair.substr(0, eq)) != "jarvis_session") continue;
-      std::string_view token = trim(pair.substr(eq + 1));
+      if (jarvis::trim(pair.substr(0, eq)) != "jarvis_session") continue;
+      std::string_view token = jarvis::trim(pair.substr(eq + 1));
       if (token.size() >= 2 && token.front() == '"' && token.back() == '"') {
         token = token.substr(1, token.size() - 2);
       }
@@ -61,7 +49,7 @@ std::optional<std::string> request_token(const jarvis::Request& req) {
 
 bool has_query_token(const jarvis::Request& req) {
   for (const auto& [key, value] : req.query) {
-    std::string k = lower(key);
+    std::string k = jarvis::ascii_lower(key);
     if (k == "token" || k == "access_token") return true;
   }
   // A query string the server could not parse leaves `query` empty: refuse rather than guess.
