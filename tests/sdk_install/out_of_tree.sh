@@ -168,9 +168,19 @@ step "copy the INSTALLED template to $HELLO and build it against $SDK"
 cp -r "$SDK/share/jarvis/sdk-template" "$HELLO"
 grep -qF '#include "jarvis/jarvis.h"' "$HELLO"/src/*.h "$HELLO"/src/*.cpp ||
   fail "the template does not include jarvis/jarvis.h, so its build would not compile every header"
+# A sanitizer build of the host (make test-asan) installs a sanitized libjarvis_sdk: the plugin and
+# its test executables must then be built with the same sanitizers, or the ASan runtime would not
+# come first in their library list. A normal build uses the plain flags a third party would.
+SAN_FLAGS=()
+if grep -q '^JARVIS_SANITIZE:BOOL=ON$' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
+  SAN="-fsanitize=address,undefined -fno-sanitize=vptr -fno-omit-frame-pointer"
+  SAN_FLAGS=("-DCMAKE_CXX_FLAGS=$SAN" "-DCMAKE_EXE_LINKER_FLAGS=$SAN"
+             "-DCMAKE_SHARED_LINKER_FLAGS=$SAN" "-DCMAKE_MODULE_LINKER_FLAGS=$SAN")
+  echo "(sanitizer build: the template is built with $SAN)"
+fi
 run_logged "configuring the template against the installed SDK failed" \
   nice cmake -S "$HELLO" -B "$HELLO/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$SDK"
+  -DCMAKE_PREFIX_PATH="$SDK" "${SAN_FLAGS[@]}"
 grep -q "^JarvisSDK_DIR:PATH=$SDK/lib/cmake/JarvisSDK\$" "$HELLO/build/CMakeCache.txt" ||
   fail "the template did not find JarvisSDK in $SDK ($(grep '^JarvisSDK_DIR' "$HELLO/build/CMakeCache.txt"))"
 run_logged "building the template against the installed SDK failed" \

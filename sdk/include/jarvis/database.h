@@ -5,9 +5,10 @@
 //   *sql << "SELECT COUNT(*) FROM hello_greetings", soci::into(n);
 //
 //   auto tx = host.db().transaction();            // SQLite: BEGIN IMMEDIATE via the write gate
+//   const std::string at = jarvis::now_iso();     // soci::use binds by reference: no temporaries
 //   tx->session() << "INSERT INTO hello_greetings(id, name, greeted_by, created_at) "
 //                    "VALUES(:i, :n, :b, :t)",
-//       soci::use(id), soci::use(name), soci::use(by), soci::use(jarvis::now_iso());
+//       soci::use(id), soci::use(name), soci::use(by), soci::use(at);
 //   host.events().emit({.type = "hello.greeted", .payload = {{"id", id}}}, *tx);
 //   host.tasks().enqueue("hello.thank", {.payload = {{"id", id}}}, *tx);
 //   tx->commit();                                 // all of it, or (exception, scope exit) none

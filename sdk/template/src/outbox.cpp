@@ -48,11 +48,12 @@ jarvis::Json record_receipt(jarvis::Host& host, const std::string& hold_file,
   std::string note_id = t.payload.value("payload", jarvis::Json::object()).value("note_id", "");
   if (event_id.empty()) throw jarvis::bad_request("payload.id is required", "invalid_payload");
   {
+    const std::string at = jarvis::now_iso();  // soci::use binds by reference, so not a temporary
     auto tx = host.db().transaction();
     tx->session() << "INSERT INTO hello_receipts(event_id, note_id, deliveries, received_at) "
                      "VALUES(:e, :n, 1, :t) ON CONFLICT(event_id) DO UPDATE SET deliveries = "
                      "hello_receipts.deliveries + 1",
-        soci::use(event_id), soci::use(note_id), soci::use(jarvis::now_iso());
+        soci::use(event_id), soci::use(note_id), soci::use(at);
     tx->commit();
   }
   while (!hold_file.empty() && std::filesystem::exists(hold_file) && !t.should_stop()) {
