@@ -21,11 +21,8 @@ set -euo pipefail
 BUILD_DIR=$(cd "$1" && pwd -P)
 SOURCE_DIR=$(cd "$2" && pwd -P)
 
-step() { echo "== $*"; }
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+# shellcheck source=tests/sdk_install/lib.sh
+. "$(dirname "$0")/lib.sh"
 for tool in cmake readelf strings curl python3; do
   command -v "$tool" >/dev/null || fail "required tool '$tool' not found"
 done
@@ -50,14 +47,6 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$RUN"
 
-run_logged() {
-  local what=$1
-  shift
-  if ! "$@" >"$LOG" 2>&1; then
-    cat "$LOG" >&2
-    fail "$what"
-  fi
-}
 
 # ---------------------------------------------------------------------------------------------
 step "install $BUILD_DIR to $PREFIX"
@@ -91,7 +80,7 @@ for name in "${PLUGINS[@]}"; do BINARIES+=("$PREFIX/lib/jarvis/plugins/$name/lib
 # Sanitizer instrumentation (make test-asan) records each check's source file for its reports, so
 # a sanitized binary always names the source tree; only that check is skipped for such a build.
 SANITIZED=0
-if grep -q '^JARVIS_SANITIZE:BOOL=ON$' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
+if sanitizer_build "$BUILD_DIR"; then
   SANITIZED=1
   echo "(sanitizer build: source paths recorded by the instrumentation are expected; not checked)"
 fi

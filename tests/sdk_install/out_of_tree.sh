@@ -26,11 +26,8 @@ BUILD_DIR=$(cd "$1" && pwd -P)
 SOURCE_DIR=$(cd "$2" && pwd -P)
 BUILT_JARVIS="$BUILD_DIR/bin/jarvis"
 
-step() { echo "== $*"; }
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+# shellcheck source=tests/sdk_install/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 [ -x "$BUILT_JARVIS" ] || fail "host binary $BUILT_JARVIS not found (build the 'jarvis' target first)"
 for tool in cmake ctest ninja readelf nm strings python3; do
@@ -52,15 +49,6 @@ JARVIS="$SDK/bin/jarvis"  # the installed host
 HELLO="$WORK/hello"
 LOG="$WORK/log"
 
-# run_logged DESCRIPTION CMD…: run CMD with output to $LOG; on failure show the log and fail.
-run_logged() {
-  local what=$1
-  shift
-  if ! "$@" >"$LOG" 2>&1; then
-    cat "$LOG" >&2
-    fail "$what"
-  fi
-}
 
 # ---------------------------------------------------------------------------------------------
 step "install $BUILD_DIR to $SDK"
@@ -172,7 +160,7 @@ grep -qF '#include "jarvis/jarvis.h"' "$HELLO"/src/*.h "$HELLO"/src/*.cpp ||
 # its test executables must then be built with the same sanitizers, or the ASan runtime would not
 # come first in their library list. A normal build uses the plain flags a third party would.
 SAN_FLAGS=()
-if grep -q '^JARVIS_SANITIZE:BOOL=ON$' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
+if sanitizer_build "$BUILD_DIR"; then
   SAN="-fsanitize=address,undefined -fno-sanitize=vptr -fno-omit-frame-pointer"
   SAN_FLAGS=("-DCMAKE_CXX_FLAGS=$SAN" "-DCMAKE_EXE_LINKER_FLAGS=$SAN"
              "-DCMAKE_SHARED_LINKER_FLAGS=$SAN" "-DCMAKE_MODULE_LINKER_FLAGS=$SAN")
