@@ -448,6 +448,7 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
     t.guard = request.guard.enabled ? &guard : nullptr;
     t.cancel = &request.cancel;
     t.on_chunk = request.on_chunk ? &request.on_chunk : nullptr;
+    t.idle_timeout = std::chrono::milliseconds(std::max(0L, request.idle_timeout_ms));
     std::optional<UploadBody::Reader> reader;
     if (upload) reader.emplace(*upload);
     char errbuf[CURL_ERROR_SIZE] = {};
@@ -538,6 +539,9 @@ OutboundResponse CurlHttpClient::send(const OutboundRequest& request) {
       fail("blocked_url", "URL refused: " + t.blocked);
     } else if (t.cancelled) {
       fail("cancelled", "request cancelled");
+    } else if (t.idle_timed_out) {
+      fail("timeout", "no data received or sent for " + std::to_string(request.idle_timeout_ms) +
+                          " ms (idle timeout)");
     } else if (t.stopped_by_callback) {
       fail("cancelled", "transfer stopped by on_chunk");
     } else if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED) {

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -84,6 +85,7 @@ size_t on_body(char* data, size_t size, size_t nmemb, void* user) {
     return 0;
   }
   t->received += len;
+  t->last_activity = std::chrono::steady_clock::now();
   long status = 0;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
   bool success = status >= 200 && status < 300;
@@ -113,6 +115,7 @@ size_t on_header(char* data, size_t size, size_t nmemb, void* user) {
   auto* t = static_cast<Transfer*>(user);
   std::size_t len = size * nmemb;
   t->header_bytes += len;
+  t->last_activity = std::chrono::steady_clock::now();
   if (t->header_bytes > kMaxHeaderBytes) {
     t->too_large = true;
     return 0;
@@ -163,6 +166,9 @@ CURLcode perform(CURL* easy, Transfer& t, Waker& waker) {
   waker.set(m);
   CURLcode result = CURLE_ABORTED_BY_CALLBACK;
   bool done = false;
+  const bool idle_limit = t.idle_timeout.count() > 0;
+  t.last_activity = std::chrono::steady_clock::now();
+  curl_off_t uploaded = 0;
   while (!done) {
     int running = 0;
     CURLMcode mc = curl_multi_perform(m, &running);
@@ -183,7 +189,23 @@ CURLcode perform(CURL* easy, Transfer& t, Waker& waker) {
       break;
     }
     if (running == 0) break;  // cannot happen without a CURLMSG_DONE; be safe
-    curl_multi_poll(m, nullptr, 0, static_cast<int>(kCancelPoll.count()), nullptr);
+    auto wait = kCancelPoll;
+    if (idle_limit) {
+      // Request body bytes count as traffic too (a slow upload is not a stalled answer).
+      curl_off_t sent = 0;
+      if (curl_easy_getinfo(easy, CURLINFO_SIZE_UPLOAD_T, &sent) == CURLE_OK && sent != uploaded) {
+        uploaded = sent;
+        t.last_activity = std::chrono::steady_clock::now();
+      }
+      auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - t.last_activity);
+      if (idle >= t.idle_timeout) {
+        t.idle_timed_out = true;
+        break;
+      }
+      wait = std::min(wait, t.idle_timeout - idle);
+    }
+    curl_multi_poll(m, nullptr, 0, static_cast<int>(std::max<long long>(1, wait.count())), nullptr);
   }
   waker.set(nullptr);
   // Removing an unfinished transfer closes its connection at once (nothing is reused).

@@ -153,6 +153,12 @@ struct Transfer {
   const CancelToken* cancel = nullptr;
   const std::function<bool(std::string_view)>* on_chunk = nullptr;  ///< 2xx bodies go here
 
+  /// No byte moved for this long fails the transfer (OutboundRequest::idle_timeout_ms); 0 = off.
+  std::chrono::milliseconds idle_timeout{0};
+  /// When a byte last moved (headers or body received, request body sent); set by perform().
+  std::chrono::steady_clock::time_point last_activity{};
+  bool idle_timed_out = false;  ///< idle_timeout passed without traffic
+
   bool cancelled = false;             ///< the token fired during the transfer
   bool stopped_by_callback = false;   ///< on_chunk returned false
   std::exception_ptr callback_error;  ///< on_chunk threw
@@ -189,8 +195,10 @@ struct Waker {
 };
 
 /// Runs one easy transfer to completion on the calling thread through a private multi handle,
-/// waiting at most kCancelPoll between checks of the cancellation token. Returns the transfer's
-/// CURLcode, or CURLE_ABORTED_BY_CALLBACK with `t.cancelled` set when the token fired.
+/// waiting at most kCancelPoll between checks of the cancellation token (and of the idle
+/// timeout). Returns the transfer's CURLcode, or CURLE_ABORTED_BY_CALLBACK with `t.cancelled`
+/// set when the token fired, or with `t.idle_timed_out` set when no byte moved for
+/// `t.idle_timeout`.
 CURLcode perform(CURL* easy, Transfer& t, Waker& waker);
 
 }  // namespace jarvis::host::outbound

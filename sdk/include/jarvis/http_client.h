@@ -98,6 +98,13 @@ struct OutboundRequest {
   /// boundary, sets `Content-Type: multipart/form-data; boundary=…` (replacing any Content-Type
   /// header of the request) and a Content-Length; file parts stream from disk.
   std::vector<MultipartPart> multipart;
+  /// Idle timeout (SDK 1.1): when > 0, the request fails with `error_class == "timeout"` once no
+  /// byte moved in either direction (response headers or body received, request body sent) for
+  /// this many milliseconds — a streamed answer that stalls fails here long before `timeout_ms`,
+  /// which bounds the whole transfer. The clock starts when the connection is being made (so a
+  /// server that accepts and never answers also trips it) and is checked at least every 100 ms.
+  /// 0 (the default): no idle limit.
+  long idle_timeout_ms = 0;
 };
 
 /// Result of an outbound request. Transport failures never throw; they set `error_class`.
