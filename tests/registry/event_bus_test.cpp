@@ -137,4 +137,26 @@ TEST(CommandTableTest, DuplicatesNameBothOwners) {
   EXPECT_THROW(t.add(Owner{}, jarvis::CommandSpec{.group = "g"}), jarvis::Error);
 }
 
+TEST(CommandTableTest, ANamelessCommandIsTheWholeGroupAndExcludesNamedOnes) {
+  CommandTable t;
+  auto handler = [](jarvis::CommandContext&) { return 0; };
+  t.add(Owner{"chat"}, jarvis::CommandSpec{.group = "ask", .name = "", .handler = handler});
+  EXPECT_TRUE(t.has_group("ask"));
+  EXPECT_NE(t.find("ask", ""), nullptr);
+  try {
+    t.add(Owner{"other"}, jarvis::CommandSpec{.group = "ask", .name = "x", .handler = handler});
+    FAIL();
+  } catch (const jarvis::Error& e) {
+    EXPECT_EQ(e.code(), "duplicate_command");
+    EXPECT_NE(std::string(e.what()).find("chat"), std::string::npos) << e.what();
+  }
+  t.add(Owner{"bugs"}, jarvis::CommandSpec{.group = "bugs", .name = "list", .handler = handler});
+  EXPECT_THROW(
+      t.add(Owner{"other"}, jarvis::CommandSpec{.group = "bugs", .name = "", .handler = handler}),
+      jarvis::Error);
+  EXPECT_THROW(t.add(Owner{"chat"}, jarvis::CommandSpec{.group = "ask", .handler = handler}),
+               jarvis::Error);
+  EXPECT_THROW(t.add(Owner{}, jarvis::CommandSpec{.group = "", .handler = handler}), jarvis::Error);
+}
+
 }  // namespace

@@ -123,17 +123,24 @@ int run_cli(int argc, char** argv, char** envp) {
       std::cerr << "jarvis: unknown command '" << cmd << "' (see jarvis --help)\n";
       return 2;
     }
-    if (rest.empty() || rest[0] == "--help" || rest[0] == "-h") {
-      print_group_help(table, cmd, rest.empty() ? std::cerr : std::cout);
-      return rest.empty() ? 2 : 0;
-    }
-    auto entry = table.find(cmd, rest[0]);
+    // A nameless command is the whole group (`jarvis ask MESSAGE…`): every argument is its own.
+    auto entry = table.find(cmd, "");
+    std::string label = cmd;
+    std::vector<std::string> sub = rest;
     if (!entry) {
-      std::cerr << "jarvis: unknown command '" << cmd << " " << rest[0] << "'\n";
-      print_group_help(table, cmd, std::cerr);
-      return 2;
+      if (rest.empty() || rest[0] == "--help" || rest[0] == "-h") {
+        print_group_help(table, cmd, rest.empty() ? std::cerr : std::cout);
+        return rest.empty() ? 2 : 0;
+      }
+      entry = table.find(cmd, rest[0]);
+      if (!entry) {
+        std::cerr << "jarvis: unknown command '" << cmd << " " << rest[0] << "'\n";
+        print_group_help(table, cmd, std::cerr);
+        return 2;
+      }
+      label += " " + rest[0];
+      sub.erase(sub.begin());
     }
-    std::vector<std::string> sub(rest.begin() + 1, rest.end());
     if (!sub.empty() && (sub[0] == "--help" || sub[0] == "-h")) {
       std::cout << "usage: " << entry->spec.usage << "\n" << entry->spec.summary << "\n";
       return 0;
@@ -142,16 +149,15 @@ int run_cli(int argc, char** argv, char** envp) {
     try {
       return entry->spec.handler(cc);
     } catch (const jarvis::UsageError& e) {
-      std::cerr << "jarvis " << cmd << " " << rest[0] << ": " << e.what()
-                << "\nusage: " << entry->spec.usage << "\n";
+      std::cerr << "jarvis " << label << ": " << e.what() << "\nusage: " << entry->spec.usage
+                << "\n";
       return 2;
     } catch (const jarvis::Error& e) {
-      std::cerr << "jarvis " << cmd << " " << rest[0] << ": " << e.what() << " (" << e.code()
-                << ")\n";
+      std::cerr << "jarvis " << label << ": " << e.what() << " (" << e.code() << ")\n";
       return 1;
     } catch (const std::exception& e) {
-      std::cerr << "jarvis " << cmd << " " << rest[0] << " failed [" << entry->owner.name
-                << "]: " << e.what() << "\n";
+      std::cerr << "jarvis " << label << " failed [" << entry->owner.name << "]: " << e.what()
+                << "\n";
       return 1;
     }
   } catch (const jarvis::UsageError& e) {

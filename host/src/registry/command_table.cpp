@@ -6,16 +6,29 @@
 namespace jarvis::host {
 
 void CommandTable::add(Owner owner, jarvis::CommandSpec spec) {
-  if (spec.group.empty() || spec.name.empty() || !spec.handler) {
-    throw jarvis::Error(400, "invalid_command", "a command needs a group, a name and a handler");
+  if (spec.group.empty() || !spec.handler) {
+    throw jarvis::Error(400, "invalid_command", "a command needs a group and a handler");
   }
   std::lock_guard lock(mu_);
   auto key = std::make_pair(spec.group, spec.name);
+  // A group is either one command (`jarvis ask MESSAGE`, empty name) or a set of named ones
+  // (`jarvis threads list`): mixing both would make `jarvis <group> <word>` ambiguous.
+  auto first = items_.lower_bound({spec.group, ""});
+  if (first != items_.end() && first->first.first == spec.group &&
+      first->first.second.empty() != spec.name.empty()) {
+    throw jarvis::Error(409, "duplicate_command",
+                        "command group '" + spec.group + "' from '" + owner.name +
+                            "' conflicts with '" + first->second->spec.group +
+                            (first->first.second.empty() ? "" : " " + first->first.second) +
+                            "' registered by '" + first->second->owner.name +
+                            "' (a group is one command or named commands, not both)");
+  }
   auto it = items_.find(key);
   if (it != items_.end()) {
     throw jarvis::Error(409, "duplicate_command",
-                        "command '" + spec.group + " " + spec.name + "' from '" + owner.name +
-                            "' is already registered by '" + it->second->owner.name + "'");
+                        "command '" + spec.group + (spec.name.empty() ? "" : " " + spec.name) +
+                            "' from '" + owner.name + "' is already registered by '" +
+                            it->second->owner.name + "'");
   }
   items_.emplace(
       key, std::make_shared<const CommandEntry>(CommandEntry{std::move(owner), std::move(spec)}));

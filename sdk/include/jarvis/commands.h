@@ -8,6 +8,10 @@
 //                          return 0;
 //                        }});
 //
+// A command without a name is the whole group (SDK 1.1): `jarvis ask "hello" --json`.
+//
+//   host.commands().add({.group = "ask", .name = "", .usage = "jarvis ask MESSAGE [--json]", …});
+//
 // Exit codes: 0 ok, 1 failure, 2 usage error (throw UsageError and the host prints the usage).
 #pragma once
 
@@ -40,18 +44,22 @@ struct CommandContext {
 
 /// A CLI command.
 struct CommandSpec {
-  std::string group;    ///< e.g. "bugs"
-  std::string name;     ///< e.g. "list"
+  std::string group;  ///< e.g. "bugs"
+  /// e.g. "list". Empty (SDK 1.1): the group itself is the command — `jarvis ask MESSAGE…`
+  /// passes every argument after the group to the handler; such a group has no named commands.
+  std::string name;
   std::string summary;  ///< one line for `jarvis --help`
   std::string usage;    ///< full usage line(s), printed for --help and usage errors
   std::function<int(CommandContext&)> handler;
 };
 
-/// Registry of CLI commands. Duplicate (group, name) pairs are refused.
+/// Registry of CLI commands. Duplicate (group, name) pairs are refused, and so is a group that
+/// would hold both a nameless command and named ones.
 class JARVIS_API CommandRegistry {
  public:
   virtual ~CommandRegistry();
-  /// Throws Error(409, "duplicate_command") on a duplicate.
+  /// Throws Error(409, "duplicate_command") on a duplicate or a nameless/named mix in one group,
+  /// Error(400, "invalid_command") without a group or handler.
   virtual void add(CommandSpec spec) = 0;
 };
 
