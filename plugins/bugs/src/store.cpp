@@ -70,56 +70,12 @@ std::string title_field(const jarvis::Json& body, bool required) {
   return t;
 }
 
-// Column value as JSON regardless of how the backend typed it.
-jarvis::Json column(const soci::row& r, std::size_t i) {
-  if (r.get_indicator(i) == soci::i_null) return nullptr;
-  switch (r.get_properties(i).get_data_type()) {
-    case soci::dt_string:
-      return r.get<std::string>(i);
-    case soci::dt_integer:
-      return r.get<int>(i);
-    case soci::dt_long_long:
-      return r.get<long long>(i);
-    case soci::dt_unsigned_long_long:
-      return static_cast<long long>(r.get<unsigned long long>(i));
-    case soci::dt_double:
-      return r.get<double>(i);
-    default:
-      return nullptr;
-  }
-}
-
+// The report as JSON; sync_to_github is stored as 0/1.
 jarvis::Json row_json(const soci::row& r) {
-  jarvis::Json j = jarvis::Json::object();
-  for (std::size_t i = 0; i < r.size(); ++i) j[r.get_properties(i).get_name()] = column(r, i);
+  jarvis::Json j = jarvis::sql::row_json(r);
   j["sync_to_github"] =
       j["sync_to_github"].is_number() && j["sync_to_github"].get<long long>() != 0;
   return j;
-}
-
-long long to_count(const soci::row& r) {
-  jarvis::Json v = column(r, 0);
-  if (v.is_number()) return v.get<long long>();
-  if (v.is_string()) return std::stoll(v.get<std::string>());
-  return 0;
-}
-
-// Runs `query` with the text binds, then the integer binds, in placeholder order (a statement
-// whose WHERE clause is built at run time), calling `on_row` for each result row.
-void run_query(soci::session& sql, const std::string& query, std::vector<std::string>& texts,
-               std::vector<long long>& ints, const std::function<void(const soci::row&)>& on_row) {
-  soci::row row;
-  soci::statement st(sql);
-  for (auto& t : texts) st.exchange(soci::use(t));
-  for (auto& i : ints) st.exchange(soci::use(i));
-  st.exchange(soci::into(row));
-  st.alloc();
-  st.prepare(query);
-  st.define_and_bind();
-  if (!st.execute(true)) return;
-  do {
-    on_row(row);
-  } while (st.fetch());
 }
 
 std::string like_pattern(const std::string& term) {
@@ -212,7 +168,7 @@ void BugStore::require_report_quota(const std::string& user_id) {
   *sql << "SELECT COUNT(*) FROM (SELECT 1 FROM bug_reports WHERE reporter_id = :r AND created_at "
           ">= :since LIMIT :cap) recent",
       soci::use(user_id), soci::use(since), soci::use(per_hour), soci::into(r);
-  n = to_count(r);
+  n = jarvis::sql::column_int(r, 0);
   if (n >= per_hour) {
     throw jarvis::Error(429, "quota_exceeded",
                         "at most " + std::to_string(per_hour) +
@@ -230,7 +186,7 @@ jarvis::Json BugStore::list(const ListQuery& q, const jarvis::Principal& who) {
   // Only the filters in use appear in the SQL, so each query can walk one index in order:
   // (reporter_id, created_at) for a user, (status, created_at) for a status, (created_at) else.
   std::string where = " FROM bug_reports WHERE 1 = 1";
-  std::vector<std::string> binds;
+  jarvis::sql::Binds binds;
   auto add = [&](const std::string& clause, const std::string& value) {
     where += " AND " + clause + " = :b" + std::to_string(binds.size());
     binds.push_back(value);
@@ -244,23 +200,27 @@ jarvis::Json BugStore::list(const ListQuery& q, const jarvis::Principal& who) {
     where += " AND (LOWER(title) LIKE :b" + n + " ESCAPE '\\' OR LOWER(description) LIKE :c" + n +
              " ESCAPE '\\')";
     binds.push_back(like_pattern(q.search));
-    binds.push_back(binds.back());
+    binds.push_back(like_pattern(q.search));
   }
   auto sql = host_.db().session();
   // The total is exact up to kTotalCap matches and reported as a lower bound beyond (total_capped):
   // counting every row on each page costs more than the page as the table grows.
-  std::vector<long long> ints{kTotalCap + 1};
   long long total = 0;
-  run_query(*sql, "SELECT COUNT(*) FROM (SELECT 1" + where + " LIMIT :cap) capped", binds, ints,
-            [&](const soci::row& r) { total = to_count(r); });
+  {
+    jarvis::sql::Binds count_binds = binds;
+    count_binds.emplace_back(kTotalCap + 1);
+    total = jarvis::sql::scalar_int(
+        *sql, "SELECT COUNT(*) FROM (SELECT 1" + where + " LIMIT :cap) capped", count_binds);
+  }
   bool capped = total > kTotalCap;
   if (capped) total = kTotalCap;
   jarvis::Json items = jarvis::Json::array();
-  ints = {q.limit, q.offset};
-  run_query(*sql,
-            std::string("SELECT ") + kColumns + where +
-                " ORDER BY created_at DESC, id DESC LIMIT :lim OFFSET :off",
-            binds, ints, [&](const soci::row& r) { items.push_back(row_json(r)); });
+  binds.emplace_back(q.limit);
+  binds.emplace_back(q.offset);
+  jarvis::sql::for_each_row(*sql,
+                            std::string("SELECT ") + kColumns + where +
+                                " ORDER BY created_at DESC, id DESC LIMIT :lim OFFSET :off",
+                            binds, [&](const soci::row& r) { items.push_back(row_json(r)); });
   return jarvis::list_page(std::move(items), total, {.limit = q.limit, .offset = q.offset}, capped);
 }
 
@@ -404,7 +364,7 @@ long long BugStore::count_open(const std::string& title_prefix) {
   *sql << "SELECT COUNT(*) FROM bug_reports WHERE status IN ('open', 'in_progress') AND "
           "LOWER(title) LIKE :p ESCAPE '\\'",
       soci::use(pattern), soci::into(r);
-  return to_count(r);
+  return jarvis::sql::column_int(r, 0);
 }
 
 }  // namespace bugs

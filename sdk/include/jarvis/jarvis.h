@@ -18,6 +18,7 @@
 #include "jarvis/plugin.h"
 #include "jarvis/principal.h"
 #include "jarvis/secret.h"
+#include "jarvis/sql.h"
 #include "jarvis/sse.h"
 #include "jarvis/strings.h"
 #include "jarvis/subprocess.h"

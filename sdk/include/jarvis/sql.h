@@ -1,0 +1,78 @@
+// jarvis/sql.h — portable SQL with positional binds, and rows read as JSON whatever column types
+// SQLite or PostgreSQL report (SDK 1.1). For statements whose WHERE clause is built at run time,
+// and for reading rows without caring whether COUNT(*) came back as int, bigint or text.
+//
+//   jarvis::sql::Binds b{owner, jarvis::sql::Bind(limit)};
+//   std::string q = "SELECT id, title, created_at FROM notes WHERE owner = :o";
+//   if (!status.empty()) { q += " AND status = :s"; b.push_back(status); }   // placeholder order
+//   q += " ORDER BY created_at DESC LIMIT :l";
+//   jarvis::Json rows = jarvis::sql::all_rows(*sql, q, b);         // [{"id":…, "title":…}, …]
+//   long long n = jarvis::sql::scalar_int(*sql, "SELECT COUNT(*) FROM notes WHERE owner = :o",
+//                                         {owner});
+//   jarvis::sql::exec(*sql, "UPDATE notes SET title = :t WHERE id = :i", {title, id});
+//
+// Binds are matched to placeholders by position (the names are documentation). Values are always
+// bound, never spliced into the SQL text: user input never becomes SQL. Works on a plain session
+// (`host.db().session()`) and inside a transaction (`tx.sql()`).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <soci/soci.h>
+
+#include "jarvis/json.h"
+#include "jarvis/version.h"
+
+namespace jarvis::sql {
+
+/// One positional bind: text, an integer or SQL NULL.
+struct JARVIS_API Bind {
+  Bind(std::string s) : text(std::move(s)) {}         // NOLINT(google-explicit-constructor)
+  Bind(const char* s) : text(s) {}                    // NOLINT(google-explicit-constructor)
+  Bind(long long i) : integer(i), is_int(true) {}     // NOLINT(google-explicit-constructor)
+  Bind(long i) : integer(i), is_int(true) {}          // NOLINT(google-explicit-constructor)
+  Bind(int i) : integer(i), is_int(true) {}           // NOLINT(google-explicit-constructor)
+  Bind(bool b) : integer(b ? 1 : 0), is_int(true) {}  // NOLINT(google-explicit-constructor)
+  /// SQL NULL (bound as a null text value).
+  static Bind null();
+
+  std::string text;                        ///< the value of a text bind
+  long long integer = 0;                   ///< the value of an integer bind
+  bool is_int = false;                     ///< integer rather than text
+  soci::indicator indicator = soci::i_ok;  ///< i_null for null()
+};
+
+/// Binds of one statement, in placeholder order.
+using Binds = std::vector<Bind>;
+
+/// Column `i` of `row` as JSON: null, string, integer or double.
+JARVIS_API Json column(const soci::row& row, std::size_t i);
+
+/// Column `i` as an integer: PostgreSQL reports COUNT/SUM as bigint or numeric text, SQLite as
+/// int; null and unparsable text give 0.
+JARVIS_API long long column_int(const soci::row& row, std::size_t i);
+
+/// The row as a JSON object keyed by lower-cased column name.
+JARVIS_API Json row_json(const soci::row& row);
+
+/// Runs `query` with `binds` and calls `on_row` for every result row; returns the row count.
+/// `binds` must stay alive until it returns (soci binds by reference).
+JARVIS_API std::size_t for_each_row(soci::session& sql, const std::string& query, Binds& binds,
+                                    const std::function<void(const soci::row&)>& on_row);
+
+/// Runs a statement without results; returns the number of affected rows.
+JARVIS_API long long exec(soci::session& sql, const std::string& query, Binds binds = {});
+
+/// The first row as JSON, or null when there is none.
+JARVIS_API Json one_row(soci::session& sql, const std::string& query, Binds binds = {});
+
+/// Every row as a JSON array.
+JARVIS_API Json all_rows(soci::session& sql, const std::string& query, Binds binds = {});
+
+/// The integer in the first column of the first row; 0 when there is no row or it is null.
+JARVIS_API long long scalar_int(soci::session& sql, const std::string& query, Binds binds = {});
+
+}  // namespace jarvis::sql
