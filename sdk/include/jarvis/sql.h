@@ -13,7 +13,7 @@
 //
 // Binds are matched to placeholders by position (the names are documentation). Values are always
 // bound, never spliced into the SQL text: user input never becomes SQL. Works on a plain session
-// (`host.db().session()`) and inside a transaction (`tx.sql()`).
+// (`*host.db().session()`) and inside a transaction (`tx->session()`).
 #pragma once
 
 #include <cstddef>
