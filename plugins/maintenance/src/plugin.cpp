@@ -18,7 +18,11 @@ class MaintenancePlugin : public jarvis::Plugin {
         {.name = "maintenance.run",
          .description = "Run the maintenance commands (MAINTENANCE_COMMANDS)",
          .handler =
-             [rn](jarvis::TaskContext& t) { return rn->run(t.payload.value("trigger", "task")); },
+             [rn](jarvis::TaskContext& t) {
+               // Shutdown or the task's deadline stops the running command's process group.
+               return rn->run(t.payload.value("trigger", "task"),
+                              jarvis::CancelToken::when(t.should_stop));
+             },
          .retry = {.max_attempts = 1},
          // Commands run one after another, each bounded by the timeout.
          .timeout = std::chrono::seconds(std::max<long long>(

@@ -35,7 +35,7 @@ std::string Runner::workdir() const {
   return std::filesystem::current_path().string();
 }
 
-jarvis::Json Runner::run(const std::string& trigger) {
+jarvis::Json Runner::run(const std::string& trigger, jarvis::CancelToken cancel) {
   const auto& cfg = host_.config();
   if (!cfg.get_bool("enabled")) return {{"ok", true}, {"skipped", "maintenance_disabled"}};
   std::unique_lock lock(run_mu_, std::try_to_lock);
@@ -52,7 +52,12 @@ jarvis::Json Runner::run(const std::string& trigger) {
   jarvis::Json results = jarvis::Json::array();
   jarvis::Json bug_tasks = jarvis::Json::array();
   bool ok = true;
+  bool cancelled = false;
   for (const auto& command : commands) {
+    if (cancel.cancelled()) {
+      cancelled = true;
+      break;
+    }
     jarvis::ProcessResult r;
     if (!std::filesystem::is_directory(dir)) {
       r.exit_code = 126;
@@ -61,11 +66,13 @@ jarvis::Json Runner::run(const std::string& trigger) {
       r = jarvis::run_process({.argv = {"bash", "-lc", command},
                                .cwd = dir,
                                .timeout_ms = timeout_ms,
-                               .max_output_bytes = cap});
+                               .max_output_bytes = cap,
+                               .cancel = cancel});
     }
     jarvis::Json res = {{"command", command},
                         {"exit_code", r.exit_code},
                         {"timed_out", r.timed_out},
+                        {"cancelled", r.cancelled},
                         {"duration_ms", r.duration_ms},
                         {"stdout", r.stdout_text},
                         {"stderr", r.stderr_text},
@@ -73,6 +80,10 @@ jarvis::Json Runner::run(const std::string& trigger) {
                         {"stderr_truncated", r.stderr_truncated}};
     results.push_back(res);
     if (r.exit_code == 0) continue;
+    if (r.cancelled) {
+      cancelled = true;  // stopped from outside: not a failing check, no bug report
+      break;
+    }
     ok = false;
     host_.events().emit(
         {.type = "maintenance.command.failed",
@@ -115,9 +126,11 @@ jarvis::Json Runner::run(const std::string& trigger) {
                                    {"command_count", commands.size()},
                                    {"failed", std::count_if(results.begin(), results.end(),
                                                             [](const jarvis::Json& r) {
-                                                              return r["exit_code"] != 0;
+                                                              return r["exit_code"] != 0 &&
+                                                                     !r["cancelled"].get<bool>();
                                                             })},
-                                   {"bug_filing", bug_filing}},
+                                   {"bug_filing", bug_filing},
+                                   {"cancelled", cancelled}},
                        .actor_type = "system",
                        .actor_id = "maintenance"});
   return {{"ok", ok},
@@ -127,7 +140,8 @@ jarvis::Json Runner::run(const std::string& trigger) {
           {"command_count", commands.size()},
           {"results", results},
           {"bug_tasks", bug_tasks},
-          {"bug_filing", bug_filing}};
+          {"bug_filing", bug_filing},
+          {"cancelled", cancelled}};
 }
 
 jarvis::Json Runner::heartbeat() {

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -182,6 +183,35 @@ TEST_F(Maintenance, EnqueueIsRunByTheServingHost) {
   }
   ASSERT_TRUE(st["last_run"].is_object()) << server.output();
   EXPECT_EQ(st["last_run"]["trigger"], "enqueue");
+}
+
+TEST_F(Maintenance, ShutdownStopsTheRunningCommandAndRecordsTheRun) {
+  // A serving host runs a long command from the queue; SIGTERM makes the task's should_stop
+  // true, which stops the command's process group (exit 130) instead of waiting it out, and
+  // the run is still recorded — the command marked cancelled, not filed as a failing check.
+  std::string marker = dir_.file("started");
+  auto env = env_;
+  env["MAINTENANCE_COMMANDS"] = "touch " + marker + "; sleep 300";
+  env["MAINTENANCE_TIMEOUT_SECONDS"] = "600";
+  env["TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS"] = "120";
+  ASSERT_EQ(run_jarvis({"maintenance", "enqueue", "--json"}, dir_.path(), env).exit_code, 0);
+  {
+    ServerProcess server(dir_.path(), env);
+    ASSERT_TRUE(server.ready()) << server.output();
+    for (int i = 0; i < 400 && !std::filesystem::exists(marker); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(std::filesystem::exists(marker)) << server.output();
+    EXPECT_EQ(server.terminate(std::chrono::seconds(90)), 0) << server.output();
+  }
+  json st = json::parse(run_jarvis({"maintenance", "status", "--json"}, dir_.path(), env).out,
+                        nullptr, false);
+  ASSERT_TRUE(st.is_object() && st["last_run"].is_object()) << st.dump();
+  ASSERT_EQ(st["last_run"]["results"].size(), 1u);
+  const json& r = st["last_run"]["results"][0];
+  EXPECT_TRUE(r["cancelled"].get<bool>()) << r.dump();
+  EXPECT_EQ(r["exit_code"], 130);
+  EXPECT_FALSE(r["timed_out"].get<bool>());
 }
 
 }  // namespace
