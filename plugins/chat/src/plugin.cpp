@@ -1,11 +1,79 @@
 // chat/src/plugin.cpp — entry of the chat plugin: registration only.
+//
+// What it registers (details in plugins/chat/README.md):
+//   routes   /api/v1/threads… (routes.cpp), /api/v1/agents… (agent/agent_routes.cpp)
+//   tasks    chat.agent_step (step.cpp), chat.compact_thread, chat.channel_inbound (channels.cpp)
+//   events   durable subscription channel.inbound → chat.channel_inbound
+#include <memory>
+
+#include "agent/agent_routes.h"
+#include "agent/bundles.h"
+#include "channels.h"
 #include "jarvis/jarvis.h"
+#include "live.h"
+#include "provider.h"
+#include "routes.h"
+#include "slash_env.h"
+#include "step.h"
 
 namespace chat {
 
 class ChatPlugin : public jarvis::Plugin {
  public:
-  void setup(jarvis::Host& host) override { (void)host; }
+  void setup(jarvis::Host& host) override {
+    host_ = &host;
+    const jarvis::PluginConfig& cfg = host.config();
+    bundles_ = BundleSet::load({.agents_dir = cfg.get_string("agents_dir")});
+    router_ = make_router(host);
+    hub_ = std::make_unique<LiveHub>(host);
+    slash_env_ = std::make_unique<ChatSlashEnv>(host, *router_, bundles_);
+    StepConfig step_config = StepConfig::from(cfg);
+    runner_ = std::make_unique<StepRunner>(host, *hub_, *router_, bundles_, step_config);
+    runner_->set_slash_env(slash_env_.get());
+
+    StepRunner* runner = runner_.get();
+    host.tasks().add(
+        {.name = "chat.agent_step",
+         .description = "Answers one chat message (slash command or agent loop)",
+         .handler = [runner](jarvis::TaskContext& c) { return runner->run(c); },
+         .retry = {.max_attempts = 3, .initial_backoff = std::chrono::milliseconds(2000)},
+         .timeout = std::chrono::seconds(900)});
+    host.tasks().add({.name = "chat.compact_thread",
+                      .description = "Summarises a chat thread's older messages",
+                      .handler = [runner](jarvis::TaskContext& c) { return runner->compact(c); },
+                      .timeout = std::chrono::seconds(900)});
+
+    register_thread_routes(host, *hub_, bundles_,
+                           {.max_message_bytes = cfg.get_int("max_message_bytes"),
+                            .daily_token_limit = cfg.get_int("user_daily_token_limit"),
+                            .max_concurrent_steps = cfg.get_int("user_max_concurrent_steps")});
+    register_agent_routes(host, bundles_);
+    register_channels(host, cfg.get_int("user_daily_token_limit"));
+  }
+
+  void start() override {
+    report_bundle_problems(*host_, bundles_);
+    report_unknown_tools(*host_, bundles_);
+  }
+
+  void stop() override {
+    if (hub_) hub_->close_all();
+  }
+
+  jarvis::Health health() const override {
+    if (router_ && !router_->configured()) {
+      return {jarvis::Health::Status::Degraded, "no LLM provider configured"};
+    }
+    return {};
+  }
+
+ private:
+  jarvis::Host* host_ = nullptr;
+  BundleSet bundles_;
+  std::unique_ptr<ModelRouter> router_;
+  std::unique_ptr<LiveHub> hub_;
+  std::unique_ptr<ChatSlashEnv> slash_env_;
+  std::unique_ptr<StepRunner> runner_;
 };
 
 }  // namespace chat

@@ -1,0 +1,158 @@
+// chat/src/channels.cpp — see channels.h.
+#include "channels.h"
+
+#include "agent/text_budget.h"
+#include "step.h"
+#include "store.h"
+
+namespace chat {
+namespace {
+
+constexpr std::size_t kMaxInboundBytes = 64 * 1024;
+
+void reject(jarvis::Host& host, const jarvis::Json& event, const std::string& reason) {
+  host.log()->warn("chat: channel.inbound {} refused: {}", event.value("id", ""), reason);
+  host.metrics().increment("channel_inbound_total", 1, {{"result", "rejected"}});
+  host.events().emit({.type = "chat.inbound.rejected",
+                      .payload = {{"event_id", event.value("id", "")}, {"reason", reason}},
+                      .trace_id = event.value("trace_id", "")});
+}
+
+jarvis::Json handle_inbound(jarvis::Host& host, long long daily_token_limit,
+                            const jarvis::TaskContext& ctx) {
+  const jarvis::Json& event = ctx.payload;
+  const std::string event_id = event.value("id", "");
+  const jarvis::Json p = event.value("payload", jarvis::Json::object());
+  const std::string channel = p.value("channel", "");
+  const std::string external = p.contains("external_thread") && p["external_thread"].is_string()
+                                   ? p["external_thread"].get<std::string>()
+                                   : "";
+  std::string text =
+      p.contains("text") && p["text"].is_string() ? p["text"].get<std::string>() : "";
+  std::string user_id =
+      p.contains("user_id") && p["user_id"].is_string() ? p["user_id"].get<std::string>() : "";
+  if (user_id.empty() && event.value("actor_type", "") == "user") {
+    user_id = event.value("actor_id", "");
+  }
+  if (event_id.empty()) throw jarvis::bad_request("not an event", "invalid_payload");
+  // The subscription is by prefix: channel.inbound.<anything> is not an inbound message.
+  if (event.value("type", "") != "channel.inbound") return {{"ignored", event.value("type", "")}};
+  if (channel.empty() || channel == "web" || channel == "api" || channel == "cli") {
+    reject(host, event, "channel must name a channel plugin's channel");
+    return {{"rejected", "channel"}};
+  }
+  if (external.empty() || external.size() > 256) {
+    reject(host, event, "external_thread must be 1 to 256 bytes");
+    return {{"rejected", "external_thread"}};
+  }
+  if (user_id.empty()) {
+    reject(host, event, "no user: set payload.user_id to the Jarvis user of the sender");
+    return {{"rejected", "user"}};
+  }
+  if (text.size() > kMaxInboundBytes) text = std::string(utf8_prefix(text, kMaxInboundBytes));
+  if (!valid_utf8(text)) {
+    reject(host, event, "text is not UTF-8");
+    return {{"rejected", "text"}};
+  }
+  const std::string sender =
+      p.contains("sender") && p["sender"].is_string() ? p["sender"].get<std::string>() : "";
+  jarvis::Json attachments = p.contains("attachments") && p["attachments"].is_array()
+                                 ? p["attachments"]
+                                 : jarvis::Json::array();
+  if (text.empty() && attachments.empty()) {
+    reject(host, event, "neither text nor attachments");
+    return {{"rejected", "empty"}};
+  }
+
+  jarvis::Json thread;
+  {
+    auto sql = host.db().session();
+    if (ChatStore::has_source_event(*sql, event_id)) return {{"duplicate", true}};
+    thread = ChatStore::thread_by_external(*sql, channel, external);
+  }
+  std::string thread_id;
+  if (thread.is_null()) {
+    thread_id = jarvis::new_id("thr");
+    host.threads().claim(thread_id, user_id);
+  } else {
+    thread_id = thread["id"];
+  }
+  const std::string owner = thread.is_null() ? user_id : thread["owner_id"].get<std::string>();
+  const std::string trace_id =
+      event.value("trace_id", "").empty() ? jarvis::new_id("trc") : event.value("trace_id", "");
+  const std::string step_id = jarvis::new_id("stp");
+  auto tx = host.db().transaction();
+  auto& sql = tx->session();
+  if (ChatStore::has_source_event(sql, event_id)) return {{"duplicate", true}};
+  if (thread.is_null()) {
+    ChatStore::create_thread(sql, thread_id, user_id, channel, external, "");
+  }
+  jarvis::Json meta = jarvis::Json::object();
+  if (!attachments.empty()) meta["attachments"] = attachments;
+  auto ids = ChatStore::insert_messages(sql, thread_id,
+                                        {{.role = "user",
+                                          .content = text,
+                                          .step_id = step_id,
+                                          .trace_id = trace_id,
+                                          .sender = sender,
+                                          .source_event_id = event_id,
+                                          .meta = meta}});
+  host.events().emit({.type = "message.new",
+                      .payload = {{"message_id", ids.front().id},
+                                  {"role", "user"},
+                                  {"channel", channel},
+                                  {"step_id", step_id}},
+                      .thread_id = thread_id,
+                      .trace_id = trace_id,
+                      .actor_type = "user",
+                      .actor_id = user_id},
+                     *tx);
+  const bool command = !text.empty() && text[0] == '/';
+  if (!command && daily_token_limit > 0 &&
+      ChatStore::tokens_used(sql, owner, utc_day()) >= daily_token_limit) {
+    // Over quota: a fixed reply instead of a step (the channel still hears back).
+    auto reply = ChatStore::insert_messages(
+        sql, thread_id,
+        {{.role = "assistant",
+          .content = "The daily token quota is used up; it resets at 00:00 UTC.",
+          .agent_id = "main",
+          .trace_id = trace_id,
+          .meta = {{"quota_exceeded", true}}}});
+    host.events().emit({.type = "channel.outbound",
+                        .payload = {{"channel", channel},
+                                    {"thread_id", thread_id},
+                                    {"recipient", external},
+                                    {"text",
+                                     "The daily token quota is used up; it resets at "
+                                     "00:00 UTC."},
+                                    {"message_id", reply.front().id}},
+                        .thread_id = thread_id,
+                        .trace_id = trace_id,
+                        .actor_type = "agent",
+                        .actor_id = "agent:main"},
+                       *tx);
+    tx->commit();
+    host.metrics().increment("channel_inbound_total", 1, {{"result", "quota_exceeded"}});
+    return {{"thread_id", thread_id}, {"quota_exceeded", true}};
+  }
+  StepRunner::enqueue_step(host, *tx, step_id, thread_id, owner, ids.front().id, trace_id,
+                           jarvis::Principal{owner, "", jarvis::Role::User, true}, "");
+  tx->commit();
+  host.metrics().increment("channel_inbound_total", 1, {{"result", "accepted"}});
+  return {{"thread_id", thread_id}, {"message_id", ids.front().id}, {"step_id", step_id}};
+}
+
+}  // namespace
+
+void register_channels(jarvis::Host& host, long long daily_token_limit) {
+  jarvis::Host* h = &host;
+  host.tasks().add({.name = "chat.channel_inbound",
+                    .description = "Turns a channel.inbound event into a thread message and an "
+                                   "agent step",
+                    .handler = [h, daily_token_limit](jarvis::TaskContext& ctx) {
+                      return handle_inbound(*h, daily_token_limit, ctx);
+                    }});
+  host.events().subscribe_durable("channel.inbound", "chat.channel_inbound");
+}
+
+}  // namespace chat
