@@ -24,19 +24,28 @@ struct CancelState {
     return false;
   }
 
-  void cancel() {
+  // Sets the flag; returns the callbacks to run (none when it was already set).
+  std::vector<std::function<void()>> mark_cancelled() {
     std::vector<std::function<void()>> run;
-    {
-      std::lock_guard lock(mu);
-      if (flag.exchange(true, std::memory_order_acq_rel)) return;
-      run.swap(callbacks);
-    }
+    std::lock_guard lock(mu);
+    if (flag.exchange(true, std::memory_order_acq_rel)) return run;
+    run.swap(callbacks);
+    return run;
+  }
+
+  static void run_all(std::vector<std::function<void()>>& run) {
     for (auto& cb : run) {
       try {
         cb();
       } catch (...) {  // a callback never breaks the canceller
       }
     }
+    run.clear();
+  }
+
+  void cancel() {
+    auto run = mark_cancelled();
+    run_all(run);
   }
 
   void on_cancel(std::function<void()> cb) {
@@ -85,6 +94,12 @@ void CancelToken::on_cancel(std::function<void()> callback) const {
 CancelSource::CancelSource() : state_(std::make_shared<detail::CancelState>()) {}
 CancelToken CancelSource::token() const { return CancelToken(state_); }
 void CancelSource::cancel() { state_->cancel(); }
+void CancelSource::cancel_deferred(const std::function<void(std::function<void()>)>& run) {
+  auto callbacks = std::make_shared<std::vector<std::function<void()>>>(state_->mark_cancelled());
+  if (callbacks->empty()) return;
+  if (!run) return detail::CancelState::run_all(*callbacks);
+  run([callbacks] { detail::CancelState::run_all(*callbacks); });
+}
 bool CancelSource::cancelled() const { return state_->cancelled(); }
 
 }  // namespace jarvis

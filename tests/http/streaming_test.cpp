@@ -25,6 +25,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "events/io_thread.h"
 #include "http/dispatcher.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -266,6 +267,24 @@ class StreamingTest : public ::testing::Test {
                        });
                      });
                }));
+    // A stream whose on_close callback blocks until the test opens `blocker_gate` (with a
+    // deadline, so a callback wrongly run on the I/O thread ends the test instead of hanging it).
+    router.add(Owner{}, route("GET", "/sse/blocking", [this](jarvis::Request&) {
+                 return jarvis::Response::sse([this](std::shared_ptr<jarvis::ResponseStream> s) {
+                   s->cancelled().on_cancel(
+                       [this] { cancel_on_io_thread = jarvis::host::on_io_thread() ? 1 : 0; });
+                   s->on_close([this, raw = s.get()] {
+                     close_on_io_thread = jarvis::host::on_io_thread() ? 1 : 0;
+                     token_cancelled_in_close = raw->cancelled().cancelled() ? 1 : 0;
+                     blocker_entered = true;
+                     std::unique_lock gate(gate_mu);
+                     gate_cv.wait_for(gate, 20s, [this] { return blocker_gate; });
+                     blocker_returned = true;
+                   });
+                   s->send_event("open", "ready");
+                   held.keep(std::move(s));  // open until the client goes away
+                 });
+               }));
     router.add(Owner{}, route("GET", "/sse/throws", [](jarvis::Request&) {
                  return jarvis::Response::sse([](std::shared_ptr<jarvis::ResponseStream> s) {
                    s->send_event("x", "before the throw");
@@ -285,9 +304,9 @@ class StreamingTest : public ::testing::Test {
     if (server) server->shutdown(5s);
   }
 
-  void start(ServerOptions o = {}) {
+  void start(ServerOptions o = {}, int io_threads = 2) {
     o.port = 0;
-    o.threads = 2;
+    o.threads = io_threads;
     server = std::make_unique<HttpServer>(o, dispatcher);
     server->start();
     ASSERT_NE(server->port(), 0);
@@ -296,6 +315,12 @@ class StreamingTest : public ::testing::Test {
   void open_gate() {
     std::lock_guard lock(gate_mu);
     gate_open = true;
+    blocker_gate = true;
+    gate_cv.notify_all();
+  }
+  void open_blocker_gate() {
+    std::lock_guard lock(gate_mu);
+    blocker_gate = true;
     gate_cv.notify_all();
   }
 
@@ -309,7 +334,13 @@ class StreamingTest : public ::testing::Test {
   std::mutex gate_mu;
   std::condition_variable gate_cv;
   bool gate_open = false;
+  bool blocker_gate = false;
   std::atomic<int> late_write_result{-1};
+  std::atomic<int> cancel_on_io_thread{-1};
+  std::atomic<int> close_on_io_thread{-1};
+  std::atomic<int> token_cancelled_in_close{-1};
+  std::atomic<bool> blocker_entered{false};
+  std::atomic<bool> blocker_returned{false};
 };
 
 }  // namespace
@@ -423,6 +454,41 @@ TEST_F(StreamingTest, ClientDisconnectMidStreamTellsTheHandlerAndReleasesTheStre
                          {{"route", "/sse/held"}, {"outcome", "client_gone"}}) == 1;
   }));
   EXPECT_EQ(held.closed.load(), 1) << "on_close runs once";
+}
+
+// Issue 9 leftover: a client going away is noticed on an I/O thread, but the handler's on_close
+// and on_cancel callbacks must run elsewhere — with one I/O thread, a blocking on_close would
+// otherwise stall every other connection.
+TEST_F(StreamingTest, ABlockingOnCloseCallbackRunsOffTheIoThreadAndStallsNoConnection) {
+  start({}, /*io_threads=*/1);  // one I/O thread serves every connection
+  StreamClient c(server->port());
+  c.get("/sse/blocking");
+  ASSERT_EQ(c.read_head(), 200);
+  std::string body;
+  ASSERT_TRUE(c.read_body_until("data: ready\n\n", body));
+  c.close();  // noticed by the connection's read on the (only) I/O thread
+  ASSERT_TRUE(eventually([&] { return blocker_entered.load(); })) << "on_close ran";
+  // While that callback blocks, the I/O thread still serves new connections and requests.
+  jarvis::test::RawHttpClient other(server->port());
+  other.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto r = other.read_response();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello");
+  StreamClient second(server->port());
+  second.get("/sse/sync");
+  EXPECT_EQ(second.read_head(), 200);
+  EXPECT_EQ(second.read_body().substr(0, 15), "event: greeting");
+  EXPECT_FALSE(blocker_returned.load())
+      << "the other requests were answered only after the blocking callback returned";
+  open_blocker_gate();
+  EXPECT_TRUE(eventually([&] { return blocker_returned.load(); }));
+  EXPECT_EQ(close_on_io_thread.load(), 0) << "on_close ran on an I/O thread";
+  EXPECT_EQ(cancel_on_io_thread.load(), 0) << "the token's on_cancel ran on an I/O thread";
+  EXPECT_EQ(token_cancelled_in_close.load(), 1) << "the token is cancelled before on_close runs";
+  EXPECT_TRUE(eventually([&] {
+    return metrics.value("jarvis_http_streams_total",
+                         {{"route", "/sse/blocking"}, {"outcome", "client_gone"}}) == 1;
+  }));
 }
 
 TEST_F(StreamingTest, ReleasingTheLastReferenceEndsTheStream) {

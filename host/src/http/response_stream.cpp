@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "events/delivery_thread.h"
+#include "events/io_thread.h"
+
 namespace jarvis::host {
 
 const char* to_string(StreamEnd e) {
@@ -55,7 +58,7 @@ void StreamChannel::end() {
     reason_ = StreamEnd::Complete;
     callbacks.swap(on_close_);
   }
-  run_callbacks(callbacks);
+  dispatch_callbacks(std::move(callbacks));
   std::lock_guard lock(mu_);
   wake_pending_ = false;  // the connection must look again: the stream is over
   wake_locked();
@@ -75,8 +78,9 @@ void StreamChannel::on_close(std::function<void()> callback) {
       return;
     }
   }
-  std::vector<std::function<void()>> now{std::move(callback)};
-  run_callbacks(now);
+  std::vector<std::function<void()>> now;
+  now.push_back(std::move(callback));
+  dispatch_callbacks(std::move(now));
 }
 
 std::size_t StreamChannel::buffered() const {
@@ -135,9 +139,10 @@ void StreamChannel::close(StreamEnd reason) {
       reason_ = reason;
     }
   }
-  // The handler is told before the client can see the end.
-  cancel_.cancel();
-  run_callbacks(callbacks);
+  // The handler is told before the client can see the end: the token at once, its callbacks and
+  // then the on_close callbacks here or, from an I/O thread, on the stream-callback thread.
+  cancel_.cancel_deferred([this](std::function<void()> run) { dispatch(std::move(run)); });
+  dispatch_callbacks(std::move(callbacks));
   std::lock_guard lock(mu_);
   // Even with a flush already pending: the connection may be stuck in a write and must look.
   wake_pending_ = false;
@@ -153,6 +158,25 @@ void StreamChannel::wake_locked() {
   if (wake_pending_ || !wake_) return;
   wake_pending_ = true;
   wake_();
+}
+
+void StreamChannel::dispatch(std::function<void()> job) const {
+  if (callbacks_ && on_io_thread()) {
+    // The job holds `keep_` (the plugin's library) until it ran and was destroyed.
+    if (callbacks_->post([job, keep = keep_]() mutable {
+          job();
+          job = nullptr;
+        })) {
+      return;
+    }
+  }
+  job();
+}
+
+void StreamChannel::dispatch_callbacks(std::vector<std::function<void()>> callbacks) const {
+  if (callbacks.empty()) return;
+  auto held = std::make_shared<std::vector<std::function<void()>>>(std::move(callbacks));
+  dispatch([held] { run_callbacks(*held); });
 }
 
 void StreamChannel::run_callbacks(std::vector<std::function<void()>>& callbacks) {

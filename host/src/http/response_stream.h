@@ -12,6 +12,11 @@
 //
 // Memory: at most `max_buffer` bytes are queued or being written; a write beyond that closes the
 // stream (StreamEnd::Overflow) and the connection drops the client.
+//
+// Threads: the plugin's on_close callbacks and the on_cancel callbacks of the stream's token never
+// run on an Asio I/O thread. A close (or end) on one — the connection noticing a client that went
+// away, a timer, shutdown — hands them to `callbacks` (the server's stream-callback thread) in
+// that order; the token itself reports cancelled() at once. On any other thread they run there.
 #pragma once
 
 #include <chrono>
@@ -61,9 +66,17 @@ struct StreamLimits {
 };
 
 /// The queue between a producer and the connection. Thread-safe.
+class DeliveryThread;
+
 class StreamChannel {
  public:
-  explicit StreamChannel(std::size_t max_buffer) : max_buffer_(max_buffer) {}
+  /// `callbacks` runs the callbacks of a close that happens on an I/O thread (null: they run on
+  /// the closing thread, as in unit tests without a server). `keep` is held until the last
+  /// callback ran (the route entry: it keeps the plugin's library mapped).
+  explicit StreamChannel(std::size_t max_buffer,
+                         std::shared_ptr<DeliveryThread> callbacks = nullptr,
+                         std::shared_ptr<const void> keep = nullptr)
+      : max_buffer_(max_buffer), callbacks_(std::move(callbacks)), keep_(std::move(keep)) {}
 
   // --- producer side (through jarvis::ResponseStream) ---
   bool write(std::string_view bytes);
@@ -92,7 +105,8 @@ class StreamChannel {
   /// The bytes of the last take() were written.
   void sent();
   /// The host closes the stream: no more writes, the token is cancelled and the on_close
-  /// callbacks run (on this thread), then the connection is woken. No effect on a stream already
+  /// callbacks run (on this thread, or handed off when this is an I/O thread), then the
+  /// connection is woken. No effect on a stream already
   /// closed by the host; after the producer's end() only the reason changes (when `reason` does not
   /// end cleanly).
   void close(StreamEnd reason);
@@ -101,8 +115,13 @@ class StreamChannel {
  private:
   void wake_locked();
   static void run_callbacks(std::vector<std::function<void()>>& callbacks);
+  // Runs `job` here, or on callbacks_ when this is an I/O thread (and it still takes jobs).
+  void dispatch(std::function<void()> job) const;
+  void dispatch_callbacks(std::vector<std::function<void()>> callbacks) const;
 
   const std::size_t max_buffer_;
+  const std::shared_ptr<DeliveryThread> callbacks_;
+  const std::shared_ptr<const void> keep_;
   mutable std::mutex mu_;
   std::string pending_;
   std::size_t in_flight_ = 0;

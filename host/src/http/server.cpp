@@ -29,6 +29,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "events/delivery_thread.h"
 #include "http/connection_limits.h"
 #include "http/dispatcher.h"
 #include "http/framing.h"
@@ -107,6 +108,9 @@ struct ServerCore {
   std::atomic<bool> stopping{false};
   StreamTracker streams;
   StreamLimits stream_limits;
+  // Runs the on_close / on_cancel callbacks of streams closed on an I/O thread (never there).
+  std::shared_ptr<DeliveryThread> stream_callbacks =
+      std::make_shared<DeliveryThread>("stream callbacks");
 
   std::shared_ptr<ConnectionLimiter> limiter;  // set by listen()
   std::unique_ptr<HandlerPool> pool;           // set by start()
@@ -358,7 +362,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void run_stream(std::shared_ptr<jarvis::Request> jr, std::shared_ptr<jarvis::Response> jres,
                   std::shared_ptr<DispatchInfo> info, unsigned version) {
     jarvis::StreamStart start = std::exchange(jres->stream_start, nullptr);
-    auto channel = std::make_shared<StreamChannel>(core_.stream_limits.max_buffer_bytes);
+    auto channel = std::make_shared<StreamChannel>(core_.stream_limits.max_buffer_bytes,
+                                                   core_.stream_callbacks, info->route);
     net::post(executor_, [self = shared_from_this(), jr, jres, info, channel, version] {
       self->hand_over_stream(jr, *jres, *info, channel, version);
     });
@@ -789,6 +794,9 @@ void HttpServer::shutdown(std::chrono::milliseconds grace) {
   impl_->threads.clear();
   // Producers may still hold streams: cut them off from the stopped io_context.
   impl_->streams.detach_all();
+  // The callbacks of streams closed on the I/O threads have run when shutdown returns (the
+  // plugins that registered them are stopped next); later closes run them on their own thread.
+  impl_->stream_callbacks->stop();
 }
 
 }  // namespace jarvis::host

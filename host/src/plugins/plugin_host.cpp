@@ -31,6 +31,27 @@ T& require(T* service, const Owner& owner, const char* what) {
   return *service;
 }
 
+// The stream a plugin's start callback receives: the host's stream, with every on_close callback
+// counted as an in-flight call of the plugin (shutdown waits for it like for a handler; one stuck
+// past the drain time is named by the shutdown watchdog).
+class CountedStream final : public jarvis::ResponseStream {
+ public:
+  CountedStream(std::shared_ptr<jarvis::ResponseStream> inner, std::shared_ptr<InFlight> calls)
+      : inner_(std::move(inner)), calls_(std::move(calls)) {}
+  bool write(std::string_view bytes) override { return inner_->write(bytes); }
+  void end() override { inner_->end(); }
+  bool closed() const override { return inner_->closed(); }
+  jarvis::CancelToken cancelled() const override { return inner_->cancelled(); }
+  void on_close(std::function<void()> callback) override {
+    inner_->on_close(counted(calls_, std::move(callback)));
+  }
+  std::size_t buffered_bytes() const override { return inner_->buffered_bytes(); }
+
+ private:
+  std::shared_ptr<jarvis::ResponseStream> inner_;
+  std::shared_ptr<InFlight> calls_;
+};
+
 class RouteAdapter : public jarvis::RouteRegistry {
  public:
   RouteAdapter(const Owner& o, Router* r, const std::shared_ptr<InFlight>& c)
@@ -39,10 +60,18 @@ class RouteAdapter : public jarvis::RouteRegistry {
     spec.handler = counted(calls_, std::move(spec.handler));
     if (calls_ && spec.handler) {
       // A streamed response's start callback is plugin code that runs after the handler
-      // returned (often for the whole stream): it counts as an in-flight call too.
+      // returned (often for the whole stream): it counts as an in-flight call too, and so do
+      // the stream's on_close callbacks.
       spec.handler = [calls = calls_, inner = std::move(spec.handler)](jarvis::Request& req) {
         jarvis::Response res = inner(req);
-        if (res.is_stream()) res.stream_start = counted(calls, std::move(res.stream_start));
+        if (res.is_stream()) {
+          res.stream_start = [calls, start = std::move(res.stream_start)](
+                                 std::shared_ptr<jarvis::ResponseStream> s) {
+            InFlight::Call call(*calls);
+            if (s) s = std::make_shared<CountedStream>(std::move(s), calls);
+            start(std::move(s));
+          };
+        }
         return res;
       };
     }

@@ -14,7 +14,12 @@
 // polled. Long-running consumers (the host's HTTP client, run_process, streams) poll
 // `cancelled()` at least every 100 ms, so predicate tokens need no thread of their own; callbacks
 // registered with `on_cancel` run once, on the thread that calls cancel() (or immediately when the
-// token is already cancelled) — keep them short and non-blocking.
+// token is already cancelled) — keep them short and non-blocking. A canceller that must not run
+// them itself (SDK 1.1: the host when a stream closes on one of its I/O threads) uses
+// `cancel_deferred`: the token reports cancelled() at once and the callbacks run on a thread of
+// the canceller's choosing:
+//
+//   source.cancel_deferred([&pool](std::function<void()> callbacks) { pool.post(callbacks); });
 #pragma once
 
 #include <functional>
@@ -60,6 +65,12 @@ class JARVIS_API CancelSource {
   CancelToken token() const;
   /// Cancels every token of this source and runs their callbacks. Idempotent.
   void cancel();
+  /// SDK 1.1: cancels every token of this source now (cancelled() is true when this returns) but,
+  /// instead of running the on_cancel callbacks here, hands them to `run` as one function that
+  /// runs them all, in registration order. `run` is called at most once, on this thread, and not
+  /// at all when there is nothing to run or the source was already cancelled. An exception from a
+  /// callback is swallowed, as with cancel().
+  void cancel_deferred(const std::function<void(std::function<void()>)>& run);
   bool cancelled() const;
 
  private:

@@ -124,9 +124,12 @@ class JARVIS_API ResponseStream {
   /// end(). Hand it to outbound calls (`OutboundRequest::cancel`) so they stop with the client.
   virtual CancelToken cancelled() const = 0;
   /// Runs `callback` once when the stream closes for any reason, end() included; at once (on the
-  /// calling thread) when it is already closed. Callbacks run on a host I/O thread or on the thread
-  /// that ended the stream: keep them short and non-blocking. Exceptions are logged and ignored.
-  /// A callback may capture the stream: the host drops the callbacks once they ran.
+  /// calling thread) when it is already closed. Callbacks never run on a host I/O thread: they
+  /// run on the thread that ended or released the stream, or — when the host closes it (client
+  /// gone, dropped, timeout, shutdown) — on the host's stream-callback thread, after the token's
+  /// on_cancel callbacks. That thread is shared by every stream: keep callbacks short. They count
+  /// as in-flight calls of your plugin. Exceptions are logged and ignored. A callback may capture
+  /// the stream: the host drops the callbacks once they ran.
   virtual void on_close(std::function<void()> callback) = 0;
   /// Bytes queued and not yet handed to the client's connection: a producer that can wait may
   /// pace itself with it instead of running into the cap.
