@@ -2,9 +2,9 @@
 #include "support/support.h"
 
 #include "jarvis/database.h"
+#include "jarvis/testing.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -81,69 +81,21 @@ std::string fresh_database_url(Backend backend, const TempDir& dir) {
   return backend == Backend::Sqlite ? dir.file("var/jarvis.db") : pg_fresh_database();
 }
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
-
-namespace {
-size_t on_body(char* ptr, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(ptr, size * n);
-  return size * n;
-}
-size_t on_header(char* ptr, size_t size, size_t n, void* user) {
-  std::string line(ptr, size * n);
-  auto colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-    std::string value = line.substr(colon + 1);
-    auto b = value.find_first_not_of(" \t");
-    auto e = value.find_last_not_of(" \t\r\n");
-    value = b == std::string::npos ? "" : value.substr(b, e - b + 1);
-    (*static_cast<std::map<std::string, std::string>*>(user))[name] = value;
-  }
-  return size * n;
-}
-}  // namespace
+int free_port() { return jarvis::testing::free_port(); }
 
 HttpResult http(const std::string& method, const std::string& url, const std::string& body,
                 const std::vector<std::string>& headers) {
-  HttpResult r;
-  CURL* c = curl_easy_init();
-  curl_slist* hs = nullptr;
-  for (const auto& h : headers) hs = curl_slist_append(hs, h.c_str());
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  // One HTTP client for the whole suite: the one jarvis::testing ships (Jarvis::testing).
+  jarvis::testing::Headers pairs;
+  for (const auto& h : headers) {
+    auto colon = h.find(':');
+    std::string name = h.substr(0, colon);
+    std::string value = colon == std::string::npos ? "" : h.substr(colon + 1);
+    auto b = value.find_first_not_of(" \t");
+    pairs.emplace_back(name, b == std::string::npos ? "" : value.substr(b));
   }
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  if (curl_easy_perform(c) == CURLE_OK) {
-    long code = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    r.status = static_cast<int>(code);
-  }
-  curl_slist_free_all(hs);
-  curl_easy_cleanup(c);
-  return r;
+  jarvis::testing::HttpResponse r = jarvis::testing::request(method, url, body, pairs);
+  return {r.status, std::move(r.body), std::move(r.headers)};
 }
 
 namespace {

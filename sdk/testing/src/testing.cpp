@@ -54,7 +54,7 @@ void write_all(const std::string& path, const std::string& text) {
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released; the host binds it right after).
-int free_port() {
+int pick_free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw std::runtime_error("jarvis::testing: socket() failed");
   sockaddr_in addr{};
@@ -364,7 +364,7 @@ TestHost::TestHost(TestHostOptions options) : state_(std::make_unique<State>()) 
     for (const auto& n : required) req += (req.empty() ? "" : ",") + n;
     // One port for the CLI and the server: CLI commands that look for a running server
     // (`plugins list`, `doctor`) find this host's, never another one on the default port.
-    s.port = free_port();
+    s.port = pick_free_port();
     s.env = {{"APP_DB", s.dir + "/var/jarvis.db"},
              {"JARVIS_PLUGIN_DIRS", s.dir + "/plugins"},
              {"BIND_HOST", "127.0.0.1"},
@@ -403,7 +403,7 @@ void TestHost::start(const std::map<std::string, std::string>& env,
   // binds. The host then exits with "address already in use": take a fresh port and try again.
   // Readiness is the child's own listening socket plus /healthz, never /healthz alone.
   for (int attempt = 1;; ++attempt) {
-    s.port = free_port();
+    s.port = pick_free_port();
     s.env["BIND_PORT"] = std::to_string(s.port);  // the CLI asks this server from now on
     auto e = s.env;
     for (const auto& [k, v] : env) e[k] = v;
@@ -558,5 +558,12 @@ Client TestHost::login_admin(const std::string& username) {
 const std::string& TestHost::dir() const { return state_->dir; }
 std::map<std::string, std::string> TestHost::environment() const { return state_->env; }
 const std::string& TestHost::jarvis_binary() const { return state_->bin; }
+
+HttpResponse request(const std::string& method, const std::string& url, const std::string& body,
+                     const Headers& headers) {
+  return http(method, url, body, headers);
+}
+
+int free_port() { return pick_free_port(); }
 
 }  // namespace jarvis::testing

@@ -58,6 +58,16 @@ struct JARVIS_API CommandResult {
   Json json() const;
 };
 
+/// One HTTP request to any URL — a fake upstream server, a second host — with the client every
+/// TestHost call uses (libcurl, no proxy, no `Expect: 100-continue`, 60 s timeout). A body is
+/// sent as given; pass `{"Content-Type", "application/json"}` for JSON. status 0 when the
+/// connection failed.
+JARVIS_API HttpResponse request(const std::string& method, const std::string& url,
+                                const std::string& body = "", const Headers& headers = {});
+
+/// A TCP port on 127.0.0.1 free at the time of the call (bound, read and released).
+JARVIS_API int free_port();
+
 /// A client bound to one running host and, optionally, one credential (sent as a bearer token).
 /// Cheap to copy. Paths are absolute ("/api/v1/…"); bodies of post/patch are sent as JSON.
 class JARVIS_API Client {
