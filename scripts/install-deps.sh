@@ -17,6 +17,12 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node and npm run the vendors' official clients against the fake LLM servers (tests/node; the
+# packages come from package-lock.json through ctest's node_deps fixture). Checked by command, not
+# by package: a machine may have a newer Node from another source, whose own npm would conflict
+# with Debian's npm package.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""

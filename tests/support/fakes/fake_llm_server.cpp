@@ -1086,7 +1086,13 @@ void FakeLlmServer::handle(const HttpRequest& req, Responder& out) {
       break;
     }
     case Dialect::anthropic: {
+      // "x-api-key: KEY" (API version 2023-06-01 clients) or "Authorization: Bearer KEY"
+      // (the 2026-10-21 clients): the real API takes either.
       std::string key = req.header("x-api-key");
+      if (std::string auth = req.header("authorization");
+          key.empty() && auth.rfind("Bearer ", 0) == 0) {
+        key = auth.substr(7);
+      }
       if (key.empty() || (!api_key.empty() && key != api_key)) {
         return refuse({401, "invalid x-api-key", ""});
       }

@@ -31,7 +31,8 @@
 //             POST /v1beta/models/{model}:streamGenerateContent?alt=sse ("/v1/" also accepted)
 //             key: "x-goog-api-key: KEY" header or "?key=KEY"
 //   anthropic base_url() = http://127.0.0.1:PORT     POST /v1/messages
-//             key: "x-api-key: KEY"; "anthropic-version" required, as the real API requires it
+//             key: "x-api-key: KEY" or "Authorization: Bearer KEY" (the SDK's 2026-10-21 API
+//             version sends that); "anthropic-version" required, as the real API requires it
 // Control endpoints (any dialect; not recorded, never consume a reply), used by the
 // jarvis-fake-llm executable's clients (tests/node, bench/chat.sh):
 //   POST /_fake/script    body: one ScriptedReply as JSON (see to_json) or an array of them
