@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
+#include <stdexcept>
+#include <vector>
 #include <thread>
 
 namespace {
@@ -77,6 +80,35 @@ TEST(Cancel, CancelFromAnotherThreadIsSeen) {
   std::thread th([&] { src.cancel(); });
   th.join();
   EXPECT_TRUE(t.cancelled());
+}
+
+// SDK 1.1: a canceller that must not run callbacks itself (the host on an I/O thread).
+TEST(Cancel, CancelDeferredCancelsAtOnceAndHandsTheCallbacksOver) {
+  jarvis::CancelSource src;
+  auto t = src.token();
+  std::vector<int> order;
+  t.on_cancel([&] { order.push_back(1); });
+  t.on_cancel([&] { throw std::runtime_error("ignored"); });
+  t.on_cancel([&] { order.push_back(3); });
+  std::vector<std::function<void()>> handed;
+  src.cancel_deferred([&](std::function<void()> run) { handed.push_back(std::move(run)); });
+  EXPECT_TRUE(t.cancelled()) << "the token is cancelled before any callback ran";
+  EXPECT_TRUE(order.empty()) << "no callback ran on the cancelling thread";
+  ASSERT_EQ(handed.size(), 1u) << "one job for all callbacks";
+  std::thread other(handed[0]);
+  other.join();
+  EXPECT_EQ(order, (std::vector<int>{1, 3})) << "in registration order; a throw is swallowed";
+  // Idempotent: a second cancel (of either kind) hands nothing over and runs nothing.
+  src.cancel_deferred([&](std::function<void()> run) { handed.push_back(std::move(run)); });
+  src.cancel();
+  EXPECT_EQ(handed.size(), 1u);
+  EXPECT_EQ(order.size(), 2u);
+  // Nothing registered: `run` is not called at all.
+  jarvis::CancelSource quiet;
+  bool called = false;
+  quiet.cancel_deferred([&](std::function<void()>) { called = true; });
+  EXPECT_FALSE(called);
+  EXPECT_TRUE(quiet.cancelled());
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 #include "auth/permissions.h"
 
 #include <iomanip>
+#include <map>
 #include <memory>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -21,7 +23,22 @@ jarvis::Json row_json(const PermissionRow& r) {
   return {{"principal", r.principal},
           {"tool", r.tool},
           {"effect", r.effect},
-          {"created_at", r.created_at}};
+          {"created_at", r.created_at},
+          {"granted_by", r.granted_by}};
+}
+
+void emit_change(EventBusImpl* events, const std::string& type, jarvis::Json payload,
+                 const std::string& actor_type, const std::string& actor) {
+  if (!events) return;
+  try {
+    events->emit(Owner{}, jarvis::Event{.type = type,
+                                        .payload = std::move(payload),
+                                        .actor_type = actor_type,
+                                        .actor_id = actor,
+                                        .component = "policy"});
+  } catch (const std::exception& e) {
+    spdlog::error("{} event failed: {}", type, e.what());
+  }
 }
 
 }  // namespace
@@ -47,11 +64,13 @@ std::vector<PermissionRow> PermissionStore::list(const std::string& principal,
   PermissionRow r;
   std::string p = principal, t = tool;
   soci::statement st =
-      (sql->prepare << "SELECT principal, tool, effect, created_at FROM tool_permissions "
-                       "WHERE (:p1 = '' OR principal = :p2) AND (:t1 = '' OR tool = :t2) "
-                       "ORDER BY principal, tool",
+      (sql->prepare
+           << "SELECT principal, tool, effect, created_at, granted_by FROM tool_permissions "
+              "WHERE (:p1 = '' OR principal = :p2) AND (:t1 = '' OR tool = :t2) "
+              "ORDER BY principal, tool",
        soci::use(p, "p1"), soci::use(p, "p2"), soci::use(t, "t1"), soci::use(t, "t2"),
-       soci::into(r.principal), soci::into(r.tool), soci::into(r.effect), soci::into(r.created_at));
+       soci::into(r.principal), soci::into(r.tool), soci::into(r.effect), soci::into(r.created_at),
+       soci::into(r.granted_by));
   st.execute(false);
   std::vector<PermissionRow> out;
   while (st.fetch()) out.push_back(r);
@@ -65,28 +84,21 @@ PermissionRow PermissionStore::put(const std::string& principal, const std::stri
   if (effect != "allow" && effect != "deny") {
     throw jarvis::Error(400, "invalid_field", "field 'effect': must be \"allow\" or \"deny\"");
   }
-  PermissionRow r{principal, tool, effect, jarvis::now_iso()};
+  // An admin's write takes the row over, whoever granted it: a plugin never changes it again.
+  PermissionRow r{principal, tool, effect, jarvis::now_iso(), "admin"};
   {
     auto sql = db_.session();
-    *sql << "INSERT INTO tool_permissions(principal, tool, effect, created_at) VALUES(:p, :t, :e, "
-            ":c) "
+    *sql << "INSERT INTO tool_permissions(principal, tool, effect, created_at, granted_by) "
+            "VALUES(:p, :t, :e, :c, :g) "
             "ON CONFLICT (principal, tool) DO UPDATE SET effect = excluded.effect, "
-            "created_at = excluded.created_at",
-        soci::use(r.principal), soci::use(r.tool), soci::use(r.effect), soci::use(r.created_at);
+            "created_at = excluded.created_at, granted_by = excluded.granted_by",
+        soci::use(r.principal), soci::use(r.tool), soci::use(r.effect), soci::use(r.created_at),
+        soci::use(r.granted_by);
   }
-  if (events_) {
-    try {
-      events_->emit(
-          Owner{},
-          jarvis::Event{.type = "permission.changed",
-                        .payload = {{"principal", principal}, {"tool", tool}, {"effect", effect}},
-                        .actor_type = "user",
-                        .actor_id = actor,
-                        .component = "policy"});
-    } catch (const std::exception& e) {
-      spdlog::error("permission.changed event failed: {}", e.what());
-    }
-  }
+  emit_change(
+      events_, "permission.changed",
+      {{"principal", principal}, {"tool", tool}, {"effect", effect}, {"granted_by", "admin"}},
+      "user", actor);
   return r;
 }
 
@@ -103,18 +115,93 @@ bool PermissionStore::remove(const std::string& principal, const std::string& to
     st.execute(true);
     n = st.get_affected_rows();
   }
-  if (n > 0 && events_) {
-    try {
-      events_->emit(Owner{}, jarvis::Event{.type = "permission.removed",
-                                           .payload = {{"principal", principal}, {"tool", tool}},
-                                           .actor_type = "user",
-                                           .actor_id = actor,
-                                           .component = "policy"});
-    } catch (const std::exception& e) {
-      spdlog::error("permission.removed event failed: {}", e.what());
-    }
+  if (n > 0) {
+    emit_change(events_, "permission.removed", {{"principal", principal}, {"tool", tool}}, "user",
+                actor);
   }
   return n > 0;
+}
+
+AgentGrantOutcome PermissionStore::grant_agent_tools(const std::string& plugin,
+                                                     const std::string& principal,
+                                                     const std::vector<std::string>& tools) {
+  check_name(principal, "principal");
+  if (principal.rfind("agent:", 0) != 0 || principal.size() == 6) {
+    throw jarvis::Error(403, "grant_forbidden",
+                        "plugin '" + plugin +
+                            "' may only grant tools to agents (\"agent:<id>\"), "
+                            "not to '" +
+                            principal + "'");
+  }
+  if (tools.size() > kMaxAgentGrantTools) {
+    throw jarvis::Error(400, "too_many_tools",
+                        "at most " + std::to_string(kMaxAgentGrantTools) +
+                            " tools per agent grant (got " + std::to_string(tools.size()) + ")");
+  }
+  std::set<std::string> wanted;
+  for (const auto& t : tools) {
+    check_name(t, "tool");
+    wanted.insert(t);
+  }
+  const std::string source = "plugin:" + plugin;
+  AgentGrantOutcome out;
+  {
+    jarvis::DbTransaction tx = db_.transaction();
+    soci::session& sql = tx->session();
+    std::map<std::string, std::string> existing;  // tool -> granted_by
+    {
+      std::string tool, by;
+      soci::statement st = (sql.prepare << "SELECT tool, granted_by FROM tool_permissions "
+                                           "WHERE principal = :p",
+                            soci::use(principal), soci::into(tool), soci::into(by));
+      st.execute(false);
+      while (st.fetch()) existing[tool] = by;
+    }
+    std::string now = jarvis::now_iso();
+    for (const auto& t : wanted) {
+      auto it = existing.find(t);
+      if (it != existing.end()) {
+        if (it->second != source) out.not_granted.push_back(t);
+        continue;
+      }
+      // DO NOTHING: a row written meanwhile (an admin, another host) is never overwritten.
+      soci::statement st =
+          (sql.prepare << "INSERT INTO tool_permissions(principal, tool, effect, created_at, "
+                          "granted_by) VALUES(:p, :t, 'allow', :c, :g) "
+                          "ON CONFLICT (principal, tool) DO NOTHING",
+           soci::use(principal), soci::use(t), soci::use(now), soci::use(source));
+      st.execute(true);
+      if (st.get_affected_rows() > 0) {
+        out.added.push_back(t);
+      } else {
+        out.not_granted.push_back(t);
+      }
+    }
+    for (const auto& [t, by] : existing) {
+      if (by != source || wanted.count(t)) continue;
+      soci::statement st = (sql.prepare << "DELETE FROM tool_permissions WHERE principal = :p "
+                                           "AND tool = :t AND granted_by = :g",
+                            soci::use(principal), soci::use(t), soci::use(source));
+      st.execute(true);
+      if (st.get_affected_rows() > 0) out.removed.push_back(t);
+    }
+    tx->commit();
+  }
+  for (const auto& t : out.added) {
+    emit_change(
+        events_, "permission.changed",
+        {{"principal", principal}, {"tool", t}, {"effect", "allow"}, {"granted_by", source}},
+        "plugin", plugin);
+  }
+  for (const auto& t : out.removed) {
+    emit_change(events_, "permission.removed",
+                {{"principal", principal}, {"tool", t}, {"granted_by", source}}, "plugin", plugin);
+  }
+  if (!out.added.empty() || !out.removed.empty()) {
+    spdlog::info("plugin {} granted {}: +{} -{} tool(s)", plugin, principal, out.added.size(),
+                 out.removed.size());
+  }
+  return out;
 }
 
 void register_permission_routes(Router& router, jarvis::Database& db, EventBusImpl* events) {
@@ -126,7 +213,8 @@ void register_permission_routes(Router& router, jarvis::Database& db, EventBusIm
                         .path = "/api/v1/permissions",
                         .auth = jarvis::Auth::Admin,
                         .summary = "Tool permissions of the policy engine: "
-                                   "{items:[{principal, tool, effect, created_at}]}",
+                                   "{items:[{principal, tool, effect, created_at, granted_by}]} "
+                                   "(granted_by: admin or plugin:<name>)",
                         .handler = [store](jarvis::Request& req) {
                           std::string p = req.query_param("principal").value_or("");
                           std::string t = req.query_param("tool").value_or("");
@@ -208,11 +296,12 @@ void register_permission_commands(CommandTable& commands, jarvis::Database& db,
                          return 0;
                        }
                        c.out << std::left << std::setw(32) << "PRINCIPAL" << std::setw(32) << "TOOL"
-                             << std::setw(8) << "EFFECT"
+                             << std::setw(8) << "EFFECT" << std::setw(20) << "GRANTED BY"
                              << "SINCE\n";
                        for (const auto& r : rows) {
                          c.out << std::setw(32) << r.principal << std::setw(32) << r.tool
-                               << std::setw(8) << r.effect << r.created_at << "\n";
+                               << std::setw(8) << r.effect << std::setw(20) << r.granted_by
+                               << r.created_at << "\n";
                        }
                        return 0;
                      });

@@ -98,6 +98,10 @@ class ToolAdapter : public jarvis::ToolRegistry {
   jarvis::ToolResult invoke(const jarvis::ToolCall& call) override {
     return require(impl_, owner_, "tool registry").invoke(call);
   }
+  void grant_agent_tools(const std::string& agent_id,
+                         const std::vector<std::string>& tools) override {
+    require(impl_, owner_, "tool registry").grant_agent_tools(owner_, agent_id, tools);
+  }
 
  private:
   const Owner& owner_;

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "auth/permissions.h"
 #include "jarvis/error.h"
 #include "jarvis/json_schema.h"
 #include "registry/event_bus.h"
@@ -90,6 +91,14 @@ std::shared_ptr<const ToolEntry> ToolRegistryImpl::entry(const std::string& name
   std::lock_guard lock(mu_);
   auto it = items_.find(name);
   return it == items_.end() ? nullptr : it->second;
+}
+
+void ToolRegistryImpl::grant_agent_tools(const Owner& owner, const std::string& agent_id,
+                                         const std::vector<std::string>& tools) {
+  if (!db_) {
+    throw jarvis::Error(503, "database_unavailable", "tool grants need the host database");
+  }
+  PermissionStore(*db_, events_).grant_agent_tools(owner.name, agent_id, tools);
 }
 
 jarvis::PolicyDecision ToolRegistryImpl::decide(const jarvis::ToolCall& call) const {

@@ -72,6 +72,10 @@ class ToolRegistryImpl {
   void remove_owner(const std::string& owner_name);
   /// The policy decision alone (no invocation).
   jarvis::PolicyDecision decide(const jarvis::ToolCall& call) const;
+  /// jarvis::ToolRegistry::grant_agent_tools for plugin `owner` (PermissionStore::
+  /// grant_agent_tools). Throws Error(503, "database_unavailable") without a database.
+  void grant_agent_tools(const Owner& owner, const std::string& agent_id,
+                         const std::vector<std::string>& tools);
 
  private:
   std::shared_ptr<const ToolEntry> entry(const std::string& name) const;

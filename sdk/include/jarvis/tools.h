@@ -6,6 +6,12 @@
 // value; see jarvis/json_schema.h for the supported keywords), then the policy engine decides:
 // restart in progress, lockdown (for protected tools), a missing (principal, tool) permission or
 // any plugin policy denies the call. Only then does the handler run.
+//
+//   host.tools().add({.name = "hello.greet", .description = "Greet a person", .handler = greet});
+//   host.tools().grant_agent_tools("agent:hello", {"hello.greet"});   // SDK 1.1, in start()
+//   jarvis::ToolResult r = host.tools().invoke({.caller = user, .agent_id = "agent:hello",
+//                                               .tool = "hello.greet", .args = {{"name", "Ada"}}});
+//   if (!r.allowed) reply("not allowed: " + r.reason);
 #pragma once
 
 #include <functional>
@@ -95,6 +101,28 @@ class JARVIS_API ToolRegistry {
   /// Validates the arguments, checks policy and, when allowed, runs the tool. Never throws for a
   /// refused, denied or failing call.
   virtual ToolResult invoke(const ToolCall& call) = 0;
+
+  // --- SDK 1.1 ---
+
+  /// Grants agent `agent_id` (the principal a ToolCall's `agent_id` carries, "agent:<id>", e.g.
+  /// "agent:main") the tools `tools` — declaratively, for your plugin: afterwards the host's
+  /// permission table has an allow row granted by your plugin for each listed tool that nobody
+  /// else decides, and your plugin's earlier rows for that agent whose tool is no longer listed
+  /// are gone. Rows an administrator set (`jarvis permissions allow|deny`, PUT
+  /// /api/v1/permissions/…) are never changed — an admin deny always wins over your grant, now and
+  /// at every later call — and neither are rows another plugin granted. Listings show who granted
+  /// each row (`granted_by`: "admin" or "plugin:<name>"). Tools need not be registered yet (a
+  /// row for an unknown tool allows nothing until the tool exists). Call it from start() (one
+  /// transaction; emits permission.changed / permission.removed for each row it changed).
+  ///
+  ///   host.tools().grant_agent_tools("agent:" + bundle.id, bundle.allowed_tools);
+  ///
+  /// Throws Error(403, "grant_forbidden") for a principal that is not "agent:<id>" (a plugin never
+  /// grants users or the operator), Error(400, "invalid_field") for a malformed name (1-128
+  /// printable ASCII characters, no spaces or '/'), Error(400, "too_many_tools") past 1000 tools,
+  /// and the database's error (nothing changed then).
+  virtual void grant_agent_tools(const std::string& agent_id,
+                                 const std::vector<std::string>& tools) = 0;
 };
 
 /// Registry of plugin policies.
