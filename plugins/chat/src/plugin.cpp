@@ -9,6 +9,7 @@
 #include "agent/agent_routes.h"
 #include "agent/bundles.h"
 #include "channels.h"
+#include "cli.h"
 #include "jarvis/jarvis.h"
 #include "live.h"
 #include "provider.h"
@@ -49,6 +50,7 @@ class ChatPlugin : public jarvis::Plugin {
                             .max_concurrent_steps = cfg.get_int("user_max_concurrent_steps")});
     register_agent_routes(host, bundles_);
     register_channels(host, cfg.get_int("user_daily_token_limit"));
+    register_cli(host);  // jarvis ask / chat / threads (cli.cpp)
   }
 
   void start() override {
