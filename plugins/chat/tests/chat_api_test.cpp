@@ -1,0 +1,206 @@
+// chat/tests/chat_api_test.cpp — the threads API against a real host: owner scoping on every
+// route (alice, bob, admin), validation and error codes, the quota and the concurrent-step
+// limit, export, and channel.inbound → reply → channel.outbound through the chat_fixture plugin.
+#include "chat_support.h"
+
+namespace chat_test {
+namespace {
+
+TEST(ChatApi, EveryThreadRouteIsOwnerScoped) {
+  ChatHost h(Backend::Sqlite);
+  const std::string t = h.new_thread(h.alice, {{"title", "private"}});
+  const std::string base = "/api/v1/threads/" + t;
+  struct Case {
+    std::string method, path;
+    json body;
+  };
+  std::vector<Case> cases = {{"GET", base, nullptr},
+                             {"PATCH", base, {{"title", "x"}}},
+                             {"GET", base + "/messages", nullptr},
+                             {"POST", base + "/messages", {{"content", "hi"}}},
+                             {"GET", base + "/stream", nullptr},
+                             {"POST", base + "/cancel", nullptr},
+                             {"GET", base + "/export", nullptr},
+                             {"DELETE", base, nullptr}};
+  for (const auto& c : cases) {
+    auto r = h.call(c.method, c.path, h.bob, c.body);
+    EXPECT_EQ(r.status, 404) << c.method << " " << c.path << " " << r.body;
+    EXPECT_EQ(error_code(r), "thread_not_found") << c.method << " " << c.path;
+    auto anon = h.call(c.method, c.path, "", c.body);
+    EXPECT_EQ(anon.status, 401) << c.method << " " << c.path;
+  }
+  // An id that does not exist answers the same.
+  EXPECT_EQ(error_code(h.call("GET", "/api/v1/threads/thr_nope", h.bob)), "thread_not_found");
+
+  // Lists: bob sees none of alice's threads; ?all=true is admin-only.
+  auto bl = h.call("GET", "/api/v1/threads", h.bob);
+  EXPECT_EQ(json::parse(bl.body)["total"], 0) << bl.body;
+  EXPECT_EQ(h.call("GET", "/api/v1/threads?all=true", h.bob).status, 403);
+  auto al = json::parse(h.call("GET", "/api/v1/threads", h.alice).body);
+  ASSERT_EQ(al["total"], 1);
+  EXPECT_EQ(al["items"][0]["id"], t);
+  for (const char* key : {"items", "total", "limit", "offset", "has_more"}) {
+    EXPECT_TRUE(al.contains(key)) << key;
+  }
+  auto all = json::parse(h.call("GET", "/api/v1/threads?all=true", h.admin).body);
+  EXPECT_EQ(all["total"], 1);
+  EXPECT_EQ(json::parse(h.call("GET", "/api/v1/threads", h.admin).body)["total"], 0)
+      << "without all=true an admin lists their own threads";
+
+  // The admin may read and change it; alice may delete it.
+  EXPECT_EQ(h.call("GET", base, h.admin).status, 200);
+  auto p = h.call("PATCH", base, h.admin, {{"verbose", true}, {"status", "closed"}});
+  ASSERT_EQ(p.status, 200) << p.body;
+  EXPECT_EQ(json::parse(p.body)["settings"]["verbose"], true);
+  EXPECT_EQ(json::parse(p.body)["status"], "closed");
+  EXPECT_EQ(h.call("DELETE", base, h.alice).status, 204);
+  EXPECT_EQ(h.call("GET", base, h.alice).status, 404);
+}
+
+TEST(ChatApi, InputErrorsHaveStableCodes) {
+  ChatHost h(Backend::Sqlite, {.env = {{"CHAT_MAX_MESSAGE_BYTES", "100"}}});
+  const std::string t = h.new_thread(h.alice);
+  const std::string msgs = "/api/v1/threads/" + t + "/messages";
+  EXPECT_EQ(error_code(h.call("POST", msgs, h.alice, {{"content", ""}})), "invalid_field");
+  EXPECT_EQ(error_code(h.call("POST", msgs, h.alice, {{"content", 5}})), "invalid_field");
+  EXPECT_EQ(error_code(h.call("POST", msgs, h.alice, {{"content", "x"}, {"x", 1}})),
+            "unknown_field");
+  auto big = h.call("POST", msgs, h.alice, {{"content", std::string(101, 'a')}});
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(error_code(big), "message_too_large");
+  auto agent = h.call("POST", msgs, h.alice, {{"content", "x"}, {"agent_id", "nobody"}});
+  EXPECT_EQ(agent.status, 422);
+  EXPECT_EQ(error_code(agent), "unknown_agent");
+  EXPECT_EQ(h.call("POST", "/api/v1/threads", h.alice, {{"channel", "Bad Channel"}}).status, 400);
+  EXPECT_EQ(h.call("PATCH", "/api/v1/threads/" + t, h.alice, {{"status", "gone"}}).status, 400);
+  EXPECT_EQ(error_code(h.call("PATCH", "/api/v1/threads/" + t, h.alice,
+                              {{"active_agent_ids", {"ghost"}}})),
+            "unknown_agent");
+  ASSERT_EQ(h.call("PATCH", "/api/v1/threads/" + t, h.alice, {{"status", "archived"}}).status, 200);
+  auto closed = h.call("POST", msgs, h.alice, {{"content", "x"}});
+  EXPECT_EQ(closed.status, 409);
+  EXPECT_EQ(error_code(closed), "thread_not_open");
+  auto bad_json =
+      jarvis::test::http("POST", h.server->url(msgs), "{nope", {jarvis::test::bearer(h.alice)});
+  EXPECT_EQ(bad_json.status, 400);
+  EXPECT_EQ(h.call("GET", msgs + "?order=sideways", h.alice).status, 400);
+  EXPECT_EQ(h.call("GET", msgs + "?before=msg_unknown", h.alice).status, 400);
+}
+
+TEST(ChatApi, TheDailyTokenQuotaAnswers429) {
+  ChatHost h(Backend::Sqlite, {.env = {{"CHAT_USER_DAILY_TOKEN_LIMIT", "10"}}});
+  const std::string t = h.new_thread(h.alice);
+  const std::string msgs = "/api/v1/threads/" + t + "/messages";
+  ASSERT_EQ(h.call("POST", msgs, h.alice, {{"content", "one"}}).status, 202);
+  h.wait_reply(h.alice, t);  // 10 in + 5 out: over the limit now
+  auto r = h.call("POST", msgs, h.alice, {{"content", "two"}});
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_EQ(error_code(r), "quota_exceeded");
+  // Slash commands never reach a model: still answered.
+  EXPECT_EQ(h.call("POST", msgs, h.alice, {{"content", "/help"}}).status, 202);
+  // Bob has his own quota.
+  const std::string bt = h.new_thread(h.bob);
+  EXPECT_EQ(
+      h.call("POST", "/api/v1/threads/" + bt + "/messages", h.bob, {{"content", "hi"}}).status,
+      202);
+}
+
+TEST(ChatApi, ConcurrentStepsPerUserAreLimited) {
+  ChatHost h(Backend::Sqlite, {.env = {{"CHAT_USER_MAX_CONCURRENT_STEPS", "1"}}});
+  h.fake.push(ScriptedReply::stall_reply(1));
+  const std::string t = h.new_thread(h.alice);
+  const std::string msgs = "/api/v1/threads/" + t + "/messages";
+  ASSERT_EQ(h.call("POST", msgs, h.alice, {{"content", "one"}}).status, 202);
+  auto r = h.call("POST", msgs, h.alice, {{"content", "two"}});
+  EXPECT_EQ(r.status, 429) << r.body;
+  EXPECT_EQ(error_code(r), "too_many_steps");
+  ASSERT_EQ(h.call("POST", "/api/v1/threads/" + t + "/cancel", h.alice).status, 200);
+  EXPECT_TRUE(ChatHost::eventually([&] {
+    return h.call("POST", msgs, h.alice, {{"content", "three"}}).status == 202;
+  }));
+}
+
+TEST(ChatApi, ExportIsNdjsonWithTheThreadAndItsMessages) {
+  ChatHost h(Backend::Sqlite);
+  const std::string t = h.new_thread(h.alice, {{"title", "exported"}});
+  ASSERT_EQ(
+      h.call("POST", "/api/v1/threads/" + t + "/messages", h.alice, {{"content", "hi"}}).status,
+      202);
+  h.wait_reply(h.alice, t);
+  auto r = h.call("GET", "/api/v1/threads/" + t + "/export", h.alice);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.headers["content-type"].find("application/x-ndjson"), std::string::npos);
+  std::vector<json> lines;
+  std::stringstream ss(r.body);
+  for (std::string line; std::getline(ss, line);) {
+    if (!line.empty()) lines.push_back(json::parse(line));
+  }
+  ASSERT_EQ(lines.size(), 3u) << r.body;
+  EXPECT_EQ(lines[0]["type"], "thread");
+  EXPECT_EQ(lines[0]["title"], "exported");
+  EXPECT_EQ(lines[1]["type"], "message");
+  EXPECT_EQ(lines[1]["content"], "hi");
+  EXPECT_EQ(lines[2]["content"], "echo: hi");
+}
+
+TEST(ChatApi, MessagesArePagedWithTheListEnvelope) {
+  ChatHost h(Backend::Sqlite, {.with_provider = false});
+  const std::string t = h.new_thread(h.alice);
+  const std::string msgs = "/api/v1/threads/" + t + "/messages";
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(h.call("POST", msgs, h.alice, {{"content", "m" + std::to_string(i)}}).status, 202);
+    h.wait_reply(h.alice, t, i + 1);
+  }
+  auto page = json::parse(h.call("GET", msgs + "?limit=2&order=desc", h.alice).body);
+  EXPECT_EQ(page["total"], 4);
+  EXPECT_EQ(page["has_more"], true);
+  ASSERT_EQ(page["items"].size(), 2u);
+  EXPECT_EQ(page["items"][0]["seq"], 4);
+  auto before = json::parse(
+      h.call("GET", msgs + "?before=" + page["items"][1]["id"].get<std::string>(), h.alice).body);
+  EXPECT_EQ(before["total"], 2);
+  EXPECT_EQ(before["items"][0]["content"], "m0");
+}
+
+TEST(ChatApi, ChannelInboundIsAnsweredWithChannelOutbound) {
+  ChatHost h(Backend::Sqlite);
+  // alice's user id, from a thread she owns.
+  const std::string own = h.new_thread(h.alice);
+  const std::string alice_id =
+      json::parse(h.call("GET", "/api/v1/threads/" + own, h.alice).body)["owner_id"];
+  json inbound = {{"channel", "fakechat"},
+                  {"external_thread", "chat-42"},
+                  {"sender", "+4915100000"},
+                  {"text", "hello there"},
+                  {"user_id", alice_id}};
+  ASSERT_EQ(h.call("POST", "/api/v1/fixture/inbound", h.admin, inbound).status, 202);
+  json out;
+  ASSERT_TRUE(ChatHost::eventually([&] {
+    auto r = h.call("GET", "/api/v1/fixture/outbox", h.admin);
+    out = json::parse(r.body, nullptr, false);
+    return out.is_object() && !out["items"].empty();
+  })) << h.server->output();
+  json o = out["items"][0];
+  EXPECT_EQ(o["channel"], "fakechat");
+  EXPECT_EQ(o["recipient"], "chat-42");
+  EXPECT_EQ(o["text"], "echo: hello there");
+  const std::string thread = o["thread_id"];
+  // The thread belongs to alice (not to bob) and a second inbound lands in it.
+  EXPECT_EQ(h.call("GET", "/api/v1/threads/" + thread, h.bob).status, 404);
+  json th = json::parse(h.call("GET", "/api/v1/threads/" + thread, h.alice).body);
+  EXPECT_EQ(th["channel"], "fakechat");
+  EXPECT_EQ(th["external_ref"], "chat-42");
+  inbound["text"] = "again";
+  ASSERT_EQ(h.call("POST", "/api/v1/fixture/inbound", h.admin, inbound).status, 202);
+  json reply = h.wait_reply(h.alice, thread, 2);
+  EXPECT_EQ(reply["content"], "echo: again");
+  // Replies on api threads emit nothing.
+  ASSERT_EQ(
+      h.call("POST", "/api/v1/threads/" + own + "/messages", h.alice, {{"content", "x"}}).status,
+      202);
+  h.wait_reply(h.alice, own);
+  EXPECT_EQ(json::parse(h.call("GET", "/api/v1/fixture/outbox", h.admin).body)["items"].size(), 2u);
+}
+
+}  // namespace
+}  // namespace chat_test

@@ -1,0 +1,160 @@
+// chat/tests/chat_support.h — a real `jarvis serve` with the chat plugin, the chat_fixture
+// plugin (tools fixture.add / fixture.fail, a fake channel) and a FakeLlmServer as the openai
+// provider, on SQLite or the test PostgreSQL; users alice, bob (role user) and root (admin).
+//
+//   ChatHost h(Backend::Sqlite);
+//   h.fake.push(ScriptedReply::text_reply("hi"));
+//   std::string t = h.new_thread(h.alice);
+//   auto r = h.call("POST", "/api/v1/threads/" + t + "/messages", h.alice, {{"content", "hey"}});
+//   json reply = h.wait_reply(h.alice, t);
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "jarvis/sse.h"
+#include "support/fakes/fake_llm_server.h"
+#include "support/support.h"
+
+namespace chat_test {
+
+using jarvis::test::Backend;
+using jarvis::test::fakes::FakeLlmServer;
+using jarvis::test::fakes::FakeToolCall;
+using jarvis::test::fakes::ScriptedReply;
+using nlohmann::json;
+
+/// Options of one test host.
+struct ChatHostOptions {
+  bool with_provider = true;               ///< OPENAI_MODEL set (else no provider is configured)
+  std::map<std::string, std::string> env;  ///< extra config
+  int max_actions_per_step = 8;            ///< of the test's main bundle
+};
+
+/// One server under test (see the file comment).
+class ChatHost {
+ public:
+  explicit ChatHost(Backend backend, ChatHostOptions o = {})
+      : fake(FakeLlmServer::Dialect::openai) {
+    namespace fs = std::filesystem;
+    fs::create_directories(dir.file("plugins"));
+    fs::create_directory_symlink(std::string(JARVIS_TEST_PLUGIN_DIR) + "/chat_fixture",
+                                 dir.file("plugins/chat_fixture"));
+    fs::create_directories(dir.file("agents/main"));
+    jarvis::test::write_file(dir.file("agents/main/identity.md"),
+                             "---\nagent_id: main\nallowed_tools: [fixture.add, fixture.fail]\n"
+                             "risk_tier: low\nmax_actions_per_step: " +
+                                 std::to_string(o.max_actions_per_step) + "\n---\n# Test agent\n");
+    jarvis::test::write_file(dir.file("agents/main/soul.md"), "Answer briefly.\n");
+    env = {{"LOG_LEVEL", "warn"},
+           {"JARVIS_PLUGIN_DIRS", dir.file("plugins")},
+           {"JARVIS_PLUGINS_REQUIRED", "chat,chat_fixture"},
+           {"AGENTS_DIR", dir.file("agents")},
+           {"OPENAI_BASE_URL", fake.base_url()},
+           {"OPENAI_API_KEY", "sk-test"},
+           {"MODEL_MAX_RETRIES", "0"}};
+    if (o.with_provider) env["OPENAI_MODEL"] = "fake-model";
+    if (backend == Backend::Sqlite) {
+      env["APP_DB"] = dir.file("jarvis.db");
+    } else {
+      env["DATABASE_URL"] = jarvis::test::pg_fresh_database();
+    }
+    for (auto& [k, v] : o.env) env[k] = v;
+    auto m = jarvis::test::run_jarvis({"migrate"}, dir.path(), env);
+    EXPECT_EQ(m.exit_code, 0) << m.out << m.err;
+    admin = jarvis::test::create_user_token(dir.path(), env, "root", true);
+    alice = jarvis::test::create_user_token(dir.path(), env, "alice", false);
+    bob = jarvis::test::create_user_token(dir.path(), env, "bob", false);
+    for (const char* tool : {"fixture.add", "fixture.fail"}) {
+      auto g =
+          jarvis::test::run_jarvis({"permissions", "allow", "agent:main", tool}, dir.path(), env);
+      EXPECT_EQ(g.exit_code, 0) << g.out << g.err;
+    }
+    server = std::make_unique<jarvis::test::ServerProcess>(dir.path(), env);
+    EXPECT_TRUE(server->ready()) << server->output();
+  }
+
+  /// One JSON call with a bearer token; `extra` are more "Name: value" headers.
+  jarvis::test::HttpResult call(const std::string& method, const std::string& path,
+                                const std::string& token, const json& body = nullptr,
+                                std::vector<std::string> extra = {}) const {
+    extra.push_back("Content-Type: application/json");
+    if (!token.empty()) extra.push_back(jarvis::test::bearer(token));
+    return jarvis::test::http(method, server->url(path), body.is_null() ? "" : body.dump(), extra);
+  }
+
+  /// A new thread of `token`'s user; returns its id.
+  std::string new_thread(const std::string& token, const json& body = json::object()) const {
+    auto r = call("POST", "/api/v1/threads", token, body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json::parse(r.body, nullptr, false).value("id", "");
+  }
+
+  /// Polls `check` (every 50 ms, up to 30 s) until it returns true.
+  static bool eventually(const std::function<bool()>& check) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < until) {
+      if (check()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return check();
+  }
+
+  /// The thread's messages, oldest first.
+  json messages(const std::string& token, const std::string& thread) const {
+    auto r = call("GET", "/api/v1/threads/" + thread + "/messages?limit=200", token);
+    json j = json::parse(r.body, nullptr, false);
+    return j.is_object() ? j["items"] : json::array();
+  }
+
+  /// Waits until the thread has `count` assistant messages without tool calls; returns the last.
+  json wait_reply(const std::string& token, const std::string& thread, int count = 1) const {
+    json last;
+    bool ok = eventually([&] {
+      int n = 0;
+      for (const auto& m : messages(token, thread)) {
+        if (m["role"] == "assistant" && m["tool_calls"].is_null()) {
+          ++n;
+          last = m;
+        }
+      }
+      return n >= count;
+    });
+    EXPECT_TRUE(ok) << "no reply in thread " << thread << "\n" << server->output();
+    return last;
+  }
+
+  jarvis::test::TempDir dir;
+  FakeLlmServer fake;
+  std::map<std::string, std::string> env;
+  std::string admin, alice, bob;
+  std::unique_ptr<jarvis::test::ServerProcess> server;
+};
+
+/// Server-sent events parsed from a whole body.
+inline std::vector<jarvis::SseEvent> parse_sse(const std::string& body) {
+  jarvis::SseParser p;
+  return p.feed(body);
+}
+
+/// The SSE event names in order.
+inline std::vector<std::string> event_names(const std::vector<jarvis::SseEvent>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) out.push_back(e.type);
+  return out;
+}
+
+/// The error code of an error envelope ("" when none).
+inline std::string error_code(const jarvis::test::HttpResult& r) {
+  json j = json::parse(r.body, nullptr, false);
+  return j.is_object() && j.contains("error") ? j["error"].value("code", "") : "";
+}
+
+}  // namespace chat_test
