@@ -39,7 +39,7 @@ std::string iso(SystemClock::time_point t) {
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   ::gmtime_r(&secs, &tm);
-  char buf[40];
+  char buf[96];  // room for any int the compiler cannot rule out
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(ms % 1000));
@@ -236,6 +236,16 @@ class Router : public ModelRouter {
             delay = std::max(delay, *e.retry_after);
           }
           if (!env_.sleep(delay, request.cancel)) throw cancelled_error(p->name(), model);
+        }
+      }
+    }
+    // Every provider failed. When the last failure is a rate limit, say when the soonest of the
+    // rate-limited models may be asked again.
+    if (last->kind == "rate_limited") {
+      for (const auto& f : rep.failures) {
+        if (f.kind == "rate_limited" && f.retry_after &&
+            (!last->retry_after || *f.retry_after < *last->retry_after)) {
+          last->retry_after = f.retry_after;
         }
       }
     }

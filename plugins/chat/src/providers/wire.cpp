@@ -195,7 +195,9 @@ ProviderError http_status_error(const std::string& provider, int status,
     kind = "rate_limited";
     retryable = true;
     what = "rate limited or out of quota";
-  } else if (status == 401 || status == 403) {
+  } else if (status == 401 || status == 403 ||
+             (status == 400 && body.find("API_KEY_INVALID") != std::string_view::npos)) {
+    // Gemini answers a wrong key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
     kind = "auth";
     what = "refused the credentials (check the API key)";
   } else if (status == 408) {
