@@ -24,18 +24,21 @@ namespace {
 /// JSON text; invalid UTF-8 from a test's strings is replaced instead of throwing.
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-/// `s` cut in at most `n` pieces of about equal size, never inside a UTF-8 sequence.
+/// `s` cut in `n` pieces of about as many characters each (fewer when `s` has fewer than `n`
+/// characters), never inside a UTF-8 sequence.
 std::vector<std::string> split_utf8(const std::string& s, int n) {
+  std::vector<std::size_t> starts;  // byte offset of each character
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
+  }
   std::vector<std::string> out;
-  if (s.empty()) return out;
-  std::size_t pieces = static_cast<std::size_t>(n < 1 ? 1 : n);
-  std::size_t step = (s.size() + pieces - 1) / pieces;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    std::size_t end = std::min(s.size(), i + step);
-    while (end < s.size() && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) ++end;
-    out.push_back(s.substr(i, end - i));
-    i = end;
+  std::size_t chars = starts.size();
+  if (chars == 0) return out;
+  std::size_t pieces = std::min(chars, static_cast<std::size_t>(n < 1 ? 1 : n));
+  for (std::size_t k = 0; k < pieces; ++k) {
+    std::size_t from = starts[k * chars / pieces];
+    std::size_t to = k + 1 == pieces ? s.size() : starts[(k + 1) * chars / pieces];
+    out.push_back(s.substr(from, to - from));
   }
   return out;
 }
