@@ -1,8 +1,9 @@
 -- chat: threads, their messages, settings and summaries, agent steps and per-user daily usage.
--- Portable SQL (SQLite and PostgreSQL). Timestamps are jarvis::now_iso() text; booleans 0/1.
+-- Portable SQL (SQLite and PostgreSQL). Timestamps are jarvis::now_iso() text, booleans 0/1.
 
--- One conversation. owner_id is also claimed in the host's thread_owners (Host::threads()).
--- next_seq orders the thread's messages: a writer bumps it with an UPDATE (which, on
+-- One conversation. owner_id is also claimed in the hosts thread_owners (Host::threads()).
+-- is_verbose is the verbose setting (VERBOSE is a PostgreSQL keyword).
+-- next_seq orders the thread messages: a writer bumps it with an UPDATE (which, on
 -- PostgreSQL, locks the thread row), so sequence numbers never collide between transactions.
 CREATE TABLE chat_threads (
   id                TEXT PRIMARY KEY,
@@ -11,7 +12,7 @@ CREATE TABLE chat_threads (
   external_ref      TEXT,
   title             TEXT NOT NULL DEFAULT '',
   status            TEXT NOT NULL CHECK (status IN ('open', 'closed', 'archived')),
-  verbose           INTEGER NOT NULL DEFAULT 0,
+  is_verbose        INTEGER NOT NULL DEFAULT 0,
   active_agent_ids  TEXT NOT NULL DEFAULT '["main"]',
   model_override    TEXT,
   next_seq          INTEGER NOT NULL DEFAULT 0,
@@ -22,7 +23,7 @@ CREATE INDEX idx_chat_threads_owner ON chat_threads(owner_id, updated_at);
 CREATE INDEX idx_chat_threads_updated ON chat_threads(updated_at);
 CREATE INDEX idx_chat_threads_external ON chat_threads(channel, external_ref, status);
 
--- One message. tool_calls: JSON array of {id, name, arguments} (assistant); tool_call_id and
+-- One message. tool_calls: JSON array of {id, name, arguments} (assistant), tool_call_id and
 -- tool_name: which call a role=tool message answers. meta: JSON object (degraded, cancelled,
 -- command, attachments, …). source_event_id: the channel.inbound event it came from (dedupe).
 CREATE TABLE chat_messages (
@@ -63,7 +64,7 @@ CREATE TABLE chat_summaries (
 );
 
 -- One agent step (one chat.agent_step task): queued → running → done | failed | cancelled.
--- The per-user concurrency limit counts queued and running steps; the stream resumes by it.
+-- The per-user concurrency limit counts queued and running steps, the stream resumes by it.
 CREATE TABLE chat_steps (
   id                TEXT PRIMARY KEY,
   thread_id         TEXT NOT NULL,

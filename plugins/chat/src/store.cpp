@@ -9,7 +9,7 @@ namespace chat {
 namespace {
 
 const char* kThreadColumns =
-    "id, owner_id, channel, external_ref, title, status, verbose, active_agent_ids, "
+    "id, owner_id, channel, external_ref, title, status, is_verbose, active_agent_ids, "
     "model_override, created_at, updated_at";
 
 const char* kMessageColumns =
@@ -25,10 +25,10 @@ jarvis::Json parse_or(const jarvis::Json& text, jarvis::Json fallback) {
 jarvis::Json thread_json(jarvis::Json row) {
   if (row.is_null()) return row;
   jarvis::Json settings = {
-      {"verbose", row["verbose"].is_number() && row["verbose"].get<long long>() != 0},
+      {"verbose", row["is_verbose"].is_number() && row["is_verbose"].get<long long>() != 0},
       {"active_agent_ids", parse_or(row["active_agent_ids"], jarvis::Json::array({"main"}))},
       {"model_override", row["model_override"]}};
-  row.erase("verbose");
+  row.erase("is_verbose");
   row.erase("active_agent_ids");
   row.erase("model_override");
   row["settings"] = std::move(settings);
@@ -117,7 +117,7 @@ bool ChatStore::update_thread(soci::session& sql, const std::string& id,
          {patch["status"].get<std::string>(), id});
   }
   if (patch.contains("verbose")) {
-    exec(sql, "UPDATE chat_threads SET verbose = :v WHERE id = :i",
+    exec(sql, "UPDATE chat_threads SET is_verbose = :v WHERE id = :i",
          {patch["verbose"].get<bool>() ? 1 : 0, id});
   }
   if (patch.contains("active_agent_ids")) {
