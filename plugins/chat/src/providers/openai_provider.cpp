@@ -91,8 +91,10 @@ class Decoder : public wire::StreamDecoder {
     if (const auto* choices = wire::arr(*j, "choices"); choices && !choices->empty()) {
       const Json& choice = (*choices)[0];
       if (const auto* delta = wire::obj(choice, "delta")) {
-        state.reasoning(wire::str(*delta, "reasoning_content"));
-        state.reasoning(wire::str(*delta, "reasoning"));
+        // vLLM, SGLang and DeepSeek say reasoning_content, newer servers reasoning; some send
+        // both with the same text during the transition: take one.
+        std::string reasoning = wire::str(*delta, "reasoning_content");
+        state.reasoning(reasoning.empty() ? wire::str(*delta, "reasoning") : reasoning);
         state.text(wire::str(*delta, "content"));
         if (const auto* calls = wire::arr(*delta, "tool_calls")) {
           long long position = 0;
