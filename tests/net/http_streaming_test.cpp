@@ -29,6 +29,7 @@
 #include "jarvis/cancel.h"
 #include "jarvis/sse.h"
 #include "net/http_client.h"
+#include "support/fakes/loopback_server.h"
 #include "support/support.h"
 
 namespace {
@@ -54,164 +55,47 @@ bool eventually(const std::function<bool()>& pred) {
   return true;
 }
 
-struct Received {
-  std::string method;
-  std::string target;
-  std::map<std::string, std::string> headers;  ///< lower-case names
-  std::string body;
-};
+using Received = jarvis::test::fakes::HttpRequest;
 
-/// One accepted connection, handed to the test's handler after the request was read.
+/// One accepted connection, handed to the test's handler after the request was read: raw writes
+/// through LoopbackServer's Responder (the handlers write whole responses themselves).
 class Conn {
  public:
-  explicit Conn(int fd) : fd_(fd) {}
-  bool send(const std::string& data) {
-    std::size_t off = 0;
-    while (off < data.size()) {
-      ssize_t n = ::send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      off += static_cast<std::size_t>(n);
-    }
-    return true;
-  }
+  explicit Conn(jarvis::test::fakes::Responder& out) : out_(out) {}
+  bool send(const std::string& data) { return out_.write_raw(data); }
   /// One chunk of a chunked response body.
-  bool chunk(const std::string& data) {
-    char size[32];
-    std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-    return send(size + data + "\r\n");
+  bool chunk(const std::string& data) { return out_.send_chunk(data); }
+  /// Waits until the client closed the connection (false if it did not within kPatience, or the
+  /// server stopped).
+  bool wait_disconnect(const std::atomic<bool>&) {
+    return !out_.pause(kPatience) && out_.client_closed();
   }
-  /// Waits until the client closed the connection (recv returns 0 or an error).
-  bool wait_disconnect(const std::atomic<bool>& stopping) {
-    auto until = std::chrono::steady_clock::now() + kPatience;
-    char buf[4096];
-    while (!stopping && std::chrono::steady_clock::now() < until) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return true;
-    }
-    return false;
-  }
-  int fd() const { return fd_; }
 
  private:
-  int fd_;
+  jarvis::test::fakes::Responder& out_;
 };
 
+/// A loopback server (tests/support/fakes/loopback_server.h) whose connections each serve one
+/// request: a handler's raw response is never taken as complete, so the connection closes after it.
 class Server {
  public:
   using Handler = std::function<void(const Received&, Conn&, const std::atomic<bool>& stopping)>;
 
   explicit Server(Handler handler, const std::string& address = "127.0.0.1")
-      : handler_(std::move(handler)), address_(address) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    ::inet_pton(AF_INET, address.c_str(), &addr.sin_addr);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listen_fd_, 16) != 0) {
-      throw std::runtime_error("test server cannot listen on " + address);
-    }
-    socklen_t len = sizeof addr;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~Server() {
-    stopping_ = true;
-    thread_.join();
-    ::close(listen_fd_);
-  }
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
+      : server_(
+            [handler = std::move(handler)](const Received& r, jarvis::test::fakes::Responder& out) {
+              static const std::atomic<bool> kNever{false};  // the Responder knows when to stop
+              Conn conn(out);
+              handler(r, conn, kNever);
+            },
+            address) {}
 
-  int port() const { return port_; }
-  std::string url(const std::string& path = "/") const {
-    return "http://" + address_ + ":" + std::to_string(port_) + path;
-  }
-  std::vector<Received> requests() const {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
+  int port() const { return server_.port(); }
+  std::string url(const std::string& path = "/") const { return server_.url(path); }
+  std::vector<Received> requests() const { return server_.requests(); }
 
  private:
-  void loop() {
-    while (!stopping_) {
-      pollfd p{listen_fd_, POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0) continue;
-      Received r;
-      if (read_request(fd, r)) {
-        {
-          std::lock_guard lock(mu_);
-          requests_.push_back(r);
-        }
-        Conn conn(fd);
-        handler_(r, conn, stopping_);
-      }
-      ::shutdown(fd, SHUT_WR);
-      ::close(fd);
-    }
-  }
-
-  static bool read_request(int fd, Received& r) {
-    std::string data;
-    char buf[8192];
-    std::size_t head_end;
-    while ((head_end = data.find("\r\n\r\n")) == std::string::npos) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 5000) <= 0) return false;
-      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) return false;
-      data.append(buf, static_cast<std::size_t>(n));
-    }
-    std::string head = data.substr(0, head_end);
-    std::size_t line_end = head.find("\r\n");
-    std::string request_line = head.substr(0, line_end);
-    auto sp1 = request_line.find(' ');
-    auto sp2 = request_line.find(' ', sp1 + 1);
-    r.method = request_line.substr(0, sp1);
-    r.target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
-    std::size_t pos = line_end == std::string::npos ? head.size() : line_end + 2;
-    while (pos < head.size()) {
-      std::size_t e = head.find("\r\n", pos);
-      if (e == std::string::npos) e = head.size();
-      std::string line = head.substr(pos, e - pos);
-      auto colon = line.find(':');
-      if (colon != std::string::npos) {
-        std::string name = line.substr(0, colon);
-        for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        std::string value = line.substr(colon + 1);
-        value.erase(0, value.find_first_not_of(' '));
-        r.headers[name] = value;
-      }
-      pos = e + 2;
-    }
-    std::size_t want = 0;
-    if (auto it = r.headers.find("content-length"); it != r.headers.end()) {
-      want = std::stoul(it->second);
-    }
-    r.body = data.substr(head_end + 4);
-    while (r.body.size() < want) {
-      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) return false;
-      r.body.append(buf, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  Handler handler_;
-  std::string address_;
-  int listen_fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stopping_{false};
-  mutable std::mutex mu_;
-  std::vector<Received> requests_;
-  std::thread thread_;
+  jarvis::test::fakes::LoopbackServer server_;
 };
 
 const std::string kSseHead =
