@@ -54,6 +54,7 @@ struct RawValue {
   bool is_list = false;
   std::string scalar;
   std::vector<std::string> items;
+  std::vector<int> item_lines;  ///< the line of each item (block lists: one per line)
 };
 
 class FrontMatterParser {
@@ -212,7 +213,9 @@ class FrontMatterParser {
         if (jarvis::trim(strip_comment(item)).empty()) fail(line, "empty list item");
         std::string_view t = jarvis::trim(item);
         if (!t.empty() && t.front() == '[') fail(line, "nested collections are not supported");
-        values[open_list].items.push_back(scalar(item, line, false));
+        RawValue& list = values[open_list];
+        list.items.push_back(scalar(item, line, false));
+        list.item_lines.push_back(line);
         continue;
       }
       if (indent > 0) fail(line, "unexpected indented line (only '- item' lines may be indented)");
@@ -241,6 +244,7 @@ class FrontMatterParser {
         if (!info->list) fail(line, "'" + std::string(key) + "' takes a single value, not a list");
         v.is_list = true;
         v.items = flow_list(value, line);
+        v.item_lines.assign(v.items.size(), line);
       } else {
         if (info->list)
           fail(line, "'" + std::string(key) + "' takes a list ([a, b] or '- a' lines)");
@@ -435,23 +439,18 @@ IdentityDocument parse_identity(std::string_view text, const std::string& file) 
   auto values = parser.parse(fm, 2);
   const int close_line = static_cast<int>(close) + 1;
 
-  for (const auto& k : kKeys) {
-    if (k.required && !values.count(k.name))
-      parser.fail(close_line, "missing required key '" + std::string(k.name) + "'");
-  }
-
   IdentityDocument doc;
   AgentIdentity& id = doc.identity;
-  {
-    const RawValue& v = values.find("agent_id")->second;
+  if (auto it = values.find("agent_id"); it != values.end()) {
+    const RawValue& v = it->second;
     if (!valid_agent_id(v.scalar))
       parser.fail(v.line, "agent_id '" + FrontMatterParser::printable(v.scalar) +
                               "' is not a valid id (1-64 of a-z, 0-9, '_', '-', starting with a "
                               "letter or digit)");
     id.agent_id = v.scalar;
   }
-  {
-    const RawValue& v = values.find("risk_tier")->second;
+  if (auto it = values.find("risk_tier"); it != values.end()) {
+    const RawValue& v = it->second;
     if (v.scalar == "low") {
       id.risk_tier = RiskTier::Low;
     } else if (v.scalar == "medium") {
@@ -463,8 +462,8 @@ IdentityDocument parse_identity(std::string_view text, const std::string& file) 
                               FrontMatterParser::printable(v.scalar) + "'");
     }
   }
-  {
-    const RawValue& v = values.find("max_actions_per_step")->second;
+  if (auto it = values.find("max_actions_per_step"); it != values.end()) {
+    const RawValue& v = it->second;
     const std::string& s = v.scalar;
     bool digits = !s.empty() && s.size() <= 4 &&
                   std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -495,12 +494,14 @@ IdentityDocument parse_identity(std::string_view text, const std::string& file) 
       parser.fail(v.line, std::string(key) + " has more than " + std::to_string(kMaxListEntries) +
                               " entries");
     std::set<std::string> seen;
-    for (const auto& item : v.items) {
+    for (std::size_t i = 0; i < v.items.size(); ++i) {
+      const std::string& item = v.items[i];
+      const int line = v.item_lines[i];
       if (!valid(item))
-        parser.fail(v.line, std::string(key) + ": '" + FrontMatterParser::printable(item) +
-                                "' is not " + what);
+        parser.fail(line, std::string(key) + ": '" + FrontMatterParser::printable(item) +
+                              "' is not " + what);
       if (!seen.insert(item).second)
-        parser.fail(v.line, std::string(key) + ": '" + item + "' is listed twice");
+        parser.fail(line, std::string(key) + ": '" + item + "' is listed twice");
       out.push_back(item);
     }
     return out;
@@ -509,6 +510,12 @@ IdentityDocument parse_identity(std::string_view text, const std::string& file) 
                                "a valid tool name (letters, digits, '_', '.', '-')");
   id.allowed_paths = read_list("allowed_paths", valid_path_entry,
                                "an absolute path without '..' segments or control characters");
+
+  // Missing keys last: a wrong value on a line is the more precise message.
+  for (const auto& k : kKeys) {
+    if (k.required && !values.count(k.name))
+      parser.fail(close_line, "missing required key '" + std::string(k.name) + "'");
+  }
 
   // Body: everything after the closing line, leading blank lines removed.
   std::size_t body_start = 0;
