@@ -520,3 +520,13 @@ TEST(Compaction, TranscriptLines) {
   EXPECT_EQ(chat::transcript_line(tool_result("c", "", "[]")), "tool: []");
   EXPECT_EQ(chat::transcript_line({"system", "note", {}, "", ""}), "notice: note");
 }
+
+TEST(PromptBuilder, ArgumentsWithInvalidUtf8AreCountedNotThrown) {
+  Message m = tool_call_msg({"x"});
+  m.tool_calls[0].arguments = {{"q", std::string("\xFF\xFE")}};
+  EXPECT_THROW(m.tool_calls[0].arguments.dump(), jarvis::Json::type_error);  // what it avoids
+  EXPECT_EQ(estimate_message_tokens(m),
+            4 + 0 + 4 + 1 + estimate_tokens("{\"q\":\"\xEF\xBF\xBD\xEF\xBF\xBD\"}"));
+  EXPECT_EQ(chat::transcript_line(m),
+            "assistant: [called x({\"q\":\"\xEF\xBF\xBD\xEF\xBF\xBD\"})]");
+}

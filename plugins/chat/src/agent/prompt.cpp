@@ -14,11 +14,17 @@ namespace {
 
 long percent_of(long value, long pct) { return value * pct / 100; }
 
+/// Compact JSON text that never throws: invalid UTF-8 inside strings becomes U+FFFD (a model's
+/// arguments are counted and previewed, not trusted).
+std::string safe_dump(const jarvis::Json& j) {
+  return j.dump(-1, ' ', false, jarvis::Json::error_handler_t::replace);
+}
+
 /// Tool calls' share of a message's estimate.
 long tool_calls_tokens(const Message& m) {
   long t = 0;
   for (const auto& c : m.tool_calls) {
-    t += kMessageOverheadTokens + estimate_tokens(c.name) + estimate_tokens(c.arguments.dump());
+    t += kMessageOverheadTokens + estimate_tokens(c.name) + estimate_tokens(safe_dump(c.arguments));
   }
   return t;
 }
@@ -114,7 +120,7 @@ long estimate_message_tokens(const Message& message) {
 
 long estimate_tool_tokens(const ToolDef& tool) {
   return kToolOverheadTokens + estimate_tokens(tool.name) + estimate_tokens(tool.description) +
-         estimate_tokens(tool.parameters.dump());
+         estimate_tokens(safe_dump(tool.parameters));
 }
 
 std::string render_environment(const PromptEnvironment& env, const AgentBundle& bundle) {
@@ -322,7 +328,7 @@ std::string transcript_line(const Message& m) {
     line += m.content.empty() ? "[called " : " [called ";
     for (std::size_t i = 0; i < m.tool_calls.size(); ++i) {
       if (i) line += ", ";
-      line += m.tool_calls[i].name + "(" + preview(m.tool_calls[i].arguments.dump(), 80) + ")";
+      line += m.tool_calls[i].name + "(" + preview(safe_dump(m.tool_calls[i].arguments), 80) + ")";
     }
     line += "]";
   }
