@@ -103,7 +103,7 @@ std::optional<milliseconds> parse_retry_after(std::string_view value,
 std::string sanitize_provider_text(std::string_view text, const std::string& secret,
                                    std::size_t max_chars) {
   std::string s(text.substr(0, std::min<std::size_t>(text.size(), 4096)));
-  if (!secret.empty()) {
+  if (secret.size() >= 6) {  // a shorter "key" would blank out ordinary words
     for (std::size_t at; (at = s.find(secret)) != std::string::npos;) {
       s.replace(at, secret.size(), "[REDACTED]");
     }
