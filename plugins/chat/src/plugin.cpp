@@ -56,6 +56,15 @@ class ChatPlugin : public jarvis::Plugin {
   void start() override {
     report_bundle_problems(*host_, bundles_);
     report_unknown_tools(*host_, bundles_);
+    // Each bundle's allowed_tools become the plugin's allow rows for "agent:<id>" (an admin's
+    // deny still wins; an empty list removes the rows this plugin granted earlier).
+    for (const AgentBundle& b : bundles_.agents()) {
+      try {
+        host_->tools().grant_agent_tools(b.principal(), b.identity.allowed_tools);
+      } catch (const std::exception& e) {
+        host_->log()->warn("chat: granting the tools of agent '{}' failed: {}", b.id, e.what());
+      }
+    }
   }
 
   void stop() override {

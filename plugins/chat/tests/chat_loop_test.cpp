@@ -78,6 +78,25 @@ TEST_P(ChatLoop, FullLoopWithTwoToolRoundsStreamsAndStoresEverything) {
   EXPECT_NE(sent[0].body.find("fixture"), std::string::npos) << "tools are offered";
 }
 
+// The bundle's allowed_tools are granted at start-up: no operator grant is needed.
+TEST_P(ChatLoop, TheBundlesAllowedToolsAreGrantedAtStartUp) {
+  ChatHost h(GetParam(), {.cli_grants = false});
+  h.fake.push(ScriptedReply::tool_call_reply({{"c1", "fixture.add", {{"a", 20}, {"b", 22}}}}));
+  h.fake.push(ScriptedReply::text_reply("42"));
+  const std::string t = h.new_thread(h.alice);
+  ASSERT_EQ(
+      h.call("POST", "/api/v1/threads/" + t + "/messages", h.alice, {{"content", "sum"}}).status,
+      202);
+  EXPECT_EQ(h.wait_reply(h.alice, t)["content"], "42");
+  json msgs = h.messages(h.alice, t);
+  ASSERT_EQ(msgs.size(), 4u) << msgs.dump(2);
+  EXPECT_NE(msgs[2]["content"].get<std::string>().find("\"sum\":42"), std::string::npos)
+      << msgs[2]["content"];
+  auto perms = jarvis::test::run_jarvis(
+      {"permissions", "list", "--json", "--principal", "agent:main"}, h.dir.path(), h.env);
+  EXPECT_NE(perms.out.find("plugin:chat"), std::string::npos) << perms.out;
+}
+
 // MAX_TOOL_ITERATIONS rounds of tool calls, then one call without tools answers.
 TEST_P(ChatLoop, AnExhaustedLoopEndsWithATerminalSynthesisWithoutTools) {
   ChatHost h(GetParam(), {.env = {{"MAX_TOOL_ITERATIONS", "2"}}});

@@ -36,6 +36,8 @@ struct ChatHostOptions {
   bool with_provider = true;               ///< OPENAI_MODEL set (else no provider is configured)
   std::map<std::string, std::string> env;  ///< extra config
   int max_actions_per_step = 8;            ///< of the test's main bundle
+  /// Also `jarvis permissions allow agent:main …` (false: only the bundle's start-up grant).
+  bool cli_grants = true;
 };
 
 /// One server under test (see the file comment).
@@ -73,6 +75,7 @@ class ChatHost {
     alice = jarvis::test::create_user_token(dir.path(), env, "alice", false);
     bob = jarvis::test::create_user_token(dir.path(), env, "bob", false);
     for (const char* tool : {"fixture.add", "fixture.fail"}) {
+      if (!o.cli_grants) break;
       auto g =
           jarvis::test::run_jarvis({"permissions", "allow", "agent:main", tool}, dir.path(), env);
       EXPECT_EQ(g.exit_code, 0) << g.out << g.err;
