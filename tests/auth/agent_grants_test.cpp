@@ -29,10 +29,11 @@ class AgentGrantTest : public AuthTest {
   }
   // `tool` called by agent `agent` on a signed-in user's behalf: the policy's reason.
   std::string call(const std::string& agent, const std::string& tool) {
-    return tools_
-        ->invoke(jarvis::ToolCall{
-            .caller = {"usr_1", "ada", jarvis::Role::User, true}, .agent_id = agent, .tool = tool})
-        .reason;
+    jarvis::ToolCall c;
+    c.caller = jarvis::Principal{"usr_1", "ada", jarvis::Role::User, true};
+    c.agent_id = agent;
+    c.tool = tool;
+    return tools_->invoke(c).reason;
   }
   // tool -> "effect granted_by" of the agent's rows.
   std::map<std::string, std::string> rows(const std::string& agent) {

@@ -363,6 +363,8 @@ struct Check {
   bool passed;
   std::string message;
   std::string fix_hint;
+  /// Plugin checks: the running server's health report of the plugin (null without a server).
+  jarvis::Json health = nullptr;
 };
 
 // True when `host:port` can be bound right now (nobody listens there).
@@ -444,11 +446,28 @@ int cmd_doctor(CliContext& ctx, const std::vector<std::string>& args) {
     }
     checks.push_back({"migrations", current, current ? "all migrations applied" : problem,
                       "jarvis migrate (or jarvis doctor --fix)"});
+    // Plugin health (with the plugin's structured details) is what a running server reports;
+    // without one, this process's view (plugins set up here, never started: no health).
+    std::string server_url;
+    std::map<std::string, jarvis::Json> served;
+    if (auto server = ask_running_server(app->settings(), server_url)) {
+      for (const auto& p : (*server)["plugins"]) {
+        if (p.is_object() && p.contains("name")) served[p.value("name", "")] = p;
+      }
+    }
     for (const auto& p : app->plugins().list()) {
       bool ok = p.state != PluginState::Refused && p.state != PluginState::Failed;
       checks.push_back({"plugin:" + p.name, ok,
                         std::string(to_string(p.state)) + (p.reason.empty() ? "" : ": " + p.reason),
                         ok ? "" : "see jarvis plugins info " + p.name});
+      auto it = served.find(p.name);
+      if (it == served.end()) continue;
+      jarvis::Json health = {{"source", server_url + "/readyz"},
+                             {"state", it->second.value("state", "")}};
+      for (const char* key : {"health", "health_detail", "health_details"}) {
+        if (it->second.contains(key)) health[key] = it->second[key];
+      }
+      checks.back().health = std::move(health);
     }
   }
   if (settings) {
@@ -482,6 +501,7 @@ int cmd_doctor(CliContext& ctx, const std::vector<std::string>& args) {
                        {"passed", c.passed},
                        {"message", c.message},
                        {"fix_hint", c.fix_hint}});
+      if (!c.health.is_null()) items.back()["health"] = c.health;
     }
     print_json(ctx.out, {{"ok", all}, {"checks", items}, {"fixed", fixed}});
   } else {

@@ -97,6 +97,8 @@ void Application::init(AppMode mode, bool plugin_errors_fatal) {
     p.system = std::make_unique<SystemState>(*db_, p.events.get(), SystemOptions::from(store_),
                                              &p.metrics);
     p.tools->set_system_flags(p.system->flags());
+    // Plugins asking SystemControl::status() get the GET /api/v1/system/status document.
+    p.system->set_status_source([this] { return system_status(*this); });
   }
 
   services_.config = &store_;
@@ -235,6 +237,7 @@ jarvis::Json Application::readiness() {
                     : h.health.status == jarvis::Health::Status::Degraded ? "degraded"
                                                                           : "failed";
       if (!h.health.detail.empty()) p["health_detail"] = h.health.detail;
+      if (!h.health.details.is_null()) p["health_details"] = h.health.details;
     }
     if (info.required && info.state != PluginState::Started) required_ok = false;
     plugins.push_back(p);

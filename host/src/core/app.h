@@ -44,6 +44,8 @@ class Application {
   const HostSettings& settings() const { return settings_; }
   const ConfigStore& config() const { return store_; }
   const std::string& workdir() const { return workdir_; }
+  /// When this application was constructed (uptime in the status document).
+  std::chrono::steady_clock::time_point started_at() const { return started_; }
 
   /// Opens the database (unless Offline), creates registries, registers host routes, tasks and
   /// commands, discovers and sets up plugins. Throws std::runtime_error with a clear message on a

@@ -15,9 +15,32 @@
 
 namespace jarvis::host {
 
+jarvis::Json system_status(Application& app) {
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                                 app.started_at())
+                    .count();
+  jarvis::Json plugins = jarvis::Json::object();
+  for (const auto& info : app.plugins().list()) plugins[info.name] = to_string(info.state);
+  jarvis::Json health = jarvis::Json::object();
+  for (const auto& h : app.plugins().health()) {
+    if (h.state != PluginState::Started) continue;
+    health[h.name] = plugin_health_json(h.health);
+  }
+  jarvis::Json body = {{"version", JARVIS_VERSION},
+                       {"uptime_seconds", uptime},
+                       {"time", jarvis::now_iso()},
+                       {"plugins", plugins},
+                       {"plugin_health", health}};
+  if (app.services().tasks) {
+    jarvis::Json q = app.services().tasks->queue_status();
+    for (auto it = q.begin(); it != q.end(); ++it) body[it.key()] = it.value();
+  }
+  body["system"] = app.system_state().status_json();
+  return body;
+}
+
 void register_system_routes(Application& app) {
   Router& r = app.router();
-  auto started = std::chrono::steady_clock::now();
 
   r.add(Owner{},
         {.method = "GET",
@@ -60,26 +83,15 @@ void register_system_routes(Application& app) {
              }},
         RouteExecution::System);
 
-  r.add(Owner{}, {.method = "GET",
-                  .path = "/api/v1/system/status",
-                  .auth = jarvis::Auth::User,
-                  .summary = "Version, uptime, plugin states, queue depths and scheduler backlog",
-                  .handler = [&app, started](jarvis::Request&) {
-                    auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-                                      std::chrono::steady_clock::now() - started)
-                                      .count();
-                    jarvis::Json plugins = jarvis::Json::object();
-                    for (const auto& info : app.plugins().list())
-                      plugins[info.name] = to_string(info.state);
-                    jarvis::Json body = {{"version", JARVIS_VERSION},
-                                         {"uptime_seconds", uptime},
-                                         {"time", jarvis::now_iso()},
-                                         {"plugins", plugins}};
-                    jarvis::Json q = app.services().tasks->queue_status();
-                    for (auto it = q.begin(); it != q.end(); ++it) body[it.key()] = it.value();
-                    body["system"] = app.system_state().status_json();
-                    return jarvis::Response::json(200, body);
-                  }});
+  r.add(Owner{},
+        {.method = "GET",
+         .path = "/api/v1/system/status",
+         .auth = jarvis::Auth::User,
+         .summary = "Version, uptime, plugin states and health, queue depths and scheduler "
+                    "backlog",
+         .handler = [&app](jarvis::Request&) {
+           return jarvis::Response::json(200, system_status(app));
+         }});
 
   r.add(Owner{}, {.method = "GET",
                   .path = "/api/v1/plugins",

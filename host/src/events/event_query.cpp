@@ -130,6 +130,8 @@ std::optional<jarvis::Json> EventQuery::get(const jarvis::Principal& who, const 
 std::vector<jarvis::Json> EventQuery::trace(const jarvis::Principal& who,
                                             const std::string& trace_id, int limit,
                                             bool& truncated) {
+  truncated = false;
+  if (trace_id.size() > kMaxTraceIdLength) return {};
   std::string q = std::string("SELECT ") + kColumns +
                   " FROM events e WHERE e.trace_id = :trc AND " + kVisible +
                   " ORDER BY e.created_at, " + order_column(db_) + " LIMIT :lim";
@@ -147,6 +149,25 @@ bool EventQuery::owns_thread(const jarvis::Principal& who, const std::string& th
   *sql << "SELECT COUNT(*) FROM thread_owners WHERE thread_id = :t AND user_id = :u",
       soci::use(thread_id), soci::use(who.user_id), soci::into(n);
   return n > 0;
+}
+
+jarvis::Event event_from_json(const jarvis::Json& row) {
+  auto text = [&](const char* key) {
+    auto it = row.find(key);
+    return it != row.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  jarvis::Event e;
+  e.id = text("id");
+  e.created_at = text("created_at");
+  e.trace_id = text("trace_id");
+  e.type = text("type");
+  e.component = text("component");
+  e.actor_type = text("actor_type");
+  e.actor_id = text("actor_id");
+  e.thread_id = text("thread_id");
+  auto p = row.find("payload");
+  e.payload = p != row.end() ? *p : jarvis::Json::object();
+  return e;
 }
 
 void register_event_routes(Router& router, jarvis::Database& db) {
@@ -219,9 +240,7 @@ void register_event_routes(Router& router, jarvis::Database& db) {
             int limit = static_cast<int>(req.query_int("limit", 1000, 1, 1000));
             const std::string& trace_id = req.path_param("trace_id");
             bool truncated = false;
-            auto items = trace_id.size() <= 200
-                             ? q->trace(req.principal, trace_id, limit, truncated)
-                             : std::vector<jarvis::Json>{};
+            auto items = q->trace(req.principal, trace_id, limit, truncated);
             if (items.empty()) {
               throw jarvis::Error(404, "trace_not_found",
                                   "no visible events for trace '" + trace_id.substr(0, 200) + "'");

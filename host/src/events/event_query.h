@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "jarvis/database.h"
+#include "jarvis/events.h"
 #include "jarvis/json.h"
 #include "jarvis/principal.h"
 
@@ -46,15 +47,22 @@ class EventQuery {
   /// One event when it exists and `who` may see it (nullopt otherwise: no existence oracle).
   std::optional<jarvis::Json> get(const jarvis::Principal& who, const std::string& id);
   /// The events of one trace visible to `who`, in the order they happened (at most `limit`;
-  /// `truncated` is set when there were more).
+  /// `truncated` is set when there were more). A trace id over kMaxTraceIdLength characters
+  /// matches nothing. GET /api/v1/traces/{trace_id} and jarvis::EventBus::trace both use it.
   std::vector<jarvis::Json> trace(const jarvis::Principal& who, const std::string& trace_id,
                                   int limit, bool& truncated);
+  /// Longest trace id trace() looks up.
+  static constexpr std::size_t kMaxTraceIdLength = 200;
   /// True when `who` owns `thread_id` (or is admin).
   bool owns_thread(const jarvis::Principal& who, const std::string& thread_id);
 
  private:
   jarvis::Database& db_;
 };
+
+/// A row of event_json() form (id, created_at, trace_id, type, component, actor_type, actor_id,
+/// thread_id, payload; null ids as JSON null) as a jarvis::Event.
+jarvis::Event event_from_json(const jarvis::Json& row);
 
 /// Registers the three event routes (user level, owner "host").
 void register_event_routes(Router& router, jarvis::Database& db);

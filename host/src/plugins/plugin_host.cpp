@@ -197,6 +197,10 @@ class EventAdapter : public jarvis::EventBus {
     require(impl_, owner_, "event bus")
         .subscribe_durable(owner_, std::move(type_prefix), std::move(task_name));
   }
+  jarvis::TraceEvents trace(const jarvis::Principal& who, const std::string& trace_id,
+                            std::size_t limit) override {
+    return require(impl_, owner_, "event bus").trace(who, trace_id, limit);
+  }
 
  private:
   const Owner& owner_;

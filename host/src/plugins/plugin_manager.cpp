@@ -100,6 +100,43 @@ PluginManager::~PluginManager() {
   stop_all();
 }
 
+namespace {
+
+// True when `v` nests deeper than `limit` levels (an object or array is one level).
+bool deeper_than(const jarvis::Json& v, int limit) {
+  if (!v.is_structured()) return false;
+  if (limit <= 0) return true;
+  for (const auto& child : v) {
+    if (deeper_than(child, limit - 1)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+jarvis::Json bounded_health_details(const jarvis::Json& details) {
+  if (details.is_null() || (details.is_object() && details.empty())) return nullptr;
+  if (!details.is_object()) return {{"error", "health details must be a JSON object"}};
+  if (deeper_than(details, kMaxHealthDetailsDepth)) {
+    return {{"error", "health details nested deeper than " +
+                          std::to_string(kMaxHealthDetailsDepth) + " levels"}};
+  }
+  jarvis::Json out = jarvis::redact(details);
+  const std::size_t size = out.dump(-1, ' ', false, jarvis::Json::error_handler_t::replace).size();
+  if (size > jarvis::kMaxHealthDetailsBytes) {
+    return {{"error", "health details too large (" + std::to_string(size) + " bytes, at most " +
+                          std::to_string(jarvis::kMaxHealthDetailsBytes) + ")"}};
+  }
+  return out;
+}
+
+jarvis::Json plugin_health_json(const jarvis::Health& h) {
+  jarvis::Json j = {{"health", to_string(h.status)}};
+  if (!h.detail.empty()) j["detail"] = h.detail;
+  if (!h.details.is_null()) j["details"] = h.details;
+  return j;
+}
+
 const char* to_string(jarvis::Health::Status s) {
   switch (s) {
     case jarvis::Health::Status::Healthy:
@@ -489,6 +526,7 @@ std::vector<PluginHealth> PluginManager::health() const {
       try {
         InFlight::Call call(*s.calls);
         h.health = s.plugin->health();
+        h.health.details = bounded_health_details(h.health.details);
       } catch (...) {
         if (services_.metrics) {
           services_.metrics->counter_add(kErrorsMetric, "Exceptions caught from plugin code",

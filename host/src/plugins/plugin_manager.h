@@ -190,4 +190,16 @@ class PluginManager {
 /// "healthy", "degraded", "failed".
 const char* to_string(jarvis::Health::Status s);
 
+/// Most nesting levels of Health::details the host reports.
+inline constexpr int kMaxHealthDetailsDepth = 16;
+
+/// Health::details as the host reports it (health() applies it): null when null or {}; the
+/// object redacted (jarvis::redact); {"error": "<why>"} when it is not an object, is nested deeper
+/// than kMaxHealthDetailsDepth or serializes to more than jarvis::kMaxHealthDetailsBytes.
+jarvis::Json bounded_health_details(const jarvis::Json& details);
+
+/// {"health": "healthy|degraded|failed", "detail"?: "…", "details"?: {…}} — one plugin's health
+/// in GET /api/v1/system/status and `jarvis doctor --json`.
+jarvis::Json plugin_health_json(const jarvis::Health& h);
+
 }  // namespace jarvis::host

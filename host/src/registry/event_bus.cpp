@@ -4,9 +4,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "db/sql_access.h"
 #include "db/sql_database.h"
 #include "db/transaction.h"
+#include "events/event_query.h"
 #include "events/io_thread.h"
 #include "jarvis/error.h"
 #include "observability/metrics.h"
@@ -269,6 +272,17 @@ void EventBusImpl::deliver_here(const jarvis::Event& event) {
       spdlog::error("event forwarder failed on {}: {}", event.type, e.what());
     }
   }
+}
+
+jarvis::TraceEvents EventBusImpl::trace(const jarvis::Principal& who, const std::string& trace_id,
+                                        std::size_t limit) {
+  if (!db_) throw jarvis::Error(503, "database_unavailable", "traces need the host database");
+  limit = std::clamp<std::size_t>(limit, 1, jarvis::kMaxTraceEvents);
+  jarvis::TraceEvents out;
+  auto rows = EventQuery(*db_).trace(who, trace_id, static_cast<int>(limit), out.truncated);
+  out.events.reserve(rows.size());
+  for (const auto& row : rows) out.events.push_back(event_from_json(row));
+  return out;
 }
 
 void EventBusImpl::subscribe(Owner owner, std::string prefix, jarvis::EventHandler handler) {

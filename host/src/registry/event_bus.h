@@ -91,6 +91,11 @@ class EventBusImpl {
   /// Runs subscribers and the forwarder for an already stored event: on this thread, or on the
   /// delivery thread when this is an I/O thread. Counts the event.
   void deliver(const jarvis::Event& event);
+  /// jarvis::EventBus::trace: the events of `trace_id` visible to `who`, through EventQuery (the
+  /// code of GET /api/v1/traces/{trace_id}). `limit` is clamped to 1 … jarvis::kMaxTraceEvents.
+  /// Throws Error(503, "database_unavailable") without a database.
+  jarvis::TraceEvents trace(const jarvis::Principal& who, const std::string& trace_id,
+                            std::size_t limit);
   /// Number of subscriber exceptions caught so far.
   long long subscriber_failures() const { return subscriber_failures_; }
   /// Deliveries handed from an I/O thread to the delivery thread so far.

@@ -24,6 +24,7 @@
 #include <sstream>
 
 #include "config/config.h"
+#include "jarvis/error.h"
 #include "db/sql_database.h"
 #include "http/dispatcher.h"
 #include "http/router.h"
@@ -248,6 +249,21 @@ SystemSnapshot SystemState::snapshot() const {
   return snapshot_;
 }
 
+void SystemState::set_status_source(std::function<jarvis::Json()> source) {
+  std::lock_guard lock(status_mu_);
+  status_source_ = std::move(source);
+}
+
+jarvis::Json SystemState::status() {
+  std::function<jarvis::Json()> source;
+  {
+    std::lock_guard lock(status_mu_);
+    source = status_source_;
+  }
+  if (source) return source();
+  return jarvis::Json{{"system", status_json()}};
+}
+
 jarvis::Json SystemState::status_json() const {
   std::lock_guard lk(mu_);
   return jarvis::Json{
@@ -288,6 +304,12 @@ void SystemState::emit(const std::string& type, jarvis::Json payload, const std:
 
 bool SystemState::set_lockdown(bool on, const std::string& reason_in, const std::string& actor,
                                const std::string& trace_id) {
+  if (reason_in.size() > 200) {
+    throw jarvis::Error(400, "invalid_field", "field 'reason' must be at most 200 characters");
+  }
+  if (actor.empty() || actor.size() > 200) {
+    throw jarvis::Error(400, "invalid_field", "the lockdown's actor must be 1-200 characters");
+  }
   std::string now = jarvis::now_iso();
   std::string reason = reason_in.empty() ? "manual" : reason_in;
   std::string previous_reason;

@@ -123,6 +123,12 @@ class SystemState : public jarvis::SystemControl {
   bool unlock(const std::string& code, const std::string& actor, std::string* reason) override;
   void request_restart(const std::string& actor, const std::string& trace_id) override;
   void report_rollback(const std::string& detail) override;
+  /// The document of the status source (set_status_source); without one, {"system":
+  /// status_json()}.
+  jarvis::Json status() override;
+
+  /// What status() answers: the application's GET /api/v1/system/status builder.
+  void set_status_source(std::function<jarvis::Json()> source);
 
   /// The cached state (refresh() re-reads the row).
   SystemSnapshot snapshot() const;
@@ -132,10 +138,12 @@ class SystemState : public jarvis::SystemControl {
   /// "unlock_code_expires_at"}` for GET /api/v1/system/status (merge under "system").
   jarvis::Json status_json() const;
 
-  /// Admin API: sets (`on`, reason default "manual") or clears the lockdown. Emits
-  /// `lockdown.triggered` / `lockdown.cleared` when the state changes; returns true then.
+  /// Admin API and SDK (jarvis::SystemControl::set_lockdown): sets (`on`, reason default
+  /// "manual") or clears the lockdown. Emits `lockdown.triggered` / `lockdown.cleared` when the
+  /// state changes; returns true then. Throws 400 `invalid_field` for a reason over 200
+  /// characters or an empty or over-long (200) actor.
   bool set_lockdown(bool on, const std::string& reason, const std::string& actor,
-                    const std::string& trace_id = "");
+                    const std::string& trace_id = "") override;
   /// Automatic trigger: locks with `reason` unless already locked (a manual reason is never
   /// overwritten) and emits `lockdown.triggered {reason, source:"trigger", detail}`. Never clears.
   /// Returns true when it locked.
@@ -186,6 +194,8 @@ class SystemState : public jarvis::SystemControl {
   SystemOptions options_;
   RestartHooks hooks_;
   std::function<bool()> ready_;
+  std::mutex status_mu_;
+  std::function<jarvis::Json()> status_source_;
 
   std::atomic<bool> lockdown_{false};
   std::atomic<bool> restarting_{false};

@@ -6,6 +6,8 @@
 //   host.tasks().add({.name = "hello.on_bug", .handler = on_bug});               // at least once:
 //   host.events().subscribe_durable("bug.", "hello.on_bug");                     // a task per
 //   event
+//   jarvis::TraceEvents t = host.events().trace(req.principal, trace_id, 100);   // SDK 1.1
+//   for (const jarvis::Event& e : t.events) reply(e.created_at + " " + e.type);
 //
 // Emitted events are stored (payload redacted by key: password, token, secret, api_key, …) and
 // delivered to subscribers whose prefix matches the type. A subscriber that throws is isolated,
@@ -21,10 +23,13 @@
 //   processes. At least once: make the handler idempotent on the event id (`payload["id"]`).
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "jarvis/json.h"
+#include "jarvis/principal.h"
 #include "jarvis/version.h"
 
 namespace jarvis {
@@ -43,6 +48,18 @@ struct Event {
 };
 
 class Transaction;
+
+/// The events of one trace that a principal may see (EventBus::trace, SDK 1.1).
+struct TraceEvents {
+  /// In the order they happened (oldest first), payloads redacted as stored; empty when the trace
+  /// does not exist or none of its events is visible (no existence oracle).
+  std::vector<Event> events;
+  /// True when the trace has more visible events than the limit.
+  bool truncated = false;
+};
+
+/// Most events EventBus::trace returns (larger limits are lowered to it).
+inline constexpr std::size_t kMaxTraceEvents = 1000;
 
 /// Handler of subscribed events; runs after the event is stored (after the commit of the
 /// emitter's transaction), on the emitter's thread — or, when the emitter is an I/O thread of
@@ -80,6 +97,17 @@ class JARVIS_API EventBus {
   /// stored is skipped with a warning (counted in jarvis_durable_deliveries_total{outcome=
   /// "no_task"}). Throws Error(400, "invalid_subscription") for an invalid task name.
   virtual void subscribe_durable(std::string type_prefix, std::string task_name) = 0;
+
+  /// The events of trace `trace_id` that `who` may see — exactly what GET
+  /// /api/v1/traces/{trace_id} answers that principal: admins see every event; a user only the
+  /// events of threads they own (system events and unclaimed threads are admin-only); payloads are
+  /// redacted as stored. At most `limit` events (1 … kMaxTraceEvents; 0 is 1), oldest first,
+  /// `truncated` when there were more. Pass the caller's Principal (a route's `req.principal`, a
+  /// ToolCall's `caller`), never Principal::system() on a user's behalf. A trace id over 200
+  /// characters matches nothing. Reads the database: callable from any plugin thread; throws the
+  /// database's error (503 `database_busy`, …). E.g. chat's `/logs trace <id>`.
+  virtual TraceEvents trace(const Principal& who, const std::string& trace_id,
+                            std::size_t limit) = 0;
 };
 
 /// Returns a copy of `value` with the value of every sensitive key (recursively,

@@ -16,9 +16,11 @@
 // JARVIS_PLUGIN_DRAIN_SECONDS; past it the host exits without destroying it).
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "jarvis/host.h"
+#include "jarvis/json.h"
 #include "jarvis/version.h"
 
 namespace jarvis {
@@ -33,13 +35,30 @@ namespace jarvis {
 /// /readyz shows it as `"health":"degraded","health_detail":"…"` (a degraded plugin is still
 /// ready); /metrics as `jarvis_plugin_health{plugin,status}` (1 for the current status) and
 /// `jarvis_plugin_health_reason{plugin,status,reason}` while not healthy.
+///
+/// SDK 1.1: `details` is structured, read-only health an operator reads — for example the last
+/// success and failure of each upstream provider and model:
+///
+///   h.details = {{"providers", {{"openai", {{"gpt-4o", {{"last_success", "2026-12-01T…Z"},
+///                                                        {"last_failure", nullptr}}}}}}}}};
+///
+/// The host copies it, as returned, into /readyz (`health_details` of the plugin), into GET
+/// /api/v1/system/status (`plugin_health.<name>.details`) and into `jarvis doctor --json` (the
+/// plugin's check) — never into /metrics. It must be a JSON object of at most
+/// kMaxHealthDetailsBytes serialized bytes and 16 levels of nesting; sensitive keys are redacted
+/// (jarvis::redact). A larger or deeper value, or one that is not an object, is replaced by
+/// {"error": "<why>"} so the reports stay small; null or {} shows nothing.
 struct Health {
   /// Healthy: working. Degraded: working with a problem an operator should see. Failed: not
   /// working (the host also reports refused and failed plugins as Failed).
   enum class Status { Healthy, Degraded, Failed };
   Status status = Status::Healthy;  ///< the current status
   std::string detail;               ///< short reason when not healthy (first 200 chars exported)
+  Json details = nullptr;  ///< SDK 1.1: structured detail (a JSON object; see above); null = none
 };
+
+/// Most serialized bytes of Health::details the host reports (SDK 1.1).
+inline constexpr std::size_t kMaxHealthDetailsBytes = 8192;
 
 /// Base class of every plugin.
 class JARVIS_API Plugin {
@@ -52,8 +71,9 @@ class JARVIS_API Plugin {
   virtual void start() {}
   /// Called at shutdown, before the plugin is destroyed: stop and join anything started.
   virtual void stop() {}
-  /// Current health (called from /readyz and on every /metrics scrape, on host threads; must be
-  /// cheap, non-blocking and thread-safe). Counted as an in-flight call like every handler.
+  /// Current health (called from /readyz, GET /api/v1/system/status, SystemControl::status() and
+  /// every /metrics scrape, on host threads; must be cheap, non-blocking and thread-safe — and must
+  /// not call SystemControl::status() itself). Counted as an in-flight call like every handler.
   virtual Health health() const { return {}; }
 };
 

@@ -6,12 +6,20 @@
 //   if (!host.system().unlock(code, "user:" + user_id, &why)) reply("unlock refused: " + why);
 //   host.system().request_restart("user:" + user_id, trace_id);   // returns at once
 //
-// Lockdown is sticky: only the admin API or a valid unlock code clears it. Every state change is
-// an event (`lockdown.triggered`, `lockdown.cleared`, `system.restart.*`).
+//   // SDK 1.1 — a chat command's `/status` and an admin's `/lockdown on|off [reason]`:
+//   jarvis::Json st = host.system().status();      // GET /api/v1/system/status's document
+//   reply(st["tasks"].dump() + " " + st["scheduler"].dump());
+//   if (!who.is_admin()) return reply("admins only");
+//   host.system().set_lockdown(true, reason, "user:" + who.user_id, trace_id);
+//
+// Lockdown is sticky: only the admin API (or set_lockdown(false, …)) or a valid unlock code clears
+// it. Every state change is an event (`lockdown.triggered`, `lockdown.cleared`,
+// `system.restart.*`).
 #pragma once
 
 #include <string>
 
+#include "jarvis/json.h"
 #include "jarvis/version.h"
 
 namespace jarvis {
@@ -47,6 +55,27 @@ class JARVIS_API SystemControl {
   /// rollbacks within LOCKDOWN_ROLLBACK_WINDOW_MINUTES put the system in lockdown with reason
   /// `rollback_burst`. `detail` is stored with the rollback and shown in the event.
   virtual void report_rollback(const std::string& detail) = 0;
+
+  // --- SDK 1.1 ---
+
+  /// The same JSON document GET /api/v1/system/status answers, built now: `version`,
+  /// `uptime_seconds`, `time`, `plugins` (name → state), `plugin_health` (name → {health, detail?,
+  /// details?} of started plugins), `tasks` (queue depth by status: queued, running, …),
+  /// `oldest_queued_at`, `scheduler` (the backlog fields: dispatchable_total, deferred_total,
+  /// schedule_count, invalid_count, schedules) and `system` (lockdown, lockdown_reason,
+  /// lockdown_since, restarting, readiness_fail_streak, unlock_code_expires_at). Callable from any
+  /// plugin thread; it reads the database and calls every plugin's health() — never call it from
+  /// your own health(). Throws the database's error (503 `database_busy`, …).
+  virtual Json status() = 0;
+
+  /// Sets (`on`) or clears the lockdown exactly as the admin API POST /api/v1/system/lockdown
+  /// does: `reason` defaults to "manual" when empty (at most 200 characters, else Error(400,
+  /// "invalid_field")); a change emits `lockdown.triggered {reason, source: "admin", by: actor}` or
+  /// `lockdown.cleared {via: "admin", by: actor, previous_reason}`, with `trace_id`. Returns true
+  /// when the state changed, false when it already was so (setting keeps the first reason). The
+  /// caller is responsible for checking that `actor` (e.g. "user:usr_1f0c…") is an administrator.
+  virtual bool set_lockdown(bool on, const std::string& reason, const std::string& actor,
+                            const std::string& trace_id) = 0;
 };
 
 }  // namespace jarvis

@@ -24,6 +24,11 @@ Settings::Settings(jarvis::Host& host)
          if (!(jarvis::Secret(req.headers.get("X-Hello-Token").value_or("")) == status_token_)) {
            throw jarvis::Error(401, "invalid_token", "X-Hello-Token does not match");
          }
+         status_checks_.fetch_add(1);
+         {
+           std::lock_guard lock(mu_);
+           last_status_check_ = jarvis::now_iso();
+         }
          const jarvis::Health h = health();
          jarvis::Response res =
              h.status == jarvis::Health::Status::Healthy
@@ -42,8 +47,15 @@ Settings::Settings(jarvis::Host& host)
 }
 
 jarvis::Health Settings::health() const {
-  if (maintenance_note_.empty()) return {};
-  return {jarvis::Health::Status::Degraded, maintenance_note_};
+  jarvis::Health h;
+  if (!maintenance_note_.empty()) h = {jarvis::Health::Status::Degraded, maintenance_note_};
+  // Structured, read-only detail for operators (SDK 1.1): a small JSON object, never secrets.
+  std::lock_guard lock(mu_);
+  h.details = {
+      {"status_checks", status_checks_.load()},
+      {"last_status_check",
+       last_status_check_.empty() ? jarvis::Json(nullptr) : jarvis::Json(last_status_check_)}};
+  return h;
 }
 
 }  // namespace hello

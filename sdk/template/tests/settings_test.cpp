@@ -62,6 +62,37 @@ TEST(HelloSettings, MaintenanceNoteMakesItDegradedWithRetryAfter) {
                        "jarvis_plugin_health{plugin=\"hello\",status=\"degraded\"} 1"));
 }
 
+// SDK 1.1: Health::details — structured, read-only — reaches /readyz, the status document and
+// `jarvis doctor --json`, never /metrics.
+TEST(HelloSettings, HealthDetailsInReadyzStatusAndDoctor) {
+  TestHost host({.plugins = {HELLO_PLUGIN_DIR}, .env = {{"HELLO_STATUS_TOKEN", kToken}}});
+  host.start();
+  ASSERT_EQ(host.get("/api/v1/hello/status", {{"X-Hello-Token", kToken}}).status, 200);
+  jarvis::Json details;
+  const auto ready = host.get("/readyz").json();
+  for (const auto& p : ready["plugins"]) {
+    if (p["name"] == "hello") details = p.value("health_details", jarvis::Json());
+  }
+  ASSERT_TRUE(details.is_object()) << ready.dump();
+  EXPECT_EQ(details["status_checks"], 1);
+  EXPECT_TRUE(details["last_status_check"].is_string());
+  auto ada = host.login_user("ada");
+  auto status = ada.get("/api/v1/system/status").json();
+  EXPECT_EQ(status["plugin_health"]["hello"]["health"], "healthy");
+  EXPECT_EQ(status["plugin_health"]["hello"]["details"], details);
+  auto doctor = host.run({"doctor", "--json"});  // asks the running server for plugin health
+  jarvis::Json checks = jarvis::Json::parse(doctor.out, nullptr, false);
+  ASSERT_TRUE(checks.is_object()) << doctor.out << doctor.err;
+  bool seen = false;
+  for (const auto& c : checks["checks"]) {
+    if (c["name"] != "plugin:hello") continue;
+    seen = true;
+    EXPECT_EQ(c["health"]["health_details"], details) << c.dump();
+  }
+  EXPECT_TRUE(seen) << doctor.out;
+  EXPECT_FALSE(contains(host.get("/metrics").body, "status_checks"));
+}
+
 TEST(HelloSettings, StatusRouteIsOffWithoutAToken) {
   TestHost host({.plugins = {HELLO_PLUGIN_DIR}});
   host.start();
