@@ -246,7 +246,7 @@ bool Responder::write_raw(std::string_view bytes) {
   if (closed_ || client_closed_ || stopping()) return false;
   started_ = true;
   if (!send_all(fd_, bytes)) {
-    saw_client_close();
+    if (!stopping()) saw_client_close();  // else the destructor's shutdown() failed the send
     return false;
   }
   return true;
@@ -295,6 +295,7 @@ bool Responder::pause(std::chrono::milliseconds d) {
     int wait = static_cast<int>(std::min<long long>(left.count(), kPollMs));
     int r = ::poll(&p, 1, wait);
     if (r <= 0) continue;
+    if (stopping()) return false;  // the destructor's shutdown() woke us: not the client
     if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) {
       saw_client_close();
       return false;
