@@ -37,16 +37,18 @@ long remaining_ms(Clock::time_point deadline) {
   return static_cast<long>(left.count());
 }
 
-// The failure an answer that is not 2xx stands for.
+// The failure an answer that is not 2xx (or a transfer that broke) stands for.
 CliFailure failure_of(const jarvis::OutboundResponse& res, const std::string& base_url) {
-  if (res.status == 0 || (!res.error_class.empty() && res.error_class != "cancelled")) {
-    if (res.status == 0) {
-      return CliFailure(res.error_class.empty() ? "network_unreachable" : res.error_class,
-                        "cannot reach the jarvis host at " + base_url + ": " + res.error_message +
-                            " (is `jarvis serve` running there? set JARVIS_URL, or BIND_HOST and "
-                            "BIND_PORT, to its address)",
-                        0, res.error_class);
-    }
+  if (res.status == 0) {
+    return CliFailure(res.error_class.empty() ? "network_unreachable" : res.error_class,
+                      "cannot reach the jarvis host at " + base_url + ": " + res.error_message +
+                          " (is `jarvis serve` running there? set JARVIS_URL, or BIND_HOST and "
+                          "BIND_PORT, to its address)",
+                      0, res.error_class);
+  }
+  if (!res.error_class.empty() && res.status >= 200 && res.status < 300) {
+    return CliFailure(res.error_class, "the host's answer broke off: " + res.error_message,
+                      res.status, res.error_class);
   }
   std::string code = "http_" + std::to_string(res.status);
   std::string message = "the host answered HTTP " + std::to_string(res.status);
