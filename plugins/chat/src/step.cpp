@@ -68,8 +68,8 @@ std::vector<Message> flatten_tools(const std::vector<Message>& convo) {
     } else if (!m.tool_calls.empty()) {
       std::string text = m.content;
       for (const auto& c : m.tool_calls) {
-        text += (text.empty() ? "" : "\n") + std::string("[called ") + c.name + " " +
-                c.arguments.dump() + "]";
+        if (!text.empty()) text += '\n';
+        text.append("[called ").append(c.name).append(" ").append(c.arguments.dump()).append("]");
       }
       out.push_back({"assistant", text, {}, "", ""});
     } else {
