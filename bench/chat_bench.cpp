@@ -226,9 +226,14 @@ Sample host_step(const Options& o, const std::string& thread, int n) {
 
 Sample direct_completion(const Options& o, int n) {
   Sample s;
+  // The request the host's openai provider sends for one message (a ~3 KB system prompt from
+  // the main bundle, usage in the stream), so both ways get the same events from the fake.
+  static const std::string system_prompt(3200, 'x');
   std::string body =
-      R"({"model":"fake-model","stream":true,"messages":[{"role":"user","content":"benchmark message )" +
-      std::to_string(n) + "\"}]}";
+      R"({"model":"fake-model","stream":true,"stream_options":{"include_usage":true},)"
+      R"("max_tokens":4096,"messages":[{"role":"system","content":")" +
+      system_prompt + R"("},{"role":"user","content":"benchmark message )" + std::to_string(n) +
+      "\"}]}";
   Clock::time_point first{}, done{};
   bool got_first = false;
   Exchange ex = exchange(
