@@ -72,10 +72,15 @@ class ChatPlugin : public jarvis::Plugin {
   }
 
   jarvis::Health health() const override {
-    if (router_ && !router_->configured()) {
-      return {jarvis::Health::Status::Degraded, "no LLM provider configured"};
+    jarvis::Health h;
+    if (router_) {
+      h.details = {{"providers", router_->health()}};  // read-only: never a side effect
+      if (!router_->configured()) {
+        h.status = jarvis::Health::Status::Degraded;
+        h.detail = "no LLM provider configured";
+      }
     }
-    return {};
+    return h;
   }
 
  private:

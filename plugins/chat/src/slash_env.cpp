@@ -51,34 +51,59 @@ void ChatSlashEnv::enqueue_compaction(const SlashContext& ctx) {
 }
 
 jarvis::Json ChatSlashEnv::status(const SlashContext& ctx) {
+  const bool admin = ctx.principal.is_admin();
   jarvis::Json providers = router_.health();
-  if (!ctx.principal.is_admin() && providers.contains("providers")) {
+  if (!admin && providers.contains("providers")) {
     // Error texts may name endpoints (host details): users see kinds and classes only.
     for (auto& p : providers["providers"]) {
       if (p.contains("last_error") && p["last_error"].is_object()) p["last_error"].erase("message");
     }
   }
-  jarvis::Json queues;
+  jarvis::Json steps;
   {
     auto sql = host_.db().session();
-    queues = {{"steps_queued",
-               scalar_int(*sql, "SELECT COUNT(*) FROM chat_steps WHERE status = 'queued'", {})},
-              {"steps_running",
-               scalar_int(*sql, "SELECT COUNT(*) FROM chat_steps WHERE status = 'running'", {})}};
+    steps = {
+        {"queued", scalar_int(*sql, "SELECT COUNT(*) FROM chat_steps WHERE status = 'queued'", {})},
+        {"running",
+         scalar_int(*sql, "SELECT COUNT(*) FROM chat_steps WHERE status = 'running'", {})}};
+  }
+  jarvis::Json host = host_.system().status();
+  jarvis::Json scheduler = host.value("scheduler", jarvis::Json::object());
+  if (!admin && scheduler.is_object()) {
+    // The schedule list names other users' schedules: users get the backlog totals only.
+    scheduler.erase("schedules");
+  }
+  jarvis::Json system = host.value("system", jarvis::Json::object());
+  if (!admin && system.is_object()) {
+    system = {{"lockdown", system.value("lockdown", false)},
+              {"restarting", system.value("restarting", false)}};
   }
   return {{"providers", providers},
-          {"queues", queues},
+          {"queues",
+           {{"tasks", host.value("tasks", jarvis::Json::object())},
+            {"oldest_queued_at", host.value("oldest_queued_at", jarvis::Json(nullptr))},
+            {"chat_steps", steps}}},
+          {"scheduler", scheduler},
           {"agents", bundles_.ids()},
-          {"system",
-           {{"lockdown", host_.system().lockdown()}, {"restarting", host_.system().restarting()}}}};
+          {"system", system}};
 }
 
-void ChatSlashEnv::set_lockdown(const SlashContext&, bool, const std::string&) {
-  throw jarvis::Error(501, "unavailable", "setting the lockdown from chat is not available yet");
+void ChatSlashEnv::set_lockdown(const SlashContext& ctx, bool on, const std::string& reason) {
+  host_.system().set_lockdown(on, reason, ctx.actor(), ctx.trace_id);
 }
 
-std::optional<jarvis::Json> ChatSlashEnv::trace_events(const SlashContext&, const std::string&) {
-  throw jarvis::Error(501, "unavailable", "trace lookups from chat are not available yet");
+std::optional<jarvis::Json> ChatSlashEnv::trace_events(const SlashContext& ctx,
+                                                       const std::string& trace_id) {
+  jarvis::TraceEvents t = host_.events().trace(ctx.principal, trace_id, 200);
+  if (t.events.empty()) return std::nullopt;
+  jarvis::Json out = jarvis::Json::array();
+  for (const auto& e : t.events) {
+    out.push_back({{"type", e.type},
+                   {"component", e.component},
+                   {"created_at", e.created_at},
+                   {"thread_id", e.thread_id}});
+  }
+  return out;
 }
 
 }  // namespace chat

@@ -204,3 +204,44 @@ TEST(ChatApi, ChannelInboundIsAnsweredWithChannelOutbound) {
 
 }  // namespace
 }  // namespace chat_test
+
+namespace chat_test {
+namespace {
+
+// The slash commands' environment against the real host: /status, /logs trace (owner-scoped) and
+// /lockdown (admin only) — answered without a model.
+TEST(ChatApi, SlashCommandsUseTheHostAndStayOwnerScoped) {
+  ChatHost h(Backend::Sqlite);
+  auto say = [&](const std::string& token, const std::string& thread, const std::string& text,
+                 int nth) {
+    auto r = h.call("POST", "/api/v1/threads/" + thread + "/messages", token, {{"content", text}});
+    EXPECT_EQ(r.status, 202) << r.body;
+    return h.wait_reply(token, thread, nth);
+  };
+  const std::string at = h.new_thread(h.alice);
+  auto first = h.call("POST", "/api/v1/threads/" + at + "/messages", h.alice, {{"content", "hi"}});
+  const std::string trace = json::parse(first.body)["trace_id"];
+  h.wait_reply(h.alice, at);
+  json mine = say(h.alice, at, "/logs trace " + trace, 2);
+  EXPECT_EQ(mine["meta"]["command"]["outcome"], "ok") << mine.dump();
+  EXPECT_NE(mine["content"].get<std::string>().find("message.new"), std::string::npos);
+  const std::string bt = h.new_thread(h.bob);
+  json theirs = say(h.bob, bt, "/logs trace " + trace, 1);
+  EXPECT_EQ(theirs["meta"]["command"]["outcome"], "not_found") << theirs.dump();
+
+  json status = say(h.alice, at, "/status", 3);
+  EXPECT_EQ(status["meta"]["command"]["outcome"], "ok") << status.dump();
+
+  json refused = say(h.bob, bt, "/lockdown on testing", 2);
+  EXPECT_EQ(refused["meta"]["command"]["outcome"], "forbidden");
+  const std::string rt = h.new_thread(h.admin);
+  json locked = say(h.admin, rt, "/lockdown on testing", 1);
+  EXPECT_EQ(locked["meta"]["command"]["outcome"], "ok") << locked.dump();
+  auto st = json::parse(h.call("GET", "/api/v1/system/status", h.admin).body);
+  EXPECT_EQ(st["system"]["lockdown"], true) << st.dump();
+  EXPECT_EQ(say(h.admin, rt, "/lockdown off", 2)["meta"]["command"]["outcome"], "ok");
+  EXPECT_TRUE(h.fake.model_requests().size() == 1u) << "only the first message reached the model";
+}
+
+}  // namespace
+}  // namespace chat_test
