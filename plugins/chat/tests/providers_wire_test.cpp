@@ -192,8 +192,8 @@ TEST_F(ProviderSettingsFromConfig, EachProviderIsConfiguredByItsVariables) {
                                              {"SGLANG_BASE_URL", "http://127.0.0.1:30000/v1"},
                                              {"GEMINI_API_KEY", "g-key"},
                                              {"ANTHROPIC_API_KEY", "a-key"},
-                                             {"MODEL_STREAM_IDLE_TIMEOUT_SECONDS", "15s"},
-                                             {"SGLANG_TIMEOUT_SECONDS", "900s"},
+                                             {"MODEL_STREAM_IDLE_TIMEOUT_SECONDS", "15"},
+                                             {"SGLANG_TIMEOUT_SECONDS", "900"},
                                              {"OPENAI_MAX_TOKENS_FIELD", "max_completion_tokens"},
                                              {"PRIMARY_PROVIDER", "sglang"},
                                              {"FALLBACK_PROVIDERS", "gemini, anthropic bogus"}}));

@@ -19,10 +19,15 @@ std::string without_trailing_slash(std::string url) {
   return url;
 }
 
+// A `*_SECONDS` setting (an int in plugin.yaml, as the runbook names say) as a duration.
+std::chrono::milliseconds seconds(const jarvis::PluginConfig& c, const std::string& key) {
+  return std::chrono::seconds(c.get_int(key));
+}
+
 }  // namespace
 
 std::vector<ProviderSettings> provider_settings(const jarvis::PluginConfig& c) {
-  const auto idle = c.get_duration("model_stream_idle_timeout");
+  const auto idle = seconds(c, "model_stream_idle_timeout");
   const int max_out = static_cast<int>(c.get_int("max_output_tokens"));
   std::vector<ProviderSettings> out;
 
@@ -32,7 +37,7 @@ std::vector<ProviderSettings> provider_settings(const jarvis::PluginConfig& c) {
   openai.base_url = without_trailing_slash(c.get_string("openai_base_url"));
   openai.api_key = c.get_secret("openai_api_key");
   openai.model = jarvis::trimmed(c.get_string("openai_model"));
-  openai.timeout = c.get_duration("openai_timeout");
+  openai.timeout = seconds(c, "openai_timeout");
   openai.max_tokens_field = c.get_string("openai_max_tokens_field");
   openai.configured = !openai.model.empty() && !openai.base_url.empty();
   openai.setup_hint = "OPENAI_MODEL (and OPENAI_BASE_URL / OPENAI_API_KEY as the server needs)";
@@ -44,7 +49,7 @@ std::vector<ProviderSettings> provider_settings(const jarvis::PluginConfig& c) {
   sglang.base_url = without_trailing_slash(c.get_string("sglang_base_url"));
   sglang.api_key = c.get_secret("sglang_api_key");
   sglang.model = jarvis::trimmed(c.get_string("sglang_model"));
-  sglang.timeout = c.get_duration("sglang_timeout");
+  sglang.timeout = seconds(c, "sglang_timeout");
   sglang.configured = !sglang.base_url.empty() && !sglang.model.empty();
   sglang.setup_hint = "SGLANG_BASE_URL (and SGLANG_MODEL)";
   out.push_back(std::move(sglang));
@@ -55,7 +60,7 @@ std::vector<ProviderSettings> provider_settings(const jarvis::PluginConfig& c) {
   gemini.base_url = without_trailing_slash(c.get_string("gemini_base_url"));
   gemini.api_key = c.get_secret("gemini_api_key");
   gemini.model = jarvis::trimmed(c.get_string("gemini_model"));
-  gemini.timeout = c.get_duration("model_timeout");
+  gemini.timeout = seconds(c, "model_timeout");
   gemini.configured = !gemini.api_key.empty() && !gemini.model.empty() && !gemini.base_url.empty();
   gemini.setup_hint = "GEMINI_API_KEY (and GEMINI_MODEL)";
   out.push_back(std::move(gemini));
@@ -66,7 +71,7 @@ std::vector<ProviderSettings> provider_settings(const jarvis::PluginConfig& c) {
   anthropic.base_url = without_trailing_slash(c.get_string("anthropic_base_url"));
   anthropic.api_key = c.get_secret("anthropic_api_key");
   anthropic.model = jarvis::trimmed(c.get_string("anthropic_model"));
-  anthropic.timeout = c.get_duration("model_timeout");
+  anthropic.timeout = seconds(c, "model_timeout");
   anthropic.configured =
       !anthropic.api_key.empty() && !anthropic.model.empty() && !anthropic.base_url.empty();
   anthropic.setup_hint = "ANTHROPIC_API_KEY (and ANTHROPIC_MODEL)";
@@ -98,8 +103,8 @@ RouterSettings router_settings(const jarvis::PluginConfig& c) {
   }
   flush();
   s.max_retries = static_cast<int>(c.get_int("model_max_retries"));
-  s.max_backoff = c.get_duration("model_retry_max_backoff");
-  s.cooldown = c.get_duration("model_cooldown");
+  s.max_backoff = seconds(c, "model_retry_max_backoff");
+  s.cooldown = seconds(c, "model_cooldown");
   return s;
 }
 
