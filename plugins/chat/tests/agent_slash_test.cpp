@@ -49,9 +49,23 @@ class TestEnv : public chat::SlashEnv {
   }
   jarvis::Json status(const SlashContext& ctx) override {
     calls.push_back("status " + ctx.principal.username);
+    jarvis::Json failure = {{"at", "2026-12-01T00:00:00.000Z"},
+                            {"error", {{"kind", "auth"}, {"status", 401}, {"message", "no key"}}}};
+    jarvis::Json openai = {
+        {"name", "openai"},
+        {"model", "gpt-x"},
+        {"configured", true},
+        {"in_order", true},
+        {"last_success", nullptr},
+        {"last_failure", failure},
+        {"cooldowns",
+         jarvis::Json::array({{{"model", "gpt-x"}, {"until", "2026-12-01T00:01:00Z"}}})}};
+    jarvis::Json gemini = {
+        {"name", "gemini"}, {"model", "gemini-2.5-flash"}, {"configured", false}};
     return {{"providers",
              {{"primary", "openai"},
-              {"providers", jarvis::Json::array({{{"name", "openai"}, {"configured", true}}})}}},
+              {"order", {"openai"}},
+              {"providers", jarvis::Json::array({openai, gemini})}}},
             {"queues", {{"queued", 2}, {"running", 1}}},
             {"scheduler", {{"backlog", 0}, {"due", 0}}},
             {"agents", {"main", "researcher"}},
@@ -201,10 +215,10 @@ TEST_F(Slash, Status) {
             "status\n"
             "agents: main, researcher\n"
             "lockdown: off\n"
-            "providers:\n"
-            "  primary: openai\n"
-            "  providers:\n"
-            "    - configured=true, name=openai\n"
+            "providers: primary openai, order openai\n"
+            "  - openai gpt-x: configured; last success -; last failure 2026-12-01T00:00:00.000Z "
+            "auth (HTTP 401); cooling down: gpt-x until 2026-12-01T00:01:00Z\n"
+            "  - gemini gemini-2.5-flash: not configured\n"
             "queues:\n"
             "  queued: 2\n"
             "  running: 1\n"

@@ -309,13 +309,77 @@ SlashReply execute_slash(const SlashCommand& cmd, const SlashContext& ctx, Slash
   return r;
 }
 
+namespace {
+
+// One line per provider: "openai fake-1: configured, in the order; last success …; last failure
+// … auth (HTTP 401)" — the health document is for machines, this is for a person in a chat.
+std::string render_providers(const jarvis::Json& health) {
+  std::string text = "providers:";
+  if (health.contains("primary") && health["primary"].is_string()) {
+    text += " primary " + health["primary"].get<std::string>();
+  }
+  if (health.contains("order") && health["order"].is_array() && !health["order"].empty()) {
+    text += ", order";
+    for (const auto& o : health["order"]) text += " " + scalar_text(o);
+  }
+  text += "\n";
+  if (!health.contains("providers") || !health["providers"].is_array()) return text;
+  for (const auto& p : health["providers"]) {
+    if (!p.is_object()) continue;
+    text += "  - " + p.value("name", std::string("?"));
+    if (p.contains("model") && p["model"].is_string() && !p["model"].get<std::string>().empty()) {
+      text += " " + p["model"].get<std::string>();
+    }
+    if (!p.value("configured", false)) {
+      text += ": not configured\n";
+      continue;
+    }
+    text += ": configured";
+    if (!p.value("in_order", true)) text += " (not in PRIMARY_PROVIDER/FALLBACK_PROVIDERS)";
+    const jarvis::Json& ok = p.contains("last_success") ? p["last_success"] : jarvis::Json();
+    text += "; last success " + (ok.is_object() ? ok.value("at", std::string("?"))
+                                                : (ok.is_string() ? ok.get<std::string>() : "-"));
+    const jarvis::Json& bad = p.contains("last_failure") ? p["last_failure"] : jarvis::Json();
+    if (bad.is_object()) {
+      text += "; last failure " + bad.value("at", std::string("?"));
+      if (bad.contains("error") && bad["error"].is_object()) {
+        const jarvis::Json& e = bad["error"];
+        text += " " + e.value("kind", std::string("error"));
+        if (e.contains("status") && e["status"].is_number() && e["status"].get<int>() > 0) {
+          text += " (HTTP " + std::to_string(e["status"].get<int>()) + ")";
+        }
+      }
+    }
+    if (p.contains("cooldowns") && p["cooldowns"].is_array() && !p["cooldowns"].empty()) {
+      text += "; cooling down:";
+      for (const auto& c : p["cooldowns"]) {
+        if (c.is_object()) {
+          text += " " + c.value("model", std::string("?")) + " until " +
+                  c.value("until", std::string("?"));
+        }
+      }
+    }
+    text += "\n";
+  }
+  if (health.contains("unknown") && health["unknown"].is_array() && !health["unknown"].empty()) {
+    text += "  unknown names in the order:";
+    for (const auto& u : health["unknown"]) text += " " + scalar_text(u);
+    text += "\n";
+  }
+  return text;
+}
+
+}  // namespace
+
 std::string render_status(const jarvis::Json& snapshot) {
   std::string text = "status\n";
   if (!snapshot.is_object()) return text;
   for (auto it = snapshot.begin(); it != snapshot.end(); ++it) {
     const std::string& key = it.key();
     const jarvis::Json& v = it.value();
-    if (key == "lockdown") {
+    if (key == "providers" && v.is_object()) {
+      text += render_providers(v);
+    } else if (key == "lockdown") {
       text += std::string("lockdown: ") + (v == true ? "on" : "off") + "\n";
     } else if (key == "restarting") {
       text += std::string("restart: ") + (v == true ? "in progress" : "none") + "\n";
