@@ -68,7 +68,7 @@ jarvis::Json handle_inbound(jarvis::Host& host, long long daily_token_limit,
   {
     auto sql = host.db().session();
     if (ChatStore::has_source_event(*sql, event_id)) return {{"duplicate", true}};
-    thread = ChatStore::thread_by_external(*sql, channel, external);
+    thread = ChatStore::thread_by_external(*sql, channel, external, user_id);
   }
   std::string thread_id;
   if (thread.is_null()) {

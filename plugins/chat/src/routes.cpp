@@ -13,6 +13,7 @@ namespace chat {
 namespace {
 
 const std::set<std::string> kStatuses{"open", "closed", "archived"};
+const std::set<std::string> kApiChannels{"web", "api", "cli"};
 const std::set<std::string> kCreateFields{"title", "channel", "external_ref"};
 const std::set<std::string> kPatchFields{"title", "status", "verbose", "active_agent_ids",
                                          "model_override"};
@@ -110,6 +111,14 @@ class ThreadRoutes {
       throw field_error("channel",
                         "1 to 32 characters of a-z, 0-9, _ and -, starting with a letter");
     }
+    // Threads of other channels (whatsapp, …) are created only from a channel plugin's
+    // channel.inbound: their replies go out as channel.outbound to external_ref, so a user who
+    // could create one would choose who the operator's channel account writes to.
+    if (!kApiChannels.count(channel)) {
+      throw jarvis::unprocessable("threads of channel '" + channel +
+                                      "' are created by that channel's plugin; use web, api or cli",
+                                  "channel_reserved");
+    }
     std::string external_ref = string_field(body, "external_ref", kMaxExternalRefBytes);
     const std::string id = jarvis::new_id("thr");
     host_.threads().claim(id, req.principal.user_id);  // before the transaction (its own write)
@@ -184,6 +193,11 @@ class ThreadRoutes {
                                                body["model_override"].get<std::string>().empty())) {
         changes["model_override"] = nullptr;
       } else {
+        // The operator's provider keys pay for the model: only an admin picks one per thread
+        // (and the router keeps health per model name, which a user must not grow at will).
+        if (!req.principal.is_admin()) {
+          throw jarvis::forbidden("model_override is set by admins", "admin_required");
+        }
         changes["model_override"] = string_field(body, "model_override", 128);
       }
     }
@@ -210,11 +224,16 @@ class ThreadRoutes {
   jarvis::Response remove(jarvis::Request& req) {
     const std::string id = req.path_param("id");
     visible_thread(req, id);
+    std::vector<std::string> steps;
     {
       auto tx = host_.db().transaction();
-      ChatStore::request_cancel(tx->session(), id);
+      steps = ChatStore::request_cancel(tx->session(), id);
       ChatStore::delete_thread(tx->session(), id);
       tx->commit();
+    }
+    // A step still running stops its model call now instead of finishing for a deleted thread.
+    for (const auto& s : steps) {
+      host_.threads().publish(id, {{"type", "agent.cancel"}, {"step_id", s}});
     }
     host_.threads().release(id);
     return jarvis::Response::no_content();

@@ -50,15 +50,67 @@ void ChatSlashEnv::enqueue_compaction(const SlashContext& ctx) {
   tx->commit();
 }
 
+namespace {
+
+// A failure as a user may see it: when, what kind, which outage class, the HTTP status — never
+// the provider's text (it may name endpoints, accounts or quotas: host details).
+jarvis::Json user_failure(const jarvis::Json& f) {
+  if (!f.is_object()) return nullptr;
+  jarvis::Json out = {{"at", f.value("at", jarvis::Json(nullptr))}};
+  if (f.contains("error") && f["error"].is_object()) {
+    const jarvis::Json& e = f["error"];
+    out["error"] = {{"kind", e.value("kind", jarvis::Json(nullptr))},
+                    {"outage_class", e.value("outage_class", jarvis::Json(nullptr))},
+                    {"status", e.value("status", jarvis::Json(nullptr))}};
+  }
+  return out;
+}
+
+}  // namespace
+
+jarvis::Json user_view_of_providers(const jarvis::Json& health) {
+  // Built from an allow-list, so a field the router adds later stays admin-only until listed.
+  if (!health.is_object()) {
+    return {{"primary", nullptr},
+            {"order", jarvis::Json::array()},
+            {"configured", false},
+            {"providers", jarvis::Json::array()}};
+  }
+  jarvis::Json out = {{"primary", health.value("primary", jarvis::Json(nullptr))},
+                      {"order", health.value("order", jarvis::Json::array())},
+                      {"configured", health.value("configured", false)},
+                      {"providers", jarvis::Json::array()}};
+  if (!health.contains("providers") || !health["providers"].is_array()) return out;
+  for (const auto& p : health["providers"]) {
+    if (!p.is_object()) continue;
+    jarvis::Json cooldowns = jarvis::Json::array();
+    if (p.contains("cooldowns") && p["cooldowns"].is_array()) {
+      for (const auto& c : p["cooldowns"]) {
+        if (c.is_object()) {
+          cooldowns.push_back({{"model", c.value("model", jarvis::Json(nullptr))},
+                               {"until", c.value("until", jarvis::Json(nullptr))}});
+        }
+      }
+    }
+    const jarvis::Json none;
+    const jarvis::Json& ok = p.contains("last_success") ? p["last_success"] : none;
+    out["providers"].push_back(
+        {{"name", p.value("name", jarvis::Json(nullptr))},
+         {"model", p.value("model", jarvis::Json(nullptr))},
+         {"configured", p.value("configured", false)},
+         {"in_order", p.value("in_order", false)},
+         {"last_success", ok.is_object() ? jarvis::Json{{"at", ok.value("at", jarvis::Json())}}
+                                         : (ok.is_string() ? ok : jarvis::Json(nullptr))},
+         {"last_failure", user_failure(p.contains("last_failure") ? p["last_failure"] : none)},
+         {"cooldowns", cooldowns}});
+  }
+  return out;
+}
+
 jarvis::Json ChatSlashEnv::status(const SlashContext& ctx) {
   const bool admin = ctx.principal.is_admin();
   jarvis::Json providers = router_.health();
-  if (!admin && providers.contains("providers")) {
-    // Error texts may name endpoints (host details): users see kinds and classes only.
-    for (auto& p : providers["providers"]) {
-      if (p.contains("last_error") && p["last_error"].is_object()) p["last_error"].erase("message");
-    }
-  }
+  if (!admin) providers = user_view_of_providers(providers);
   jarvis::Json steps;
   {
     auto sql = host_.db().session();

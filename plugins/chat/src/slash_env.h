@@ -13,6 +13,11 @@
 
 namespace chat {
 
+/// The router's health document as a non-admin may see it (/status): names, models, whether
+/// configured, when each last worked or failed, the failure's kind, outage class and HTTP status,
+/// cooldowns — built from an allow-list, never a provider's error text.
+jarvis::Json user_view_of_providers(const jarvis::Json& health);
+
 /// SlashEnv over the host and the chat store. Thread-safe (stateless).
 class ChatSlashEnv : public SlashEnv {
  public:

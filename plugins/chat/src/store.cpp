@@ -72,12 +72,14 @@ jarvis::Json ChatStore::thread(soci::session& sql, const std::string& id) {
 }
 
 jarvis::Json ChatStore::thread_by_external(soci::session& sql, const std::string& channel,
-                                           const std::string& external_ref) {
+                                           const std::string& external_ref,
+                                           const std::string& owner_id) {
   return thread_json(one_row(sql,
                              std::string("SELECT ") + kThreadColumns +
                                  " FROM chat_threads WHERE channel = :c AND external_ref = :e "
-                                 "AND status = 'open' ORDER BY created_at DESC LIMIT 1",
-                             {channel, external_ref}));
+                                 "AND owner_id = :o AND status = 'open' "
+                                 "ORDER BY created_at DESC LIMIT 1",
+                             {channel, external_ref, owner_id}));
 }
 
 std::pair<jarvis::Json, long long> ChatStore::list_threads(soci::session& sql,

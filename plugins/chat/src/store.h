@@ -72,9 +72,11 @@ class ChatStore {
   /// The thread as API JSON ({id, owner_id, channel, external_ref, title, status, created_at,
   /// updated_at, settings:{verbose, active_agent_ids, model_override}}), or null.
   static jarvis::Json thread(soci::session& sql, const std::string& id);
-  /// The newest open thread of (channel, external_ref), or null.
+  /// The newest open thread of (channel, external_ref) owned by `owner_id`, or null. Never
+  /// another user's thread: a conversation is found only for the user the channel plugin names.
   static jarvis::Json thread_by_external(soci::session& sql, const std::string& channel,
-                                         const std::string& external_ref);
+                                         const std::string& external_ref,
+                                         const std::string& owner_id);
   /// {items, total} of threads matching `q`, newest activity first.
   static std::pair<jarvis::Json, long long> list_threads(soci::session& sql, const ThreadQuery& q);
   /// Applies validated changes: any of title, status, verbose, active_agent_ids (JSON array),

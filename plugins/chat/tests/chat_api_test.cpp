@@ -1,6 +1,8 @@
 // chat/tests/chat_api_test.cpp — the threads API against a real host: owner scoping on every
 // route (alice, bob, admin), validation and error codes, the quota and the concurrent-step
 // limit, export, and channel.inbound → reply → channel.outbound through the chat_fixture plugin.
+#include <set>
+
 #include "chat_support.h"
 
 namespace chat_test {
@@ -200,6 +202,66 @@ TEST(ChatApi, ChannelInboundIsAnsweredWithChannelOutbound) {
       202);
   h.wait_reply(h.alice, own);
   EXPECT_EQ(json::parse(h.call("GET", "/api/v1/fixture/outbox", h.admin).body)["items"].size(), 2u);
+}
+
+// The attack from the review: a user creates a thread of a channel plugin's channel with the
+// victim's external id, to receive the victim's inbound messages and to choose who the
+// operator's channel account writes to. API threads are web/api/cli only, and an inbound message
+// only ever lands in a thread of the user the channel plugin names.
+TEST(ChatApi, NobodyCanHijackAChannelConversation) {
+  ChatHost h(Backend::Sqlite);
+  auto made = h.call("POST", "/api/v1/threads", h.bob,
+                     {{"channel", "fakechat"}, {"external_ref", "chat-victim"}});
+  EXPECT_EQ(made.status, 422) << made.body;
+  EXPECT_EQ(json::parse(made.body)["error"]["code"], "channel_reserved");
+  for (const std::string c : {"web", "api", "cli"}) {
+    EXPECT_EQ(h.call("POST", "/api/v1/threads", h.bob, {{"channel", c}}).status, 201) << c;
+  }
+  // Bob owns a fakechat conversation "chat-shared" (the channel plugin named him); then alice
+  // writes from the same external thread: her message gets her own thread, not bob's.
+  auto user_id = [&](const std::string& token) {
+    const std::string t = h.new_thread(token);
+    return json::parse(h.call("GET", "/api/v1/threads/" + t, token).body)["owner_id"]
+        .get<std::string>();
+  };
+  const std::string bob_id = user_id(h.bob), alice_id = user_id(h.alice);
+  json inbound = {{"channel", "fakechat"},
+                  {"external_thread", "chat-shared"},
+                  {"sender", "+4915100001"},
+                  {"text", "from bob"},
+                  {"user_id", bob_id}};
+  ASSERT_EQ(h.call("POST", "/api/v1/fixture/inbound", h.admin, inbound).status, 202);
+  inbound["text"] = "from alice";
+  inbound["user_id"] = alice_id;
+  ASSERT_EQ(h.call("POST", "/api/v1/fixture/inbound", h.admin, inbound).status, 202);
+  json out;
+  ASSERT_TRUE(ChatHost::eventually([&] {
+    out = json::parse(h.call("GET", "/api/v1/fixture/outbox", h.admin).body, nullptr, false);
+    return out.is_object() && out["items"].size() >= 2;
+  })) << h.server->output();
+  std::set<std::string> threads;
+  for (const auto& o : out["items"]) threads.insert(o["thread_id"].get<std::string>());
+  ASSERT_EQ(threads.size(), 2u) << out.dump();
+  for (const auto& o : out["items"]) {
+    const std::string t = o["thread_id"];
+    const bool bobs = o["text"] == "echo: from bob";
+    EXPECT_EQ(h.call("GET", "/api/v1/threads/" + t, bobs ? h.bob : h.alice).status, 200);
+    EXPECT_EQ(h.call("GET", "/api/v1/threads/" + t, bobs ? h.alice : h.bob).status, 404);
+  }
+}
+
+// The operator's keys pay for the model: a user may not pick one per thread.
+TEST(ChatApi, OnlyAdminsOverrideTheModel) {
+  ChatHost h(Backend::Sqlite);
+  const std::string t = h.new_thread(h.alice);
+  auto r = h.call("PATCH", "/api/v1/threads/" + t, h.alice, {{"model_override", "gpt-huge"}});
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "admin_required");
+  EXPECT_EQ(h.call("PATCH", "/api/v1/threads/" + t, h.alice, {{"model_override", nullptr}}).status,
+            200);
+  auto a = h.call("PATCH", "/api/v1/threads/" + t, h.admin, {{"model_override", "gpt-huge"}});
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(json::parse(a.body)["settings"]["model_override"], "gpt-huge");
 }
 
 }  // namespace
