@@ -322,7 +322,9 @@ TEST_P(FakeDialect, ToolCallsStreamAsFragmentsAndReassemble) {
   for (std::size_t i = 0; i < 2; ++i) {
     EXPECT_EQ(p.calls[i].name, calls[i].name);
     EXPECT_EQ(p.calls[i].arguments, calls[i].arguments);
-    if (d != Dialect::gemini) EXPECT_EQ(p.calls[i].id, calls[i].id);  // Gemini sends no ids
+    if (d != Dialect::gemini) {  // Gemini sends no ids
+      EXPECT_EQ(p.calls[i].id, calls[i].id);
+    }
   }
   if (d == Dialect::gemini) {
     EXPECT_EQ(p.arg_fragments, 0);  // Gemini sends each functionCall whole
@@ -461,10 +463,15 @@ TEST_P(FakeDialect, AWrongKeyIsRefusedTheVendorsWayWithoutConsumingAReply) {
   fake.push(ScriptedReply::text_reply("kept"));
   Call call = send_model(fake, false);
   EXPECT_EQ(call.res.status, d == Dialect::gemini ? 400 : 401);
-  if (d == Dialect::gemini) EXPECT_NE(call.res.body.find("API_KEY_INVALID"), std::string::npos);
-  if (d == Dialect::anthropic) EXPECT_EQ(error_kind(d, call.res.body), "authentication_error");
-  if (d == Dialect::openai)
+  if (d == Dialect::gemini) {
+    EXPECT_NE(call.res.body.find("API_KEY_INVALID"), std::string::npos);
+  }
+  if (d == Dialect::anthropic) {
+    EXPECT_EQ(error_kind(d, call.res.body), "authentication_error");
+  }
+  if (d == Dialect::openai) {
     EXPECT_EQ(json::parse(call.res.body)["error"]["code"], "invalid_api_key");
+  }
   EXPECT_EQ(fake.pending(), 1u);
   EXPECT_EQ(fake.model_requests().size(), 1u);  // refused requests are recorded too
 }

@@ -1,6 +1,7 @@
 // chat/src/channels.cpp — see channels.h.
 #include "channels.h"
 
+#include "agent/slash.h"
 #include "agent/text_budget.h"
 #include "step.h"
 #include "store.h"
@@ -89,9 +90,11 @@ jarvis::Json handle_inbound(jarvis::Host& host, long long daily_token_limit,
   }
   jarvis::Json meta = jarvis::Json::object();
   if (!attachments.empty()) meta["attachments"] = attachments;
+  std::string secret;  // an unlock code is never stored in the message row
+  const std::string stored = storable_command_text(text, &secret);
   auto ids = ChatStore::insert_messages(sql, thread_id,
                                         {{.role = "user",
-                                          .content = text,
+                                          .content = stored,
                                           .step_id = step_id,
                                           .trace_id = trace_id,
                                           .sender = sender,
@@ -136,7 +139,7 @@ jarvis::Json handle_inbound(jarvis::Host& host, long long daily_token_limit,
     return {{"thread_id", thread_id}, {"quota_exceeded", true}};
   }
   StepRunner::enqueue_step(host, *tx, step_id, thread_id, owner, ids.front().id, trace_id,
-                           jarvis::Principal{owner, "", jarvis::Role::User, true}, "");
+                           jarvis::Principal{owner, "", jarvis::Role::User, true}, "", secret);
   tx->commit();
   host.metrics().increment("channel_inbound_total", 1, {{"result", "accepted"}});
   return {{"thread_id", thread_id}, {"message_id", ids.front().id}, {"step_id", step_id}};

@@ -1,9 +1,11 @@
 // chat/src/routes.cpp — see routes.h.
 #include "routes.h"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 
+#include "agent/slash.h"
 #include "agent/text_budget.h"
 #include "jarvis/list.h"
 #include "step.h"
@@ -282,6 +284,20 @@ class ThreadRoutes {
     if (!agent_id.empty() && !bundles_.find(agent_id)) {
       throw jarvis::unprocessable("unknown agent '" + agent_id + "'", "unknown_agent");
     }
+    // Only the thread's active agents answer in it (PATCH active_agent_ids; main always is).
+    if (!agent_id.empty() && agent_id != "main") {
+      const jarvis::Json settings = t.value("settings", jarvis::Json::object());
+      const jarvis::Json active = settings.is_object()
+                                      ? settings.value("active_agent_ids", jarvis::Json::array())
+                                      : jarvis::Json::array();
+      if (!active.is_array() ||
+          std::find(active.begin(), active.end(), jarvis::Json(agent_id)) == active.end()) {
+        throw jarvis::unprocessable("agent '" + agent_id +
+                                        "' is not active in this thread; add it to "
+                                        "active_agent_ids (PATCH /api/v1/threads/{id})",
+                                    "agent_not_active");
+      }
+    }
     if (t.value("status", "open") != "open") {
       throw jarvis::conflict("thread " + id + " is " + t.value("status", "") +
                                  "; reopen it (PATCH status=open) to post",
@@ -289,6 +305,9 @@ class ThreadRoutes {
     }
     const std::string owner = t["owner_id"];
     const bool command = jarvis::trimmed(content).rfind('/', 0) == 0;
+    // An unlock code is never stored: the row says "/unlock ******", the step gets the code.
+    std::string secret;
+    const std::string stored = storable_command_text(content, &secret);
 
     const std::string step_id = jarvis::new_id("stp");
     const std::string trace_id = jarvis::new_id("trc");
@@ -315,7 +334,7 @@ class ThreadRoutes {
       }
       auto ids = ChatStore::insert_messages(sql, id,
                                             {{.role = "user",
-                                              .content = content,
+                                              .content = stored,
                                               .step_id = step_id,
                                               .trace_id = trace_id,
                                               .sender = req.principal.user_id}});
@@ -329,7 +348,7 @@ class ThreadRoutes {
            .actor_id = req.principal.user_id},
           *tx);
       StepRunner::enqueue_step(host_, *tx, step_id, id, owner, message_id, trace_id, req.principal,
-                               agent_id);
+                               agent_id, secret);
       tx->commit();
     }
     if (relay) {

@@ -112,6 +112,7 @@ long StepConfig::budget_for(const std::string& provider) const {
 struct StepRunner::Run {
   jarvis::TaskContext* ctx = nullptr;
   std::string step_id, thread_id, message_id, trace_id, agent_id;
+  std::string command_secret;  ///< an unlock code, from the payload (never stored)
   jarvis::Json thread;
   jarvis::Principal owner;
   jarvis::Principal sender;
@@ -140,7 +141,7 @@ void StepRunner::enqueue_step(jarvis::Host& host, jarvis::Transaction& tx,
                               const std::string& step_id, const std::string& thread_id,
                               const std::string& owner_id, const std::string& message_id,
                               const std::string& trace_id, const jarvis::Principal& sender,
-                              const std::string& agent_id) {
+                              const std::string& agent_id, const std::string& command_secret) {
   ChatStore::create_step(tx.session(), step_id, thread_id, owner_id, message_id, trace_id);
   jarvis::Json payload = {
       {"step_id", step_id},
@@ -150,6 +151,7 @@ void StepRunner::enqueue_step(jarvis::Host& host, jarvis::Transaction& tx,
       {"sender",
        {{"user_id", sender.user_id}, {"username", sender.username}, {"admin", sender.is_admin()}}}};
   if (!agent_id.empty()) payload["agent_id"] = agent_id;
+  if (!command_secret.empty()) payload["code"] = command_secret;
   host.tasks().enqueue("chat.agent_step",
                        {.payload = payload,
                         .idempotency_key = "chat.step:" + step_id,
@@ -166,6 +168,7 @@ jarvis::Json StepRunner::run(jarvis::TaskContext& ctx) {
   r.thread_id = p.value("thread_id", "");
   r.message_id = p.value("message_id", "");
   r.trace_id = p.value("trace_id", ctx.trace_id);
+  if (p.contains("code") && p["code"].is_string()) r.command_secret = p["code"];
   if (r.step_id.empty() || r.thread_id.empty()) {
     throw jarvis::bad_request("payload needs step_id and thread_id", "invalid_payload");
   }
@@ -280,7 +283,9 @@ jarvis::Json StepRunner::run_step(Run& r) {
     auto sql = host_.db().session();
     user_msg = ChatStore::message(*sql, r.message_id);
   }
-  const std::string text = user_msg.is_null() ? "" : user_msg.value("content", "");
+  std::string text = user_msg.is_null() ? "" : user_msg.value("content", "");
+  // The stored message says "/unlock ******"; the code came in the task payload.
+  if (!r.command_secret.empty() && text == "/unlock ******") text = "/unlock " + r.command_secret;
   const long long user_seq = user_msg.is_null() ? 0 : user_msg.value("seq", 0LL);
 
   // 2. Slash commands never reach the model.

@@ -70,11 +70,14 @@ class StepRunner {
                               const jarvis::CancelToken& cancel);
 
   /// Records step `step_id` (queued) and enqueues its task for a stored user message, inside
-  /// `tx` (routes, channels).
+  /// `tx` (routes, channels). `command_secret` is the argument storable_command_text() took out
+  /// of the stored message (an unlock code); it travels in the task payload under the key
+  /// `code`, which the host redacts wherever it shows task payloads.
   static void enqueue_step(jarvis::Host& host, jarvis::Transaction& tx, const std::string& step_id,
                            const std::string& thread_id, const std::string& owner_id,
                            const std::string& message_id, const std::string& trace_id,
-                           const jarvis::Principal& sender, const std::string& agent_id);
+                           const jarvis::Principal& sender, const std::string& agent_id,
+                           const std::string& command_secret = "");
 
  private:
   struct Run;

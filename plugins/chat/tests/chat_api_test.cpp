@@ -250,6 +250,25 @@ TEST(ChatApi, NobodyCanHijackAChannelConversation) {
   }
 }
 
+// Only a thread's active agents answer in it; main always is one.
+TEST(ChatApi, OnlyActiveAgentsAnswer) {
+  ChatHost h(Backend::Sqlite, {.extra_agents = {"helper"}});
+  const std::string t = h.new_thread(h.alice);
+  const std::string msgs = "/api/v1/threads/" + t + "/messages";
+  auto r = h.call("POST", msgs, h.alice, {{"content", "hi"}, {"agent_id", "helper"}});
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "agent_not_active");
+  EXPECT_EQ(h.call("POST", msgs, h.alice, {{"content", "hi"}, {"agent_id", "main"}}).status, 202);
+  h.wait_reply(h.alice, t, 1);
+  ASSERT_EQ(
+      h.call("PATCH", "/api/v1/threads/" + t, h.alice, {{"active_agent_ids", {"main", "helper"}}})
+          .status,
+      200);
+  auto ok = h.call("POST", msgs, h.alice, {{"content", "hi"}, {"agent_id", "helper"}});
+  EXPECT_EQ(ok.status, 202) << ok.body;
+  EXPECT_EQ(h.wait_reply(h.alice, t, 2)["agent_id"], "helper");
+}
+
 // The operator's keys pay for the model: a user may not pick one per thread.
 TEST(ChatApi, OnlyAdminsOverrideTheModel) {
   ChatHost h(Backend::Sqlite);
@@ -303,6 +322,44 @@ TEST(ChatApi, SlashCommandsUseTheHostAndStayOwnerScoped) {
   EXPECT_EQ(st["system"]["lockdown"], true) << st.dump();
   EXPECT_EQ(say(h.admin, rt, "/lockdown off", 2)["meta"]["command"]["outcome"], "ok");
   EXPECT_TRUE(h.fake.model_requests().size() == 1u) << "only the first message reached the model";
+}
+
+// An unlock code is never stored: not in the message row (even before the step runs), not in an
+// event; the step still receives it (a wrong code is refused by the host).
+TEST(ChatApi, AnUnlockCodeIsNeverStored) {
+  ChatHost h(Backend::Sqlite);
+  const std::string t = h.new_thread(h.admin);
+  ASSERT_EQ(h.call("POST", "/api/v1/threads/" + t + "/messages", h.admin,
+                   {{"content", "/lockdown on testing"}})
+                .status,
+            202);
+  h.wait_reply(h.admin, t, 1);
+  // A step of the thread is busy with a slow model answer, so the /unlock step has to wait
+  // behind it (one step per thread at a time): its message row is read before it runs.
+  ScriptedReply slow = ScriptedReply::text_reply("slow answer", 2);
+  slow.first_byte_delay = std::chrono::milliseconds(3000);
+  h.fake.push(slow);
+  ASSERT_EQ(
+      h.call("POST", "/api/v1/threads/" + t + "/messages", h.admin, {{"content", "hold"}}).status,
+      202);
+  ASSERT_EQ(
+      h.call("POST", "/api/v1/threads/" + t + "/messages", h.admin, {{"content", "/unlock 424242"}})
+          .status,
+      202);
+  json rows = h.messages(h.admin, t);
+  ASSERT_EQ(rows.size(), 4u) << rows.dump();  // lockdown, its reply, hold, unlock — no replies
+  EXPECT_EQ(rows[3]["content"], "/unlock ******") << rows.dump();
+  json reply = h.wait_reply(h.admin, t, 3);
+  EXPECT_EQ(reply["meta"]["command"]["name"], "unlock") << reply.dump();
+  EXPECT_NE(reply["meta"]["command"]["outcome"], "ok") << reply.dump();  // a wrong code
+  for (const auto& m : h.messages(h.admin, t)) {
+    EXPECT_EQ(m.dump().find("424242"), std::string::npos) << m.dump();
+  }
+  auto ev = h.call("GET", "/api/v1/events?thread_id=" + t + "&limit=200", h.admin);
+  ASSERT_EQ(ev.status, 200) << ev.body;
+  EXPECT_EQ(ev.body.find("424242"), std::string::npos) << ev.body;
+  EXPECT_EQ(json::parse(h.call("GET", "/api/v1/system/status", h.admin).body)["system"]["lockdown"],
+            true);
 }
 
 }  // namespace

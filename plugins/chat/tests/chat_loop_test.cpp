@@ -43,7 +43,9 @@ TEST_P(ChatLoop, FullLoopWithTwoToolRoundsStreamsAndStoresEverything) {
       EXPECT_EQ(d["name"], "fixture.add");
       EXPECT_EQ(d["result"]["agent"], "agent:main");
     }
-    if (e.type == "message") EXPECT_EQ(d["content"], "The sums are 3 and 7.");
+    if (e.type == "message") {
+      EXPECT_EQ(d["content"], "The sums are 3 and 7.");
+    }
     if (e.type == "done") {
       EXPECT_FALSE(d["degraded"].get<bool>());
       EXPECT_TRUE(d["message_id"].is_string());

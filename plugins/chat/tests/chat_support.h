@@ -38,6 +38,8 @@ struct ChatHostOptions {
   int max_actions_per_step = 8;            ///< of the test's main bundle
   /// Also `jarvis permissions allow agent:main …` (false: only the bundle's start-up grant).
   bool cli_grants = true;
+  /// More bundles in AGENTS_DIR (minimal identity + soul, no tools), e.g. {"helper"}.
+  std::vector<std::string> extra_agents;
 };
 
 /// One server under test (see the file comment).
@@ -55,6 +57,15 @@ class ChatHost {
                              "risk_tier: low\nmax_actions_per_step: " +
                                  std::to_string(o.max_actions_per_step) + "\n---\n# Test agent\n");
     jarvis::test::write_file(dir.file("agents/main/soul.md"), "Answer briefly.\n");
+    for (const auto& a : o.extra_agents) {
+      fs::create_directories(dir.file("agents/" + a));
+      jarvis::test::write_file(dir.file("agents/" + a + "/identity.md"),
+                               "---\nagent_id: " + a +
+                                   "\nallowed_tools: []\nrisk_tier: low\nmax_actions_per_step: "
+                                   "1\n---\n# " +
+                                   a + "\n");
+      jarvis::test::write_file(dir.file("agents/" + a + "/soul.md"), "Help.\n");
+    }
     env = {{"LOG_LEVEL", "warn"},
            {"JARVIS_PLUGIN_DIRS", dir.file("plugins")},
            {"JARVIS_PLUGINS_REQUIRED", "chat,chat_fixture"},

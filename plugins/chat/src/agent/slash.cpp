@@ -242,6 +242,14 @@ bool is_slash_command(std::string_view text) {
   return !t.empty() && t.front() == '/';
 }
 
+std::string storable_command_text(const std::string& text, std::string* secret) {
+  if (secret) secret->clear();
+  auto cmd = parse_slash(text);
+  if (!cmd || cmd->name != "unlock" || cmd->rest.empty()) return text;
+  if (secret) *secret = cmd->rest;
+  return "/unlock ******";
+}
+
 std::optional<SlashCommand> parse_slash(std::string_view text) {
   std::string_view t = jarvis::trim(text);
   if (t.empty() || t.front() != '/') return std::nullopt;

@@ -47,6 +47,11 @@ struct SlashCommand {
 /// True when `text` is a command (its first non-blank character is '/').
 bool is_slash_command(std::string_view text);
 
+/// The form of a user message that may be stored: `/unlock <code>` becomes `/unlock ******` and
+/// the code goes to `*secret` (carried to the step in its task payload, never in a row or an
+/// event); any other text is returned unchanged and `*secret` is cleared.
+std::string storable_command_text(const std::string& text, std::string* secret);
+
 /// The command in `text`, or nullopt when it is not one. The name is the first token (up to the
 /// first ASCII blank), lower-cased.
 std::optional<SlashCommand> parse_slash(std::string_view text);
