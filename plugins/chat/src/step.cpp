@@ -5,6 +5,7 @@
 #include <set>
 
 #include "agent/prompt.h"
+#include "agent/slash.h"
 #include "agent/text_budget.h"
 #include "store.h"
 
@@ -30,14 +31,25 @@ std::string json_text(const jarvis::Json& v, std::size_t max) {
   return s;
 }
 
-// Stored message rows (API JSON) → provider messages.
+// Stored message rows (API JSON) → provider messages. Slash commands and their replies are
+// not conversation (a /status lists the host's queues, /logs a trace): they never reach the
+// model. The verbose footer (provider, tokens, tools) is for the person, not for the model.
 std::vector<Message> to_messages(const jarvis::Json& rows) {
   std::vector<Message> out;
   for (const auto& r : rows) {
+    const jarvis::Json meta =
+        r.contains("meta") && r["meta"].is_object() ? r["meta"] : jarvis::Json::object();
+    const std::string role = r.value("role", "user");
+    if (meta.contains("command")) continue;
+    if (role == "user" && is_slash_command(r.value("content", ""))) continue;
     Message m;
-    m.role = r.value("role", "user");
+    m.role = role;
     if (m.role == "agent") m.role = "assistant";
     m.content = r.value("content", "");
+    if (meta.contains("footer_bytes") && meta["footer_bytes"].is_number_unsigned()) {
+      const auto n = meta["footer_bytes"].get<std::size_t>();
+      if (n <= m.content.size()) m.content.resize(m.content.size() - n);
+    }
     if (r.contains("tool_calls") && r["tool_calls"].is_array()) {
       for (const auto& c : r["tool_calls"]) {
         m.tool_calls.push_back({c.value("id", ""), c.value("name", ""),
@@ -270,7 +282,33 @@ jarvis::Json StepRunner::run(jarvis::TaskContext& ctx) {
     r.reply = "Sorry — something went wrong while answering. Trace: " + r.trace_id;
   }
   cancel_sub.reset();
-  finish(r);
+  try {
+    finish(r);
+  } catch (const std::exception& e) {
+    // The reply could not be stored (the thread was deleted meanwhile, the database failed):
+    // the tokens were still spent, the stream still ends, and a deleted thread is not retried.
+    const auto* err = dynamic_cast<const jarvis::Error*>(&e);
+    const bool gone = err && err->status() == 404;
+    host_.log()->warn("chat: step {} could not store its reply: {}", r.step_id, e.what());
+    if (r.total_input + r.total_output > 0) {
+      try {
+        auto tx = host_.db().transaction();
+        ChatStore::add_usage(tx->session(), r.owner.user_id, utc_day(), r.total_input,
+                             r.total_output);
+        tx->commit();
+      } catch (const std::exception& u) {
+        host_.log()->error("chat: step {} usage not recorded: {}", r.step_id, u.what());
+      }
+    }
+    r.pub->send("error",
+                {{"code", gone ? "thread_not_found" : "reply_not_stored"},
+                 {"message", gone ? "the thread was deleted" : "the reply was not stored"}});
+    r.pub->send("done", {{"message_id", nullptr}, {"trace_id", r.trace_id}, {"degraded", true}});
+    hub_.end_step(r.step_id);
+    host_.metrics().increment("steps_total", 1, {{"outcome", gone ? "abandoned" : "failed"}});
+    if (!gone) throw;
+    return {{"step_id", r.step_id}, {"status", "abandoned"}, {"degraded", true}};
+  }
   hub_.end_step(r.step_id);
   host_.metrics().increment("steps_total", 1, {{"outcome", r.status}});
   return {{"step_id", r.step_id}, {"status", r.status}, {"degraded", r.degraded}};
@@ -650,6 +688,7 @@ void StepRunner::finish(Run& r) {
       }
     }
     content += footer;
+    r.meta["footer_bytes"] = footer.size();
   }
   const bool store_reply = !(r.cancelled && content.empty());
   std::string reply_id;

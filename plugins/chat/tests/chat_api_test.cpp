@@ -250,6 +250,58 @@ TEST(ChatApi, NobodyCanHijackAChannelConversation) {
   }
 }
 
+// /verbose on changes what the reply shows (a footer with provider, model and tokens); neither
+// that footer nor slash commands and their replies (a /status lists the host's queues) are sent
+// back to the model as conversation.
+TEST(ChatApi, VerboseFooterAndCommandsNeverReachTheModel) {
+  ChatHost h(Backend::Sqlite);
+  const std::string t = h.new_thread(h.alice);
+  const std::string msgs = "/api/v1/threads/" + t + "/messages";
+  ASSERT_EQ(h.call("POST", msgs, h.alice, {{"content", "/verbose on"}}).status, 202);
+  h.wait_reply(h.alice, t, 1);
+  ASSERT_EQ(h.call("POST", msgs, h.alice, {{"content", "first"}}).status, 202);
+  json first = h.wait_reply(h.alice, t, 2);
+  const std::string shown = first["content"];
+  EXPECT_EQ(shown.rfind("echo: first", 0), 0u) << shown;
+  EXPECT_NE(shown.find("openai/fake-model"), std::string::npos) << shown;  // the footer
+  ASSERT_EQ(h.call("POST", msgs, h.alice, {{"content", "/status"}}).status, 202);
+  h.wait_reply(h.alice, t, 3);
+  ASSERT_EQ(h.call("POST", msgs, h.alice, {{"content", "second"}}).status, 202);
+  h.wait_reply(h.alice, t, 4);
+  auto reqs = h.fake.model_requests();
+  ASSERT_EQ(reqs.size(), 2u);  // the two questions; the commands never reached the model
+  const json sent = reqs[1].json["messages"];
+  const std::string text = sent.dump();
+  EXPECT_EQ(text.find("fake-model"), std::string::npos) << text;
+  EXPECT_EQ(text.find("/status"), std::string::npos) << text;
+  EXPECT_EQ(text.find("/verbose"), std::string::npos) << text;
+  EXPECT_EQ(text.find("queues"), std::string::npos) << text;
+  EXPECT_NE(text.find("echo: first"), std::string::npos) << text;  // the answer itself stays
+}
+
+// Deleting a thread stops its running step: the model request is closed, not run to the end
+// for a thread that no longer exists, and the host stays healthy.
+TEST(ChatApi, DeletingAThreadCancelsItsRunningStep) {
+  ChatHost h(Backend::Sqlite);
+  const std::string t = h.new_thread(h.alice);
+  ScriptedReply held = ScriptedReply::stall_reply(1);
+  h.fake.push(held);
+  ASSERT_EQ(
+      h.call("POST", "/api/v1/threads/" + t + "/messages", h.alice, {{"content", "go"}}).status,
+      202);
+  ASSERT_TRUE(ChatHost::eventually([&] { return h.fake.model_requests().size() == 1u; }))
+      << h.server->output();
+  EXPECT_EQ(h.call("DELETE", "/api/v1/threads/" + t, h.alice).status, 204);
+  EXPECT_TRUE(h.fake.wait_client_closed(std::chrono::seconds(20))) << h.server->output();
+  EXPECT_EQ(h.call("GET", "/api/v1/threads/" + t, h.alice).status, 404);
+  // The step ended: a new thread of alice's is answered (her concurrent-step slot is free).
+  const std::string t2 = h.new_thread(h.alice);
+  ASSERT_EQ(
+      h.call("POST", "/api/v1/threads/" + t2 + "/messages", h.alice, {{"content", "next"}}).status,
+      202);
+  EXPECT_EQ(h.wait_reply(h.alice, t2)["content"], "echo: next");
+}
+
 // Only a thread's active agents answer in it; main always is one.
 TEST(ChatApi, OnlyActiveAgentsAnswer) {
   ChatHost h(Backend::Sqlite, {.extra_agents = {"helper"}});
