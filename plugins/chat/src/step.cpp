@@ -466,6 +466,50 @@ jarvis::Json StepRunner::run_step(Run& r) {
   int actions = 0;
   std::map<std::string, int> failed_calls;
 
+  // A retried step (a restart or kill -9 mid-step, a failed attempt) resumes after the tool
+  // rounds an earlier attempt stored — each round was committed whole, in one transaction — so
+  // no tool runs twice and the limits count what already ran.
+  int resumed_rounds = 0;
+  if (r.ctx->attempt > 1) {
+    jarvis::Json later;
+    {
+      auto sql = host_.db().session();
+      later = ChatStore::recent_messages(*sql, r.thread_id, user_seq, kHistoryLimit);
+    }
+    jarvis::Json mine = jarvis::Json::array();
+    std::map<std::string, std::string> key_of_call;  // call id → name + arguments
+    for (const auto& m : later) {
+      if (m.value("step_id", "") != r.step_id) continue;
+      const std::string role = m.value("role", "");
+      if (role == "assistant" && m["tool_calls"].is_array() && !m["tool_calls"].empty()) {
+        ++resumed_rounds;
+        for (const auto& c : m["tool_calls"]) {
+          key_of_call[c.value("id", "")] =
+              c.value("name", "") + "\n" +
+              (c.contains("arguments") ? c["arguments"] : jarvis::Json::object()).dump();
+        }
+        r.total_input += m.value("input_tokens", 0LL);
+        r.total_output += m.value("output_tokens", 0LL);
+        mine.push_back(m);
+      } else if (role == "tool") {
+        const jarvis::Json meta = m.value("meta", jarvis::Json::object());
+        const std::string kind = meta.is_object() ? meta.value("result", "") : "";
+        if (kind != "loop_breaker" && kind != "limit") ++actions;
+        if (kind != "ok" && kind != "loop_breaker") {
+          ++failed_calls[key_of_call[m.value("tool_call_id", "")]];
+        }
+        r.tool_log.push_back({{"name", m.value("tool_name", "")}, {"result", kind}});
+        mine.push_back(m);
+      }
+    }
+    for (auto& m : to_messages(mine)) convo.push_back(std::move(m));
+    if (resumed_rounds > 0) {
+      r.meta["resumed_rounds"] = resumed_rounds;
+      host_.log()->info("chat: step {} attempt {} resumes after {} stored tool round(s)", r.step_id,
+                        r.ctx->attempt, resumed_rounds);
+    }
+  }
+
   // One model call: deltas streamed, metrics and totals recorded.
   auto call_model = [&](const std::vector<Message>& messages,
                         const std::vector<ToolDef>& offer) -> ModelResult {
@@ -494,7 +538,7 @@ jarvis::Json StepRunner::run_step(Run& r) {
   bool exhausted = true;
   bool breaker = false;
   try {
-    for (int iteration = 0; iteration < config_.max_tool_iterations; ++iteration) {
+    for (int iteration = resumed_rounds; iteration < config_.max_tool_iterations; ++iteration) {
       const bool may_call = actions < max_actions && !tools.empty();
       ModelResult res = call_model(convo, may_call ? tools : std::vector<ToolDef>{});
       if (res.tool_calls.empty()) {

@@ -74,6 +74,38 @@ TEST_P(ChatE2eKill9, RepliesArriveAfterTheHostIsKilledMidStepAndBeforeAClaim) {
   EXPECT_EQ(h.fake.model_requests().size(), 3u);
 }
 
+// Killed after a tool round was stored, the step resumes after it: the retry's model request
+// carries the stored call and its result, and the tool does not run a second time.
+TEST_P(ChatE2eKill9, AStepKilledAfterAToolRoundResumesWithoutRunningItAgain) {
+  ChatHost h(GetParam(), crash_options());
+  h.fake.push(ScriptedReply::tool_call_reply({{"call_1", "fixture.add", {{"a", 1}, {"b", 2}}}}));
+  h.fake.push(ScriptedReply::stall_reply(/*after_chunks=*/1));
+  const std::string t = h.new_thread(h.alice);
+  ASSERT_EQ(h.call("POST", "/api/v1/threads/" + t + "/messages", h.alice, {{"content", "add 1 2"}})
+                .status,
+            202);
+  ASSERT_TRUE(ChatHost::eventually([&] { return h.fake.model_requests().size() == 2; }))
+      << h.server->output();
+  crash_and_restart(h);
+  EXPECT_TRUE(h.fake.wait_client_closed(std::chrono::seconds(10)));
+  h.fake.push(ScriptedReply::text_reply("The sum is 3.", 2));
+  json reply = h.wait_reply(h.alice, t);
+  EXPECT_EQ(reply["content"], "The sum is 3.") << h.server->output();
+  EXPECT_EQ(reply["meta"]["resumed_rounds"], 1) << reply.dump();
+  int tool_rows = 0;
+  for (const auto& m : h.messages(h.alice, t)) tool_rows += m.value("role", "") == "tool";
+  EXPECT_EQ(tool_rows, 1);  // the tool ran once
+  auto reqs = h.fake.model_requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  bool result_sent = false;
+  for (const auto& m : reqs.back().json["messages"]) {
+    if (m.value("role", "") == "tool" && m.value("content", "").find("3") != std::string::npos) {
+      result_sent = true;
+    }
+  }
+  EXPECT_TRUE(result_sent) << reqs.back().json["messages"].dump();
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ChatE2eKill9,
                          ::testing::Values(Backend::Sqlite, Backend::Postgresql),
                          jarvis::test::backend_name);
