@@ -178,7 +178,9 @@ TEST_P(SdkForChat, TraceForAPrincipalIsWhatTheTracesRouteShowsThem) {
       EXPECT_EQ(e["component"], "sdk_probe");
     }
   }
-  for (const auto& e : get("/api/v1/sdk_probe/trace/" + trace, ada_)["items"]) {
+  // Held in a variable: a range-for over get(…)["items"] would walk a destroyed temporary.
+  const json ada_items = get("/api/v1/sdk_probe/trace/" + trace, ada_)["items"];
+  for (const auto& e : ada_items) {
     EXPECT_EQ(e["thread_id"], "thr_ada") << "only ada's own thread";
   }
   // Limit and truncation as the route has them; nothing visible or too long an id: empty.

@@ -224,7 +224,8 @@ int cmd_chat(jarvis::Host& host, jarvis::CommandContext& c) {
     }
     // `/new` closed this thread and opened another cli thread: follow it.
     const jarvis::Json meta = o.assistant.value("meta", jarvis::Json::object());
-    if (meta.is_object() && meta["command"].is_object() &&
+    // (contains() first: operator[] on a const json with a missing key is undefined behaviour.)
+    if (meta.is_object() && meta.contains("command") && meta["command"].is_object() &&
         meta["command"].value("name", "") == "new" &&
         meta["command"].value("outcome", "") == "ok") {
       try {

@@ -56,8 +56,10 @@ std::vector<Message> to_messages(const jarvis::Json& rows) {
                                 c.contains("arguments") ? c["arguments"] : jarvis::Json::object()});
       }
     }
-    if (r["tool_call_id"].is_string()) m.tool_call_id = r["tool_call_id"];
-    if (r["tool_name"].is_string()) m.tool_name = r["tool_name"];
+    if (r.contains("tool_call_id") && r["tool_call_id"].is_string()) {
+      m.tool_call_id = r["tool_call_id"];
+    }
+    if (r.contains("tool_name") && r["tool_name"].is_string()) m.tool_name = r["tool_name"];
     out.push_back(std::move(m));
   }
   return out;
