@@ -68,8 +68,8 @@ std::vector<SseEvent> SseParser::feed(std::string_view bytes) {
 }
 
 void SseParser::process_line(std::vector<SseEvent>& out) {
-  std::string line = std::move(line_);
-  line_.clear();
+  std::string line;
+  line.swap(line_);    // (a move-construction here trips GCC 12's -Wmaybe-uninitialized)
   if (line.empty()) {  // end of an event
     if (has_data_) {
       SseEvent ev;
