@@ -21,7 +21,6 @@ constexpr long long kStaleStepMs = 10LL * 60 * 1000;
 constexpr long long kDeferMs = 500;
 constexpr long long kHistoryLimit = 200;
 constexpr std::size_t kMaxToolResultBytes = 64 * 1024;
-constexpr long long kCompactionMaxMessages = 2000;
 
 const std::set<std::string> kDirectChannels{"web", "api", "cli"};
 
@@ -29,40 +28,6 @@ std::string json_text(const jarvis::Json& v, std::size_t max) {
   std::string s = v.is_string() ? v.get<std::string>() : v.dump();
   if (s.size() > max) s = std::string(utf8_prefix(s, max)) + std::string(kTruncatedMarker);
   return s;
-}
-
-// Stored message rows (API JSON) → provider messages. Slash commands and their replies are
-// not conversation (a /status lists the host's queues, /logs a trace): they never reach the
-// model. The verbose footer (provider, tokens, tools) is for the person, not for the model.
-std::vector<Message> to_messages(const jarvis::Json& rows) {
-  std::vector<Message> out;
-  for (const auto& r : rows) {
-    const jarvis::Json meta =
-        r.contains("meta") && r["meta"].is_object() ? r["meta"] : jarvis::Json::object();
-    const std::string role = r.value("role", "user");
-    if (meta.contains("command")) continue;
-    if (role == "user" && is_slash_command(r.value("content", ""))) continue;
-    Message m;
-    m.role = role;
-    if (m.role == "agent") m.role = "assistant";
-    m.content = r.value("content", "");
-    if (meta.contains("footer_bytes") && meta["footer_bytes"].is_number_unsigned()) {
-      const auto n = meta["footer_bytes"].get<std::size_t>();
-      if (n <= m.content.size()) m.content.resize(m.content.size() - n);
-    }
-    if (r.contains("tool_calls") && r["tool_calls"].is_array()) {
-      for (const auto& c : r["tool_calls"]) {
-        m.tool_calls.push_back({c.value("id", ""), c.value("name", ""),
-                                c.contains("arguments") ? c["arguments"] : jarvis::Json::object()});
-      }
-    }
-    if (r.contains("tool_call_id") && r["tool_call_id"].is_string()) {
-      m.tool_call_id = r["tool_call_id"];
-    }
-    if (r.contains("tool_name") && r["tool_name"].is_string()) m.tool_name = r["tool_name"];
-    out.push_back(std::move(m));
-  }
-  return out;
 }
 
 jarvis::Json calls_json(const std::vector<ToolCall>& calls) {
@@ -804,91 +769,6 @@ void StepRunner::finish(Run& r) {
       {"degraded", r.degraded}};
   if (r.cancelled) done["cancelled"] = true;
   r.pub->send("done", done);
-}
-
-// --- compaction --------------------------------------------------------------------------------
-
-jarvis::Json StepRunner::compact(jarvis::TaskContext& ctx) {
-  const std::string thread_id = ctx.payload.value("thread_id", "");
-  if (thread_id.empty()) throw jarvis::bad_request("payload needs thread_id", "invalid_payload");
-  return compact_thread(thread_id, ctx.payload.value("trace_id", ctx.trace_id),
-                        ctx.payload.value("force", false),
-                        jarvis::CancelToken::when(ctx.should_stop));
-}
-
-jarvis::Json StepRunner::compact_thread(const std::string& thread_id, const std::string& trace_id,
-                                        bool force, const jarvis::CancelToken& cancel) {
-  jarvis::Json summary;
-  jarvis::Json rows;
-  {
-    auto sql = host_.db().session();
-    if (ChatStore::thread(*sql, thread_id).is_null()) return {{"compacted", false}};
-    summary = ChatStore::summary(*sql, thread_id);
-    long long covers = summary.is_null() ? 0 : summary.value("covers_seq", 0LL);
-    rows = ChatStore::recent_messages(*sql, thread_id, covers, kCompactionMaxMessages);
-  }
-  std::vector<Message> messages = to_messages(rows);
-  std::vector<std::string> order = router_.order();
-  const long budget = config_.budget_for(order.empty() ? "" : order.front());
-  if (!force && !needs_compaction(messages, budget, config_.compaction_every_n).needed) {
-    return {{"compacted", false}, {"reason", "not_due"}};
-  }
-  std::size_t cut = compaction_cut(messages);
-  if (cut == 0) return {{"compacted", false}, {"reason", "nothing_to_compact"}};
-  std::vector<Message> part(messages.begin(), messages.begin() + static_cast<long>(cut));
-  const long long covers_seq = rows[cut - 1].value("seq", 0LL);
-  const std::string previous = summary.is_null() ? "" : summary.value("summary", "");
-  const long summary_max = std::max(256L, budget * kSummarySharePercent / 100);
-
-  std::string text, method = "extractive", provider, model;
-  if (router_.configured()) {
-    try {
-      SummaryPlan plan = plan_summary_chunks(part, budget, summary_max);
-      std::string running = previous;
-      for (std::size_t i = 0; i < plan.chunks.size(); ++i) {
-        ModelRequest req;
-        req.messages = summary_request(running, part, plan, i);
-        req.cancel = cancel;
-        req.trace_id = trace_id;
-        req.thread_id = thread_id;
-        req.max_output_tokens = static_cast<int>(summary_max);
-        ModelResult res = router_.generate(req, {}, nullptr);
-        running = clamp_summary(res.text, summary_max);
-        provider = res.provider;
-        model = res.model;
-      }
-      if (!running.empty()) {
-        text = running;
-        method = "model";
-      }
-    } catch (const std::exception& e) {
-      host_.log()->warn("chat: model compaction of {} failed, using the extractive summary: {}",
-                        thread_id, e.what());
-    }
-  }
-  if (text.empty()) {
-    text = extractive_summary(previous, part, summary_max);
-    provider.clear();
-    model.clear();
-  }
-  {
-    auto tx = host_.db().transaction();
-    ChatStore::put_summary(tx->session(), thread_id, text, covers_seq, method, provider, model);
-    host_.events().emit({.type = "thread.compacted",
-                         .payload = {{"covers_seq", covers_seq},
-                                     {"messages", static_cast<long long>(cut)},
-                                     {"method", method}},
-                         .thread_id = thread_id,
-                         .trace_id = trace_id,
-                         .actor_type = "agent",
-                         .actor_id = "agent:main"},
-                        *tx);
-    tx->commit();
-  }
-  return {{"compacted", true},
-          {"method", method},
-          {"covers_seq", covers_seq},
-          {"messages", static_cast<long long>(cut)}};
 }
 
 }  // namespace chat

@@ -51,6 +51,10 @@ struct StepConfig {
   long budget_for(const std::string& provider) const;
 };
 
+/// Stored message rows (API JSON, oldest first) as provider messages: slash commands, their
+/// replies and the verbose footer are left out (they are not conversation).
+std::vector<Message> to_messages(const jarvis::Json& rows);
+
 /// Runs agent steps and compactions. Thread-safe: one object serves every worker.
 class StepRunner {
  public:

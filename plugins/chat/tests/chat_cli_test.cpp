@@ -104,7 +104,7 @@ TEST_F(ChatCli, AskJsonReusesTheLatestOpenCliThreadUnlessToldOtherwise) {
   EXPECT_TRUE(h.messages(h.alice, api_thread).empty());
 }
 
-TEST_F(ChatCli, AskFailuresSayWhatToDoAndExitOne) {
+TEST_F(ChatCli, AskFailuresExplainTheFixAndExitOne) {
   // An unknown thread.
   auto r = run_cli(h, {"ask", "--json", "--thread-id", "thr_00000000000000000000000000000000", "x"},
                    h.alice);
