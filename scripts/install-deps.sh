@@ -11,6 +11,9 @@ PACKAGES=(
   postgresql sqlite3 curl python3 tzdata bc
   json-schema-test-suite
   wrk nginx
+  libhnswlib-dev
+  pocketsphinx libpocketsphinx-dev pocketsphinx-en-us pocketsphinx-testdata
+  libopusfile-dev opus-tools
 )
 
 missing=()
