@@ -1,4 +1,4 @@
-// tests/support/fakes/main.cpp — jarvis-fake-llm: one FakeLlmServer as a process, for clients
+// tests/support/fakes/main_llm.cpp — jarvis-fake-llm: one FakeLlmServer as a process, for clients
 // that are not C++ tests (tests/node with the vendors' official SDKs, bench/chat.sh).
 //
 //   jarvis-fake-llm --dialect openai [--port N] [--api-key KEY] [--model ID]...
