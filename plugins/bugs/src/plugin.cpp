@@ -46,6 +46,31 @@ class BugsPlugin : public jarvis::Plugin {
                return jarvis::Json{{"count", s->count_open(t.payload["title_prefix"])}};
              },
          .retry = {.max_attempts = 1}});
+    // For the GitHub plugin's issue sync (internal: plugins only).
+    host.tasks().add(
+        {.name = "bugs.get",
+         .description = "One report {id} as GET /api/v1/bugs/{id} shows it to an admin",
+         .handler =
+             [s](jarvis::TaskContext& t) {
+               if (!t.payload.contains("id") || !t.payload["id"].is_string()) {
+                 throw jarvis::bad_request("payload.id (string) is required", "invalid_payload");
+               }
+               return s->get(t.payload["id"].get<std::string>(), jarvis::Principal::system());
+             },
+         .retry = {.max_attempts = 1}});
+    host.tasks().add(
+        {.name = "bugs.unsynced",
+         .description = "Ids of reports filed with sync_to_github and no GitHub issue yet "
+                        "{limit?} → {ids}",
+         .handler =
+             [s](jarvis::TaskContext& t) {
+               long long limit = t.payload.value("limit", 1000LL);
+               if (limit < 1 || limit > 10000) {
+                 throw jarvis::bad_request("payload.limit must be 1..10000", "invalid_payload");
+               }
+               return jarvis::Json{{"ids", s->unsynced(static_cast<int>(limit))}};
+             },
+         .retry = {.max_attempts = 1}});
   }
 
  private:

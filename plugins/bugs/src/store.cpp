@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include "jarvis/list.h"
+#include "jarvis/sql.h"
 
 #include <functional>
 #include <set>
@@ -365,6 +366,18 @@ long long BugStore::count_open(const std::string& title_prefix) {
           "LOWER(title) LIKE :p ESCAPE '\\'",
       soci::use(pattern), soci::into(r);
   return jarvis::sql::column_int(r, 0);
+}
+
+std::vector<std::string> BugStore::unsynced(int limit) {
+  auto sql = host_.db().session();
+  std::vector<std::string> ids;
+  for (const auto& r : jarvis::sql::all_rows(*sql,
+                                             "SELECT id FROM bug_reports WHERE sync_to_github = 1 "
+                                             "AND github_issue_number IS NULL ORDER BY created_at "
+                                             "LIMIT :l",
+                                             {limit}))
+    ids.push_back(r["id"].get<std::string>());
+  return ids;
 }
 
 }  // namespace bugs

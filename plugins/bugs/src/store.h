@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "jarvis/jarvis.h"
 
@@ -40,6 +41,9 @@ class BugStore {
   jarvis::Json link_external(const jarvis::Json& payload);
   /// Open or in-progress reports whose title starts with `prefix` (for other tools' status views).
   long long count_open(const std::string& title_prefix);
+  /// Task bugs.unsynced: ids of reports filed with sync_to_github that have no GitHub issue yet,
+  /// oldest first (at most `limit`).
+  std::vector<std::string> unsynced(int limit);
 
  private:
   /// Throws 429 `quota_exceeded` when `user_id` filed max_reports_per_hour reports in the last
