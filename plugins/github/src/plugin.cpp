@@ -1,0 +1,39 @@
+// github/src/plugin.cpp — entry of the github plugin: registration only.
+#include <memory>
+
+#include "context.h"
+#include "jarvis/jarvis.h"
+#include "status.h"
+#include "tasks.h"
+#include "webhook.h"
+
+namespace github {
+
+class GitHubPlugin : public jarvis::Plugin {
+ public:
+  void setup(jarvis::Host& host) override {
+    host_ = &host;
+    ctx_ = std::make_unique<Context>(host, Settings::load(host.config()));
+    register_webhook(host, *ctx_);  // POST /api/v1/webhooks/github
+    register_tasks(host, *ctx_);    // github.pr_summary, .pr_chat, .sync_bug (bug.created), prune
+    register_status(host, *ctx_);   // GET /api/v1/github/status, jarvis github status|sync-bugs
+  }
+
+  void start() override {
+    // The plugin's model calls run as agent:github and need chat.complete (deny by default; an
+    // admin's `jarvis permissions deny agent:github chat.complete` still wins).
+    try {
+      host_->tools().grant_agent_tools(kAgentId, {kCompleteTool});
+    } catch (const std::exception& e) {
+      host_->log()->warn("github: could not grant {} to {}: {}", kCompleteTool, kAgentId, e.what());
+    }
+  }
+
+ private:
+  jarvis::Host* host_ = nullptr;
+  std::unique_ptr<Context> ctx_;
+};
+
+}  // namespace github
+
+JARVIS_PLUGIN(github::GitHubPlugin)

@@ -1,0 +1,145 @@
+// github/src/store.cpp — SQL of the github plugin (portable: SQLite and PostgreSQL).
+#include "store.h"
+
+#include "jarvis/sql.h"
+
+namespace github {
+
+namespace sql = jarvis::sql;
+
+bool Store::accept_delivery(const Delivery& d, std::vector<TaskToEnqueue> tasks,
+                            int window_minutes) {
+  const std::string now = jarvis::now_iso();
+  const std::string cutoff = jarvis::iso_from_now(-static_cast<long long>(window_minutes) * 60000);
+  {
+    auto tx = host_.db().transaction();
+    auto& s = tx->session();
+    bool inserted = false;
+    try {
+      jarvis::Json seen = sql::one_row(
+          s, "SELECT received_at FROM github_deliveries WHERE delivery_id = :d", {d.id});
+      if (!seen.is_null()) {
+        if (seen["received_at"].is_string() && seen["received_at"].get<std::string>() >= cutoff)
+          return false;  // rolled back: nothing written
+        sql::exec(s, "DELETE FROM github_deliveries WHERE delivery_id = :d", {d.id});
+      }
+      sql::exec(s,
+                "INSERT INTO github_deliveries(delivery_id, event, action, repo, outcome, "
+                "received_at) VALUES(:d, :e, :a, :r, :o, :t)",
+                {d.id, d.event, d.action.empty() ? sql::Bind::null() : sql::Bind(d.action),
+                 d.repo.empty() ? sql::Bind::null() : sql::Bind(d.repo), d.outcome, now});
+      inserted = true;
+      for (auto& t : tasks) host_.tasks().enqueue(t.name, std::move(t.options), *tx);
+      tx->commit();
+      return true;
+    } catch (const soci::soci_error&) {
+      if (inserted) throw;  // not a race on the id: the task insert or the commit failed
+      // A concurrent delivery with this id won the primary key (PostgreSQL); fall through.
+    }
+  }
+  auto s = host_.db().session();
+  jarvis::Json seen =
+      sql::one_row(*s, "SELECT received_at FROM github_deliveries WHERE delivery_id = :d", {d.id});
+  if (!seen.is_null()) return false;
+  throw jarvis::Error(503, "database_busy", "the delivery could not be recorded; retry");
+}
+
+long long Store::prune_deliveries(int keep_minutes) {
+  auto s = host_.db().session();
+  return sql::exec(*s, "DELETE FROM github_deliveries WHERE received_at < :c",
+                   {jarvis::iso_from_now(-static_cast<long long>(keep_minutes) * 60000)});
+}
+
+jarvis::Json Store::last_delivery() {
+  auto s = host_.db().session();
+  return sql::one_row(*s,
+                      "SELECT delivery_id, event, action, repo, outcome, received_at FROM "
+                      "github_deliveries ORDER BY received_at DESC LIMIT 1");
+}
+
+long long Store::deliveries_since(const std::string& since) {
+  auto s = host_.db().session();
+  return sql::scalar_int(*s, "SELECT COUNT(*) FROM github_deliveries WHERE received_at >= :s",
+                         {since});
+}
+
+long long Store::comment_id(const std::string& repo, long long number, const std::string& kind) {
+  auto s = host_.db().session();
+  return sql::scalar_int(
+      *s, "SELECT comment_id FROM github_comments WHERE repo = :r AND number = :n AND kind = :k",
+      {repo, number, kind});
+}
+
+void Store::save_comment(const std::string& repo, long long number, const std::string& kind,
+                         long long comment_id) {
+  auto s = host_.db().session();
+  sql::exec(*s,
+            "INSERT INTO github_comments(repo, number, kind, comment_id, updated_at) "
+            "VALUES(:r, :n, :k, :c, :t) ON CONFLICT(repo, number, kind) DO UPDATE SET "
+            "comment_id = excluded.comment_id, updated_at = excluded.updated_at",
+            {repo, number, kind, comment_id, jarvis::now_iso()});
+}
+
+void Store::forget_comment(const std::string& repo, long long number, const std::string& kind) {
+  auto s = host_.db().session();
+  sql::exec(*s, "DELETE FROM github_comments WHERE repo = :r AND number = :n AND kind = :k",
+            {repo, number, kind});
+}
+
+jarvis::Json Store::issue_link(const std::string& bug_id) {
+  auto s = host_.db().session();
+  return sql::one_row(*s,
+                      "SELECT bug_id, repo, issue_number, issue_url, last_error, attempts, "
+                      "updated_at FROM github_issue_links WHERE bug_id = :b",
+                      {bug_id});
+}
+
+void Store::save_issue_link(const std::string& bug_id, const std::string& repo, long long number,
+                            const std::string& url, const std::string& error) {
+  auto s = host_.db().session();
+  if (number > 0) {
+    sql::exec(*s,
+              "INSERT INTO github_issue_links(bug_id, repo, issue_number, issue_url, last_error, "
+              "attempts, updated_at) VALUES(:b, :r, :n, :u, NULL, 1, :t) ON CONFLICT(bug_id) DO "
+              "UPDATE SET repo = excluded.repo, issue_number = excluded.issue_number, issue_url = "
+              "excluded.issue_url, last_error = NULL, attempts = github_issue_links.attempts + 1, "
+              "updated_at = excluded.updated_at",
+              {bug_id, repo, number, url, jarvis::now_iso()});
+  } else {
+    sql::exec(*s,
+              "INSERT INTO github_issue_links(bug_id, repo, issue_number, issue_url, last_error, "
+              "attempts, updated_at) VALUES(:b, :r, NULL, NULL, :e, 1, :t) ON CONFLICT(bug_id) DO "
+              "UPDATE SET last_error = excluded.last_error, attempts = "
+              "github_issue_links.attempts + 1, updated_at = excluded.updated_at",
+              {bug_id, repo, error, jarvis::now_iso()});
+  }
+}
+
+std::vector<std::string> Store::failed_issue_links(int limit) {
+  auto s = host_.db().session();
+  std::vector<std::string> out;
+  for (const auto& r : sql::all_rows(*s,
+                                     "SELECT bug_id FROM github_issue_links WHERE issue_number "
+                                     "IS NULL ORDER BY updated_at LIMIT :l",
+                                     {limit}))
+    out.push_back(r["bug_id"].get<std::string>());
+  return out;
+}
+
+jarvis::Json Store::state(const std::string& key) {
+  auto s = host_.db().session();
+  jarvis::Json r = sql::one_row(*s, "SELECT value FROM github_state WHERE key = :k", {key});
+  if (r.is_null() || !r["value"].is_string()) return nullptr;
+  auto v = jarvis::try_parse_json(r["value"].get<std::string>());
+  return v ? *v : jarvis::Json(nullptr);
+}
+
+void Store::set_state(const std::string& key, const jarvis::Json& value) {
+  auto s = host_.db().session();
+  sql::exec(*s,
+            "INSERT INTO github_state(key, value, updated_at) VALUES(:k, :v, :t) ON "
+            "CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            {key, value.dump(), jarvis::now_iso()});
+}
+
+}  // namespace github

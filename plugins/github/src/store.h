@@ -1,0 +1,76 @@
+// github/src/store.h — the plugin's tables (migrations/001_github.sql): deliveries (replay
+// refusal, the status page), the comments it owns, the issues it created for bug reports, and a
+// small key/value state (last error, rate-limit figures).
+//
+//   github::Store store(host);
+//   bool fresh = store.accept_delivery({.id = d, .event = "pull_request", …}, tasks, 60);
+//   if (!fresh) throw jarvis::conflict("already seen", "duplicate_delivery");
+//   long long id = store.comment_id("octo/hello", 7, "pr-summary");
+//   store.set_state("last_error", {{"at", jarvis::now_iso()}, {"message", "…"}});
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "jarvis/host.h"
+
+namespace github {
+
+/// One webhook delivery as recorded.
+struct Delivery {
+  std::string id;       ///< X-GitHub-Delivery
+  std::string event;    ///< X-GitHub-Event
+  std::string action;   ///< payload action ("" when none)
+  std::string repo;     ///< owner/repo ("" when none)
+  std::string outcome;  ///< accepted, ping, ignored:<reason>
+};
+
+/// A task the delivery causes, enqueued in the delivery's transaction.
+struct TaskToEnqueue {
+  std::string name;
+  jarvis::EnqueueOptions options;
+};
+
+/// Access to the plugin's tables. Thread-safe (every call borrows its own session).
+class Store {
+ public:
+  explicit Store(jarvis::Host& host) : host_(host) {}
+
+  /// Records the delivery and enqueues `tasks` in one transaction, committed before this
+  /// returns. False (nothing written) when the same id was recorded less than `window_minutes`
+  /// ago — including a concurrent request with the same id that committed first.
+  bool accept_delivery(const Delivery& d, std::vector<TaskToEnqueue> tasks, int window_minutes);
+  /// Deletes deliveries older than `keep_minutes`; returns how many.
+  long long prune_deliveries(int keep_minutes);
+  /// The newest delivery {delivery_id, event, action, repo, outcome, received_at} or null.
+  jarvis::Json last_delivery();
+  /// Deliveries received since `since_iso`.
+  long long deliveries_since(const std::string& since_iso);
+
+  /// The comment id the plugin keeps for (repo, number, kind), 0 when none.
+  long long comment_id(const std::string& repo, long long number, const std::string& kind);
+  /// Remembers (or replaces) that comment id.
+  void save_comment(const std::string& repo, long long number, const std::string& kind,
+                    long long comment_id);
+  /// Forgets it (the comment was deleted on GitHub).
+  void forget_comment(const std::string& repo, long long number, const std::string& kind);
+
+  /// The issue link of a bug report {bug_id, repo, issue_number, issue_url, last_error,
+  /// attempts, updated_at}, or null.
+  jarvis::Json issue_link(const std::string& bug_id);
+  /// Records a created issue (number/url) or, with number 0, an attempt's error.
+  void save_issue_link(const std::string& bug_id, const std::string& repo, long long number,
+                       const std::string& url, const std::string& error);
+  /// Bug ids with a recorded error and no issue (for `jarvis github sync-bugs`).
+  std::vector<std::string> failed_issue_links(int limit);
+
+  /// A state value (JSON) or null.
+  jarvis::Json state(const std::string& key);
+  /// Sets a state value.
+  void set_state(const std::string& key, const jarvis::Json& value);
+
+ private:
+  jarvis::Host& host_;
+};
+
+}  // namespace github
