@@ -1,0 +1,176 @@
+// whatsapp/src/ingest.cpp — see ingest.h.
+#include "ingest.h"
+
+#include <algorithm>
+
+#include "store.h"
+#include "util.h"
+
+namespace whatsapp {
+namespace {
+
+std::string preview_of(const Inbound& m) {
+  std::string p = m.text.empty() ? "[" + m.kind + "]" : m.text;
+  if (p.size() > 200) p = p.substr(0, 200);
+  return sanitize_utf8(p);
+}
+
+}  // namespace
+
+bool Ingest::allowlisted(const std::string& sender) const {
+  const std::string d = normalize_number(sender);
+  if (d.empty()) return false;
+  return std::find(s_.allowed_senders.begin(), s_.allowed_senders.end(), d) !=
+             s_.allowed_senders.end() ||
+         std::find(s_.admin_ids.begin(), s_.admin_ids.end(), d) != s_.admin_ids.end();
+}
+
+Admission Ingest::admit(const Inbound& m, bool replay) {
+  Admission a;
+  std::optional<std::string> decision;
+  {
+    auto sql = host_.db().session();
+    if (Store::message_seen(*sql, s_.instance, m.key_id)) return {.result = "duplicate"};
+    decision = Store::sender_decision(*sql, m.sender);
+  }
+  const bool allowed_before = decision && *decision == "allowed";
+  const bool denied = decision && *decision == "denied";
+  if (!replay && !allowlisted(m.sender)) {
+    if (denied) {
+      host_.events().emit({.type = "channel.inbound.blocked",
+                           .payload = {{"channel", "whatsapp"},
+                                       {"reason", "sender_denied"},
+                                       {"sender", m.sender},
+                                       {"chat_jid", m.chat_jid},
+                                       {"key_id", m.key_id}},
+                           .actor_type = "system",
+                           .actor_id = "whatsapp"});
+      host_.metrics().increment("whatsapp_inbound_total", 1, {{"result", "blocked"}});
+      return {.result = "blocked"};
+    }
+    const bool review = s_.review_mode == ReviewMode::Strict
+                            ? !allowed_before
+                            : s_.review_mode == ReviewMode::UnknownOnly && !decision.has_value();
+    if (review) {
+      const std::string id = jarvis::new_id("wrv");
+      auto tx = host_.db().transaction();
+      const bool fresh = Store::hold(tx->session(), id, s_.instance, m.sender, m.key_id, m.chat_jid,
+                                     m.push_name, preview_of(m), m.data.dump());
+      if (!fresh) return {.result = "held_again"};  // Evolution retried a held message
+      host_.events().emit({.type = "channel.inbound.review_required",
+                           .payload = {{"channel", "whatsapp"},
+                                       {"review_id", id},
+                                       {"reason", "unknown_sender"},
+                                       {"sender", m.sender},
+                                       {"chat_jid", m.chat_jid},
+                                       {"key_id", m.key_id},
+                                       {"push_name", m.push_name},
+                                       {"review_mode", to_string(s_.review_mode)}},
+                           .actor_type = "system",
+                           .actor_id = "whatsapp"},
+                          *tx);
+      tx->commit();
+      host_.metrics().increment("whatsapp_inbound_total", 1, {{"result", "held"}});
+      return {.result = "held", .review_id = id};
+    }
+  }
+  MessageRow row{.id = jarvis::new_id("wam"),
+                 .instance = s_.instance,
+                 .key_id = m.key_id,
+                 .chat_jid = m.chat_jid,
+                 .sender = m.sender,
+                 .participant = m.participant,
+                 .push_name = m.push_name,
+                 .kind = m.kind,
+                 .text = sanitize_utf8(m.text),
+                 .payload = m.data.dump(),
+                 .status = m.kind == "reaction" ? "recorded" : "received"};
+  auto tx = host_.db().transaction();
+  auto& sql = tx->session();
+  Store::ensure_sender(sql, m.sender);
+  ChatRef chat = Store::bump_chat(sql, m.chat_jid, m.is_group);
+  row.seq = chat.seq;
+  row.user_id = chat.user_id;
+  if (!Store::insert_message(sql, row)) {
+    tx->rollback();
+    return {.result = "duplicate"};
+  }
+  if (m.kind == "reaction") {
+    // Recorded, never answered: no task, no channel.inbound.
+    host_.events().emit({.type = "whatsapp.reaction",
+                         .payload = {{"message_id", row.id},
+                                     {"sender", m.sender},
+                                     {"chat_jid", m.chat_jid},
+                                     {"emoji", sanitize_utf8(m.text)},
+                                     {"target_key_id", m.reaction_target}},
+                         .actor_type = "user",
+                         .actor_id = chat.user_id},
+                        *tx);
+    tx->commit();
+    host_.metrics().increment("whatsapp_inbound_total", 1, {{"result", "reaction"}});
+    return {.result = "recorded", .message_id = row.id};
+  }
+  host_.tasks().enqueue(
+      "whatsapp.process",
+      {.payload = {{"message_id", row.id}}, .idempotency_key = "whatsapp.process:" + row.id}, *tx);
+  tx->commit();
+  host_.metrics().increment("whatsapp_inbound_total", 1, {{"result", "stored"}});
+  return {.result = "stored", .message_id = row.id};
+}
+
+void register_webhook(jarvis::Host& host, Ingest& ingest, const Settings& settings) {
+  Ingest* in = &ingest;
+  jarvis::Host* h = &host;
+  const Settings* s = &settings;
+  auto handler = [in, h, s](jarvis::Request& req) {
+    if (s->webhook_secret.empty()) {
+      throw jarvis::Error(503, "webhook_not_configured",
+                          "WHATSAPP_WEBHOOK_SECRET is not set: inbound WhatsApp is refused");
+    }
+    const std::string given = req.headers.get("X-WhatsApp-Secret").value_or("");
+    // Compare digests: constant time, and the secret's length is not revealed either.
+    if (!jarvis::constant_time_equals(jarvis::sha256(given),
+                                      jarvis::sha256(s->webhook_secret.reveal()))) {
+      throw jarvis::Error(401, "invalid_webhook_secret", "X-WhatsApp-Secret does not match");
+    }
+    if (h->system().restarting()) {
+      throw jarvis::Error(503, "restarting", "the host is restarting; retry later");
+    }
+    jarvis::Json body = req.json_body();
+    const std::string hint = req.path_params.count("event") ? req.path_params.at("event") : "";
+    ParsedDelivery d = parse_delivery(body, hint);
+    if (!d.supported) {
+      return jarvis::Response::json(
+          202, {{"accepted", true}, {"ignored", true}, {"event", d.event.substr(0, 64)}});
+    }
+    jarvis::Json counts{{"stored", 0},  {"duplicate", 0}, {"held", 0},
+                        {"blocked", 0}, {"recorded", 0},  {"skipped", d.skipped}};
+    jarvis::Json ids = jarvis::Json::array();
+    for (const Inbound& m : d.messages) {
+      Admission a = in->admit(m);
+      std::string k = a.result == "held_again" ? "held" : a.result;
+      counts[k] = counts[k].get<int>() + 1;
+      if (!a.message_id.empty()) ids.push_back(a.message_id);
+    }
+    jarvis::Json out{{"accepted", true}, {"counts", counts}, {"message_ids", ids}};
+    if (d.messages.empty()) out["ignored"] = true;
+    if (counts["held"].get<int>() > 0) out["queued_for_review"] = true;
+    if (counts["blocked"].get<int>() > 0) out["blocked_sender"] = true;
+    return jarvis::Response::json(200, out);
+  };
+  // Inline base64 media (Evolution's webhook base64: true) makes bodies large.
+  long long max_body =
+      std::min<long long>(64LL << 20, settings.media_max_bytes / 3 * 4 + (1 << 20));
+  for (const char* path : {"/api/v1/webhooks/whatsapp", "/api/v1/webhooks/whatsapp/{event}"}) {
+    host.routes().add({.method = "POST",
+                       .path = path,
+                       .auth = jarvis::Auth::Webhook,
+                       .summary = "Evolution API deliveries (messages.upsert); X-WhatsApp-Secret "
+                                  "required (503 webhook_not_configured when unset, 401 when "
+                                  "wrong); 200 once stored, 202 for ignored events",
+                       .handler = handler,
+                       .max_body_bytes = static_cast<std::size_t>(std::max(max_body, 1LL << 20))});
+  }
+}
+
+}  // namespace whatsapp
