@@ -53,9 +53,9 @@ std::string iso_minus(const std::string& iso, long long ms) {
   std::time_t secs = static_cast<std::time_t>(t / 1000);
   std::tm out{};
   gmtime_r(&secs, &out);
-  char buf[32];
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", out.tm_year + 1900,
-                out.tm_mon + 1, out.tm_mday, out.tm_hour, out.tm_min, out.tm_sec, t % 1000);
+                out.tm_mon + 1, out.tm_mday, out.tm_hour, out.tm_min, out.tm_sec, ((t % 1000) + 1000) % 1000);
   return buf;
 }
 
