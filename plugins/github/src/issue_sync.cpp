@@ -51,9 +51,10 @@ Found from_item(const jarvis::Json& it, const std::string& marker) {
   return {it["number"].get<long long>(), it.value("html_url", "")};
 }
 
-Found find_existing(Client& api, const std::string& repo, const std::string& marker) {
+Found find_existing(Client& api, const std::string& repo, const std::string& bug_id,
+                    const std::string& marker) {
   const std::string q =
-      "\"" + marker.substr(5, marker.size() - 9) + "\" repo:" + repo + " in:body is:issue";
+      fmt::format("\"jarvis:bug-report:{}\" repo:{} in:body is:issue", bug_id, repo);
   jarvis::Json res = api.get("/search/issues?q=" + url_encode(q) + "&per_page=20");
   if (res.is_object() && res.contains("items") && res["items"].is_array())
     for (const auto& it : res["items"])
@@ -119,7 +120,7 @@ jarvis::Json run_sync_bug(Context& c, jarvis::TaskContext& t) {
       f = {known["issue_number"].get<long long>(), known.value("issue_url", "")};
     } else if (known.is_object() || t.attempt > 1) {
       // An earlier attempt ran: it may have created the issue before failing or dying.
-      f = find_existing(api, repo, marker);
+      f = find_existing(api, repo, bug_id, marker);
     }
     if (f.number == 0) {
       const std::string kind = report.value("kind", "bug");

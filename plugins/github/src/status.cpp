@@ -60,9 +60,9 @@ void register_status(jarvis::Host& host, Context& ctx) {
            "GitHub integration: configuration present, last delivery, last error, rate limit",
        .usage = "jarvis github status [--json]",
        .handler = [c](jarvis::CommandContext& cmd) {
-         auto args = jarvis::Args::parse(cmd.args, {"json"}, {});
+         auto args = jarvis::Args::parse(cmd.args, {"--json"}, {});
          jarvis::Json d = status_document(*c);
-         if (args.flag("json")) {
+         if (args.flag("--json")) {
            cmd.out << d.dump(2) << "\n";
            return 0;
          }
@@ -101,7 +101,7 @@ void register_status(jarvis::Host& host, Context& ctx) {
                   "GitHub issue yet",
        .usage = "jarvis github sync-bugs [--json]",
        .handler = [c](jarvis::CommandContext& cmd) {
-         auto args = jarvis::Args::parse(cmd.args, {"json"}, {});
+         auto args = jarvis::Args::parse(cmd.args, {"--json"}, {});
          if (!c->host.tasks().has("bugs.unsynced")) {
            cmd.err << "the bugs plugin is not loaded: nothing to sync\n";
            return 1;
@@ -120,7 +120,7 @@ void register_status(jarvis::Host& host, Context& ctx) {
                {.payload = {{"bug_id", id}}, .idempotency_key = "github.sync-bugs:" + id});
            queued.push_back({{"bug_id", id}, {"task_id", task}});
          }
-         if (args.flag("json")) {
+         if (args.flag("--json")) {
            cmd.out << jarvis::Json{{"queued", queued}}.dump(2) << "\n";
          } else {
            cmd.out << "queued " << queued.size() << " issue sync(s)\n";
