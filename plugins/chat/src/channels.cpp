@@ -65,29 +65,38 @@ jarvis::Json handle_inbound(jarvis::Host& host, long long daily_token_limit,
     return {{"rejected", "empty"}};
   }
 
-  jarvis::Json thread;
+  bool known = false;  // an open thread of this conversation existed before the transaction
   {
     auto sql = host.db().session();
     if (ChatStore::has_source_event(*sql, event_id)) return {{"duplicate", true}};
-    thread = ChatStore::thread_by_external(*sql, channel, external, user_id);
+    known = !ChatStore::thread_by_external(*sql, channel, external, user_id).is_null();
   }
-  std::string thread_id;
-  if (thread.is_null()) {
-    thread_id = jarvis::new_id("thr");
-    host.threads().claim(thread_id, user_id);
-  } else {
-    thread_id = thread["id"];
-  }
-  const std::string owner = thread.is_null() ? user_id : thread["owner_id"].get<std::string>();
+  // The id a new thread gets. It is claimed before the transaction (the claim is its own write)
+  // when the conversation looks new, and released when another handler won the race.
+  const std::string candidate = jarvis::new_id("thr");
+  if (!known) host.threads().claim(candidate, user_id);
+  const std::string owner = user_id;  // a conversation is only ever found among its user's
   const std::string trace_id =
       event.value("trace_id", "").empty() ? jarvis::new_id("trc") : event.value("trace_id", "");
   const std::string step_id = jarvis::new_id("stp");
   auto tx = host.db().transaction();
   auto& sql = tx->session();
-  if (ChatStore::has_source_event(sql, event_id)) return {{"duplicate", true}};
-  if (thread.is_null()) {
-    ChatStore::create_thread(sql, thread_id, user_id, channel, external, "");
+  if (ChatStore::has_source_event(sql, event_id)) {
+    tx.reset();  // roll back before the claim's own write
+    if (!known) host.threads().release(candidate);
+    return {{"duplicate", true}};
   }
+  // One thread per conversation, also for two inbound messages of a new one at the same instant.
+  const auto [thread_id, created] =
+      ChatStore::channel_thread(sql, channel, external, user_id, candidate);
+  auto settle_claim = [&, thread_id = thread_id, created = created] {
+    try {
+      if (created && known) host.threads().claim(candidate, user_id);  // closed meanwhile
+      if (!created && !known) host.threads().release(candidate);
+    } catch (const std::exception& e) {
+      host.log()->warn("chat: thread claim of {} not settled: {}", thread_id, e.what());
+    }
+  };
   jarvis::Json meta = jarvis::Json::object();
   if (!attachments.empty()) meta["attachments"] = attachments;
   std::string secret;  // an unlock code is never stored in the message row
@@ -135,12 +144,14 @@ jarvis::Json handle_inbound(jarvis::Host& host, long long daily_token_limit,
                         .actor_id = "agent:main"},
                        *tx);
     tx->commit();
+    settle_claim();
     host.metrics().increment("channel_inbound_total", 1, {{"result", "quota_exceeded"}});
     return {{"thread_id", thread_id}, {"quota_exceeded", true}};
   }
   StepRunner::enqueue_step(host, *tx, step_id, thread_id, owner, ids.front().id, trace_id,
                            jarvis::Principal{owner, "", jarvis::Role::User, true}, "", secret);
   tx->commit();
+  settle_claim();
   host.metrics().increment("channel_inbound_total", 1, {{"result", "accepted"}});
   return {{"thread_id", thread_id}, {"message_id", ids.front().id}, {"step_id", step_id}};
 }

@@ -3,13 +3,17 @@
 // What it registers (details in plugins/chat/README.md):
 //   routes   /api/v1/threads… (routes.cpp), /api/v1/agents… (agent/agent_routes.cpp)
 //   tasks    chat.agent_step (step.cpp), chat.compact_thread, chat.channel_inbound (channels.cpp)
+//   tools    chat.complete (complete_tool.cpp), for other plugins' tasks
+//   policies chat.bundle_governance (agent/governance.cpp)
 //   events   durable subscription channel.inbound → chat.channel_inbound
 #include <memory>
 
 #include "agent/agent_routes.h"
 #include "agent/bundles.h"
+#include "agent/governance.h"
 #include "channels.h"
 #include "cli.h"
+#include "complete_tool.h"
 #include "jarvis/jarvis.h"
 #include "live.h"
 #include "provider.h"
@@ -29,6 +33,11 @@ class ChatPlugin : public jarvis::Plugin {
     hub_ = std::make_unique<LiveHub>(host);
     slash_env_ = std::make_unique<ChatSlashEnv>(host, *router_, bundles_);
     StepConfig step_config = StepConfig::from(cfg);
+    if (step_config.heartbeat * 2 > step_config.stale_after) {
+      host.log()->warn(
+          "chat: CHAT_STEP_HEARTBEAT_SECONDS should be well under half of "
+          "CHAT_STEP_STALE_SECONDS, or a live step may be taken for dead");
+    }
     runner_ = std::make_unique<StepRunner>(host, *hub_, *router_, bundles_, step_config);
     runner_->set_slash_env(slash_env_.get());
 
@@ -49,6 +58,19 @@ class ChatPlugin : public jarvis::Plugin {
                             .daily_token_limit = cfg.get_int("user_daily_token_limit"),
                             .max_concurrent_steps = cfg.get_int("user_max_concurrent_steps")});
     register_agent_routes(host, bundles_);
+    // risk_tier, can_request_privileged_change and allowed_paths at tool-call time (0043). A
+    // malformed CHAT_TOOL_RISK_LEVELS stops the plugin: a typo must not loosen anything.
+    ToolRiskLevels levels;
+    try {
+      levels = parse_tool_risk_levels(cfg.get_string("tool_risk_levels"));
+    } catch (const std::invalid_argument& e) {
+      throw jarvis::Error(400, "invalid_config", e.what());
+    }
+    register_governance_policy(host, bundles_, std::move(levels));
+    // chat.complete: one model call for other plugins' tasks (decision 0042).
+    register_complete_tool(host, *router_,
+                           {.max_output_tokens = static_cast<int>(cfg.get_int("max_output_tokens")),
+                            .daily_token_limit = cfg.get_int("user_daily_token_limit")});
     register_channels(host, cfg.get_int("user_daily_token_limit"));
     register_cli(host);  // jarvis ask / chat / threads (cli.cpp)
   }

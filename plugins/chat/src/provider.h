@@ -78,6 +78,10 @@ struct ModelRequest {
   jarvis::CancelToken cancel;  ///< stops the upstream request (the connection is closed)
   std::string trace_id;        ///< carried into model.run.* events
   std::string thread_id;       ///< carried into model.run.* events (scopes them to the owner)
+  /// What the call is for — "chat.step", "chat.compact", or the purpose a chat.complete caller
+  /// names ("memory.extract", …): carried into model.run.* events and the metric
+  /// model_purpose_tokens_total{purpose,direction}. Empty: not recorded by purpose.
+  std::string purpose;
 };
 
 /// Receives the answer as it streams, on the calling thread. Any member may be empty.

@@ -95,6 +95,12 @@ class ThreadRoutes {
     if (!q.status.empty() && !kStatuses.count(q.status)) {
       throw jarvis::bad_request("status must be open, closed or archived", "invalid_query");
     }
+    q.channel = req.query_param("channel").value_or("");
+    if (!q.channel.empty() && !valid_channel(q.channel)) {
+      throw jarvis::bad_request(
+          "channel must be 1 to 32 characters of a-z, 0-9, _ and -, starting with a letter",
+          "invalid_query");
+    }
     jarvis::PageRequest page = jarvis::page_request(req);
     q.limit = page.limit;
     q.offset = page.offset;
@@ -492,7 +498,8 @@ void register_thread_routes(jarvis::Host& host, LiveHub& hub, const BundleSet& b
   };
   const std::size_t message_body =
       static_cast<std::size_t>(limits.max_message_bytes) * 6 + 4096;  // JSON escapes grow text
-  add("GET", "/api/v1/threads", "Your threads (admins: ?all=true), list envelope",
+  add("GET", "/api/v1/threads",
+      "Your threads (admins: ?all=true; ?status=, ?channel= filter), list envelope",
       &ThreadRoutes::list);
   add("POST", "/api/v1/threads", "Creates a thread {title?, channel?, external_ref?}",
       &ThreadRoutes::create);

@@ -7,6 +7,7 @@
 #include "agent/prompt.h"
 #include "agent/slash.h"
 #include "agent/text_budget.h"
+#include "step_heartbeat.h"
 #include "store.h"
 
 namespace chat {
@@ -15,11 +16,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kStepMaxAttempts = 3;
-// A running step whose heartbeat is older than this is presumed dead (its host was killed).
-constexpr long long kStaleStepMs = 10LL * 60 * 1000;
 // How long a step waits before looking again when another step of its thread is running.
 constexpr long long kDeferMs = 500;
-constexpr long long kHistoryLimit = 200;
 constexpr std::size_t kMaxToolResultBytes = 64 * 1024;
 
 const std::set<std::string> kDirectChannels{"web", "api", "cli"};
@@ -78,6 +76,8 @@ StepConfig StepConfig::from(const jarvis::PluginConfig& c) {
   s.compaction_every_n = static_cast<long>(c.get_int("compaction_every_n_events"));
   s.daily_token_limit = c.get_int("user_daily_token_limit");
   s.max_output_tokens = static_cast<int>(c.get_int("max_output_tokens"));
+  s.heartbeat = std::chrono::seconds(c.get_int("step_heartbeat"));
+  s.stale_after = std::chrono::seconds(c.get_int("step_stale_after"));
   return s;
 }
 
@@ -157,7 +157,7 @@ jarvis::Json StepRunner::run(jarvis::TaskContext& ctx) {
   {
     auto tx = host_.db().transaction();
     state = ChatStore::start_step(tx->session(), r.step_id, r.thread_id,
-                                  jarvis::iso_from_now(-kStaleStepMs));
+                                  jarvis::iso_from_now(-config_.stale_after.count()));
     if (state == "busy") {
       // Another step of this thread is running: look again shortly (a new task, so this one
       // ends and frees its worker).
@@ -225,6 +225,9 @@ jarvis::Json StepRunner::run(jarvis::TaskContext& ctx) {
           source->cancel();
         }
       });
+  // The heartbeat stays fresh during long model calls (and reads the cancel flag meanwhile).
+  auto beat = std::make_unique<StepHeartbeat>(host_, r.step_id, config_.heartbeat,
+                                              [source] { source->cancel(); });
   hub_.begin_step(r.step_id);
   r.pub->notify("agent.thinking", {{"agent_id", r.agent_id}});
 
@@ -233,11 +236,13 @@ jarvis::Json StepRunner::run(jarvis::TaskContext& ctx) {
   } catch (const std::exception& e) {
     if (ctx.should_stop() && !r.user_cancel.cancelled()) {
       // The host is stopping: leave the step running; the task runs again after the restart.
+      beat.reset();
       cancel_sub.reset();
       hub_.end_step(r.step_id);
       throw;
     }
     if (ctx.attempt < kStepMaxAttempts) {
+      beat.reset();
       cancel_sub.reset();
       hub_.end_step(r.step_id);
       throw;
@@ -248,6 +253,7 @@ jarvis::Json StepRunner::run(jarvis::TaskContext& ctx) {
     r.degraded = true;
     r.reply = "Sorry — something went wrong while answering. Trace: " + r.trace_id;
   }
+  beat.reset();
   cancel_sub.reset();
   try {
     finish(r);
@@ -342,6 +348,7 @@ jarvis::Json StepRunner::run_step(Run& r) {
   base.thread_id = r.thread_id;
   base.cancel = r.cancel;
   base.max_output_tokens = config_.max_output_tokens;
+  base.purpose = "chat.step";
   const jarvis::Json& settings = r.thread["settings"];
   if (settings["model_override"].is_string()) {
     std::string o = settings["model_override"];
@@ -361,11 +368,13 @@ jarvis::Json StepRunner::run_step(Run& r) {
   // 4. Compaction when due, then the prompt.
   jarvis::Json summary;
   jarvis::Json rows;
+  long long unsummarised = 0;  // every message since the summary, not only the window's
   auto load = [&] {
     auto sql = host_.db().session();
     summary = ChatStore::summary(*sql, r.thread_id);
     long long covers = summary.is_null() ? 0 : summary.value("covers_seq", 0LL);
     rows = ChatStore::recent_messages(*sql, r.thread_id, covers, kHistoryLimit);
+    unsummarised = ChatStore::count_messages_after(*sql, r.thread_id, covers);
   };
   load();
   {
@@ -377,7 +386,16 @@ jarvis::Json StepRunner::run_step(Run& r) {
   }
   std::vector<Message> history = to_messages(rows);
   CompactionCheck check = needs_compaction(history, budget, config_.compaction_every_n);
-  if (check.needed && check.reason == "budget") {
+  if (!check.needed && unsummarised > kHistoryLimit) {
+    // Older messages than the window would be in neither the prompt nor the summary.
+    check.needed = true;
+    check.reason = "history_window";
+  } else if (!check.needed && config_.compaction_every_n > 0 &&
+             unsummarised >= config_.compaction_every_n) {
+    check.needed = true;
+    check.reason = "every_n_events";
+  }
+  if (check.needed && (check.reason == "budget" || check.reason == "history_window")) {
     compact_thread(r.thread_id, r.trace_id, true, r.cancel);
     load();
     jarvis::Json upto = jarvis::Json::array();
@@ -747,6 +765,8 @@ void StepRunner::finish(Run& r) {
     }
     if (r.total_input + r.total_output > 0) {
       ChatStore::add_usage(sql, r.owner.user_id, utc_day(), r.total_input, r.total_output);
+      ChatStore::add_purpose_usage(sql, utc_day(), r.owner.user_id, "chat.step", r.total_input,
+                                   r.total_output);
     }
     ChatStore::finish_step(sql, r.step_id, r.status, reply_id, r.degraded, r.error);
     host_.events().emit({.type = "agent.done",

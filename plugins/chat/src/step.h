@@ -23,6 +23,7 @@
 //   }});
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
@@ -44,6 +45,10 @@ struct StepConfig {
   long compaction_every_n = 25;
   long long daily_token_limit = 0;
   int max_output_tokens = 4096;
+  /// How often a running step refreshes its heartbeat (CHAT_STEP_HEARTBEAT_SECONDS).
+  std::chrono::milliseconds heartbeat{30000};
+  /// A running step with an older heartbeat is presumed dead (CHAT_STEP_STALE_SECONDS).
+  std::chrono::milliseconds stale_after{600000};
 
   /// Reads the keys of plugin.yaml.
   static StepConfig from(const jarvis::PluginConfig& config);
@@ -83,8 +88,19 @@ class StepRunner {
                            const jarvis::Principal& sender, const std::string& agent_id,
                            const std::string& command_secret = "");
 
+  /// Messages a step reads since the summary (the prompt's window); more are compacted first.
+  static constexpr long long kHistoryLimit = 200;
+
  private:
   struct Run;
+  /// One batch's summary (compaction.cpp).
+  struct BatchSummary {
+    std::string text, method = "extractive", provider, model;
+    long long input_tokens = 0, output_tokens = 0;
+  };
+  BatchSummary summarise_batch(const std::string& previous, const std::vector<Message>& part,
+                               long budget, long summary_max, const std::string& thread_id,
+                               const std::string& trace_id, const jarvis::CancelToken& cancel);
   jarvis::Json run_step(Run& r);
   void finish(Run& r);
 

@@ -94,6 +94,10 @@ std::pair<jarvis::Json, long long> ChatStore::list_threads(soci::session& sql,
     where += " AND status = :s";
     binds.emplace_back(q.status);
   }
+  if (!q.channel.empty()) {
+    where += " AND channel = :ch";
+    binds.emplace_back(q.channel);
+  }
   long long total = scalar_int(sql, "SELECT COUNT(*) FROM chat_threads" + where, binds);
   Binds page = binds;
   page.emplace_back(q.limit);
@@ -142,6 +146,7 @@ void ChatStore::delete_thread(soci::session& sql, const std::string& id) {
   exec(sql, "DELETE FROM chat_messages WHERE thread_id = :i", {id});
   exec(sql, "DELETE FROM chat_summaries WHERE thread_id = :i", {id});
   exec(sql, "DELETE FROM chat_steps WHERE thread_id = :i", {id});
+  exec(sql, "DELETE FROM chat_channel_keys WHERE thread_id = :i", {id});
   exec(sql, "DELETE FROM chat_threads WHERE id = :i", {id});
 }
 
@@ -252,6 +257,17 @@ jarvis::Json ChatStore::recent_messages(soci::session& sql, const std::string& t
     out.push_back(message_json(*it));
   }
   return out;
+}
+
+jarvis::Json ChatStore::oldest_messages_after(soci::session& sql, const std::string& thread_id,
+                                              long long after_seq, long long limit) {
+  jarvis::Json rows = all_rows(
+      sql,
+      std::string("SELECT ") + kMessageColumns +
+          " FROM chat_messages WHERE thread_id = :t AND seq > :a ORDER BY seq ASC LIMIT :l",
+      {thread_id, after_seq, limit});
+  for (auto& r : rows) r = message_json(r);
+  return rows;
 }
 
 jarvis::Json ChatStore::messages_between(soci::session& sql, const std::string& thread_id,
@@ -375,13 +391,78 @@ std::vector<std::string> ChatStore::request_cancel(soci::session& sql,
 }
 
 void ChatStore::add_usage(soci::session& sql, const std::string& user_id, const std::string& day,
-                          long long input_tokens, long long output_tokens) {
+                          long long input_tokens, long long output_tokens, long long steps) {
   exec(sql,
        "INSERT INTO chat_usage(user_id, day, input_tokens, output_tokens, steps) VALUES(:u, :d, "
-       ":i, :o, 1) ON CONFLICT(user_id, day) DO UPDATE SET input_tokens = "
+       ":i, :o, :s) ON CONFLICT(user_id, day) DO UPDATE SET input_tokens = "
        "chat_usage.input_tokens + excluded.input_tokens, output_tokens = "
-       "chat_usage.output_tokens + excluded.output_tokens, steps = chat_usage.steps + 1",
-       {user_id, day, input_tokens, output_tokens});
+       "chat_usage.output_tokens + excluded.output_tokens, steps = chat_usage.steps + "
+       "excluded.steps",
+       {user_id, day, input_tokens, output_tokens, steps});
+}
+
+void ChatStore::add_purpose_usage(soci::session& sql, const std::string& day,
+                                  const std::string& user_id, const std::string& purpose,
+                                  long long input_tokens, long long output_tokens) {
+  exec(sql,
+       "INSERT INTO chat_purpose_usage(day, user_id, purpose, input_tokens, output_tokens, calls) "
+       "VALUES(:d, :u, :p, :i, :o, 1) ON CONFLICT(day, user_id, purpose) DO UPDATE SET "
+       "input_tokens = chat_purpose_usage.input_tokens + excluded.input_tokens, output_tokens = "
+       "chat_purpose_usage.output_tokens + excluded.output_tokens, calls = "
+       "chat_purpose_usage.calls + 1",
+       {day, user_id, purpose, input_tokens, output_tokens});
+}
+
+jarvis::Json ChatStore::purpose_usage(soci::session& sql, const std::string& day) {
+  return all_rows(sql,
+                  "SELECT purpose, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS "
+                  "output_tokens, SUM(calls) AS calls FROM chat_purpose_usage WHERE day = :d "
+                  "GROUP BY purpose ORDER BY purpose",
+                  {day});
+}
+
+std::pair<std::string, bool> ChatStore::channel_thread(soci::session& sql,
+                                                       const std::string& channel,
+                                                       const std::string& external_ref,
+                                                       const std::string& owner_id,
+                                                       const std::string& candidate_id) {
+  // A conversation from before the key table (or one /new moved on) has an open thread: the key
+  // then points at it rather than at a new one.
+  const jarvis::Json open = thread_by_external(sql, channel, external_ref, owner_id);
+  const std::string want = open.is_null() ? candidate_id : open["id"].get<std::string>();
+  const std::string now = jarvis::now_iso();
+  const char* kKey =
+      "SELECT thread_id FROM chat_channel_keys WHERE channel = :c AND "
+      "external_ref = :e AND owner_id = :o";
+  auto create_if_new = [&](const std::string& id) -> std::pair<std::string, bool> {
+    if (id == candidate_id && open.is_null()) {
+      create_thread(sql, candidate_id, owner_id, channel, external_ref, "");
+      return {candidate_id, true};
+    }
+    return {id, false};
+  };
+  // On PostgreSQL a second transaction inserting the same key waits here until the first
+  // commits, then inserts nothing; the next statement sees the first one's row.
+  exec(sql,
+       "INSERT INTO chat_channel_keys(channel, external_ref, owner_id, thread_id, updated_at) "
+       "VALUES(:c, :e, :o, :t, :n) ON CONFLICT(channel, external_ref, owner_id) DO NOTHING",
+       {channel, external_ref, owner_id, want, now});
+  jarvis::Json row = one_row(sql, kKey, {channel, external_ref, owner_id});
+  std::string mapped = row.is_null() ? "" : row.value("thread_id", "");
+  if (mapped == want) return create_if_new(want);
+  const jarvis::Json t = mapped.empty() ? jarvis::Json() : thread(sql, mapped);
+  if (!t.is_null() && t.value("status", "") == "open" && t.value("owner_id", "") == owner_id) {
+    return {mapped, false};
+  }
+  // The key names a closed or deleted thread: move it to ours unless someone else just did.
+  if (exec(sql,
+           "UPDATE chat_channel_keys SET thread_id = :t, updated_at = :n WHERE channel = :c AND "
+           "external_ref = :e AND owner_id = :o AND thread_id = :m",
+           {want, now, channel, external_ref, owner_id, mapped}) == 1) {
+    return create_if_new(want);
+  }
+  row = one_row(sql, kKey, {channel, external_ref, owner_id});
+  return {row.is_null() ? want : row.value("thread_id", want), false};
 }
 
 long long ChatStore::tokens_used(soci::session& sql, const std::string& user_id,

@@ -50,6 +50,7 @@ struct StoredMessage {
 struct ThreadQuery {
   std::string owner_id;  ///< empty = every owner (admins with ?all=true)
   std::string status;    ///< empty = any
+  std::string channel;   ///< empty = any (?channel=)
   long long limit = 50;
   long long offset = 0;
 };
@@ -104,6 +105,9 @@ class ChatStore {
   /// The last `limit` messages with seq > after_seq, oldest first (the prompt's tail).
   static jarvis::Json recent_messages(soci::session& sql, const std::string& thread_id,
                                       long long after_seq, long long limit);
+  /// The first `limit` messages with seq > after_seq, oldest first (compaction's batches).
+  static jarvis::Json oldest_messages_after(soci::session& sql, const std::string& thread_id,
+                                            long long after_seq, long long limit);
   /// Messages with seq in (after_seq, up_to_seq], oldest first (compaction input).
   static jarvis::Json messages_between(soci::session& sql, const std::string& thread_id,
                                        long long after_seq, long long up_to_seq);
@@ -145,9 +149,29 @@ class ChatStore {
   /// Flags the thread's queued and running steps for cancellation; returns their ids.
   static std::vector<std::string> request_cancel(soci::session& sql, const std::string& thread_id);
 
-  /// Adds tokens to the user's usage of `day` (YYYY-MM-DD) and counts one step.
+  /// Adds tokens to the user's usage of `day` (YYYY-MM-DD) and counts `steps` steps (0 for a
+  /// chat.complete call, which is no step but spends the same quota).
   static void add_usage(soci::session& sql, const std::string& user_id, const std::string& day,
-                        long long input_tokens, long long output_tokens);
+                        long long input_tokens, long long output_tokens, long long steps = 1);
+  /// Adds one model call's tokens to (day, user, purpose) — the accounting by purpose
+  /// (chat.step, chat.compact, or what a chat.complete caller names). `user_id` "" = host work.
+  static void add_purpose_usage(soci::session& sql, const std::string& day,
+                                const std::string& user_id, const std::string& purpose,
+                                long long input_tokens, long long output_tokens);
+  /// [{purpose, input_tokens, output_tokens, calls}] of `day`, every user (admins' /status).
+  static jarvis::Json purpose_usage(soci::session& sql, const std::string& day);
+
+  /// The thread of channel conversation (channel, external_ref, owner_id) — found or created
+  /// exactly once even when two inbound messages of a new conversation are handled at the same
+  /// instant (the chat_channel_keys primary key serialises them; decision 0044). Call inside
+  /// the transaction that stores the inbound message. `candidate_id` is the id to use when a
+  /// new thread is needed (claimed beforehand by the caller). Returns {thread_id, created}:
+  /// created = true when this call inserted the thread `candidate_id`.
+  static std::pair<std::string, bool> channel_thread(soci::session& sql, const std::string& channel,
+                                                     const std::string& external_ref,
+                                                     const std::string& owner_id,
+                                                     const std::string& candidate_id);
+
   /// Tokens (in + out) the user spent on `day`.
   static long long tokens_used(soci::session& sql, const std::string& user_id,
                                const std::string& day);

@@ -36,6 +36,11 @@ struct ChatHostOptions {
   bool with_provider = true;               ///< OPENAI_MODEL set (else no provider is configured)
   std::map<std::string, std::string> env;  ///< extra config
   int max_actions_per_step = 8;            ///< of the test's main bundle
+  /// The main bundle's allowed_tools.
+  std::vector<std::string> tools = {"fixture.add", "fixture.fail"};
+  std::string risk_tier = "medium";  ///< the main bundle's risk_tier
+  /// More front-matter lines of the main bundle, e.g. "allowed_paths: [/srv/notes]\n".
+  std::string identity_extra;
   /// Also `jarvis permissions allow agent:main …` (false: only the bundle's start-up grant).
   bool cli_grants = true;
   /// More bundles in AGENTS_DIR (minimal identity + soul, no tools), e.g. {"helper"}.
@@ -52,10 +57,13 @@ class ChatHost {
     fs::create_directory_symlink(std::string(JARVIS_TEST_PLUGIN_DIR) + "/chat_fixture",
                                  dir.file("plugins/chat_fixture"));
     fs::create_directories(dir.file("agents/main"));
-    jarvis::test::write_file(dir.file("agents/main/identity.md"),
-                             "---\nagent_id: main\nallowed_tools: [fixture.add, fixture.fail]\n"
-                             "risk_tier: low\nmax_actions_per_step: " +
-                                 std::to_string(o.max_actions_per_step) + "\n---\n# Test agent\n");
+    std::string tool_list;
+    for (const auto& t : o.tools) tool_list += (tool_list.empty() ? "" : ", ") + t;
+    jarvis::test::write_file(
+        dir.file("agents/main/identity.md"),
+        "---\nagent_id: main\nallowed_tools: [" + tool_list + "]\nrisk_tier: " + o.risk_tier +
+            "\nmax_actions_per_step: " + std::to_string(o.max_actions_per_step) + "\n" +
+            o.identity_extra + "---\n# Test agent\n");
     jarvis::test::write_file(dir.file("agents/main/soul.md"), "Answer briefly.\n");
     for (const auto& a : o.extra_agents) {
       fs::create_directories(dir.file("agents/" + a));

@@ -342,6 +342,7 @@ class Router : public ModelRouter {
 
   void emit(const ModelRequest& r, const std::string& type, Json payload) {
     if (!env_.emit) return;
+    if (!r.purpose.empty()) payload["purpose"] = r.purpose;
     try {
       env_.emit(jarvis::Event{.type = type,
                               .payload = std::move(payload),
@@ -394,6 +395,13 @@ class Router : public ModelRouter {
                   {{"provider", r.provider}, {"model", r.model}, {"direction", "output"}});
       m.increment("model_requests_total", 1,
                   {{"provider", r.provider}, {"model", r.model}, {"outcome", "ok"}});
+      if (!req.purpose.empty()) {
+        m.increment("model_purpose_tokens_total", static_cast<double>(std::max(0L, r.input_tokens)),
+                    {{"purpose", req.purpose}, {"direction", "input"}});
+        m.increment("model_purpose_tokens_total",
+                    static_cast<double>(std::max(0L, r.output_tokens)),
+                    {{"purpose", req.purpose}, {"direction", "output"}});
+      }
     });
   }
 
