@@ -56,7 +56,7 @@ std::set<std::string> text_clause(const std::string& q, std::string& where, Bind
   for (const auto& t : tokens) {
     if (++n > 8) break;
     if (!ors.empty()) ors += " OR ";
-    ors += "norm_text LIKE :p ESCAPE '!'";
+    ors += "norm_text LIKE :p" + std::to_string(n) + " ESCAPE '!'";  // SQLite: one name, one bind
     b.emplace_back(like_pattern(t));
   }
   where += " AND (" + ors + ")";
@@ -93,7 +93,7 @@ Json items_page(soci::session& sql, const std::string& where, Binds b, const std
   Json rows = jarvis::sql::all_rows(sql,
                                     std::string("SELECT ") + kQueryItemColumns +
                                         " FROM memory_state_items WHERE " + where + " ORDER BY " +
-                                        order + " LIMIT :l OFFSET :o",
+                                        order + " LIMIT :l OFFSET :off",
                                     b);
   Json items = Json::array();
   for (const auto& r : rows) items.push_back(StateItem::from_row(r).to_json());
