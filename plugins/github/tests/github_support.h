@@ -164,6 +164,11 @@ class GitHubHost {
     return out;
   }
 
+  /// Waits until `n` PR summaries were posted (the task finished, not only its comment write).
+  bool wait_posted(std::size_t n) const {
+    return eventually([&] { return events("github.pr_summary_posted").size() >= n; });
+  }
+
   /// Polls `check` (every 50 ms, up to 60 s) until it returns true.
   static bool eventually(const std::function<bool()>& check,
                          std::chrono::seconds limit = std::chrono::seconds(60)) {

@@ -41,8 +41,10 @@ TEST(GitHubAnalysis, RiskFlagsAreJudgedOverEveryFileOfA3000FileChange) {
   EXPECT_EQ(a.deletions, del);
   ASSERT_EQ(a.largest.size(), 10u);
   for (std::size_t i = 1; i < a.largest.size(); ++i) {
-    EXPECT_GE(a.largest[i - 1]["additions"].get<long long>() + a.largest[i - 1]["deletions"].get<long long>(),
-              a.largest[i]["additions"].get<long long>() + a.largest[i]["deletions"].get<long long>());
+    EXPECT_GE(
+        a.largest[i - 1]["additions"].get<long long>() +
+            a.largest[i - 1]["deletions"].get<long long>(),
+        a.largest[i]["additions"].get<long long>() + a.largest[i]["deletions"].get<long long>());
   }
   // The first 15 files alone raise nothing: a top-15 judgement (the original's) would say "none".
   std::vector<nlohmann::json> top(files.begin(), files.begin() + 15);
@@ -76,9 +78,12 @@ TEST(GitHubAnalysis, TheDiffExcerptKeepsToItsBudgetAndSaysWhatItCut) {
 
 TEST(GitHubAnalysis, TheSummaryCarriesTheMarkerTheNumbersAndTheMissingModel) {
   auto files = FakeGitHub::generated_files(40);
-  nlohmann::json pr = {{"number", 9},         {"title", "Add <!-- things -->\nnow"},
-                       {"commits", 3},        {"changed_files", 40},
-                       {"base", {{"ref", "dev"}}}, {"head", {{"ref", "feat"}}}};
+  nlohmann::json pr = {{"number", 9},
+                       {"title", "Add <!-- things -->\nnow"},
+                       {"commits", 3},
+                       {"changed_files", 40},
+                       {"base", {{"ref", "dev"}}},
+                       {"head", {{"ref", "feat"}}}};
   github::ModelPart none;
   none.note = "no model is available";
   std::string s = github::render_summary(pr, github::analyse(files, 5), none);
@@ -106,9 +111,11 @@ TEST(GitHubTrigger, SlashCommandsModesAndMentions) {
   t = github::parse_trigger("/jarvis help", "jarvis-bot");
   ASSERT_TRUE(t);
   EXPECT_EQ(t->mode, "help");
-  EXPECT_FALSE(github::parse_trigger("You are totally right! I'll get this fixed right away.", "jarvis-bot"));
+  EXPECT_FALSE(github::parse_trigger("You are totally right! I'll get this fixed right away.",
+                                     "jarvis-bot"));
   EXPECT_FALSE(github::parse_trigger("see /jarvisfoo and @jarvis-bots", "jarvis-bot"));
-  EXPECT_FALSE(github::parse_trigger("mail me at me@jarvis-bot.dev? no: x@jarvis-botty", "jarvis-bot"));
+  EXPECT_FALSE(
+      github::parse_trigger("mail me at me@jarvis-bot.dev? no: x@jarvis-botty", "jarvis-bot"));
 }
 
 TEST(GitHubSettings, AllowlistGlobsNamesAndLinks) {

@@ -55,8 +55,7 @@ TEST_P(GitHubWebhook, OctokitsSignatureIsAcceptedAndEveryBadSignatureIsRefused) 
 
 TEST_P(GitHubWebhook, GitHubsTestVectorPassesTheRoute) {
   GitHubHost h(GetParam(), {.env = {{"GITHUB_WEBHOOK_SECRET", "It's a Secret to Everybody"}}});
-  const std::string sig =
-      "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+  const std::string sig = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
   EXPECT_EQ(octokit_sign("It's a Secret to Everybody", "Hello, World!"), sig);
   auto r = h.deliver("ping", "Hello, World!", "vector-1", sig);
   EXPECT_EQ(r.status, 200) << r.body;
