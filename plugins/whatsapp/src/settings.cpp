@@ -14,7 +14,7 @@ std::vector<std::string> split_list(const std::string& text) {
     cur.clear();
   };
   for (char c : text) {
-    if (c == ',' || c == ';' || jarvis::is_ascii_space(c)) {
+    if (c == ',' || c == ';' || c == '\n' || c == '\r') {
       flush();
     } else {
       cur += c;

@@ -54,7 +54,8 @@ struct Settings {
   static Settings from(const jarvis::PluginConfig& cfg);
 };
 
-/// Items of a comma/space/newline separated list, trimmed, empty ones dropped.
+/// Items of a comma/semicolon/newline separated list, trimmed, empty ones dropped (spaces stay:
+/// "+55 11 9999-0001" is one number).
 std::vector<std::string> split_list(const std::string& text);
 
 /// The digits of a number or JID's user part ("+55 11 9…", "5511…@s.whatsapp.net" → "5511…");

@@ -32,6 +32,22 @@ std::string file_name_for(const std::string& mime) {
   return "voice.ogg";
 }
 
+// The command line split on blanks (no shell: quoting is not interpreted).
+std::vector<std::string> split_words(const std::string& line) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : line) {
+    if (jarvis::is_ascii_space(c)) {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
 }  // namespace
 
 std::string Transcription::status() const {
@@ -216,7 +232,7 @@ Transcription Transcriber::whisper(const std::string& path, const std::string& m
 
 Transcription Transcriber::command(const std::string& path, const jarvis::CancelToken& cancel) {
   std::vector<std::string> argv;
-  for (const auto& word : split_list(s_.voice_command)) {
+  for (const auto& word : split_words(s_.voice_command)) {
     std::string w = word;
     auto sub = [&w](const std::string& key, const std::string& value) {
       for (std::size_t p; (p = w.find(key)) != std::string::npos;) w.replace(p, key.size(), value);
