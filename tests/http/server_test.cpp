@@ -23,6 +23,8 @@
 #include "support/raw_http_client.h"
 #include "support/support.h"
 
+namespace server_test {
+
 using jarvis::host::Dispatcher;
 using jarvis::host::HttpServer;
 using jarvis::host::MetricsRegistry;
@@ -402,3 +404,5 @@ TEST_F(ServerTest, ShutdownWithoutTrafficAndDestructorAreSafe) {
   HttpServer never_started(ServerOptions{}, dispatcher);
   EXPECT_EQ(never_started.port(), 0);
 }
+
+}  // namespace server_test

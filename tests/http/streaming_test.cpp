@@ -34,6 +34,9 @@
 #include "jarvis/sse.h"
 #include "observability/metrics.h"
 #include "support/raw_http_client.h"
+#include "support/support.h"
+
+namespace streaming_test {
 
 using jarvis::host::Dispatcher;
 using jarvis::host::HttpServer;
@@ -46,15 +49,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Waits for `cond` up to a generous deadline; true when it held.
-bool eventually(const std::function<bool()>& cond, std::chrono::seconds deadline = 20s) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return cond();
-}
+using jarvis::test::eventually;
 
 // A client that reads a streamed response piece by piece (chunked or close-delimited).
 class StreamClient {
@@ -726,3 +721,5 @@ TEST_F(StreamingTest, AccessLogAndMetricsCoverTheWholeStream) {
             std::string::npos)
       << log;
 }
+
+}  // namespace streaming_test

@@ -26,6 +26,8 @@
 #include "net/http_client.h"
 #include "support/support.h"
 
+namespace http_client_test {
+
 namespace {
 
 using jarvis::OutboundRequest;
@@ -691,3 +693,5 @@ TEST(CurlHttpClient, UrlForLogDropsSecrets) {
 }
 
 }  // namespace
+
+}  // namespace http_client_test

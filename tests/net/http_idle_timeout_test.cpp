@@ -23,6 +23,8 @@
 #include "jarvis/sse.h"
 #include "net/http_client.h"
 
+namespace http_idle_timeout_test {
+
 namespace {
 
 using jarvis::OutboundRequest;
@@ -213,3 +215,5 @@ TEST(HttpIdleTimeout, ZeroMeansNoIdleLimit) {
 }
 
 }  // namespace
+
+}  // namespace http_idle_timeout_test

@@ -32,6 +32,8 @@
 #include "support/fakes/loopback_server.h"
 #include "support/support.h"
 
+namespace http_streaming_test {
+
 namespace {
 
 using jarvis::CancelSource;
@@ -45,15 +47,7 @@ using jarvis::host::HttpClientOptions;
 /// Upper bound for "wait until": a hang becomes a failure instead of a stuck test.
 constexpr auto kPatience = std::chrono::seconds(20);
 
-/// Waits until `pred()` holds; false if it never did within kPatience.
-bool eventually(const std::function<bool()>& pred) {
-  auto until = std::chrono::steady_clock::now() + kPatience;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
+using jarvis::test::eventually;
 
 using Received = jarvis::test::fakes::HttpRequest;
 
@@ -656,3 +650,5 @@ TEST(HttpUpload, MultipartThroughTheGuard) {
 }
 
 }  // namespace
+
+}  // namespace http_streaming_test

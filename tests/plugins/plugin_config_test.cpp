@@ -7,6 +7,7 @@
 #include "support/support.h"
 
 namespace jarvis::host {
+namespace plugin_config_test {
 namespace {
 
 std::vector<ConfigKeySpec> keys() {
@@ -167,4 +168,6 @@ TEST(PluginConfig, UndeclaredAndWrongTypeAccess) {
 }
 
 }  // namespace
+
+}  // namespace plugin_config_test
 }  // namespace jarvis::host

@@ -14,6 +14,7 @@
 #include "plugins/plugin_manager.h"
 
 namespace jarvis::host {
+namespace plugin_manager_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -629,4 +630,6 @@ TEST(PluginManager, AllFixturesTogetherThenStopWithoutCrash) {
 }
 
 }  // namespace
+
+}  // namespace plugin_manager_test
 }  // namespace jarvis::host

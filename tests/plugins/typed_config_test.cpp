@@ -14,6 +14,7 @@
 #include "plugins/plugin_config.h"
 
 namespace jarvis::host {
+namespace typed_config_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -315,4 +316,6 @@ TEST(ManifestMigrations, DeclaredOrDefault) {
 }
 
 }  // namespace
+
+}  // namespace typed_config_test
 }  // namespace jarvis::host

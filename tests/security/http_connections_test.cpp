@@ -27,6 +27,8 @@
 #include "support/raw_http_client.h"
 #include "support/support.h"
 
+namespace http_connections_test {
+
 using jarvis::host::ConnectionCaps;
 using jarvis::host::ConnectionLimiter;
 using jarvis::host::Dispatcher;
@@ -41,14 +43,7 @@ using jarvis::test::RawHttpClient;
 
 namespace {
 
-template <typename Cond>
-bool eventually(Cond cond) {
-  for (int i = 0; i < 3000; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return cond();
-}
+using jarvis::test::eventually;
 
 jarvis::RouteSpec route(const std::string& path, jarvis::RouteHandler h) {
   jarvis::RouteSpec s;
@@ -275,3 +270,5 @@ TEST(HttpConnectionsServeTest, Finding6_ServeRaisesTheFdLimitAndReportsCapsInRea
 }
 
 }  // namespace
+
+}  // namespace http_connections_test

@@ -20,6 +20,8 @@
 #include "support/raw_http_client.h"
 #include "support/support.h"
 
+namespace http_handler_pool_test {
+
 using jarvis::host::Dispatcher;
 using jarvis::host::HttpServer;
 using jarvis::host::MetricsRegistry;
@@ -61,15 +63,7 @@ jarvis::RouteSpec route(const std::string& path, jarvis::RouteHandler h) {
   return s;
 }
 
-// Waits (bounded) until `cond` holds; the bound only stops a broken server from hanging the suite.
-template <typename Cond>
-bool eventually(Cond cond) {
-  for (int i = 0; i < 3000; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return cond();
-}
+using jarvis::test::eventually;
 
 class HttpHandlerPoolTest : public ::testing::Test {
  protected:
@@ -172,3 +166,5 @@ TEST_F(HttpHandlerPoolTest, Finding7_ShutdownDrainsQueuedHandlers) {
 }
 
 }  // namespace
+
+}  // namespace http_handler_pool_test

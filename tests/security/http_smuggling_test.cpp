@@ -14,6 +14,8 @@
 #include "observability/metrics.h"
 #include "support/raw_http_client.h"
 
+namespace http_smuggling_test {
+
 using jarvis::host::Dispatcher;
 using jarvis::host::HttpServer;
 using jarvis::host::MetricsRegistry;
@@ -212,3 +214,5 @@ TEST_F(HttpSmugglingTest, Finding3_OversizedTrailerGets431AndCloses) {
 }
 
 }  // namespace
+
+}  // namespace http_smuggling_test

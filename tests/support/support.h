@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace jarvis::test {
@@ -48,6 +49,19 @@ std::string read_file(const std::string& path);
 
 /// A free TCP port on 127.0.0.1 (bound and released).
 int free_port();
+
+/// Polls `cond` every 10 ms until it holds (true) or `deadline` passes (false, after one last
+/// check). The deadline only bounds a hung test; no test asserts on how long anything took.
+///   ASSERT_TRUE(eventually([&] { return server.requests().size() == 2; }));
+template <class Cond>
+bool eventually(Cond cond, std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return static_cast<bool>(cond());
+}
 
 /// Result of an HTTP call made with libcurl.
 struct HttpResult {

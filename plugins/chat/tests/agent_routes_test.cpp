@@ -18,6 +18,8 @@
 #include "plugins/plugin_host.h"
 #include "support/support.h"
 
+namespace agent_routes_test {
+
 using jarvis::host::Owner;
 using jarvis::host::PluginConfigImpl;
 using jarvis::host::PluginHost;
@@ -221,3 +223,5 @@ TEST_F(AgentRoutes, ProblemsAndUnknownToolsAreReportedAsEvents) {
   EXPECT_EQ(seen[2].payload, (json{{"agent_id", "main"}, {"tool", "memory.remember"}}));
   EXPECT_EQ(seen[4].payload, (json{{"agent_id", "researcher"}, {"tool", "web.fetch"}}));
 }
+
+}  // namespace agent_routes_test

@@ -81,9 +81,9 @@ Json request_body(const ModelRequest& r, const wire::ToolNames& names, const std
 }
 
 /// Reads the Messages API's stream events.
-class Decoder : public wire::StreamDecoder {
+class AnthropicDecoder : public wire::StreamDecoder {
  public:
-  Decoder(std::string provider, const wire::ToolNames& names, std::string secret)
+  AnthropicDecoder(std::string provider, const wire::ToolNames& names, std::string secret)
       : provider_(std::move(provider)), names_(names), secret_(std::move(secret)) {}
 
   void on_event(const jarvis::SseEvent& ev, wire::StreamState& state) override {
@@ -214,7 +214,7 @@ class AnthropicProvider : public HttpProvider {
     out.headers.set("x-api-key", settings_.api_key.reveal());
     out.headers.set("anthropic-version", "2023-06-01");
     wire::StreamState state(sink);
-    Decoder decoder(settings_.name, names, settings_.api_key.reveal());
+    AnthropicDecoder decoder(settings_.name, names, settings_.api_key.reveal());
     return wire::stream_sse(http_, settings_, std::move(out), request, model, state, decoder);
   }
 };

@@ -156,9 +156,9 @@ Json request_body(const ModelRequest& r, const wire::ToolNames& names, int max_t
 }
 
 /// Reads GenerateContentResponse events.
-class Decoder : public wire::StreamDecoder {
+class GeminiDecoder : public wire::StreamDecoder {
  public:
-  Decoder(std::string provider, const wire::ToolNames& names, std::string secret)
+  GeminiDecoder(std::string provider, const wire::ToolNames& names, std::string secret)
       : provider_(std::move(provider)), names_(names), secret_(std::move(secret)) {}
 
   void on_event(const jarvis::SseEvent& ev, wire::StreamState& state) override {
@@ -248,7 +248,7 @@ class GeminiProvider : public HttpProvider {
     out.body = request_body(request, names, max_tokens_for(request)).dump();
     out.headers.set("x-goog-api-key", settings_.api_key.reveal());
     wire::StreamState state(sink);
-    Decoder decoder(settings_.name, names, settings_.api_key.reveal());
+    GeminiDecoder decoder(settings_.name, names, settings_.api_key.reveal());
     return wire::stream_sse(http_, settings_, std::move(out), request, model, state, decoder);
   }
 };

@@ -69,9 +69,9 @@ Json request_body(const ProviderSettings& s, const ModelRequest& r, const wire::
 }
 
 /// Reads chat.completion.chunk events.
-class Decoder : public wire::StreamDecoder {
+class OpenAiDecoder : public wire::StreamDecoder {
  public:
-  Decoder(std::string provider, const wire::ToolNames& names, std::string secret)
+  OpenAiDecoder(std::string provider, const wire::ToolNames& names, std::string secret)
       : provider_(std::move(provider)), names_(names), secret_(std::move(secret)) {}
 
   void on_event(const jarvis::SseEvent& ev, wire::StreamState& state) override {
@@ -176,7 +176,7 @@ class OpenAiProvider : public HttpProvider {
       out.headers.set("Authorization", "Bearer " + settings_.api_key.reveal());
     }
     wire::StreamState state(sink);
-    Decoder decoder(settings_.name, names, settings_.api_key.reveal());
+    OpenAiDecoder decoder(settings_.name, names, settings_.api_key.reveal());
     return wire::stream_sse(http_, settings_, std::move(out), request, model, state, decoder);
   }
 };
