@@ -13,11 +13,9 @@
 #include "jarvis/error.h"
 #include "state/state_queries.h"
 #include "state_support.h"
-
 namespace st = jarvis::memory::state;
-using namespace state_test;
 
-namespace {
+namespace state_test {
 
 class StateEngineTest : public ::testing::TestWithParam<Backend> {
  protected:
@@ -66,8 +64,6 @@ class StateEngineTest : public ::testing::TestWithParam<Backend> {
   int seq = 0;
 };
 
-}  // namespace
-
 TEST_P(StateEngineTest, AScriptedConversationGivesKnownKpis) {
   EXPECT_FALSE(kpis().reconciliation_rate);  // no data: absent, not 0
   EXPECT_FALSE(kpis().hallucination_incidents);
@@ -100,9 +96,8 @@ TEST_P(StateEngineTest, AScriptedConversationGivesKnownKpis) {
   EXPECT_EQ(d.count("memory_state_runs"), 1);
 }
 
-namespace {
 // Gauges as the host would hold them.
-struct FakeMetrics : jarvis::Metrics {
+struct StateFakeMetrics : jarvis::Metrics {
   std::map<std::string, double> gauges;
   void increment(const std::string&, double, const jarvis::MetricLabels&) override {}
   void set_gauge(const std::string& name, double v, const jarvis::MetricLabels&) override {
@@ -111,10 +106,9 @@ struct FakeMetrics : jarvis::Metrics {
   void declare_histogram(const std::string&, std::vector<double>) override {}
   void observe(const std::string&, double, const jarvis::MetricLabels&) override {}
 };
-}  // namespace
 
 TEST(StateKpiPublisher, AbsentUntilKnownThenNaNWhenTheDataIsGone) {
-  FakeMetrics m;
+  StateFakeMetrics m;
   st::KpiPublisher pub;
   pub.publish(m, {});
   EXPECT_TRUE(m.gauges.empty());  // never a fake 0
@@ -301,3 +295,5 @@ TEST_P(StateEngineTest, EachToggleOffLeavesTheDataIntact) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StateEngineTest,
                          ::testing::Values(Backend::Sqlite, Backend::Postgresql), param_name);
+
+}  // namespace state_test

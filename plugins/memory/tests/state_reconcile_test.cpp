@@ -9,17 +9,15 @@
 #include "state/state_store.h"
 #include "state/state_types.h"
 #include "state_support.h"
-
 namespace st = jarvis::memory::state;
-using namespace state_test;
 
-namespace {
+namespace state_test {
 
-const char* kPg = "Use PostgreSQL for the main database";
-const char* kPgAgain = "We will use PostgreSQL for the main database.";
-const char* kSqlite = "Use SQLite for the main database";
-const char* kSwitch = "We switched to SQLite instead of PostgreSQL for the main database";
-const char* kMysql = "We moved to MySQL instead of SQLite for the main database";
+constexpr const char* kPg = "Use PostgreSQL for the main database";
+constexpr const char* kPgAgain = "We will use PostgreSQL for the main database.";
+constexpr const char* kSqlite = "Use SQLite for the main database";
+constexpr const char* kSwitch = "We switched to SQLite instead of PostgreSQL for the main database";
+constexpr const char* kMysql = "We moved to MySQL instead of SQLite for the main database";
 
 class StateReconcile : public ::testing::TestWithParam<Backend> {
  protected:
@@ -56,8 +54,6 @@ class StateReconcile : public ::testing::TestWithParam<Backend> {
   StateDb d;
   st::StateSettings settings;
 };
-
-}  // namespace
 
 TEST_P(StateReconcile, NewRestatedAndNearDuplicateStatements) {
   auto r = apply({cand("decision", kPg)});
@@ -302,3 +298,5 @@ TEST_P(StateReconcile, ReadsAreOwnerScoped) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StateReconcile,
                          ::testing::Values(Backend::Sqlite, Backend::Postgresql), param_name);
+
+}  // namespace state_test
