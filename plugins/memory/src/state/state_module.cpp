@@ -29,6 +29,7 @@ std::string event_text(const Json& j, const char* key) {
 struct StateModule {
   StateModule(jarvis::Host& h, const MemoryContext& c)
       : host(h),
+        max_text_bytes(static_cast<std::size_t>(c.settings.max_item_bytes)),
         settings(from_host(h, c)),
         engine(h.db(), settings, &c.redactor, [&h](jarvis::Event e, jarvis::Transaction& tx) {
           h.events().emit(std::move(e), tx);
@@ -107,6 +108,7 @@ struct StateModule {
   }
 
   jarvis::Host& host;
+  std::size_t max_text_bytes;  ///< MEMORY_MAX_ITEM_BYTES: longer message texts are cut
   StateSettings settings;
   StateEngine engine;
   KpiPublisher kpis;
@@ -137,6 +139,11 @@ Json on_message(StateModule& m, jarvis::TaskContext& t) {
   msg.thread_id = thread;
   msg.agent_id = actor_type == "agent" ? event_text(ev, "actor_id") : "";
   msg.role = role;
+  if (text.size() > m.max_text_bytes) {
+    std::size_t cut = m.max_text_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    text.resize(cut);  // never inside a UTF-8 sequence
+  }
   msg.text = text;
   msg.message_at = event_text(ev, "created_at");
   auto tx = m.host.db().transaction();
