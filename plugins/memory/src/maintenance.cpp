@@ -87,11 +87,21 @@ Json importance_job(MemoryCore& c) {
     Json rows;
     {
       auto sql = c.host.db().session();
-      rows = sql::all_rows(*sql,
-                           "SELECT seq, kind, created_at, last_accessed_at, access_count, feedback "
-                           "FROM memory_items WHERE seq > :a AND deleted_at IS NULL ORDER BY seq "
-                           "LIMIT 500",
-                           {sql::Bind(after)});
+      rows = Json::array();
+      sql::Binds b{sql::Bind(after)};
+      sql::for_each_row(*sql,
+                        "SELECT seq, kind, created_at, last_accessed_at, access_count, feedback "
+                        "FROM memory_items WHERE seq > :a AND deleted_at IS NULL ORDER BY seq "
+                        "LIMIT 500",
+                        b, [&](const soci::row& r) {
+                          Json last = sql::column(r, 3);
+                          rows.push_back({{"seq", sql::column_int(r, 0)},
+                                          {"kind", sql::column(r, 1)},
+                                          {"created_at", sql::column(r, 2)},
+                                          {"last_accessed_at", last},
+                                          {"access_count", sql::column_int(r, 4)},
+                                          {"feedback", sql::column_int(r, 5)}});
+                        });
     }
     if (rows.empty()) break;
     auto tx = c.host.db().transaction();

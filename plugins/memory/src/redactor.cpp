@@ -101,10 +101,13 @@ const std::vector<Rule>& pii_rules() {
                  regex("\\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\\b", f),
                  iban_ok});
     r.push_back({"pii", "card_number", regex("\\b(?:[0-9][ -]?){12,18}[0-9]\\b", f), luhn_ok});
-    r.push_back({"pii", "phone",
-                 regex("(\\+[0-9]{1,3}[ .-]?)?(\\([0-9]{2,4}\\)[ .-]?|[0-9]{2,4}[ .-])[0-9]{3,4}[ "
-                       ".-][0-9]{3,4}\\b|\\+[0-9]{8,15}\\b",
-                       f)});
+    // Phone numbers need a "+" country code or an area code in parentheses (or the
+    // NNN-NNN-NNNN form), so digit groups of order numbers or card-like strings are not phones.
+    r.push_back(
+        {"pii", "phone",
+         regex("\\+[0-9]{1,3}[ .-]?(\\([0-9]{1,4}\\)[ .-]?)?[0-9]{2,4}([ .-]?[0-9]{2,4}){1,4}"
+               "|\\([0-9]{3}\\)[ .-]?[0-9]{3}[ .-][0-9]{4}|\\b[0-9]{3}-[0-9]{3}-[0-9]{4}\\b",
+               f)});
     return r;
   }();
   return rules;

@@ -17,10 +17,15 @@ using sql::Binds;
 
 /// Every column routes and exports show (alias m).
 constexpr const char* kColumns =
-    "m.seq, m.id, m.owner_id, m.thread_id, m.agent_id, m.kind, m.text, m.source_event_id, "
-    "m.source_message_id, m.evidence_refs, m.created_at, m.updated_at, m.valid_from, m.valid_to, "
-    "m.tier, m.importance, m.access_count, m.last_accessed_at, m.feedback, m.superseded_by, "
-    "m.token_estimate, m.archived_at, m.deleted_at";
+    "m.seq AS seq, m.id AS id, m.owner_id AS owner_id, m.thread_id AS thread_id, "
+    "m.agent_id AS agent_id, m.kind AS kind, m.text AS text, "
+    "m.source_event_id AS source_event_id, m.source_message_id AS source_message_id, "
+    "m.evidence_refs AS evidence_refs, m.created_at AS created_at, "
+    "m.updated_at AS updated_at, m.valid_from AS valid_from, m.valid_to AS valid_to, "
+    "m.tier AS tier, m.importance AS importance, m.access_count AS access_count, "
+    "m.last_accessed_at AS last_accessed_at, m.feedback AS feedback, "
+    "m.superseded_by AS superseded_by, m.token_estimate AS token_estimate, "
+    "m.archived_at AS archived_at, m.deleted_at AS deleted_at";
 
 Bind opt(const std::string& s) { return s.empty() ? Bind::null() : Bind(s); }
 
@@ -28,6 +33,27 @@ std::string real_text(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6f", v);
   return buf;
+}
+
+/// An item row as JSON; integer and real columns read whatever type the driver reports.
+Json item_row(const soci::row& r) {
+  Json j = Json::object();
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    std::string name = r.get_properties(i).get_name();
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (auto dot = name.rfind('.'); dot != std::string::npos) name = name.substr(dot + 1);
+    if (name == "seq" || name == "access_count" || name == "feedback" || name == "token_estimate") {
+      j[name] = sql::column_int(r, i);
+    } else if (name == "importance") {
+      Json v = sql::column(r, i);
+      j[name] = v.is_number()   ? v.get<double>()
+                : v.is_string() ? std::stod(v.get<std::string>())
+                                : 0.0;
+    } else {
+      j[name] = sql::column(r, i);
+    }
+  }
+  return j;
 }
 
 /// Row JSON with evidence_refs parsed back to an array.
@@ -96,13 +122,22 @@ ItemRef MemoryStore::insert(soci::session& s, const NewItem& item) {
   if (!item.source_event_id.empty()) {
     Json row = sql::one_row(s, "SELECT id, seq FROM memory_items WHERE source_event_id = :e",
                             {item.source_event_id});
-    if (!row.is_null()) return {row["id"], row["seq"].get<long long>(), true};
+    if (!row.is_null())
+      return {row["id"],
+              sql::scalar_int(s, "SELECT seq FROM memory_items WHERE id = :i",
+                              {row["id"].get<std::string>()}),
+              true};
   }
   Json dup = sql::one_row(s,
                           "SELECT id, seq FROM memory_items WHERE content_hash = :h AND "
                           "owner_id = :o AND deleted_at IS NULL",
                           {hash, item.owner_id});
-  if (!dup.is_null()) return {dup["id"], dup["seq"].get<long long>(), true};
+  if (!dup.is_null()) {
+    return {dup["id"],
+            sql::scalar_int(s, "SELECT seq FROM memory_items WHERE id = :i",
+                            {dup["id"].get<std::string>()}),
+            true};
+  }
   const std::string id = new_id("mem");
   const std::string at = now_iso();
   sql::exec(s,
@@ -121,7 +156,10 @@ ItemRef MemoryStore::insert(soci::session& s, const NewItem& item) {
 Json MemoryStore::get(soci::session& s, const std::string& id, bool include_deleted) {
   std::string q = std::string("SELECT ") + kColumns + " FROM memory_items m WHERE m.id = :i";
   if (!include_deleted) q += " AND m.deleted_at IS NULL";
-  return item_json(sql::one_row(s, q, {id}));
+  Binds b{id};
+  Json out;
+  sql::for_each_row(s, q, b, [&](const soci::row& r) { out = item_json(item_row(r)); });
+  return out;
 }
 
 bool MemoryStore::tombstone(soci::session& s, const std::string& id) {
@@ -190,8 +228,10 @@ std::vector<Json> MemoryStore::rows_by_seq(soci::session& s, const std::vector<l
   append_filter(q, b, f);
   std::map<long long, Json> by_seq;
   sql::for_each_row(s, q, b, [&](const soci::row& r) {
-    Json j = item_json(sql::row_json(r));
-    by_seq[j["seq"].get<long long>()] = std::move(j);
+    Json j = item_json(item_row(r));
+    const long long seq = sql::column_int(r, 0);  // kColumns starts with the seq
+    j["seq"] = seq;
+    by_seq[seq] = std::move(j);
   });
   for (long long seq : seqs) {
     auto it = by_seq.find(seq);
@@ -348,8 +388,7 @@ Json MemoryStore::export_items(soci::session& s, const ItemFilter& f, long long 
   q += " ORDER BY m.seq LIMIT :n";
   b.push_back(Bind(limit));
   Json out = Json::array();
-  sql::for_each_row(s, q, b,
-                    [&](const soci::row& r) { out.push_back(item_json(sql::row_json(r))); });
+  sql::for_each_row(s, q, b, [&](const soci::row& r) { out.push_back(item_json(item_row(r))); });
   return out;
 }
 

@@ -55,7 +55,8 @@ std::string iso_minus(const std::string& iso, long long ms) {
   gmtime_r(&secs, &out);
   char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", out.tm_year + 1900,
-                out.tm_mon + 1, out.tm_mday, out.tm_hour, out.tm_min, out.tm_sec, ((t % 1000) + 1000) % 1000);
+                out.tm_mon + 1, out.tm_mday, out.tm_hour, out.tm_min, out.tm_sec,
+                ((t % 1000) + 1000) % 1000);
   return buf;
 }
 
@@ -88,7 +89,15 @@ void VectorIndex::load_or_create(int dims) {
       index_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), path_);
       watermark_ = meta->value("watermark", std::string());
       watermark_seq_ = meta->value("watermark_seq", 0LL);
-      live_ = index_->cur_element_count - index_->num_deleted_;
+      // hnswlib 0.6.2 does not persist num_deleted_: count the live labels.
+      index_->num_deleted_ = 0;
+      for (const auto& [label, internal] : index_->label_lookup_) {
+        if (index_->isMarkedDeleted(internal)) {
+          ++index_->num_deleted_;
+        } else {
+          ++live_;
+        }
+      }
     } catch (const std::exception&) {
       index_.reset();  // corrupt or truncated: start over and resync from the table
     }

@@ -1,0 +1,189 @@
+// memory/tests/memory_search_test.cpp — hybrid search on SQLite and PostgreSQL: hostile query
+// text (every punctuation character and FTS operator), score parts, filters and owner scoping,
+// tombstones, time travel, and the per-host vector index (persisted, synced from the table).
+#include <gtest/gtest.h>
+
+#include <cctype>
+
+#include "memory_db_support.h"
+
+namespace memory_test {
+namespace {
+
+class MemorySearch : public ::testing::TestWithParam<Backend> {};
+
+TEST_P(MemorySearch, NoPunctuationOrOperatorIsAnErrorOrSyntax) {
+  MemoryDb d(GetParam());
+  d.add("usr_a", "thr_1", "an unbalanced paren (and a star* and NEAR words) stays text");
+  d.add("usr_a", "thr_1", "quotes \"inside\" and col:umn and a^b and -minus +plus");
+  std::vector<std::string> queries = {"",
+                                      " ",
+                                      "AND",
+                                      "OR",
+                                      "NOT",
+                                      "NEAR",
+                                      "NEAR(a b, 2)",
+                                      "a NEAR/2 b",
+                                      "\"",
+                                      "\"\"",
+                                      "\"unclosed",
+                                      "(",
+                                      ")",
+                                      "((a",
+                                      "a))",
+                                      "*",
+                                      "a*",
+                                      "*a",
+                                      "^a",
+                                      "col:umn",
+                                      "text:x",
+                                      "-x",
+                                      "+x",
+                                      "{a b}",
+                                      "[a]",
+                                      "'",
+                                      "''",
+                                      "\\",
+                                      "%",
+                                      "_",
+                                      "a OR",
+                                      "OR a",
+                                      "AND NOT",
+                                      "é ü 日本",
+                                      std::string("a\0b", 3),
+                                      std::string(5000, '('),
+                                      std::string(3000, '"'),
+                                      "!=<>|&~`$#@;,.?/"};
+  for (int c = 33; c < 127; ++c) {
+    if (std::isalnum(c)) continue;
+    const std::string ch(1, static_cast<char>(c));
+    for (const std::string& q :
+         {ch, ch + ch + ch, "star" + ch, ch + "paren", "words" + ch + "text"}) {
+      queries.push_back(q);
+    }
+  }
+  for (const auto& q : queries) {
+    json r;
+    ASSERT_NO_THROW(r = d.find(q, {.owner_id = "usr_a"})) << "query: " << q;
+    ASSERT_TRUE(r["items"].is_array()) << q;
+  }
+  // The words around the punctuation are still found, as plain words.
+  json r = d.find("\"unbalanced (paren NEAR star*", {.owner_id = "usr_a"});
+  ASSERT_FALSE(r["items"].empty());
+  EXPECT_NE(r["items"][0]["text"].get<std::string>().find("unbalanced"), std::string::npos);
+  EXPECT_FALSE(r["items"][0]["score_parts"]["fts"].is_null());
+}
+
+TEST_P(MemorySearch, HitsCarryTheirScoreParts) {
+  MemoryDb d(GetParam());
+  d.add("usr_a", "thr_1", "The spare house key is under the blue flower pot");
+  d.add("usr_a", "thr_1", "Dentist appointment moved to Thursday morning");
+  json r = d.find("where is the spare key", {.owner_id = "usr_a"});
+  ASSERT_FALSE(r["items"].empty());
+  const json& top = r["items"][0];
+  EXPECT_NE(top["text"].get<std::string>().find("spare house key"), std::string::npos);
+  const json& sp = top["score_parts"];
+  ASSERT_FALSE(sp["fts"].is_null());
+  ASSERT_FALSE(sp["vector"].is_null());
+  ASSERT_FALSE(sp["recency"].is_null());
+  const double k = 60;
+  const double expect = 0.35 / (k + sp["fts"]["rank"].get<int>()) +
+                        0.40 / (k + sp["vector"]["rank"].get<int>()) +
+                        0.25 / (k + sp["recency"]["rank"].get<int>());
+  EXPECT_NEAR(sp["fused"].get<double>(), expect, 1e-9);
+  EXPECT_NEAR(top["score"].get<double>(), expect, 1e-9);
+  EXPECT_EQ(r["vector"], "ok");
+  // A misspelt query has no full-text match but is found by its character n-grams.
+  json typo = d.find("spaer huose kye", {.owner_id = "usr_a"});
+  ASSERT_FALSE(typo["items"].empty());
+  EXPECT_TRUE(typo["items"][0]["score_parts"]["fts"].is_null());
+  EXPECT_FALSE(typo["items"][0]["score_parts"]["vector"].is_null());
+  EXPECT_NE(typo["items"][0]["text"].get<std::string>().find("spare house key"), std::string::npos);
+}
+
+TEST_P(MemorySearch, FiltersAndOwnersAreApplied) {
+  MemoryDb d(GetParam());
+  d.add("usr_a", "thr_a1", "alice parks the bike at the station");
+  d.add("usr_a", "thr_a2", "alice keeps the bike lock code in her wallet");
+  d.add("usr_b", "thr_b1", "bob parks the bike at the station too");
+  for (const auto& t : texts(d.find("bike station", {.owner_id = "usr_a"}))) {
+    EXPECT_EQ(t.find("bob"), std::string::npos) << t;
+  }
+  EXPECT_EQ(texts(d.find("bike station", {.owner_id = "usr_b"})),
+            (std::vector<std::string>{"bob parks the bike at the station too"}));
+  auto th = texts(d.find("bike", {.owner_id = "usr_a", .thread_id = "thr_a2"}));
+  ASSERT_EQ(th.size(), 1u);
+  EXPECT_NE(th[0].find("lock code"), std::string::npos);
+  EXPECT_TRUE(d.find("bike", {.owner_id = "usr_a", .tier = "semantic"})["items"].empty());
+  EXPECT_TRUE(d.find("bike", {.owner_id = "usr_a", .from_ts = "2999-01-01T00:00:00.000Z"})["items"]
+                  .empty());
+  EXPECT_EQ(d.find("bike", {})["items"].size(), 3u);  // no owner filter: admins and system only
+  // No query words: the newest of the caller's items.
+  json newest = d.find("", {.owner_id = "usr_a"});
+  ASSERT_EQ(newest["items"].size(), 2u);
+  EXPECT_NE(newest["items"][0]["text"].get<std::string>().find("lock code"), std::string::npos);
+}
+
+TEST_P(MemorySearch, TombstonedItemsVanishAndTimeTravelWorks) {
+  MemoryDb d(GetParam());
+  d.add("usr_a", "", "the wifi password rotates monthly", "2026-01-01T00:00:00.000Z");
+  long long gone = d.add("usr_a", "", "the router sits in the hallway closet");
+  {
+    auto tx = d.db->transaction();
+    std::string id =
+        jarvis::sql::one_row(tx->session(), "SELECT id FROM memory_items WHERE seq = :s",
+                             {jarvis::sql::Bind(gone)})["id"];
+    EXPECT_TRUE(jarvis::memory::MemoryStore::tombstone(tx->session(), id));
+    EXPECT_FALSE(jarvis::memory::MemoryStore::tombstone(tx->session(), id));
+    // The first item stopped being valid in June (superseded).
+    jarvis::sql::exec(
+        tx->session(),
+        "UPDATE memory_items SET valid_to = '2026-06-01T00:00:00.000Z' WHERE seq <> :s",
+        {jarvis::sql::Bind(gone)});
+    tx->commit();
+  }
+  EXPECT_TRUE(d.find("router hallway closet", {.owner_id = "usr_a"})["items"].empty());
+  EXPECT_TRUE(d.find("wifi password", {.owner_id = "usr_a"})["items"].empty());
+  auto then =
+      texts(d.find("wifi password", {.owner_id = "usr_a", .as_of = "2026-03-01T00:00:00.000Z"}));
+  EXPECT_EQ(then, (std::vector<std::string>{"the wifi password rotates monthly"}));
+  EXPECT_TRUE(
+      d.find("wifi", {.owner_id = "usr_a", .as_of = "2025-12-01T00:00:00.000Z"})["items"].empty());
+}
+
+TEST_P(MemorySearch, EachHostsIndexFollowsTheTableAndPersists) {
+  MemoryDb d(GetParam());
+  // A second host's index over the same database, in its own directory.
+  jarvis::memory::VectorIndex other(d.dir.file("other-host"), d.embedder->model_id());
+  other.load_or_create(384);
+  long long seq = d.add("usr_a", "", "the lighthouse keeper logs every passing ship");
+  {
+    auto s = d.db->session();
+    EXPECT_EQ(other.sync(*s), 1u);
+    EXPECT_EQ(other.sync(*s), 0u);  // nothing new: the overlap window does not re-apply
+  }
+  auto q = d.embedder->embed({"lighthouse ships log"}, jarvis::CancelToken())[0];
+  auto near = other.search(q, 5);
+  ASSERT_FALSE(near.empty());
+  EXPECT_EQ(near[0].seq, seq);
+  other.save();
+  jarvis::memory::VectorIndex reloaded(d.dir.file("other-host"), d.embedder->model_id());
+  reloaded.load_or_create(384);
+  EXPECT_EQ(reloaded.size(), 1u);
+  ASSERT_FALSE(reloaded.search(q, 5).empty());
+  EXPECT_EQ(reloaded.search(q, 5)[0].seq, seq);
+  // A corrupt file is not fatal: the index starts empty and a rebuild refills it from the table.
+  jarvis::test::write_file(reloaded.path(), "garbage");
+  jarvis::memory::VectorIndex broken(d.dir.file("other-host"), d.embedder->model_id());
+  broken.load_or_create(384);
+  auto s = d.db->session();
+  EXPECT_EQ(broken.rebuild(*s), 1u);
+  EXPECT_EQ(broken.search(q, 5)[0].seq, seq);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MemorySearch,
+                         ::testing::Values(Backend::Sqlite, Backend::Postgresql),
+                         jarvis::test::backend_name);
+
+}  // namespace
+}  // namespace memory_test
