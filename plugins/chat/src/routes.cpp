@@ -347,7 +347,11 @@ class ThreadRoutes {
       message_id = ids.front().id;
       host_.events().emit(
           {.type = "message.new",
-           .payload = {{"message_id", message_id}, {"role", "user"}, {"step_id", step_id}},
+           // The stored text (an unlock code already masked) for subscribers such as memory.
+           .payload = {{"message_id", message_id},
+                       {"role", "user"},
+                       {"step_id", step_id},
+                       {"text", stored}},
            .thread_id = id,
            .trace_id = trace_id,
            .actor_type = "user",

@@ -741,14 +741,20 @@ void StepRunner::finish(Run& r) {
                                               .meta = r.meta}});
       reply_id = ids.front().id;
       stored_msg = ChatStore::message(sql, reply_id);
-      host_.events().emit(
-          {.type = "message.new",
-           .payload = {{"message_id", reply_id}, {"role", "assistant"}, {"step_id", r.step_id}},
-           .thread_id = r.thread_id,
-           .trace_id = r.trace_id,
-           .actor_type = "agent",
-           .actor_id = "agent:" + r.agent_id},
-          *tx);
+      host_.events().emit({.type = "message.new",
+                           // The reply without the verbose footer, for subscribers such as memory;
+                           // command replies and degraded answers say so.
+                           .payload = {{"message_id", reply_id},
+                                       {"role", "assistant"},
+                                       {"step_id", r.step_id},
+                                       {"text", r.reply},
+                                       {"command", r.meta.contains("command")},
+                                       {"degraded", r.degraded}},
+                           .thread_id = r.thread_id,
+                           .trace_id = r.trace_id,
+                           .actor_type = "agent",
+                           .actor_id = "agent:" + r.agent_id},
+                          *tx);
       if (!kDirectChannels.count(channel) && !r.cancelled) {
         host_.events().emit({.type = "channel.outbound",
                              .payload = {{"channel", channel},
