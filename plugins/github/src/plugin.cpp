@@ -29,6 +29,28 @@ class GitHubPlugin : public jarvis::Plugin {
     }
   }
 
+  // Degraded (still ready) when a feature is on without what it needs, or while rate-limited.
+  // Cheap: settings and the in-memory rate state only.
+  jarvis::Health health() const override {
+    jarvis::Health h;
+    if (!ctx_) return h;
+    const Settings& s = ctx_->settings;
+    std::string problem;
+    if ((s.pr_summary_enabled || s.issue_sync_enabled) && s.token.empty())
+      problem = "GITHUB_TOKEN is not set";
+    else if (s.pr_summary_enabled && s.webhook_secret.empty())
+      problem = "GITHUB_WEBHOOK_SECRET is not set: deliveries are refused";
+    else if (s.issue_sync_enabled && !valid_repo_name(s.issue_sync_repo))
+      problem = "GITHUB_ISSUE_SYNC_REPO is not owner/repo";
+    else if (long long w = ctx_->rate.wait_seconds(epoch_now()); w > 0)
+      problem = "GitHub rate limit: calls resume in " + std::to_string(w) + " s";
+    if (!problem.empty()) {
+      h.status = jarvis::Health::Status::Degraded;
+      h.detail = problem;
+    }
+    return h;
+  }
+
  private:
   jarvis::Host* host_ = nullptr;
   std::unique_ptr<Context> ctx_;
