@@ -26,7 +26,7 @@ function init(args)
   wrk.method = "POST"
   wrk.body = body
   wrk.headers["Content-Type"] = "application/json"
-  wrk.headers["X-GitHub-Event"] = "pull_request"
+  wrk.headers["X-GitHub-Event"] = os.getenv("GITHUB_BENCH_EVENT") or "pull_request"
   wrk.headers["X-Hub-Signature-256"] = signature
   wrk.headers["User-Agent"] = "GitHub-Hookshot/bench"
 end
