@@ -74,14 +74,12 @@ int cmd_stats(MemoryCore& c, CommandContext& ctx) {
   f.owner_id = a.option("--owner");
   auto sql = c.host.db().session();
   Json st = MemoryStore::stats(*sql, f, c.embedder->model_id());
-  Json prompts = sql::one_row(*sql,
-                              "SELECT COUNT(*) AS n, COALESCE(SUM(saved_tokens), 0) AS s FROM "
-                              "memory_prompt_stats");
-  st["measured_prompts"] = prompts.value("n", 0LL);
-  st["avg_tokens_saved"] = prompts.value("n", 0LL) > 0
-                               ? Json(static_cast<double>(prompts.value("s", 0LL)) /
-                                      static_cast<double>(prompts.value("n", 0LL)))
-                               : Json();
+  const long long measured = sql::scalar_int(*sql, "SELECT COUNT(*) FROM memory_prompt_stats");
+  const long long saved =
+      sql::scalar_int(*sql, "SELECT COALESCE(SUM(saved_tokens), 0) FROM memory_prompt_stats");
+  st["measured_prompts"] = measured;
+  st["avg_tokens_saved"] =
+      measured > 0 ? Json(static_cast<double>(saved) / static_cast<double>(measured)) : Json();
   st["redactions"] = sql::scalar_int(*sql, "SELECT COUNT(*) FROM memory_redactions");
   if (a.flag("--json")) {
     ctx.out << st.dump(2) << "\n";

@@ -231,13 +231,13 @@ void update_kpis(MemoryCore& c) {
   const long long items = sql::scalar_int(
       *sql, "SELECT COUNT(*) FROM memory_items WHERE deleted_at IS NULL AND archived_at IS NULL");
   c.host.metrics().set_gauge("items_count", static_cast<double>(items));
-  Json row = sql::one_row(*sql,
-                          "SELECT COUNT(*) AS n, COALESCE(SUM(saved_tokens), 0) AS s FROM "
-                          "memory_prompt_stats");
-  const long long n = row.value("n", 0LL);
+  // Each figure on its own: scalar_int reads COUNT and SUM whatever type the driver reports.
+  const long long n = sql::scalar_int(*sql, "SELECT COUNT(*) FROM memory_prompt_stats");
   if (n > 0) {
+    const long long saved =
+        sql::scalar_int(*sql, "SELECT COALESCE(SUM(saved_tokens), 0) FROM memory_prompt_stats");
     c.host.metrics().set_gauge("avg_tokens_saved",
-                               static_cast<double>(row.value("s", 0LL)) / static_cast<double>(n));
+                               static_cast<double>(saved) / static_cast<double>(n));
   }
 }
 

@@ -272,8 +272,12 @@ TEST(MemoryTwoHosts, AnItemWrittenThroughOneHostIsFoundByVectorOnTheOther) {
   ASSERT_EQ(made.status, 201) << made.body;
   const std::string id = json::parse(made.body)["item"]["id"];
   // Misspelt: no full-text match, so only host b's vector index can find it.
-  ASSERT_TRUE(found_by_vector(b, a.alice, "lihgthouse%20keper%20shps", id)) << b.server->output();
-  json r = b.get_json("/api/v1/memory?q=lihgthouse%20keper%20shps", a.alice);
+  const std::string q = "/api/v1/memory?q=lihgthouse%20keepre%20psasing";
+  ASSERT_TRUE(found_by_vector(b, a.alice, "lihgthouse%20keepre%20psasing", id))
+      << b.get_json(q, a.alice).dump() << "\n"
+      << b.get_json("/api/v1/memory/stats", a.admin).dump() << "\n"
+      << b.server->output();
+  json r = b.get_json(q, a.alice);
   EXPECT_TRUE(r["items"][0]["score_parts"]["fts"].is_null());
 }
 
