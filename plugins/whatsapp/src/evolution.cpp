@@ -64,8 +64,8 @@ EvoResult EvolutionClient::call(const std::string& method, const std::string& pa
   jarvis::OutboundResponse res = http_.send(req);
   r.status = res.status;
   if (auto j = jarvis::try_parse_json(res.body)) r.body = *j;
-  if (!res.error_class.empty()) {
-    r.error = res.error_class;
+  if (!res.error_class.empty() && (res.status < 300 || res.status >= 600)) {
+    r.error = res.error_class;  // no HTTP answer (or a broken 2xx): the outage class
     r.message = res.error_message;
   } else if (!res.ok()) {
     r.error = "http_" + std::to_string(res.status);

@@ -58,8 +58,7 @@ class WaHost {
            {"EVOLUTION_WEBHOOK_URL", webhook_url()},
            {"WHATSAPP_MEDIA_DIR", dir.file("media")},
            {"WHATSAPP_VOICE_TRANSCRIBE_BACKEND", "stub"},
-           {"WHATSAPP_SEND_BACKOFF_MS", "50"},
-           {"TASK_RUNNER_LEASE_SECONDS", "5"}};
+           {"WHATSAPP_SEND_BACKOFF_MS", "50"}};
     if (o.evolution) env["EVOLUTION_API_URL"] = evo.base_url();
     if (o.secret) env["WHATSAPP_WEBHOOK_SECRET"] = kSecret;
     if (o.with_chat) {

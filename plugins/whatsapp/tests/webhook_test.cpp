@@ -1,6 +1,10 @@
 // whatsapp/tests/webhook_test.cpp — the webhook end to end over real HTTP against a real
 // `jarvis serve` and the FakeEvolution: secret checks, the callback contract the plugin sets,
 // every payload kind, dedupe, unknown events; on SQLite and PostgreSQL.
+#include <atomic>
+#include <future>
+
+#include "db/sql_database.h"
 #include "wa_support.h"
 
 namespace wa_test {
@@ -149,6 +153,38 @@ TEST_P(WhatsappWebhook, DuplicatesAndUnknownEvents) {
       {"X-WhatsApp-Secret: " + kSecret, "Content-Type: application/json"});
   EXPECT_EQ(by_event.status, 200) << by_event.body;
   EXPECT_EQ(body(by_event)["counts"]["stored"], 1);
+}
+
+TEST_P(WhatsappWebhook, TheAnswerComesOnlyAfterTheCommit) {
+  WaHost h(GetParam(), {.env = {{"WHATSAPP_REVIEW_MODE", "off"}}});
+  // A second connection holds the write lock (SQLite) / locks the message table against
+  // inserts (PostgreSQL); the delivery must not be answered 2xx before that lock is gone.
+  auto db =
+      jarvis::host::SqlDatabase::open(GetParam() == Backend::Sqlite ? h.db_path : h.db_url, 1);
+  auto locker = db->session();
+  if (GetParam() == Backend::Sqlite) {
+    *locker << "BEGIN EXCLUSIVE";
+  } else {
+    *locker << "BEGIN";
+    *locker << "LOCK TABLE whatsapp_messages IN EXCLUSIVE MODE";
+  }
+  using Clock = std::chrono::steady_clock;
+  auto answer = std::async(std::launch::async, [&] {
+    auto r = h.post_webhook(WaHost::envelope(FakeEvolution::text_record(kAna, "C1", "commit")));
+    return std::make_pair(r, Clock::now());
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(answer.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  const auto released = Clock::now();
+  *locker << "ROLLBACK";
+  auto [r, at] = answer.get();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_GE(at, released);
+  // And the row is really there: a second delivery of the same key is a duplicate.
+  EXPECT_EQ(body(h.post_webhook(WaHost::envelope(
+                FakeEvolution::text_record(kAna, "C1", "commit"))))["counts"]["duplicate"],
+            1);
+  h.wait_events("channel.inbound", 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WhatsappWebhook,

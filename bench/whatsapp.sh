@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# WhatsApp benchmarks (plugins/whatsapp). Not a test: no thresholds. Record results in
+# docs/benchmarks.md.
+#  1. Durable webhook ingest on SQLite: wrk POSTs Evolution `messages.upsert` text deliveries
+#     (each with a new key.id) to /api/v1/webhooks/whatsapp with X-WhatsApp-Secret; a 200 means
+#     the message row, the chat's sequence number and the whatsapp.process task were committed.
+#     Reports accepted msgs/s (wrk) and the rows actually stored (sqlite3 count) — target >= 2,000/s.
+#     The whatsapp.process tasks run meanwhile on the same 2 cores (review off, no chat plugin:
+#     channel.inbound events are stored, nobody consumes them).
+#  2. pocketsphinx real-time factor on Debian's pocketsphinx-testdata recording "go forward ten
+#     meters" encoded to OGG/Opus (the unit test WhatsappAudio.ARealRecording… prints the times).
+#   bench/whatsapp.sh [duration_s=10] [connections=32] [threads=2]
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BIN="${JARVIS_BIN:-$ROOT/build/bin/jarvis}"
+TEST_BIN="$ROOT/build/tests/test_plugin_whatsapp"
+DUR="${1:-10}"
+CONN="${2:-32}"
+THREADS="${3:-2}"
+WORK="$(mktemp -d /tmp/jarvis-wabench-XXXXXX)"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+[ -x "$BIN" ] || { echo "build first: make build" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk is not installed (scripts/install-deps.sh)" >&2; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+ulimit -n "$(ulimit -Hn)"
+
+PORT=$(free_port)
+export APP_DB="$WORK/jarvis.db" LOG_LEVEL=warn BIND_PORT="$PORT" \
+       WHATSAPP_WEBHOOK_SECRET=bench-secret WHATSAPP_REVIEW_MODE=off \
+       JARVIS_PLUGINS_DISABLED=chat,bugs,maintenance,github,memory JARVIS_PLUGINS_REQUIRED=whatsapp \
+       WHATSAPP_MEDIA_DIR="$WORK/media"
+cd "$WORK"
+"$BIN" migrate >/dev/null
+"$BIN" serve >"$WORK/serve.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+
+cat >"$WORK/upsert.lua" <<'LUA'
+local counter = 0
+local id = 0
+function setup(thread) id = id + 1; thread:set("tid", id) end
+function init(args) counter = 0 end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-WhatsApp-Secret"] = "bench-secret"
+request = function()
+  counter = counter + 1
+  local key = string.format("B%d_%d", tid, counter)
+  local jid = string.format("55119%08d@s.whatsapp.net", (counter % 200) + tid * 1000)
+  local body = '{"event":"messages.upsert","instance":"jarvis","data":{"key":{"remoteJid":"' .. jid ..
+    '","fromMe":false,"id":"' .. key .. '"},"pushName":"Bench","messageType":"conversation",' ..
+    '"messageTimestamp":1733040000,"message":{"conversation":"benchmark message ' .. key .. '"}}}'
+  return wrk.format(nil, "/api/v1/webhooks/whatsapp", nil, body)
+end
+local bad = 0
+response = function(status, headers, body) if status ~= 200 then bad = bad + 1 end end
+done = function(summary, latency, requests)
+  io.write(string.format("non-200 answers: %d\n", summary.errors.status))
+end
+LUA
+echo "== webhook ingest: wrk -t$THREADS -c$CONN -d${DUR}s (SQLite, $(nproc) cores)"
+wrk -t"$THREADS" -c"$CONN" -d"${DUR}s" --latency -s "$WORK/upsert.lua" \
+    "http://127.0.0.1:$PORT/api/v1/webhooks/whatsapp" | tee "$WORK/wrk.out"
+STORED=$(python3 -c "import sqlite3;print(sqlite3.connect('$WORK/jarvis.db').execute('select count(*) from whatsapp_messages').fetchone()[0])")
+echo "rows stored: $STORED ($(python3 -c "print(round($STORED/$DUR))") msgs/s over ${DUR}s)"
+kill "${PIDS[0]}" 2>/dev/null || true
+wait "${PIDS[0]}" 2>/dev/null || true
+PIDS=()
+
+if [ -x "$TEST_BIN" ]; then
+  echo "== pocketsphinx real-time factor (OGG/Opus → 16 kHz PCM → pocketsphinx, warm decoder)"
+  "$TEST_BIN" --gtest_filter='WhatsappAudio.ARealRecording*' 2>&1 | grep -E "^pocketsphinx"
+fi

@@ -1,0 +1,111 @@
+// whatsapp/tests/outbound_test.cpp — replies end to end: webhook → channel.inbound → the chat
+// plugin's agent step (FakeLlmServer echo) → channel.outbound → whatsapp.deliver → sendText on
+// the FakeEvolution. Group threads answer in the group; 429/5xx are retried, the last attempt
+// and other 4xx are dead letters; long replies are split; lockdown holds replies back.
+#include "wa_support.h"
+
+namespace wa_test {
+namespace {
+
+class WhatsappOutbound : public ::testing::TestWithParam<Backend> {};
+
+WaOptions chat_options(std::map<std::string, std::string> extra = {}) {
+  WaOptions o{.with_chat = true};
+  o.env = {{"WHATSAPP_REVIEW_MODE", "off"}};
+  for (auto& [k, v] : extra) o.env[k] = v;
+  return o;
+}
+
+std::vector<json> wait_sent(const WaHost& h, std::size_t n) {
+  std::vector<json> sent;
+  bool ok = WaHost::eventually([&] {
+    sent = h.evo.sent();
+    return sent.size() >= n;
+  });
+  EXPECT_TRUE(ok) << "sent " << sent.size() << " of " << n << "\n" << h.server->output();
+  return sent;
+}
+
+TEST_P(WhatsappOutbound, GroupRepliesGoToTheGroupAndDmsToTheSender) {
+  WaHost h(GetParam(), chat_options());
+  h.post_webhook(WaHost::envelope(FakeEvolution::group_record(kGroup, kAna, "GR1", "hi group")));
+  auto sent = wait_sent(h, 1);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0]["path"], "/message/sendText/jarvis");
+  EXPECT_EQ(sent[0]["body"]["number"], kGroup);  // never the participant's DM
+  EXPECT_EQ(sent[0]["body"]["text"], "echo: hi group");
+  h.post_webhook(WaHost::envelope(FakeEvolution::text_record(kBruno, "DM1", "hi me")));
+  sent = wait_sent(h, 2);
+  EXPECT_EQ(sent[1]["body"]["number"], kBruno);
+  EXPECT_EQ(sent[1]["body"]["text"], "echo: hi me");
+  json ok = h.wait_events("channel.outbound.sent", 2);
+  EXPECT_EQ(ok[0]["payload"]["attempts"], 1);
+}
+
+TEST_P(WhatsappOutbound, RetriesOn429And5xxThenSends) {
+  WaHost h(GetParam(), chat_options());
+  h.evo.fail_next_sends({429, 500, 502});
+  h.post_webhook(WaHost::envelope(FakeEvolution::text_record(kAna, "RT1", "retry me")));
+  auto sent = wait_sent(h, 1);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0]["body"]["text"], "echo: retry me");
+  json ok = h.wait_events("channel.outbound.sent", 1);
+  EXPECT_EQ(ok[0]["payload"]["attempts"], 4);
+  EXPECT_TRUE(h.events("channel.outbound.dead_letter").empty());
+}
+
+TEST_P(WhatsappOutbound, LastAttemptAndOther4xxAreDeadLetters) {
+  WaHost h(GetParam(), chat_options({{"WHATSAPP_SEND_MAX_ATTEMPTS", "2"}}));
+  h.evo.fail_next_sends({503, 503});
+  h.post_webhook(WaHost::envelope(FakeEvolution::text_record(kAna, "DL1", "never arrives")));
+  json dead = h.wait_events("channel.outbound.dead_letter", 1);
+  EXPECT_EQ(dead[0]["payload"]["reason"], "http_503");
+  EXPECT_EQ(dead[0]["payload"]["attempts"], 2);
+  h.evo.fail_next_sends({400});
+  h.post_webhook(WaHost::envelope(FakeEvolution::text_record(kAna, "DL2", "bad request")));
+  dead = h.wait_events("channel.outbound.dead_letter", 2);
+  EXPECT_EQ(dead[1]["payload"]["reason"], "http_400");
+  EXPECT_EQ(dead[1]["payload"]["attempts"], 1);  // not retried
+  EXPECT_TRUE(h.evo.sent().empty());
+}
+
+TEST_P(WhatsappOutbound, LongRepliesAreSplitAtTheLimit) {
+  WaHost h(GetParam(), chat_options({{"WHATSAPP_MAX_MESSAGE_CHARS", "100"}}));
+  std::string text;
+  for (int i = 0; i < 50; ++i) text += "word" + std::to_string(i % 10) + " ";
+  text += "ünïcødé";
+  h.post_webhook(WaHost::envelope(FakeEvolution::text_record(kAna, "LONG1", text)));
+  json ok = h.wait_events("channel.outbound.sent", 1);
+  auto sent = h.evo.sent();
+  ASSERT_EQ(sent.size(), 4u);
+  std::string joined;
+  for (const auto& s : sent) {
+    const std::string part = s["body"]["text"];
+    EXPECT_LE(part.size(), 100u * 2);
+    joined += part;
+  }
+  EXPECT_EQ(joined, "echo: " + text);
+  EXPECT_EQ(ok[0]["payload"]["parts"], 4);
+}
+
+TEST_P(WhatsappOutbound, NothingIsSentInLockdownUnlessAllowed) {
+  WaHost h(GetParam(), chat_options());
+  auto lock = h.call("POST", "/api/v1/system/lockdown", h.admin, {{"lockdown", true}});
+  ASSERT_EQ(lock.status, 200) << lock.body;
+  h.post_webhook(WaHost::envelope(FakeEvolution::text_record(kAna, "LK1", "during lockdown")));
+  json blocked = h.wait_events("channel.outbound.blocked", 1);
+  EXPECT_EQ(blocked[0]["payload"]["reason"], "lockdown");
+  EXPECT_TRUE(h.evo.sent().empty());
+
+  WaHost allowed(GetParam(), chat_options({{"WHATSAPP_SEND_DURING_LOCKDOWN", "1"}}));
+  allowed.call("POST", "/api/v1/system/lockdown", allowed.admin, {{"lockdown", true}});
+  allowed.post_webhook(WaHost::envelope(FakeEvolution::text_record(kAna, "LK2", "still")));
+  EXPECT_EQ(wait_sent(allowed, 1).size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, WhatsappOutbound,
+                         ::testing::Values(Backend::Sqlite, Backend::Postgresql),
+                         jarvis::test::backend_name);
+
+}  // namespace
+}  // namespace wa_test
