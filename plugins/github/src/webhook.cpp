@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "analysis.h"
+#include "field_scan.h"
 #include "jarvis/crypto.h"
 
 namespace github {
@@ -43,6 +44,24 @@ bool printable_token(const std::string& s, std::size_t max) {
 }
 
 }  // namespace
+
+const std::vector<std::string> kPayloadFields = {"action",
+                                                 "number",
+                                                 "repository",
+                                                 "repository.full_name",
+                                                 "pull_request",
+                                                 "pull_request.base",
+                                                 "pull_request.base.ref",
+                                                 "pull_request.head",
+                                                 "pull_request.head.sha",
+                                                 "issue",
+                                                 "issue.number",
+                                                 "issue.pull_request",
+                                                 "comment",
+                                                 "comment.id",
+                                                 "comment.body",
+                                                 "comment.user",
+                                                 "comment.user.login"};
 
 WebhookDecision decide(const Settings& s, const std::string& event, const jarvis::Json& payload,
                        const std::string& delivery_id) {
@@ -170,7 +189,11 @@ void register_webhook(jarvis::Host& host, Context& ctx) {
 
              jarvis::Json payload = nullptr;
              if (event == "pull_request" || event == "issue_comment") {
-               payload = jarvis::parse_json(req.body);  // 400 invalid_json / json_too_deep
+               // The few fields decide() reads, without building the whole document; anything
+               // the scanner does not accept goes through the full parser (400 invalid_json /
+               // json_too_deep).
+               auto fields = scan_fields(req.body, kPayloadFields);
+               payload = fields ? std::move(*fields) : jarvis::parse_json(req.body);
              } else if (event == "ping") {
                if (auto p = jarvis::try_parse_json(req.body)) payload = std::move(*p);
              }

@@ -29,6 +29,9 @@ struct WebhookDecision {
   std::vector<TaskToEnqueue> tasks;
 };
 
+/// The payload fields decide() reads (dot paths), scanned without building the whole document.
+extern const std::vector<std::string> kPayloadFields;
+
 /// Decides what a verified delivery of `event` with JSON `payload` causes (pure: no I/O).
 /// Throws jarvis::Error 400 `invalid_payload` when a handled event lacks the fields it needs.
 WebhookDecision decide(const Settings& s, const std::string& event, const jarvis::Json& payload,
