@@ -202,10 +202,10 @@ Reconciled reconcile(soci::session& sql, const StateSettings& settings, const Sc
         out.outcomes.push_back(std::move(outcome));
         continue;
       }
-      // 4b. Weak evidence: both items stay; the pair goes to the review queue.
+      // 4b. Weak evidence: both items stay; the pair goes to the review queue (flags only when
+      // a row was written, so a flag always has an open row behind it).
       ++out.counts.conflicted;
       const bool queue = settings.queue_writes();
-      item.conflict = queue;
       state_store::insert_item(sql, item);
       out.uids.push_back(item.uid);
       if (queue && state_store::add_review(sql, {.uid = item.uid,
@@ -215,6 +215,8 @@ Reconciled reconcile(soci::session& sql, const StateSettings& settings, const Sc
                                                  .agent_id = scope.agent_id,
                                                  .reason = "conflict",
                                                  .score = best_score})) {
+        item.conflict = true;
+        state_store::update_item(sql, item);
         best->conflict = true;
         state_store::update_item(sql, *best);
         out.events.push_back(state_event(
