@@ -220,8 +220,9 @@ Json reindex(MemoryCore& c, const CancelToken& cancel,
 Json run_jobs(MemoryCore& c, const std::string& which) {
   if (!c.settings.writes_enabled) return {{"skipped", "MEMORY_WRITES_ENABLED=0"}};
   Json out = Json::object();
-  if (which == "tiers" || which == "all") out["tiers"] = tier_job(c);
+  // Importance first: the archive rule of the tier job reads it.
   if (which == "importance" || which == "all") out["importance"] = importance_job(c);
+  if (which == "tiers" || which == "all") out["tiers"] = tier_job(c);
   if (which == "purge" || which == "all") out["purge"] = purge_job(c);
   return out;
 }

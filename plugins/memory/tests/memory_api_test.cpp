@@ -283,3 +283,72 @@ TEST(MemoryTwoHosts, AnItemWrittenThroughOneHostIsFoundByVectorOnTheOther) {
 
 }  // namespace
 }  // namespace memory_test
+
+namespace memory_test {
+namespace {
+
+/// Ages every item of the host's database by `days` (created, valid_from and last access).
+void age_items(const MemoryHost& h, int days) {
+  auto db = h.open_db();
+  auto tx = db->transaction();
+  const std::string then = jarvis::iso_from_now(-static_cast<long long>(days) * 86400000LL);
+  jarvis::sql::exec(
+      tx->session(),
+      "UPDATE memory_items SET created_at = :c, valid_from = :v, last_accessed_at = NULL",
+      {then, then});
+  tx->commit();
+}
+
+/// tier and importance of item `id`, read from the table.
+json tier_of(const MemoryHost& h, const std::string& id) {
+  auto db = h.open_db();
+  auto sql = db->session();
+  jarvis::sql::Binds b{id};
+  json out;
+  jarvis::sql::for_each_row(*sql,
+                            "SELECT tier, archived_at, importance FROM memory_items WHERE id = :i",
+                            b, [&](const soci::row& r) {
+                              out = {{"tier", jarvis::sql::column(r, 0)},
+                                     {"archived", !jarvis::sql::column(r, 1).is_null()},
+                                     {"importance", jarvis::sql::column(r, 2)}};
+                            });
+  return out;
+}
+
+class MemoryTiers : public ::testing::TestWithParam<Backend> {};
+
+TEST_P(MemoryTiers, TiersMoveAndArchiveOnlyWhenEnabled) {
+  for (const bool enabled : {false, true}) {
+    const std::string on = enabled ? "1" : "0";
+    MemoryHost h(GetParam(),
+                 {.env = {{"MEMORY_TIERS_ENABLED", on}, {"MEMORY_IMPORTANCE_ENABLED", on}}});
+    auto r =
+        h.call("POST", "/api/v1/memory", h.alice, {{"text", "the attic ladder needs a new hinge"}});
+    ASSERT_EQ(r.status, 201) << r.body;
+    const std::string id = json::parse(r.body)["item"]["id"];
+    const json before = tier_of(h, id);
+    EXPECT_EQ(before["tier"], "working");
+    age_items(h, 200);  // older than working hours and MEMORY_ARCHIVE_AFTER_DAYS (90)
+    auto job =
+        h.cli({"tasks", "enqueue", "memory.jobs", "--payload", "{\"job\":\"all\"}", "--wait"});
+    ASSERT_EQ(job.exit_code, 0) << job.out << job.err;
+    const json after = tier_of(h, id);
+    if (enabled) {
+      EXPECT_EQ(after["tier"], "episodic");
+      EXPECT_TRUE(after["archived"].get<bool>());  // importance fell below 0.35 with age
+      EXPECT_LT(after["importance"].get<double>(), before["importance"].get<double>());
+      // Archived items are not searched but are still exported.
+      EXPECT_TRUE(h.get_json("/api/v1/memory?q=attic%20ladder", h.alice)["items"].empty());
+      EXPECT_EQ(h.get_json("/api/v1/memory/export", h.alice)["items"].size(), 1u);
+    } else {
+      EXPECT_EQ(after, before);  // the off-switches leave the data as it was
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MemoryTiers,
+                         ::testing::Values(Backend::Sqlite, Backend::Postgresql),
+                         jarvis::test::backend_name);
+
+}  // namespace
+}  // namespace memory_test
