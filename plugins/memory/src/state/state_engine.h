@@ -63,6 +63,7 @@ class StateEngine {
   /// Computes and stores a report; returns the stored report (as get_report shows it).
   Json create_report(const ReportScope& scope, const std::string& created_by);
 
+  /// The settings the engine honours (toggles, thresholds).
   const StateSettings& settings() const { return settings_; }
 
  private:
