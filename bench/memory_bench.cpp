@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: jarvis-memory-bench CORPUS.txt WORKDIR [items] [queries]\n";
     return 2;
   }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure as soon as it is measured
   const std::string corpus = argv[1];
   const std::string work = argv[2];
   const long long n_items = argc > 3 ? std::stoll(argv[3]) : 100000;

@@ -88,7 +88,6 @@ Json HybridSearch::run(const SearchRequest& req) {
     std::vector<float> q = query_vector(req.query, vector_status);
     if (!q.empty() && index_.dims() != static_cast<int>(q.size())) vector_status = "not_indexed";
     if (!q.empty() && vector_status == "ok") {
-      index_.sync_if_stale(*sql, std::chrono::seconds(settings_.index_sync_seconds));
       // Ask the index for more than the pool: filters (owner, thread, …) drop some.
       std::vector<Neighbour> near = index_.search(q, static_cast<std::size_t>(pool) * 4);
       std::vector<long long> seqs;

@@ -44,9 +44,8 @@ class HybridSearch {
   HybridSearch(Database& db, const MemorySettings& settings, Embedder& embedder,
                VectorIndex& index);
   /// {"items": [item + score + score_parts], "query_tokens": [...], "vector": "ok"|"unavailable"|
-  /// "not_indexed"}. Reads only; never writes.
+  /// "not_indexed"}. Reads only; never writes (callers report hits for access counting).
   Json run(const SearchRequest& request);
-  /// The seqs `run` returned last on this thread are not kept; callers record access themselves.
 
  private:
   /// The query's vector: local embedders compute it here; remote ones within 2 s, cached.

@@ -20,7 +20,9 @@ constexpr std::size_t kHnswM = 16;
 constexpr std::size_t kEfConstruction = 100;
 constexpr std::size_t kEfSearch = 128;
 constexpr int kSyncBatch = 2000;
-constexpr long long kOverlapMs = 120000;
+/// Rows changed this long before the watermark are read again at each sync: commits of other
+/// hosts that landed after a later one (and clock skew up to this much) are not missed.
+constexpr long long kOverlapMs = 30000;
 
 std::string file_safe(const std::string& s) {
   std::string out;

@@ -4,6 +4,7 @@
 //   jarvis::memory::VectorIndex index(settings.index_dir, embedder.model_id());
 //   index.load_or_create(dims);                  // reads <dir>/<model>.hnsw when it fits
 //   index.sync(*host.db().session());            // pulls vectors written by any host since
+//                                                // (the serve loop does this; searches never do)
 //   auto near = index.search(query_vector, 50);  // {seq, cosine similarity}, best first
 //   index.save();                                // at stop and after big syncs
 //
@@ -65,7 +66,7 @@ class VectorIndex {
   std::vector<Neighbour> search(const std::vector<float>& query, std::size_t k) const;
   /// Live vectors in the index.
   std::size_t size() const;
-  /// Pulls rows of memory_vectors changed since the last sync (with a 120 s overlap for commits
+  /// Pulls rows of memory_vectors changed since the last sync (with a 30 s overlap for commits
   /// of other hosts that landed late). Returns the number of vectors applied.
   std::size_t sync(soci::session& sql);
   /// Like sync() but only when the last one is older than `every`.
