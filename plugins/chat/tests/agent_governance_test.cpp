@@ -8,7 +8,7 @@
 #include "agent/governance.h"
 #include "complete_tool.h"
 
-namespace {
+namespace agent_governance_test {
 
 using chat::AgentBundle;
 using chat::RiskTier;
@@ -152,4 +152,4 @@ TEST(CompleteSchema, BoundsEveryArgument) {
   EXPECT_TRUE(jarvis::validate_json(s, {{"prompt", "hi"}, {"purpose", "a.b"}, {"tools", 1}}));
 }
 
-}  // namespace
+}  // namespace agent_governance_test

@@ -11,7 +11,7 @@
 #include "ws/ws_client.h"
 
 namespace chat_test {
-namespace {
+namespace chat_stream_test {
 
 json body_of(const jarvis::test::HttpResult& r) { return json::parse(r.body, nullptr, false); }
 
@@ -211,5 +211,5 @@ INSTANTIATE_TEST_SUITE_P(Backends, ChatResume,
                          ::testing::Values(Backend::Sqlite, Backend::Postgresql),
                          jarvis::test::backend_name);
 
-}  // namespace
+}  // namespace chat_stream_test
 }  // namespace chat_test

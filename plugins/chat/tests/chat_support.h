@@ -77,6 +77,9 @@ class ChatHost {
     env = {{"LOG_LEVEL", "warn"},
            {"JARVIS_PLUGIN_DIRS", dir.file("plugins")},
            {"JARVIS_PLUGINS_REQUIRED", "chat,chat_fixture"},
+           // Other assistant plugins would use the fake model too (memory's extraction calls
+           // chat.complete on every message.new) and take the tests' scripted replies.
+           {"JARVIS_PLUGINS_DISABLED", "memory,github,whatsapp"},
            {"AGENTS_DIR", dir.file("agents")},
            {"OPENAI_BASE_URL", fake.base_url()},
            {"OPENAI_API_KEY", "sk-test"},

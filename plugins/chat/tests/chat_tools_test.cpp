@@ -8,7 +8,7 @@
 #include "chat_support.h"
 
 namespace chat_test {
-namespace {
+namespace chat_tools_test {
 
 /// Calls chat.complete as agent `agent` on behalf of alice, through the host's invoke path.
 jarvis::test::HttpResult complete(const ChatHost& h, const json& args,
@@ -207,5 +207,5 @@ INSTANTIATE_TEST_SUITE_P(Backends, ChatGovernance,
                          ::testing::Values(Backend::Sqlite, Backend::Postgresql),
                          jarvis::test::backend_name);
 
-}  // namespace
+}  // namespace chat_tools_test
 }  // namespace chat_test
