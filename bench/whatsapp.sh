@@ -13,7 +13,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="${JARVIS_BIN:-$ROOT/build/bin/jarvis}"
-TEST_BIN="$ROOT/build/tests/test_plugin_whatsapp"
+TEST_BIN="$ROOT/build/bin/test_plugin_whatsapp"
 DUR="${1:-10}"
 CONN="${2:-32}"
 THREADS="${3:-2}"

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "process.h"
 #include "store.h"
 #include "util.h"
 
@@ -85,6 +86,10 @@ Admission Ingest::admit(const Inbound& m, bool replay) {
                  .text = sanitize_utf8(m.text),
                  .payload = m.data.dump(),
                  .status = m.kind == "reaction" ? "recorded" : "received"};
+  if (!m.media && m.kind != "reaction") {
+    row.status = "ready";  // nothing slow to do (see below)
+    if (row.text.empty()) row.text = "[unsupported message]";
+  }
   auto tx = host_.db().transaction();
   auto& sql = tx->session();
   Store::ensure_sender(sql, m.sender);
@@ -109,6 +114,14 @@ Admission Ingest::admit(const Inbound& m, bool replay) {
     tx->commit();
     host_.metrics().increment("whatsapp_inbound_total", 1, {{"result", "reaction"}});
     return {.result = "recorded", .message_id = row.id};
+  }
+  if (!m.media) {
+    // Nothing slow to do: the message leaves in this transaction (after any earlier message of
+    // the chat that is still being processed, which then emits it).
+    emit_ready(host_, *tx, m.chat_jid);
+    tx->commit();
+    host_.metrics().increment("whatsapp_inbound_total", 1, {{"result", "stored"}});
+    return {.result = "stored", .message_id = row.id};
   }
   host_.tasks().enqueue(
       "whatsapp.process",

@@ -6,7 +6,9 @@
 // sender gate (a denied sender → channel.inbound.blocked; one needing review → held in
 // whatsapp_review_queue, channel.inbound.review_required, nothing else written), then one
 // transaction stores the message row (dedupe on key.id), takes the chat's sequence number and
-// enqueues whatsapp.process — committed before the 2xx goes out.
+// either emits channel.inbound at once (text: nothing slow to do, unless an earlier message of
+// the chat is still being processed) or enqueues whatsapp.process (media) — committed before
+// the 2xx goes out.
 //
 //   Ingest ingest(host, settings);
 //   register_webhook(host, ingest, settings);

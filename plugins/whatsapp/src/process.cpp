@@ -6,10 +6,6 @@
 #include "util.h"
 
 namespace whatsapp {
-namespace {
-
-// Emits channel.inbound for the ready messages of `chat_jid` that no earlier message blocks, in
-// sequence order. Runs inside `tx`, after the chat row was locked.
 int emit_ready(jarvis::Host& host, jarvis::Transaction& tx, const std::string& chat_jid) {
   auto& sql = tx.session();
   jarvis::Json rows = jarvis::sql::all_rows(
@@ -57,6 +53,8 @@ int emit_ready(jarvis::Host& host, jarvis::Transaction& tx, const std::string& c
   }
   return emitted;
 }
+
+namespace {
 
 std::string inline_base64_of(const jarvis::Json& data) {
   if (!data.contains("message") || !data["message"].is_object()) return "";

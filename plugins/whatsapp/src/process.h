@@ -17,6 +17,11 @@
 
 namespace whatsapp {
 
+/// Emits channel.inbound for the ready messages of `chat_jid` that no earlier message blocks, in
+/// sequence order, and marks them emitted. Runs inside `tx`, after the chat row was locked.
+/// Returns how many were emitted.
+int emit_ready(jarvis::Host& host, jarvis::Transaction& tx, const std::string& chat_jid);
+
 /// Runs whatsapp.process.
 class Processor {
  public:
