@@ -118,7 +118,7 @@ Admission Ingest::admit(const Inbound& m, bool replay) {
   if (!m.media) {
     // Nothing slow to do: the message leaves in this transaction (after any earlier message of
     // the chat that is still being processed, which then emits it).
-    emit_ready(host_, *tx, m.chat_jid);
+    emit_ready(host_, *tx, m.chat_jid, &row);
     tx->commit();
     host_.metrics().increment("whatsapp_inbound_total", 1, {{"result", "stored"}});
     return {.result = "stored", .message_id = row.id};

@@ -6,7 +6,8 @@
 #include "util.h"
 
 namespace whatsapp {
-int emit_ready(jarvis::Host& host, jarvis::Transaction& tx, const std::string& chat_jid) {
+int emit_ready(jarvis::Host& host, jarvis::Transaction& tx, const std::string& chat_jid,
+               const MessageRow* fresh) {
   auto& sql = tx.session();
   jarvis::Json rows = jarvis::sql::all_rows(
       sql,
@@ -16,14 +17,21 @@ int emit_ready(jarvis::Host& host, jarvis::Transaction& tx, const std::string& c
   int emitted = 0;
   for (const auto& r : rows) {
     if (r["status"] != "ready") break;  // an earlier message is still being processed
-    auto m = Store::message(sql, r["id"].get<std::string>());
+    // The message just inserted (no media) needs no second read.
+    std::optional<MessageRow> m = fresh && r["id"] == fresh->id
+                                      ? std::optional<MessageRow>(*fresh)
+                                      : Store::message(sql, r["id"].get<std::string>());
     if (!m) continue;
-    jarvis::Json data = jarvis::parse_json(m->payload);
-    jarvis::Json attachments = jarvis::sql::all_rows(
-        sql,
-        "SELECT id AS media_id, kind, mime, size_bytes, status, reason, transcript, "
-        "transcription_status FROM whatsapp_media WHERE message_id = :m ORDER BY created_at",
-        {m->id});
+
+    jarvis::Json attachments =
+        fresh && m->id == fresh->id
+            ? jarvis::Json::array()
+            : jarvis::sql::all_rows(
+                  sql,
+                  "SELECT id AS media_id, kind, mime, size_bytes, status, reason, transcript, "
+                  "transcription_status FROM whatsapp_media WHERE message_id = :m ORDER BY "
+                  "created_at",
+                  {m->id});
     for (auto& a : attachments) {
       for (auto it = a.begin(); it != a.end();) {
         it = it.value().is_null() ? a.erase(it) : std::next(it);

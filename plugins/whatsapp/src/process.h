@@ -13,14 +13,17 @@
 #include "jarvis/jarvis.h"
 #include "media.h"
 #include "settings.h"
+#include "store.h"
 #include "voice.h"
 
 namespace whatsapp {
 
 /// Emits channel.inbound for the ready messages of `chat_jid` that no earlier message blocks, in
 /// sequence order, and marks them emitted. Runs inside `tx`, after the chat row was locked.
-/// Returns how many were emitted.
-int emit_ready(jarvis::Host& host, jarvis::Transaction& tx, const std::string& chat_jid);
+/// `fresh`: the row just inserted in `tx`, if any (saves reading it back). Returns how many were
+/// emitted.
+int emit_ready(jarvis::Host& host, jarvis::Transaction& tx, const std::string& chat_jid,
+               const MessageRow* fresh = nullptr);
 
 /// Runs whatsapp.process.
 class Processor {

@@ -16,14 +16,17 @@ ChatRef Store::bump_chat(soci::session& s, const std::string& chat_jid, bool is_
   const std::string now = jarvis::now_iso();
   ChatRef ref;
   ref.user_id = user_for_chat(chat_jid);
-  sql::exec(s,
-            "INSERT INTO whatsapp_chats(chat_jid, user_id, is_group, next_seq, created_at, "
-            "updated_at) VALUES(:j, :u, :g, 0, :c, :t) ON CONFLICT (chat_jid) DO NOTHING",
-            {chat_jid, ref.user_id, is_group ? 1 : 0, now, now});
-  sql::exec(s,
-            "UPDATE whatsapp_chats SET next_seq = next_seq + 1, updated_at = :t WHERE chat_jid = "
-            ":j",
-            {now, chat_jid});
+  // Known chats (the common case) take one UPDATE; a new one is inserted with next_seq 1.
+  if (sql::exec(s,
+                "UPDATE whatsapp_chats SET next_seq = next_seq + 1, updated_at = :t WHERE "
+                "chat_jid = :j",
+                {now, chat_jid}) == 0) {
+    sql::exec(s,
+              "INSERT INTO whatsapp_chats(chat_jid, user_id, is_group, next_seq, created_at, "
+              "updated_at) VALUES(:j, :u, :g, 1, :c, :t) ON CONFLICT (chat_jid) DO UPDATE SET "
+              "next_seq = whatsapp_chats.next_seq + 1, updated_at = :t2",
+              {chat_jid, ref.user_id, is_group ? 1 : 0, now, now, now});
+  }
   ref.seq =
       sql::scalar_int(s, "SELECT next_seq FROM whatsapp_chats WHERE chat_jid = :j", {chat_jid});
   return ref;
