@@ -103,6 +103,23 @@ TEST_P(WhatsappOutbound, NothingIsSentInLockdownUnlessAllowed) {
   EXPECT_EQ(wait_sent(allowed, 1).size(), 1u);
 }
 
+TEST_P(WhatsappOutbound, RotatedUnlockCodesReachTheAdminNumbers) {
+  WaHost h(GetParam(), {.env = {{"ADMIN_WHATSAPP_IDS", "+55 11 99999-0009"}}});
+  // A fresh host rotates its unlock code at start (lockdown.code_rotated).
+  auto sent = wait_sent(h, 1);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0]["body"]["number"], "5511999990009@s.whatsapp.net");
+  json rotated = h.wait_events("lockdown.code_rotated", 1);
+  std::string code = jarvis::test::read_file(rotated.back()["payload"]["path"]);
+  code = code.substr(0, code.find_first_of("\r\n"));
+  ASSERT_EQ(code.size(), 6u);
+  EXPECT_NE(sent[0]["body"]["text"].get<std::string>().find(code), std::string::npos);
+  // The code never lands in an event.
+  for (const auto& e : h.events("whatsapp.unlock_code.delivered")) {
+    EXPECT_EQ(e.dump().find(code), std::string::npos);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, WhatsappOutbound,
                          ::testing::Values(Backend::Sqlite, Backend::Postgresql),
                          jarvis::test::backend_name);
