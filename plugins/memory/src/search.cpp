@@ -102,7 +102,8 @@ Json HybridSearch::run(const SearchRequest& req) {
         long long seq = row["seq"].get<long long>();
         ranked.emplace_back(seq, sim[seq]);
       }
-      if (static_cast<int>(ranked.size()) < pool && near.size() >= static_cast<std::size_t>(pool)) {
+      if (static_cast<int>(ranked.size()) < pool && near.size() >= static_cast<std::size_t>(pool) &&
+          MemoryStore::count_at_most(*sql, req.filter, kExactScanMax + 1) <= kExactScanMax) {
         // A selective filter: score its items exactly when there are few enough.
         auto rows =
             MemoryStore::vectors_of(*sql, req.filter, embedder_.model_id(), kExactScanMax + 1);

@@ -1,6 +1,7 @@
 // memory/src/store.cpp — SQL of the memory core (portable except the full-text query).
 #include "store.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -175,28 +176,67 @@ std::vector<Candidate> MemoryStore::fts_candidates(soci::session& s, Dialect dia
                                                    const ItemFilter& f, int limit) {
   std::vector<Candidate> out;
   if (tokens.empty()) return out;
-  std::string q;
-  Binds b;
-  if (dialect == Dialect::Sqlite) {
-    q = "SELECT m.seq, bm25(memory_items_fts) AS s FROM memory_items_fts JOIN memory_items m ON "
-        "m.seq = memory_items_fts.rowid WHERE memory_items_fts MATCH :q";
-    b.push_back(sqlite_match(tokens));
-    append_filter(q, b, f);
-    q += " ORDER BY s LIMIT :n";
-  } else {
-    q = "SELECT m.seq, ts_rank(m.tsv, qq.q) AS s FROM memory_items m, (SELECT " +
-        postgres_tsquery(tokens) + " AS q) qq WHERE m.tsv @@ qq.q";
-    for (const auto& t : tokens) b.push_back(t);
-    append_filter(q, b, f);
-    q += " ORDER BY s DESC, m.seq DESC LIMIT :n";
+  // First the best `top` matches of the whole table (the engine ranks without touching the items
+  // table), then the filters; when a selective filter leaves fewer than `limit`, again with the
+  // filters applied to every match.
+  const int top = std::max(limit * 8, 240);
+  for (const bool full : {false, true}) {
+    std::string q;
+    Binds b;
+    if (dialect == Dialect::Sqlite) {
+      const std::string match =
+          "SELECT rowid AS r, bm25(memory_items_fts) AS s FROM memory_items_fts WHERE "
+          "memory_items_fts MATCH :q";
+      b.push_back(sqlite_match(tokens));
+      if (full) {
+        q = "SELECT m.seq, f.s FROM (" + match +
+            ") f JOIN memory_items m ON m.seq = f.r WHERE 1 = 1";
+      } else {
+        q = "SELECT m.seq, f.s FROM (" + match +
+            " ORDER BY s LIMIT :k) f JOIN memory_items m ON m.seq = f.r WHERE 1 = 1";
+        b.push_back(Bind(top));
+      }
+      append_filter(q, b, f);
+      q += " ORDER BY f.s LIMIT :n";
+    } else {
+      const std::string match =
+          "SELECT i.seq AS r, ts_rank(i.tsv, qq.q) AS s FROM memory_items i, (SELECT " +
+          postgres_tsquery(tokens) + " AS q) qq WHERE i.tsv @@ qq.q";
+      for (const auto& t : tokens) b.push_back(t);
+      if (full) {
+        q = "SELECT m.seq, f.s FROM (" + match +
+            ") f JOIN memory_items m ON m.seq = f.r WHERE 1 = 1";
+      } else {
+        q = "SELECT m.seq, f.s FROM (" + match +
+            " ORDER BY s DESC LIMIT :k) f JOIN memory_items m ON m.seq = f.r WHERE 1 = 1";
+        b.push_back(Bind(top));
+      }
+      append_filter(q, b, f);
+      q += " ORDER BY f.s DESC, m.seq DESC LIMIT :n";
+    }
+    b.push_back(Bind(limit));
+    out.clear();
+    sql::for_each_row(s, q, b, [&](const soci::row& r) {
+      Json v = sql::column(r, 1);
+      double score = v.is_number()   ? v.get<double>()
+                     : v.is_string() ? std::stod(v.get<std::string>())
+                                     : 0.0;
+      out.push_back({sql::column_int(r, 0), dialect == Dialect::Sqlite ? -score : score});
+    });
+    if (static_cast<int>(out.size()) >= limit) break;
   }
-  b.push_back(Bind(limit));
-  sql::for_each_row(s, q, b, [&](const soci::row& r) {
-    Json v = sql::column(r, 1);
-    double score = v.is_number() ? v.get<double>() : 0.0;
-    out.push_back({sql::column_int(r, 0), dialect == Dialect::Sqlite ? -score : score});
-  });
   return out;
+}
+
+long long MemoryStore::count_at_most(soci::session& s, const ItemFilter& f, long long cap) {
+  std::string q = "SELECT COUNT(*) FROM (SELECT 1 FROM memory_items m WHERE 1 = 1";
+  Binds b;
+  append_filter(q, b, f);
+  q += " LIMIT :c) x";
+  b.push_back(Bind(cap));
+  long long n = 0;
+  sql::for_each_row(s, q, b, [&](const soci::row& r) { n = sql::column_int(r, 0); });
+  return n;
 }
 
 std::vector<Candidate> MemoryStore::recency_candidates(soci::session& s, const ItemFilter& f,

@@ -92,6 +92,8 @@ class MemoryStore {
                                        const ItemFilter& filter);
   /// Number of visible items.
   static long long count(soci::session& sql, const ItemFilter& filter);
+  /// Number of visible items, counting at most `cap` (cheap for large sets).
+  static long long count_at_most(soci::session& sql, const ItemFilter& filter, long long cap);
   /// Vectors of up to `limit` visible items (for exact search under selective filters).
   static std::vector<std::pair<long long, std::string>> vectors_of(soci::session& sql,
                                                                    const ItemFilter& filter,
