@@ -69,31 +69,34 @@ Json item_json(Json row) {
 
 }  // namespace
 
-void MemoryStore::append_filter(std::string& q, Binds& b, const ItemFilter& f) {
+void MemoryStore::append_filter(std::string& q, Binds& b, const ItemFilter& f, bool by_seq) {
+  auto col = [by_seq](const char* c) {
+    return by_seq ? "(" + std::string(c) + " || '')" : std::string(c);
+  };
   q += " AND m.deleted_at IS NULL";
   if (!f.include_archived) q += " AND m.archived_at IS NULL";
   if (!f.owner_id.empty()) {
-    q += " AND m.owner_id = :o";
+    q += " AND " + col("m.owner_id") + " = :o";
     b.push_back(f.owner_id);
   }
   if (!f.thread_id.empty()) {
-    q += " AND m.thread_id = :th";
+    q += " AND " + col("m.thread_id") + " = :th";
     b.push_back(f.thread_id);
   }
   if (!f.agent_id.empty()) {
-    q += " AND m.agent_id = :ag";
+    q += " AND " + col("m.agent_id") + " = :ag";
     b.push_back(f.agent_id);
   }
   if (!f.tier.empty()) {
-    q += " AND m.tier = :ti";
+    q += " AND " + col("m.tier") + " = :ti";
     b.push_back(f.tier);
   }
   if (!f.from_ts.empty()) {
-    q += " AND m.created_at >= :f";
+    q += " AND " + col("m.created_at") + " >= :f";
     b.push_back(f.from_ts);
   }
   if (!f.to_ts.empty()) {
-    q += " AND m.created_at <= :to";
+    q += " AND " + col("m.created_at") + " <= :to";
     b.push_back(f.to_ts);
   }
   if (f.all_versions) return;
@@ -196,7 +199,7 @@ std::vector<Candidate> MemoryStore::fts_candidates(soci::session& s, Dialect dia
             " ORDER BY s LIMIT :k) f JOIN memory_items m ON m.seq = f.r WHERE 1 = 1";
         b.push_back(Bind(top));
       }
-      append_filter(q, b, f);
+      append_filter(q, b, f, !full);
       q += " ORDER BY f.s LIMIT :n";
     } else {
       const std::string match =
@@ -211,7 +214,7 @@ std::vector<Candidate> MemoryStore::fts_candidates(soci::session& s, Dialect dia
             " ORDER BY s DESC LIMIT :k) f JOIN memory_items m ON m.seq = f.r WHERE 1 = 1";
         b.push_back(Bind(top));
       }
-      append_filter(q, b, f);
+      append_filter(q, b, f, !full);
       q += " ORDER BY f.s DESC, m.seq DESC LIMIT :n";
     }
     b.push_back(Bind(limit));
@@ -265,7 +268,7 @@ std::vector<Json> MemoryStore::rows_by_seq(soci::session& s, const std::vector<l
     b.push_back(Bind(seqs[i]));
   }
   q += ")";
-  append_filter(q, b, f);
+  append_filter(q, b, f, true);
   std::map<long long, Json> by_seq;
   sql::for_each_row(s, q, b, [&](const soci::row& r) {
     Json j = item_json(item_row(r));

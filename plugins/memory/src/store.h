@@ -126,8 +126,10 @@ class MemoryStore {
   static Json export_items(soci::session& sql, const ItemFilter& filter, long long after_seq,
                            int limit);
   /// Appends the WHERE conditions of `filter` on alias `m` (each starting with " AND ").
+  /// `by_seq`: the rows are already chosen by seq (a lookup), so the filter columns are wrapped
+  /// (`col || ''`) to keep SQLite's planner (no ANALYZE statistics) from scanning an owner index.
   static void append_filter(std::string& q, std::vector<jarvis::sql::Bind>& b,
-                            const ItemFilter& filter);
+                            const ItemFilter& filter, bool by_seq = false);
 };
 
 }  // namespace jarvis::memory
