@@ -11,6 +11,7 @@
 #include "core.h"
 #include "jarvis/error.h"
 #include "jarvis/http.h"
+#include "jarvis/list.h"
 #include "jarvis/strings.h"
 
 namespace jarvis::memory {
@@ -71,11 +72,28 @@ void register_routes(Host& host, MemoryCore& core) {
          SearchRequest s;
          s.query = short_param(req, "q", 2000);
          s.filter = filter_of(*c, req);
-         s.limit = static_cast<int>(req.query_int("limit", 10, 1, 100));
+         // The one list envelope (jarvis/list.h) over the ranked hits: a page of at most
+         // `limit` hits from `offset`, within the search window of the 100 best.
+         const jarvis::PageRequest page = jarvis::page_request(req, 10, 100);
+         const long long window = std::min<long long>(page.offset + page.limit, 100);
+         s.limit = static_cast<int>(std::max<long long>(window, 1));
          c->ensure_index_loaded();
          Json r = c->search->run(s);
-         c->note_hits(r);
-         return Response::json(200, r);
+         Json hits = r["items"];
+         Json items = Json::array();
+         for (long long i = page.offset; i < page.offset + page.limit && i < (long long)hits.size();
+              ++i) {
+           items.push_back(hits[static_cast<std::size_t>(i)]);
+         }
+         // Fewer hits than asked for is every match; a full window may have more behind it.
+         const bool capped = static_cast<long long>(hits.size()) >= s.limit;
+         Json out = jarvis::list_page(items, static_cast<long long>(hits.size()), page, capped);
+         if (capped && window < 100) out["has_more"] = true;
+         for (auto it = r.begin(); it != r.end(); ++it) {
+           if (it.key() != "items") out[it.key()] = it.value();
+         }
+         c->note_hits(out);
+         return Response::json(200, out);
        }});
   host.routes().add(
       {.method = "POST",
@@ -138,7 +156,12 @@ void register_routes(Host& host, MemoryCore& core) {
              r.headers.set("X-Next-After", std::to_string(next.get<long long>()));
            return r;
          }
-         return Response::json(200, {{"items", items}, {"next_after", next}});
+         // Cursor-paged like the event log: the log envelope without `total`, plus next_after.
+         return Response::json(200, {{"items", items},
+                                     {"limit", limit},
+                                     {"offset", 0},
+                                     {"has_more", !next.is_null()},
+                                     {"next_after", next}});
        }});
   host.routes().add(
       {.method = "DELETE",
