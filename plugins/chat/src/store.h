@@ -136,7 +136,9 @@ class ChatStore {
   static long long active_steps_of_user(soci::session& sql, const std::string& user_id,
                                         const std::string& since);
   /// Marks the step running (from queued, or taking over its own earlier run after a crash)
-  /// unless another step of the thread is running with a heartbeat newer than `stale_before`.
+  /// unless another step of the thread is running with a heartbeat newer than `stale_before`, or
+  /// an older step of the thread (created after `stale_before`, not cancelled) is still queued:
+  /// the steps of a thread run one at a time, in the order of their messages.
   /// Returns the step's status afterwards ("running" when this call may run it).
   static std::string start_step(soci::session& sql, const std::string& id,
                                 const std::string& thread_id, const std::string& stale_before);

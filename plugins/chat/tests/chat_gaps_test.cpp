@@ -228,5 +228,30 @@ TEST(ChatChannelKeys, AStaleKeyIsReplacedByOneNewThread) {
   EXPECT_EQ(chat::ChatStore::channel_thread(*s, "sms", "ext", "usr_1", "thr_4").first, "thr_4");
 }
 
+// The steps of a thread start in the order of their messages, whichever task a worker claims
+// first: a newer step waits while an older one is queued or running; an older step queued
+// before the stale window (its task lost) holds nobody.
+TEST(ChatSteps, StepsOfAThreadStartInTheOrderOfTheirMessages) {
+  ChatHost h(Backend::Sqlite);
+  auto db = jarvis::host::SqlDatabase::open(h.env["APP_DB"], 2, "chat-steps-test");
+  auto s = db->session();
+  const std::string fresh = jarvis::iso_from_now(-600000);
+  chat::ChatStore::create_step(*s, "stp_a", "thr_order", "usr_1", "msg_a", "trc_a");
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // a later created_at
+  chat::ChatStore::create_step(*s, "stp_b", "thr_order", "usr_1", "msg_b", "trc_b");
+  EXPECT_EQ(chat::ChatStore::start_step(*s, "stp_b", "thr_order", fresh), "busy")
+      << "the newer step must not overtake a queued older one";
+  EXPECT_EQ(chat::ChatStore::start_step(*s, "stp_a", "thr_order", fresh), "running");
+  EXPECT_EQ(chat::ChatStore::start_step(*s, "stp_b", "thr_order", fresh), "busy");
+  chat::ChatStore::finish_step(*s, "stp_a", "done", "", false, "");
+  EXPECT_EQ(chat::ChatStore::start_step(*s, "stp_b", "thr_order", fresh), "running");
+  // Another thread is not held by this one; a queued step older than the window holds nobody.
+  chat::ChatStore::create_step(*s, "stp_c", "thr_other", "usr_1", "msg_c", "trc_c");
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  chat::ChatStore::create_step(*s, "stp_d", "thr_other", "usr_1", "msg_d", "trc_d");
+  EXPECT_EQ(chat::ChatStore::start_step(*s, "stp_d", "thr_other", jarvis::iso_from_now(1000)),
+            "running");
+}
+
 }  // namespace chat_gaps_test
 }  // namespace chat_test
