@@ -14,6 +14,7 @@ PACKAGES=(
   libhnswlib-dev
   pocketsphinx libpocketsphinx-dev pocketsphinx-en-us pocketsphinx-testdata
   libopusfile-dev opus-tools
+  libsystemd-dev
 )
 
 missing=()
