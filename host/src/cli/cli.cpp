@@ -11,7 +11,9 @@
 #include <map>
 #include <sstream>
 
+#include "cli/db_commands.h"
 #include "cli/host_commands.h"
+#include "cli/ops_commands.h"
 #include "config/config.h"
 #include "core/app.h"
 #include "jarvis/commands.h"
@@ -31,12 +33,15 @@ const char* kUsage =
     "  serve [--no-migrate]          apply pending migrations and serve HTTP on "
     "BIND_HOST:BIND_PORT\n"
     "  migrate [--status] [--json]   apply pending migrations (or show their status)\n"
-    "  doctor [--json] [--fix]       check config, database, migrations, plugins, port, data dirs\n"
+    "  doctor [--json] [--fix] [--offline]  check config, database, migrations, plugins, port,\n"
+    "                                data dirs and external dependencies (outage classes)\n"
     "  plugins list [--json] [--local]  every plugin and its state (a running server's view)\n"
     "  plugins info NAME [--json]    one plugin: manifest, config keys, state and reason\n"
     "  config show [--json]          effective configuration with each value's source\n"
     "  routes [--json|--markdown]    the route table (the API reference is generated from it)\n"
     "  version [--json]              host version, SDK version and ABI tag\n"
+    "  db backup|restore|list        database snapshots (jarvis db --help)\n"
+    "  secrets scan [PATH...] [--json]  credential scan of the tree (never prints a secret)\n"
     "\n"
     "Commands from the host's services and plugins: run `jarvis help` to list them.\n"
     "Configuration: defaults < jarvis.yaml < .env < environment. Exit codes: 0 ok, 1 failure, 2 "
@@ -77,6 +82,16 @@ int run_cli(int argc, char** argv, char** envp) {
   std::string yaml_path = yaml_env ? yaml_env : cwd + "/jarvis.yaml";
 
   if (cmd == "version") return cmd_version(rest, std::cout);
+  if (cmd == "secrets") {  // needs no configuration: it must run even when .env is broken
+    ConfigStore none;
+    CliContext sctx{none, cwd, std::cout, std::cerr, std::cin};
+    try {
+      return cmd_secrets(sctx, rest);
+    } catch (const jarvis::UsageError& e) {
+      std::cerr << "jarvis secrets: " << e.what() << "\n";
+      return 2;
+    }
+  }
 
   ConfigStore store;
   try {
@@ -95,6 +110,8 @@ int run_cli(int argc, char** argv, char** envp) {
     if (cmd == "plugins") return cmd_plugins(ctx, rest);
     if (cmd == "config") return cmd_config(ctx, rest);
     if (cmd == "routes") return cmd_routes(ctx, rest);
+    // Before any Application: a restore must not open the database it replaces.
+    if (cmd == "db") return cmd_db(ctx, rest);
 
     // Registered commands (host services and plugins): jarvis <group> <name> [args…]
     Application app(store, cwd);

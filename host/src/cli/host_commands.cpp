@@ -1,6 +1,8 @@
 // host/src/cli/host_commands.cpp — serve, migrate, doctor, plugins, config, routes, version.
 #include "cli/host_commands.h"
 
+#include "cli/ops_commands.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <curl/curl.h>
@@ -19,6 +21,7 @@
 #include "config/host_settings.h"
 #include "system/system_state.h"
 #include "core/app.h"
+#include "db/backup_service.h"
 #include "db/migrations.h"
 #include "db/sql_database.h"
 #include "http/router.h"
@@ -256,7 +259,8 @@ int cmd_config(CliContext& ctx, const std::vector<std::string>& args) {
   Args a = Args::parse(std::vector<std::string>(args.begin() + 1, args.end()), {"--json"}, {});
   jarvis::Json host = jarvis::Json::array();
   std::vector<SettingDecl> decls = host_setting_decls();
-  for (const auto* extra : {&auth_setting_decls(), &system_setting_decls()}) {
+  for (const auto* extra :
+       {&auth_setting_decls(), &system_setting_decls(), &backup_setting_decls()}) {
     decls.insert(decls.end(), extra->begin(), extra->end());
   }
   for (const auto& d : decls) {
@@ -365,6 +369,8 @@ struct Check {
   std::string fix_hint;
   /// Plugin checks: the running server's health report of the plugin (null without a server).
   jarvis::Json health = nullptr;
+  /// Dependency checks: {dependency, plugin, env, url, outage_class, …} (ops_commands.h).
+  jarvis::Json dependency = nullptr;
 };
 
 // True when `host:port` can be bound right now (nobody listens there).
@@ -393,7 +399,7 @@ bool dir_writable(const fs::path& dir) {
 }  // namespace
 
 int cmd_doctor(CliContext& ctx, const std::vector<std::string>& args) {
-  Args a = Args::parse(args, {"--json", "--fix"}, {});
+  Args a = Args::parse(args, {"--json", "--fix", "--offline"}, {"--probe-timeout-ms"});
   std::vector<Check> checks;
   std::vector<std::string> fixed;
 
@@ -472,11 +478,16 @@ int cmd_doctor(CliContext& ctx, const std::vector<std::string>& args) {
   }
   if (settings) {
     bool free = port_free(settings->bind_host, settings->bind_port);
+    const std::string where = settings->bind_host + ":" + std::to_string(settings->bind_port);
+    // A busy port held by a jarvis that answers /readyz is this host running, not a conflict.
+    std::string running_url;
+    const bool running = !free && ask_running_server(*settings, running_url).has_value();
     checks.push_back(
-        {"port", free,
-         settings->bind_host + ":" + std::to_string(settings->bind_port) +
-             (free ? " is free" : " is in use (another process, maybe a running jarvis)"),
-         free ? "" : "stop the other process or set BIND_PORT"});
+        {"port", free || running,
+         where + (free      ? " is free"
+                  : running ? " is in use by a running jarvis (" + running_url + "/readyz answered)"
+                            : " is in use by another process (not a jarvis answering /readyz)"),
+         free || running ? "" : "stop the other process or set BIND_PORT"});
     std::vector<fs::path> dirs{fs::path(ctx.cwd) / "var"};
     if (settings->database_url.find("://") == std::string::npos ||
         settings->database_url.rfind("sqlite://", 0) == 0) {
@@ -493,6 +504,24 @@ int cmd_doctor(CliContext& ctx, const std::vector<std::string>& args) {
     }
   }
 
+  // External dependencies (model providers, GitHub, Evolution API, transcription, embeddings):
+  // one short unauthenticated GET each, with the outage class of a failure (decision 0060).
+  if (!a.flag("--offline")) {
+    long timeout_ms = 3000;
+    try {
+      timeout_ms = std::stol(a.option("--probe-timeout-ms", "3000"));
+    } catch (const std::exception&) {
+      throw jarvis::UsageError("--probe-timeout-ms wants a number of milliseconds");
+    }
+    if (timeout_ms < 1 || timeout_ms > 60000) {
+      throw jarvis::UsageError("--probe-timeout-ms must be between 1 and 60000");
+    }
+    for (auto& d : dependency_checks(ctx.store, timeout_ms)) {
+      checks.push_back({d.name, d.passed, d.message, d.fix_hint});
+      checks.back().dependency = std::move(d.detail);
+    }
+  }
+
   bool all = std::all_of(checks.begin(), checks.end(), [](const Check& c) { return c.passed; });
   if (a.flag("--json")) {
     jarvis::Json items = jarvis::Json::array();
@@ -502,6 +531,11 @@ int cmd_doctor(CliContext& ctx, const std::vector<std::string>& args) {
                        {"message", c.message},
                        {"fix_hint", c.fix_hint}});
       if (!c.health.is_null()) items.back()["health"] = c.health;
+      if (!c.dependency.is_null()) {
+        for (auto it = c.dependency.begin(); it != c.dependency.end(); ++it) {
+          items.back()[it.key()] = it.value();
+        }
+      }
     }
     print_json(ctx.out, {{"ok", all}, {"checks", items}, {"fixed", fixed}});
   } else {

@@ -1,0 +1,139 @@
+// host/src/cli/ops_commands.cpp — `jarvis secrets scan` and doctor's dependency checks.
+#include "cli/ops_commands.h"
+
+#include <future>
+#include <stdexcept>
+
+#include "jarvis/commands.h"
+#include "ops/dependency_probe.h"
+#include "ops/secret_scan.h"
+
+namespace jarvis::host {
+namespace ops_commands_impl {
+
+constexpr const char* kSecretsUsage =
+    "usage: jarvis secrets scan [PATH...] [--allow FILE] [--json]\n"
+    "  Without PATH: the git-tracked files of the current directory's repository (every file when\n"
+    "  it is not one), plus .env and token files when present. Prints path:line:kind "
+    "fingerprint=HEX\n"
+    "  per finding (never the secret). Allow-list: ./.secret-scan-allow (path:GLOB # reason,\n"
+    "  fingerprint:HEX # reason). Exit 0 clean, 1 findings, 2 usage or a bad allow-list.\n";
+
+std::string fix_hint_for(ops::OutageClass c, const ops::Dependency& d) {
+  switch (c) {
+    case ops::OutageClass::DnsResolution:
+      return "the host name in " + d.env + " does not resolve: check the spelling and DNS";
+    case ops::OutageClass::Timeout:
+      return "no answer in time: check a firewall or proxy, or whether the server is overloaded";
+    case ops::OutageClass::NetworkUnreachable:
+      return "nothing accepts connections at " + d.env + ": start the server or fix host/port";
+    case ops::OutageClass::ProviderUnavailable:
+      return "the provider answered with an error (5xx/429) or broken HTTP/TLS: retry later or "
+             "check its status page";
+    case ops::OutageClass::ConfigInvalid:
+      return "fix the URL in " + d.env;
+    case ops::OutageClass::None:
+      break;
+  }
+  return "";
+}
+
+}  // namespace ops_commands_impl
+
+using namespace ops_commands_impl;
+
+int cmd_secrets(CliContext& ctx, const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    (args.empty() ? ctx.err : ctx.out) << kSecretsUsage;
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] != "scan") {
+    ctx.err << "jarvis secrets: unknown command '" << args[0] << "'\n" << kSecretsUsage;
+    return 2;
+  }
+  Args a =
+      Args::parse(std::vector<std::string>(args.begin() + 1, args.end()), {"--json"}, {"--allow"});
+  ops::ScanOptions opt;
+  opt.root = ctx.cwd;
+  opt.paths = a.positionals();
+  const std::string allow_file = a.option("--allow", ctx.cwd + "/.secret-scan-allow");
+  try {
+    opt.allow = ops::AllowList::load(allow_file);
+  } catch (const std::invalid_argument& e) {
+    ctx.err << "jarvis secrets scan: invalid allow-list: " << e.what() << "\n";
+    return 2;
+  }
+  ops::ScanReport r;
+  try {
+    r = ops::scan_tree(opt);
+  } catch (const std::runtime_error& e) {
+    ctx.err << "jarvis secrets scan: " << e.what() << "\n";
+    return 2;
+  }
+  const auto unused = opt.paths.empty() || r.git ? opt.allow.unused() : std::vector<std::string>{};
+  if (a.flag("--json")) {
+    jarvis::Json items = jarvis::Json::array();
+    for (const auto& f : r.findings) {
+      items.push_back(
+          {{"path", f.path}, {"line", f.line}, {"kind", f.kind}, {"fingerprint", f.fingerprint}});
+    }
+    ctx.out << jarvis::Json{{"ok", r.findings.empty()},
+                            {"findings", items},
+                            {"allowed", r.allowed},
+                            {"files_scanned", r.files_scanned},
+                            {"files_skipped", r.files_skipped},
+                            {"source", r.git ? "git ls-files" : "directory walk"},
+                            {"local_secret_files", r.local_secret_files},
+                            {"protected_local_secrets", r.protected_local_secrets},
+                            {"unused_allow_entries", unused}}
+                   .dump(2)
+            << "\n";
+  } else {
+    for (const auto& f : r.findings) ctx.out << ops::format_finding(f) << "\n";
+  }
+  for (const auto& u : unused) {
+    ctx.err << "jarvis secrets scan: allow-list entry matched nothing (remove it?): " << u << "\n";
+  }
+  ctx.err << "secret scan: " << r.findings.size() << " finding(s) in " << r.files_scanned
+          << " file(s) (" << (r.git ? "git ls-files" : "directory walk") << "; " << r.allowed
+          << " allow-listed, " << r.files_skipped << " skipped as binary/large/symlink, "
+          << r.local_secret_files.size() << " local secret file(s) checked, "
+          << r.protected_local_secrets << " credential(s) in protected local files)\n";
+  return r.findings.empty() ? 0 : 1;
+}
+
+std::vector<DependencyCheck> dependency_checks(const ConfigStore& store, long timeout_ms) {
+  const auto deps = ops::configured_dependencies(store);
+  std::vector<std::future<ops::ProbeResult>> probes;
+  probes.reserve(deps.size());
+  for (const auto& d : deps) {
+    probes.push_back(std::async(std::launch::async, [url = d.url + d.probe_path, timeout_ms] {
+      return ops::probe_http(url, timeout_ms);
+    }));
+  }
+  std::vector<DependencyCheck> out;
+  for (std::size_t i = 0; i < deps.size(); ++i) {
+    const auto& d = deps[i];
+    ops::ProbeResult r = probes[i].get();
+    const std::string url = ops::redact_probe_url(d.url);
+    DependencyCheck c;
+    c.name = "dependency:" + d.name;
+    c.passed = r.ok;
+    c.message = url + d.probe_path + ": " +
+                (r.ok ? "reachable (" + r.detail + ")"
+                      : std::string(to_string(r.outage)) + " (" + r.detail + ")");
+    c.fix_hint = fix_hint_for(r.outage, d);
+    c.detail = {{"dependency", d.name},
+                {"plugin", d.plugin},
+                {"env", d.env},
+                {"url", url},
+                {"outage_class",
+                 r.ok ? jarvis::Json(nullptr) : jarvis::Json(std::string(to_string(r.outage)))},
+                {"http_status", r.http_status},
+                {"os_errno", r.os_errno}};
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace jarvis::host

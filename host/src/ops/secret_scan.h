@@ -1,0 +1,104 @@
+// host/src/ops/secret_scan.h — the built-in credential scanner behind `jarvis secrets scan` and
+// `make secret-scan` (decision 0059). It finds provider keys (GitHub, OpenAI, Anthropic, Google,
+// AWS, Slack), private keys and high-entropy values assigned to secret-looking names, and reports
+// each finding as path, line, kind and a short fingerprint — never the secret's bytes.
+//
+//   using namespace jarvis::host::ops;
+//   ScanOptions opt{.root = "/work/main"};            // no paths: git ls-files + local secret
+//   files opt.allow = AllowList::load(opt.root + "/.secret-scan-allow");   // throws on a bad entry
+//   ScanReport r = scan_tree(opt);
+//   for (const Finding& f : r.findings) std::cout << format_finding(f) << "\n";
+//   return r.findings.empty() ? 0 : 1;
+//
+//   std::vector<Finding> hits = scan_text("config.env", "OPENAI_API_KEY=sk-…");  // one buffer
+//
+// Thread-safety: every function is pure or works on its own arguments.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jarvis::host::ops {
+
+/// One credential found. `fingerprint` is the first 12 hex digits of the SHA-256 of the matched
+/// secret: stable across runs (so an allow-list can name it), useless for recovering a random key.
+struct Finding {
+  std::string path;         ///< as given or relative to the scan root
+  std::size_t line = 0;     ///< 1-based; 0 for a finding about the file itself
+  std::string kind;         ///< "openai_key", "secret_assignment", "secret_file_tracked", …
+  std::string fingerprint;  ///< 12 hex digits
+  bool allowed = false;     ///< suppressed by the allow-list (counted, not reported as a finding)
+};
+
+/// Shannon entropy of `s` in bits per character (0 for an empty string).
+double shannon_entropy(std::string_view s);
+
+/// True for values that are obviously not a real credential: `${VAR}`, `$(cmd)`, `<key>`,
+/// `{{x}}`, words such as "your", "example", "placeholder", "changeme", "dummy", "redacted",
+/// runs of one repeated character, ellipses.
+bool looks_like_placeholder(std::string_view value);
+
+/// Every credential in `text` (a file's content); `path` is copied into the findings.
+std::vector<Finding> scan_text(const std::string& path, std::string_view text);
+
+/// The allow-list file (`.secret-scan-allow`): one entry a line, each with its justification —
+///   path:GLOB        # why every finding in matching files is a fake (fnmatch; * crosses /)
+///   fingerprint:HEX  # why this one finding (anywhere) is not a real credential
+/// Blank lines and lines starting with `#` are ignored. An entry without a `# reason`, an unknown
+/// entry type or a fingerprint that is not 12 hex digits is refused (std::invalid_argument naming
+/// the line), so nothing is allow-listed without a stated reason.
+class AllowList {
+ public:
+  /// Reads `file`; a missing file is an empty list.
+  static AllowList load(const std::string& file);
+  /// Parses allow-list text; `origin` names it in errors.
+  static AllowList parse(std::string_view text, const std::string& origin = "allow-list");
+  /// True (and the entry counted as used) when `f` is allow-listed.
+  bool allows(const Finding& f);
+  /// Entries that allowed nothing so far, as "line N: entry" (stale entries to remove).
+  std::vector<std::string> unused() const;
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    bool is_path = false;
+    std::string pattern;  ///< glob or fingerprint
+    std::size_t line = 0;
+    std::size_t uses = 0;
+  };
+  std::vector<Entry> entries_;
+};
+
+/// What to scan.
+struct ScanOptions {
+  /// Directory paths are reported relative to; also where `git ls-files` runs without `paths`.
+  std::string root = ".";
+  /// Files or directories to scan. Empty: the tracked files of the git repository at `root` (a
+  /// plain directory walk when `root` is not in one), plus the local secret files when present.
+  std::vector<std::string> paths;
+  AllowList allow;
+  std::size_t max_file_bytes = 4u << 20;  ///< larger files are skipped (counted)
+};
+
+/// The outcome of a scan.
+struct ScanReport {
+  std::vector<Finding> findings;  ///< not allow-listed: any one fails the scan
+  std::size_t allowed = 0;        ///< findings suppressed by the allow-list
+  std::size_t files_scanned = 0;
+  std::size_t files_skipped = 0;                ///< binary, too large, symlinks, unreadable
+  std::vector<std::string> local_secret_files;  ///< .env / token files checked, relative paths
+  /// Findings inside local secret files that are protected (untracked, git-ignored, mode 0600):
+  /// that is where credentials belong, so they are counted, not failed.
+  std::size_t protected_local_secrets = 0;
+  bool git = false;  ///< the file list came from `git ls-files`
+};
+
+/// Scans as `opt` says. Throws std::runtime_error when a named path does not exist.
+ScanReport scan_tree(ScanOptions& opt);
+
+/// "path:line:kind fingerprint=HEX" — the only form a finding is ever printed in.
+std::string format_finding(const Finding& f);
+
+}  // namespace jarvis::host::ops

@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# scripts/release-evidence.sh — `make release-evidence` ("Release Evidence", docs/runbook.md;
+# docs/release-checklist.md; decision 0062). Runs the evidence commands and writes
+# docs/reports/release-evidence-YYYYMMDD.md:
+#   1. secret scan            jarvis secrets scan --json (the tree; never prints a secret)
+#   2. doctor                 jarvis doctor --json (this checkout's configuration; outage classes)
+#   3. readiness soak         a scratch host (scratch database, free port): /readyz polled
+#   4. backup/restore drill   on a scratch copy of the database: backup, change, restore, verify
+#   5. test summary           the last ctest run recorded under $BUILD_DIR/Testing, if any
+# The report holds no secret values: findings are fingerprints, URLs are redacted by doctor, every
+# configured secret-looking value is replaced by [redacted], and the finished report is itself
+# secret-scanned (a finding deletes it and fails the run).
+#
+# usage: scripts/release-evidence.sh
+# environment:
+#   BUILD_DIR (build), JARVIS_BIN ($BUILD_DIR/bin/jarvis)
+#   RELEASE_EVIDENCE_OUT   report path (default docs/reports/release-evidence-$(date -u +%Y%m%d).md)
+#   RELEASE_SOAK_SECONDS   readiness soak length, one /readyz a second (default 10)
+#   DOCTOR_PROBE_TIMEOUT_MS  per-dependency probe timeout (default 3000)
+# exit: 0 every mandatory item passed (secret scan, readiness, drill when available), 1 otherwise.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+cd "$root"
+build_dir=${BUILD_DIR:-build}
+case "$build_dir" in /*) ;; *) build_dir="$root/$build_dir" ;; esac
+jarvis=${JARVIS_BIN:-$build_dir/bin/jarvis}
+day=$(date -u +%Y%m%d)
+out=${RELEASE_EVIDENCE_OUT:-$root/docs/reports/release-evidence-$day.md}
+soak=${RELEASE_SOAK_SECONDS:-10}
+probe_ms=${DOCTOR_PROBE_TIMEOUT_MS:-3000}
+
+if [ ! -x "$jarvis" ]; then
+  echo "release-evidence: no host binary at $jarvis (make build)" >&2
+  exit 1
+fi
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/jarvis-release-evidence.XXXXXX")
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+  fi
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+report="$scratch/report.md"
+results=()  # "item|PASS/FAIL/SKIP|note"
+result() { results+=("$1|$2|$3"); }
+section() { printf '\n## %s\n\n' "$1" >>"$report"; }
+fence() {  # lang file
+  { printf '```%s\n' "$1"; cat "$2"; printf '\n```\n'; } >>"$report"
+}
+
+# --- 1. secret scan ---------------------------------------------------------------------------
+"$jarvis" secrets scan --json >"$scratch/scan.json" 2>"$scratch/scan.err"
+scan_rc=$?
+section "1. Secret scan (\`make secret-scan\`)"
+{
+  echo "Command: \`jarvis secrets scan --json\` in the checkout — exit $scan_rc."
+  echo
+  echo "Summary: $(tail -1 "$scratch/scan.err")"
+  echo
+  echo "Findings are path:line:kind and a fingerprint (first 12 hex digits of the SHA-256); the"
+  echo "scanner never prints a matched value."
+} >>"$report"
+fence json "$scratch/scan.json"
+case $scan_rc in
+  0) result "secret scan" PASS "no findings" ;;
+  *) result "secret scan" FAIL "exit $scan_rc: see section 1" ;;
+esac
+
+# --- 2. doctor --------------------------------------------------------------------------------
+"$jarvis" doctor --json --probe-timeout-ms "$probe_ms" >"$scratch/doctor.json" 2>"$scratch/doctor.err"
+doctor_rc=$?
+section "2. Doctor (\`jarvis doctor --json\`)"
+{
+  echo "Command: \`jarvis doctor --json --probe-timeout-ms $probe_ms\` with this checkout's"
+  echo "configuration — exit $doctor_rc. Each configured external dependency is probed once,"
+  echo "unauthenticated; a failure carries its outage class (\`dns_resolution\`, \`timeout\`,"
+  echo "\`network_unreachable\`, \`provider_unavailable\`)."
+} >>"$report"
+fence json "$scratch/doctor.json"
+if [ $doctor_rc -eq 0 ]; then
+  result "doctor" PASS "every check passed"
+else
+  classes=$(grep -o '"outage_class": "[a-z_]*"' "$scratch/doctor.json" | sort | uniq -c |
+              sed 's/"outage_class": //; s/"//g' | tr -s ' ' | tr '\n' ',' | sed 's/,$//')
+  result "doctor" ATTENTION "exit $doctor_rc; outage classes:${classes:- none} (section 2)"
+fi
+
+# --- 3. readiness soak of a scratch host ---------------------------------------------------------
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$(( 20000 + RANDOM % 40000 ))
+    port_open 127.0.0.1 "$p" || { echo "$p"; return 0; }
+  done
+  return 1
+}
+mkdir -p "$scratch/host"
+host_env=(env -u DATABASE_URL APP_DB="$scratch/host/jarvis.db" LOG_LEVEL=warn
+          JARVIS_CONFIG_FILE="$scratch/host/none.yaml")
+section "3. Readiness soak (scratch host)"
+ready_ok=0
+if ! (cd "$scratch/host" && "${host_env[@]}" "$jarvis" migrate >"$scratch/migrate.log" 2>&1); then
+  echo "Migrations on the scratch database failed:" >>"$report"
+  fence text "$scratch/migrate.log"
+  result "readiness soak" FAIL "scratch migrations failed"
+elif ! port=$(free_port); then
+  result "readiness soak" FAIL "no free port"
+else
+  (cd "$scratch/host" && exec "${host_env[@]}" BIND_HOST=127.0.0.1 BIND_PORT="$port" \
+     "$jarvis" serve --no-migrate >"$scratch/serve.log" 2>&1) &
+  server_pid=$!
+  for _ in $(seq 1 60); do
+    code=$(curl -s -o "$scratch/readyz.json" -w '%{http_code}' -m 2 \
+             "http://127.0.0.1:$port/readyz" 2>/dev/null) || code=""
+    [ "$code" = "200" ] && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if [ "$code" != "200" ]; then
+    echo "The scratch host never answered /readyz 200 (last: '${code:-nothing}'). Log tail:" >>"$report"
+    tail -20 "$scratch/serve.log" >"$scratch/serve.tail"
+    fence text "$scratch/serve.tail"
+    result "readiness soak" FAIL "/readyz never 200"
+  else
+    good=0; total=0
+    for _ in $(seq 1 "$soak"); do
+      total=$((total + 1))
+      c=$(curl -s -o /dev/null -w '%{http_code}' -m 2 "http://127.0.0.1:$port/readyz") || c=""
+      [ "$c" = "200" ] && good=$((good + 1))
+      sleep 1
+    done
+    {
+      echo "\`curl http://127.0.0.1:$port/readyz\` on the built host (scratch database, free port):"
+      echo "$good of $total polls answered 200 over ${soak} s. First /readyz body:"
+    } >>"$report"
+    fence json "$scratch/readyz.json"
+    if [ "$good" -eq "$total" ]; then
+      ready_ok=1
+      result "readiness soak" PASS "$good/$total /readyz 200"
+    else
+      result "readiness soak" FAIL "$good/$total /readyz 200"
+    fi
+  fi
+  kill -TERM "$server_pid" 2>/dev/null
+  wait "$server_pid" 2>/dev/null
+  server_pid=""
+fi
+
+# --- 4. backup-and-restore drill on a scratch copy -------------------------------------------
+section "4. Backup-and-restore drill (scratch copy)"
+drill="$scratch/drill"
+mkdir -p "$drill/backups"
+drill_env=(env -u DATABASE_URL APP_DB="$drill/jarvis.db" LOG_LEVEL=warn
+           JARVIS_CONFIG_FILE="$drill/none.yaml")
+dj() { (cd "$drill" && "${drill_env[@]}" "$jarvis" "$@"); }
+dotenv_value() {  # KEY: its value in ./.env, if any
+  [ -f "$root/.env" ] && sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" "$root/.env" |
+    tail -1 | tr -d '"'"'"
+}
+configured_db=""
+database_url=${DATABASE_URL:-$(dotenv_value DATABASE_URL)}
+if [ -z "$database_url" ] || [[ "$database_url" == sqlite://* ]]; then
+  configured_db=${database_url#sqlite://}
+  [ -n "$configured_db" ] || configured_db=${APP_DB:-$(dotenv_value APP_DB)}
+  [ -n "$configured_db" ] || configured_db=var/jarvis.db
+  case "$configured_db" in /*) ;; *) configured_db="$root/$configured_db" ;; esac
+fi
+if ! "$jarvis" db backup --help >/dev/null 2>&1; then
+  echo "SKIPPED: this build has no \`jarvis db backup\` / \`jarvis db restore\` (issue 14 item 3 is" \
+       "not in this tree yet), so no drill could run. Re-run \`make release-evidence\` once it lands." \
+       >>"$report"
+  result "backup/restore drill" SKIP "jarvis db backup/restore not in this build"
+else
+  source_note="a fresh migrated scratch database"
+  if [ -n "$configured_db" ] && [ -f "$configured_db" ] && command -v sqlite3 >/dev/null; then
+    sqlite3 "$configured_db" ".backup '$drill/jarvis.db'" 2>"$drill/copy.err" &&
+      source_note="a copy of $configured_db (sqlite3 .backup)"
+  fi
+  log="$drill/drill.log"
+  step() { echo "\$ jarvis $*" >>"$log"; dj "$@" >>"$log" 2>&1; }
+  marker="drill-before-$day-$$"
+  later="drill-after-$day-$$"
+  pw="drill-password-$RANDOM$RANDOM"
+  ok=1
+  step migrate || ok=0
+  echo "$pw" | dj users add "$marker" --password-stdin >>"$log" 2>&1 || ok=0
+  counts() { sqlite3 "$drill/jarvis.db" "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name" |
+               while read -r t; do printf '%s=%s ' "$t" "$(sqlite3 "$drill/jarvis.db" "SELECT count(*) FROM \"$t\"")"; done; }
+  before=$(counts)
+  step db backup --to "$drill/backups" || ok=0
+  snapshot=$(ls -t "$drill/backups" 2>/dev/null | head -1)
+  echo "$pw" | dj users add "$later" --password-stdin >>"$log" 2>&1 || ok=0
+  if [ -n "$snapshot" ]; then
+    step db restore "$drill/backups/$snapshot" || step db restore "$drill/backups/$snapshot" --yes || ok=0
+  else
+    echo "no snapshot file was written to $drill/backups" >>"$log"; ok=0
+  fi
+  after=$(counts)
+  users=$(dj users list --json 2>/dev/null)
+  integrity=$(sqlite3 "$drill/jarvis.db" "PRAGMA integrity_check" 2>&1)
+  [[ "$users" == *"$marker"* ]] || { echo "restored database lacks $marker" >>"$log"; ok=0; }
+  [[ "$users" != *"$later"* ]] || { echo "restored database still has $later" >>"$log"; ok=0; }
+  [ "$before" = "$after" ] || { echo "row counts differ after restore" >>"$log"; ok=0; }
+  [ "$integrity" = "ok" ] || { echo "integrity_check: $integrity" >>"$log"; ok=0; }
+  {
+    echo "On $source_note: user \`$marker\` added, \`jarvis db backup\`, user \`$later\` added,"
+    echo "\`jarvis db restore\` of the snapshot; then \`$marker\` must exist, \`$later\` must not,"
+    echo "every table's row count must equal the count at backup time, and PRAGMA integrity_check"
+    echo "must say ok (it said: $integrity). Snapshot: ${snapshot:-none}."
+    echo
+    echo "Row counts at backup: \`${before}\`"
+    echo
+    echo "Row counts after restore: \`${after}\`"
+  } >>"$report"
+  sed "s/$pw/[redacted]/g" "$log" >"$log.safe"
+  fence text "$log.safe"
+  if [ $ok -eq 1 ]; then
+    result "backup/restore drill" PASS "snapshot restored, marker rows as expected"
+  else
+    result "backup/restore drill" FAIL "see section 4"
+  fi
+fi
+
+# --- 5. the last test run -----------------------------------------------------------------------
+section "5. Test summary (last ctest run)"
+last="$build_dir/Testing/Temporary/LastTest.log"
+if [ -f "$last" ]; then
+  passed=$(grep -c '^Test Passed\.' "$last" || true)
+  failed=$(grep -c '^Test Failed\.' "$last" || true)
+  started=$(grep -m1 '^Start testing:' "$last" | sed 's/^Start testing: //')
+  ended=$(grep '^End testing:' "$last" | tail -1 | sed 's/^End testing: //')
+  {
+    echo "From \`$(realpath --relative-to="$root" "$last" 2>/dev/null || echo "$last")\`: started"
+    echo "${started:-?}, ended ${ended:-? (still running or interrupted)}; $passed passed, $failed failed."
+  } >>"$report"
+  failed_list="$build_dir/Testing/Temporary/LastTestsFailed.log"
+  if [ "$failed" -gt 0 ] && [ -f "$failed_list" ]; then
+    echo "Failed tests:" >>"$report"
+    head -50 "$failed_list" >"$scratch/failed.txt"
+    fence text "$scratch/failed.txt"
+  fi
+  if [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]; then
+    result "test summary" PASS "$passed passed (last ctest run, $started)"
+  else
+    result "test summary" ATTENTION "$passed passed, $failed failed (last ctest run, $started)"
+  fi
+else
+  echo "No ctest run is recorded under \`$build_dir/Testing\`: run \`make test\` first." >>"$report"
+  result "test summary" SKIP "no ctest run recorded"
+fi
+
+# --- assemble, redact, self-scan --------------------------------------------------------------
+final="$scratch/final.md"
+{
+  echo "# Release evidence $day"
+  echo
+  echo "Generated by \`make release-evidence\` (scripts/release-evidence.sh) at $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  echo "on $(uname -srm), load average $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)."
+  echo "Commit \`$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\`" \
+       "($(git status --porcelain 2>/dev/null | grep -vc '^??' || true) tracked file(s) modified);" \
+       "host \`$("$jarvis" version 2>/dev/null)\`. Checklist: docs/release-checklist.md."
+  echo
+  echo "| Item | Result | Note |"
+  echo "|---|---|---|"
+  for r in "${results[@]}"; do
+    IFS='|' read -r item res note <<<"$r"
+    echo "| $item | $res | $note |"
+  done
+  cat "$report"
+} >"$final"
+
+# Replace every configured secret-looking value (environment and .env) by [redacted].
+content=$(cat "$final")
+while IFS='=' read -r name value; do
+  [ ${#value} -ge 6 ] || continue
+  content=${content//"$value"/[redacted]}
+done < <( { env; [ -f "$root/.env" ] && grep -E '^[A-Za-z_][A-Za-z0-9_]*=' "$root/.env"; } |
+           grep -Ei '^[A-Za-z0-9_]*(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|APIKEY|PRIVATE|CREDENTIAL)[A-Za-z0-9_]*=' |
+           sed 's/^\([A-Za-z0-9_]*\)=["'"'"']\{0,1\}\(.*\)["'"'"']\{0,1\}$/\1=\2/')
+printf '%s\n' "$content" >"$final"
+
+if ! "$jarvis" secrets scan "$final" >"$scratch/self.out" 2>&1; then
+  echo "release-evidence: the report itself tripped the secret scan; not written:" >&2
+  sed "s|$final|report|" "$scratch/self.out" >&2
+  exit 1
+fi
+mkdir -p "$(dirname "$out")"
+cp "$final" "$out"
+echo "release-evidence: wrote $out"
+for r in "${results[@]}"; do
+  IFS='|' read -r item res note <<<"$r"
+  printf '  %-22s %-9s %s\n' "$item" "$res" "$note"
+done
+for r in "${results[@]}"; do
+  [[ "$r" == *"|FAIL|"* ]] && exit 1
+done
+exit 0
