@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -17,12 +18,15 @@
 #include "core/system_routes.h"
 #include "events/event_query.h"
 #include "events/event_relay.h"
+#include "db/backup_service.h"
 #include "db/migrations.h"
+#include "db/serve_lock.h"
 #include "db/sql_database.h"
 #include "http/connection_limits.h"
 #include "http/dispatcher.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "jarvis/error.h"
 #include "net/http_client.h"
 #include "observability/metrics.h"
 #include "plugins/plugin_manager.h"
@@ -31,6 +35,7 @@
 #include "registry/event_bus.h"
 #include "registry/tool_registry.h"
 #include "registry/tool_routes.h"
+#include "system/service_notify.h"
 #include "system/system_state.h"
 #include "tasks/task_commands.h"
 #include "tasks/task_routes.h"
@@ -49,6 +54,7 @@ struct Application::Parts {
   PolicyRegistryImpl policies;
   std::unique_ptr<EventBusImpl> events;
   std::unique_ptr<ToolRegistryImpl> tools;
+  std::unique_ptr<BackupService> backups;  // outlives the task workers that run system.backup
   std::unique_ptr<TaskService> tasks;
   std::unique_ptr<CurlHttpClient> http;
   std::unique_ptr<AuthService> auth;
@@ -126,6 +132,17 @@ void Application::init(AppMode mode, bool plugin_errors_fatal) {
     register_event_routes(p.router, *db_);
     add_system_state_routes(p.router, *p.system);
     add_system_state_tasks(*p.tasks, *p.system);
+    // Snapshots: the periodic job, and SystemControl::backup_now for destructive admin operations.
+    p.backups = std::make_unique<BackupService>(settings_.database_url,
+                                                BackupSettings::from(store_), p.events.get());
+    add_backup_tasks(*p.tasks, *p.backups);
+    p.system->set_backup_source([backups = p.backups.get()](const std::string& reason) {
+      try {
+        return backups->backup_now(reason).to_json();
+      } catch (const BackupError& e) {
+        throw jarvis::Error(503, "backup_failed", e.what());
+      }
+    });
   }
 
   PluginManagerOptions opts;
@@ -334,6 +351,20 @@ int Application::serve(bool migrate_first) {
     spdlog::error("{}", e.what());
     return 1;
   }
+  // "A host serves this database" for `jarvis db restore` (SQLite; decision 0057).
+  std::unique_ptr<ServeLock> serve_lock;
+  if (std::string lock = serve_lock_path(settings_.database_url); !lock.empty()) {
+    try {
+      serve_lock = ServeLock::acquire_shared(lock, "pid " + std::to_string(::getpid()) + " port " +
+                                                       std::to_string(settings_.bind_port));
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return 1;
+    }
+  }
+  // systemd's watchdog (WatchdogSec): pings from now on, through migrations and start-up.
+  WatchdogPinger watchdog_pinger;
+  watchdog_pinger.start();
 
   if (migrate_first) {
     std::ostringstream applied;
@@ -399,6 +430,8 @@ int Application::serve(bool migrate_first) {
   p.system->set_restart_hooks(RestartHooks{
       .drain_tasks =
           [&p](std::chrono::milliseconds t) {
+            // The re-executed image (same pid) sends READY=1 again.
+            notify_service_manager(reloading_message("controlled restart: draining"));
             p.tasks->stop_claiming();
             return p.tasks->drain(t);
           },
@@ -434,10 +467,13 @@ int Application::serve(bool migrate_first) {
                db_->display_url());
 
   p.system->start([this] { return readiness()["ok"].get<bool>(); });
+  notify_service_manager("READY=1\nSTATUS=serving on " + settings_.bind_host + ":" +
+                         std::to_string(server.port()) + "\nMAINPID=" + std::to_string(::getpid()));
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  notify_service_manager("STOPPING=1\nSTATUS=shutting down");
 
   auto grace =
       std::chrono::duration_cast<std::chrono::milliseconds>(settings_.task_shutdown_timeout);

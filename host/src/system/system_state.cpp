@@ -264,6 +264,21 @@ jarvis::Json SystemState::status() {
   return jarvis::Json{{"system", status_json()}};
 }
 
+void SystemState::set_backup_source(std::function<jarvis::Json(const std::string&)> source) {
+  std::lock_guard lock(status_mu_);
+  backup_source_ = std::move(source);
+}
+
+jarvis::Json SystemState::backup_now(const std::string& reason) {
+  std::function<jarvis::Json(const std::string&)> source;
+  {
+    std::lock_guard lock(status_mu_);
+    source = backup_source_;
+  }
+  if (!source) throw jarvis::Error(503, "backup_unavailable", "this host offers no backups");
+  return source(reason);
+}
+
 jarvis::Json SystemState::status_json() const {
   std::lock_guard lk(mu_);
   return jarvis::Json{

@@ -129,6 +129,11 @@ class SystemState : public jarvis::SystemControl {
 
   /// What status() answers: the application's GET /api/v1/system/status builder.
   void set_status_source(std::function<jarvis::Json()> source);
+  /// jarvis::SystemControl::backup_now: the host's backup service (set_backup_source); without
+  /// one, Error(503, "backup_unavailable"). A failed snapshot is Error(503, "backup_failed").
+  jarvis::Json backup_now(const std::string& reason) override;
+  /// What backup_now() runs (the application's BackupService).
+  void set_backup_source(std::function<jarvis::Json(const std::string& reason)> source);
 
   /// The cached state (refresh() re-reads the row).
   SystemSnapshot snapshot() const;
@@ -196,6 +201,7 @@ class SystemState : public jarvis::SystemControl {
   std::function<bool()> ready_;
   std::mutex status_mu_;
   std::function<jarvis::Json()> status_source_;
+  std::function<jarvis::Json(const std::string&)> backup_source_;  // guarded by status_mu_
 
   std::atomic<bool> lockdown_{false};
   std::atomic<bool> restarting_{false};
