@@ -12,6 +12,10 @@
 //   if (!who.is_admin()) return reply("admins only");
 //   host.system().set_lockdown(true, reason, "user:" + who.user_id, trace_id);
 //
+//   // Before a destructive admin operation (from a task, never a request path: it takes time):
+//   jarvis::Json snap = host.system().backup_now("before memory purge-all by " + who.user_id);
+//   // snap["path"] is the verified snapshot (BACKUP_LOCAL_DIR); throws if none could be taken.
+//
 // Lockdown is sticky: only the admin API (or set_lockdown(false, …)) or a valid unlock code clears
 // it. Every state change is an event (`lockdown.triggered`, `lockdown.cleared`,
 // `system.restart.*`).
@@ -76,6 +80,16 @@ class JARVIS_API SystemControl {
   /// caller is responsible for checking that `actor` (e.g. "user:usr_1f0c…") is an administrator.
   virtual bool set_lockdown(bool on, const std::string& reason, const std::string& actor,
                             const std::string& trace_id) = 0;
+
+  /// Takes a verified snapshot of the host's database now (the `jarvis db backup` mechanism:
+  /// SQLite online backup + integrity check + gzip, or pg_dump) into BACKUP_LOCAL_DIR, applies
+  /// BACKUP_RETENTION_DAYS, emits `backup.snapshot`, and returns {path, dialect, created_at,
+  /// reason, bytes, verification, pruned, duration_ms}. Every destructive admin operation calls it
+  /// first and stops when it throws. Slow (seconds or more): call it from a task, not from a
+  /// request handler or inside a transaction. Throws jarvis::Error(503, "backup_failed" or
+  /// "backup_unavailable") when no snapshot could be written. Additive (SDK 1.1): the default
+  /// implementation throws 503 `backup_unavailable`.
+  virtual Json backup_now(const std::string& reason);
 };
 
 }  // namespace jarvis
