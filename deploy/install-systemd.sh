@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# deploy/install-systemd.sh — installs the systemd unit of one Jarvis host.
+#
+#   sudo ./deploy/install-systemd.sh --user jarvis --prefix /opt/jarvis --data-dir /var/lib/jarvis \
+#        --port 8000
+#
+# Every value is an argument or an environment variable (argument wins); nothing is hard-coded:
+#   --user U          JARVIS_USER         account the host runs as (default: the invoking user)
+#   --group G         JARVIS_GROUP        its group (default: U's primary group)
+#   --prefix DIR      JARVIS_PREFIX       install prefix holding current/bin/jarvis (a release
+#                                         symlink, see rollback.sh) or bin/jarvis (default
+#                                         /opt/jarvis)
+#   --data-dir DIR    JARVIS_DATA_DIR     working directory: .env, var/ (default /var/lib/jarvis)
+#   --host ADDR       BIND_HOST           (default 127.0.0.1)
+#   --port N          BIND_PORT           (default 8000)
+#   --watchdog-sec N  JARVIS_WATCHDOG_SEC WatchdogSec (default 60; the host pings every N/2 s)
+#   --service NAME    JARVIS_SERVICE      unit name (default jarvis)
+#   --unit-dir DIR    SYSTEMD_UNIT_DIR    (default /etc/systemd/system)
+#   --no-start                            install and enable, do not start
+# Removes the original project's stale units (jarvis-worker, jarvis-scheduler: a celery worker
+# that no longer exists and a duplicate scheduler) when they are present. Exit 0 installed,
+# 1 failure, 2 usage.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+USER_NAME="${JARVIS_USER:-${SUDO_USER:-$(id -un)}}"
+GROUP_NAME="${JARVIS_GROUP:-}"
+PREFIX="${JARVIS_PREFIX:-/opt/jarvis}"
+DATA_DIR="${JARVIS_DATA_DIR:-/var/lib/jarvis}"
+HOST="${BIND_HOST:-127.0.0.1}"
+PORT="${BIND_PORT:-8000}"
+WATCHDOG="${JARVIS_WATCHDOG_SEC:-60}"
+SERVICE="${JARVIS_SERVICE:-jarvis}"
+UNIT_DIR="${SYSTEMD_UNIT_DIR:-/etc/systemd/system}"
+START=1
+
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+need() { [ $# -ge 2 ] && [ -n "$2" ] || { echo "install-systemd: $1 needs a value" >&2; exit 2; }; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --user) need "$@"; USER_NAME=$2; shift 2 ;;
+    --group) need "$@"; GROUP_NAME=$2; shift 2 ;;
+    --prefix) need "$@"; PREFIX=$2; shift 2 ;;
+    --data-dir) need "$@"; DATA_DIR=$2; shift 2 ;;
+    --host) need "$@"; HOST=$2; shift 2 ;;
+    --port) need "$@"; PORT=$2; shift 2 ;;
+    --watchdog-sec) need "$@"; WATCHDOG=$2; shift 2 ;;
+    --service) need "$@"; SERVICE=$2; shift 2 ;;
+    --unit-dir) need "$@"; UNIT_DIR=$2; shift 2 ;;
+    --no-start) START=0; shift ;;
+    -h | --help) usage ;;
+    *) echo "install-systemd: unknown argument $1" >&2; usage ;;
+  esac
+done
+
+fail() { echo "install-systemd: $*" >&2; exit 1; }
+case "$PORT" in '' | *[!0-9]*) fail "port must be a number, got '$PORT'" ;; esac
+[ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || fail "port $PORT is outside 1-65535"
+case "$WATCHDOG" in '' | *[!0-9]*) fail "watchdog-sec must be a number, got '$WATCHDOG'" ;; esac
+case "$PREFIX" in /*) ;; *) fail "prefix must be an absolute path, got '$PREFIX'" ;; esac
+case "$DATA_DIR" in /*) ;; *) fail "data dir must be an absolute path, got '$DATA_DIR'" ;; esac
+case "$SERVICE" in *[!A-Za-z0-9_.@-]* | '') fail "invalid service name '$SERVICE'" ;; esac
+for v in "$USER_NAME" "$GROUP_NAME" "$HOST" "$PREFIX" "$DATA_DIR"; do
+  case "$v" in *[[:space:]\|\&\;\$\`\\]*) fail "unsafe character in '$v'" ;; esac
+done
+id -u "$USER_NAME" >/dev/null 2>&1 || fail "no such user '$USER_NAME' (create it: useradd --system $USER_NAME)"
+[ -n "$GROUP_NAME" ] || GROUP_NAME="$(id -gn "$USER_NAME")"
+
+if [ -x "$PREFIX/current/bin/jarvis" ]; then
+  BIN="$PREFIX/current/bin/jarvis"
+elif [ -x "$PREFIX/bin/jarvis" ]; then
+  BIN="$PREFIX/bin/jarvis"
+else
+  fail "no jarvis binary under $PREFIX (install a build first: cmake --install build --prefix $PREFIX/releases/<id> && ln -sfn releases/<id> $PREFIX/current)"
+fi
+
+mkdir -p "$DATA_DIR/var/backups"
+chown -R "$USER_NAME:$GROUP_NAME" "$DATA_DIR"
+chmod 0750 "$DATA_DIR"
+chmod 0700 "$DATA_DIR/var/backups"
+
+mkdir -p "$UNIT_DIR"
+UNIT="$UNIT_DIR/$SERVICE.service"
+tmp="$(mktemp "$UNIT_DIR/.$SERVICE.service.XXXXXX")"
+sed -e "s|@SERVICE@|$SERVICE|g" -e "s|@USER@|$USER_NAME|g" -e "s|@GROUP@|$GROUP_NAME|g" \
+    -e "s|@DATA_DIR@|$DATA_DIR|g" -e "s|@BIND_HOST@|$HOST|g" -e "s|@BIND_PORT@|$PORT|g" \
+    -e "s|@JARVIS_BIN@|$BIN|g" -e "s|@WATCHDOG_SEC@|$WATCHDOG|g" "$HERE/jarvis.service" >"$tmp"
+if grep -q '@[A-Z_]*@' "$tmp"; then
+  rm -f "$tmp"
+  fail "unit template has unrendered placeholders"
+fi
+chmod 0644 "$tmp"
+mv -f "$tmp" "$UNIT"
+echo "install-systemd: wrote $UNIT (user $USER_NAME, $BIN, $DATA_DIR, $HOST:$PORT, WatchdogSec=$WATCHDOG)"
+
+for stale in jarvis-worker jarvis-scheduler jarvis-api; do
+  [ "$stale" = "$SERVICE" ] && continue
+  if [ -f "$UNIT_DIR/$stale.service" ]; then
+    systemctl disable --now "$stale.service" || true
+    rm -f "$UNIT_DIR/$stale.service"
+    echo "install-systemd: removed the stale unit $stale.service"
+  fi
+done
+
+systemctl daemon-reload
+if [ "$START" -eq 1 ]; then
+  systemctl enable --now "$SERVICE.service"
+  echo "install-systemd: $SERVICE enabled and started; check it with deploy/healthcheck.sh http://$HOST:$PORT/readyz"
+else
+  systemctl enable "$SERVICE.service"
+  echo "install-systemd: $SERVICE enabled (not started)"
+fi
