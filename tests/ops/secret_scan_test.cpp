@@ -213,7 +213,7 @@ TEST_F(SecretScanCli, ReportsPathLineKindAndFingerprintNeverTheSecret) {
   write_file(dir_.file("tree/clean.md"), "OPENAI_API_KEY=sk-your-key-here\n");
   auto r = run_jarvis({"secrets", "scan", "tree"}, dir_.path(), env());
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_NE(r.out.find("tree/leak.txt:2:github_token fingerprint="), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tree/leak.txt:1:github_token fingerprint="), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("clean.md"), std::string::npos) << r.out;
   expect_no_secret_in(r);
   auto j = run_jarvis({"secrets", "scan", "tree", "--json"}, dir_.path(), env());
