@@ -1,0 +1,30 @@
+// selfupdate/src/settings.cpp — Settings::from.
+#include "settings.h"
+
+namespace selfupdate {
+
+Settings Settings::from(const jarvis::PluginConfig& c) {
+  Settings s;
+  s.repo_dir = c.get_string("repo_dir");
+  s.patch_dir = c.get_string("patch_dir");
+  s.install_dir = c.get_string("install_dir");
+  s.critical_paths = c.get_list("critical_paths");
+  s.allow_deploy = c.get_bool("allow_deploy");
+  s.build_commands = c.get_list("build_command");
+  s.test_commands = c.get_list("test_command");
+  s.install_commands = c.get_list("install_command");
+  s.build_timeout = c.get_duration("build_timeout");
+  s.test_timeout = c.get_duration("test_timeout");
+  s.git_timeout = c.get_duration("git_timeout");
+  s.approval_ttl_minutes = static_cast<int>(c.get_int("approval_ttl_minutes"));
+  s.readyz_url = c.get_string("readyz_url");
+  s.readyz_attempts = static_cast<int>(c.get_int("readyz_attempts"));
+  s.readyz_interval = c.get_duration("readyz_interval");
+  s.max_patch_bytes = c.get_int("max_patch_bytes");
+  s.max_files = static_cast<int>(c.get_int("max_files"));
+  s.max_rationale_bytes = c.get_int("max_rationale_bytes");
+  s.log_tail_bytes = c.get_int("log_tail_bytes");
+  return s;
+}
+
+}  // namespace selfupdate

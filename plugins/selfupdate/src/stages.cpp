@@ -1,0 +1,433 @@
+// selfupdate/src/stages.cpp — the stages run by the tasks: validate, test, apply, verify and
+// rollback (see pipeline.h for the state machine). A stage first moves its patch into the
+// running state (conditional: a task that runs twice finds it moved and skips), records each
+// step before doing it, and ends with one transition. A StageFailure becomes the stage's
+// failure state with its reason code.
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "diff_check.h"
+#include "installs.h"
+#include "jarvis/error.h"
+#include "patch_files.h"
+#include "pipeline.h"
+#include "workspace.h"
+
+namespace selfupdate {
+namespace fs = std::filesystem;
+
+/// What a stage body decided.
+struct Pipeline::Next {
+  std::string to;
+  std::string detail;
+  jarvis::Json fields = jarvis::Json::object();
+  std::string task;      ///< enqueued with the transition
+  bool unlock = false;   ///< release the update lock
+  bool restart = false;  ///< request the host's controlled restart after the transition
+};
+
+namespace stages_impl {
+
+std::string tail_text(const std::string& s, std::size_t n) {
+  std::string t = s.size() > n ? s.substr(s.size() - n) : s;
+  while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  return t;
+}
+
+std::string replace_prefix(std::string arg, const std::string& prefix) {
+  for (std::size_t p = arg.find("{prefix}"); p != std::string::npos; p = arg.find("{prefix}")) {
+    arg.replace(p, 8, prefix);
+  }
+  return arg;
+}
+
+}  // namespace stages_impl
+
+using namespace stages_impl;
+
+jarvis::Json Pipeline::run(const std::string& task, const std::string& id,
+                           const jarvis::CancelToken& cancel) {
+  if (!is_trace_id(id)) return {{"skipped", "not a patch id"}};
+  if (task == "selfupdate.validate") {
+    return stage(id, "proposed", "validating", "validate", "invalid",
+                 [&](const jarvis::Json& r) { return do_validate(r, cancel); });
+  }
+  if (task == "selfupdate.test") {
+    return stage(id, "validated", "testing", "test", "test_failed",
+                 [&](const jarvis::Json& r) { return do_test(r, cancel); });
+  }
+  if (task == "selfupdate.apply") {
+    return stage(id, "approved", "applying", "apply", "apply_failed",
+                 [&](const jarvis::Json& r) { return do_apply(r, cancel); });
+  }
+  if (task == "selfupdate.verify") {
+    return stage(id, "applied", "verifying", "verify", "interrupted",
+                 [&](const jarvis::Json& r) { return do_verify(r, cancel); });
+  }
+  if (task == "selfupdate.rollback") {
+    return stage(id, "rollback_requested", "rolling_back", "rollback", "interrupted",
+                 [&](const jarvis::Json& r) {
+                   return do_rollback(r, "rollback requested: " + r.value("detail", ""));
+                 });
+  }
+  if (task == "selfupdate.cleanup") {
+    cleanup(id, cancel);
+    return {{"cleaned", id}};
+  }
+  throw jarvis::bad_request("unknown selfupdate task " + task, "unknown_task");
+}
+
+jarvis::Json Pipeline::stage(const std::string& id, const std::string& from,
+                             const std::string& running, const std::string& name,
+                             const std::string& fail_state,
+                             const std::function<Next(const jarvis::Json& row)>& body) {
+  jarvis::Json row = store_.get(id);
+  if (row.is_null()) return {{"skipped", "no such patch"}};
+  if (row["state"] != from) return {{"skipped", row["state"]}};
+  if (!move(id, from, running, "stage " + name + " started", "system",
+            {{"stage", name}, {"step", "start"}, {"runner", runner_}})) {
+    return {{"skipped", "moved meanwhile"}};
+  }
+  row = store_.get(id);
+  Next next;
+  try {
+    next = body(row);
+  } catch (const StageFailure& f) {
+    next = {.to = fail_state, .detail = f.what(), .fields = {{"reason_code", f.code()}}};
+    if (fail_state == "interrupted") next.fields["interrupted_stage"] = name;
+    if (f.code() == "cancelled") {  // the host stops: the stage runs again after the start
+      next = {.to = "interrupted",
+              .detail = std::string("stopped by the host's shutdown: ") + f.what(),
+              .fields = {{"interrupted_stage", name}, {"reason_code", "cancelled"}}};
+    }
+  } catch (const DiffRefusal& r) {
+    next = {.to = fail_state, .detail = r.what(), .fields = {{"reason_code", r.code()}}};
+  } catch (const std::exception& e) {
+    next = {.to = fail_state,
+            .detail = std::string("internal error: ") + e.what(),
+            .fields = {{"reason_code", "internal_error"}}};
+    if (fail_state == "interrupted") next.fields["interrupted_stage"] = name;
+  }
+  next.fields["step"] = next.to;
+  // The state now (a body may have moved on, e.g. verify into rolling_back).
+  jarvis::Json now_row = store_.get(id);
+  const std::string src = now_row.is_null() ? running : now_row["state"].get<std::string>();
+  move(id, src, next.to, next.detail, "system", next.fields, next.task, next.unlock);
+  if (next.restart && d_.system) d_.system->request_restart("plugin:selfupdate", id);
+  return {{"trace_id", id}, {"state", next.to}, {"detail", next.detail}};
+}
+
+Pipeline::Next Pipeline::do_validate(const jarvis::Json& row, const jarvis::CancelToken& cancel) {
+  const std::string id = row["trace_id"];
+  PatchFiles f(s_.patch_dir, id);
+  const std::string diff = f.read_text("proposal.diff");
+  set_step(id, "parse");
+  DiffSummary d = parse_unified_diff(diff);
+  DiffRules rules{.critical_paths = s_.critical_paths,
+                  .allow_deploy = s_.allow_deploy,
+                  .max_files = s_.max_files};
+  check_diff(d, rules);  // before git sees anything
+  Workspace ws({.repo_dir = s_.repo_dir, .timeout = s_.git_timeout, .cancel = cancel});
+  const std::string baseline = row["baseline"];
+  if (!ws.has_commit(baseline)) {
+    throw StageFailure("baseline_missing",
+                       "the baseline " + baseline + " is not in the repository");
+  }
+  set_step(id, "tree");
+  TreeSpecials sp = ws.specials(baseline);
+  rules.tree_symlinks = sp.symlinks;
+  rules.tree_submodules = sp.submodules;
+  check_diff(d, rules);
+  set_step(id, "worktree");
+  ws.add_worktree(f.worktree(), baseline);
+  set_step(id, "apply_check");
+  auto r = ws.git(f.worktree(), {"apply", "--check", "--index", f.file("proposal.diff")});
+  if (r.exit_code != 0) {
+    throw StageFailure("patch_conflict", "git apply --check against the baseline failed: " +
+                                             tail_text(r.stderr_text, 1500));
+  }
+  jarvis::Json files = jarvis::Json::array();
+  int added = 0, removed = 0;
+  for (const auto& p : d.paths()) files.push_back(p);
+  for (const auto& x : d.files) added += x.added, removed += x.removed;
+  f.merge_artifact("validation", {{"result", "passed"},
+                                  {"files", files},
+                                  {"added", added},
+                                  {"removed", removed},
+                                  {"apply_check", "ok"},
+                                  {"at", now()}});
+  return {.to = "validated",
+          .detail = "valid: " + std::to_string(files.size()) + " file(s), git apply --check ok",
+          .fields = {{"files", files.dump()}},
+          .task = "selfupdate.test"};
+}
+
+void Pipeline::ensure_patched_worktree(const jarvis::Json& row, const jarvis::CancelToken& cancel,
+                                       const std::string& log) {
+  const std::string id = row["trace_id"];
+  PatchFiles f(s_.patch_dir, id);
+  Workspace ws({.repo_dir = s_.repo_dir, .timeout = s_.git_timeout, .cancel = cancel});
+  const std::string diff = f.file("proposal.diff");
+  for (int round = 0; round < 2; ++round) {
+    if (round == 1 || !ws.worktree_ok(f.worktree())) ws.add_worktree(f.worktree(), row["baseline"]);
+    if (ws.git(f.worktree(), {"apply", "--check", "--index", diff}, log).exit_code == 0) {
+      auto r = ws.git(f.worktree(), {"apply", "--index", diff}, log);
+      if (r.exit_code == 0) return;
+      continue;
+    }
+    // Already applied (a stage that ran before a crash): the reverse applies cleanly.
+    if (ws.git(f.worktree(), {"apply", "--check", "--reverse", "--index", diff}, log).exit_code ==
+        0) {
+      return;
+    }
+  }
+  throw StageFailure("patch_conflict", "the patch does not apply to a fresh worktree of " +
+                                           row["baseline"].get<std::string>());
+}
+
+Pipeline::Next Pipeline::do_test(const jarvis::Json& row, const jarvis::CancelToken& cancel) {
+  const std::string id = row["trace_id"];
+  PatchFiles f(s_.patch_dir, id);
+  const std::string log = f.file("test.log");
+  set_step(id, "worktree");
+  ensure_patched_worktree(row, cancel, log);
+  jarvis::Json results = jarvis::Json::array();
+  auto run_all = [&](const std::vector<std::string>& lines, std::chrono::milliseconds timeout,
+                     const std::string& what) {
+    for (const auto& line : lines) {
+      set_step(id, what + ": " + line.substr(0, 200));
+      CommandRun c = run_command(split_command_line(line), f.worktree(), timeout, log, cancel);
+      results.push_back(c.to_json());
+      if (c.cancelled) throw StageFailure("cancelled", what + " command stopped");
+      if (!c.ok()) {
+        f.merge_artifact("tests", {{"commands", lines},
+                                   {"result", "failed"},
+                                   {"detail", what + " failed: " + line},
+                                   {"command_results", results}});
+        throw StageFailure(what == "build" ? "build_failed" : "tests_failed",
+                           what + " command failed (exit " + std::to_string(c.exit_code) +
+                               (c.timed_out ? ", timed out" : "") + "): " + line);
+      }
+    }
+  };
+  run_all(s_.build_commands, s_.build_timeout, "build");
+  run_all(s_.test_commands, s_.test_timeout, "test");
+  f.merge_artifact(
+      "tests",
+      {{"commands", s_.test_commands}, {"result", "passed"}, {"command_results", results}});
+  return {.to = "tested",
+          .detail = "build and tests passed; waiting for an admin's approval",
+          .unlock = true};
+}
+
+Pipeline::Next Pipeline::do_apply(const jarvis::Json& row, const jarvis::CancelToken& cancel) {
+  const std::string id = row["trace_id"];
+  PatchFiles f(s_.patch_dir, id);
+  const std::string log = f.file("apply.log");
+  Installs in(s_.install_dir);
+  if (d_.system->lockdown()) {
+    return {.to = "tested",
+            .detail = "apply refused: the system is in lockdown (approve again once cleared)",
+            .fields = {{"reason_code", "lockdown"}},
+            .unlock = true};
+  }
+  std::string current;
+  try {
+    current = in.current();
+  } catch (const std::exception& e) {
+    throw StageFailure("install_layout", e.what());
+  }
+  if (current == id) {  // switched before a crash: only the record is missing
+    return {.to = "applied",
+            .detail = "install already switched to this patch; waiting for the restart",
+            .fields = {{"release_name", id}},
+            .restart = true};
+  }
+  const std::string expires = row.value("approval_expires_at", "");
+  if (expires.empty() || expires < now()) {
+    return {.to = "approval_expired",
+            .detail = "the approval expired at " + expires + " before the apply started",
+            .fields = {{"reason_code", "approval_expired"}},
+            .unlock = true};
+  }
+  if (current.empty()) {
+    throw StageFailure("no_current_install",
+                       "no " + s_.install_dir +
+                           "/current: install a first release under releases/<name> and link "
+                           "current -> releases/<name> (README, 'Install layout')");
+  }
+  const std::string baseline = row["baseline"];
+  if (current_baseline() != baseline) {
+    throw StageFailure("stale_baseline", "the install no longer runs the baseline " + baseline +
+                                             ": propose the change again");
+  }
+  std::string previous = row.value("previous_release", "");
+  if (previous.empty()) previous = current;
+  {
+    auto sql = d_.db->session();
+    store_.set_fields(*sql, id, {{"previous_release", previous}});
+  }
+  Workspace ws({.repo_dir = s_.repo_dir, .timeout = s_.git_timeout, .cancel = cancel});
+  const std::string branch = "selfupdate/" + id;
+
+  set_step(id, "commit");
+  std::string head;
+  bool committed = false;
+  if (ws.worktree_ok(f.worktree())) {
+    auto b = ws.git(f.worktree(), {"symbolic-ref", "-q", "--short", "HEAD"});
+    head = ws.git(f.worktree(), {"rev-parse", "HEAD"}).stdout_text;
+    committed = b.exit_code == 0 && tail_text(b.stdout_text, 400) == branch &&
+                tail_text(head, 100) != baseline;
+  }
+  if (!committed) {
+    if (ws.git(s_.repo_dir, {"rev-parse", "--verify", "-q", "refs/heads/" + branch}).exit_code ==
+        0) {
+      // Committed before a crash in a worktree that is gone: use that commit.
+      ws.add_worktree(f.worktree(), branch);
+      if (ws.git(f.worktree(), {"switch", branch}, log).exit_code != 0) {
+        throw StageFailure("commit_failed", "cannot check out " + branch);
+      }
+    } else {
+      ensure_patched_worktree(row, cancel, log);
+      if (ws.git(f.worktree(), {"switch", "-c", branch}, log).exit_code != 0) {
+        throw StageFailure("commit_failed", "cannot create the branch " + branch);
+      }
+      std::string subject = row["rationale"].get<std::string>();
+      subject = subject.substr(0, subject.find('\n')).substr(0, 72);
+      auto c = ws.git(f.worktree(),
+                      {"-c", "user.name=jarvis selfupdate", "-c", "user.email=selfupdate@localhost",
+                       "commit", "-q", "--no-verify", "-m", "selfupdate " + id + ": " + subject,
+                       "-m", row["rationale"].get<std::string>()},
+                      log);
+      if (c.exit_code != 0) {
+        throw StageFailure("commit_failed", "git commit failed: " + tail_text(c.stderr_text, 800));
+      }
+    }
+  }
+  const std::string sha = tail_text(ws.git(f.worktree(), {"rev-parse", "HEAD"}).stdout_text, 100);
+  {
+    auto sql = d_.db->session();
+    store_.set_fields(*sql, id, {{"commit_sha", sha}});
+  }
+  jarvis::Json results = jarvis::Json::array();
+  auto run_all = [&](const std::vector<std::string>& lines, const std::string& what,
+                     const std::string& prefix) {
+    for (const auto& line : lines) {
+      set_step(id, what + ": " + line.substr(0, 200));
+      std::vector<std::string> argv = split_command_line(line);
+      for (auto& a : argv) a = replace_prefix(a, prefix);
+      CommandRun c = run_command(argv, f.worktree(), s_.build_timeout, log, cancel);
+      results.push_back(c.to_json());
+      if (c.cancelled) throw StageFailure("cancelled", what + " command stopped");
+      if (!c.ok()) {
+        throw StageFailure(what + "_failed", what + " command failed (exit " +
+                                                 std::to_string(c.exit_code) + "): " + line);
+      }
+    }
+  };
+  run_all(s_.build_commands, "build", "");
+  set_step(id, "install");
+  in.start_partial(id);
+  run_all(s_.install_commands, "install", in.partial_dir(id));
+  in.finish_release(
+      id, {{"trace_id", id}, {"commit", sha}, {"baseline", baseline}, {"installed_at", now()}});
+  set_step(id, "switch");
+  in.switch_to(id);  // the commit point
+  f.write_text("applied.txt", "applied " + id + " at " + now() + ": current -> releases/" + id +
+                                  " (previous " + previous + ")\n");
+  f.merge_artifact("apply", {{"branch", branch},
+                             {"commit", sha},
+                             {"release", id},
+                             {"previous_release", previous},
+                             {"command_results", results},
+                             {"at", now()}});
+  return {
+      .to = "applied",
+      .detail = "switched to releases/" + id + " (commit " + sha.substr(0, 12) + "); restarting",
+      .fields = {{"release_name", id}},
+      .restart = true};
+}
+
+Pipeline::Next Pipeline::do_verify(const jarvis::Json& row, const jarvis::CancelToken& cancel) {
+  const std::string id = row["trace_id"];
+  PatchFiles f(s_.patch_dir, id);
+  for (int attempt = 1; attempt <= s_.readyz_attempts; ++attempt) {
+    set_step(id, "readyz " + std::to_string(attempt) + "/" + std::to_string(s_.readyz_attempts));
+    bool ready = false;
+    try {
+      ready = d_.probe_ready && d_.probe_ready();
+    } catch (const std::exception&) {
+      ready = false;
+    }
+    if (ready) {
+      f.write_text("verified.txt", "verified " + id + " at " + now() + "\n");
+      f.merge_artifact(
+          "verification",
+          {{"status", "ready"}, {"url", s_.readyz_url}, {"attempts", attempt}, {"at", now()}});
+      return {.to = "verified",
+              .detail = "ready after " + std::to_string(attempt) + " poll(s) of " + s_.readyz_url};
+    }
+    auto until = std::chrono::steady_clock::now() + s_.readyz_interval;
+    while (attempt < s_.readyz_attempts && std::chrono::steady_clock::now() < until) {
+      if (cancel.cancelled()) {
+        return {.to = "applied", .detail = "verify stopped by the host's shutdown; it runs again"};
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  f.merge_artifact("verification", {{"status", "not_ready"},
+                                    {"url", s_.readyz_url},
+                                    {"attempts", s_.readyz_attempts},
+                                    {"at", now()}});
+  const std::string why =
+      "not ready after " + std::to_string(s_.readyz_attempts) + " poll(s) of " + s_.readyz_url;
+  move(id, "verifying", "rolling_back", why + "; rolling back", "system",
+       {{"stage", "rollback"}, {"step", "start"}});
+  return do_rollback(store_.get(id), why);
+}
+
+Pipeline::Next Pipeline::do_rollback(const jarvis::Json& row, const std::string& why) {
+  const std::string id = row["trace_id"];
+  PatchFiles f(s_.patch_dir, id);
+  Installs in(s_.install_dir);
+  const std::string previous = row.value("previous_release", "");
+  std::string current;
+  try {
+    current = in.current();
+  } catch (const std::exception& e) {
+    throw StageFailure("install_layout", e.what());
+  }
+  set_step(id, "switch_back");
+  if (current == id) {
+    if (previous.empty() || !in.has_release(previous)) {
+      throw StageFailure("no_previous_release",
+                         "the previous release '" + previous + "' is gone; switch by hand");
+    }
+    in.switch_to(previous);
+  }
+  set_step(id, "report");
+  if (d_.system) d_.system->report_rollback("selfupdate " + id + ": " + why);
+  f.write_text("rollback.txt", "rolled back " + id + " at " + now() + ": current -> releases/" +
+                                   previous + " (" + why + ")\n");
+  f.merge_artifact("rollback", {{"status", "switched_back"},
+                                {"detail", why},
+                                {"recovery", current == id ? "release_switched" : "noop"},
+                                {"to", previous},
+                                {"at", now()}});
+  return {.to = "rolled_back",
+          .detail = "rolled back to releases/" + previous + ": " + why,
+          .fields = {{"reason_code", "rolled_back"}},
+          .restart = current == id};
+}
+
+void Pipeline::cleanup(const std::string& id, const jarvis::CancelToken& cancel) {
+  jarvis::Json row = store_.get(id);
+  if (row.is_null() || !is_terminal_state(row["state"])) return;
+  PatchFiles f(s_.patch_dir, id);
+  if (!fs::exists(f.worktree())) return;
+  Workspace({.repo_dir = s_.repo_dir, .timeout = s_.git_timeout, .cancel = cancel})
+      .remove_worktree(f.worktree());
+}
+
+}  // namespace selfupdate
