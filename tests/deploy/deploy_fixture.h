@@ -1,0 +1,134 @@
+// tests/deploy/deploy_fixture.h — helpers of the deploy tests: the scripts run as real
+// subprocesses with a fake `systemctl` first on PATH (it logs its arguments and, for
+// start/restart/stop, runs or kills the "service" named by the test), and a static HTTP server
+// (python3 -m http.server) standing in for a ready host's /readyz.
+//
+//   DeployDir d;                                     // throwaway directory + fake systemctl
+//   auto r = d.run({d.script("install-systemd.sh"), "--port", "18123"});
+//   EXPECT_THAT(d.systemctl_log(), HasSubstr("daemon-reload"));
+#pragma once
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "jarvis/subprocess.h"
+#include "support/support.h"
+
+namespace deploy_test {
+
+/// deploy/<name> in the source tree.
+inline std::string deploy_script(const std::string& name) {
+  return std::string(JARVIS_SOURCE_DIR) + "/deploy/" + name;
+}
+
+/// Writes `content` to `path` with mode 0755.
+inline void write_executable(const std::string& path, const std::string& content) {
+  jarvis::test::write_file(path, content);
+  ::chmod(path.c_str(), 0755);
+}
+
+/// A throwaway directory with bin/systemctl (fake) first on the PATH of every run().
+class DeployDir {
+ public:
+  DeployDir() {
+    // The fake: logs "systemctl ARGS" lines; start/restart (re)launch $FAKE_SERVICE_CMD in the
+    // background (its pid in state/service.pid), stop kills it.
+    write_executable(bin() + "/systemctl", R"(#!/usr/bin/env bash
+echo "$*" >> "$FAKE_SYSTEMCTL_LOG"
+pidfile="$FAKE_STATE_DIR/service.pid"
+stop_service() { if [ -f "$pidfile" ]; then kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null; rm -f "$pidfile"; fi;
+  }
+case "$1" in
+  start|restart)
+    stop_service
+    if [ -n "${FAKE_SERVICE_CMD:-}" ]; then
+      setsid bash -c "$FAKE_SERVICE_CMD" </dev/null >>"$FAKE_STATE_DIR/service.log" 2>&1 &
+      echo $! > "$pidfile"
+    fi ;;
+  stop) stop_service ;;
+esac
+exit 0
+)");
+    std::filesystem::create_directories(state());
+  }
+  ~DeployDir() {
+    // A service left running by the fake: its whole session.
+    std::string pid = jarvis::test::read_file(state() + "/service.pid");
+    if (!pid.empty()) ::kill(-std::stoi(pid), SIGKILL);
+  }
+  DeployDir(const DeployDir&) = delete;
+  DeployDir& operator=(const DeployDir&) = delete;
+
+  const std::string& path() const { return dir_.path(); }
+  std::string file(const std::string& name) const { return dir_.file(name); }
+  std::string bin() const { return dir_.file("bin"); }
+  std::string state() const { return dir_.file("state"); }
+  std::string systemctl_log() const { return jarvis::test::read_file(state() + "/systemctl.log"); }
+
+  /// Runs argv with the fake systemctl first on PATH and `env` on top of this environment.
+  jarvis::ProcessResult run(const std::vector<std::string>& argv,
+                            std::map<std::string, std::string> env = {}) const {
+    const char* path = std::getenv("PATH");
+    env["PATH"] = bin() + ":" + (path ? path : "/usr/bin:/bin");
+  env["FAKE_SYSTEMCTL_LOG"] = state() + "/systemctl.log";
+  env["FAKE_STATE_DIR"] = state();
+  return jarvis::run_process({.argv = argv,
+                              .cwd = path_or_cwd(),
+                              .timeout_ms = 240000,
+                              .max_output_bytes = 1 << 20,
+                              .extra_env = env,
+                              .inherit_env = {"*"}});
+}
+
+private : std::string
+          path_or_cwd() const {
+  return dir_.path();
+}
+jarvis::test::TempDir dir_;
+};
+
+/// `python3 -m http.server` serving `root` on a free port (a ready /readyz when root/readyz
+/// exists).
+class StaticServer {
+ public:
+  explicit StaticServer(const std::string& root) : port_(jarvis::test::free_port()) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::setsid();
+      std::string port = std::to_string(port_);
+      ::execlp("python3", "python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory",
+               root.c_str(), port.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ready_ =
+        jarvis::test::eventually([&] { return jarvis::test::http("GET", url("/")).status != 0; });
+  }
+  ~StaticServer() {
+    if (pid_ > 0) {
+      ::kill(-pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  StaticServer(const StaticServer&) = delete;
+  StaticServer& operator=(const StaticServer&) = delete;
+
+  bool ready() const { return ready_; }
+  int port() const { return port_; }
+  std::string url(const std::string& p) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + p;
+  }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+  bool ready_ = false;
+};
+
+}  // namespace deploy_test

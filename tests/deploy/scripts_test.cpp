@@ -1,0 +1,337 @@
+// tests/deploy/scripts_test.cpp — deploy/install-systemd.sh, healthcheck.sh, rollback.sh and
+// restore_db.sh as real subprocesses in a throwaway directory, with a fake `systemctl` on PATH
+// (deploy_fixture.h): the unit written with the given user, paths and port; exit codes of the
+// health check; a rollback that switches back when the new release is not ready (the live tree
+// untouched); a restore that reverts when RESTORE_READYZ_URL is not ready and refuses a corrupt
+// snapshot.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <filesystem>
+
+#include "deploy/deploy_fixture.h"
+
+using deploy_test::deploy_script;
+using deploy_test::DeployDir;
+using deploy_test::StaticServer;
+using deploy_test::write_executable;
+using jarvis::test::read_file;
+using jarvis::test::write_file;
+using ::testing::HasSubstr;
+using ::testing::Not;
+namespace fs = std::filesystem;
+
+namespace scripts_test {
+
+std::string me() {
+  const passwd* pw = ::getpwuid(::geteuid());
+  return pw ? pw->pw_name : "root";
+}
+
+// A fake installed release: <prefix>/releases/r1/bin/jarvis and current -> releases/r1.
+void fake_release(const std::string& prefix) {
+  write_executable(prefix + "/releases/r1/bin/jarvis", "#!/bin/sh\nexit 0\n");
+  fs::create_directory_symlink("releases/r1", prefix + "/current");
+}
+
+std::string sqlite(const DeployDir& d, const std::string& db, const std::string& sql) {
+  auto r = d.run({"sqlite3", db, sql});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  std::string out = r.stdout_text;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+// A jarvis-shaped SQLite file holding one row `marker`.
+void make_db(const DeployDir& d, const std::string& path, const std::string& marker) {
+  sqlite(d, path,
+         "CREATE TABLE schema_migrations(component TEXT, version TEXT); CREATE TABLE t(v TEXT); "
+         "INSERT INTO t VALUES('" +
+             marker + "');");
+}
+
+}  // namespace scripts_test
+
+using namespace scripts_test;
+
+TEST(InstallSystemd, WritesTheUnitWithTheGivenUserPathsAndPort) {
+  DeployDir d;
+  const std::string prefix = d.file("opt/jv"), data = d.file("data"), units = d.file("units");
+  fake_release(prefix);
+  // A stale unit of the original project is removed.
+  write_file(units + "/jarvis-worker.service", "[Service]\nExecStart=celery worker\n");
+  const std::string user = me();
+  auto r = d.run({deploy_script("install-systemd.sh"), "--user", user, "--prefix", prefix,
+                  "--data-dir", data, "--unit-dir", units, "--port", "18123", "--host", "127.0.0.2",
+                  "--watchdog-sec", "30", "--service", "jv-test"});
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
+  std::string unit = read_file(units + "/jv-test.service");
+  EXPECT_THAT(unit, HasSubstr("Type=notify\n"));
+  EXPECT_THAT(unit, HasSubstr("WatchdogSec=30\n"));
+  EXPECT_THAT(unit, HasSubstr("User=" + user + "\n"));
+  EXPECT_THAT(unit, HasSubstr("WorkingDirectory=" + data + "\n"));
+  EXPECT_THAT(unit, HasSubstr("Environment=BIND_PORT=18123\n"));
+  EXPECT_THAT(unit, HasSubstr("Environment=BIND_HOST=127.0.0.2\n"));
+  EXPECT_THAT(unit, HasSubstr("ExecStart=" + prefix + "/current/bin/jarvis serve\n"));
+  EXPECT_THAT(unit, Not(HasSubstr("@")));            // every placeholder rendered
+  EXPECT_THAT(unit, Not(HasSubstr("/opt/jarvis")));  // nothing of the defaults left
+  EXPECT_TRUE(fs::is_directory(data + "/var/backups"));
+  EXPECT_FALSE(fs::exists(units + "/jarvis-worker.service"));
+  std::string log = d.systemctl_log();
+  EXPECT_THAT(log, HasSubstr("disable --now jarvis-worker.service"));
+  EXPECT_THAT(log, HasSubstr("daemon-reload"));
+  EXPECT_THAT(log, HasSubstr("enable --now jv-test.service"));
+}
+
+TEST(InstallSystemd, TakesItsValuesFromTheEnvironment) {
+  DeployDir d;
+  const std::string prefix = d.file("p"), units = d.file("u");
+  fake_release(prefix);
+  auto r = d.run({deploy_script("install-systemd.sh"), "--no-start"},
+                 {{"JARVIS_USER", me()},
+                  {"JARVIS_PREFIX", prefix},
+                  {"JARVIS_DATA_DIR", d.file("state-dir")},
+                  {"SYSTEMD_UNIT_DIR", units},
+                  {"BIND_PORT", "18999"}});
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  std::string unit = read_file(units + "/jarvis.service");
+  EXPECT_THAT(unit, HasSubstr("Environment=BIND_PORT=18999\n"));
+  EXPECT_THAT(unit, HasSubstr("WorkingDirectory=" + d.file("state-dir") + "\n"));
+  EXPECT_THAT(d.systemctl_log(), HasSubstr("enable jarvis.service"));
+  EXPECT_THAT(d.systemctl_log(), Not(HasSubstr("--now")));
+}
+
+TEST(InstallSystemd, RefusesBadValuesAndWritesNothing) {
+  DeployDir d;
+  const std::string prefix = d.file("p"), units = d.file("u");
+  fake_release(prefix);
+  for (std::vector<std::string> bad : {std::vector<std::string>{"--port", "70000"},
+                                       {"--port", "80a"},
+                                       {"--user", "no-such-user-jv"},
+                                       {"--prefix", "relative/path"},
+                                       {"--data-dir", d.file("x") + ";rm -rf /"}}) {
+    std::vector<std::string> argv{deploy_script("install-systemd.sh"),
+                                  "--unit-dir",
+                                  units,
+                                  "--prefix",
+                                  prefix,
+                                  "--user",
+                                  me(),
+                                  "--data-dir",
+                                  d.file("dd")};
+    argv.insert(argv.end(), bad.begin(), bad.end());
+    auto r = d.run(argv);
+    EXPECT_EQ(r.exit_code, 1) << bad[0] << " " << bad[1] << ": " << r.stderr_text;
+  }
+  // No binary under the prefix: refused too.
+  auto r = d.run({deploy_script("install-systemd.sh"), "--unit-dir", units, "--prefix",
+                  d.file("empty"), "--user", me(), "--data-dir", d.file("dd")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.stderr_text, HasSubstr("no jarvis binary"));
+  EXPECT_FALSE(fs::exists(units + "/jarvis.service"));
+  EXPECT_EQ(d.systemctl_log(), "");
+}
+
+TEST(Healthcheck, ExitCodesSayReadyUnreachableOrUnexpected) {
+  DeployDir d;
+  write_file(d.file("www/readyz"), R"({"ok":true,"plugins":[]})");
+  StaticServer server(d.file("www"));
+  ASSERT_TRUE(server.ready());
+  auto ready = d.run({deploy_script("healthcheck.sh"), server.url("/readyz")});
+  EXPECT_EQ(ready.exit_code, 0) << ready.stderr_text;
+  auto missing = d.run({deploy_script("healthcheck.sh"), server.url("/nothing-here")});
+  EXPECT_EQ(missing.exit_code, 3) << missing.stderr_text;  // a 404 is no readiness answer
+  int closed = jarvis::test::free_port();
+  auto down = d.run(
+      {deploy_script("healthcheck.sh"), "http://127.0.0.1:" + std::to_string(closed) + "/readyz"},
+      {{"HEALTHCHECK_TIMEOUT_SECONDS", "2"}});
+  EXPECT_EQ(down.exit_code, 2) << down.stderr_text;
+  EXPECT_THAT(down.stderr_text, HasSubstr("unreachable"));
+  auto usage = d.run({deploy_script("healthcheck.sh"), "a", "b"});
+  EXPECT_EQ(usage.exit_code, 64);
+}
+
+namespace scripts_test {
+
+// A fixture repository whose "build" installs a fake jarvis: serving /readyz when the tree's
+// `health` file says good, exiting at once when it says bad.
+struct RollbackRepo {
+  std::string good, bad;
+};
+
+RollbackRepo make_rollback_repo(const DeployDir& d, const std::string& repo) {
+  fs::create_directories(repo);
+  auto git = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"git", "-C", repo, "-c", "user.email=t@example.invalid", "-c",
+                               "user.name=t", "-c", "commit.gpgsign=false"});
+    auto r = d.run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+    return r.stdout_text.substr(0, r.stdout_text.find('\n'));
+  };
+  git({"init", "-q"});
+  write_file(repo + "/health", "good\n");
+  git({"add", "health"});
+  git({"commit", "-q", "-m", "good"});
+  RollbackRepo out;
+  out.good = git({"rev-parse", "HEAD"});
+  write_file(repo + "/health", "bad\n");
+  git({"commit", "-q", "-a", "-m", "bad"});
+  out.bad = git({"rev-parse", "HEAD"});
+  return out;
+}
+
+const char* kFakeBuild =
+    "mkdir -p \"$RELEASE_DIR/bin\" \"$RELEASE_DIR/www\" && "
+    "if grep -q good health; then echo '{\"ok\":true}' > \"$RELEASE_DIR/www/readyz\"; fi && "
+    "printf '#!/bin/sh\\ncd \"$(dirname \"$0\")/../www\" && [ -f readyz ] && exec python3 -m "
+    "http.server --bind 127.0.0.1 \"$FAKE_PORT\"\\nexit 1\\n' > \"$RELEASE_DIR/bin/jarvis\" && "
+    "chmod +x \"$RELEASE_DIR/bin/jarvis\"";
+
+}  // namespace scripts_test
+
+TEST(Rollback, BuildsInAWorktreeSwitchesAndSwitchesBackWhenNotReady) {
+  DeployDir d;
+  const std::string repo = d.file("repo"), prefix = d.file("prefix");
+  RollbackRepo refs = make_rollback_repo(d, repo);
+  const int port = jarvis::test::free_port();
+  std::map<std::string, std::string> env{
+      {"JARVIS_REPO", repo},
+      {"JARVIS_PREFIX", prefix},
+      {"JARVIS_READYZ_URL", "http://127.0.0.1:" + std::to_string(port) + "/readyz"},
+      {"ROLLBACK_READYZ_ATTEMPTS", "100"},
+      {"ROLLBACK_READYZ_INTERVAL_SECONDS", "0.1"},
+      {"JARVIS_BUILD_COMMAND", kFakeBuild},
+      {"FAKE_PORT", std::to_string(port)},
+      {"FAKE_SERVICE_CMD", "exec \"" + prefix + "/current/bin/jarvis\""}};
+
+  auto first = d.run({deploy_script("rollback.sh"), refs.good}, env);
+  ASSERT_EQ(first.exit_code, 0) << first.stdout_text << first.stderr_text;
+  const std::string good_release = fs::read_symlink(prefix + "/current").string();
+  EXPECT_THAT(good_release, HasSubstr(refs.good.substr(0, 12)));
+
+  // The bad release never answers: switched back to the good one, which is ready again.
+  auto second = d.run({deploy_script("rollback.sh"), refs.bad}, env);
+  EXPECT_EQ(second.exit_code, 1) << second.stdout_text << second.stderr_text;
+  EXPECT_THAT(second.stderr_text, HasSubstr("ready again"));
+  EXPECT_EQ(fs::read_symlink(prefix + "/current").string(), good_release);
+  EXPECT_EQ(jarvis::test::http("GET", env["JARVIS_READYZ_URL"]).status, 200);
+  // restart for the good one, restart for the bad one, restart back.
+  std::string log = d.systemctl_log();
+  std::size_t restarts = 0;
+  for (std::size_t p = 0; (p = log.find("restart jarvis.service", p)) != std::string::npos; ++p) {
+    ++restarts;
+  }
+  EXPECT_EQ(restarts, 3u) << log;
+
+  // The live tree was never touched: still on the bad commit, clean, and no worktree left.
+  auto head = d.run({"git", "-C", repo, "rev-parse", "HEAD"});
+  EXPECT_EQ(head.stdout_text.substr(0, refs.bad.size()), refs.bad);
+  EXPECT_EQ(d.run({"git", "-C", repo, "status", "--porcelain"}).stdout_text, "");
+  auto trees = d.run({"git", "-C", repo, "worktree", "list", "--porcelain"}).stdout_text;
+  std::size_t worktrees = 0;
+  for (std::size_t p = 0; (p = trees.find("worktree ", p)) != std::string::npos; ++p) ++worktrees;
+  EXPECT_EQ(worktrees, 1u) << trees;  // only the main tree
+}
+
+TEST(Rollback, AnUnknownRefOrAFailedBuildSwitchesNothing) {
+  DeployDir d;
+  const std::string repo = d.file("repo"), prefix = d.file("prefix");
+  RollbackRepo refs = make_rollback_repo(d, repo);
+  fake_release(prefix);
+  std::map<std::string, std::string> env{{"JARVIS_REPO", repo}, {"JARVIS_PREFIX", prefix}};
+  auto unknown = d.run({deploy_script("rollback.sh"), "no-such-ref"}, env);
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.stderr_text;
+  env["JARVIS_BUILD_COMMAND"] = "echo compile error >&2; exit 1";
+  auto failed = d.run({deploy_script("rollback.sh"), refs.good}, env);
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_THAT(failed.stderr_text, HasSubstr("nothing was switched"));
+  EXPECT_EQ(fs::read_symlink(prefix + "/current").string(), "releases/r1");
+  EXPECT_EQ(d.systemctl_log(), "");
+}
+
+TEST(RestoreDb, RevertsWhenReadyzIsNotReady) {
+  DeployDir d;
+  const std::string db = d.file("data/var/jarvis.db");
+  fs::create_directories(d.file("data/var"));
+  make_db(d, db, "current");
+  make_db(d, d.file("snap.db"), "snapshot");
+  ASSERT_EQ(d.run({"gzip", d.file("snap.db")}).exit_code, 0);
+  const int closed = jarvis::test::free_port();
+  auto r = d.run({deploy_script("restore_db.sh"), d.file("snap.db.gz"), db},
+                 {{"RESTORE_READYZ_URL", "http://127.0.0.1:" + std::to_string(closed) + "/readyz"},
+                  {"RESTORE_READYZ_ATTEMPTS", "2"},
+                  {"RESTORE_READYZ_INTERVAL_SECONDS", "0.1"},
+                  {"HEALTHCHECK_TIMEOUT_SECONDS", "2"}});
+  EXPECT_EQ(r.exit_code, 1) << r.stdout_text << r.stderr_text;
+  EXPECT_THAT(r.stderr_text, HasSubstr("reverting"));
+  EXPECT_EQ(sqlite(d, db, "SELECT v FROM t"), "current");
+  bool failed_copy = false;
+  for (const auto& e : fs::directory_iterator(d.file("data/var"))) {
+    if (e.path().filename().string().find("failed_restore") != std::string::npos) {
+      failed_copy = true;
+      EXPECT_EQ(sqlite(d, e.path().string(), "SELECT v FROM t"), "snapshot");
+    }
+  }
+  EXPECT_TRUE(failed_copy);
+  EXPECT_EQ(d.systemctl_log(),
+            "stop jarvis.service\nstart jarvis.service\nstop jarvis.service\nstart "
+            "jarvis.service\n");
+}
+
+TEST(RestoreDb, SwapsTheSnapshotInAndKeepsTheCurrentAsideWhenReady) {
+  DeployDir d;
+  const std::string db = d.file("var/jarvis.db");
+  fs::create_directories(d.file("var"));
+  make_db(d, db, "current");
+  make_db(d, d.file("snap.db"), "snapshot");
+  write_file(d.file("www/readyz"), R"({"ok":true})");
+  StaticServer ready(d.file("www"));
+  ASSERT_TRUE(ready.ready());
+  // db_path from APP_DB this time.
+  auto r = d.run({deploy_script("restore_db.sh"), d.file("snap.db")},
+                 {{"APP_DB", db}, {"RESTORE_READYZ_URL", ready.url("/readyz")}});
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
+  EXPECT_EQ(sqlite(d, db, "SELECT v FROM t"), "snapshot");
+  bool aside = false;
+  for (const auto& e : fs::directory_iterator(d.file("var"))) {
+    if (e.path().filename().string().find("pre_restore") != std::string::npos) {
+      aside = true;
+      EXPECT_EQ(sqlite(d, e.path().string(), "SELECT v FROM t"), "current");
+    }
+  }
+  EXPECT_TRUE(aside);
+  EXPECT_EQ(d.systemctl_log(), "stop jarvis.service\nstart jarvis.service\n");
+}
+
+TEST(RestoreDb, RefusesACorruptOrForeignSnapshotAndChangesNothing) {
+  DeployDir d;
+  const std::string db = d.file("var/jarvis.db");
+  fs::create_directories(d.file("var"));
+  make_db(d, db, "current");
+  // Not gzip at all; a gzip of garbage; a truncated database; a SQLite file of another program.
+  write_file(d.file("garbage.db.gz"), "this is not gzip");
+  write_file(d.file("text.db"), std::string(8192, 'x'));
+  ASSERT_EQ(d.run({"gzip", "-k", d.file("text.db")}).exit_code, 0);
+  make_db(d, d.file("big.db"), "snapshot");
+  sqlite(d, d.file("big.db"),
+         "CREATE TABLE filler(x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c "
+         "WHERE i < 2000) INSERT INTO filler SELECT randomblob(200) FROM c;");
+  std::string whole = read_file(d.file("big.db"));
+  write_file(d.file("truncated.db"), whole.substr(0, whole.size() / 2));
+  sqlite(d, d.file("foreign.db"), "CREATE TABLE notes(x); INSERT INTO notes VALUES(1);");
+  for (const char* snap :
+       {"garbage.db.gz", "text.db.gz", "truncated.db", "foreign.db", "missing.db"}) {
+    auto r = d.run({deploy_script("restore_db.sh"), d.file(snap), db});
+    EXPECT_EQ(r.exit_code, 1) << snap << ": " << r.stdout_text << r.stderr_text;
+    EXPECT_EQ(sqlite(d, db, "SELECT v FROM t"), "current") << snap;
+  }
+  EXPECT_EQ(d.systemctl_log(), "");  // refused before the service was touched
+  for (const auto& e : fs::directory_iterator(d.file("var"))) {
+    EXPECT_EQ(e.path().filename().string().find("pre_restore"), std::string::npos) << e.path();
+    EXPECT_EQ(e.path().filename().string().find(".partial"), std::string::npos) << e.path();
+  }
+}
