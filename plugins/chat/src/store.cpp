@@ -346,13 +346,15 @@ std::string ChatStore::start_step(soci::session& sql, const std::string& id,
       // One step per thread at a time, in the order of the messages: not while another step of
       // the thread runs (a live heartbeat), nor while an older one still waits to start (created
       // within the stale window and not cancelled, so a step whose task is lost holds nobody
-      // for longer than that window).
+      // for longer than that window). "Older" is the message's seq in the thread — exact, where
+      // created_at (milliseconds) ties — and created_at only for a step without a message.
       "UPDATE chat_steps SET status = 'running', started_at = :n, heartbeat_at = :h WHERE id = "
       ":i AND status IN ('queued', 'running') AND cancel_requested = 0 AND NOT EXISTS (SELECT 1 "
       "FROM chat_steps o WHERE o.thread_id = :t AND o.id <> :j AND ((o.status = 'running' AND "
       "o.heartbeat_at > :s) OR (o.status = 'queued' AND o.cancel_requested = 0 AND "
-      "o.created_at > :s2 AND o.created_at < (SELECT m.created_at FROM chat_steps m WHERE m.id = "
-      ":k))))",
+      "o.created_at > :s2 AND (SELECT COALESCE(om.seq < mm.seq, o.created_at < m.created_at) "
+      "FROM chat_steps m LEFT JOIN chat_messages mm ON mm.id = m.message_id LEFT JOIN "
+      "chat_messages om ON om.id = o.message_id WHERE m.id = :k))))",
       {now, now, id, thread_id, id, stale_before, stale_before, id});
   if (taken > 0) return "running";
   jarvis::Json row =

@@ -253,5 +253,27 @@ TEST(ChatSteps, StepsOfAThreadStartInTheOrderOfTheirMessages) {
             "running");
 }
 
+// created_at has millisecond resolution: two messages of one burst can share it. The order of the
+// thread's messages (seq) decides then, whichever step's task happens to start first.
+TEST(ChatSteps, StepsWithTheSameCreationTimeStartInTheOrderOfTheirMessagesSeq) {
+  ChatHost h(Backend::Sqlite);
+  auto db = jarvis::host::SqlDatabase::open(h.env["APP_DB"], 2, "chat-steps-test");
+  auto s = db->session();
+  const std::string at = jarvis::now_iso();
+  // seq 2 gets the id that sorts first, so neither id nor insertion order can stand in for seq.
+  *s << "INSERT INTO chat_messages (id, thread_id, seq, role, content, created_at) VALUES "
+        "('msg_z', 'thr_tie', 1, 'user', 'first', :a), ('msg_a', 'thr_tie', 2, 'user', 'second', :b)",
+      soci::use(at), soci::use(at);
+  chat::ChatStore::create_step(*s, "stp_second", "thr_tie", "usr_1", "msg_a", "trc_2");
+  chat::ChatStore::create_step(*s, "stp_first", "thr_tie", "usr_1", "msg_z", "trc_1");
+  *s << "UPDATE chat_steps SET created_at = :a WHERE thread_id = 'thr_tie'", soci::use(at);
+  const std::string fresh = jarvis::iso_from_now(-600000);
+  EXPECT_EQ(chat::ChatStore::start_step(*s, "stp_second", "thr_tie", fresh), "busy")
+      << "the step of message seq 2 must wait for the queued step of seq 1";
+  EXPECT_EQ(chat::ChatStore::start_step(*s, "stp_first", "thr_tie", fresh), "running");
+  chat::ChatStore::finish_step(*s, "stp_first", "done", "", false, "");
+  EXPECT_EQ(chat::ChatStore::start_step(*s, "stp_second", "thr_tie", fresh), "running");
+}
+
 }  // namespace chat_gaps_test
 }  // namespace chat_test
