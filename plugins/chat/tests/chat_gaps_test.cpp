@@ -262,7 +262,8 @@ TEST(ChatSteps, StepsWithTheSameCreationTimeStartInTheOrderOfTheirMessagesSeq) {
   const std::string at = jarvis::now_iso();
   // seq 2 gets the id that sorts first, so neither id nor insertion order can stand in for seq.
   *s << "INSERT INTO chat_messages (id, thread_id, seq, role, content, created_at) VALUES "
-        "('msg_z', 'thr_tie', 1, 'user', 'first', :a), ('msg_a', 'thr_tie', 2, 'user', 'second', :b)",
+        "('msg_z', 'thr_tie', 1, 'user', 'first', :a), ('msg_a', 'thr_tie', 2, 'user', 'second', "
+        ":b)",
       soci::use(at), soci::use(at);
   chat::ChatStore::create_step(*s, "stp_second", "thr_tie", "usr_1", "msg_a", "trc_2");
   chat::ChatStore::create_step(*s, "stp_first", "thr_tie", "usr_1", "msg_z", "trc_1");
