@@ -53,3 +53,22 @@ format-check:
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+
+# Operator checks (docs/runbook.md: "Local Setup Smoke Validation", "Secret Rotation and Scan",
+# "Release Evidence"; decisions 0059-0062). They use $(BUILD_DIR)/bin/jarvis; setup-smoke reports a
+# missing binary with its fix, the others build it first when it is missing.
+.PHONY: setup-smoke setup-smoke-running secret-scan release-evidence
+
+setup-smoke:
+	BUILD_DIR=$(BUILD_DIR) ./scripts/setup-smoke.sh
+
+setup-smoke-running:
+	BUILD_DIR=$(BUILD_DIR) ./scripts/setup-smoke.sh --running
+
+secret-scan:
+	@test -x $(BUILD_DIR)/bin/jarvis || $(MAKE) build
+	$(BUILD_DIR)/bin/jarvis secrets scan
+
+release-evidence:
+	@test -x $(BUILD_DIR)/bin/jarvis || $(MAKE) build
+	BUILD_DIR=$(BUILD_DIR) ./scripts/release-evidence.sh
