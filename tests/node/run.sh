@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
 # Runs one tests/node/*.test.mjs file with Node's own test runner (ctest's node_* tests).
+# The runtime is chosen by node.sh (the pinned one from package-lock.json, else a system Node 20+).
 # Missing node is a failure, never a skip: scripts/install-deps.sh installs it.
-# usage: run.sh <test file>   (JARVIS_FAKE_LLM names the fake server binary)
+# usage: run.sh <test file>   (JARVIS_FAKE_DIR names the directory of the fake server binaries)
 set -euo pipefail
-if ! command -v node >/dev/null; then
-  echo "node is not installed (run scripts/install-deps.sh)" >&2
-  exit 1
-fi
-exec node --test --test-reporter=spec "$1"
+exec "$(dirname "$0")/node.sh" --test --test-reporter=spec "$1"
