@@ -64,6 +64,8 @@ std::vector<Sample> samples() {
   const std::string pem_body = body(64, 16, kBase64);
   const std::string hex = body(40, 17, "0123456789abcdef");
   const std::string json_secret = body(32, 18);
+  const std::string bearer = body(40, 19);
+  const std::string url_pw = body(16, 20);
   return {
       {"github_token", gh, "export GH=" + gh},
       {"github_token", gho, "token: " + gho},
@@ -79,6 +81,9 @@ std::vector<Sample> samples() {
       {"private_key", pem_body, "-----BEGIN RSA " + std::string("PRIVATE KEY-----")},
       {"secret_assignment", hex, "WEBHOOK_SECRET=" + hex},
       {"secret_assignment", json_secret, "  \"api_token\": \"" + json_secret + "\","},
+      {"bearer_token", bearer, "curl -H 'Authorization: Bearer " + bearer + "' https://x"},
+      {"url_credentials", url_pw,
+       "DATABASE_URL=postgresql://jarvis:" + url_pw + "@db.internal:5432/jarvis"},
   };
 }
 
@@ -143,6 +148,12 @@ TEST(SecretScan, PlaceholdersExamplesAndCodeDoNotFire) {
       "AIza" + std::string("Sy") + "short",                          // too short for a key
       "SESSION_SECRET=jarvis.session.cookie.v2",                     // dotted words
       "password: \"********************\"",                          // masked
+      "postgresql://jarvis:***@127.0.0.1:5432/jarvis",               // redacted
+      "DATABASE_URL=postgresql://jarvis:${PGPASSWORD}@db/jarvis",    // a variable
+      "postgresql://u:pw@h/db",                                      // too short
+      "Authorization: Bearer ${JARVIS_TOKEN}",                       // a variable
+      "out << \"Authorization: Bearer \" + token;",                  // code
+      "Authorization: Bearer MEMORY_EMBED_API_KEY when set",         // a name, no digit
   };
   for (const auto& line : quiet) {
     auto found = scan_text("q.txt", line);
@@ -238,6 +249,9 @@ TEST_F(SecretScanCli, AllowListSilencesFixturesAndABadListIsAUsageError) {
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
   EXPECT_NE(bad.err.find("reason"), std::string::npos) << bad.err;
   EXPECT_EQ(run_jarvis({"secrets", "scan", "missing-dir"}, dir_.path(), env()).exit_code, 2);
+  EXPECT_EQ(run_jarvis({"secrets", "scan", "tests", "--allow", "no-such-list"}, dir_.path(), env())
+                .exit_code,
+            2);
   EXPECT_EQ(run_jarvis({"secrets"}, dir_.path(), env()).exit_code, 2);
   EXPECT_EQ(run_jarvis({"secrets", "scan", "--bogus"}, dir_.path(), env()).exit_code, 2);
 }

@@ -1,6 +1,7 @@
 // host/src/cli/ops_commands.cpp — `jarvis secrets scan` and doctor's dependency checks.
 #include "cli/ops_commands.h"
 
+#include <filesystem>
 #include <future>
 #include <stdexcept>
 
@@ -57,6 +58,10 @@ int cmd_secrets(CliContext& ctx, const std::vector<std::string>& args) {
   opt.root = ctx.cwd;
   opt.paths = a.positionals();
   const std::string allow_file = a.option("--allow", ctx.cwd + "/.secret-scan-allow");
+  if (a.has_option("--allow") && !std::filesystem::exists(allow_file)) {
+    ctx.err << "jarvis secrets scan: no allow-list at " << allow_file << "\n";
+    return 2;
+  }
   try {
     opt.allow = ops::AllowList::load(allow_file);
   } catch (const std::invalid_argument& e) {

@@ -73,6 +73,11 @@ constexpr double kPrefixMinEntropy = 3.0;
 constexpr double kAssignmentMinEntropy = 3.3;
 constexpr std::size_t kAssignmentMinLength = 16;
 constexpr std::size_t kAssignmentMaxLength = 256;
+/// `Bearer <token>`: at least this long (and random-looking, like an assigned value).
+constexpr std::size_t kBearerMinLength = 20;
+/// Passwords in URLs are human-chosen: length and two character classes matter, not entropy.
+constexpr std::size_t kUrlPasswordMinLength = 8;
+constexpr double kUrlPasswordMinEntropy = 2.5;
 /// Private-key bodies: this many base64 characters after the BEGIN line make it a real key.
 constexpr std::size_t kPrivateKeyMinBody = 16;
 
@@ -207,6 +212,57 @@ bool private_key_match(std::string_view line, std::string_view next, std::string
   if (body.size() < kPrivateKeyMinBody) return false;
   body_out = std::string(body.substr(0, 64));
   return true;
+}
+
+/// `Bearer <token>` outside a provider key: a random-looking token of 20+ characters.
+void bearer_matches(const std::string& path, std::size_t lineno, std::string_view line,
+                    std::vector<Span>& spans, std::vector<Finding>& out) {
+  for (std::string_view marker : {std::string_view("Bearer "), std::string_view("bearer ")}) {
+    for (std::size_t at = line.find(marker); at != std::string_view::npos;
+         at = line.find(marker, at + 1)) {
+      std::size_t b = at + marker.size(), e = b;
+      while (e < line.size() && value_char(line[e])) ++e;
+      std::string_view token = line.substr(b, e - b);
+      if (token.size() < kBearerMinLength || token.size() > kAssignmentMaxLength) continue;
+      if (overlaps(spans, b, e)) continue;
+      if (looks_like_placeholder(token) || looks_like_code_or_words(token) ||
+          !char_classes_ok(token) || shannon_entropy(token) < kAssignmentMinEntropy) {
+        continue;
+      }
+      out.push_back({path, lineno, "bearer_token", fingerprint_of(token)});
+      spans.push_back({b, e});
+    }
+  }
+}
+
+/// `scheme://user:password@host`: a password of 8+ characters that is not a placeholder.
+void url_credential_matches(const std::string& path, std::size_t lineno, std::string_view line,
+                            std::vector<Span>& spans, std::vector<Finding>& out) {
+  auto stop = [](char c) {
+    return c == '/' || c == '@' || c == ' ' || c == '\t' || c == '"' || c == '\'' || c == '<' ||
+           c == '>' || c == '`';
+  };
+  for (std::size_t at = line.find("://"); at != std::string_view::npos;
+       at = line.find("://", at + 3)) {
+    std::size_t u = at + 3, c = u;
+    while (c < line.size() && !stop(line[c]) && line[c] != ':') ++c;
+    if (c == u || c >= line.size() || line[c] != ':') continue;
+    std::size_t p = c + 1, a = p;
+    while (a < line.size() && !stop(line[a])) ++a;
+    if (a >= line.size() || line[a] != '@' || a + 1 >= line.size() ||
+        !(alnum(line[a + 1]) || line[a + 1] == '[')) {
+      continue;
+    }
+    std::string_view pw = line.substr(p, a - p);
+    if (pw.size() < kUrlPasswordMinLength || pw.size() > kAssignmentMaxLength) continue;
+    if (overlaps(spans, p, a) || looks_like_placeholder(pw) || pw.find('$') != pw.npos ||
+        pw.find('{') != pw.npos || !char_classes_ok(pw) ||
+        shannon_entropy(pw) < kUrlPasswordMinEntropy) {
+      continue;
+    }
+    out.push_back({path, lineno, "url_credentials", fingerprint_of(pw)});
+    spans.push_back({p, a});
+  }
 }
 
 void assignment_matches(const std::string& path, std::size_t lineno, std::string_view line,
@@ -351,6 +407,8 @@ std::vector<Finding> scan_text(const std::string& path, std::string_view text) {
       out.push_back({path, n + 1, "private_key", fingerprint_of(body)});
     }
     prefix_matches(path, n + 1, line, spans, out);
+    bearer_matches(path, n + 1, line, spans, out);
+    url_credential_matches(path, n + 1, line, spans, out);
     assignment_matches(path, n + 1, line, spans, out);
   }
   return out;
