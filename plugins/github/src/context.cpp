@@ -48,6 +48,7 @@ jarvis::Json Context::defer(const jarvis::TaskContext& t, const RateLimited& lim
   long long wait =
       std::clamp<long long>(limit.wait_seconds, 1, settings.rate_limit_max_defer_seconds);
   jarvis::Json payload = t.payload;
+  payload["origin_task"] = claim_owner(t);
   int deferrals = payload.value("deferrals", 0) + 1;
   payload["deferrals"] = deferrals;
   const std::string until = jarvis::iso_from_now(wait * 1000);
@@ -72,49 +73,104 @@ jarvis::Json Context::defer(const jarvis::TaskContext& t, const RateLimited& lim
   return {{"deferred_until", until}, {"wait_seconds", wait}, {"kind", limit.kind}};
 }
 
+std::string Context::claim_owner(const jarvis::TaskContext& t) {
+  if (t.payload.is_object()) {
+    auto it = t.payload.find("origin_task");
+    if (it != t.payload.end() && it->is_string() && !it->get<std::string>().empty())
+      return it->get<std::string>();
+  }
+  return t.task_id;
+}
+
+jarvis::Json Context::wait_for_claim(const jarvis::TaskContext& t, const ClaimHeld& held) {
+  jarvis::Json payload = t.payload;
+  const int waits = payload.value("claim_waits", 0) + 1;
+  if (waits > kMaxClaimWaits) throw std::runtime_error(std::string(held.what()) + " for too long");
+  payload["claim_waits"] = waits;
+  payload["origin_task"] = claim_owner(t);
+  const long long wait = std::min<long long>(60, 1LL << std::min(waits, 6));
+  jarvis::EnqueueOptions o;
+  o.payload = payload;
+  o.run_after = jarvis::iso_from_now(wait * 1000);
+  o.trace_id = t.trace_id;
+  o.idempotency_key = "github.claim_wait:" + t.task_id + ":" + std::to_string(waits);
+  host.tasks().enqueue(t.name, std::move(o));
+  host.log()->info("github: {} waits {} s for {}", t.name, wait, held.key);
+  return {{"waiting_for", held.key}, {"wait_seconds", wait}, {"claim_waits", waits}};
+}
+
 long long Context::upsert_comment(Client& api, const std::string& repo, long long number,
                                   const std::string& kind, std::string_view marker,
-                                  const std::string& body) {
+                                  const std::string& body, const std::string& owner) {
+  const std::string pr_kind = repo + "#" + std::to_string(number) + ":" + kind;
   std::shared_ptr<std::mutex> lock;
   {
     std::lock_guard g(comment_mu_);
-    auto& slot = comment_locks_[repo + "#" + std::to_string(number) + ":" + kind];
+    auto& slot = comment_locks_[pr_kind];
     if (!slot) slot = std::make_shared<std::mutex>();
     lock = slot;
   }
-  std::lock_guard pr_lock(*lock);
+  std::lock_guard pr_lock(*lock);  // this process; the claim below covers the other hosts
   const std::string issue = "/repos/" + repo + "/issues/";
-  if (long long id = store.comment_id(repo, number, kind); id > 0) {
+  const std::string key = "comment:" + pr_kind;
+  auto edit_known = [&]() -> long long {
+    long long id = store.comment_id(repo, number, kind);
+    if (id <= 0) return 0;
     try {
       api.send("PATCH", issue + "comments/" + std::to_string(id), {{"body", body}});
       return id;
     } catch (const ApiError& e) {
       if (e.status != 404) throw;
       store.forget_comment(repo, number, kind);  // deleted on GitHub: find or create again
+      store.drop_claim(key);
+      return 0;
     }
-  }
-  long long found = 0;
-  for (const auto& c : api.get_all(issue + std::to_string(number) + "/comments", 10000)) {
-    if (!c.is_object() || !c.contains("body") || !c["body"].is_string()) continue;
-    const std::string login =
-        c.contains("user") && c["user"].is_object() ? c["user"].value("login", "") : "";
-    if (c["body"].get<std::string>().starts_with(marker) && settings.is_bot(login) &&
-        c.contains("id") && c["id"].is_number_integer()) {
-      found = c["id"].get<long long>();
+  };
+  if (long long id = edit_known(); id > 0) return id;
+  switch (store.claim(key, owner, kClaimStaleSeconds)) {
+    case Claim::Held:
+      throw ClaimHeld(key);
+    case Claim::Done:
+      // The holder recorded the comment after our first look: edit it.
+      if (long long id = edit_known(); id > 0) return id;
+      store.drop_claim(key);  // done, yet no comment remembered: free it and come back
+      throw ClaimHeld(key);
+    case Claim::Won:
       break;
+  }
+  try {
+    long long found = 0;
+    for (const auto& c : api.get_all(issue + std::to_string(number) + "/comments", 10000)) {
+      if (!c.is_object() || !c.contains("body") || !c["body"].is_string()) continue;
+      const std::string login =
+          c.contains("user") && c["user"].is_object() ? c["user"].value("login", "") : "";
+      if (c["body"].get<std::string>().starts_with(marker) && settings.is_bot(login) &&
+          c.contains("id") && c["id"].is_number_integer()) {
+        found = c["id"].get<long long>();
+        break;
+      }
     }
+    if (found > 0) {
+      api.send("PATCH", issue + "comments/" + std::to_string(found), {{"body", body}});
+    } else {
+      jarvis::Json made =
+          api.send("POST", issue + std::to_string(number) + "/comments", {{"body", body}});
+      if (!made.is_object() || !made.contains("id") || !made["id"].is_number_integer())
+        throw ApiError(201, "POST comment: the answer has no id");
+      found = made["id"].get<long long>();
+    }
+    store.save_comment(repo, number, kind, found);
+    store.finish_claim(key, owner);
+    return found;
+  } catch (...) {
+    // A comment whose 201 was lost is found by its marker by whoever claims next.
+    try {
+      store.release_claim(key, owner);
+    } catch (const std::exception& e) {
+      host.log()->warn("github: claim {} not released: {}", key, e.what());
+    }
+    throw;
   }
-  if (found > 0) {
-    api.send("PATCH", issue + "comments/" + std::to_string(found), {{"body", body}});
-  } else {
-    jarvis::Json made =
-        api.send("POST", issue + std::to_string(number) + "/comments", {{"body", body}});
-    if (!made.is_object() || !made.contains("id") || !made["id"].is_number_integer())
-      throw ApiError(201, "POST comment: the answer has no id");
-    found = made["id"].get<long long>();
-  }
-  store.save_comment(repo, number, kind, found);
-  return found;
 }
 
 bool Context::trusted_commenter(Client& api, const std::string& repo, const std::string& login) {

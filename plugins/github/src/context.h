@@ -12,6 +12,7 @@
 
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 
 #include "client.h"
@@ -25,6 +26,21 @@ namespace github {
 inline constexpr const char* kAgentId = "agent:github";
 /// The tool that writes model text, registered by the chat plugin when present.
 inline constexpr const char* kCompleteTool = "chat.complete";
+
+/// How long an unfinished claim (github_claims) protects its holder: longer than a task's
+/// timeout (600 s), so only a holder that died for good loses it.
+inline constexpr int kClaimStaleSeconds = 900;
+/// How often a task waits for another host's claim (with growing delays) before it fails.
+inline constexpr int kMaxClaimWaits = 40;
+
+/// Another task (on this host or another host on the database) holds the claim on a side
+/// effect this task needs; the task waits for it by postponing itself (Context::wait_for_claim).
+class ClaimHeld : public std::runtime_error {
+ public:
+  explicit ClaimHeld(const std::string& key)
+      : std::runtime_error("claim " + key + " is held by another task"), key(key) {}
+  std::string key;  ///< the github_claims key
+};
 
 /// Outcome of one model call.
 struct ModelAnswer {
@@ -58,13 +74,23 @@ class Context {
   /// persists the rate state, and returns the task's result {deferred_until, wait_seconds}.
   jarvis::Json defer(const jarvis::TaskContext& t, const RateLimited& limit);
 
+  /// The owner of the claims a task takes: the id of the task that started the work, kept in
+  /// the payload ("origin_task") across rate-limit postponements and claim waits, so a task's
+  /// later runs keep its claim.
+  static std::string claim_owner(const jarvis::TaskContext& t);
+  /// Re-enqueues the running task after another task's claim (`claim_waits` + 1, run after 2,
+  /// 4, … up to 60 s) and returns the task's result {waiting_for, wait_seconds}; after
+  /// kMaxClaimWaits waits it throws instead (the attempt fails).
+  jarvis::Json wait_for_claim(const jarvis::TaskContext& t, const ClaimHeld& held);
+
   /// Creates or edits the plugin's one comment of `kind` on issue/PR `number`: the remembered
-  /// comment id first, then a search of the thread for a comment by GITHUB_BOT_LOGIN starting
-  /// with `marker`, else a new comment. Returns the comment id. Serialised per pull request in
-  /// this process.
+  /// comment id first, then — holding the claim `comment:<repo>#<number>:<kind>` for `owner`
+  /// (decision 0066: one creator across every host on the database) — a search of the thread
+  /// for a comment by GITHUB_BOT_LOGIN starting with `marker`, else a new comment. Returns the
+  /// comment id. Throws ClaimHeld while another task is creating the comment.
   long long upsert_comment(Client& api, const std::string& repo, long long number,
                            const std::string& kind, std::string_view marker,
-                           const std::string& body);
+                           const std::string& body, const std::string& owner);
 
   /// True when `login` may trigger PR chat on `repo`: listed in GITHUB_CHAT_ALLOWED_USERS, or
   /// write/maintain/admin per the collaborator-permission API (answers cached

@@ -43,6 +43,7 @@ jarvis::Json run_pr_chat(Context& c, jarvis::TaskContext& t) {
                       {"comment_id", t.payload.value("comment_id", 0LL)},
                       {"mode", mode}};
   Client api(c.host, s, c.rate, t.should_stop);
+  std::string claim_key;  // set once this task holds the answer's claim
   try {
     bool trusted = false;
     try {
@@ -60,6 +61,22 @@ jarvis::Json run_pr_chat(Context& c, jarvis::TaskContext& t) {
       p["reason"] = "not_trusted";
       emit(c, "github.chat_ignored", p, t.trace_id);
       return {{"ignored", "not_trusted"}};
+    }
+
+    // One answer per triggering comment, across every host and a delivery that comes again
+    // after the replay window (decision 0066).
+    const long long trigger_id = t.payload.value("comment_id", 0LL);
+    const std::string owner = Context::claim_owner(t);
+    if (trigger_id > 0) {
+      claim_key = "chat:" + repo + "#" + std::to_string(trigger_id);
+      Claim got = c.store.claim(claim_key, owner, kClaimStaleSeconds);
+      if (got == Claim::Held) throw ClaimHeld(claim_key);
+      if (got == Claim::Done) {
+        jarvis::Json p = who;
+        p["reason"] = "already_answered";
+        emit(c, "github.chat_ignored", p, t.trace_id);
+        return {{"ignored", "already_answered"}};
+      }
     }
 
     std::string reply;
@@ -106,7 +123,8 @@ jarvis::Json run_pr_chat(Context& c, jarvis::TaskContext& t) {
     }
     const std::string body = std::string(kChatMarker) + "\n@" + commenter + " " + reply +
                              "\n\n---\n_Jarvis PR chat (`/jarvis help` for modes)._";
-    long long comment = c.upsert_comment(api, repo, number, "pr-chat", kChatMarker, body);
+    long long comment = c.upsert_comment(api, repo, number, "pr-chat", kChatMarker, body, owner);
+    if (!claim_key.empty()) c.store.finish_claim(claim_key, owner);
     c.save_rate_state();
     jarvis::Json result = who;
     result["reply_comment_id"] = comment;
@@ -114,8 +132,17 @@ jarvis::Json run_pr_chat(Context& c, jarvis::TaskContext& t) {
     emit(c, "github.chat_replied", result, t.trace_id);
     return result;
   } catch (const RateLimited& r) {
-    return c.defer(t, r);
+    return c.defer(t, r);  // the claim stays with the origin task, which runs again
+  } catch (const ClaimHeld& h) {
+    return c.wait_for_claim(t, h);
   } catch (const std::exception& e) {
+    if (!claim_key.empty()) {
+      try {
+        c.store.release_claim(claim_key, Context::claim_owner(t));
+      } catch (const std::exception& r) {
+        c.host.log()->warn("github: claim {} not released: {}", claim_key, r.what());
+      }
+    }
     c.record_error("pr_chat", pr_ref + ": " + e.what());
     jarvis::Json p = who;
     p["reason"] = "error";

@@ -77,7 +77,8 @@ jarvis::Json run_pr_summary(Context& c, jarvis::TaskContext& t) {
       }
     }
     const std::string body = render_summary(pr, a, model);
-    long long comment = c.upsert_comment(api, repo, number, "pr-summary", kSummaryMarker, body);
+    long long comment = c.upsert_comment(api, repo, number, "pr-summary", kSummaryMarker, body,
+                                         Context::claim_owner(t));
     c.save_rate_state();
     jarvis::Json result = {{"repo", repo},
                            {"number", number},
@@ -94,6 +95,8 @@ jarvis::Json run_pr_summary(Context& c, jarvis::TaskContext& t) {
     return result;
   } catch (const RateLimited& r) {
     return c.defer(t, r);
+  } catch (const ClaimHeld& h) {
+    return c.wait_for_claim(t, h);  // another host is creating the comment right now
   } catch (const std::exception& e) {
     const std::string message = e.what();
     const bool last = t.attempt >= kPrTaskAttempts;

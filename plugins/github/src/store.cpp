@@ -86,6 +86,56 @@ void Store::forget_comment(const std::string& repo, long long number, const std:
             {repo, number, kind});
 }
 
+Claim Store::claim(const std::string& key, const std::string& owner, int stale_seconds) {
+  auto s = host_.db().session();
+  const std::string now = jarvis::now_iso();
+  if (sql::exec(*s,
+                "INSERT INTO github_claims(claim_key, claimed_by, claimed_at, done_at) "
+                "VALUES(:k, :o, :t, NULL) ON CONFLICT(claim_key) DO NOTHING",
+                {key, owner, now}) == 1)
+    return Claim::Won;
+  jarvis::Json row = sql::one_row(
+      *s, "SELECT claimed_by, claimed_at, done_at FROM github_claims WHERE claim_key = :k", {key});
+  if (row.is_null()) {  // dropped between the two statements: try once more
+    return sql::exec(*s,
+                     "INSERT INTO github_claims(claim_key, claimed_by, claimed_at, done_at) "
+                     "VALUES(:k, :o, :t, NULL) ON CONFLICT(claim_key) DO NOTHING",
+                     {key, owner, now}) == 1
+               ? Claim::Won
+               : Claim::Held;
+  }
+  if (row["done_at"].is_string()) return Claim::Done;
+  const std::string by = row["claimed_by"].is_string() ? row["claimed_by"].get<std::string>() : "";
+  const std::string at = row["claimed_at"].is_string() ? row["claimed_at"].get<std::string>() : "";
+  if (by == owner) return Claim::Won;
+  if (at >= jarvis::iso_from_now(-static_cast<long long>(stale_seconds) * 1000)) return Claim::Held;
+  return sql::exec(*s,
+                   "UPDATE github_claims SET claimed_by = :o, claimed_at = :t WHERE claim_key = "
+                   ":k AND claimed_by = :b AND claimed_at = :a AND done_at IS NULL",
+                   {owner, now, key, by, at}) == 1
+             ? Claim::Won
+             : Claim::Held;
+}
+
+void Store::finish_claim(const std::string& key, const std::string& owner) {
+  auto s = host_.db().session();
+  sql::exec(*s, "UPDATE github_claims SET done_at = :t WHERE claim_key = :k AND claimed_by = :o",
+            {jarvis::now_iso(), key, owner});
+}
+
+void Store::release_claim(const std::string& key, const std::string& owner) {
+  auto s = host_.db().session();
+  sql::exec(*s,
+            "DELETE FROM github_claims WHERE claim_key = :k AND claimed_by = :o AND done_at IS "
+            "NULL",
+            {key, owner});
+}
+
+void Store::drop_claim(const std::string& key) {
+  auto s = host_.db().session();
+  sql::exec(*s, "DELETE FROM github_claims WHERE claim_key = :k", {key});
+}
+
 jarvis::Json Store::issue_link(const std::string& bug_id) {
   auto s = host_.db().session();
   return sql::one_row(*s,

@@ -31,6 +31,13 @@ struct TaskToEnqueue {
   jarvis::EnqueueOptions options;
 };
 
+/// The answer of Store::claim().
+enum class Claim {
+  Won,   ///< this owner holds the claim now (new, its own earlier claim, or a stale one taken over)
+  Held,  ///< another owner holds it and has not finished
+  Done,  ///< the side effect was recorded as done
+};
+
 /// Access to the plugin's tables. Thread-safe (every call borrows its own session).
 class Store {
  public:
@@ -54,6 +61,17 @@ class Store {
                     long long comment_id);
   /// Forgets it (the comment was deleted on GitHub).
   void forget_comment(const std::string& repo, long long number, const std::string& kind);
+
+  /// Takes the claim `key` (github_claims, decision 0066) for `owner` (a task id) with one
+  /// INSERT … ON CONFLICT DO NOTHING, atomic across every host on the database. A claim without
+  /// done_at older than `stale_seconds` is taken over (compare-and-set on its owner and time).
+  Claim claim(const std::string& key, const std::string& owner, int stale_seconds);
+  /// Marks `owner`'s claim `key` done (the side effect is recorded).
+  void finish_claim(const std::string& key, const std::string& owner);
+  /// Drops `owner`'s unfinished claim `key` (its attempt failed; another may try).
+  void release_claim(const std::string& key, const std::string& owner);
+  /// Drops claim `key` whoever holds it (the comment it guarded was deleted on GitHub).
+  void drop_claim(const std::string& key);
 
   /// The issue link of a bug report {bug_id, repo, issue_number, issue_url, last_error,
   /// attempts, updated_at}, or null.

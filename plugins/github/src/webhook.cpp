@@ -54,6 +54,7 @@ const std::vector<std::string> kPayloadFields = {"action",
                                                  "pull_request.base.ref",
                                                  "pull_request.head",
                                                  "pull_request.head.sha",
+                                                 "pull_request.number",
                                                  "issue",
                                                  "issue.number",
                                                  "issue.pull_request",
@@ -73,7 +74,8 @@ WebhookDecision decide(const Settings& s, const std::string& event, const jarvis
     d.repo = text(member(payload, "repository"), "full_name");
     return d;
   }
-  if (event != "pull_request" && event != "issue_comment") {
+  if (event != "pull_request" && event != "issue_comment" &&
+      event != "pull_request_review_comment") {
     return ignored("unsupported_event:" + event);
   }
   if (!payload.is_object()) throw invalid("not a JSON object");
@@ -119,12 +121,16 @@ WebhookDecision decide(const Settings& s, const std::string& event, const jarvis
     return stamp(std::move(d));
   }
 
-  // issue_comment
-  const auto& issue = member(payload, "issue");
+  // issue_comment (on an issue or a pull request's conversation) and
+  // pull_request_review_comment (on a line of a pull request's diff): PR chat.
+  const bool review = event == "pull_request_review_comment";
+  const auto& issue = review ? member(payload, "pull_request") : member(payload, "issue");
   const auto& comment = member(payload, "comment");
-  if (!issue.is_object() || !comment.is_object()) throw invalid("issue or comment is missing");
+  if (!issue.is_object() || !comment.is_object())
+    throw invalid(review ? "pull_request or comment is missing" : "issue or comment is missing");
   if (action != "created") return stamp(ignored("unhandled_action:" + action.substr(0, 64)));
-  if (!member(issue, "pull_request").is_object()) return stamp(ignored("not_a_pull_request"));
+  if (!review && !member(issue, "pull_request").is_object())
+    return stamp(ignored("not_a_pull_request"));
   if (!s.pr_chat_enabled) return stamp(ignored("pr_chat_disabled"));
   const std::string login = text(member(comment, "user"), "login");
   const std::string body = text(comment, "body");
@@ -135,7 +141,8 @@ WebhookDecision decide(const Settings& s, const std::string& event, const jarvis
   const auto& number = member(issue, "number");
   const auto& comment_id = member(comment, "id");
   if (!number.is_number_integer() || !comment_id.is_number_integer())
-    throw invalid("issue.number or comment.id is missing");
+    throw invalid(review ? "pull_request.number or comment.id is missing"
+                         : "issue.number or comment.id is missing");
   WebhookDecision d;
   d.status = 202;
   d.outcome = "accepted";
@@ -188,7 +195,8 @@ void register_webhook(jarvis::Host& host, Context& ctx) {
                throw jarvis::bad_request("X-GitHub-Event is malformed", "invalid_event");
 
              jarvis::Json payload = nullptr;
-             if (event == "pull_request" || event == "issue_comment") {
+             if (event == "pull_request" || event == "issue_comment" ||
+                 event == "pull_request_review_comment") {
                // The few fields decide() reads, without building the whole document; anything
                // the scanner does not accept goes through the full parser (400 invalid_json /
                // json_too_deep).

@@ -3,13 +3,13 @@
 // report across a retry whose 201 was lost, the error visible after the last attempt,
 // `jarvis github sync-bugs`), on a real server against FakeGitHub, SQLite and PostgreSQL.
 //
-// PR chat needs a comment that addresses Jarvis on a pull request; no example of
-// @octokit/webhooks-examples is one (their comments sit on an issue and say "You are totally
-// right!…"). chat_comment() therefore takes the package's issue_comment "created" example and
-// changes only comment.body, comment.user.login and issue.pull_request — every other byte is the
-// package's.
+// The chat bodies come from @octokit/webhooks-examples at run time (github_samples.h, decision
+// 0067): the package's issue_comment example with the package's own pull-request issue, and its
+// pull_request_review_comment example; only comment.body (and, where a test needs two comments
+// or commenters, comment.id and comment.user.login) differ from the package.
 #include <gtest/gtest.h>
 
+#include "github_samples.h"
 #include "github_support.h"
 
 namespace {
@@ -20,17 +20,12 @@ class GitHubChat : public ::testing::TestWithParam<Backend> {};
 class GitHubIssueSync : public ::testing::TestWithParam<Backend> {};
 
 json chat_comment(const std::string& text, const std::string& login, long long comment_id) {
-  json p = example("issue_comment", "created");
-  p["comment"]["body"] = text;
-  p["comment"]["user"]["login"] = login;
-  p["comment"]["id"] = comment_id;
-  p["issue"]["pull_request"] = {{"url", "https://api.github.com/repos/" + kRepo + "/pulls/1"}};
-  return p;
+  return samples::by(samples::issue_comment_on_pr(text, comment_id), login);
 }
 
 TEST_P(GitHubChat, OnlyWritersAreAnsweredAndTheReplyIsUpserted) {
   GitHubHost h(GetParam());
-  h.fake->add_pull(kRepo, {{"number", 1}}, FakeGitHub::generated_files(6));
+  h.fake->add_pull(kRepo, {{"number", 2}}, FakeGitHub::generated_files(6));
   h.fake->set_permission(kRepo, "reader", "read");
   h.fake->set_permission(kRepo, "writer", "write");
 
@@ -55,7 +50,7 @@ TEST_P(GitHubChat, OnlyWritersAreAnsweredAndTheReplyIsUpserted) {
                 .status,
             202);
   ASSERT_TRUE(h.fake->wait_comment_writes(1, std::chrono::seconds(60))) << h.server->output();
-  auto comments = h.fake->comments(kRepo, 1);
+  auto comments = h.fake->comments(kRepo, 2);
   ASSERT_EQ(comments.size(), 1u);
   std::string body = comments[0]["body"];
   EXPECT_TRUE(body.starts_with("<!-- jarvis:pr-chat -->\n@writer ")) << body;
@@ -66,7 +61,7 @@ TEST_P(GitHubChat, OnlyWritersAreAnsweredAndTheReplyIsUpserted) {
       h.deliver("issue_comment", chat_comment("/jarvis help", "writer", 14).dump(), "c-4").status,
       202);
   ASSERT_TRUE(h.fake->wait_comment_writes(2, std::chrono::seconds(60)));
-  comments = h.fake->comments(kRepo, 1);
+  comments = h.fake->comments(kRepo, 2);
   ASSERT_EQ(comments.size(), 1u);
   EXPECT_NE(comments[0]["body"].get<std::string>().find("`risks`"), std::string::npos);
 
@@ -88,13 +83,13 @@ TEST_P(GitHubChat, AllowedUsersSkipTheCheckAndProviderErrorsAreNeverPosted) {
   GitHubHost h(
       GetParam(),
       {.env = {{"GITHUB_CHAT_ALLOWED_USERS", "Listed-User"}}, .model = true, .model_mode = "fail"});
-  h.fake->add_pull(kRepo, {{"number", 1}}, FakeGitHub::generated_files(3));
+  h.fake->add_pull(kRepo, {{"number", 2}}, FakeGitHub::generated_files(3));
   ASSERT_EQ(
       h.deliver("issue_comment", chat_comment("/jarvis summarize", "listed-user", 21).dump(), "a-1")
           .status,
       202);
   ASSERT_TRUE(h.fake->wait_comment_writes(1, std::chrono::seconds(60))) << h.server->output();
-  const std::string body = h.fake->comments(kRepo, 1)[0]["body"];
+  const std::string body = h.fake->comments(kRepo, 2)[0]["body"];
   EXPECT_NE(body.find("@listed-user The assistant is unavailable right now. Trace id: `trc_"),
             std::string::npos)
       << body;
@@ -109,16 +104,54 @@ TEST_P(GitHubChat, AllowedUsersSkipTheCheckAndProviderErrorsAreNeverPosted) {
 
 TEST_P(GitHubChat, AWorkingModelAnswersTheWriter) {
   GitHubHost h(GetParam(), {.model = true});
-  h.fake->add_pull(kRepo, {{"number", 1}}, FakeGitHub::generated_files(3));
+  h.fake->add_pull(kRepo, {{"number", 2}}, FakeGitHub::generated_files(3));
   h.fake->set_permission(kRepo, "maint", "maintain");
   ASSERT_EQ(h.deliver("issue_comment",
                       chat_comment("/jarvis tests which ones?", "maint", 31).dump(), "w-1")
                 .status,
             202);
   ASSERT_TRUE(h.fake->wait_comment_writes(1, std::chrono::seconds(60))) << h.server->output();
-  const std::string body = h.fake->comments(kRepo, 1)[0]["body"];
+  const std::string body = h.fake->comments(kRepo, 2)[0]["body"];
   EXPECT_NE(body.find("@maint MODEL SUMMARY ("), std::string::npos) << body;
   EXPECT_NE(body.find("github.pr_chat)"), std::string::npos);
+}
+
+TEST_P(GitHubChat, AReviewCommentOnADiffLineIsAnsweredInTheOneChatComment) {
+  GitHubHost h(GetParam());
+  h.fake->add_pull(kRepo, {{"number", 2}}, FakeGitHub::generated_files(3));
+  h.fake->set_permission(kRepo, samples::kSampleLogin, "write");
+  // The package's example as it is: a review comment that does not address Jarvis.
+  auto plain = h.deliver("pull_request_review_comment",
+                         example("pull_request_review_comment", "created").dump(), "rc-0");
+  ASSERT_EQ(plain.status, 202) << plain.body;
+  EXPECT_EQ(json::parse(plain.body)["ignored"], "no_trigger");
+  auto edited = h.deliver("pull_request_review_comment",
+                          example("pull_request_review_comment", "edited").dump(), "rc-00");
+  EXPECT_EQ(json::parse(edited.body)["ignored"], "unhandled_action:edited");
+
+  ASSERT_EQ(h.deliver("pull_request_review_comment",
+                      samples::review_comment("@jarvis-bot risks").dump(), "rc-1")
+                .status,
+            202);
+  ASSERT_TRUE(h.fake->wait_comment_writes(1, std::chrono::seconds(60))) << h.server->output();
+  auto comments = h.fake->comments(kRepo, 2);
+  ASSERT_EQ(comments.size(), 1u);
+  EXPECT_TRUE(comments[0]["body"].get<std::string>().starts_with(
+      "<!-- jarvis:pr-chat -->\n@Codertocat No model is available"))
+      << comments[0]["body"];
+  // A chat comment in the conversation edits the same reply.
+  ASSERT_EQ(h.deliver("issue_comment", samples::issue_comment_on_pr("/jarvis help").dump(), "rc-2")
+                .status,
+            202);
+  ASSERT_TRUE(h.fake->wait_comment_writes(2, std::chrono::seconds(60)));
+  comments = h.fake->comments(kRepo, 2);
+  ASSERT_EQ(comments.size(), 1u);
+  EXPECT_NE(comments[0]["body"].get<std::string>().find("`risks`"), std::string::npos);
+  // A review comment that is not a trigger's target (the bot's own) never triggers.
+  auto own = h.deliver(
+      "pull_request_review_comment",
+      samples::by(samples::review_comment("/jarvis review", 77), "jarvis-bot").dump(), "rc-3");
+  EXPECT_EQ(json::parse(own.body)["ignored"], "own_comment");
 }
 
 std::string file_report(const GitHubHost& h, const std::string& title) {

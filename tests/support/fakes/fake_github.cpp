@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <ctime>
 #include <sstream>
+#include <stdexcept>
 
 namespace jarvis::test::fakes {
 
@@ -87,6 +88,12 @@ struct FakeGitHub::State {
   long long reset = 0;
   int comment_writes = 0;
   std::vector<HttpRequest> requests;
+  struct Hold {  // hold_requests(): a barrier for matching requests
+    std::string method, prefix;
+    int count = 0, arrived = 0;
+    std::chrono::milliseconds timeout{0};
+  };
+  std::vector<Hold> holds;
 };
 
 FakeGitHub::FakeGitHub(std::string token, std::string bot_login, int port)
@@ -220,6 +227,14 @@ void FakeGitHub::set_rate_limit(int remaining, long long reset) {
   st_->reset = reset > 0 ? reset : now_epoch() + 3600;
 }
 
+void FakeGitHub::hold_requests(const std::string& method, const std::string& path_prefix, int count,
+                               std::chrono::milliseconds timeout) {
+  std::lock_guard g(st_->mu);
+  st_->holds.reserve(64);  // hold() keeps a pointer into the vector while it waits
+  if (st_->holds.size() >= 64) throw std::runtime_error("FakeGitHub: at most 64 holds");
+  st_->holds.push_back({method, path_prefix, count, 0, timeout});
+}
+
 int FakeGitHub::comment_writes() const {
   std::lock_guard g(st_->mu);
   return st_->comment_writes;
@@ -319,6 +334,17 @@ void FakeGitHub::handle(const HttpRequest& req, Responder& out) {
     return;
   }
   std::unique_lock g(st_->mu);
+  for (auto& hold : st_->holds) {
+    if (hold.arrived >= hold.count || hold.method != req.method ||
+        req.path.rfind(hold.prefix, 0) != 0)
+      continue;
+    const int target = hold.count;
+    int* arrived = &hold.arrived;  // holds are never erased while the fake lives
+    ++*arrived;
+    st_->cv.notify_all();
+    st_->cv.wait_for(g, hold.timeout, [&] { return *arrived >= target; });
+    break;
+  }
   st_->requests.push_back(req);
   const long long now = now_epoch();
   if (st_->reset <= now) {  // a new window

@@ -89,6 +89,11 @@ class FakeGitHub {
   /// every API request answers 403 with X-RateLimit-Remaining: 0 until the reset passes.
   void set_rate_limit(int remaining, long long reset_epoch = 0);
 
+  /// The next `count` API requests of `method` whose path starts with `path_prefix` wait for
+  /// each other: each is answered only once all `count` have arrived, or after `timeout` (a
+  /// barrier that lines up two hosts' tasks at the same step). At most 64 holds per fake.
+  void hold_requests(const std::string& method, const std::string& path_prefix, int count,
+                     std::chrono::milliseconds timeout);
   /// Comment creations + edits so far.
   int comment_writes() const;
   /// Waits until comment_writes() >= n.
