@@ -22,7 +22,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 build_dir=${BUILD_DIR:-build}
 case "$build_dir" in /*) ;; *) build_dir="$root/$build_dir" ;; esac
 jarvis=${JARVIS_BIN:-$build_dir/bin/jarvis}
@@ -107,7 +107,6 @@ mkdir -p "$scratch/host"
 host_env=(env -u DATABASE_URL APP_DB="$scratch/host/jarvis.db" LOG_LEVEL=warn
           JARVIS_CONFIG_FILE="$scratch/host/none.yaml")
 section "3. Readiness soak (scratch host)"
-ready_ok=0
 if ! (cd "$scratch/host" && "${host_env[@]}" "$jarvis" migrate >"$scratch/migrate.log" 2>&1); then
   echo "Migrations on the scratch database failed:" >>"$report"
   fence text "$scratch/migrate.log"
@@ -144,7 +143,6 @@ else
     } >>"$report"
     fence json "$scratch/readyz.json"
     if [ "$good" -eq "$total" ]; then
-      ready_ok=1
       result "readiness soak" PASS "$good/$total /readyz 200"
     else
       result "readiness soak" FAIL "$good/$total /readyz 200"
@@ -284,7 +282,7 @@ final="$scratch/final.md"
 
 # Replace every configured secret-looking value (environment and .env) by [redacted].
 content=$(cat "$final")
-while IFS='=' read -r name value; do
+while IFS="=" read -r _ value; do
   [ ${#value} -ge 6 ] || continue
   content=${content//"$value"/[redacted]}
 done < <( { env; [ -f "$root/.env" ] && grep -E '^[A-Za-z_][A-Za-z0-9_]*=' "$root/.env"; } |
