@@ -5,49 +5,24 @@
 //   → prints "PORT=<n>" once listening, serves until SIGTERM/SIGINT (exit 0).
 // Control: GET /_fake/requests, POST /_fake/text (body = the transcript), POST /_fake/fail
 // ([statuses]).
-#include <signal.h>
-
-#include <cstdio>
-#include <exception>
+#include <memory>
 #include <string>
 
+#include "support/fakes/fake_main.h"
 #include "support/fakes/fake_transcription.h"
 
 int main(int argc, char** argv) {
+  using namespace jarvis::test::fakes;
+  FakeMain cli("jarvis-fake-transcription", "a fake whisper-style transcription server");
   int port = 0;
   std::string key;
   std::string text;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string arg = argv[i];
-    std::string value = argv[i + 1];
-    try {
-      if (arg == "--port") {
-        port = std::stoi(value);
-      } else if (arg == "--api-key") {
-        key = value;
-      } else if (arg == "--text") {
-        text = value;
-      } else {
-        std::fprintf(stderr,
-                     "usage: jarvis-fake-transcription [--port N] [--api-key K] [--text T]\n");
-        return 2;
-      }
-    } catch (const std::exception&) {
-      std::fprintf(stderr, "jarvis-fake-transcription: bad value for %s\n", arg.c_str());
-      return 2;
-    }
-  }
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  jarvis::test::fakes::FakeTranscription fake(port);
-  if (!key.empty()) fake.set_api_key(key);
-  if (!text.empty()) fake.set_text(text);
-  std::printf("PORT=%d\n", fake.port());
-  std::fflush(stdout);
-  int sig = 0;
-  sigwait(&set, &sig);
-  return 0;
+  cli.number("--port", &port, 0, 65535).text("--api-key", &key).text("--text", &text);
+  if (int rc = cli.parse(argc, argv); rc >= 0) return rc;
+  return cli.serve([&] {
+    auto fake = std::make_unique<FakeTranscription>(port);
+    if (!key.empty()) fake->set_api_key(key);
+    if (!text.empty()) fake->set_text(text);
+    return fake;
+  });
 }
