@@ -7,47 +7,14 @@
 //   const sent = await fake.requests();   // [{method, path, headers, json, …}]
 //   await fake.stop();
 //
-// The binary comes from $JARVIS_FAKE_LLM (ctest sets it) or build/tests/jarvis-fake-llm.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const defaultBinary = path.resolve(here, '../../build/tests/jarvis-fake-llm');
+// The binary comes from $JARVIS_FAKE_LLM, else $JARVIS_FAKE_DIR or build/tests (spawn_fake.mjs).
+import { spawnFake } from './spawn_fake.mjs';
 
 /** Starts one fake of `dialect` ('openai' | 'gemini' | 'anthropic') on a free port. */
 export async function startFake(dialect, { apiKey = '' } = {}) {
-  const binary = process.env.JARVIS_FAKE_LLM || defaultBinary;
-  if (!existsSync(binary)) throw new Error(`jarvis-fake-llm not found at ${binary} (build it first)`);
   const args = ['--dialect', dialect];
   if (apiKey) args.push('--api-key', apiKey);
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (data) => {
-      out += data.toString();
-      const m = out.match(/PORT=(\d+)\n/);
-      if (m) {
-        child.stdout.off('data', onData);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout.on('data', onData);
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`jarvis-fake-llm exited with ${code}: ${out}`)));
-  });
-  const root = `http://127.0.0.1:${port}`;
-  const control = async (method, route, body) => {
-    const res = await fetch(root + route, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = await res.json();
-    if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const { port, root, control, stop } = await spawnFake(process.env.JARVIS_FAKE_LLM || 'llm', args);
   return {
     port,
     root,
@@ -69,12 +36,6 @@ export async function startFake(dialect, { apiKey = '' } = {}) {
       throw new Error('the fake never saw the client close the connection');
     },
     /** Stops the subprocess. */
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.removeAllListeners('exit');
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop,
   };
 }

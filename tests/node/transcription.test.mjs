@@ -2,40 +2,19 @@
 // checked with OpenAI's official Node client: if the fake's multipart handling, JSON answers or
 // error bodies drifted from OpenAI's /v1/audio/transcriptions, the SDK would fail here.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import OpenAI, { toFile } from 'openai';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const dir = process.env.JARVIS_FAKE_DIR || path.resolve(here, '../../build/tests');
-const binary = path.join(dir, 'jarvis-fake-transcription');
+import { spawnFake } from './spawn_fake.mjs';
 
 async function start(args) {
-  if (!existsSync(binary)) throw new Error(`${binary} not found (build it first)`);
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d.toString();
-      const m = out.match(/PORT=(\d+)\n/);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
-  });
-  const root = `http://127.0.0.1:${port}`;
+  const { root, stop } = await spawnFake('transcription', args);
   return {
     root,
     requests: async () => (await (await fetch(`${root}/_fake/requests`)).json()).requests,
     fail: async (statuses) =>
       fetch(`${root}/_fake/fail`, { method: 'POST', body: JSON.stringify(statuses) }),
-    stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
+    stop,
   };
 }
 
