@@ -111,6 +111,7 @@ void Pipeline::set_step(const std::string& id, const std::string& step) {
     store_.set_fields(*sql, id, {{"step", step}});
   }
   sync_state_file(id);
+  if (d_.on_step) d_.on_step(id, step);
 }
 
 bool Pipeline::runner_alive(const std::string& runner) const {

@@ -51,6 +51,9 @@ struct PipelineDeps {
   std::function<bool()> probe_ready;
   /// Milliseconds added to the clock (tests move time forward; 0 in production).
   std::function<long long()> clock_offset_ms;
+  /// Called with each step a stage records, before it is done (a test seam: a test throws from
+  /// it something that is not a std::exception to stop the stage as a kill -9 would).
+  std::function<void(const std::string& trace_id, const std::string& step)> on_step;
   /// Logger (optional).
   std::shared_ptr<spdlog::logger> log;
 };

@@ -34,8 +34,8 @@ std::string Pipeline::explain(const jarvis::Json& row) const {
            " " + install;
   }
   if (state == "interrupted") {
-    return "Stage " + row.value("interrupted_stage", "") + " was interrupted at step '" +
-           row.value("detail", "") + "'. " + install +
+    return "Stage " + row.value("interrupted_stage", "") + " was interrupted at step '" + step +
+           "' (" + row.value("detail", "") + "). " + install +
            (current == id ? " Resume (`jarvis selfupdate resume " + id +
                                 "`) runs the stage again; abandon rolls the install back to "
                                 "releases/" +

@@ -334,6 +334,7 @@ Pipeline::Next Pipeline::do_apply(const jarvis::Json& row, const jarvis::CancelT
       id, {{"trace_id", id}, {"commit", sha}, {"baseline", baseline}, {"installed_at", now()}});
   set_step(id, "switch");
   in.switch_to(id);  // the commit point
+  set_step(id, "switched");
   f.write_text("applied.txt", "applied " + id + " at " + now() + ": current -> releases/" + id +
                                   " (previous " + previous + ")\n");
   f.merge_artifact("apply", {{"branch", branch},

@@ -17,6 +17,9 @@ const char* kColumns =
 
 jarvis::Json shape(jarvis::Json row) {
   if (row.is_null()) return row;
+  for (auto it = row.begin(); it != row.end(); ++it) {
+    if (it.value().is_null()) it.value() = "";  // unset optional columns read as ""
+  }
   if (row.contains("files") && row["files"].is_string()) {
     auto parsed = jarvis::try_parse_json(row["files"].get<std::string>());
     row["files"] = parsed && parsed->is_array() ? *parsed : jarvis::Json::array();
@@ -157,7 +160,7 @@ void PatchStore::set_fields(soci::session& sql, const std::string& trace_id,
   bool first = true;
   for (auto it = fields.begin(); it != fields.end(); ++it) {
     if (!allowed.count(it.key())) throw std::invalid_argument("not a settable column: " + it.key());
-    q += (first ? "" : ", ") + it.key() + " = :v";
+    q += (first ? "" : ", ") + it.key() + " = :v" + std::to_string(b.size());
     first = false;
     if (it.value().is_null()) {
       b.push_back(jarvis::sql::Bind::null());
