@@ -126,3 +126,46 @@ TEST(SetupSmoke, TheBuiltHostMigratesAScratchDatabaseAndAnswersReadyz) {
 }
 
 }  // namespace setup_smoke_test
+
+namespace setup_smoke_test {
+
+/// A stand-in `jarvis` whose `migrate` and `serve` behave as `migrate_rc` / `serve_line` say.
+std::string fake_jarvis(const TempDir& dir, int migrate_rc, const std::string& serve_line) {
+  const std::string path = dir.file("fake-jarvis");
+  write_file(path,
+             "#!/bin/sh\ncase \"$1\" in\n  version) echo 'jarvis 0.0 (fake)' ;;\n"
+             "  migrate) echo \"plugin 'x' migration failed: disk full\" >&2; exit " +
+                 std::to_string(migrate_rc) + " ;;\n  serve) echo '" + serve_line +
+                 "' >&2; exit 1 ;;\nesac\n");
+  ::chmod(path.c_str(), 0755);
+  return path;
+}
+
+TEST(SetupSmoke, AHostThatDiesAtStartUpIsReportedWithItsLog) {
+  TempDir dir;
+  auto r = run_smoke({}, {{"SMOKE_ONLY", "binary migrations readyz"},
+                          {"JARVIS_BIN", fake_jarvis(dir, 0, "cannot bind 127.0.0.1: boom")}});
+  EXPECT_EQ(r.exit_code, 1) << r.stdout_text;
+  EXPECT_NE(r.stdout_text.find("[FAIL] readyz: the host exited at start-up: cannot bind "
+                               "127.0.0.1: boom"),
+            std::string::npos)
+      << r.stdout_text;
+  EXPECT_NE(r.stdout_text.find("1 step(s) failed"), std::string::npos) << r.stdout_text;
+}
+
+TEST(SetupSmoke, AFailedMigrationIsReportedAndReadyzNotTried) {
+  TempDir dir;
+  auto r = run_smoke({}, {{"SMOKE_ONLY", "binary migrations readyz"},
+                          {"JARVIS_BIN", fake_jarvis(dir, 1, "unused")}});
+  EXPECT_EQ(r.exit_code, 1) << r.stdout_text;
+  EXPECT_NE(r.stdout_text.find("[FAIL] migrations: jarvis migrate on a scratch database failed: "
+                               "plugin 'x' migration failed: disk full"),
+            std::string::npos)
+      << r.stdout_text;
+  EXPECT_NE(r.stdout_text.find("[FAIL] readyz: not tried: the scratch database did not migrate"),
+            std::string::npos)
+      << r.stdout_text;
+  EXPECT_NE(r.stdout_text.find("2 step(s) failed"), std::string::npos) << r.stdout_text;
+}
+
+}  // namespace setup_smoke_test
