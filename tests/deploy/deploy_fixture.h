@@ -43,8 +43,14 @@ class DeployDir {
     write_executable(bin() + "/systemctl", R"(#!/usr/bin/env bash
 echo "$*" >> "$FAKE_SYSTEMCTL_LOG"
 pidfile="$FAKE_STATE_DIR/service.pid"
-stop_service() { if [ -f "$pidfile" ]; then kill -TERM -- "-$(cat "$pidfile")" 2>/dev/null; rm -f "$pidfile"; fi;
-  }
+# Like systemd: stop returns once the service's processes are gone.
+stop_service() {
+  [ -f "$pidfile" ] || return 0
+  local pg; pg=$(cat "$pidfile")
+  kill -TERM -- "-$pg" 2>/dev/null
+  for _ in $(seq 400); do kill -0 -- "-$pg" 2>/dev/null || break; sleep 0.05; done
+  rm -f "$pidfile"
+}
 case "$1" in
   start|restart)
     stop_service
@@ -77,21 +83,19 @@ exit 0
                             std::map<std::string, std::string> env = {}) const {
     const char* path = std::getenv("PATH");
     env["PATH"] = bin() + ":" + (path ? path : "/usr/bin:/bin");
-  env["FAKE_SYSTEMCTL_LOG"] = state() + "/systemctl.log";
-  env["FAKE_STATE_DIR"] = state();
-  return jarvis::run_process({.argv = argv,
-                              .cwd = path_or_cwd(),
-                              .timeout_ms = 240000,
-                              .max_output_bytes = 1 << 20,
-                              .extra_env = env,
-                              .inherit_env = {"*"}});
-}
+    env["FAKE_SYSTEMCTL_LOG"] = state() + "/systemctl.log";
+    env["FAKE_STATE_DIR"] = state();
+    return jarvis::run_process({.argv = argv,
+                                .cwd = path_or_cwd(),
+                                .timeout_ms = 240000,
+                                .max_output_bytes = 1 << 20,
+                                .extra_env = env,
+                                .inherit_env = {"*"}});
+  }
 
-private : std::string
-          path_or_cwd() const {
-  return dir_.path();
-}
-jarvis::test::TempDir dir_;
+ private:
+  std::string path_or_cwd() const { return dir_.path(); }
+  jarvis::test::TempDir dir_;
 };
 
 /// `python3 -m http.server` serving `root` on a free port (a ready /readyz when root/readyz

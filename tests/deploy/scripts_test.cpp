@@ -202,7 +202,7 @@ TEST(Rollback, BuildsInAWorktreeSwitchesAndSwitchesBackWhenNotReady) {
       {"JARVIS_REPO", repo},
       {"JARVIS_PREFIX", prefix},
       {"JARVIS_READYZ_URL", "http://127.0.0.1:" + std::to_string(port) + "/readyz"},
-      {"ROLLBACK_READYZ_ATTEMPTS", "100"},
+      {"ROLLBACK_READYZ_ATTEMPTS", "50"},
       {"ROLLBACK_READYZ_INTERVAL_SECONDS", "0.1"},
       {"JARVIS_BUILD_COMMAND", kFakeBuild},
       {"FAKE_PORT", std::to_string(port)},
