@@ -198,8 +198,13 @@ if want readyz && [ "$binary_ok" -eq 1 ]; then
     if [ "$status" = "200" ] && grep -q '"plugins"' "$scratch/readyz.json"; then
       ok readyz "the built host served /readyz 200 on 127.0.0.1:$port (scratch database)"
     elif ! kill -0 "$server_pid" 2>/dev/null; then
-      fail readyz "the host exited at start-up: $(tail -3 "$scratch/serve.log" | tr '\n' ' ')" \
-        "read the log line above (jarvis serve prints why it stopped)"
+      wait "$server_pid" 2>/dev/null
+      rc=$?
+      server_pid=""
+      how="exit $rc"
+      [ "$rc" -gt 128 ] && how="killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
+      fail readyz "the host exited at start-up ($how): $(tail -3 "$scratch/serve.log" | tr '\n' ' ')" \
+        "read the log line above (jarvis serve prints why it stopped; a signal is a crash: run it under gdb)"
     else
       fail readyz "/readyz answered '${status:-nothing}' after $attempts attempts: $(head -c 300 "$scratch/readyz.json" 2>/dev/null)" \
         "curl http://127.0.0.1:$port/readyz names the component that is not ready"

@@ -146,11 +146,25 @@ TEST(SetupSmoke, AHostThatDiesAtStartUpIsReportedWithItsLog) {
   auto r = run_smoke({}, {{"SMOKE_ONLY", "binary migrations readyz"},
                           {"JARVIS_BIN", fake_jarvis(dir, 0, "cannot bind 127.0.0.1: boom")}});
   EXPECT_EQ(r.exit_code, 1) << r.stdout_text;
-  EXPECT_NE(r.stdout_text.find("[FAIL] readyz: the host exited at start-up: cannot bind "
-                               "127.0.0.1: boom"),
+  EXPECT_NE(r.stdout_text.find("[FAIL] readyz: the host exited at start-up (exit 1): cannot "
+                               "bind 127.0.0.1: boom"),
             std::string::npos)
       << r.stdout_text;
   EXPECT_NE(r.stdout_text.find("1 step(s) failed"), std::string::npos) << r.stdout_text;
+}
+
+TEST(SetupSmoke, AHostThatCrashesIsReportedWithItsSignal) {
+  TempDir dir;
+  const std::string path = dir.file("crashing-jarvis");
+  write_file(path,
+             "#!/bin/sh\ncase \"$1\" in\n  version) echo fake ;;\n  migrate) exit 0 ;;\n"
+             "  serve) kill -SEGV $$ ;;\nesac\n");
+  ::chmod(path.c_str(), 0755);
+  auto r = run_smoke({}, {{"SMOKE_ONLY", "binary migrations readyz"}, {"JARVIS_BIN", path}});
+  EXPECT_EQ(r.exit_code, 1) << r.stdout_text;
+  EXPECT_NE(r.stdout_text.find("the host exited at start-up (killed by SIGSEGV)"),
+            std::string::npos)
+      << r.stdout_text;
 }
 
 TEST(SetupSmoke, AFailedMigrationIsReportedAndReadyzNotTried) {
