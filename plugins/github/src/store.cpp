@@ -11,37 +11,24 @@ bool Store::accept_delivery(const Delivery& d, std::vector<TaskToEnqueue> tasks,
                             int window_minutes) {
   const std::string now = jarvis::now_iso();
   const std::string cutoff = jarvis::iso_from_now(-static_cast<long long>(window_minutes) * 60000);
-  {
-    auto tx = host_.db().transaction();
-    auto& s = tx->session();
-    bool inserted = false;
-    try {
-      jarvis::Json seen = sql::one_row(
-          s, "SELECT received_at FROM github_deliveries WHERE delivery_id = :d", {d.id});
-      if (!seen.is_null()) {
-        if (seen["received_at"].is_string() && seen["received_at"].get<std::string>() >= cutoff)
-          return false;  // rolled back: nothing written
-        sql::exec(s, "DELETE FROM github_deliveries WHERE delivery_id = :d", {d.id});
-      }
-      sql::exec(s,
+  auto tx = host_.db().transaction();
+  auto& s = tx->session();
+  // One statement decides: a new id is inserted, an id last seen before the window is replaced,
+  // an id seen within it changes nothing (0 rows). On PostgreSQL a concurrent delivery of the
+  // same id waits for the first one's commit and then sees it (no unique-violation path).
+  if (sql::exec(s,
                 "INSERT INTO github_deliveries(delivery_id, event, action, repo, outcome, "
-                "received_at) VALUES(:d, :e, :a, :r, :o, :t)",
+                "received_at) VALUES(:d, :e, :a, :r, :o, :t) ON CONFLICT(delivery_id) DO UPDATE "
+                "SET event = excluded.event, action = excluded.action, repo = excluded.repo, "
+                "outcome = excluded.outcome, received_at = excluded.received_at WHERE "
+                "github_deliveries.received_at < :c",
                 {d.id, d.event, d.action.empty() ? sql::Bind::null() : sql::Bind(d.action),
-                 d.repo.empty() ? sql::Bind::null() : sql::Bind(d.repo), d.outcome, now});
-      inserted = true;
-      for (auto& t : tasks) host_.tasks().enqueue(t.name, std::move(t.options), *tx);
-      tx->commit();
-      return true;
-    } catch (const soci::soci_error&) {
-      if (inserted) throw;  // not a race on the id: the task insert or the commit failed
-      // A concurrent delivery with this id won the primary key (PostgreSQL); fall through.
-    }
-  }
-  auto s = host_.db().session();
-  jarvis::Json seen =
-      sql::one_row(*s, "SELECT received_at FROM github_deliveries WHERE delivery_id = :d", {d.id});
-  if (!seen.is_null()) return false;
-  throw jarvis::Error(503, "database_busy", "the delivery could not be recorded; retry");
+                 d.repo.empty() ? sql::Bind::null() : sql::Bind(d.repo), d.outcome, now, cutoff}) !=
+      1)
+    return false;  // rolled back: nothing written
+  for (auto& t : tasks) host_.tasks().enqueue(t.name, std::move(t.options), *tx);
+  tx->commit();
+  return true;
 }
 
 long long Store::prune_deliveries(int keep_minutes) {
