@@ -1,6 +1,7 @@
-// chat/tests/chat_support.h — a real `jarvis serve` with the chat plugin, the chat_fixture
-// plugin (tools fixture.add / fixture.fail, a fake channel) and a FakeLlmServer as the openai
-// provider, on SQLite or the test PostgreSQL; users alice, bob (role user) and root (admin).
+// chat/tests/chat_support.h — a real `jarvis serve` (jarvis::test::PluginHost) with the chat
+// plugin, the chat_fixture plugin (tools fixture.add / fixture.fail, a fake channel) and a
+// FakeLlmServer as the openai provider, on SQLite or the test PostgreSQL; users alice, bob (role
+// user) and root (admin); every other installed plugin disabled.
 //
 //   ChatHost h(Backend::Sqlite);
 //   h.fake.push(ScriptedReply::text_reply("hi"));
@@ -21,6 +22,7 @@
 
 #include "jarvis/sse.h"
 #include "support/fakes/fake_llm_server.h"
+#include "support/plugin_host.h"
 #include "support/support.h"
 
 namespace chat_test {
@@ -47,73 +49,17 @@ struct ChatHostOptions {
   std::vector<std::string> extra_agents;
 };
 
-/// One server under test (see the file comment).
-class ChatHost {
+/// The fake model, constructed before the host (whose configuration names its URL).
+struct ChatModelFake {
+  FakeLlmServer fake{FakeLlmServer::Dialect::openai};
+};
+
+/// One server under test (see the file comment): a jarvis::test::PluginHost with chat and
+/// chat_fixture, the test's agent bundles and the fake model as the openai provider.
+class ChatHost : public ChatModelFake, public jarvis::test::PluginHost {
  public:
   explicit ChatHost(Backend backend, ChatHostOptions o = {})
-      : fake(FakeLlmServer::Dialect::openai) {
-    namespace fs = std::filesystem;
-    fs::create_directories(dir.file("plugins"));
-    fs::create_directory_symlink(std::string(JARVIS_TEST_PLUGIN_DIR) + "/chat_fixture",
-                                 dir.file("plugins/chat_fixture"));
-    fs::create_directories(dir.file("agents/main"));
-    std::string tool_list;
-    for (const auto& t : o.tools) tool_list += (tool_list.empty() ? "" : ", ") + t;
-    jarvis::test::write_file(
-        dir.file("agents/main/identity.md"),
-        "---\nagent_id: main\nallowed_tools: [" + tool_list + "]\nrisk_tier: " + o.risk_tier +
-            "\nmax_actions_per_step: " + std::to_string(o.max_actions_per_step) + "\n" +
-            o.identity_extra + "---\n# Test agent\n");
-    jarvis::test::write_file(dir.file("agents/main/soul.md"), "Answer briefly.\n");
-    for (const auto& a : o.extra_agents) {
-      fs::create_directories(dir.file("agents/" + a));
-      jarvis::test::write_file(dir.file("agents/" + a + "/identity.md"),
-                               "---\nagent_id: " + a +
-                                   "\nallowed_tools: []\nrisk_tier: low\nmax_actions_per_step: "
-                                   "1\n---\n# " +
-                                   a + "\n");
-      jarvis::test::write_file(dir.file("agents/" + a + "/soul.md"), "Help.\n");
-    }
-    env = {{"LOG_LEVEL", "warn"},
-           {"JARVIS_PLUGIN_DIRS", dir.file("plugins")},
-           {"JARVIS_PLUGINS_REQUIRED", "chat,chat_fixture"},
-           // Other assistant plugins would use the fake model too (memory's extraction calls
-           // chat.complete on every message.new) and take the tests' scripted replies.
-           {"JARVIS_PLUGINS_DISABLED", "memory,github,whatsapp"},
-           {"AGENTS_DIR", dir.file("agents")},
-           {"OPENAI_BASE_URL", fake.base_url()},
-           {"OPENAI_API_KEY", "sk-test"},
-           {"MODEL_MAX_RETRIES", "0"}};
-    if (o.with_provider) env["OPENAI_MODEL"] = "fake-model";
-    if (backend == Backend::Sqlite) {
-      env["APP_DB"] = dir.file("jarvis.db");
-    } else {
-      env["DATABASE_URL"] = jarvis::test::pg_fresh_database();
-    }
-    for (auto& [k, v] : o.env) env[k] = v;
-    auto m = jarvis::test::run_jarvis({"migrate"}, dir.path(), env);
-    EXPECT_EQ(m.exit_code, 0) << m.out << m.err;
-    admin = jarvis::test::create_user_token(dir.path(), env, "root", true);
-    alice = jarvis::test::create_user_token(dir.path(), env, "alice", false);
-    bob = jarvis::test::create_user_token(dir.path(), env, "bob", false);
-    for (const char* tool : {"fixture.add", "fixture.fail"}) {
-      if (!o.cli_grants) break;
-      auto g =
-          jarvis::test::run_jarvis({"permissions", "allow", "agent:main", tool}, dir.path(), env);
-      EXPECT_EQ(g.exit_code, 0) << g.out << g.err;
-    }
-    server = std::make_unique<jarvis::test::ServerProcess>(dir.path(), env);
-    EXPECT_TRUE(server->ready()) << server->output();
-  }
-
-  /// One JSON call with a bearer token; `extra` are more "Name: value" headers.
-  jarvis::test::HttpResult call(const std::string& method, const std::string& path,
-                                const std::string& token, const json& body = nullptr,
-                                std::vector<std::string> extra = {}) const {
-    extra.push_back("Content-Type: application/json");
-    if (!token.empty()) extra.push_back(jarvis::test::bearer(token));
-    return jarvis::test::http(method, server->url(path), body.is_null() ? "" : body.dump(), extra);
-  }
+      : PluginHost(backend, host_options(fake, o)) {}
 
   /// A new thread of `token`'s user; returns its id.
   std::string new_thread(const std::string& token, const json& body = json::object()) const {
@@ -156,11 +102,52 @@ class ChatHost {
     return last;
   }
 
-  jarvis::test::TempDir dir;
-  FakeLlmServer fake;
-  std::map<std::string, std::string> env;
-  std::string admin, alice, bob;
-  std::unique_ptr<jarvis::test::ServerProcess> server;
+ private:
+  static jarvis::test::PluginHostOptions host_options(const FakeLlmServer& fake,
+                                                      const ChatHostOptions& o) {
+    std::map<std::string, std::string> env = {{"OPENAI_BASE_URL", fake.base_url()},
+                                              {"OPENAI_API_KEY", "sk-test"},
+                                              {"MODEL_MAX_RETRIES", "0"}};
+    if (o.with_provider) env["OPENAI_MODEL"] = "fake-model";
+    for (const auto& [k, v] : o.env) env[k] = v;
+    return {.plugins = {"chat"},
+            .fixtures = {"chat_fixture"},
+            .env = env,
+            .prepare = [o](PluginHost& h) { write_agents(h, o); },
+            .after_migrate =
+                [o](PluginHost& h) {
+                  for (const char* tool : {"fixture.add", "fixture.fail"}) {
+                    if (!o.cli_grants) break;
+                    auto g = h.cli({"permissions", "allow", "agent:main", tool});
+                    EXPECT_EQ(g.exit_code, 0) << g.out << g.err;
+                  }
+                }};
+  }
+
+  /// The main bundle and the extra ones, under AGENTS_DIR.
+  static void write_agents(PluginHost& h, const ChatHostOptions& o) {
+    namespace fs = std::filesystem;
+    auto& dir = h.dir;
+    if (!o.env.count("AGENTS_DIR")) h.env["AGENTS_DIR"] = dir.file("agents");
+    fs::create_directories(dir.file("agents/main"));
+    std::string tool_list;
+    for (const auto& t : o.tools) tool_list += (tool_list.empty() ? "" : ", ") + t;
+    jarvis::test::write_file(
+        dir.file("agents/main/identity.md"),
+        "---\nagent_id: main\nallowed_tools: [" + tool_list + "]\nrisk_tier: " + o.risk_tier +
+            "\nmax_actions_per_step: " + std::to_string(o.max_actions_per_step) + "\n" +
+            o.identity_extra + "---\n# Test agent\n");
+    jarvis::test::write_file(dir.file("agents/main/soul.md"), "Answer briefly.\n");
+    for (const auto& a : o.extra_agents) {
+      fs::create_directories(dir.file("agents/" + a));
+      jarvis::test::write_file(dir.file("agents/" + a + "/identity.md"),
+                               "---\nagent_id: " + a +
+                                   "\nallowed_tools: []\nrisk_tier: low\nmax_actions_per_step: "
+                                   "1\n---\n# " +
+                                   a + "\n");
+      jarvis::test::write_file(dir.file("agents/" + a + "/soul.md"), "Help.\n");
+    }
+  }
 };
 
 /// Server-sent events parsed from a whole body.
@@ -176,10 +163,6 @@ inline std::vector<std::string> event_names(const std::vector<jarvis::SseEvent>&
   return out;
 }
 
-/// The error code of an error envelope ("" when none).
-inline std::string error_code(const jarvis::test::HttpResult& r) {
-  json j = json::parse(r.body, nullptr, false);
-  return j.is_object() && j.contains("error") ? j["error"].value("code", "") : "";
-}
+using jarvis::test::api::error_code;
 
 }  // namespace chat_test
