@@ -71,10 +71,12 @@ if want toolchain; then
       fail toolchain "cmake $v is older than 3.20" "install a newer cmake (Debian 12 ships 3.25)"
     fi
   fi
-  if command -v node >/dev/null 2>&1; then
+  # Any system node will do for npm ci: the Node checks run on the runtime package-lock.json pins
+  # (tests/node/node.sh, decision 0069). Without it (another architecture) they need Node 20+.
+  if command -v node >/dev/null 2>&1 && [ "$(uname -m)" != x86_64 ]; then
     nmajor=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
     if [ "${nmajor:-0}" -lt 20 ]; then
-      fail toolchain "node $(node --version 2>/dev/null) is older than 20 (the Node checks need 20+)" \
+      fail toolchain "node $(node --version 2>/dev/null) is older than 20 and no pinned runtime exists for $(uname -m)" \
         "install Node 20 or newer"
     fi
   fi
