@@ -26,6 +26,7 @@ void BackgroundLoop::stop() {
   cv_.notify_all();
   thread_.join();
   try {
+    if (core_.flush_learning) core_.flush_learning();
     flush_access();
     core_.index->save();
   } catch (const std::exception& e) {
@@ -66,6 +67,7 @@ void BackgroundLoop::tick() {
       core_.index->sync_if_stale(*sql, std::chrono::seconds(core_.settings.index_sync_seconds));
     }
   }
+  if (core_.flush_learning) core_.flush_learning();
   flush_access();
   // Save when the index changed noticeably, and at least every 60 rounds when it changed at all.
   const std::size_t n = core_.index->size();

@@ -4,7 +4,7 @@
 //   auto core = std::make_unique<jarvis::memory::MemoryCore>(host);
 //   jarvis::memory::register_routes(host, *core);   // routes.cpp
 //   jarvis::memory::register_tools(host, *core);    // tools.cpp
-//   jarvis::memory::register_learning(host, *core); // learn.cpp
+//   jarvis::memory::register_learning(host, *core, intake); // learn.cpp
 //   jarvis::memory::register_tasks(host, *core);    // tasks.cpp
 //   jarvis::memory::register_cli(host, *core);      // cli.cpp
 #pragma once
@@ -16,6 +16,7 @@
 
 #include "embedder.h"
 #include "jarvis/host.h"
+#include "learn.h"
 #include "memory_context.h"
 #include "redactor.h"
 #include "search.h"
@@ -45,6 +46,9 @@ struct MemoryCore {
   /// Called with the seqs of the items a search returned (set by the plugin to the background
   /// loop, which counts accesses for importance); empty in CLI processes.
   std::function<void(const std::vector<long long>&)> on_access;
+  /// Learns the prompt.build traces noted since the last call (set by register_learning; the
+  /// background loop calls it every second and at stop).
+  std::function<void()> flush_learning;
   /// Reports the hits of a search result to on_access.
   void note_hits(const Json& result) const;
   /// Items scoped for `who`: their own unless admin (or system) — then `owner_param` or all.
@@ -57,7 +61,9 @@ struct MemoryCore {
 
 void register_routes(Host& host, MemoryCore& core);
 void register_tools(Host& host, MemoryCore& core);
-void register_learning(Host& host, MemoryCore& core);
+/// memory.learn_message (durable on message.new) and the prompt.build subscriber (learn.cpp);
+/// `intake` hands user and assistant texts to the structured-state half (empty: none).
+void register_learning(Host& host, MemoryCore& core, StateIntake intake);
 void register_tasks(Host& host, MemoryCore& core);
 void register_cli(Host& host, MemoryCore& core);
 

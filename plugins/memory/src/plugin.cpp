@@ -2,13 +2,15 @@
 //
 // What it registers (details in plugins/memory/README.md):
 //   core   routes /api/v1/memory, /stats, /export, /{id}, /{id}/feedback (routes.cpp); tools
-//          memory.search / remember / forget (tools.cpp); tasks memory.learn_message,
-//          memory.learn_prompt with durable subscriptions to message.new and prompt.build
-//          (learn.cpp); memory.embed, memory.jobs (periodic), memory.reindex (tasks.cpp); CLI
+//          memory.search / remember / forget (tools.cpp); task memory.learn_message durable on
+//          message.new plus an in-process prompt.build subscriber, batched per trace
+//          (learn.cpp, decision 0047); memory.embed, memory.jobs (periodic), memory.reindex
+//          (tasks.cpp); CLI
 //          jarvis memory search|stats|reindex|export (cli.cpp); the serve-time loop: index sync,
 //          access counts, KPI gauges (background.cpp)
 //   state  src/state/ (register_state): review queue, failure bridge, graph, consistency
 #include <memory>
+#include <utility>
 
 #include "background.h"
 #include "core.h"
@@ -23,11 +25,12 @@ class MemoryPlugin : public Plugin {
     core_ = std::make_unique<MemoryCore>(host);
     register_routes(host, *core_);
     register_tools(host, *core_);
-    register_learning(host, *core_);
+    // The state half registers in setup() too (its CLI command must exist in CLI processes),
+    // before learning: the learner hands it the messages (decision 0047).
+    StateIntake intake = state::register_state(host, *core_->ctx);
+    register_learning(host, *core_, std::move(intake));
     register_tasks(host, *core_);
     register_cli(host, *core_);
-    // The state half registers in setup() too: its CLI command must exist in CLI processes.
-    state::register_state(host, *core_->ctx);
   }
 
   void start() override {

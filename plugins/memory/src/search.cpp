@@ -94,15 +94,16 @@ Json HybridSearch::run(const SearchRequest& req) {
       for (const auto& n : near) {
         if (n.similarity >= kMinSimilarity) seqs.push_back(n.seq);
       }
-      std::vector<Json> visible = MemoryStore::rows_by_seq(*sql, seqs, req.filter);
+      const auto visible = MemoryStore::visible_times(*sql, seqs, req.filter);
       std::map<long long, float> sim;
       for (const auto& n : near) sim[n.seq] = n.similarity;
       std::vector<std::pair<long long, float>> ranked;
-      for (const auto& row : visible) {
-        long long seq = row["seq"].get<long long>();
-        ranked.emplace_back(seq, sim[seq]);
-      }
-      if (static_cast<int>(ranked.size()) < pool && near.size() >= static_cast<std::size_t>(pool) &&
+      for (const auto& [seq, at] : visible) ranked.emplace_back(seq, sim[seq]);
+      // The exact scan only when the filter hid neighbours of a saturated index answer (more
+      // items may hide behind them); when nothing was hidden, the index's answer is complete.
+      const bool filter_hid = visible.size() < seqs.size();
+      if (filter_hid && static_cast<int>(ranked.size()) < pool &&
+          near.size() >= static_cast<std::size_t>(pool) &&
           MemoryStore::count_at_most(*sql, req.filter, kExactScanMax + 1) <= kExactScanMax) {
         // A selective filter: score its items exactly when there are few enough.
         auto rows =
@@ -135,58 +136,57 @@ Json HybridSearch::run(const SearchRequest& req) {
     }
   }
 
-  // Rows of every candidate (filters applied again: the vector list came from the index).
-  std::vector<Json> rows = MemoryStore::rows_by_seq(*sql, order, req.filter);
+  // Every candidate's creation time (filters applied again: the vector list came from the
+  // index); full rows only for the hits returned.
+  std::vector<std::pair<long long, std::string>> cands =
+      MemoryStore::visible_times(*sql, order, req.filter);
   if (tokens.empty() && req.use_recency) {
-    rows.clear();
     parts.clear();
+    order.clear();
     for (const auto& c : MemoryStore::recency_candidates(*sql, req.filter, pool)) touch(c.seq);
-    rows = MemoryStore::rows_by_seq(*sql, order, req.filter);
+    cands = MemoryStore::visible_times(*sql, order, req.filter);
   }
   if (req.use_recency) {
-    std::vector<const Json*> by_time;
-    for (const auto& r : rows) by_time.push_back(&r);
-    std::stable_sort(by_time.begin(), by_time.end(), [](const Json* a, const Json* b) {
-      return (*a)["created_at"].get<std::string>() > (*b)["created_at"].get<std::string>();
-    });
+    std::vector<const std::pair<long long, std::string>*> by_time;
+    for (const auto& c : cands) by_time.push_back(&c);
+    std::stable_sort(by_time.begin(), by_time.end(),
+                     [](const auto* a, const auto* b) { return a->second > b->second; });
     int rank = 0;
-    for (const Json* r : by_time) parts[(*r)["seq"].get<long long>()].rec_rank = ++rank;
+    for (const auto* c : by_time) parts[c->first].rec_rank = ++rank;
   }
 
   const double k = static_cast<double>(settings_.rrf_k);
-  std::vector<std::pair<double, Json>> scored;
-  for (auto& row : rows) {
-    const Parts& p = parts[row["seq"].get<long long>()];
+  std::vector<std::pair<double, long long>> scored;
+  for (const auto& [seq, at] : cands) {
+    const Parts& p = parts[seq];
     double fused = 0;
-    Json sp = Json::object();
-    if (p.fts_rank > 0) {
-      fused += settings_.weight_fts / (k + p.fts_rank);
-      sp["fts"] = {{"rank", p.fts_rank}, {"score", p.fts_score}};
-    } else {
-      sp["fts"] = nullptr;
-    }
-    if (p.vec_rank > 0) {
-      fused += settings_.weight_vector / (k + p.vec_rank);
-      sp["vector"] = {{"rank", p.vec_rank}, {"similarity", p.similarity}};
-    } else {
-      sp["vector"] = nullptr;
-    }
-    if (p.rec_rank > 0) {
-      fused += settings_.weight_recency / (k + p.rec_rank);
-      sp["recency"] = {{"rank", p.rec_rank}};
-    } else {
-      sp["recency"] = nullptr;
-    }
-    sp["fused"] = fused;
-    row["score"] = fused;
-    row["score_parts"] = std::move(sp);
-    scored.emplace_back(fused, std::move(row));
+    if (p.fts_rank > 0) fused += settings_.weight_fts / (k + p.fts_rank);
+    if (p.vec_rank > 0) fused += settings_.weight_vector / (k + p.vec_rank);
+    if (p.rec_rank > 0) fused += settings_.weight_recency / (k + p.rec_rank);
+    scored.emplace_back(fused, seq);
   }
   std::stable_sort(scored.begin(), scored.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
+  if (static_cast<int>(scored.size()) > limit) scored.resize(static_cast<std::size_t>(limit));
+  std::vector<long long> top;
+  for (const auto& [f, seq] : scored) top.push_back(seq);
+  std::vector<Json> rows = MemoryStore::rows_by_seq(*sql, top, req.filter);
   Json items = Json::array();
-  for (auto& [s, row] : scored) {
-    if (static_cast<int>(items.size()) >= limit) break;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    Json& row = rows[i];
+    const Parts& p = parts[row["seq"].get<long long>()];
+    Json sp = Json::object();
+    sp["fts"] = p.fts_rank > 0 ? Json{{"rank", p.fts_rank}, {"score", p.fts_score}} : Json();
+    sp["vector"] =
+        p.vec_rank > 0 ? Json{{"rank", p.vec_rank}, {"similarity", p.similarity}} : Json();
+    sp["recency"] = p.rec_rank > 0 ? Json{{"rank", p.rec_rank}} : Json();
+    double fused = 0;
+    if (p.fts_rank > 0) fused += settings_.weight_fts / (k + p.fts_rank);
+    if (p.vec_rank > 0) fused += settings_.weight_vector / (k + p.vec_rank);
+    if (p.rec_rank > 0) fused += settings_.weight_recency / (k + p.rec_rank);
+    sp["fused"] = fused;
+    row["score"] = fused;
+    row["score_parts"] = std::move(sp);
     items.push_back(std::move(row));
   }
   return {{"items", std::move(items)},

@@ -283,6 +283,31 @@ std::vector<Json> MemoryStore::rows_by_seq(soci::session& s, const std::vector<l
   return out;
 }
 
+std::vector<std::pair<long long, std::string>> MemoryStore::visible_times(
+    soci::session& s, const std::vector<long long>& seqs, const ItemFilter& f) {
+  std::vector<std::pair<long long, std::string>> out;
+  if (seqs.empty()) return out;
+  std::string q = "SELECT m.seq, m.created_at FROM memory_items m WHERE m.seq IN (";
+  Binds b;
+  for (std::size_t i = 0; i < seqs.size(); ++i) {
+    q += i ? ", :s" : ":s";
+    q += std::to_string(i);
+    b.push_back(Bind(seqs[i]));
+  }
+  q += ")";
+  append_filter(q, b, f, true);
+  std::map<long long, std::string> by_seq;
+  sql::for_each_row(s, q, b, [&](const soci::row& r) {
+    Json at = sql::column(r, 1);
+    by_seq[sql::column_int(r, 0)] = at.is_string() ? at.get<std::string>() : std::string();
+  });
+  for (long long seq : seqs) {
+    auto it = by_seq.find(seq);
+    if (it != by_seq.end()) out.emplace_back(seq, std::move(it->second));
+  }
+  return out;
+}
+
 long long MemoryStore::count(soci::session& s, const ItemFilter& f) {
   std::string q = "SELECT COUNT(*) FROM memory_items m WHERE 1 = 1";
   Binds b;

@@ -90,6 +90,10 @@ class MemoryStore {
   /// The visible items among `seqs`, as JSON keyed in the same order (missing = filtered out).
   static std::vector<Json> rows_by_seq(soci::session& sql, const std::vector<long long>& seqs,
                                        const ItemFilter& filter);
+  /// The visible items among `seqs` as (seq, created_at), in the same order — the cheap form of
+  /// rows_by_seq for ranking (search loads full rows only for the hits it returns).
+  static std::vector<std::pair<long long, std::string>> visible_times(
+      soci::session& sql, const std::vector<long long>& seqs, const ItemFilter& filter);
   /// Number of visible items.
   static long long count(soci::session& sql, const ItemFilter& filter);
   /// Number of visible items, counting at most `cap` (cheap for large sets).

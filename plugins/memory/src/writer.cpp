@@ -30,8 +30,32 @@ void MemoryWriter::require_writes() const {
   }
 }
 
-void MemoryWriter::enqueue_embed(Host& host, Transaction& tx) {
-  host.tasks().enqueue("memory.embed", {.idempotency_key = "memory.embed"}, tx);
+void MemoryWriter::enqueue_embed(Host& host, Transaction& tx, long long delay_ms) {
+  if (delay_ms <= 0) {
+    host.tasks().enqueue("memory.embed", {.idempotency_key = "memory.embed"}, tx);
+    return;
+  }
+  host.tasks().enqueue(
+      "memory.embed",
+      {.run_after = iso_from_now(delay_ms), .priority = -1, .idempotency_key = "memory.embed"}, tx);
+}
+
+ItemRef MemoryWriter::store_redacted(soci::session& sql, NewItem item, const Redaction& red,
+                                     const std::string& source) {
+  require_writes();
+  item.text = utf8_prefix(red.text, static_cast<std::size_t>(ctx_.settings.max_item_bytes));
+  if (trimmed(item.text).empty()) throw Error(400, "invalid_field", "text must not be empty");
+  item.importance = importance_of(0, 0, item.kind, 0);
+  ItemRef ref = MemoryStore::insert(sql, item);
+  if (!ref.duplicate) {
+    record_redactions(sql,
+                      {.item_id = ref.id,
+                       .owner_id = item.owner_id,
+                       .thread_id = item.thread_id,
+                       .source = source},
+                      red);
+  }
+  return ref;
 }
 
 WriteResult MemoryWriter::write(NewItem item, const std::string& source, bool cut, bool reinforce) {

@@ -41,8 +41,15 @@ class MemoryWriter {
   Json forget(const Principal& who, const std::string& id);
   /// Adds +1 / -1 feedback to an item `who` may access (404 memory_not_found otherwise).
   Json feedback(const Principal& who, const std::string& id, bool useful);
-  /// Enqueues memory.embed in `tx` (one queued at a time).
-  static void enqueue_embed(Host& host, Transaction& tx);
+  /// Stores a learned item whose text `red` already redacted (not denied) in the caller's
+  /// transaction: the row (text cut to MEMORY_MAX_ITEM_BYTES) and, when new, its audit rows.
+  /// No embed task and no metrics: the caller enqueues one embed per batch (enqueue_embed) and
+  /// counts after its commit. Throws 503 memory_read_only when writes are off.
+  ItemRef store_redacted(soci::session& sql, NewItem item, const Redaction& red,
+                         const std::string& source);
+  /// Enqueues memory.embed in `tx` (one queued at a time): at once, or — for learned items —
+  /// `delay_ms` later at a priority below chat's steps, so a burst of items shares one task.
+  static void enqueue_embed(Host& host, Transaction& tx, long long delay_ms = 0);
 
  private:
   void require_writes() const;

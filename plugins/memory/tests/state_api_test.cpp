@@ -134,6 +134,12 @@ class StateHost {
     auto sql = db->session();
     return jarvis::sql::scalar_int(*sql, "SELECT COUNT(*) FROM tasks WHERE " + where);
   }
+  // Messages the core's learner marked learned (memory_message_tokens rows).
+  long long learned_markers() {
+    task_count("1 = 1");  // opens `db`
+    auto sql = db->session();
+    return jarvis::sql::scalar_int(*sql, "SELECT COUNT(*) FROM memory_message_tokens");
+  }
 
   jarvis::test::TempDir dir;
   FakeLlmServer fake;
@@ -375,12 +381,15 @@ TEST_P(StateApi, TogglesAreHonouredAfterARestartAndLeaveTheDataIntact) {
       "name IN ('memory.state.on_message', "
       "'memory.state.failure', 'memory.state.extract')");
   const long long core = h.task_count("name = 'memory.learn_message'");
+  const long long markers = h.learned_markers();
   h.say(ta, h.alice_id, "Use SQLite for the main database");
   h.emit({{"type", "task.dead_letter"},
           {"payload", {{"task_id", "tsk_x"}, {"name", "bugs.report"}, {"last_error", "boom"}}}});
-  // Durable deliveries are enqueued in the event's own transaction: the events were stored and
-  // delivered (the core's subscriber got its task), and nothing of ours was even queued.
-  EXPECT_EQ(h.task_count("name = 'memory.learn_message'"), core + 1);
+  // The learner batches in process (decision 0047): no task per message any more, for the core
+  // or for the state half; the message is learned by the core (its marker row), nothing of ours
+  // was even queued.
+  ASSERT_TRUE(StateHost::eventually([&] { return h.learned_markers() == markers + 1; }));
+  EXPECT_EQ(h.task_count("name = 'memory.learn_message'"), core);
   EXPECT_EQ(h.task_count("name IN ('memory.state.on_message', 'memory.state.failure', "
                          "'memory.state.extract')"),
             ours);

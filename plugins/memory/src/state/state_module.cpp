@@ -2,6 +2,9 @@
 // state_module.h): its tasks, durable subscriptions, periodic jobs, routes and CLI.
 #include "state/state_module.h"
 
+#include <chrono>
+#include <future>
+#include <list>
 #include <memory>
 #include <mutex>
 
@@ -19,6 +22,8 @@ constexpr const char* kModelTool = "chat.complete";
 constexpr const char* kStateAgent = "agent:memory";
 constexpr long long kReportWindowMs = 7LL * 24 * 3600 * 1000;
 constexpr int kMaxExtractRounds = 20;
+/// Pending messages older than this without a queued extraction are picked up by the sweep.
+constexpr long long kSweepAgeMs = 30 * 1000;
 
 std::string event_text(const Json& j, const char* key) {
   auto it = j.find(key);
@@ -87,7 +92,22 @@ struct StateModule {
                    {"purpose", "memory.state.extract"}};
       call.thread_id = thread;
       call.trace_id = trace;
-      jarvis::ToolResult r = host.tools().invoke(call);
+      // STATE_EXTRACTION_TIMEOUT_SECONDS: the call runs on its own thread; past the timeout the
+      // run goes on by rules and the late answer is dropped (the thread is joined later).
+      std::future<jarvis::ToolResult> pending =
+          std::async(std::launch::async, [this, call] { return host.tools().invoke(call); });
+      if (pending.wait_for(std::chrono::seconds(settings.extraction_timeout_seconds)) !=
+          std::future_status::ready) {
+        std::lock_guard lock(late_mu);
+        late.remove_if([](std::future<jarvis::ToolResult>& f) {
+          return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+        });
+        late.push_back(std::move(pending));
+        why = "timed out after " + std::to_string(settings.extraction_timeout_seconds) + " s";
+        host.metrics().increment("state_extraction_timeouts_total", 1);
+        return std::nullopt;
+      }
+      jarvis::ToolResult r = pending.get();
       if (!r.allowed) {
         why = "denied: " + r.reason;
         return std::nullopt;
@@ -114,8 +134,73 @@ struct StateModule {
   KpiPublisher kpis;
   std::mutex grant_mu;
   bool granted = false;
+  /// Model calls that outlived STATE_EXTRACTION_TIMEOUT_SECONDS; declared last, so destroying
+  /// the module first waits for them (a future of std::async joins its thread).
+  std::mutex late_mu;
+  std::list<std::future<jarvis::ToolResult>> late;
 };
 
+// Queues the thread's extraction (debounced: STATE_EXTRACTION_DEBOUNCE_SECONDS, one queued task
+// per thread collects every message of a burst; below chat's steps in the queue).
+void enqueue_extraction(StateModule& m, jarvis::Transaction* tx, const std::string& thread,
+                        const std::string& trace) {
+  jarvis::EnqueueOptions o{.payload = {{"thread_id", thread}},
+                           .run_after = jarvis::iso_from_now(m.settings.debounce_seconds * 1000),
+                           .priority = -1,
+                           .idempotency_key = "memory.state.extract:" + thread,
+                           .trace_id = trace};
+  if (tx) {
+    m.host.tasks().enqueue("memory.state.extract", std::move(o), *tx);
+  } else {
+    m.host.tasks().enqueue("memory.state.extract", std::move(o));
+  }
+}
+
+// The learner's hand-over (StateIntake): the text is redacted already.
+bool intake(StateModule& m, jarvis::Transaction& tx, const LearnedMessage& lm) {
+  if (!m.settings.extraction_writes()) return false;
+  if (lm.text.empty() || lm.text[0] == '/') return false;
+  if (lm.role != "user" && lm.role != "assistant") return false;
+  PendingMessage msg{.message_id = lm.message_id,
+                     .owner_id = lm.owner_id,
+                     .thread_id = lm.thread_id,
+                     .agent_id = lm.agent_id,
+                     .role = lm.role,
+                     .text = lm.text,
+                     .message_at = lm.message_at};
+  if (msg.text.size() > m.max_text_bytes) {
+    std::size_t cut = m.max_text_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(msg.text[cut]) & 0xC0) == 0x80) --cut;
+    msg.text.resize(cut);  // never inside a UTF-8 sequence
+  }
+  state_store::add_pending(tx.session(), msg);
+  enqueue_extraction(m, &tx, lm.thread_id, lm.trace_id);
+  return true;
+}
+
+// Threads whose pending messages waited long without an extraction (a message that arrived
+// while the thread's extraction was finishing): queue it. Reads only when there are none.
+Json on_sweep(StateModule& m) {
+  if (!m.settings.extraction_writes()) return {{"skipped", "extraction_disabled"}};
+  Json rows;
+  {
+    auto sql = m.host.db().session();
+    rows = jarvis::sql::all_rows(*sql,
+                                 "SELECT thread_id FROM memory_state_pending GROUP BY thread_id "
+                                 "HAVING MIN(created_at) < :c LIMIT 200",
+                                 {jarvis::iso_from_now(-kSweepAgeMs)});
+  }
+  Json queued = Json::array();
+  for (const auto& r : rows) {
+    const std::string thread = state_store::row_text(r, "thread_id");
+    enqueue_extraction(m, nullptr, thread, "");
+    queued.push_back(thread);
+  }
+  return {{"queued", queued}};
+}
+
+// memory.state.on_message: tasks queued by versions before decision 0047 (durable on message.new;
+// the learner hands messages over now).
 Json on_message(StateModule& m, jarvis::TaskContext& t) {
   const Json& ev = t.payload;
   const Json payload =
@@ -151,12 +236,7 @@ Json on_message(StateModule& m, jarvis::TaskContext& t) {
     tx->commit();  // the redaction audit of a denied text is kept
     return {{"skipped", "not_stored"}};
   }
-  m.host.tasks().enqueue(
-      "memory.state.extract",
-      {.payload = {{"thread_id", thread}},
-       .idempotency_key = "memory.state.extract:" + thread + ":" + msg.message_id,
-       .trace_id = event_text(ev, "trace_id")},
-      *tx);
+  enqueue_extraction(m, tx.get(), thread, event_text(ev, "trace_id"));
   tx->commit();
   return {{"queued", msg.message_id}};
 }
@@ -244,7 +324,7 @@ Json on_consistency(StateModule& m) {
 
 }  // namespace
 
-void register_state(jarvis::Host& host, const jarvis::memory::MemoryContext& ctx) {
+StateIntake register_state(jarvis::Host& host, const jarvis::memory::MemoryContext& ctx) {
   auto m = std::make_shared<StateModule>(host, ctx);
   const StateSettings& s = m->settings;
 
@@ -253,7 +333,8 @@ void register_state(jarvis::Host& host, const jarvis::memory::MemoryContext& ctx
                     .handler = [m](jarvis::TaskContext& t) { return on_extract(*m, t); },
                     .timeout = std::chrono::seconds(600)});
   host.tasks().add({.name = "memory.state.on_message",
-                    .description = "Queue a message's text for state extraction",
+                    .description = "Queue a message's text for state extraction (tasks queued "
+                                   "before decision 0047)",
                     .handler = [m](jarvis::TaskContext& t) { return on_message(*m, t); }});
   host.tasks().add({.name = "memory.state.failure",
                     .description = "Record a task, tool or provider failure as a failure item",
@@ -269,10 +350,13 @@ void register_state(jarvis::Host& host, const jarvis::memory::MemoryContext& ctx
                       return Json{{"ok", true}};
                     }});
 
+  host.tasks().add({.name = "memory.state.sweep",
+                    .description = "Queue the extraction of threads whose messages waited",
+                    .handler = [m](jarvis::TaskContext&) { return on_sweep(*m); }});
+
   // Subscriptions only where their toggle lets them write: a process with the toggle off queues
-  // nothing for them (the data already stored stays).
-  if (s.extraction_writes())
-    host.events().subscribe_durable("message.new", "memory.state.on_message");
+  // nothing for them (the data already stored stays). Messages arrive through the learner
+  // (the returned intake), not a subscription of their own.
   if (s.bridge_writes()) {
     for (const char* type :
          {"task.failed", "task.dead_letter", "model.run.error", "agent.tool.result"}) {
@@ -281,6 +365,10 @@ void register_state(jarvis::Host& host, const jarvis::memory::MemoryContext& ctx
   }
   host.tasks().add_periodic(
       {.name = "memory.state.kpis", .cron_expr = "@every:60", .task = "memory.state.kpis"});
+  if (s.extraction_writes()) {
+    host.tasks().add_periodic(
+        {.name = "memory.state.sweep", .cron_expr = "@every:60", .task = "memory.state.sweep"});
+  }
   if (s.writes_enabled && !s.consistency_cron.empty()) {
     host.tasks().add_periodic({.name = "memory.state.consistency",
                                .cron_expr = s.consistency_cron,
@@ -290,6 +378,8 @@ void register_state(jarvis::Host& host, const jarvis::memory::MemoryContext& ctx
   std::shared_ptr<StateEngine> engine(m, &m->engine);
   register_state_routes(host, engine, [m] { m->refresh_kpis(); });
   register_state_cli(host, engine);
+  if (!s.extraction_writes()) return {};
+  return [m](jarvis::Transaction& tx, const LearnedMessage& lm) { return intake(*m, tx, lm); };
 }
 
 }  // namespace jarvis::memory::state

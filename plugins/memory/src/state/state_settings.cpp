@@ -29,6 +29,9 @@ StateSettings StateSettings::from(const PluginConfig& c) {
            [&] { return c.get_double("state_extraction_conflict_threshold"); });
   read_key(s.max_active_items, [&] { return c.get_int("state_max_active_items"); });
   read_key(s.extraction_max_tokens, [&] { return c.get_int("state_extraction_max_tokens"); });
+  read_key(s.extraction_timeout_seconds,
+           [&] { return c.get_int("state_extraction_timeout_seconds"); });
+  read_key(s.debounce_seconds, [&] { return c.get_int("state_extraction_debounce_seconds"); });
   read_key(s.review_queue_enabled, [&] { return c.get_bool("review_queue_enabled"); });
   read_key(s.failure_bridge_enabled, [&] { return c.get_bool("failure_bridge_enabled"); });
   read_key(s.graph_enabled, [&] { return c.get_bool("graph_enabled"); });
