@@ -353,6 +353,10 @@ ProcessResult run_process(const ProcessOptions& options) {
   posix_spawn_file_actions_adddup2(&actions, in.read.get(), STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, out.write.get(), STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err.write.get(), STDERR_FILENO);
+  // Nothing but stdin/stdout/stderr reaches the child: descriptors the host opened without
+  // O_CLOEXEC (Asio's listening socket and connections, database files) would otherwise keep
+  // the port bound by a child that outlives the host, and a restarted host could not listen.
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
   if (!options.cwd.empty()) {
     posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
   }
