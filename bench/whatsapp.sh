@@ -2,11 +2,13 @@
 # WhatsApp benchmarks (plugins/whatsapp). Not a test: no thresholds. Record results in
 # docs/benchmarks.md.
 #  1. Durable webhook ingest on SQLite: wrk POSTs Evolution `messages.upsert` text deliveries
-#     (each with a new key.id) to /api/v1/webhooks/whatsapp with X-WhatsApp-Secret; a 200 means
-#     the message row, the chat's sequence number and the whatsapp.process task were committed.
+#     (each with a new key.id, 200 chats per wrk thread) to /api/v1/webhooks/whatsapp with
+#     X-WhatsApp-Secret; a 200 means the message row (stored already emitted), the chat's sequence
+#     number and the channel.inbound event were committed in one transaction (decision 0065).
 #     Reports accepted msgs/s (wrk) and the rows actually stored (sqlite3 count) — target >= 2,000/s.
-#     The whatsapp.process tasks run meanwhile on the same 2 cores (review off, no chat plugin:
-#     channel.inbound events are stored, nobody consumes them).
+#     Review off, no chat plugin: channel.inbound events are stored, nobody consumes them.
+#     PERF=1 also samples the server with `perf record -g` during the run and prints the top of
+#     `perf report` (where the time per message goes).
 #  2. pocketsphinx real-time factor on Debian's pocketsphinx-testdata recording "go forward ten
 #     meters" encoded to OGG/Opus (the unit test WhatsappAudio.ARealRecording… prints the times).
 #   bench/whatsapp.sh [duration_s=10] [connections=32] [threads=2]
@@ -60,10 +62,25 @@ done = function(summary, latency, requests)
   io.write(string.format("non-200 answers: %d\n", summary.errors.status))
 end
 LUA
-echo "== webhook ingest: wrk -t$THREADS -c$CONN -d${DUR}s (SQLite, $(nproc) cores)"
+echo "== webhook ingest: wrk -t$THREADS -c$CONN -d${DUR}s (SQLite, $(nproc) cores; $(uptime | sed 's/.*load/load/'))"
+if [ "${PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+  perf record -F 499 -g -p "${PIDS[0]}" -o "$WORK/perf.data" -- sleep "$DUR" >/dev/null 2>&1 &
+  PERF_PID=$!
+fi
 wrk -t"$THREADS" -c"$CONN" -d"${DUR}s" --latency -s "$WORK/upsert.lua" \
     "http://127.0.0.1:$PORT/api/v1/webhooks/whatsapp" | tee "$WORK/wrk.out"
 STORED=$(python3 -c "import sqlite3;print(sqlite3.connect('$WORK/jarvis.db').execute('select count(*) from whatsapp_messages').fetchone()[0])")
+if [ -n "${PERF_PID:-}" ]; then
+  wait "$PERF_PID" || true
+  cp "$WORK/perf.data" "${PERF_OUT:-/tmp/jarvis-wabench-perf.data}" 2>/dev/null || true
+  echo "== perf: top self time in jarvis serve during the run"
+  { perf report -i "$WORK/perf.data" --stdio --no-children -g none --sort dso,symbol 2>/dev/null |
+      grep -E '^ +[0-9]' | cut -c1-110 | head -30; } || true
+  echo "== perf: inclusive time (children) of the ingest path's functions"
+  { perf report -i "$WORK/perf.data" --stdio --children -g none --sort symbol 2>/dev/null |
+      grep -E '^ +[0-9]' | grep -Ei 'whatsapp|sqlite3_(step|prepare)|soci|json|commit' |
+      cut -c1-130 | head -40; } || true
+fi
 echo "rows stored: $STORED ($(python3 -c "print(round($STORED/$DUR))") msgs/s over ${DUR}s)"
 kill "${PIDS[0]}" 2>/dev/null || true
 wait "${PIDS[0]}" 2>/dev/null || true

@@ -24,9 +24,13 @@ void Admin::require_ok(const EvoResult& r) {
     throw jarvis::Error(503, "evolution_api_disabled",
                         "EVOLUTION_API_URL is not set; set it and restart");
   }
-  if (r.status == 0) {
+  if (r.error_code() == "evolution_api_unreachable") {
     throw jarvis::Error(502, "evolution_api_unreachable",
                         "Evolution API unreachable: " + r.error + " " + r.message);
+  }
+  if (r.error_code() == "evolution_api_unauthorized") {
+    throw jarvis::Error(502, "evolution_api_unauthorized",
+                        "Evolution refused the EVOLUTION_API_KEY (HTTP 401)");
   }
   throw jarvis::Error(502, "evolution_api_error", r.message);
 }
@@ -179,6 +183,33 @@ jarvis::Json Admin::disconnect() {
   return {{"ok", true}, {"status_code", r.status}};
 }
 
+jarvis::Json Admin::restart() {
+  EvoResult r = evo_.restart();
+  if (r.error == "http_404") {
+    throw jarvis::not_found("instance " + s_.instance + " does not exist; create it",
+                            "instance_not_found");
+  }
+  require_ok(r);
+  host_.events().emit(
+      {.type = "whatsapp.instance.restarted", .payload = {{"instance", s_.instance}}});
+  jarvis::Json out{{"ok", true}, {"status_code", r.status}, {"instance", s_.instance}};
+  if (r.body.is_object() && r.body.contains("instance") && r.body["instance"].is_object()) {
+    out["state"] = r.body["instance"].value("state", "");
+  }
+  return out;
+}
+
+jarvis::Json Admin::recreate() {
+  EvoResult d = evo_.remove();
+  // 404: nothing to delete — the create below still runs.
+  if (d.error != "http_404") require_ok(d);
+  jarvis::Json out = create();
+  out["deleted"] = d.ok();
+  host_.events().emit({.type = "whatsapp.instance.recreated",
+                       .payload = {{"instance", s_.instance}, {"deleted", d.ok()}}});
+  return out;
+}
+
 jarvis::Json Admin::review_list(const std::string& status, long long limit, long long offset) {
   if (!valid_status(status)) {
     throw jarvis::bad_request("status must be open, allowed or denied", "invalid_query");
@@ -299,6 +330,23 @@ void Admin::register_routes() {
            }
            return jarvis::Response::json(200, pairing_code(b["number"]));
          }});
+  r.add({.method = "POST",
+         .path = base + "/restart",
+         .auth = jarvis::Auth::Admin,
+         .summary = "Restart the Evolution instance (a stuck pairing; rate-limited)",
+         .handler = [this](jarvis::Request& req) {
+           rate_limit(req.remote_address);
+           return jarvis::Response::json(200, restart());
+         }});
+  r.add({.method = "POST",
+         .path = base + "/recreate",
+         .auth = jarvis::Auth::Admin,
+         .summary = "Delete and create the Evolution instance again with its webhook; pair "
+                    "afresh with the QR or pairing code (rate-limited)",
+         .handler = [this](jarvis::Request& req) {
+           rate_limit(req.remote_address);
+           return jarvis::Response::json(200, recreate());
+         }});
   r.add(
       {.method = "POST",
        .path = base + "/disconnect",
@@ -368,6 +416,9 @@ void Admin::register_cli() {
   simple("status", "WhatsApp instance state and callback contract", [this] { return status(); });
   simple("create", "Create the Evolution instance and set its webhook",
          [this] { return create(); });
+  simple("recreate", "Delete and create the instance again with its webhook",
+         [this] { return recreate(); });
+  simple("restart", "Restart the instance", [this] { return restart(); });
   simple("qrcode", "QR code to pair the instance", [this] { return qrcode(); });
   simple("disconnect", "Log the instance out", [this] { return disconnect(); });
   host_.commands().add({.group = "whatsapp",

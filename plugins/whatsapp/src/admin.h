@@ -1,11 +1,12 @@
 // whatsapp/src/admin.h — the operator side: instance status with the callback contract,
-// create, QR code, the real pairing code, disconnect, and the sender review queue with
-// allow (replay in order) / deny — as admin routes under /api/v1/channels/whatsapp/ and as
-// `jarvis whatsapp …` commands. Create, QR and pairing are rate-limited per caller address.
+// create, recreate (delete + create), restart, QR code, the real pairing code, disconnect, and the
+// sender review queue with allow (replay in order) / deny — as admin routes under
+// /api/v1/channels/whatsapp/ and as `jarvis whatsapp …` commands. Create, QR and pairing are
+// rate-limited per caller address.
 //
 //   Admin admin(host, settings, evo, ingest);
 //   admin.register_routes();   // GET …/status, POST …/create, GET …/qrcode, …
-//   admin.register_cli();      // jarvis whatsapp status|create|qrcode|pair|disconnect|review
+//   admin.register_cli();      // jarvis whatsapp status|create|recreate|restart|qrcode|pair|…
 //   jarvis::Json r = admin.resolve("wrv_…", "allow", "known customer", "user:usr_1");
 #pragma once
 
@@ -42,6 +43,11 @@ class Admin {
   jarvis::Json pairing_code(const std::string& number);
   /// Logs the instance out.
   jarvis::Json disconnect();
+  /// Restarts the instance (POST /instance/restart): for a pairing that appears stuck.
+  jarvis::Json restart();
+  /// Deletes the instance (a missing one is fine) and creates it again with its webhook: a fresh
+  /// pairing (QR code or pairing code) follows.
+  jarvis::Json recreate();
   /// One page of the review queue (status open|allowed|denied|"").
   jarvis::Json review_list(const std::string& status, long long limit, long long offset);
   /// Resolves every open row of the row's sender: allow replays them in arrival order into the

@@ -25,10 +25,18 @@ bool EvoResult::retryable() const {
   return status == 429 || status >= 500;
 }
 
+std::string EvoResult::error_code() const {
+  if (error.empty()) return "";
+  if (error == "evolution_api_disabled") return error;
+  if (status == 401) return "evolution_api_unauthorized";  // EVOLUTION_API_KEY refused
+  return status == 0 ? "evolution_api_unreachable" : "evolution_api_error";
+}
+
 jarvis::Json EvoResult::summary() const {
   jarvis::Json j{{"ok", ok()}, {"status_code", status}};
   if (!ok()) {
     j["error"] = error;
+    j["error_code"] = error_code();
     j["message"] = message;
   }
   return j;

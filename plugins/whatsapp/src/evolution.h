@@ -28,7 +28,11 @@ struct EvoResult {
   bool ok() const { return error.empty(); }
   /// True for outcomes worth retrying: 429, 5xx, and transport failures.
   bool retryable() const;
-  /// {ok, status_code, error?, message?} for API answers.
+  /// The stable code of a failure: "" on success, evolution_api_disabled (URL unset),
+  /// evolution_api_unreachable (no HTTP answer), evolution_api_unauthorized (401: the
+  /// EVOLUTION_API_KEY was refused), evolution_api_error (any other HTTP error answer).
+  std::string error_code() const;
+  /// {ok, status_code, error?, code?, message?} for API answers.
   jarvis::Json summary() const;
 };
 

@@ -27,13 +27,13 @@ bool Ingest::allowlisted(const std::string& sender) const {
 }
 
 Admission Ingest::admit(const Inbound& m, bool replay) {
-  Admission a;
-  std::optional<std::string> decision;
+  AdmitFacts facts;
   {
     auto sql = host_.db().session();
-    if (Store::message_seen(*sql, s_.instance, m.key_id)) return {.result = "duplicate"};
-    decision = Store::sender_decision(*sql, m.sender);
+    facts = Store::admit_facts(*sql, s_.instance, m.key_id, m.sender);  // one statement
   }
+  if (facts.seen) return {.result = "duplicate"};
+  const std::optional<std::string>& decision = facts.decision;
   const bool allowed_before = decision && *decision == "allowed";
   const bool denied = decision && *decision == "denied";
   if (!replay && !allowlisted(m.sender)) {
@@ -90,45 +90,57 @@ Admission Ingest::admit(const Inbound& m, bool replay) {
     row.status = "ready";  // nothing slow to do (see below)
     if (row.text.empty()) row.text = "[unsupported message]";
   }
-  auto tx = host_.db().transaction();
-  auto& sql = tx->session();
-  Store::ensure_sender(sql, m.sender);
-  ChatRef chat = Store::bump_chat(sql, m.chat_jid, m.is_group);
-  row.seq = chat.seq;
-  row.user_id = chat.user_id;
-  if (!Store::insert_message(sql, row)) {
-    tx->rollback();
-    return {.result = "duplicate"};
-  }
+  // The rows of one admitted message, written in a transaction shared with the other webhook
+  // requests in flight (group commit, decision 0065). The work may run twice (in a batch that
+  // failed, then alone): it starts from `row` every time and only writes its outputs.
+  MessageRow stored;
+  auto work = [&](jarvis::Transaction& tx) {
+    MessageRow r = row;
+    auto& sql = tx.session();
+    if (!facts.sender_known) Store::ensure_sender(sql, m.sender);
+    ChatRef chat = Store::bump_chat(sql, m.chat_jid, m.is_group);  // one UPDATE … RETURNING
+    r.seq = chat.seq;
+    r.user_id = chat.user_id;
+    if (m.media) {
+      // The task exists only once the transaction commits; its id lets a task.dead_letter find
+      // the message it held back (decision 0064).
+      r.process_task = host_.tasks().enqueue(
+          "whatsapp.process",
+          {.payload = {{"message_id", r.id}}, .idempotency_key = "whatsapp.process:" + r.id}, tx);
+    } else if (m.kind != "reaction" && !Store::chat_has_pending(sql, m.chat_jid)) {
+      // The fast path: nothing of the chat is pending, so the message leaves now and is stored
+      // already emitted — no second write, never in the pending index.
+      r.event_id = emit_inbound(host_, tx, r, jarvis::Json::array());
+      r.status = "emitted";
+    }
+    // Otherwise a text message is stored ready; the earlier message's task emits it in order.
+    if (!Store::insert_message(sql, r)) return false;  // a duplicate: roll back event and task
+    if (m.kind == "reaction") {
+      // Recorded, never answered: no task, no channel.inbound.
+      host_.events().emit({.type = "whatsapp.reaction",
+                           .payload = {{"message_id", r.id},
+                                       {"sender", m.sender},
+                                       {"chat_jid", m.chat_jid},
+                                       {"emoji", sanitize_utf8(m.text)},
+                                       {"target_key_id", m.reaction_target}},
+                           .actor_type = "user",
+                           .actor_id = chat.user_id},
+                          tx);
+    } else if (r.status == "ready") {
+      // Stored ready behind a pending message: emit whatever no received message blocks
+      // (normally nothing; the earlier message's task emits it).
+      emit_ready(host_, tx, m.chat_jid);
+    }
+    stored = r;
+    return true;
+  };
+  if (!commits_.run(work)) return {.result = "duplicate"};
   if (m.kind == "reaction") {
-    // Recorded, never answered: no task, no channel.inbound.
-    host_.events().emit({.type = "whatsapp.reaction",
-                         .payload = {{"message_id", row.id},
-                                     {"sender", m.sender},
-                                     {"chat_jid", m.chat_jid},
-                                     {"emoji", sanitize_utf8(m.text)},
-                                     {"target_key_id", m.reaction_target}},
-                         .actor_type = "user",
-                         .actor_id = chat.user_id},
-                        *tx);
-    tx->commit();
     host_.metrics().increment("whatsapp_inbound_total", 1, {{"result", "reaction"}});
-    return {.result = "recorded", .message_id = row.id};
+    return {.result = "recorded", .message_id = stored.id};
   }
-  if (!m.media) {
-    // Nothing slow to do: the message leaves in this transaction (after any earlier message of
-    // the chat that is still being processed, which then emits it).
-    emit_ready(host_, *tx, m.chat_jid, &row);
-    tx->commit();
-    host_.metrics().increment("whatsapp_inbound_total", 1, {{"result", "stored"}});
-    return {.result = "stored", .message_id = row.id};
-  }
-  host_.tasks().enqueue(
-      "whatsapp.process",
-      {.payload = {{"message_id", row.id}}, .idempotency_key = "whatsapp.process:" + row.id}, *tx);
-  tx->commit();
   host_.metrics().increment("whatsapp_inbound_total", 1, {{"result", "stored"}});
-  return {.result = "stored", .message_id = row.id};
+  return {.result = "stored", .message_id = stored.id};
 }
 
 void register_webhook(jarvis::Host& host, Ingest& ingest, const Settings& settings) {

@@ -8,7 +8,7 @@
 // transaction stores the message row (dedupe on key.id), takes the chat's sequence number and
 // either emits channel.inbound at once (text: nothing slow to do, unless an earlier message of
 // the chat is still being processed) or enqueues whatsapp.process (media) — committed before
-// the 2xx goes out.
+// the 2xx goes out. Concurrent requests share that transaction (group_commit.h).
 //
 //   Ingest ingest(host, settings);
 //   register_webhook(host, ingest, settings);
@@ -17,6 +17,7 @@
 
 #include <string>
 
+#include "group_commit.h"
 #include "inbound.h"
 #include "jarvis/jarvis.h"
 #include "settings.h"
@@ -33,7 +34,8 @@ struct Admission {
 /// The sender gate and the durable store of inbound messages.
 class Ingest {
  public:
-  Ingest(jarvis::Host& host, const Settings& settings) : host_(host), s_(settings) {}
+  Ingest(jarvis::Host& host, const Settings& settings)
+      : host_(host), s_(settings), commits_(host.db()) {}
 
   /// Admits one message (see the file comment). `replay`: the sender was just allowed — skip the
   /// gate. Throws the database's errors (the webhook then answers 5xx and Evolution retries).
@@ -47,6 +49,7 @@ class Ingest {
  private:
   jarvis::Host& host_;
   const Settings& s_;
+  GroupCommit commits_;  ///< admitted messages share transactions (decision 0065)
 };
 
 /// Registers POST /api/v1/webhooks/whatsapp and …/whatsapp/{event} (byEvents deliveries).

@@ -143,7 +143,11 @@ MediaOutcome MediaFetcher::fetch(const MediaRequest& r) const {
   if (res.error == "too_large") {
     return refuse("media_size_exceeded", "Evolution's media answer exceeds the size limit");
   }
-  if (!res.ok()) return refuse("media_download_failed", "Evolution media fetch: " + res.error);
+  if (!res.ok()) {
+    MediaOutcome o = refuse("media_download_failed", "Evolution media fetch: " + res.error);
+    o.retryable = res.retryable();  // 429, 5xx, no answer: the task tries again (decision 0064)
+    return o;
+  }
   const std::string b64 = res.body.is_object() ? res.body.value("base64", "") : "";
   if (b64.empty()) return refuse("media_download_failed", "Evolution returned no base64");
   if (base64_decoded_size(b64) > static_cast<std::size_t>(p_.max_bytes) + 3) {

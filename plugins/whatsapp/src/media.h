@@ -56,6 +56,8 @@ struct MediaOutcome {
   std::string sha256;
   long long size = 0;
   std::string source;  ///< inline | url | evolution
+  /// True for a refusal worth another attempt: Evolution answered 429 or 5xx, or not at all.
+  bool retryable = false;
 
   bool stored() const { return reason.empty(); }
 };

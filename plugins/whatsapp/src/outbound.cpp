@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "send_media.h"
 #include "store.h"
 #include "util.h"
 
@@ -31,7 +32,24 @@ jarvis::Json deliver(jarvis::Host& host, const Settings& s, EvolutionClient& evo
   const std::string thread_id = p.value("thread_id", "");
   const std::string text =
       p.contains("text") && p["text"].is_string() ? p["text"].get<std::string>() : "";
-  if (event_id.empty() || chat.empty() || text.empty()) return {{"ignored", "empty"}};
+  std::string attachment_error;
+  const std::vector<OutboundAttachment> attachments =
+      parse_outbound_attachments(p, &attachment_error);
+  if (event_id.empty() || chat.empty() ||
+      (text.empty() && attachments.empty() && attachment_error.empty())) {
+    return {{"ignored", "empty"}};
+  }
+  if (!attachment_error.empty()) {
+    host.events().emit({.type = "channel.outbound.dead_letter",
+                        .payload = {{"channel", "whatsapp"},
+                                    {"event_id", event_id},
+                                    {"thread_id", thread_id},
+                                    {"reason", "invalid_attachments"},
+                                    {"error_code", "invalid_attachments"},
+                                    {"message", attachment_error}},
+                        .thread_id = thread_id});
+    return {{"dead", "invalid_attachments"}};
+  }
   jarvis::Json row;
   {
     auto sess = host.db().session();
@@ -41,17 +59,18 @@ jarvis::Json deliver(jarvis::Host& host, const Settings& s, EvolutionClient& evo
                           .payload = {{"channel", "whatsapp"},
                                       {"event_id", event_id},
                                       {"thread_id", thread_id},
-                                      {"reason", "unknown_chat"}},
+                                      {"reason", "unknown_chat"},
+                                      {"error_code", "unknown_chat"}},
                           .thread_id = thread_id});
       return {{"dead", "unknown_chat"}};
     }
     const std::string now = jarvis::now_iso();
-    const auto parts = split_message(text, s.max_message_chars);
+    const std::size_t parts = split_message(text, s.max_message_chars).size() + attachments.size();
     sql::exec(*sess,
               "INSERT INTO whatsapp_outbound(event_id, thread_id, chat_jid, status, parts, "
               "created_at, updated_at) VALUES(:e, :t, :c, 'sending', :p, :ca, :ua) ON CONFLICT "
               "(event_id) DO NOTHING",
-              {event_id, thread_id, chat, static_cast<long long>(parts.size()), now, now});
+              {event_id, thread_id, chat, static_cast<long long>(parts), now, now});
     row = sql::one_row(*sess,
                        "SELECT status, parts_sent, attempts FROM whatsapp_outbound WHERE "
                        "event_id = :e",
@@ -68,11 +87,37 @@ jarvis::Json deliver(jarvis::Host& host, const Settings& s, EvolutionClient& evo
          .thread_id = thread_id});
     return {{"blocked", "lockdown"}};
   }
-  const auto parts = split_message(text, s.max_message_chars);
+  // Every part in order: the text split at the limit, then each attachment (decision 0063).
+  const auto texts = split_message(text, s.max_message_chars);
+  const std::size_t total = texts.size() + attachments.size();
   int sent = static_cast<int>(row.value("parts_sent", 0LL));
   const int attempts = static_cast<int>(row.value("attempts", 0LL)) + 1;
-  for (; sent < static_cast<int>(parts.size()); ++sent) {
-    EvoResult r = evo.send_text(chat, parts[static_cast<std::size_t>(sent)]);
+  for (; sent < static_cast<int>(total); ++sent) {
+    const auto index = static_cast<std::size_t>(sent);
+    EvoResult r;
+    if (index < texts.size()) {
+      r = evo.send_text(chat, texts[index]);
+    } else {
+      AttachmentSend a = send_attachment(host, s, evo, chat, attachments[index - texts.size()]);
+      if (!a.refused.empty()) {
+        // Refused here, before the gateway: never retried.
+        set_row(host, event_id, "dead", sent, attempts, a.refused + ": " + a.detail);
+        host.events().emit({.type = "channel.outbound.dead_letter",
+                            .payload = {{"channel", "whatsapp"},
+                                        {"event_id", event_id},
+                                        {"thread_id", thread_id},
+                                        {"reason", a.refused},
+                                        {"error_code", a.refused},
+                                        {"message", a.detail},
+                                        {"media_id", attachments[index - texts.size()].media_id},
+                                        {"attempts", ctx.attempt},
+                                        {"parts_sent", sent}},
+                            .thread_id = thread_id});
+        host.metrics().increment("whatsapp_outbound_total", 1, {{"result", "dead"}});
+        return {{"dead", a.refused}, {"parts_sent", sent}};
+      }
+      r = a.evo;
+    }
     if (r.ok()) {
       set_row(host, event_id, "sending", sent + 1, attempts, "");
       continue;
@@ -82,7 +127,7 @@ jarvis::Json deliver(jarvis::Host& host, const Settings& s, EvolutionClient& evo
     if (r.retryable() && !last) {
       set_row(host, event_id, "sending", sent, attempts, err);
       host.metrics().increment("whatsapp_outbound_total", 1, {{"result", "retry"}});
-      throw std::runtime_error("sendText failed (" + r.error + "), retrying");
+      throw std::runtime_error("send failed (" + r.error + "), retrying");
     }
     set_row(host, event_id, "dead", sent, attempts, err);
     host.events().emit({.type = "channel.outbound.dead_letter",
@@ -90,6 +135,7 @@ jarvis::Json deliver(jarvis::Host& host, const Settings& s, EvolutionClient& evo
                                     {"event_id", event_id},
                                     {"thread_id", thread_id},
                                     {"reason", r.error},
+                                    {"error_code", r.error_code()},
                                     {"status_code", r.status},
                                     {"attempts", ctx.attempt},
                                     {"parts_sent", sent}},
@@ -101,11 +147,12 @@ jarvis::Json deliver(jarvis::Host& host, const Settings& s, EvolutionClient& evo
   host.events().emit({.type = "channel.outbound.sent",
                       .payload = {{"channel", "whatsapp"},
                                   {"event_id", event_id},
-                                  {"parts", static_cast<long long>(parts.size())},
+                                  {"parts", static_cast<long long>(total)},
+                                  {"attachments", static_cast<long long>(attachments.size())},
                                   {"attempts", ctx.attempt}},
                       .thread_id = thread_id});
   host.metrics().increment("whatsapp_outbound_total", 1, {{"result", "sent"}});
-  return {{"sent", parts.size()}};
+  return {{"sent", total}};
 }
 
 jarvis::Json unlock_code(jarvis::Host& host, const Settings& s, EvolutionClient& evo,

@@ -3,10 +3,13 @@
 // What it registers (details in plugins/whatsapp/README.md):
 //   routes  POST /api/v1/webhooks/whatsapp[/{event}] (ingest.cpp),
 //           /api/v1/channels/whatsapp/… admin routes (admin.cpp)
-//   tasks   whatsapp.process (process.cpp), whatsapp.deliver, whatsapp.unlock_code (outbound.cpp)
+//   tasks   whatsapp.process, whatsapp.process_dead_letter (process.cpp), whatsapp.deliver,
+//           whatsapp.unlock_code (outbound.cpp)
 //   events  durable subscriptions channel.outbound → whatsapp.deliver,
-//           lockdown.code_rotated → whatsapp.unlock_code
-//   cli     jarvis whatsapp status|create|qrcode|pair|disconnect|review
+//           lockdown.code_rotated → whatsapp.unlock_code,
+//           task.dead_letter → whatsapp.process_dead_letter
+//   tools   whatsapp.send_media (send_media.cpp; protected, granted to nobody)
+//   cli     jarvis whatsapp status|create|recreate|restart|qrcode|pair|disconnect|review
 #include <memory>
 
 #include "admin.h"
@@ -15,6 +18,7 @@
 #include "jarvis/jarvis.h"
 #include "outbound.h"
 #include "process.h"
+#include "send_media.h"
 #include "settings.h"
 #include "voice.h"
 
@@ -30,16 +34,24 @@ class WhatsappPlugin : public jarvis::Plugin {
     processor_ = std::make_unique<Processor>(host, settings_, *evo_, *voice_);
     admin_ = std::make_unique<Admin>(host, settings_, *evo_, *ingest_);
     Processor* p = processor_.get();
-    host.tasks().add(
-        {.name = "whatsapp.process",
-         .description = "Fetches media, transcribes voice notes and hands a WhatsApp "
-                        "message to channel.inbound",
-         .handler = [p](jarvis::TaskContext& c) { return p->run(c); },
-         .retry = {.max_attempts = 5, .initial_backoff = std::chrono::milliseconds(1000)},
-         .timeout =
-             std::chrono::seconds(std::max<long long>(300, settings_.voice_timeout_seconds * 3))});
+    host.tasks().add({.name = "whatsapp.process",
+                      .description = "Fetches media, transcribes voice notes and hands a WhatsApp "
+                                     "message to channel.inbound",
+                      .handler = [p](jarvis::TaskContext& c) { return p->run(c); },
+                      .retry = {.max_attempts = kProcessMaxAttempts,
+                                .initial_backoff = std::chrono::milliseconds(1000)},
+                      .timeout = std::chrono::seconds(
+                          std::max<long long>(300, settings_.voice_timeout_seconds * 3))});
+    // A whatsapp.process that died on its last attempt (worker killed or hung) never ran its
+    // own release: the dead letter releases the message it held back (decision 0064).
+    host.tasks().add({.name = "whatsapp.process_dead_letter",
+                      .description = "Releases the WhatsApp message of a dead-lettered "
+                                     "whatsapp.process task, degraded, so its chat goes on",
+                      .handler = [p](jarvis::TaskContext& c) { return p->on_dead_letter(c); }});
+    host.events().subscribe_durable("task.dead_letter", "whatsapp.process_dead_letter");
     register_webhook(host, *ingest_, settings_);
     register_outbound(host, settings_, *evo_);
+    register_media_tool(host, settings_);
     admin_->register_routes();
     admin_->register_cli();
   }

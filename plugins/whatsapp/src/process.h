@@ -18,12 +18,20 @@
 
 namespace whatsapp {
 
+/// Attempts of whatsapp.process in all; the last one releases the message degraded instead of
+/// failing (decision 0064).
+inline constexpr int kProcessMaxAttempts = 5;
+
+/// Emits channel.inbound {channel, external_thread, sender, user_id, text, attachments,
+/// message_type, whatsapp_message_id, key_id, push_name, is_group, participant?} for `m` in `tx`;
+/// returns the event id.
+std::string emit_inbound(jarvis::Host& host, jarvis::Transaction& tx, const MessageRow& m,
+                         jarvis::Json attachments);
+
 /// Emits channel.inbound for the ready messages of `chat_jid` that no earlier message blocks, in
 /// sequence order, and marks them emitted. Runs inside `tx`, after the chat row was locked.
-/// `fresh`: the row just inserted in `tx`, if any (saves reading it back). Returns how many were
-/// emitted.
-int emit_ready(jarvis::Host& host, jarvis::Transaction& tx, const std::string& chat_jid,
-               const MessageRow* fresh = nullptr);
+/// Returns how many were emitted.
+int emit_ready(jarvis::Host& host, jarvis::Transaction& tx, const std::string& chat_jid);
 
 /// Runs whatsapp.process.
 class Processor {
@@ -32,10 +40,25 @@ class Processor {
             Transcriber& transcriber)
       : host_(host), s_(settings), evo_(evo), voice_(transcriber) {}
 
-  /// The task handler; idempotent (a message past `received` is left alone).
+  /// The task handler; idempotent (a message past `received` is left alone). Transient
+  /// Evolution failures fetching the media throw (the task retries); on the last attempt, or on
+  /// any error that will not be retried, the message is released degraded (release()).
   jarvis::Json run(jarvis::TaskContext& ctx);
 
+  /// Releases a message still `received` whose processing failed for good: a refused
+  /// whatsapp_media row with `reason`, a note in the text, channel.inbound.degraded {reason,
+  /// detail{message, message_type, external_msg_id, media_id, released: true}}, then the
+  /// message and every ready one behind it leave in order. No-op for a message past received.
+  jarvis::Json release(const std::string& message_id, const std::string& reason,
+                       const std::string& detail);
+
+  /// The task whatsapp.process_dead_letter: a task.dead_letter of whatsapp.process (the worker
+  /// died or hung on the last attempt, so run() never saw it) releases that task's message.
+  jarvis::Json on_dead_letter(jarvis::TaskContext& ctx);
+
  private:
+  jarvis::Json process_once(jarvis::TaskContext& ctx, const std::string& id, std::string& stage);
+
   jarvis::Host& host_;
   const Settings& s_;
   EvolutionClient& evo_;

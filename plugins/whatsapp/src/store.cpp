@@ -16,20 +16,57 @@ ChatRef Store::bump_chat(soci::session& s, const std::string& chat_jid, bool is_
   const std::string now = jarvis::now_iso();
   ChatRef ref;
   ref.user_id = user_for_chat(chat_jid);
-  // Known chats (the common case) take one UPDATE; a new one is inserted with next_seq 1.
-  if (sql::exec(s,
-                "UPDATE whatsapp_chats SET next_seq = next_seq + 1, updated_at = :t WHERE "
-                "chat_jid = :j",
-                {now, chat_jid}) == 0) {
-    sql::exec(s,
-              "INSERT INTO whatsapp_chats(chat_jid, user_id, is_group, next_seq, created_at, "
-              "updated_at) VALUES(:j, :u, :g, 1, :c, :t) ON CONFLICT (chat_jid) DO UPDATE SET "
-              "next_seq = whatsapp_chats.next_seq + 1, updated_at = :t2",
-              {chat_jid, ref.user_id, is_group ? 1 : 0, now, now, now});
+  // Known chats (the common case) take one UPDATE … RETURNING; a new one is inserted with
+  // next_seq 1 (SQLite >= 3.35 and PostgreSQL both return the row).
+  jarvis::Json row = sql::one_row(s,
+                                  "UPDATE whatsapp_chats SET next_seq = next_seq + 1, updated_at "
+                                  "= :t WHERE chat_jid = :j RETURNING next_seq",
+                                  {now, chat_jid});
+  if (row.is_null()) {
+    row = sql::one_row(s,
+                       "INSERT INTO whatsapp_chats(chat_jid, user_id, is_group, next_seq, "
+                       "created_at, updated_at) VALUES(:j, :u, :g, 1, :c, :t) ON CONFLICT "
+                       "(chat_jid) DO UPDATE SET next_seq = whatsapp_chats.next_seq + 1, "
+                       "updated_at = :t2 RETURNING next_seq",
+                       {chat_jid, ref.user_id, is_group ? 1 : 0, now, now, now});
   }
-  ref.seq =
-      sql::scalar_int(s, "SELECT next_seq FROM whatsapp_chats WHERE chat_jid = :j", {chat_jid});
+  // RETURNING columns may come back without a declared type (as text) on SQLite.
+  const jarvis::Json v = row.is_object() ? row["next_seq"] : jarvis::Json();
+  ref.seq = v.is_number()   ? v.get<long long>()
+            : v.is_string() ? std::stoll(v.get<std::string>())
+                            : 0;
+  if (ref.seq <= 0) throw std::runtime_error("whatsapp_chats: no sequence number for " + chat_jid);
   return ref;
+}
+
+AdmitFacts Store::admit_facts(soci::session& s, const std::string& instance,
+                              const std::string& key_id, const std::string& sender) {
+  jarvis::Json j = sql::one_row(
+      s,
+      "SELECT (SELECT COUNT(*) FROM whatsapp_messages WHERE instance = :i AND key_id = :k) AS "
+      "seen, (SELECT COUNT(*) FROM whatsapp_senders WHERE sender = :s) AS known, (SELECT "
+      "decision FROM whatsapp_senders WHERE sender = :s2) AS decision",
+      {instance, key_id, sender, sender});
+  AdmitFacts f;
+  if (!j.is_object()) return f;
+  // SQLite gives expression columns no declared type: soci may hand the counts over as text.
+  auto positive = [](const jarvis::Json& v) {
+    if (v.is_number()) return v.get<long long>() > 0;
+    return v.is_string() && !v.get<std::string>().empty() && v.get<std::string>() != "0";
+  };
+  f.seen = positive(j["seen"]);
+  f.sender_known = positive(j["known"]);
+  if (f.sender_known)
+    f.decision = j["decision"].is_string() ? j["decision"].get<std::string>() : "";
+  return f;
+}
+
+bool Store::chat_has_pending(soci::session& s, const std::string& chat_jid) {
+  return !sql::one_row(s,
+                       "SELECT seq FROM whatsapp_messages WHERE chat_jid = :c AND status IN "
+                       "('received', 'ready') LIMIT 1",
+                       {chat_jid})
+              .is_null();
 }
 
 void Store::lock_chat(soci::session& s, const std::string& chat_jid) {
@@ -46,17 +83,14 @@ bool Store::insert_message(soci::session& s, const MessageRow& r) {
   return sql::exec(s,
                    "INSERT INTO whatsapp_messages(id, instance, key_id, chat_jid, sender, "
                    "participant, push_name, kind, text, payload, status, seq, user_id, "
-                   "created_at, updated_at) VALUES(:i, :in, :k, :c, :s, :p, :n, :kind, :t, :pl, "
-                   ":st, :seq, :u, :ca, :ua) ON CONFLICT (instance, key_id) DO NOTHING",
+                   "event_id, process_task, created_at, updated_at) VALUES(:i, :in, :k, :c, :s, "
+                   ":p, :n, :kind, :t, :pl, :st, :seq, :u, :e, :pt, :ca, :ua) ON CONFLICT "
+                   "(instance, key_id) DO NOTHING",
                    {r.id, r.instance, r.key_id, r.chat_jid, r.sender, r.participant, r.push_name,
-                    r.kind, r.text, r.payload, r.status, r.seq, r.user_id, now, now}) > 0;
-}
-
-bool Store::message_seen(soci::session& s, const std::string& instance, const std::string& key_id) {
-  return sql::scalar_int(s,
-                         "SELECT COUNT(*) FROM whatsapp_messages WHERE instance = :i AND key_id = "
-                         ":k",
-                         {instance, key_id}) > 0;
+                    r.kind, r.text, r.payload, r.status, r.seq, r.user_id,
+                    r.event_id.empty() ? sql::Bind::null() : sql::Bind(r.event_id),
+                    r.process_task.empty() ? sql::Bind::null() : sql::Bind(r.process_task), now,
+                    now}) > 0;
 }
 
 std::optional<MessageRow> Store::message(soci::session& s, const std::string& id) {
@@ -90,13 +124,6 @@ void Store::update_message(soci::session& s, const std::string& id, const std::s
             "WHERE id = :i",
             {status, text, event_id.empty() ? sql::Bind::null() : sql::Bind(event_id),
              jarvis::now_iso(), id});
-}
-
-std::optional<std::string> Store::sender_decision(soci::session& s, const std::string& sender) {
-  jarvis::Json j =
-      sql::one_row(s, "SELECT decision FROM whatsapp_senders WHERE sender = :s", {sender});
-  if (j.is_null()) return std::nullopt;
-  return j["decision"].is_string() ? j["decision"].get<std::string>() : "";
 }
 
 void Store::ensure_sender(soci::session& s, const std::string& sender) {

@@ -27,10 +27,25 @@ struct MessageRow {
   std::string status;   ///< received | ready | emitted | recorded
   long long seq = 0;
   std::string user_id;
+  std::string process_task;  ///< the whatsapp.process task of a media message ("" otherwise)
+  std::string event_id;      ///< the channel.inbound event when stored as emitted
+};
+
+/// What the webhook needs to know before admitting one message (one statement).
+struct AdmitFacts {
+  bool seen = false;                    ///< (instance, key_id) already admitted
+  bool sender_known = false;            ///< a whatsapp_senders row exists
+  std::optional<std::string> decision;  ///< allowed | denied | "" (none) when known
 };
 
 /// Static SQL helpers (no state).
 struct Store {
+  /// Dedupe and the sender's decision for one message, in one statement.
+  static AdmitFacts admit_facts(soci::session& sql, const std::string& instance,
+                                const std::string& key_id, const std::string& sender);
+  /// True when a message of `chat_jid` is still received or ready (holds later ones back); uses
+  /// the partial index of migration 002.
+  static bool chat_has_pending(soci::session& sql, const std::string& chat_jid);
   /// The Jarvis user id of a chat: "wa_" + 24 hex characters of SHA-256(chat JID) — the same on
   /// every host, so no insert race decides it.
   static std::string user_for_chat(const std::string& chat_jid);
@@ -44,17 +59,12 @@ struct Store {
 
   /// Inserts the row; false when (instance, key_id) exists already (a duplicate delivery).
   static bool insert_message(soci::session& sql, const MessageRow& row);
-  /// True when (instance, key_id) was admitted before.
-  static bool message_seen(soci::session& sql, const std::string& instance,
-                           const std::string& key_id);
   /// The message row, nullopt when missing.
   static std::optional<MessageRow> message(soci::session& sql, const std::string& id);
   /// Sets status and text.
   static void update_message(soci::session& sql, const std::string& id, const std::string& status,
                              const std::string& text, const std::string& event_id = "");
 
-  /// The sender's decision: "allowed", "denied", "" (none), nullopt (never seen).
-  static std::optional<std::string> sender_decision(soci::session& sql, const std::string& sender);
   /// Inserts the sender row when missing.
   static void ensure_sender(soci::session& sql, const std::string& sender);
   /// Records a decision (creating the row when missing).

@@ -190,6 +190,11 @@ void FakeEvolution::set_state(const std::string& instance, const std::string& st
   i.state = state;
 }
 
+void FakeEvolution::remove_instance(const std::string& instance) {
+  std::lock_guard lock(mu_);
+  instances_.erase(instance);
+}
+
 void FakeEvolution::add_media(const std::string& key_id, const std::string& bytes,
                               const std::string& mimetype, const std::string& file_name) {
   std::lock_guard lock(mu_);
@@ -199,6 +204,11 @@ void FakeEvolution::add_media(const std::string& key_id, const std::string& byte
 void FakeEvolution::fail_next_sends(std::vector<int> statuses) {
   std::lock_guard lock(mu_);
   send_failures_ = std::move(statuses);
+}
+
+void FakeEvolution::fail_next(const std::string& path_prefix, std::vector<int> statuses) {
+  std::lock_guard lock(mu_);
+  path_failures_[path_prefix] = std::move(statuses);
 }
 
 std::vector<json> FakeEvolution::sent() const {
@@ -292,6 +302,18 @@ void FakeEvolution::handle(const HttpRequest& req, Responder& out) {
   if (body.is_discarded()) {
     lock.unlock();
     respond(out, 400, evo_error(400, "Unexpected token in JSON"));
+    return;
+  }
+  for (auto& [prefix, statuses] : path_failures_) {
+    if (statuses.empty() || req.path.rfind(prefix, 0) != 0) continue;
+    const int status = statuses.front();
+    statuses.erase(statuses.begin());
+    lock.unlock();
+    if (status == 0) {
+      out.close_connection();
+    } else {
+      respond(out, status, evo_error(status, "scripted failure"));
+    }
     return;
   }
   auto missing = [&](const std::string& n) {

@@ -11,6 +11,7 @@
 //   evo.set_state("jarvis", "open");                              // the phone is paired
 //   evo.add_media("3EB0A1", ogg_bytes, "audio/ogg; codecs=opus");  // served as base64
 //   evo.fail_next_sends({429, 500});                               // then sends succeed
+//   evo.fail_next("/instance/restart/", {500});                     // any route
 //   int status = evo.deliver("jarvis", FakeEvolution::text_record("5511…@s.whatsapp.net",
 //                                                                  "3EB0A1", "hello"));
 //   auto sent = evo.sent();   // [{"path":"/message/sendText/jarvis","body":{number,text}}, …]
@@ -43,11 +44,17 @@ class FakeEvolution {
   std::string base_url() const;
   /// Sets an instance's connection state (open | connecting | close), creating it if needed.
   void set_state(const std::string& instance, const std::string& state);
+  /// Forgets an instance, as if it had been deleted on the server.
+  void remove_instance(const std::string& instance);
   /// Media served by getBase64FromMediaMessage for message key `key_id`.
   void add_media(const std::string& key_id, const std::string& bytes, const std::string& mimetype,
                  const std::string& file_name = "");
   /// The next sends (any of the three send calls) answer these HTTP statuses, in order.
   void fail_next_sends(std::vector<int> statuses);
+  /// The next calls whose path starts with `path_prefix` (any route, e.g. "/instance/restart/"
+  /// or "/chat/getBase64FromMediaMessage/") answer these HTTP statuses with Evolution's error
+  /// envelope, in order; a status of 0 closes the connection without an answer.
+  void fail_next(const std::string& path_prefix, std::vector<int> statuses);
   /// The successful sends: {"path", "instance", "body"} in order.
   std::vector<nlohmann::json> sent() const;
   /// Every request received: method, path, query, headers, body.
@@ -112,6 +119,7 @@ class FakeEvolution {
   std::map<std::string, Media> media_;
   std::map<std::string, std::string> pairing_codes_;
   std::vector<int> send_failures_;
+  std::map<std::string, std::vector<int>> path_failures_;
   std::vector<nlohmann::json> sent_;
   std::string last_delivery_body_;
   std::unique_ptr<LoopbackServer> server_;

@@ -1,0 +1,98 @@
+// whatsapp/src/group_commit.cpp — see group_commit.h.
+#include "group_commit.h"
+
+namespace whatsapp {
+
+bool GroupCommit::run(Work work) {
+  auto item = std::make_shared<Item>();
+  item->work = std::move(work);
+  std::unique_lock lock(mu_);
+  queue_.push_back(item);
+  for (;;) {
+    if (item->done) break;
+    if (!leading_) {
+      // No batch is running: lead one (it contains this item: the queue is served in order and
+      // this item is still queued).
+      leading_ = true;
+      lock.unlock();
+      lead();
+      lock.lock();
+      leading_ = false;
+      cv_.notify_all();  // wakes the batch's followers and the next leader
+      continue;
+    }
+    cv_.wait(lock);
+  }
+  if (item->error) std::rethrow_exception(item->error);
+  return item->committed;
+}
+
+void GroupCommit::lead() {
+  std::deque<std::shared_ptr<Item>> batch;
+  {
+    std::lock_guard lock(mu_);
+    while (!queue_.empty() && batch.size() < max_batch_) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+  }
+  run_batch(batch);
+  std::lock_guard lock(mu_);
+  for (auto& i : batch) i->done = true;
+}
+
+void GroupCommit::run_batch(std::deque<std::shared_ptr<Item>>& batch) {
+  if (batch.size() == 1) {
+    run_alone(*batch.front());
+    return;
+  }
+  bool all_ok = true;
+  try {
+    auto tx = db_.transaction();
+    for (auto& i : batch) {
+      if (!i->work(*tx)) {
+        all_ok = false;
+        break;
+      }
+    }
+    if (all_ok) tx->commit();  // otherwise the destructor rolls everything back
+  } catch (...) {
+    all_ok = false;
+  }
+  if (all_ok) {
+    for (auto& i : batch) i->committed = true;
+    std::lock_guard lock(mu_);
+    ++batches_;
+    items_ += batch.size();
+    return;
+  }
+  // One item failed (or the commit did): nothing of the batch was written. Each runs alone.
+  for (auto& i : batch) run_alone(*i);
+}
+
+void GroupCommit::run_alone(Item& item) {
+  try {
+    auto tx = db_.transaction();
+    if (item.work(*tx)) {
+      tx->commit();
+      item.committed = true;
+    }
+  } catch (...) {
+    item.error = std::current_exception();
+  }
+  std::lock_guard lock(mu_);
+  ++batches_;
+  ++items_;
+}
+
+std::size_t GroupCommit::batches() const {
+  std::lock_guard lock(mu_);
+  return batches_;
+}
+
+std::size_t GroupCommit::items() const {
+  std::lock_guard lock(mu_);
+  return items_;
+}
+
+}  // namespace whatsapp
