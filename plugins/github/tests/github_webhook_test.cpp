@@ -145,6 +145,26 @@ TEST_P(GitHubWebhook, RepositoriesOutsideTheAllowlistAreIgnored) {
   EXPECT_TRUE(tasks["items"].empty()) << tasks;
 }
 
+TEST_P(GitHubWebhook, BodiesUpToGitHubsLimitAreReadAndLargerOnesAre413) {
+  GitHubHost h(GetParam(), {.env = {{"GITHUB_PR_SUMMARY_ENABLED", "1"}}});
+  // The package's example followed by JSON whitespace up to 3 MiB (the host's default limit is
+  // 1 MiB; GitHub sends up to 25 MB): the same JSON value, signed over every byte.
+  const std::string big = example("pull_request", "opened").dump() + std::string(3 << 20, ' ');
+  auto r = h.deliver("pull_request", big, "big-body-1");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(json::parse(r.body)["accepted"], true) << r.body;
+  // A signature over all but the last byte does not cover the body.
+  auto cut = h.deliver("pull_request", big, "big-body-2",
+                       "sha256=" + jarvis::hmac_sha256_hex(kSecret, big.substr(0, big.size() - 1)));
+  EXPECT_EQ(cut.status, 401);
+  EXPECT_EQ(error_code(cut), "invalid_signature");
+  // Past the route's 26 MiB: refused from Content-Length, before the body is read.
+  const std::string huge(27u << 20, ' ');
+  auto too_big = h.deliver("pull_request", huge, "big-body-3");
+  EXPECT_EQ(too_big.status, 413) << too_big.body.substr(0, 300);
+  EXPECT_EQ(error_code(too_big), "payload_too_large");
+}
+
 TEST_P(GitHubWebhook, StatusIsAdminOnlyAndNeverShowsSecretValues) {
   GitHubHost h(GetParam());
   EXPECT_EQ(h.call("GET", "/api/v1/github/status", h.alice).status, 403);
