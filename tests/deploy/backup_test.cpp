@@ -334,3 +334,54 @@ TEST(DbBackup, PostgresqlThroughPgDumpAndPgRestore) {
   auto status = run_jarvis({"migrate", "--status"}, dir.path(), env2);
   EXPECT_EQ(status.exit_code, 0) << status.out;
 }
+
+TEST(DbBackup, MigrationsOnAnExistingSchemaAreBackedUpFirst) {
+  jarvis::test::TempDir dir;
+  // The host's migrations plus files this test adds (JARVIS_MIGRATIONS_DIR).
+  const std::string migrations = dir.file("migrations");
+  fs::copy(std::string(JARVIS_SOURCE_DIR) + "/migrations", migrations);
+  std::map<std::string, std::string> env{{"APP_DB", dir.file("j.db")},
+                                         {"BACKUP_LOCAL_DIR", dir.file("backups")},
+                                         {"JARVIS_MIGRATIONS_DIR", migrations}};
+  // A fresh database has nothing to lose: no snapshot.
+  ASSERT_EQ(run_jarvis({"migrate"}, dir.path(), env).exit_code, 0);
+  EXPECT_EQ(count_files(dir.file("backups"), "backup_"), 0);
+
+  write_file(migrations + "/900_backup_probe.sql", "CREATE TABLE backup_probe (x INTEGER);\n");
+  auto r = run_jarvis({"migrate"}, dir.path(), env);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto files = jarvis::host::BackupService(dir.file("j.db"),
+                                           [&] {
+                                             jarvis::host::BackupSettings s;
+                                             s.dir = dir.file("backups");
+                                             return s;
+                                           }())
+                   .list();
+  ASSERT_EQ(files.size(), 1u);
+  // The snapshot is the schema before 900: no backup_probe table in it.
+  gzFile in = gzopen(files[0].path.c_str(), "rb");
+  std::string db;
+  char buf[65536];
+  int n;
+  while ((n = gzread(in, buf, sizeof buf)) > 0) db.append(buf, static_cast<std::size_t>(n));
+  gzclose(in);
+  write_file(dir.file("before.db"), db);
+  auto probe = jarvis::run_process(
+      {.argv = {"sqlite3", dir.file("before.db"),
+                "SELECT count(*) FROM sqlite_master WHERE name='backup_probe'"}});
+  EXPECT_EQ(probe.stdout_text, "0\n") << probe.stderr_text;
+
+  // No snapshot possible (the backup directory is a file): the migration does not run.
+  write_file(migrations + "/901_backup_probe_two.sql", "CREATE TABLE backup_probe_two (x INT);\n");
+  write_file(dir.file("blocked"), "x");
+  auto blocked_env = env;
+  blocked_env["BACKUP_LOCAL_DIR"] = dir.file("blocked");
+  auto refused = run_jarvis({"migrate"}, dir.path(), blocked_env);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("BACKUP_BEFORE_MIGRATE"));
+  EXPECT_EQ(run_jarvis({"migrate", "--status"}, dir.path(), env).exit_code, 1);  // 901 pending
+  // Turned off explicitly, it runs.
+  blocked_env["BACKUP_BEFORE_MIGRATE"] = "0";
+  EXPECT_EQ(run_jarvis({"migrate"}, dir.path(), blocked_env).exit_code, 0);
+  EXPECT_EQ(run_jarvis({"migrate", "--status"}, dir.path(), env).exit_code, 0);
+}

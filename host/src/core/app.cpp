@@ -182,6 +182,29 @@ int Application::migrate(std::ostream& out) {
       out << "applied " << f.component << " " << f.version << " " << f.name << "\n";
     count += static_cast<int>(applied.size());
   };
+  // Migrations cannot be undone: a database that already has a schema gets a verified snapshot
+  // before pending ones run, and none run without it (BACKUP_BEFORE_MIGRATE; decision 0056).
+  if (parts_->backups && parts_->backups->settings().before_migrate &&
+      parts_->backups->supported()) {
+    bool has_schema = false;
+    std::string pending;
+    for (const auto& st : runner.status(sources)) {
+      if (st.applied) has_schema = true;
+      if (!st.applied && pending.size() < 150) {
+        pending += (pending.empty() ? "" : ", ") + st.file.component + "/" + st.file.version;
+      }
+    }
+    if (has_schema && !pending.empty()) {
+      try {
+        BackupResult r = parts_->backups->backup_now("before migrations " + pending);
+        spdlog::info("backup before migrating: {}", r.path);
+      } catch (const BackupError& e) {
+        throw std::runtime_error("no migrations applied: the backup before them failed (" +
+                                 e.code() + "): " + e.what() +
+                                 " — fix it, or set BACKUP_BEFORE_MIGRATE=0");
+      }
+    }
+  }
   // The host's schema first: its failure is fatal (MigrationError propagates).
   report(runner.apply({sources.front()}));
   // Then each plugin: a failing plugin migration fails that plugin only (unless it is required).

@@ -209,6 +209,17 @@ BackupSettings BackupSettings::from(const ConfigStore& store) {
       static_cast<int>(backup_int_key(store, "BACKUP_RETENTION_DAYS", s.retention_days, 0, 36500));
   s.interval_seconds = static_cast<int>(
       backup_int_key(store, "BACKUP_INTERVAL_SECONDS", s.interval_seconds, 0, 31536000));
+  if (auto v = store.get("BACKUP_BEFORE_MIGRATE"); v && !v->value.empty()) {
+    const std::string& b = v->value;
+    if (b == "1" || b == "true" || b == "yes" || b == "on") {
+      s.before_migrate = true;
+    } else if (b == "0" || b == "false" || b == "no" || b == "off") {
+      s.before_migrate = false;
+    } else {
+      throw std::runtime_error("invalid BACKUP_BEFORE_MIGRATE=" + b + " (from " + v->origin +
+                               "): expected 1 or 0");
+    }
+  }
   return s;
 }
 
@@ -221,6 +232,9 @@ const std::vector<SettingDecl>& backup_setting_decls() {
        "all)"},
       {"BACKUP_INTERVAL_SECONDS", ConfigType::Int, "86400", false,
        "period of the system.backup job while serving (0 = no periodic backup)"},
+      {"BACKUP_BEFORE_MIGRATE", ConfigType::Bool, "1", false,
+       "snapshot before pending migrations run on an existing schema (they do not run if it "
+       "fails)"},
   };
   return decls;
 }
@@ -305,7 +319,15 @@ std::string BackupService::default_dir() const {
   return ec ? settings_.dir : abs.lexically_normal().string();
 }
 
+bool BackupService::supported() const {
+  if (sqlite_file_of(database_url_)) return true;
+  return database_url_.rfind("postgresql://", 0) == 0 || database_url_.rfind("postgres://", 0) == 0;
+}
+
 BackupResult BackupService::backup_now(const std::string& reason, const std::string& dir_override) {
+  if (!supported()) {
+    throw BackupError("backup_unsupported", "an in-memory database has no snapshot to take");
+  }
   static std::mutex one_at_a_time;
   std::lock_guard lk(one_at_a_time);
   auto started = std::chrono::steady_clock::now();

@@ -37,6 +37,9 @@ struct BackupSettings {
   std::string dir = "./var/backups";  ///< BACKUP_LOCAL_DIR (relative: to the working directory)
   int retention_days = 14;            ///< BACKUP_RETENTION_DAYS; 0 keeps every snapshot
   int interval_seconds = 86400;       ///< BACKUP_INTERVAL_SECONDS; 0 = no periodic job
+  /// BACKUP_BEFORE_MIGRATE: a snapshot before pending migrations run on a database that already
+  /// has a schema (migrations cannot be undone); when it fails, the migrations do not run.
+  bool before_migrate = true;
 
   /// Reads the keys; throws std::runtime_error naming key, value, source and the expected range.
   static BackupSettings from(const ConfigStore& store);
@@ -110,6 +113,8 @@ class BackupService {
   const std::string& database_url() const { return database_url_; }
   /// BACKUP_LOCAL_DIR made absolute.
   std::string default_dir() const;
+  /// False for a database that cannot be snapshotted (SQLite ":memory:").
+  bool supported() const;
 
  private:
   std::string database_url_;
