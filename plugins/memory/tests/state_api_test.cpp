@@ -432,6 +432,33 @@ TEST_P(StateApi, WithChatTheModelExtractsThroughChatComplete) {
   EXPECT_NE(sent.back().body.find("[msg_1] user: Please keep replies"), std::string::npos);
 }
 
+TEST_P(StateApi, AModelSlowerThanTheExtractionTimeoutFallsBackToRules) {
+  StateHost h(GetParam(), {.with_chat = true,
+                           .env = {{"STATE_EXTRACTION_TIMEOUT_SECONDS", "1"},
+                                   {"STATE_EXTRACTION_DEBOUNCE_SECONDS", "0"}}});
+  const std::string ta = h.thread_for(h.alice_id);
+  // The model answers (a valid array) only after 4 s: too late for a 1 s timeout.
+  ScriptedReply slow = ScriptedReply::text_reply(
+      R"([{"type":"risk","text":"The model's late answer","refs":["msg_1"]}])");
+  slow.first_byte_delay = std::chrono::milliseconds(4000);
+  h.fake.push(slow);
+  h.say(ta, h.alice_id, "We decided to use PostgreSQL for the main database.");
+  ASSERT_TRUE(StateHost::eventually([&] {
+    return h.get("/api/v1/memory/state/search?thread_id=" + ta, h.alice).value("total", 0) >= 1;
+  })) << h.server->output();
+  json items = h.get("/api/v1/memory/state/search?thread_id=" + ta, h.alice);
+  for (const auto& it : items["items"]) {
+    EXPECT_EQ(it["source"], "rules") << it.dump();  // nothing of the late answer is kept
+    EXPECT_EQ(it["text"].get<std::string>().find("late answer"), std::string::npos);
+  }
+  h.task_count("1 = 1");  // opens `db`
+  auto sql = h.db->session();
+  json run = jarvis::sql::one_row(*sql, "SELECT method, note FROM memory_state_runs");
+  EXPECT_EQ(run.value("method", ""), "rules");
+  EXPECT_NE(run.value("note", "").find("timed out after 1 s"), std::string::npos) << run.dump();
+  EXPECT_NE(h.metrics().find("state_extraction_timeouts_total"), std::string::npos);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StateApi,
                          ::testing::Values(Backend::Sqlite, Backend::Postgresql),
                          jarvis::test::backend_name);
