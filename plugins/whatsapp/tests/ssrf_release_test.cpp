@@ -4,7 +4,7 @@
 // from the URL (a recording server counts the hits) and not from Evolution instead; (2) a media
 // message whose processing keeps failing does not hold the later messages of its chat forever:
 // it is retried, then released degraded (media_download_failed, channel.inbound.degraded) and the
-// chat goes on in order (decision 0064).
+// chat goes on in order — also when the worker died on the last attempt (decision 0064).
 #include <filesystem>
 
 #include "support/fakes/loopback_server.h"
@@ -143,6 +143,54 @@ TEST_P(WhatsappSsrfRelease, AFailingMediaTaskIsReleasedDegradedAndLaterMessagesP
   json degraded = h.wait_events("channel.inbound.degraded", 1);
   EXPECT_EQ(degraded_of_key(degraded, "STUCK"), "media_download_failed");
   EXPECT_EQ(base64_calls(h), 5u);  // retried, not given up at the first 503
+}
+
+TEST_P(WhatsappSsrfRelease, ATaskDeadLetteredWithoutItsLastAttemptReleasesItsMessage) {
+  // The worker dies during the last attempt (kill -9 while Evolution hangs): the host
+  // dead-letters the task on re-claim without running the handler again, and the
+  // task.dead_letter subscription releases the message.
+  WaHost h(GetParam(),
+           {.env = {{"WHATSAPP_REVIEW_MODE", "off"}, {"TASK_RUNNER_LEASE_SECONDS", "2"}}});
+  h.evo.add_media("KILLED", kPngData, "image/png");
+  h.evo.fail_next("/chat/getBase64FromMediaMessage/", {503, 503, 503, 503, -1});
+  ASSERT_EQ(h.post_webhook(
+                 WaHost::envelope(FakeEvolution::image_record(kAna, "KILLED", "pic", "image/png")))
+                .status,
+            200);
+  ASSERT_EQ(
+      h.post_webhook(WaHost::envelope(FakeEvolution::text_record(kAna, "BEHIND", "behind it")))
+          .status,
+      200);
+  ASSERT_TRUE(WaHost::eventually([&] { return base64_calls(h) >= 5; }, std::chrono::seconds(90)))
+      << base64_calls(h) << " fetches\n"
+      << h.server->output();
+  EXPECT_TRUE(h.events("channel.inbound").empty());  // both still held by the hung attempt
+  h.server->kill9();
+  h.server = std::make_unique<jarvis::test::ServerProcess>(h.dir.path(), h.env);
+  ASSERT_TRUE(h.server->ready()) << h.server->output();
+
+  json all;
+  ASSERT_TRUE(WaHost::eventually(
+      [&] {
+        all = h.events("channel.inbound");
+        return all.size() >= 2;
+      },
+      std::chrono::seconds(60)))
+      << all.dump() << h.server->output();
+  EXPECT_EQ(all[0]["payload"]["key_id"], "KILLED");
+  EXPECT_EQ(all[1]["payload"]["key_id"], "BEHIND");
+  EXPECT_NE(all[0]["payload"]["text"].get<std::string>().find(
+                "[image not delivered: media_download_failed]"),
+            std::string::npos);
+  json dead = h.wait_events("task.dead_letter", 1);
+  EXPECT_EQ(dead[0]["payload"]["name"], "whatsapp.process");
+  json degraded = h.wait_events("channel.inbound.degraded", 1);
+  EXPECT_EQ(degraded[0]["payload"]["reason"], "media_download_failed");
+  EXPECT_EQ(degraded[0]["payload"]["detail"]["released"], true);
+  EXPECT_NE(degraded[0]["payload"]["detail"]["message"].get<std::string>().find("dead-lettered"),
+            std::string::npos)
+      << degraded.dump();
+  EXPECT_EQ(base64_calls(h), 5u);  // the dead task was not run a sixth time
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WhatsappSsrfRelease,

@@ -311,6 +311,8 @@ void FakeEvolution::handle(const HttpRequest& req, Responder& out) {
     lock.unlock();
     if (status == 0) {
       out.close_connection();
+    } else if (status < 0) {
+      out.wait_until_client_closes();
     } else {
       respond(out, status, evo_error(status, "scripted failure"));
     }

@@ -53,7 +53,8 @@ class FakeEvolution {
   void fail_next_sends(std::vector<int> statuses);
   /// The next calls whose path starts with `path_prefix` (any route, e.g. "/instance/restart/"
   /// or "/chat/getBase64FromMediaMessage/") answer these HTTP statuses with Evolution's error
-  /// envelope, in order; a status of 0 closes the connection without an answer.
+  /// envelope, in order; a status of 0 closes the connection without an answer, -1 holds it
+  /// open without answering until the client goes away (a hung gateway).
   void fail_next(const std::string& path_prefix, std::vector<int> statuses);
   /// The successful sends: {"path", "instance", "body"} in order.
   std::vector<nlohmann::json> sent() const;
