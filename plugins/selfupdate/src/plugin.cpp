@@ -18,8 +18,9 @@ class SelfUpdatePlugin : public jarvis::Plugin {
     d.log = host.log();
     jarvis::Host* h = &host;
     d.enqueue = [h](const std::string& task, const std::string& id, jarvis::Transaction* tx) {
-      jarvis::EnqueueOptions o{
-          .payload = {{"trace_id", id}}, .idempotency_key = task + ":" + id, .trace_id = id};
+      // No idempotency key: a stage killed with its process leaves its task `running` until its
+      // lease runs out, and a resume must queue a new one at once. Stages are guarded by state.
+      jarvis::EnqueueOptions o{.payload = {{"trace_id", id}}, .trace_id = id};
       if (tx) {
         h->tasks().enqueue(task, o, *tx);
       } else {

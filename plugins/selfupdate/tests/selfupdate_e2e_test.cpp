@@ -153,8 +153,14 @@ TEST_P(SelfUpdateE2e, AKill9MidApplyIsExplainedAndResumed) {
   ASSERT_TRUE(h.wait_state(id, "tested")) << h.patch(id).dump(2);
   ASSERT_EQ(h.call("POST", "/api/v1/selfupdate/patches/" + id + "/approve", h.admin).status, 200);
   const int pid = h.server->pid();
-  ASSERT_TRUE(jarvis::test::eventually([&] { return ::kill(pid, 0) != 0 || !fs::exists(flag); },
-                                       std::chrono::seconds(60)));
+  // Dead (a zombie until the test reaps it), not merely past the flag: a SIGTERM before the
+  // kill would stop the stage gracefully instead.
+  auto dead = [pid] {
+    std::string stat = jarvis::test::read_file("/proc/" + std::to_string(pid) + "/stat");
+    std::size_t paren = stat.rfind(')');
+    return stat.empty() || (paren != std::string::npos && stat.substr(paren + 2, 1) == "Z");
+  };
+  ASSERT_TRUE(jarvis::test::eventually(dead, std::chrono::seconds(60))) << h.server->output();
   h.server->terminate();                            // reaps the killed process
   EXPECT_EQ(h.repo.current(), "releases/initial");  // never half-switched
 
@@ -177,7 +183,10 @@ TEST_P(SelfUpdateE2e, AKill9MidApplyIsExplainedAndResumed) {
 
   auto resumed = h.cli({"selfupdate", "resume", id, "--json"});
   ASSERT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
-  ASSERT_TRUE(h.wait_state(id, "verified")) << h.patch(id).dump(2) << h.server->output();
+  ASSERT_TRUE(h.wait_state(id, "verified"))
+      << h.patch(id).dump(2) << h.server->output()
+      << h.cli({"tasks", "list", "--name", "selfupdate.apply"}).out
+      << h.cli({"tasks", "list", "--status", "queued"}).out;
   EXPECT_EQ(h.repo.current(), "releases/" + id);
   EXPECT_FALSE(fs::exists(h.repo.install + "/releases/" + id + "/half"));
   EXPECT_FALSE(fs::exists(h.repo.install + "/releases/" + id + ".partial"));
