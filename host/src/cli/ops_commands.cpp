@@ -1,6 +1,7 @@
 // host/src/cli/ops_commands.cpp — `jarvis secrets scan` and doctor's dependency checks.
 #include "cli/ops_commands.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <future>
 #include <stdexcept>
@@ -52,57 +53,95 @@ int cmd_secrets(CliContext& ctx, const std::vector<std::string>& args) {
     ctx.err << "jarvis secrets: unknown command '" << args[0] << "'\n" << kSecretsUsage;
     return 2;
   }
-  Args a =
-      Args::parse(std::vector<std::string>(args.begin() + 1, args.end()), {"--json"}, {"--allow"});
-  ops::ScanOptions opt;
-  opt.root = ctx.cwd;
-  opt.paths = a.positionals();
-  const std::string allow_file = a.option("--allow", ctx.cwd + "/.secret-scan-allow");
-  if (a.has_option("--allow") && !std::filesystem::exists(allow_file)) {
-    ctx.err << "jarvis secrets scan: no allow-list at " << allow_file << "\n";
+  const bool json = std::find(args.begin(), args.end(), "--json") != args.end();
+  // With --json every outcome, a usage error too, is one JSON document on stdout.
+  auto fail = [&](const std::string& message) {
+    ctx.err << "jarvis secrets scan: " << message << "\n";
+    if (json) {
+      ctx.out << jarvis::Json{{"ok", false}, {"error", message}}.dump(
+                     2, ' ', false, jarvis::Json::error_handler_t::replace)
+              << "\n";
+    }
     return 2;
+  };
+  Args a;
+  try {
+    a = Args::parse(std::vector<std::string>(args.begin() + 1, args.end()), {"--json"},
+                    {"--allow"});
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  const ops::ScanRoot where = ops::resolve_scan_root(ctx.cwd);
+  if (!where.error.empty()) {
+    return fail("git failed in " + ctx.cwd + " (fix it, e.g. git config --global --add " +
+                "safe.directory, or scan named paths): " + where.error);
+  }
+  ops::ScanOptions opt;
+  opt.root = where.root;
+  opt.git = where.git;
+  opt.cwd = ctx.cwd;
+  opt.paths = a.positionals();
+  // The allow-list belongs to the work tree: its top level, wherever the command runs.
+  std::string allow_file = where.root + "/.secret-scan-allow";
+  if (a.has_option("--allow")) {
+    allow_file = a.option("--allow", "");
+    if (!allow_file.empty() && allow_file[0] != '/') allow_file = ctx.cwd + "/" + allow_file;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(allow_file, ec)) {
+      return fail("no allow-list file at " + allow_file);
+    }
   }
   try {
     opt.allow = ops::AllowList::load(allow_file);
   } catch (const std::invalid_argument& e) {
-    ctx.err << "jarvis secrets scan: invalid allow-list: " << e.what() << "\n";
-    return 2;
+    return fail(std::string("invalid allow-list: ") + e.what());
   }
   ops::ScanReport r;
   try {
     r = ops::scan_tree(opt);
   } catch (const std::runtime_error& e) {
-    ctx.err << "jarvis secrets scan: " << e.what() << "\n";
-    return 2;
+    return fail(e.what());
   }
-  const auto unused = opt.paths.empty() || r.git ? opt.allow.unused() : std::vector<std::string>{};
-  if (a.flag("--json")) {
+  const auto unused = opt.paths.empty() ? opt.allow.unused() : std::vector<std::string>{};
+  if (json) {
     jarvis::Json items = jarvis::Json::array();
     for (const auto& f : r.findings) {
       items.push_back(
           {{"path", f.path}, {"line", f.line}, {"kind", f.kind}, {"fingerprint", f.fingerprint}});
     }
+    jarvis::Json skipped = jarvis::Json::array();
+    for (const auto& sk : r.skipped) {
+      skipped.push_back({{"path", sk.path}, {"reason", sk.reason}, {"error", sk.error}});
+    }
+    // File names are bytes, not UTF-8: invalid sequences print as U+FFFD instead of aborting.
     ctx.out << jarvis::Json{{"ok", r.findings.empty()},
                             {"findings", items},
                             {"allowed", r.allowed},
                             {"files_scanned", r.files_scanned},
                             {"files_skipped", r.files_skipped},
+                            {"errors", r.errors},
+                            {"skipped", skipped},
+                            {"root", opt.root},
                             {"source", r.git ? "git ls-files" : "directory walk"},
                             {"local_secret_files", r.local_secret_files},
                             {"protected_local_secrets", r.protected_local_secrets},
                             {"unused_allow_entries", unused}}
-                   .dump(2)
+                   .dump(2, ' ', false, jarvis::Json::error_handler_t::replace)
             << "\n";
   } else {
     for (const auto& f : r.findings) ctx.out << ops::format_finding(f) << "\n";
+  }
+  for (const auto& sk : r.skipped) {
+    ctx.err << "jarvis secrets scan: " << (sk.error ? "could not scan " : "skipped ") << sk.path
+            << ": " << sk.reason << "\n";
   }
   for (const auto& u : unused) {
     ctx.err << "jarvis secrets scan: allow-list entry matched nothing (remove it?): " << u << "\n";
   }
   ctx.err << "secret scan: " << r.findings.size() << " finding(s) in " << r.files_scanned
-          << " file(s) (" << (r.git ? "git ls-files" : "directory walk") << "; " << r.allowed
-          << " allow-listed, " << r.files_skipped << " skipped as binary/large/symlink, "
-          << r.local_secret_files.size() << " local secret file(s) checked, "
+          << " file(s) (" << (r.git ? "git ls-files" : "directory walk") << " of " << opt.root
+          << "; " << r.allowed << " allow-listed, " << r.files_skipped << " skipped, " << r.errors
+          << " unreadable, " << r.local_secret_files.size() << " local secret file(s) checked, "
           << r.protected_local_secrets << " credential(s) in protected local files)\n";
   return r.findings.empty() ? 0 : 1;
 }

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -80,6 +82,9 @@ constexpr std::size_t kUrlPasswordMinLength = 8;
 constexpr double kUrlPasswordMinEntropy = 2.5;
 /// Private-key bodies: this many base64 characters after the BEGIN line make it a real key.
 constexpr std::size_t kPrivateKeyMinBody = 16;
+
+/// Candidate positions examined in this thread (ScanStats; each costs at most ~256 characters).
+thread_local std::size_t candidate_checks = 0;
 
 std::string fingerprint_of(std::string_view secret) {
   return jarvis::sha256_hex(secret).substr(0, 12);
@@ -162,11 +167,22 @@ void prefix_matches(const std::string& path, std::size_t lineno, std::string_vie
     if (i > 0 && (alnum_us(line[i - 1]))) continue;
     for (const auto& r : kPrefixRules) {
       if (line.substr(i, r.prefix.size()) != r.prefix) continue;
-      std::size_t e = i + r.prefix.size();
-      while (e < line.size() && r.body_char(line[e])) ++e;
+      // The body is read up to max_body + 1 characters: one more says "too long" (finding 1 of
+      // the review: an uncapped read from every candidate made a long line quadratic).
+      const std::size_t b = i + r.prefix.size();
+      const std::size_t cap = std::min(line.size(), b + r.max_body + 1);
+      std::size_t e = b;
+      while (e < cap && r.body_char(line[e])) ++e;
+      ++candidate_checks;
+      if (e == cap && e - b > r.max_body) {
+        // A longer token than the kind allows (AKIA + 20 characters) is something else: skip the
+        // whole run of body characters, so no position inside it is tried again.
+        while (e < line.size() && r.body_char(line[e])) ++e;
+        i = e - 1;
+        break;
+      }
       std::string_view token = line.substr(i, e - i);
       std::string_view body = token.substr(r.prefix.size());
-      // A longer token than the kind allows (AKIA + 20 characters) is something else.
       bool length_ok = body.size() >= r.min_body && body.size() <= r.max_body;
       if (length_ok && !looks_like_placeholder(token) &&
           shannon_entropy(body) >= kPrefixMinEntropy) {
@@ -221,7 +237,9 @@ void bearer_matches(const std::string& path, std::size_t lineno, std::string_vie
     for (std::size_t at = line.find(marker); at != std::string_view::npos;
          at = line.find(marker, at + 1)) {
       std::size_t b = at + marker.size(), e = b;
-      while (e < line.size() && value_char(line[e])) ++e;
+      const std::size_t cap = std::min(line.size(), b + kAssignmentMaxLength + 1);
+      while (e < cap && value_char(line[e])) ++e;
+      ++candidate_checks;
       std::string_view token = line.substr(b, e - b);
       if (token.size() < kBearerMinLength || token.size() > kAssignmentMaxLength) continue;
       if (overlaps(spans, b, e)) continue;
@@ -296,8 +314,12 @@ void assignment_matches(const std::string& path, std::size_t lineno, std::string
            (line[j] == ' ' || line[j] == '"' || line[j] == '\'' || line[j] == '`')) {
       ++j;
     }
+    // Read at most kAssignmentMaxLength + 1 value characters (one more says "too long"), so a
+    // line of `TOKEN=TOKEN=…` costs linear time.
     std::size_t v = j;
-    while (v < line.size() && value_char(line[v])) ++v;
+    const std::size_t vcap = std::min(line.size(), j + kAssignmentMaxLength + 1);
+    while (v < vcap && value_char(line[v])) ++v;
+    ++candidate_checks;
     std::string_view value = line.substr(j, v - j);
     // `${VAR}`, `$(cmd)`, `<key>` stop the value at once: empty or a fragment, never a finding.
     if (value.size() < kAssignmentMinLength || value.size() > kAssignmentMaxLength) continue;
@@ -322,11 +344,22 @@ bool is_binary(const std::string& content) {
   return content.find('\0', 0) < std::min<std::size_t>(content.size(), 8000);
 }
 
+/// `p` relative to `root` as named — a symlink keeps its own name, not its target's — or, when
+/// `p` was reached through another spelling of `root` (a symlinked cwd), through its parent's
+/// canonical path; `p` itself when it lies outside `root`.
 std::string relative_to(const fs::path& p, const fs::path& root) {
+  auto inside = [](const fs::path& rel) {
+    return !rel.empty() && rel.native().rfind("..", 0) != 0;
+  };
+  fs::path rel = p.lexically_relative(root);
+  if (inside(rel)) return rel.string();
   std::error_code ec;
-  fs::path rel = fs::relative(p, root, ec);
-  if (ec || rel.empty() || rel.native().rfind("..", 0) == 0) return p.string();
-  return rel.string();
+  const fs::path parent = fs::weakly_canonical(p.parent_path(), ec);
+  if (!ec) {
+    rel = (parent / p.filename()).lexically_relative(fs::weakly_canonical(root, ec));
+    if (!ec && inside(rel)) return rel.string();
+  }
+  return p.string();
 }
 
 bool skipped_dir(const fs::path& p) {
@@ -388,6 +421,8 @@ bool looks_like_placeholder(std::string_view value) {
   }
   return false;
 }
+
+std::size_t scan_candidate_checks() { return candidate_checks; }
 
 std::vector<Finding> scan_text(const std::string& path, std::string_view text) {
   std::vector<Finding> out;
@@ -492,69 +527,170 @@ std::string format_finding(const Finding& f) {
   return f.path + ":" + std::to_string(f.line) + ":" + f.kind + " fingerprint=" + f.fingerprint;
 }
 
+ScanRoot resolve_scan_root(const std::string& dir) {
+  ScanRoot out;
+  out.root = fs::absolute(dir).lexically_normal().string();
+  ProcessResult r;
+  try {
+    r = git(out.root, {"rev-parse", "--show-toplevel"});
+  } catch (const std::exception&) {
+    return out;  // git cannot be started: a plain directory walk
+  }
+  if (r.exit_code == 127) return out;  // no git installed
+  if (r.exit_code == 0) {
+    std::string top = r.stdout_text;
+    while (!top.empty() && (top.back() == '\n' || top.back() == '\r')) top.pop_back();
+    if (!top.empty()) {
+      out.root = top;
+      out.git = true;
+      return out;
+    }
+  }
+  // Not inside a work tree: a directory walk. Any other failure ("detected dubious ownership",
+  // a broken .git) is an error: the tracked-file list and the git-ignore rules are unknown.
+  if (r.stderr_text.find("not a git repository") != std::string::npos) return out;
+  out.error = r.stderr_text.empty()
+                  ? "git rev-parse failed with exit code " + std::to_string(r.exit_code)
+                  : r.stderr_text;
+  while (!out.error.empty() && out.error.back() == '\n') out.error.pop_back();
+  return out;
+}
+
 ScanReport scan_tree(ScanOptions& opt) {
   ScanReport report;
   const fs::path root = fs::absolute(opt.root).lexically_normal();
-  std::vector<fs::path> files;
+  const bool tree_mode = opt.paths.empty();
+  std::vector<fs::path> files;  // with the name to report them under
+  std::vector<std::string> names;
+  std::vector<char> follow;  // named on the command line: a symlink is followed
   std::vector<std::string> tracked;
-  if (opt.paths.empty()) {
+  auto skip = [&](std::string path, std::string reason, bool error) {
+    if (error) ++report.errors;
+    report.skipped.push_back({std::move(path), std::move(reason), error});
+  };
+  auto add_file = [&](const fs::path& p, std::string name, bool follow_link) {
+    files.push_back(p);
+    names.push_back(std::move(name));
+    follow.push_back(follow_link ? 1 : 0);
+  };
+  const bool use_git = tree_mode && opt.git;
+  if (use_git) {
     ProcessResult r = git(root.string(), {"ls-files", "-z"});
-    if (r.exit_code == 0) {
-      report.git = true;
-      std::size_t s = 0;
-      while (s < r.stdout_text.size()) {
-        std::size_t z = r.stdout_text.find('\0', s);
-        if (z == std::string::npos) z = r.stdout_text.size();
-        if (z > s) tracked.push_back(r.stdout_text.substr(s, z - s));
-        s = z + 1;
-      }
-      for (const auto& t : tracked) files.push_back(root / t);
-    } else {
-      opt.paths.push_back(root.string());
+    if (r.exit_code != 0) {
+      std::string e = r.stderr_text;
+      while (!e.empty() && e.back() == '\n') e.pop_back();
+      throw std::runtime_error("git ls-files failed: " + e);
     }
+    report.git = true;
+    std::size_t s = 0;
+    while (s < r.stdout_text.size()) {
+      std::size_t z = r.stdout_text.find('\0', s);
+      if (z == std::string::npos) z = r.stdout_text.size();
+      if (z > s) tracked.push_back(r.stdout_text.substr(s, z - s));
+      s = z + 1;
+    }
+    for (const auto& t : tracked) add_file(root / t, t, false);
   }
-  for (const auto& p : opt.paths) {
-    fs::path fp = fs::absolute(p).lexically_normal();
-    std::error_code ec;
-    auto st = fs::symlink_status(fp, ec);
-    if (ec || !fs::exists(st)) throw std::runtime_error("no such file or directory: " + p);
-    if (fs::is_directory(st)) {
-      fs::recursive_directory_iterator it(fp, fs::directory_options::skip_permission_denied, ec),
-          end;
+  // A directory walk: symlinks inside are not followed (their targets are scanned where they
+  // are), an unreadable directory or entry is an error, never a silent gap.
+  auto walk = [&](const fs::path& top) {
+    std::vector<fs::path> stack{top};
+    while (!stack.empty()) {
+      fs::path d = std::move(stack.back());
+      stack.pop_back();
+      std::error_code ec;
+      fs::directory_iterator it(d, ec), end;
+      if (ec) {
+        skip(relative_to(d, root), "unreadable directory: " + ec.message(), true);
+        continue;
+      }
+      std::vector<fs::path> entries;
       for (; it != end; it.increment(ec)) {
         if (ec) break;
-        if (it->is_directory(ec) && !it->is_symlink(ec) && skipped_dir(it->path())) {
-          it.disable_recursion_pending();
-          continue;
-        }
-        files.push_back(it->path());
+        entries.push_back(it->path());
       }
+      if (ec) skip(relative_to(d, root), "directory listing failed: " + ec.message(), true);
+      std::sort(entries.begin(), entries.end());
+      for (const auto& p : entries) {
+        std::error_code sec;
+        auto st = fs::symlink_status(p, sec);
+        if (sec) {
+          skip(relative_to(p, root), "cannot stat: " + sec.message(), true);
+        } else if (fs::is_directory(st)) {
+          if (!skipped_dir(p)) stack.push_back(p);
+        } else if (tree_mode && (p.parent_path() == root || p.parent_path() == root / "var") &&
+                   local_secret_name(p.filename().string())) {
+          // checked below by the local-secret-file rules
+        } else {
+          add_file(p, relative_to(p, root), false);
+        }
+      }
+    }
+  };
+  if (tree_mode && !use_git) walk(root);
+  for (const auto& p : opt.paths) {
+    // Named paths are followed when they are symlinks: the operator asked for this one.
+    fs::path fp = fs::path(p).is_absolute() ? fs::path(p) : fs::path(opt.cwd) / p;
+    fp = fs::absolute(fp).lexically_normal();
+    std::error_code ec;
+    auto st = fs::status(fp, ec);
+    if (ec || !fs::exists(st)) {
+      std::error_code lec;
+      if (fs::is_symlink(fs::symlink_status(fp, lec))) {
+        throw std::runtime_error("dangling symlink: " + p);
+      }
+      throw std::runtime_error("no such file or directory: " + p);
+    }
+    if (fs::is_directory(st)) {
+      walk(fp);
     } else {
-      files.push_back(fp);
+      add_file(fp, relative_to(fp, root), true);
     }
   }
 
-  auto scan_file = [&](const fs::path& f, const std::string& rel, std::vector<Finding>& hits) {
+  // follow: named or tracked paths whose symlink was asked for explicitly.
+  auto scan_file = [&](const fs::path& f, const std::string& rel, bool follow_link,
+                       std::vector<Finding>& hits) {
     std::error_code ec;
-    auto st = fs::symlink_status(f, ec);
-    if (ec || fs::is_directory(st)) return false;
-    if (!fs::is_regular_file(st)) {  // symlinks are not followed: their target is scanned itself
-      ++report.files_skipped;
+    auto st = follow_link ? fs::status(f, ec) : fs::symlink_status(f, ec);
+    if (ec && ec == std::errc::no_such_file_or_directory && report.git) {
+      skip(rel, "tracked but deleted in the work tree", false);
+      return false;
+    }
+    if (ec) {
+      skip(rel, "cannot stat: " + ec.message(), true);
+      return false;
+    }
+    if (fs::is_directory(st)) return false;  // a tracked submodule
+    if (fs::is_symlink(st)) {
+      skip(rel, "symlink (not followed; its target is scanned where it is)", false);
+      return false;
+    }
+    if (!fs::is_regular_file(st)) {
+      skip(rel, "not a regular file", false);
       return false;
     }
     auto size = fs::file_size(f, ec);
-    if (ec || size > opt.max_file_bytes) {
-      ++report.files_skipped;
+    if (ec) {
+      skip(rel, "cannot read size: " + ec.message(), true);
+      return false;
+    }
+    if (size > opt.max_file_bytes) {
+      skip(rel, "larger than " + std::to_string(opt.max_file_bytes) + " bytes", false);
       return false;
     }
     std::ifstream in(f, std::ios::binary);
     if (!in) {
-      ++report.files_skipped;
+      skip(rel, std::string("unreadable: ") + std::strerror(errno), true);
       return false;
     }
     std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) {
+      skip(rel, "read error", true);
+      return false;
+    }
     if (is_binary(content)) {
-      ++report.files_skipped;
+      skip(rel, "binary (NUL byte in the first 8000 bytes)", false);
       return false;
     }
     ++report.files_scanned;
@@ -569,15 +705,15 @@ ScanReport scan_tree(ScanOptions& opt) {
     }
   };
 
-  for (const auto& f : files) {
+  for (std::size_t n = 0; n < files.size(); ++n) {
     std::vector<Finding> hits;
-    if (!scan_file(f, relative_to(f, root), hits)) continue;
+    if (!scan_file(files[n], names[n], follow[n] != 0, hits)) continue;
     for (auto& h : hits) record(std::move(h));
   }
 
   // Local secret files: the root's and var/'s .env and token files. Tracked ones were scanned
   // above; a tracked secret file is itself a finding.
-  if (opt.paths.empty() || report.git) {
+  if (tree_mode) {
     for (const fs::path& dir : {root, root / "var"}) {
       std::error_code ec;
       if (!fs::is_directory(dir, ec)) continue;
@@ -592,10 +728,11 @@ ScanReport scan_tree(ScanOptions& opt) {
           continue;
         }
         std::vector<Finding> hits;
-        if (!scan_file(de.path(), rel, hits) || hits.empty()) continue;
+        if (!scan_file(de.path(), rel, false, hits) || hits.empty()) continue;
         struct stat sb {};
         const bool private_mode =
             ::stat(de.path().c_str(), &sb) == 0 && (sb.st_mode & (S_IRWXG | S_IRWXO)) == 0;
+        // Outside a git work tree nothing can commit the file: only its mode matters.
         const bool ignored =
             !report.git || git(root.string(), {"check-ignore", "-q", rel}).exit_code == 0;
         if (private_mode && ignored) {
@@ -611,6 +748,15 @@ ScanReport scan_tree(ScanOptions& opt) {
       }
     }
   }
+  // A path that should have been read and could not be is a finding of its own (allow-listable
+  // like any other by path or fingerprint), so an incomplete scan never passes as clean.
+  for (const auto& sk : report.skipped) {
+    if (!sk.error) continue;
+    const bool dir = sk.reason.find("directory") != std::string::npos;
+    record({sk.path, 0, dir ? "unscannable_directory" : "unscannable_file",
+            fingerprint_of("file:" + sk.path)});
+  }
+  report.files_skipped = report.skipped.size();
   return report;
 }
 

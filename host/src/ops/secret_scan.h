@@ -4,8 +4,10 @@
 // each finding as path, line, kind and a short fingerprint — never the secret's bytes.
 //
 //   using namespace jarvis::host::ops;
-//   ScanOptions opt{.root = "/work/main"};            // no paths: git ls-files + local secret
-//   files opt.allow = AllowList::load(opt.root + "/.secret-scan-allow");   // throws on a bad entry
+//   ScanRoot where = resolve_scan_root(".");           // the work tree's top level
+//   if (!where.error.empty()) return 2;                // git is broken here: do not guess
+//   ScanOptions opt{.root = where.root, .git = where.git};  // no paths: git ls-files + .env
+//   opt.allow = AllowList::load(opt.root + "/.secret-scan-allow");   // throws on a bad entry
 //   ScanReport r = scan_tree(opt);
 //   for (const Finding& f : r.findings) std::cout << format_finding(f) << "\n";
 //   return r.findings.empty() ? 0 : 1;
@@ -43,6 +45,11 @@ bool looks_like_placeholder(std::string_view value);
 /// Every credential in `text` (a file's content); `path` is copied into the findings.
 std::vector<Finding> scan_text(const std::string& path, std::string_view text);
 
+/// Candidate positions the pattern rules of scan_text examined so far in the calling thread
+/// (a monotonic counter). Each check reads at most ~257 characters, so a scan's work is bounded by
+/// this count times a constant: tests assert it grows linearly with the input, not quadratically.
+std::size_t scan_candidate_checks();
+
 /// The allow-list file (`.secret-scan-allow`): one entry a line, each with its justification —
 ///   path:GLOB        # why every finding in matching files is a fake (fnmatch; * crosses /)
 ///   fingerprint:HEX  # why this one finding (anywhere) is not a real credential
@@ -73,13 +80,29 @@ class AllowList {
 
 /// What to scan.
 struct ScanOptions {
-  /// Directory paths are reported relative to; also where `git ls-files` runs without `paths`.
+  /// Directory paths are reported relative to and the local secret files are looked for in: the
+  /// work tree's top level (resolve_scan_root), not the directory the command ran in.
   std::string root = ".";
-  /// Files or directories to scan. Empty: the tracked files of the git repository at `root` (a
-  /// plain directory walk when `root` is not in one), plus the local secret files when present.
+  /// True: `root` is a git work tree and the file list is `git ls-files` (set from ScanRoot).
+  bool git = false;
+  /// Where relative `paths` are resolved (the command's working directory); "" is ".".
+  std::string cwd = ".";
+  /// Files or directories to scan. Empty: the tracked files of the git work tree at `root` (a
+  /// plain directory walk when `git` is false), plus the local secret files when present.
+  /// A symlink named here is followed; symlinks found inside a directory or tracked are not.
   std::vector<std::string> paths;
   AllowList allow;
-  std::size_t max_file_bytes = 4u << 20;  ///< larger files are skipped (counted)
+  std::size_t max_file_bytes = 4u << 20;  ///< larger files are skipped (listed)
+};
+
+/// A path the scan did not read, and why.
+struct SkippedPath {
+  std::string path;
+  std::string reason;  ///< "binary …", "larger than N bytes", "symlink …", "unreadable: …"
+  /// True when the path should have been read and could not (unreadable file or directory, a
+  /// stat failure such as a path longer than PATH_MAX): it is also reported as a finding of kind
+  /// unscannable_file / unscannable_directory, so an incomplete scan never passes as clean.
+  bool error = false;
 };
 
 /// The outcome of a scan.
@@ -87,7 +110,9 @@ struct ScanReport {
   std::vector<Finding> findings;  ///< not allow-listed: any one fails the scan
   std::size_t allowed = 0;        ///< findings suppressed by the allow-list
   std::size_t files_scanned = 0;
-  std::size_t files_skipped = 0;                ///< binary, too large, symlinks, unreadable
+  std::size_t files_skipped = 0;                ///< skipped.size()
+  std::size_t errors = 0;                       ///< entries of `skipped` with error = true
+  std::vector<SkippedPath> skipped;             ///< every path not read, with its reason
   std::vector<std::string> local_secret_files;  ///< .env / token files checked, relative paths
   /// Findings inside local secret files that are protected (untracked, git-ignored, mode 0600):
   /// that is where credentials belong, so they are counted, not failed.
@@ -95,7 +120,19 @@ struct ScanReport {
   bool git = false;  ///< the file list came from `git ls-files`
 };
 
-/// Scans as `opt` says. Throws std::runtime_error when a named path does not exist.
+/// Where a scan started in `dir` runs: the git work tree's top level (`git rev-parse
+/// --show-toplevel`, git = true), or `dir` itself when it is in no work tree or git is not
+/// installed. Any other git failure (e.g. "detected dubious ownership") sets `error` to git's
+/// stderr: the caller must stop (exit 2) rather than scan without the tracked-file list.
+struct ScanRoot {
+  std::string root;
+  bool git = false;
+  std::string error;
+};
+ScanRoot resolve_scan_root(const std::string& dir);
+
+/// Scans as `opt` says. Throws std::runtime_error when a named path does not exist or `git
+/// ls-files` fails.
 ScanReport scan_tree(ScanOptions& opt);
 
 /// "path:line:kind fingerprint=HEX" — the only form a finding is ever printed in.
