@@ -1,6 +1,8 @@
 // selfupdate/src/routes.cpp — the admin API and the agent tool (see routes.h).
 #include "routes.h"
 
+#include "jarvis/list.h"
+
 namespace selfupdate {
 namespace routes_impl {
 
@@ -51,9 +53,9 @@ void register_routes(jarvis::Host& host, Pipeline& pipeline) {
          .handler = [p](jarvis::Request& req) {
            std::string state = req.query_param("state").value_or("");
            if (state.size() > 40) throw jarvis::bad_request("state is too long", "invalid_query");
+           jarvis::PageRequest page = jarvis::page_request(req, 50, 200);
            return jarvis::Response::json(
-               200, p->list(state, static_cast<int>(req.query_int("limit", 50, 1, 200)),
-                            static_cast<int>(req.query_int("offset", 0, 0, 1000000000))));
+               200, p->list(state, static_cast<int>(page.limit), static_cast<int>(page.offset)));
          }});
   r.add({.method = "GET",
          .path = base + "/{id}",
