@@ -9,6 +9,9 @@
 //   store.set_state("last_error", {{"at", jarvis::now_iso()}, {"message", "…"}});
 #pragma once
 
+#include <condition_variable>
+#include <exception>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -45,7 +48,10 @@ class Store {
 
   /// Records the delivery and enqueues `tasks` in one transaction, committed before this
   /// returns. False (nothing written) when the same id was recorded less than `window_minutes`
-  /// ago — including a concurrent request with the same id that committed first.
+  /// ago — including a concurrent request with the same id that committed first. Concurrent
+  /// calls share a transaction (group commit, decision 0068): the first caller commits every
+  /// delivery that arrived while the previous commit ran; if that transaction fails, each is
+  /// retried in its own, so one bad delivery never fails another.
   bool accept_delivery(const Delivery& d, std::vector<TaskToEnqueue> tasks, int window_minutes);
   /// Deletes deliveries older than `keep_minutes`; returns how many.
   long long prune_deliveries(int keep_minutes);
@@ -88,7 +94,22 @@ class Store {
   void set_state(const std::string& key, const jarvis::Json& value);
 
  private:
+  struct PendingDelivery {
+    const Delivery* delivery;
+    std::vector<TaskToEnqueue>* tasks;
+    int window_minutes;
+    bool done = false;
+    bool accepted = false;
+    std::exception_ptr error;
+  };
+  bool record_one(jarvis::Transaction& tx, PendingDelivery& p);
+  void commit_batch(std::vector<PendingDelivery*>& batch);
+
   jarvis::Host& host_;
+  std::mutex batch_mu_;
+  std::condition_variable batch_cv_;
+  std::vector<PendingDelivery*> waiting_;
+  bool committing_ = false;
 };
 
 }  // namespace github
