@@ -140,15 +140,19 @@ struct StateModule {
   std::list<std::future<jarvis::ToolResult>> late;
 };
 
-// Queues the thread's extraction (debounced: STATE_EXTRACTION_DEBOUNCE_SECONDS, one queued task
-// per thread collects every message of a burst; below chat's steps in the queue).
-void enqueue_extraction(StateModule& m, jarvis::Transaction* tx, const std::string& thread,
-                        const std::string& trace) {
-  jarvis::EnqueueOptions o{.payload = {{"thread_id", thread}},
-                           .run_after = jarvis::iso_from_now(m.settings.debounce_seconds * 1000),
-                           .priority = -1,
-                           .idempotency_key = "memory.state.extract:" + thread,
-                           .trace_id = trace};
+// Queues the extraction of every thread with pending messages: ONE task for all threads
+// (debounced: STATE_EXTRACTION_DEBOUNCE_SECONDS; below chat's steps in the queue). Not one per
+// thread: every not-yet-due queued task is walked by each of the workers' claims (decision 0047).
+// Slot 0 is the intake's key; a run that leaves messages behind queues the other slot, whose key
+// is not its own (a key matching a running task would join it).
+void enqueue_extraction(StateModule& m, jarvis::Transaction* tx, int slot = 0,
+                        long long delay_ms = -1) {
+  jarvis::EnqueueOptions o{
+      .payload = {{"slot", slot}},
+      .run_after =
+          jarvis::iso_from_now(delay_ms >= 0 ? delay_ms : m.settings.debounce_seconds * 1000),
+      .priority = -1,
+      .idempotency_key = slot == 0 ? "memory.state.extract" : "memory.state.extract:next"};
   if (tx) {
     m.host.tasks().enqueue("memory.state.extract", std::move(o), *tx);
   } else {
@@ -174,7 +178,7 @@ bool intake(StateModule& m, jarvis::Transaction& tx, const LearnedMessage& lm) {
     msg.text.resize(cut);  // never inside a UTF-8 sequence
   }
   state_store::add_pending(tx.session(), msg);
-  enqueue_extraction(m, &tx, lm.thread_id, lm.trace_id);
+  enqueue_extraction(m, &tx);
   return true;
 }
 
@@ -191,11 +195,8 @@ Json on_sweep(StateModule& m) {
                                  {jarvis::iso_from_now(-kSweepAgeMs)});
   }
   Json queued = Json::array();
-  for (const auto& r : rows) {
-    const std::string thread = state_store::row_text(r, "thread_id");
-    enqueue_extraction(m, nullptr, thread, "");
-    queued.push_back(thread);
-  }
+  for (const auto& r : rows) queued.push_back(state_store::row_text(r, "thread_id"));
+  if (!queued.empty()) enqueue_extraction(m, nullptr, 0, 0);
   return {{"queued", queued}};
 }
 
@@ -236,13 +237,57 @@ Json on_message(StateModule& m, jarvis::TaskContext& t) {
     tx->commit();  // the redaction audit of a denied text is kept
     return {{"skipped", "not_stored"}};
   }
-  enqueue_extraction(m, tx.get(), thread, event_text(ev, "trace_id"));
+  enqueue_extraction(m, tx.get());
   tx->commit();
   return {{"queued", msg.message_id}};
 }
 
+Json extract_thread(StateModule& m, jarvis::TaskContext& t, const std::string& thread);
+
+// memory.state.extract: {"slot"} = every thread with pending messages, oldest first, each its own
+// run (model call, transaction); {"thread_id"} = one thread (tasks queued before decision 0047).
 Json on_extract(StateModule& m, jarvis::TaskContext& t) {
-  const std::string thread = event_text(t.payload, "thread_id");
+  if (t.payload.contains("thread_id")) {
+    return extract_thread(m, t, event_text(t.payload, "thread_id"));
+  }
+  const int slot = t.payload.value("slot", 0);
+  Json threads;
+  {
+    auto sql = m.host.db().session();
+    threads = jarvis::sql::all_rows(*sql,
+                                    "SELECT thread_id, MIN(created_at) AS first FROM "
+                                    "memory_state_pending GROUP BY thread_id ORDER BY first "
+                                    "LIMIT 500");
+  }
+  Json runs = Json::array();
+  bool stopped = false;
+  for (const auto& row : threads) {
+    if (t.should_stop()) {
+      stopped = true;
+      break;
+    }
+    const std::string thread = state_store::row_text(row, "thread_id");
+    try {
+      Json r = extract_thread(m, t, thread);
+      r["thread_id"] = thread;
+      runs.push_back(std::move(r));
+    } catch (const std::exception& e) {
+      // One thread's failure does not hold the others back; its messages stay pending.
+      m.host.log()->warn("memory state: extraction of thread '{}' failed: {}", thread, e.what());
+    }
+  }
+  long long left = 0;
+  {
+    auto sql = m.host.db().session();
+    left = jarvis::sql::scalar_int(*sql, "SELECT COUNT(*) FROM memory_state_pending");
+  }
+  // Messages that arrived during the run (their enqueue joined this task), a thread that failed,
+  // or more than one run's worth: the other slot goes on shortly.
+  if (left > 0) enqueue_extraction(m, nullptr, 1 - slot, stopped ? 5000 : 1000);
+  return {{"runs", runs}, {"pending_left", left}};
+}
+
+Json extract_thread(StateModule& m, jarvis::TaskContext& t, const std::string& thread) {
   if (thread.empty()) return {{"skipped", "no_thread"}};
   std::string owner;
   {
@@ -264,7 +309,7 @@ Json on_extract(StateModule& m, jarvis::TaskContext& t) {
     left = jarvis::sql::scalar_int(
         *sql, "SELECT COUNT(*) FROM memory_state_pending WHERE thread_id = :t", {thread});
   }
-  if (left > 0 && round < kMaxExtractRounds) {
+  if (left > 0 && t.payload.contains("thread_id") && round < kMaxExtractRounds) {
     m.host.tasks().enqueue("memory.state.extract",
                            {.payload = {{"thread_id", thread}, {"round", round + 1}},
                             .run_after = jarvis::iso_from_now(1000),
