@@ -4,6 +4,8 @@
 // ping, unknown events, the allowlist, GitHub's test vector, and the status route.
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "github_support.h"
 
 namespace {
@@ -143,6 +145,23 @@ TEST_P(GitHubWebhook, RepositoriesOutsideTheAllowlistAreIgnored) {
   EXPECT_EQ(json::parse(r.body)["ignored"], "repository_not_allowed");
   auto tasks = json::parse(h.call("GET", "/api/v1/tasks?name=github.pr_summary", h.admin).body);
   EXPECT_TRUE(tasks["items"].empty()) << tasks;
+}
+
+TEST_P(GitHubWebhook, ConcurrentDeliveriesShareCommitsAndEachIdIsAcceptedOnce) {
+  // 24 requests at once, 12 ids each sent twice: concurrent deliveries are committed together
+  // (group commit), and the second of two equal ids — in one batch or the next — is a 409.
+  GitHubHost h(GetParam(), {.env = {{"GITHUB_PR_SUMMARY_ENABLED", "1"}}});
+  const std::string body = example("pull_request", "opened").dump();
+  std::vector<std::future<jarvis::test::HttpResult>> answers;
+  for (int i = 0; i < 24; ++i)
+    answers.push_back(std::async(std::launch::async, [&, i] {
+      return h.deliver("pull_request", body, "burst-" + std::to_string(i % 12));
+    }));
+  std::map<int, int> statuses;
+  for (auto& a : answers) ++statuses[a.get().status];
+  EXPECT_EQ(statuses, (std::map<int, int>{{202, 12}, {409, 12}}));
+  auto st = json::parse(h.call("GET", "/api/v1/github/status", h.admin).body);
+  EXPECT_EQ(st["deliveries_last_hour"], 12) << st.dump();
 }
 
 TEST_P(GitHubWebhook, BodiesUpToGitHubsLimitAreReadAndLargerOnesAre413) {
