@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -98,6 +99,18 @@ int run_cli(int argc, char** argv, char** envp) {
     store = ConfigStore::load(yaml_path, cwd + "/.env", envp);
   } catch (const std::exception& e) {
     std::cerr << "jarvis: invalid configuration: " << e.what() << "\n";
+    if (cmd == "doctor" && std::find(rest.begin(), rest.end(), "--json") != rest.end()) {
+      // doctor --json: stdout is one JSON document whatever fails, a broken .env too.
+      const jarvis::Json doc = {
+          {"ok", false},
+          {"checks",
+           jarvis::Json::array({{{"name", "config_load"},
+                                 {"passed", false},
+                                 {"message", std::string("invalid configuration: ") + e.what()},
+                                 {"fix_hint", "fix the line named in .env or jarvis.yaml"}}})},
+          {"fixed", jarvis::Json::array()}};
+      std::cout << doc.dump(2, ' ', false, jarvis::Json::error_handler_t::replace) << "\n";
+    }
     return 1;
   }
   setup_logging(store.get_or("LOG_LEVEL", "info"), cmd != "serve");

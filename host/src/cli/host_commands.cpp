@@ -36,7 +36,11 @@ namespace fs = std::filesystem;
 namespace jarvis::host {
 namespace {
 
-void print_json(std::ostream& out, const jarvis::Json& j) { out << j.dump(2) << "\n"; }
+/// Configuration values and file names are bytes, not UTF-8: invalid sequences print as U+FFFD
+/// instead of throwing json's type_error 316 (which left stdout empty).
+void print_json(std::ostream& out, const jarvis::Json& j) {
+  out << j.dump(2, ' ', false, jarvis::Json::error_handler_t::replace) << "\n";
+}
 
 size_t append_body(char* data, size_t size, size_t n, void* user) {
   auto* body = static_cast<std::string*>(user);

@@ -150,9 +150,17 @@ std::vector<DependencyCheck> dependency_checks(const ConfigStore& store, long ti
   const auto deps = ops::configured_dependencies(store);
   std::vector<std::future<ops::ProbeResult>> probes;
   probes.reserve(deps.size());
+  std::vector<ops::ProbeTarget> targets;
   for (const auto& d : deps) {
-    probes.push_back(std::async(std::launch::async, [url = d.url + d.probe_path, timeout_ms] {
-      return ops::probe_http(url, timeout_ms);
+    targets.push_back(ops::probe_target(d.url, d.probe_path));
+    probes.push_back(std::async(std::launch::async, [t = targets.back(), timeout_ms] {
+      if (!t.ok) {
+        ops::ProbeResult bad;
+        bad.outage = ops::OutageClass::ConfigInvalid;
+        bad.detail = t.error;
+        return bad;
+      }
+      return ops::probe_http(t.url, timeout_ms);
     }));
   }
   std::vector<DependencyCheck> out;
@@ -163,7 +171,7 @@ std::vector<DependencyCheck> dependency_checks(const ConfigStore& store, long ti
     DependencyCheck c;
     c.name = "dependency:" + d.name;
     c.passed = r.ok;
-    c.message = url + d.probe_path + ": " +
+    c.message = targets[i].display + ": " +
                 (r.ok ? "reachable (" + r.detail + ")"
                       : std::string(to_string(r.outage)) + " (" + r.detail + ")");
     c.fix_hint = fix_hint_for(r.outage, d);

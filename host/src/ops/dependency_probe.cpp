@@ -15,12 +15,26 @@ size_t discard_body(char*, size_t size, size_t n, void* seen) {
   return *total > (256u << 10) ? 0 : size * n;  // a probe needs the status, not the body
 }
 
-bool loopback_host(const std::string& url) {
-  for (const char* h : {"://127.", "://localhost", "://[::1]"}) {
-    if (url.find(h) != std::string::npos) return true;
-  }
-  return false;
+bool loopback_host(const std::string& host) {
+  return host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]" || host == "::1";
 }
+
+/// A CURLU handle freed on scope exit.
+struct ParsedUrl {
+  CURLU* h = curl_url();
+  ~ParsedUrl() { curl_url_cleanup(h); }
+  ParsedUrl() = default;
+  ParsedUrl(const ParsedUrl&) = delete;
+  ParsedUrl& operator=(const ParsedUrl&) = delete;
+  /// One part, "" when absent.
+  std::string part(CURLUPart what) const {
+    char* v = nullptr;
+    if (curl_url_get(h, what, &v, 0) != CURLUE_OK || !v) return "";
+    std::string out(v);
+    curl_free(v);
+    return out;
+  }
+};
 
 std::string trim_slash(std::string s) {
   while (!s.empty() && s.back() == '/') s.pop_back();
@@ -72,8 +86,49 @@ OutageClass classify_outage(int curl_code, long os_errno, long http_status) {
   }
 }
 
+ProbeTarget probe_target(const std::string& base_url, const std::string& probe_path) {
+  ProbeTarget t;
+  t.display = redact_probe_url(base_url) + probe_path;
+  if (base_url.find("://") == std::string::npos) {
+    t.error = "the URL has no scheme (http:// or https://)";
+    return t;
+  }
+  ParsedUrl u;
+  if (!u.h || curl_url_set(u.h, CURLUPART_URL, base_url.c_str(), 0) != CURLUE_OK) {
+    t.error = "the URL cannot be parsed";
+    return t;
+  }
+  // Credentials, query and fragment never leave the process: doctor's GET is unauthenticated.
+  curl_url_set(u.h, CURLUPART_USER, nullptr, 0);
+  curl_url_set(u.h, CURLUPART_PASSWORD, nullptr, 0);
+  curl_url_set(u.h, CURLUPART_OPTIONS, nullptr, 0);
+  curl_url_set(u.h, CURLUPART_QUERY, nullptr, 0);
+  curl_url_set(u.h, CURLUPART_FRAGMENT, nullptr, 0);
+  if (!probe_path.empty()) {
+    std::string path = u.part(CURLUPART_PATH);
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    path += probe_path;
+    if (curl_url_set(u.h, CURLUPART_PATH, path.c_str(), 0) != CURLUE_OK) {
+      t.error = "the URL's path cannot be used";
+      return t;
+    }
+  }
+  t.url = u.part(CURLUPART_URL);
+  t.loopback = loopback_host(u.part(CURLUPART_HOST));
+  t.ok = !t.url.empty();
+  if (!t.ok) t.error = "the URL cannot be parsed";
+  return t;
+}
+
 ProbeResult probe_http(const std::string& url, long timeout_ms) {
   ProbeResult r;
+  const ProbeTarget target = probe_target(url, "");
+  const std::string& clean = target.url;
+  if (!target.ok) {
+    r.outage = OutageClass::ConfigInvalid;
+    r.detail = target.error;
+    return r;
+  }
   CURL* curl = curl_easy_init();
   if (!curl) {
     r.outage = OutageClass::ProviderUnavailable;
@@ -82,17 +137,18 @@ ProbeResult probe_http(const std::string& url, long timeout_ms) {
   }
   size_t seen = 0;
   char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, clean.c_str());
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(curl, CURLOPT_NETRC, static_cast<long>(CURL_NETRC_IGNORED));
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "jarvis-doctor");
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &seen);
-  if (loopback_host(url)) curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+  if (target.loopback) curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
   CURLcode rc = curl_easy_perform(curl);
   if (rc == CURLE_WRITE_ERROR && seen > 0) rc = CURLE_OK;  // body cut short on purpose
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.http_status);
@@ -102,11 +158,10 @@ ProbeResult probe_http(const std::string& url, long timeout_ms) {
   r.ok = r.outage == OutageClass::None;
   if (rc != CURLE_OK) {
     r.detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-    // curl's message may repeat the URL; keep only what redact_probe_url would print.
-    const std::string safe = redact_probe_url(url);
-    if (safe != url) {
+    // curl's message may repeat the URL or the host; it only ever saw the cleaned URL.
+    if (url != clean) {
       for (std::size_t at; (at = r.detail.find(url)) != std::string::npos;) {
-        r.detail.replace(at, url.size(), safe);
+        r.detail.replace(at, url.size(), clean);
       }
     }
   } else {
@@ -116,17 +171,27 @@ ProbeResult probe_http(const std::string& url, long timeout_ms) {
 }
 
 std::string redact_probe_url(const std::string& url) {
-  std::string u = url;
-  const auto cut = u.find_first_of("?#");
-  if (cut != std::string::npos) u.erase(cut);
-  const auto scheme = u.find("://");
-  if (scheme != std::string::npos) {
-    const auto host_start = scheme + 3;
-    const auto slash = u.find('/', host_start);
-    const auto at = u.rfind('@', slash == std::string::npos ? u.size() : slash);
-    if (at != std::string::npos && at >= host_start) u.erase(host_start, at + 1 - host_start);
+  // Parsed, not searched: a scheme-less "user:pw@host", a '?' or '@' inside the password and an
+  // IPv6 host all come apart correctly. Only scheme, host, port and path are ever printed.
+  ParsedUrl u;
+  const bool has_scheme = url.find("://") != std::string::npos;
+  if (!u.h ||
+      curl_url_set(u.h, CURLUPART_URL, url.c_str(),
+                   CURLU_NON_SUPPORT_SCHEME | (has_scheme ? 0 : CURLU_GUESS_SCHEME)) != CURLUE_OK) {
+    return "<unparseable URL>";
   }
-  return u;
+  std::string out;
+  if (has_scheme) out = u.part(CURLUPART_SCHEME) + "://";
+  out += u.part(CURLUPART_HOST);
+  const std::string port = u.part(CURLUPART_PORT);
+  if (!port.empty()) out += ":" + port;
+  std::string path = u.part(CURLUPART_PATH);
+  if (path == "/" &&
+      url.find('/', url.find("://") == std::string::npos ? 0 : url.find("://") + 3) ==
+          std::string::npos) {
+    path.clear();
+  }
+  return out + path;
 }
 
 std::vector<Dependency> configured_dependencies(const ConfigStore& store) {

@@ -49,8 +49,22 @@ struct ProbeResult {
   std::string detail;  ///< curl's message or "HTTP 503"; never contains a credential
 };
 
-/// One unauthenticated GET of `url` bounded by `timeout_ms` (connect and whole request).
+/// One unauthenticated GET of `url` bounded by `timeout_ms` (connect and whole request). The URL
+/// is parsed first (curl_url): user, password, query and fragment are dropped before curl sees
+/// it, so no Authorization header is ever sent; a URL without a scheme or that does not parse is
+/// ConfigInvalid without any request. `.netrc` is ignored.
 ProbeResult probe_http(const std::string& url, long timeout_ms);
+
+/// The URL doctor probes for a base URL and a probe path: parsed, without user-info, query or
+/// fragment, `probe_path` appended to the path (never after a query string).
+struct ProbeTarget {
+  bool ok = false;
+  std::string url;      ///< what is requested (ok only)
+  std::string display;  ///< redact_probe_url(base) + probe_path: safe to print, even when !ok
+  std::string error;    ///< why it cannot be probed ("the URL has no scheme …")
+  bool loopback = false;
+};
+ProbeTarget probe_target(const std::string& base_url, const std::string& probe_path);
 
 /// A configured external dependency.
 struct Dependency {
@@ -65,7 +79,8 @@ struct Dependency {
 /// when configured: e.g. openai when OPENAI_MODEL, OPENAI_BASE_URL or OPENAI_API_KEY is set).
 std::vector<Dependency> configured_dependencies(const ConfigStore& store);
 
-/// `url` without user-info, query or fragment — safe to print.
+/// `url` as scheme://host:port/path only (parsed with curl_url, so also for a scheme-less URL and
+/// a password holding '?' or '@'); "<unparseable URL>" when it does not parse — never the input.
 std::string redact_probe_url(const std::string& url);
 
 }  // namespace jarvis::host::ops
