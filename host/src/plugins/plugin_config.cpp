@@ -61,6 +61,9 @@ std::vector<std::string> PluginConfigImpl::validate() const {
     }
     if (r.spec.secret) {
       line += "has an invalid value (secret, not shown)";
+    } else if (r.value.find('@') != std::string::npos) {
+      // "user:password@host" (a URL without its scheme): the value may hold credentials.
+      line += "has an invalid value (contains '@', may hold credentials: not shown)";
     } else {
       line += "has invalid value \"" + r.value + "\"";
     }
