@@ -7,6 +7,7 @@
 #include "jarvis/crypto.h"
 #include "jarvis/database.h"
 #include "jarvis/error.h"
+#include "jarvis/event_log.h"
 #include "jarvis/events.h"
 #include "jarvis/host.h"
 #include "jarvis/http.h"
