@@ -75,6 +75,23 @@ TEST(SecretScanLongLines, MultiMegabyteLinesCostLinearWorkAndStillFindTheKey) {
   }
 }
 
+TEST(SecretScanUrls, UserPasswordAtHostFiresWithOrWithoutAScheme) {
+  const std::string pw = random_body(14, 11);
+  for (const std::string& line : std::vector<std::string>{
+           "SGLANG_BASE_URL=jarvis:" + pw + "@sglang.internal:8000/v1",
+           "url: \"postgresql://jarvis:" + pw + "@db:5432/x\"", "via jarvis:" + pw + "@10.0.0.5"}) {
+    auto found = scan_text("u.txt", line);
+    ASSERT_EQ(found.size(), 1u) << line;
+    EXPECT_EQ(found[0].kind, "url_credentials") << line;
+  }
+  for (const std::string& line :
+       std::vector<std::string>{"mail john.doe@example.com", "mailto:" + pw + "@example.com",
+                                "git@github.com:org/repo.git", "ssh://git@host/x", "at 12:30@home",
+                                "http://jarvis:${PGPASSWORD}@db/x"}) {
+    EXPECT_TRUE(scan_text("q.txt", line).empty()) << line;
+  }
+}
+
 class SecretScanPaths : public ::testing::Test {
  protected:
   int sh(const std::string& cmd) {

@@ -253,24 +253,34 @@ void bearer_matches(const std::string& path, std::size_t lineno, std::string_vie
   }
 }
 
-/// `scheme://user:password@host`: a password of 8+ characters that is not a placeholder.
+/// `user:password@host`, with or without `scheme://` in front: a password of 8+ characters that is
+/// not a placeholder. Anchored on each '@' followed by a host and read backwards at most
+/// kAssignmentMaxLength + 1 characters, so a long line costs linear time.
 void url_credential_matches(const std::string& path, std::size_t lineno, std::string_view line,
                             std::vector<Span>& spans, std::vector<Finding>& out) {
   auto stop = [](char c) {
     return c == '/' || c == '@' || c == ' ' || c == '\t' || c == '"' || c == '\'' || c == '<' ||
-           c == '>' || c == '`';
+           c == '>' || c == '`' || c == '=' || c == '(' || c == ',' || c == ';';
   };
-  for (std::size_t at = line.find("://"); at != std::string_view::npos;
-       at = line.find("://", at + 3)) {
-    std::size_t u = at + 3, c = u;
-    while (c < line.size() && !stop(line[c]) && line[c] != ':') ++c;
-    if (c == u || c >= line.size() || line[c] != ':') continue;
-    std::size_t p = c + 1, a = p;
-    while (a < line.size() && !stop(line[a])) ++a;
-    if (a >= line.size() || line[a] != '@' || a + 1 >= line.size() ||
-        !(alnum(line[a + 1]) || line[a + 1] == '[')) {
-      continue;
-    }
+  auto user_char = [](char c) {
+    return alnum(c) || c == '.' || c == '_' || c == '-' || c == '%' || c == '+' || c == '~';
+  };
+  for (std::size_t a = line.find('@'); a != std::string_view::npos; a = line.find('@', a + 1)) {
+    if (a == 0 || a + 1 >= line.size() || !(alnum(line[a + 1]) || line[a + 1] == '[')) continue;
+    ++candidate_checks;
+    // Back to the start of the authority: a stop character, the line start or the cap.
+    const std::size_t floor = a > kAssignmentMaxLength + 1 ? a - kAssignmentMaxLength - 1 : 0;
+    std::size_t s = a;
+    while (s > floor && !stop(line[s - 1])) --s;
+    if (s == floor && floor > 0) continue;  // longer than any credential
+    const std::string_view auth = line.substr(s, a - s);
+    const std::size_t colon = auth.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    const std::string_view user = auth.substr(0, colon);
+    if (!std::all_of(user.begin(), user.end(), user_char)) continue;
+    const std::string u = upper(user);
+    if (u == "MAILTO" || u == "HTTP" || u == "HTTPS") continue;  // "mailto:x@y", not a login
+    const std::size_t p = s + colon + 1;
     std::string_view pw = line.substr(p, a - p);
     if (pw.size() < kUrlPasswordMinLength || pw.size() > kAssignmentMaxLength) continue;
     if (overlaps(spans, p, a) || looks_like_placeholder(pw) || pw.find('$') != pw.npos ||
