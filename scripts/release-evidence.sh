@@ -37,10 +37,22 @@ if [ ! -x "$jarvis" ]; then
 fi
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/jarvis-release-evidence.XXXXXX")
 server_pid=""
+# stop_host PID: TERM, up to 10 s for it to exit, then KILL — a host that ignores TERM must not
+# hang the script (or its EXIT trap).
+stop_host() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  return 0
+}
 cleanup() {
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
+    stop_host "$server_pid"
   fi
   rm -rf "$scratch"
 }
@@ -104,7 +116,10 @@ free_port() {
   return 1
 }
 mkdir -p "$scratch/host"
-host_env=(env -u DATABASE_URL APP_DB="$scratch/host/jarvis.db" LOG_LEVEL=warn
+# Scratch hosts get an empty environment plus what they need: the operator's variables
+# (MEMORY_EMBED_BASE_URL, BACKUP_LOCAL_DIR, provider keys, …) must not reach them.
+clean_env=(env -i PATH="$PATH" HOME="${HOME:-/tmp}" LANG="${LANG:-C.UTF-8}" TMPDIR="${TMPDIR:-/tmp}")
+host_env=("${clean_env[@]}" APP_DB="$scratch/host/jarvis.db" LOG_LEVEL=warn
           JARVIS_CONFIG_FILE="$scratch/host/none.yaml")
 section "3. Readiness soak (scratch host)"
 if ! (cd "$scratch/host" && "${host_env[@]}" "$jarvis" migrate >"$scratch/migrate.log" 2>&1); then
@@ -148,8 +163,7 @@ else
       result "readiness soak" FAIL "$good/$total /readyz 200"
     fi
   fi
-  kill -TERM "$server_pid" 2>/dev/null
-  wait "$server_pid" 2>/dev/null
+  stop_host "$server_pid"
   server_pid=""
 fi
 
@@ -157,8 +171,8 @@ fi
 section "4. Backup-and-restore drill (scratch copy)"
 drill="$scratch/drill"
 mkdir -p "$drill/backups"
-drill_env=(env -u DATABASE_URL APP_DB="$drill/jarvis.db" LOG_LEVEL=warn
-           JARVIS_CONFIG_FILE="$drill/none.yaml")
+drill_env=("${clean_env[@]}" APP_DB="$drill/jarvis.db" LOG_LEVEL=warn
+           JARVIS_CONFIG_FILE="$drill/none.yaml" BACKUP_LOCAL_DIR="$drill/backups")
 dj() { (cd "$drill" && "${drill_env[@]}" "$jarvis" "$@"); }
 dotenv_value() {  # KEY: its value in ./.env, if any
   [ -f "$root/.env" ] && sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" "$root/.env" |
@@ -250,10 +264,19 @@ if [ -f "$last" ]; then
     head -50 "$failed_list" >"$scratch/failed.txt"
     fence text "$scratch/failed.txt"
   fi
-  if [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]; then
-    result "test summary" PASS "$passed passed (last ctest run, $started)"
+  # A full run only: as many results as `ctest -N` lists tests, and not older than HEAD.
+  total=$(cd "$build_dir" && ctest -N 2>/dev/null | sed -n 's/^Total Tests: //p')
+  run_epoch=$(stat -c %Y "$last" 2>/dev/null || echo 0)
+  head_epoch=$(git log -1 --format=%ct 2>/dev/null || echo 0)
+  age="run $(( ($(date +%s) - run_epoch) / 60 )) min ago"
+  [ "$run_epoch" -lt "$head_epoch" ] && age="$age, OLDER than HEAD's commit"
+  echo "The build lists ${total:-?} tests (ctest -N); this run recorded $((passed + failed)); $age." \
+    >>"$report"
+  if [ "$failed" -eq 0 ] && [ -n "$total" ] && [ "$passed" -eq "$total" ] &&
+     [ "$run_epoch" -ge "$head_epoch" ]; then
+    result "test summary" PASS "$passed/$total passed (last ctest run, $started)"
   else
-    result "test summary" ATTENTION "$passed passed, $failed failed (last ctest run, $started)"
+    result "test summary" ATTENTION "$passed passed, $failed failed of ${total:-?} ($age; $started)"
   fi
 else
   echo "No ctest run is recorded under \`$build_dir/Testing\`: run \`make test\` first." >>"$report"
@@ -280,14 +303,34 @@ final="$scratch/final.md"
   cat "$report"
 } >"$final"
 
-# Replace every configured secret-looking value (environment and .env) by [redacted].
+# Replace every configured secret-looking value (environment and .env, `export KEY=` and quoted
+# values too) and every credential-holding *_URL value (and its user:password part) by [redacted].
 content=$(cat "$final")
-while IFS="=" read -r _ value; do
-  [ ${#value} -ge 6 ] || continue
-  content=${content//"$value"/[redacted]}
-done < <( { env; [ -f "$root/.env" ] && grep -E '^[A-Za-z_][A-Za-z0-9_]*=' "$root/.env"; } |
-           grep -Ei '^[A-Za-z0-9_]*(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|APIKEY|PRIVATE|CREDENTIAL)[A-Za-z0-9_]*=' |
-           sed 's/^\([A-Za-z0-9_]*\)=["'"'"']\{0,1\}\(.*\)["'"'"']\{0,1\}$/\1=\2/')
+redact_value() {
+  [ ${#1} -ge 6 ] || return 0
+  content=${content//"$1"/[redacted]}
+}
+while IFS= read -r line; do
+  line=${line#"${line%%[![:space:]]*}"}
+  line=${line#export }
+  line=${line#"${line%%[![:space:]]*}"}
+  [[ "$line" =~ ^([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*=[[:space:]]*(.*)$ ]] || continue
+  key=${BASH_REMATCH[1]}
+  value=${BASH_REMATCH[2]}
+  value=${value%"${value##*[![:space:]]}"}
+  if [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
+  upper=${key^^}
+  if [[ "$upper" =~ (TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|APIKEY|PRIVATE|CREDENTIAL) ]]; then
+    redact_value "$value"
+  fi
+  if [[ "$upper" == *_URL && "$value" == *@* ]]; then
+    redact_value "$value"
+    userinfo=${value#*://}
+    userinfo=${userinfo%@*}
+    redact_value "$userinfo"             # user:password
+    [[ "$userinfo" == *:* ]] && redact_value "${userinfo#*:}"  # the password alone
+  fi
+done < <(env; [ -f "$root/.env" ] && cat "$root/.env")
 printf '%s\n' "$content" >"$final"
 
 if ! "$jarvis" secrets scan "$final" >"$scratch/self.out" 2>&1; then

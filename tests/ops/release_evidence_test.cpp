@@ -65,4 +65,46 @@ TEST(ReleaseEvidence, WritesADatedReportWithoutSecretValues) {
   EXPECT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
 }
 
+// A secret that does reach a step's output: the failed-test list of the last ctest run names a
+// token and a scheme-less user:password@host URL that are both configured in the environment.
+// Before the fix the *_URL value was not redacted and the self-scan needed "://", so the report
+// was written with the password in it. The run is also short of `ctest -N`: ATTENTION, not PASS.
+TEST(ReleaseEvidence, ConfiguredSecretsInAStepsOutputAreRedacted) {
+  TempDir dir;
+  const std::string report = dir.file("reports/release-evidence-leak.md");
+  const std::string token = "gh" + std::string("p_") + "Q7vN2kLp9XzR4tYw8MbC3dFs6HjA1uEo5GiK";
+  const std::string pw = "Hx7" + std::string("kQ2pLm9vR4t");
+  const std::string closed = std::to_string(jarvis::test::free_port());
+  jarvis::test::write_file(dir.file("build/Testing/Temporary/LastTest.log"),
+                           "Start testing: Dec 01 00:00 UTC\nTest Passed.\nTest Failed.\n"
+                           "End testing: Dec 01 00:01 UTC\n");
+  jarvis::test::write_file(
+      dir.file("build/Testing/Temporary/LastTestsFailed.log"),
+      "7:Leak.Echo token " + token + " via jarvis:" + pw + "@db.internal:5432\n");
+  jarvis::ProcessOptions o;
+  o.argv = {"bash", std::string(JARVIS_SOURCE_DIR) + "/scripts/release-evidence.sh"};
+  o.cwd = JARVIS_SOURCE_DIR;
+  o.timeout_ms = 240000;
+  o.inherit_env = {"PATH", "HOME", "LANG", "TMPDIR"};
+  o.extra_env = {{"BUILD_DIR", dir.file("build")},
+                 {"JARVIS_BIN", std::string(JARVIS_BUILD_DIR) + "/bin/jarvis"},
+                 {"RELEASE_EVIDENCE_OUT", report},
+                 {"RELEASE_SOAK_SECONDS", "1"},
+                 {"DOCTOR_PROBE_TIMEOUT_MS", "500"},
+                 {"BIND_PORT", std::to_string(jarvis::test::free_port())},
+                 {"APP_DB", dir.file("checkout.db")},
+                 {"GITHUB_TOKEN", token},
+                 {"GITHUB_API_BASE_URL", "http://127.0.0.1:" + closed},
+                 {"SGLANG_BASE_URL", "jarvis:" + pw + "@127.0.0.1:" + closed + "/v1"}};
+  auto r = jarvis::run_process(o);
+  ASSERT_TRUE(std::filesystem::exists(report)) << r.stdout_text << r.stderr_text;
+  const std::string text = jarvis::test::read_file(report);
+  EXPECT_NE(text.find("7:Leak.Echo token [redacted] via "), std::string::npos) << text;
+  EXPECT_EQ(text.find(token), std::string::npos) << text;
+  EXPECT_EQ(text.find(pw), std::string::npos) << text;
+  EXPECT_EQ(r.stdout_text.find(pw), std::string::npos);
+  EXPECT_EQ(r.stderr_text.find(pw), std::string::npos);
+  EXPECT_NE(text.find("| test summary | ATTENTION |"), std::string::npos) << text;
+}
+
 }  // namespace release_evidence_test
