@@ -65,10 +65,18 @@ void refuse_quoted(std::string_view raw) {
   }
 }
 
-// "--- a/x\t2026-…" → "x"; "/dev/null" → "".
-std::string header_path(std::string_view raw, char side) {
+// "--- a/x\t2026-…" → "x"; "/dev/null" → "". In a traditional (non-git) section git also cuts
+// a timestamp after a space ("--- a/x 2026-12-01 12:00:00 +0000"), so there a path with a space
+// is refused: what git writes and what the rules check could differ.
+std::string header_path(std::string_view raw, char side, bool git_section) {
   std::size_t tab = raw.find('\t');
   if (tab != std::string_view::npos) raw = raw.substr(0, tab);
+  if (!git_section && raw.find(' ') != std::string_view::npos) {
+    throw DiffRefusal("invalid_diff",
+                      "a ---/+++ header without 'diff --git' must not contain a space (git would "
+                      "cut it as a timestamp): " +
+                          quote(raw));
+  }
   if (raw == "/dev/null") return "";
   refuse_quoted(raw);
   const char prefix[3] = {side, '/', '\0'};
@@ -95,6 +103,27 @@ std::pair<std::string, std::string> git_header_paths(std::string_view rest) {
     throw DiffRefusal("invalid_diff", "cannot read the paths of " + quote(rest));
   }
   return {std::string(rest.substr(2, b - 2)), std::string(rest.substr(b + 3))};
+}
+
+// A mode as git reads it (octal, a leading zero allowed) → its canonical text. Only regular
+// files (100644, 100755) pass; a symlink or a submodule, in any spelling, is refused.
+std::string checked_mode(std::string_view value, const std::string& path) {
+  unsigned long mode = 0;
+  auto r = std::from_chars(value.data(), value.data() + value.size(), mode, 8);
+  if (value.empty() || r.ec != std::errc() || r.ptr != value.data() + value.size()) {
+    throw DiffRefusal("invalid_diff", "unreadable file mode " + quote(value));
+  }
+  if (mode == 0120000) {
+    throw DiffRefusal("symlink_path", "the patch sets a symlink mode at " + quote(path));
+  }
+  if (mode == 0160000) {
+    throw DiffRefusal("submodule_path", "the patch sets a submodule mode at " + quote(path));
+  }
+  if (mode != 0100644 && mode != 0100755) {
+    throw DiffRefusal("invalid_diff", "file mode " + quote(value) + " at " + quote(path) +
+                                          " is not 100644 or 100755");
+  }
+  return mode == 0100644 ? "100644" : "100755";
 }
 
 bool parse_count(std::string_view s, int& start, int& count) {
@@ -176,23 +205,39 @@ DiffSummary parse_unified_diff(std::string_view text) {
     if (!out.files.empty() && sec.git && !sec.saw_file_headers) {
       DiffFile& f = out.files.back();
       auto value = [&](std::string_view p) { return std::string(line.substr(p.size())); };
-      if (starts(line, "old mode ") || starts(line, "index ") ||
-          starts(line, "similarity index ") || starts(line, "dissimilarity index ")) {
+      const std::string& where = f.new_path.empty() ? f.old_path : f.new_path;
+      if (starts(line, "old mode ")) {
+        checked_mode(value("old mode "), where);
+        ++i;
+        continue;
+      }
+      if (starts(line, "index ")) {  // "index abc..def 100644": git takes the mode from here too
+        std::string rest = value("index ");
+        std::size_t sp = rest.find(' ');
+        if (sp != std::string::npos) {
+          std::string m = checked_mode(rest.substr(sp + 1), where);
+          if (f.new_mode.empty()) f.new_mode = m;
+        }
+        ++i;
+        continue;
+      }
+      if (starts(line, "similarity index ") || starts(line, "dissimilarity index ")) {
         ++i;
         continue;
       }
       if (starts(line, "new mode ")) {
-        f.new_mode = value("new mode ");
+        f.new_mode = checked_mode(value("new mode "), where);
         ++i;
         continue;
       }
       if (starts(line, "new file mode ")) {
-        f.new_mode = value("new file mode ");
+        f.new_mode = checked_mode(value("new file mode "), where);
         sec.created = true;
         ++i;
         continue;
       }
       if (starts(line, "deleted file mode ")) {
+        checked_mode(value("deleted file mode "), where);
         sec.deleted = true;
         ++i;
         continue;
@@ -221,8 +266,8 @@ DiffSummary parse_unified_diff(std::string_view text) {
         sec = Section{};
       }
       DiffFile& f = out.files.back();
-      f.old_path = header_path(line.substr(4), 'a');
-      f.new_path = header_path(lines[i + 1].substr(4), 'b');
+      f.old_path = header_path(line.substr(4), 'a', sec.git);
+      f.new_path = header_path(lines[i + 1].substr(4), 'b', sec.git);
       if (f.old_path.empty()) sec.created = true;
       if (f.new_path.empty()) sec.deleted = true;
       sec.saw_file_headers = true;

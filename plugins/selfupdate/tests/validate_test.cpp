@@ -54,6 +54,20 @@ TEST_P(Validate, EveryRefusalEndsInvalidWithItsCode) {
        "invalid_diff"},
       {"not_a_diff", "please change the version to 2\n", "empty_diff"},
       {"quoted", "diff --git \"a/x\\ty\" \"b/x\\ty\"\n", "invalid_diff"},
+      // git reads modes as octal: a leading zero is still a symlink / a submodule.
+      {"symlink_octal", FixtureRepo::diff_new_file("evil", "0120000"), "symlink_path"},
+      {"submodule_octal", FixtureRepo::diff_new_file("vendor/lib", "0160000"), "submodule_path"},
+      {"mode_odd", FixtureRepo::diff_new_file("odd.txt", "100600"), "invalid_diff"},
+      {"index_mode_symlink",
+       "diff --git a/app.txt b/app.txt\nindex 1111111..2222222 0120000\n--- a/app.txt\n"
+       "+++ b/app.txt\n@@ -1 +1 @@\n-version 1\n+/etc\n",
+       "symlink_path"},
+      // git drops a timestamp after a space in a traditional header: the path must not escape
+      // the protected-path rules that way.
+      {"timestamped_header",
+       "--- a/certs/server.pem 2026-12-01 12:00:00.000000000 +0000\n"
+       "+++ b/certs/server.pem 2026-12-01 12:00:00.000000000 +0000\n@@ -0,0 +1 @@\n+EVIL\n",
+       "invalid_diff"},
   };
   for (const Case& c : cases) {
     auto p = rig.pipeline();
