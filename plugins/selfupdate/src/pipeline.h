@@ -137,8 +137,8 @@ class Pipeline {
   Next do_apply(const jarvis::Json& row, const jarvis::CancelToken& cancel);
   Next do_verify(const jarvis::Json& row, const jarvis::CancelToken& cancel);
   Next do_rollback(const jarvis::Json& row, const std::string& why);
-  void ensure_patched_worktree(const jarvis::Json& row, const jarvis::CancelToken& cancel,
-                               const std::string& log);
+  void fresh_patched_worktree(const jarvis::Json& row, const std::vector<std::string>& files,
+                              const jarvis::CancelToken& cancel, const std::string& log);
   void cleanup(const std::string& id, const jarvis::CancelToken& cancel);
 
   Settings s_;

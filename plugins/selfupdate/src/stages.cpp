@@ -5,10 +5,12 @@
 // failure state with its reason code.
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "diff_check.h"
 #include "installs.h"
+#include "jarvis/crypto.h"
 #include "jarvis/error.h"
 #include "patch_files.h"
 #include "pipeline.h"
@@ -40,6 +42,89 @@ std::string replace_prefix(std::string arg, const std::string& prefix) {
     arg.replace(p, 8, prefix);
   }
   return arg;
+}
+
+// What `git diff --cached --raw -z --no-renames <base>` says the index changes: each path with
+// its new and old mode. Git's own reading of the patch, so the parser and git cannot disagree.
+struct StagedEntry {
+  std::string old_mode, new_mode, path;
+};
+
+std::vector<StagedEntry> staged_entries(const Workspace& ws, const std::string& wt,
+                                        const std::string& base, const std::string& code) {
+  auto r = ws.git(wt, {"diff", "--cached", "--raw", "-z", "--no-renames", base});
+  if (r.exit_code != 0) {
+    throw StageFailure(code, "git diff --cached failed: " + tail_text(r.stderr_text, 800));
+  }
+  std::vector<std::string> tokens;
+  std::size_t start = 0;
+  const std::string& out = r.stdout_text;
+  while (start < out.size()) {
+    std::size_t z = out.find('\0', start);
+    if (z == std::string::npos) z = out.size();
+    tokens.push_back(out.substr(start, z - start));
+    start = z + 1;
+  }
+  std::vector<StagedEntry> entries;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i].empty()) continue;
+    if (tokens[i].front() != ':' || i + 1 >= tokens.size()) {
+      throw StageFailure(code, "unexpected git diff --raw output");
+    }
+    std::string meta = tokens[i].substr(1);
+    StagedEntry e;
+    std::size_t sp = meta.find(' ');
+    e.old_mode = meta.substr(0, sp);
+    e.new_mode =
+        sp == std::string::npos ? "" : meta.substr(sp + 1, meta.find(' ', sp + 1) - sp - 1);
+    e.path = tokens[++i];
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+// Refuses (StageFailure `code`) an index that differs from `base` in anything but exactly the
+// validated `files`, or that holds a symlink or a submodule.
+void check_staged(const Workspace& ws, const std::string& wt, const std::string& base,
+                  const std::vector<std::string>& files, const std::string& code) {
+  std::set<std::string> want(files.begin(), files.end());
+  std::set<std::string> got;
+  for (const StagedEntry& e : staged_entries(ws, wt, base, code)) {
+    for (const std::string& m : {e.old_mode, e.new_mode}) {
+      if (m == "120000" || m == "160000") {
+        throw StageFailure(code, "the index holds a " +
+                                     std::string(m == "120000" ? "symlink" : "submodule") + " at " +
+                                     e.path.substr(0, 200));
+      }
+    }
+    got.insert(e.path);
+  }
+  if (got != want) {
+    std::string extra;
+    for (const auto& g : got) {
+      if (!want.count(g)) extra += (extra.empty() ? "" : ", ") + g.substr(0, 200);
+    }
+    for (const auto& w : want) {
+      if (!got.count(w)) extra += (extra.empty() ? "missing " : ", missing ") + w.substr(0, 200);
+    }
+    throw StageFailure(
+        code, "the index does not hold exactly the validated files: " + extra.substr(0, 1500));
+  }
+}
+
+std::vector<std::string> validated_files(const jarvis::Json& row) {
+  std::vector<std::string> out;
+  if (row.contains("files") && row["files"].is_array()) {
+    for (const auto& f : row["files"]) {
+      if (f.is_string()) out.push_back(f.get<std::string>());
+    }
+  }
+  return out;
+}
+
+std::string rev(const Workspace& ws, const std::string& dir, const std::string& what) {
+  auto r = ws.git(dir, {"rev-parse", "--verify", "-q", what});
+  return r.exit_code == 0 ? tail_text(r.stdout_text, 100) : "";
 }
 
 }  // namespace stages_impl
@@ -140,13 +225,7 @@ Pipeline::Next Pipeline::do_validate(const jarvis::Json& row, const jarvis::Canc
   rules.tree_submodules = sp.submodules;
   check_diff(d, rules);
   set_step(id, "worktree");
-  ws.add_worktree(f.worktree(), baseline);
-  set_step(id, "apply_check");
-  auto r = ws.git(f.worktree(), {"apply", "--check", "--index", f.file("proposal.diff")});
-  if (r.exit_code != 0) {
-    throw StageFailure("patch_conflict", "git apply --check against the baseline failed: " +
-                                             tail_text(r.stderr_text, 1500));
-  }
+  fresh_patched_worktree(row, d.paths(), cancel, "");
   jarvis::Json files = jarvis::Json::array();
   int added = 0, removed = 0;
   for (const auto& p : d.paths()) files.push_back(p);
@@ -163,27 +242,31 @@ Pipeline::Next Pipeline::do_validate(const jarvis::Json& row, const jarvis::Canc
           .task = "selfupdate.test"};
 }
 
-void Pipeline::ensure_patched_worktree(const jarvis::Json& row, const jarvis::CancelToken& cancel,
-                                       const std::string& log) {
+void Pipeline::fresh_patched_worktree(const jarvis::Json& row,
+                                      const std::vector<std::string>& files,
+                                      const jarvis::CancelToken& cancel, const std::string& log) {
   const std::string id = row["trace_id"];
+  const std::string baseline = row["baseline"];
   PatchFiles f(s_.patch_dir, id);
   Workspace ws({.repo_dir = s_.repo_dir, .timeout = s_.git_timeout, .cancel = cancel});
-  const std::string diff = f.file("proposal.diff");
-  for (int round = 0; round < 2; ++round) {
-    if (round == 1 || !ws.worktree_ok(f.worktree())) ws.add_worktree(f.worktree(), row["baseline"]);
-    if (ws.git(f.worktree(), {"apply", "--check", "--index", diff}, log).exit_code == 0) {
-      auto r = ws.git(f.worktree(), {"apply", "--index", diff}, log);
-      if (r.exit_code == 0) return;
-      continue;
-    }
-    // Already applied (a stage that ran before a crash): the reverse applies cleanly.
-    if (ws.git(f.worktree(), {"apply", "--check", "--reverse", "--index", diff}, log).exit_code ==
-        0) {
-      return;
-    }
+  // proposal.diff sits one folder above the worktree a build runs in: it must still be the
+  // text that was proposed (and validated).
+  const std::string text = f.read_text("proposal.diff");
+  if (!jarvis::constant_time_equals(jarvis::sha256_hex(text), row.value("diff_sha256", ""))) {
+    throw StageFailure("diff_mismatch",
+                       "proposal.diff no longer matches the sha256 recorded at the proposal");
   }
-  throw StageFailure("patch_conflict", "the patch does not apply to a fresh worktree of " +
-                                           row["baseline"].get<std::string>());
+  ws.add_worktree(f.worktree(), baseline);  // always fresh: nothing a build left is reused
+  auto r = ws.git(f.worktree(), {"apply", "--index", f.file("proposal.diff")}, log);
+  if (r.exit_code != 0) {
+    throw StageFailure("patch_conflict", "git apply --index against the baseline " + baseline +
+                                             " failed: " + tail_text(r.stderr_text, 1500));
+  }
+  if (!jarvis::constant_time_equals(jarvis::sha256_hex(f.read_text("proposal.diff")),
+                                    row.value("diff_sha256", ""))) {
+    throw StageFailure("diff_mismatch", "proposal.diff changed while it was applied");
+  }
+  check_staged(ws, f.worktree(), baseline, files, "staged_mismatch");
 }
 
 Pipeline::Next Pipeline::do_test(const jarvis::Json& row, const jarvis::CancelToken& cancel) {
@@ -191,7 +274,9 @@ Pipeline::Next Pipeline::do_test(const jarvis::Json& row, const jarvis::CancelTo
   PatchFiles f(s_.patch_dir, id);
   const std::string log = f.file("test.log");
   set_step(id, "worktree");
-  ensure_patched_worktree(row, cancel, log);
+  const std::vector<std::string> files = validated_files(row);
+  fresh_patched_worktree(row, files, cancel, log);
+  Workspace ws({.repo_dir = s_.repo_dir, .timeout = s_.git_timeout, .cancel = cancel});
   jarvis::Json results = jarvis::Json::array();
   auto run_all = [&](const std::vector<std::string>& lines, std::chrono::milliseconds timeout,
                      const std::string& what) {
@@ -213,6 +298,12 @@ Pipeline::Next Pipeline::do_test(const jarvis::Json& row, const jarvis::CancelTo
   };
   run_all(s_.build_commands, s_.build_timeout, "build");
   run_all(s_.test_commands, s_.test_timeout, "test");
+  // The proposed code ran: it must not have changed what would be committed.
+  set_step(id, "index_check");
+  if (rev(ws, f.worktree(), "HEAD") != row["baseline"].get<std::string>()) {
+    throw StageFailure("index_changed", "the build or tests moved the worktree's HEAD");
+  }
+  check_staged(ws, f.worktree(), row["baseline"], files, "index_changed");
   f.merge_artifact(
       "tests",
       {{"commands", s_.test_commands}, {"result", "passed"}, {"command_results", results}});
@@ -271,41 +362,35 @@ Pipeline::Next Pipeline::do_apply(const jarvis::Json& row, const jarvis::CancelT
   Workspace ws({.repo_dir = s_.repo_dir, .timeout = s_.git_timeout, .cancel = cancel});
   const std::string branch = "selfupdate/" + id;
 
+  // Always a fresh worktree of the baseline (never the one the test stage's build ran in), the
+  // patch applied, the index checked against the validated files, then the commit. The branch
+  // is (re)created here: one the proposed code may have made in the shared repository is not
+  // trusted.
   set_step(id, "commit");
-  std::string head;
-  bool committed = false;
-  if (ws.worktree_ok(f.worktree())) {
-    auto b = ws.git(f.worktree(), {"symbolic-ref", "-q", "--short", "HEAD"});
-    head = ws.git(f.worktree(), {"rev-parse", "HEAD"}).stdout_text;
-    committed = b.exit_code == 0 && tail_text(b.stdout_text, 400) == branch &&
-                tail_text(head, 100) != baseline;
+  const std::vector<std::string> files = validated_files(row);
+  fresh_patched_worktree(row, files, cancel, log);
+  if (ws.git(f.worktree(), {"switch", "-q", "-C", branch}, log).exit_code != 0) {
+    throw StageFailure("commit_failed", "cannot create the branch " + branch);
   }
-  if (!committed) {
-    if (ws.git(s_.repo_dir, {"rev-parse", "--verify", "-q", "refs/heads/" + branch}).exit_code ==
-        0) {
-      // Committed before a crash in a worktree that is gone: use that commit.
-      ws.add_worktree(f.worktree(), branch);
-      if (ws.git(f.worktree(), {"switch", branch}, log).exit_code != 0) {
-        throw StageFailure("commit_failed", "cannot check out " + branch);
-      }
-    } else {
-      ensure_patched_worktree(row, cancel, log);
-      if (ws.git(f.worktree(), {"switch", "-c", branch}, log).exit_code != 0) {
-        throw StageFailure("commit_failed", "cannot create the branch " + branch);
-      }
-      std::string subject = row["rationale"].get<std::string>();
-      subject = subject.substr(0, subject.find('\n')).substr(0, 72);
-      auto c = ws.git(f.worktree(),
-                      {"-c", "user.name=jarvis selfupdate", "-c", "user.email=selfupdate@localhost",
-                       "commit", "-q", "--no-verify", "-m", "selfupdate " + id + ": " + subject,
-                       "-m", row["rationale"].get<std::string>()},
-                      log);
-      if (c.exit_code != 0) {
-        throw StageFailure("commit_failed", "git commit failed: " + tail_text(c.stderr_text, 800));
-      }
-    }
+  std::string subject = row["rationale"].get<std::string>();
+  subject = subject.substr(0, subject.find('\n')).substr(0, 72);
+  auto c = ws.git(f.worktree(),
+                  {"-c", "user.name=jarvis selfupdate", "-c", "user.email=selfupdate@localhost",
+                   "commit", "-q", "--no-verify", "-m", "selfupdate " + id + ": " + subject, "-m",
+                   row["rationale"].get<std::string>()},
+                  log);
+  if (c.exit_code != 0) {
+    throw StageFailure("commit_failed", "git commit failed: " + tail_text(c.stderr_text, 800));
   }
-  const std::string sha = tail_text(ws.git(f.worktree(), {"rev-parse", "HEAD"}).stdout_text, 100);
+  const std::string sha = rev(ws, f.worktree(), "HEAD");
+  auto st = ws.git(f.worktree(), {"status", "--porcelain", "-z", "--untracked-files=all"});
+  if (st.exit_code != 0 || !st.stdout_text.empty()) {
+    throw StageFailure("staged_mismatch", "the worktree is not clean after the commit");
+  }
+  check_staged(ws, f.worktree(), baseline, files, "staged_mismatch");
+  if (rev(ws, f.worktree(), "HEAD~1") != baseline) {
+    throw StageFailure("staged_mismatch", "the commit's parent is not the baseline");
+  }
   {
     auto sql = d_.db->session();
     store_.set_fields(*sql, id, {{"commit_sha", sha}});
@@ -330,8 +415,27 @@ Pipeline::Next Pipeline::do_apply(const jarvis::Json& row, const jarvis::CancelT
   set_step(id, "install");
   in.start_partial(id);
   run_all(s_.install_commands, "install", in.partial_dir(id));
+  if (rev(ws, f.worktree(), "HEAD") != sha || rev(ws, s_.repo_dir, "refs/heads/" + branch) != sha) {
+    throw StageFailure("index_changed", "the build or install moved " + branch);
+  }
   in.finish_release(
       id, {{"trace_id", id}, {"commit", sha}, {"baseline", baseline}, {"installed_at", now()}});
+  // Lockdown and the approval's expiry again, right before the commit point: the build may
+  // have taken long.
+  if (d_.system->lockdown()) {
+    return {.to = "tested",
+            .detail =
+                "apply stopped before the switch: the system is in lockdown (approve again "
+                "once cleared)",
+            .fields = {{"reason_code", "lockdown"}},
+            .unlock = true};
+  }
+  if (const std::string exp = row.value("approval_expires_at", ""); exp.empty() || exp < now()) {
+    return {.to = "approval_expired",
+            .detail = "the approval expired at " + exp + " before the switch",
+            .fields = {{"reason_code", "approval_expired"}},
+            .unlock = true};
+  }
   set_step(id, "switch");
   in.switch_to(id);  // the commit point
   set_step(id, "switched");

@@ -335,6 +335,64 @@ TEST_P(Pipeline, RequestInputIsBounded) {
   EXPECT_FALSE(fs::exists(rig.repo.patches) && !fs::is_empty(rig.repo.patches));
 }
 
+// The proposed build script stages a protected file: the test stage sees the index change and
+// stops; nothing is committed or installed.
+TEST_P(Pipeline, ABuildThatStagesAnExtraFileIsRefused) {
+  PipelineRig rig(GetParam());
+  auto p = rig.pipeline();
+  const std::string diff =
+      "diff --git a/build.sh b/build.sh\n--- a/build.sh\n+++ b/build.sh\n@@ -1 +1,2 @@\n"
+      " mkdir -p out && cp app.txt out/app.txt\n"
+      "+mkdir -p migrations && echo evil > migrations/999_evil.sql && git add "
+      "migrations/999_evil.sql\n";
+  std::string id = rig.propose_and_test(*p, diff);
+  Json shown = p->show(id);
+  EXPECT_EQ(shown["state"], "test_failed") << shown.dump(2);
+  EXPECT_EQ(shown["reason_code"], "index_changed");
+  EXPECT_EQ(error_code_of([&] { p->approve(id, "user:usr_root"); }), "409 invalid_state");
+  EXPECT_EQ(rig.repo.current(), "releases/initial");
+  EXPECT_EQ(sh("git branch --list selfupdate/" + id, rig.repo.repo), "");
+}
+
+// Whatever the test stage left in its worktree, apply commits exactly the validated files of a
+// fresh worktree.
+TEST_P(Pipeline, ApplyCommitsOnlyTheValidatedFilesOfAFreshWorktree) {
+  PipelineRig rig(GetParam());
+  auto p = rig.pipeline();
+  const std::string head = rig.repo.head();
+  std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
+  ASSERT_EQ(rig.state_of(*p, id), "tested");
+  const std::string wt = rig.repo.patches + "/" + id + "/worktree";
+  fs::create_directories(wt + "/migrations");
+  jarvis::test::write_file(wt + "/migrations/999_evil.sql", "evil\n");
+  sh("git add migrations/999_evil.sql", wt);
+  p->approve(id, "user:usr_root");
+  rig.drain(*p);
+  Json shown = p->show(id);
+  EXPECT_EQ(shown["state"], "applied") << shown.dump(2);
+  EXPECT_EQ(sh("git diff --name-only " + head + " selfupdate/" + id, rig.repo.repo), "app.txt\n");
+}
+
+// proposal.diff lives next to the worktree: a rewritten file no longer matches the recorded
+// sha256 and apply refuses it.
+TEST_P(Pipeline, ARewrittenProposalDiffIsRefusedAtApply) {
+  PipelineRig rig(GetParam());
+  auto p = rig.pipeline();
+  const std::string head = rig.repo.head();
+  std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
+  ASSERT_EQ(rig.state_of(*p, id), "tested");
+  jarvis::test::write_file(rig.repo.patches + "/" + id + "/proposal.diff",
+                           FixtureRepo::diff_new_file("migrations/999_evil.sql"));
+  p->approve(id, "user:usr_root");
+  rig.drain(*p);
+  Json shown = p->show(id);
+  EXPECT_EQ(shown["state"], "apply_failed") << shown.dump(2);
+  EXPECT_EQ(shown["reason_code"], "diff_mismatch");
+  EXPECT_EQ(rig.repo.current(), "releases/initial");
+  EXPECT_EQ(sh("git branch --list selfupdate/" + id, rig.repo.repo), "");
+  EXPECT_EQ(rig.repo.head(), head);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Pipeline,
                          ::testing::Values(Backend::Sqlite, Backend::Postgresql),
                          jarvis::test::backend_name);
