@@ -31,11 +31,13 @@ command -v sqlite3 >/dev/null || fail "sqlite3 is not installed (apt-get install
 [ -f "$SNAPSHOT" ] || fail "no snapshot at $SNAPSHOT"
 case "$SNAPSHOT" in *.pgdump) fail "$SNAPSHOT is a PostgreSQL dump: use jarvis db restore $SNAPSHOT" ;; esac
 
-DB_DIR=$(dirname "$DB")
-mkdir -p "$DB_DIR"
+mkdir -p "$(dirname "$DB")"
+# The real file: a symlinked db_path is the same database and the same lock as `jarvis serve`'s.
+DB=$(realpath -m -- "$DB")
+LOCK="$DB.serving"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 STAGED="$DB.restore.$STAMP.partial"
-trap 'rm -f "$STAGED"' EXIT
+trap 'rm -f "$STAGED" "$STAGED-shm" "$STAGED-wal" "$STAGED-journal"' EXIT
 
 case "$SNAPSHOT" in
   *.gz) gzip -dc -- "$SNAPSHOT" >"$STAGED" 2>/dev/null || fail "$SNAPSHOT is not a valid gzip file; nothing changed" ;;
@@ -53,18 +55,62 @@ if [ "$STOP" = 1 ]; then
 fi
 start_service() { [ "$STOP" = 1 ] && systemctl start "$SERVICE.service" || true; }
 
+# The exclusive serving lock for the whole swap (every jarvis command that opens the database
+# holds it shared): a host still running, or started meanwhile, makes the restore refuse.
+lock_db() {
+  exec 9>>"$LOCK"
+  # Created by a root restore: still the service user's to open (it opens the file read-write).
+  chown --reference="$(dirname "$DB")" "$LOCK" 2>/dev/null || true
+  if ! flock -x -n 9; then
+    start_service
+    fail "a jarvis process still has $DB open (lock $LOCK: $(head -c 200 "$LOCK" 2>/dev/null)); nothing changed"
+  fi
+}
+unlock_db() { flock -u 9; exec 9>&-; }
+
+# Moves $1-wal, -shm, -journal to $2-wal, …; fails when one stays (SQLite would apply a leftover
+# WAL or journal to the file put at $1 next).
+move_sidecars() {
+  local side
+  for side in -wal -shm -journal; do
+    if [ -e "$1$side" ] || [ -L "$1$side" ]; then mv -f -- "$1$side" "$2$side" || true; fi
+    if [ -e "$1$side" ] || [ -L "$1$side" ]; then fail "cannot move $1$side aside; move it away by hand"; fi
+  done
+}
+
+# The database at $DB must pass quick_check and be jarvis-shaped.
+check_in_place() {
+  local q h
+  q=$(sqlite3 -readonly "$DB" "PRAGMA quick_check;" 2>&1 | head -n 5) || true
+  h=$(sqlite3 -readonly "$DB" "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations';" 2>/dev/null || echo 0)
+  [ "$q" = "ok" ] && [ "$h" = "1" ]
+}
+
+lock_db
 ASIDE=""
 if [ -f "$DB" ]; then
   ASIDE="$DB.pre_restore.$STAMP"
   sqlite3 "$DB" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null 2>&1 || true
-  mv -f -- "$DB" "$ASIDE"
-  for side in -wal -shm; do [ -f "$DB$side" ] && mv -f -- "$DB$side" "$ASIDE$side"; done
-  chown --reference="$ASIDE" "$STAGED" 2>/dev/null || true
-  chmod --reference="$ASIDE" "$STAGED" 2>/dev/null || true
+fi
+# Every sidecar goes, with the previous file when there is one, before anything lands at $DB.
+move_sidecars "$DB" "${ASIDE:-$DB.stale.$STAMP}"
+if [ -n "$ASIDE" ]; then
+  # A second name for the previous file, then rename over it: never a moment without a database.
+  ln -- "$DB" "$ASIDE" || fail "cannot keep $DB aside as $ASIDE; nothing changed"
+  chown --reference="$DB" "$STAGED" 2>/dev/null || true
+  chmod --reference="$DB" "$STAGED" 2>/dev/null || true
   log "current database kept aside as $ASIDE"
 fi
 mv -f -- "$STAGED" "$DB"
+move_sidecars "$DB" "$DB.failed_restore.$STAMP"
+if ! check_in_place; then
+  [ -n "$ASIDE" ] && mv -f -- "$ASIDE" "$DB"
+  unlock_db
+  start_service
+  fail "the restored file failed quick_check at $DB; the previous database is back"
+fi
 log "restored $SNAPSHOT into $DB"
+unlock_db
 start_service
 
 if [ -n "${RESTORE_READYZ_URL:-}" ]; then
@@ -77,15 +123,21 @@ if [ -n "${RESTORE_READYZ_URL:-}" ]; then
   done
   echo "restore_db: not ready at $RESTORE_READYZ_URL after $ATTEMPTS attempts: reverting" >&2
   [ "$STOP" = 1 ] && systemctl stop "$SERVICE.service"
+  lock_db
+  FAILED="$DB.failed_restore.$STAMP"
+  # The restored file's -wal/-shm (written by the host that did not become ready) go with it:
+  # left next to the previous file, SQLite would replay them into it.
+  move_sidecars "$DB" "$FAILED"
   if [ -n "$ASIDE" ]; then
-    mv -f -- "$DB" "$DB.failed_restore.$STAMP"
+    ln -- "$DB" "$FAILED"
     mv -f -- "$ASIDE" "$DB"
-    for side in -wal -shm; do [ -f "$ASIDE$side" ] && mv -f -- "$ASIDE$side" "$DB$side"; done
-    log "previous database back in place ($DB); the restored copy is $DB.failed_restore.$STAMP"
+    move_sidecars "$ASIDE" "$DB"
+    log "previous database back in place ($DB); the restored copy is $FAILED"
   else
-    mv -f -- "$DB" "$DB.failed_restore.$STAMP"
-    log "there was no previous database; the restored copy is $DB.failed_restore.$STAMP"
+    mv -f -- "$DB" "$FAILED"
+    log "there was no previous database; the restored copy is $FAILED"
   fi
+  unlock_db
   start_service
   exit 1
 fi

@@ -6,7 +6,9 @@
 // snapshot.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <pwd.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -334,4 +336,95 @@ TEST(RestoreDb, RefusesACorruptOrForeignSnapshotAndChangesNothing) {
     EXPECT_EQ(e.path().filename().string().find("pre_restore"), std::string::npos) << e.path();
     EXPECT_EQ(e.path().filename().string().find(".partial"), std::string::npos) << e.path();
   }
+}
+
+// A host that writes to the restored database in WAL mode and dies (kill -9) before it is ready:
+// the revert must not leave that WAL next to the previous database (SQLite would replay the
+// crashed host's rows into it).
+TEST(RestoreDb, RevertDoesNotReplayTheFailedHostsWalIntoThePreviousDatabase) {
+  DeployDir d;
+  const std::string db = d.file("data/var/jarvis.db");
+  fs::create_directories(d.file("data/var"));
+  make_db(d, db, "current");
+  make_db(d, d.file("snap.db"), "snapshot");
+  // A systemctl whose start runs the "service" to completion: deterministic, no race with the
+  // readiness polls.
+  write_executable(d.bin() + "/systemctl", R"SH(#!/usr/bin/env bash
+echo "$*" >> "$FAKE_SYSTEMCTL_LOG"
+if [ "$1" = start ] && [ ! -f "$FAKE_STATE_DIR/crashed" ]; then
+  touch "$FAKE_STATE_DIR/crashed"
+  python3 -c "
+import os, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute('PRAGMA journal_mode=WAL')
+c.execute('CREATE TABLE crashed(x)')
+c.execute('INSERT INTO crashed VALUES (1)')
+c.commit()
+os.kill(os.getpid(), 9)" "$CRASH_DB"
+fi
+exit 0
+)SH");
+  const int closed = jarvis::test::free_port();
+  auto r = d.run({deploy_script("restore_db.sh"), d.file("snap.db"), db},
+                 {{"RESTORE_READYZ_URL", "http://127.0.0.1:" + std::to_string(closed) + "/readyz"},
+                  {"RESTORE_READYZ_ATTEMPTS", "1"},
+                  {"HEALTHCHECK_TIMEOUT_SECONDS", "2"},
+                  {"CRASH_DB", db}});
+  EXPECT_EQ(r.exit_code, 1) << r.stdout_text << r.stderr_text;
+  ASSERT_TRUE(fs::exists(d.state() + "/crashed"));
+  EXPECT_EQ(sqlite(d, db, "SELECT v FROM t"), "current");
+  EXPECT_EQ(sqlite(d, db, "SELECT count(*) FROM sqlite_master WHERE name='crashed'"), "0");
+  EXPECT_EQ(sqlite(d, db, "PRAGMA integrity_check"), "ok");
+  // The crashed host's rows went with the restored copy.
+  for (const auto& e : fs::directory_iterator(d.file("data/var"))) {
+    const std::string name = e.path().filename().string();
+    if (name.find("failed_restore") != std::string::npos && !name.ends_with("-wal") &&
+        !name.ends_with("-shm")) {
+      EXPECT_EQ(sqlite(d, e.path().string(), "SELECT count(*) FROM crashed"), "1");
+    }
+  }
+}
+
+// A -wal left at the database path (a previous restore killed between its renames) is moved
+// aside before the snapshot lands there, never applied to it.
+TEST(RestoreDb, MovesALeftoverWalAsideWhenThereIsNoDatabaseFile) {
+  DeployDir d;
+  const std::string db = d.file("var/jarvis.db");
+  fs::create_directories(d.file("var"));
+  make_db(d, db, "current");
+  [[maybe_unused]] auto crash = d.run({"python3", "-c",
+                                       "import os, sqlite3, sys\n"
+                                       "c = sqlite3.connect(sys.argv[1])\n"
+                                       "c.execute('PRAGMA journal_mode=WAL')\n"
+                                       "c.execute('CREATE TABLE crashed(x)')\n"
+                                       "c.commit()\n"
+                                       "os.kill(os.getpid(), 9)",
+                                       db});
+  ASSERT_TRUE(fs::exists(db + "-wal"));
+  fs::rename(db, d.file("var/moved.db"));
+  make_db(d, d.file("snap.db"), "snapshot");
+  auto r = d.run({deploy_script("restore_db.sh"), d.file("snap.db"), db});
+  ASSERT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
+  EXPECT_EQ(sqlite(d, db, "SELECT v FROM t"), "snapshot");
+  EXPECT_EQ(sqlite(d, db, "SELECT count(*) FROM sqlite_master WHERE name='crashed'"), "0");
+}
+
+// The swap holds the serving lock exclusively: a jarvis process holding it shared (here: this
+// test, on the real path, while the script is given a symlink to the database) makes it refuse.
+TEST(RestoreDb, RefusesWhileTheServingLockIsHeldEvenThroughASymlink) {
+  DeployDir d;
+  const std::string db = d.file("real/jarvis.db");
+  fs::create_directories(d.file("real"));
+  make_db(d, db, "current");
+  make_db(d, d.file("snap.db"), "snapshot");
+  fs::create_symlink(db, d.file("alias.db"));
+  int fd = ::open((db + ".serving").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_SH), 0);
+  auto r = d.run({deploy_script("restore_db.sh"), d.file("snap.db"), d.file("alias.db")});
+  ::close(fd);
+  EXPECT_EQ(r.exit_code, 1) << r.stdout_text << r.stderr_text;
+  EXPECT_THAT(r.stderr_text, HasSubstr("still has"));
+  EXPECT_EQ(sqlite(d, db, "SELECT v FROM t"), "current");
+  EXPECT_TRUE(fs::is_symlink(d.file("alias.db")));
 }
