@@ -5,6 +5,9 @@
 // pg_restore.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <atomic>
@@ -384,4 +387,122 @@ TEST(DbBackup, MigrationsOnAnExistingSchemaAreBackedUpFirst) {
   blocked_env["BACKUP_BEFORE_MIGRATE"] = "0";
   EXPECT_EQ(run_jarvis({"migrate"}, dir.path(), blocked_env).exit_code, 0);
   EXPECT_EQ(run_jarvis({"migrate", "--status"}, dir.path(), env).exit_code, 0);
+}
+
+// Restoring an old snapshot from BACKUP_LOCAL_DIR: the pre-restore backup applies no retention,
+// so the file being restored is still there afterwards.
+TEST(DbBackup, RestoringAnOldSnapshotFromTheBackupDirKeepsIt) {
+  jarvis::test::TempDir dir;
+  std::map<std::string, std::string> env{{"APP_DB", dir.file("j.db")},
+                                         {"BACKUP_LOCAL_DIR", dir.file("backups")},
+                                         {"BACKUP_RETENTION_DAYS", "1"}};
+  ASSERT_EQ(run_jarvis({"migrate"}, dir.path(), env).exit_code, 0);
+  auto first = run_jarvis({"db", "backup", "--json"}, dir.path(), env);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const std::string old = dir.file("backups/backup_20200101T000000Z.db.gz");
+  fs::rename(std::string(json_of(first.out)["path"]), old);
+  auto r = run_jarvis({"db", "restore", old, "--json"}, dir.path(), env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(old));
+  EXPECT_TRUE(json_of(r.out)["pre_restore_backup"].get<std::string>().size() > 0) << r.out;
+}
+
+// `--to` an existing directory keeps its mode and its files (no retention there), and
+// retention in BACKUP_LOCAL_DIR deletes only names the service writes.
+TEST(DbBackup, BackupToAnExistingDirKeepsItsModeAndOperatorFiles) {
+  jarvis::test::TempDir dir;
+  std::map<std::string, std::string> env{{"APP_DB", dir.file("j.db")},
+                                         {"BACKUP_LOCAL_DIR", dir.file("backups")},
+                                         {"BACKUP_RETENTION_DAYS", "1"}};
+  ASSERT_EQ(run_jarvis({"migrate"}, dir.path(), env).exit_code, 0);
+  const std::string shared = dir.file("shared");
+  fs::create_directories(shared);
+  fs::permissions(shared, fs::perms(0755));
+  write_file(shared + "/backup_20200101T000000Z.db.gz", "theirs");
+  auto to = run_jarvis({"db", "backup", "--to", shared, "--json"}, dir.path(), env);
+  ASSERT_EQ(to.exit_code, 0) << to.err;
+  EXPECT_EQ(fs::status(shared).permissions() & fs::perms::all, fs::perms(0755));
+  EXPECT_TRUE(fs::exists(shared + "/backup_20200101T000000Z.db.gz"));
+
+  fs::create_directories(dir.file("backups"));
+  const std::string keep = dir.file("backups/backup_20200102T000000Z_before-upgrade-KEEP.db");
+  const std::string old = dir.file("backups/backup_20200101T000000Z.db.gz");
+  write_file(keep, "operator's");
+  write_file(old, "x");
+  auto local = run_jarvis({"db", "backup", "--json"}, dir.path(), env);
+  ASSERT_EQ(local.exit_code, 0) << local.err;
+  EXPECT_TRUE(fs::exists(keep));
+  EXPECT_FALSE(fs::exists(old));  // retention still works on the service's own names
+  auto listed = run_jarvis({"db", "list", "--json"}, dir.path(), env);
+  EXPECT_THAT(listed.out, ::testing::Not(HasSubstr("KEEP")));
+}
+
+// A -wal left next to a missing database file (a restore killed between its renames) is moved
+// aside, not applied to the snapshot put in place.
+TEST(DbBackup, RestoreMovesALeftoverWalAsideWhenTheFileIsMissing) {
+  jarvis::test::TempDir dir;
+  std::map<std::string, std::string> env{{"APP_DB", dir.file("j.db")},
+                                         {"BACKUP_LOCAL_DIR", dir.file("backups")}};
+  ASSERT_EQ(run_jarvis({"migrate"}, dir.path(), env).exit_code, 0);
+  auto first = run_jarvis({"db", "backup", "--json"}, dir.path(), env);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  std::string snapshot = json_of(first.out)["path"];
+  auto crash = jarvis::run_process({.argv = {"python3", "-c",
+                                             "import os, sqlite3, sys\n"
+                                             "c = sqlite3.connect(sys.argv[1])\n"
+                                             "c.execute('PRAGMA journal_mode=WAL')\n"
+                                             "c.execute('CREATE TABLE crashed(x)')\n"
+                                             "c.commit()\n"
+                                             "os.kill(os.getpid(), 9)",
+                                             dir.file("j.db")},
+                                    .timeout_ms = 60000});
+  ASSERT_TRUE(fs::exists(dir.file("j.db-wal"))) << crash.stderr_text;
+  fs::rename(dir.file("j.db"), dir.file("j.db.moved"));
+  auto r = run_jarvis({"db", "restore", snapshot, "--json"}, dir.path(), env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(dir.file("j.db-wal")));
+  auto tables = jarvis::run_process({.argv = {"sqlite3", dir.file("j.db"),
+                                              "SELECT count(*) FROM sqlite_master WHERE "
+                                              "name='crashed'; PRAGMA integrity_check;"},
+                                     .timeout_ms = 60000});
+  EXPECT_EQ(tables.stdout_text, "0\nok\n");
+}
+
+// Served through a symlinked APP_DB, restored through the real path: refused.
+TEST(DbBackup, RestoreRefusedWhileServedThroughASymlinkAlias) {
+  jarvis::test::TempDir dir;
+  std::map<std::string, std::string> env{{"APP_DB", dir.file("real/j.db")},
+                                         {"BACKUP_LOCAL_DIR", dir.file("backups")},
+                                         {"BACKUP_INTERVAL_SECONDS", "0"}};
+  ASSERT_EQ(run_jarvis({"migrate"}, dir.path(), env).exit_code, 0);
+  auto first = run_jarvis({"db", "backup", "--json"}, dir.path(), env);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  std::string snapshot = json_of(first.out)["path"];
+  fs::create_symlink(dir.file("real"), dir.file("alias"));
+  auto alias = env;
+  alias["APP_DB"] = dir.file("alias/j.db");
+  ServerProcess server(dir.path(), alias);
+  ASSERT_TRUE(server.ready()) << server.output();
+  auto refused = run_jarvis({"db", "restore", snapshot}, dir.path(), env);
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_THAT(refused.err, HasSubstr("database_in_use"));
+  EXPECT_EQ(count_files(dir.file("real"), "pre_restore"), 0);
+  EXPECT_EQ(server.terminate(), 0) << server.output();
+}
+
+// While a restore holds the serving lock exclusively, a command that opens the database
+// (migrate, serve, …) refuses before opening it: nothing is created at the path.
+TEST(DbBackup, CommandsThatOpenTheDatabaseRefuseWhileARestoreHoldsTheLock) {
+  jarvis::test::TempDir dir;
+  std::map<std::string, std::string> env{{"APP_DB", dir.file("j.db")},
+                                         {"BACKUP_INTERVAL_SECONDS", "0"}};
+  int fd = ::open(dir.file("j.db.serving").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  auto migrate = run_jarvis({"migrate"}, dir.path(), env);
+  EXPECT_NE(migrate.exit_code, 0) << migrate.out;
+  EXPECT_THAT(migrate.err + migrate.out, HasSubstr("being restored"));
+  EXPECT_FALSE(fs::exists(dir.file("j.db")));
+  ::close(fd);
+  EXPECT_EQ(run_jarvis({"migrate"}, dir.path(), env).exit_code, 0);
 }

@@ -60,6 +60,10 @@ struct Application::Parts {
   std::unique_ptr<AuthService> auth;
   std::unique_ptr<ThreadOwners> thread_owners;
   std::unique_ptr<SystemState> system;  // outlives the tool registry's flags (destroyed first)
+  /// Shared flock on <real db path>.serving, taken before the database is opened by any command
+  /// (serve, migrate, doctor --fix, users …): `jarvis db restore` and restore_db.sh take it
+  /// exclusively, so neither swaps a file a process has open (decision 0057).
+  std::unique_ptr<ServeLock> db_lock;
 };
 
 Application::Application(ConfigStore store, std::string workdir)
@@ -85,6 +89,13 @@ void Application::init(AppMode mode, bool plugin_errors_fatal) {
   register_process_collector(p.metrics);
 
   if (mode != AppMode::Offline) {
+    if (std::string lock = serve_lock_path(settings_.database_url); !lock.empty()) {
+      // Throws when a restore holds the lock: nothing is opened. The directory as SqlDatabase
+      // would create it.
+      std::error_code dir_ec;
+      fs::create_directories(fs::path(lock).parent_path(), dir_ec);
+      p.db_lock = ServeLock::acquire_shared(lock, "pid " + std::to_string(::getpid()));
+    }
     db_ = SqlDatabase::open(settings_.database_url, settings_.db_pool_size);
     db_->set_session_timeout(
         SqlDatabase::parse_session_timeout(store_.get_or("JARVIS_DB_SESSION_TIMEOUT_MS", "")));

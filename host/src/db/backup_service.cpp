@@ -324,7 +324,20 @@ bool BackupService::supported() const {
   return database_url_.rfind("postgresql://", 0) == 0 || database_url_.rfind("postgres://", 0) == 0;
 }
 
-BackupResult BackupService::backup_now(const std::string& reason, const std::string& dir_override) {
+bool is_service_snapshot_name(const std::string& name) {
+  if (!backup_time_of(name)) return false;
+  std::string rest = name.substr(23);  // after backup_YYYYMMDDTHHMMSSZ
+  if (!rest.empty() && rest[0] == '_') {
+    std::size_t digits = 1;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+    if (digits == 1 || rest[1] == '0') return false;
+    rest = rest.substr(digits);
+  }
+  return rest == ".db.gz" || rest == ".pgdump";
+}
+
+BackupResult BackupService::backup_now(const std::string& reason, const std::string& dir_override,
+                                       bool apply_retention) {
   if (!supported()) {
     throw BackupError("backup_unsupported", "an in-memory database has no snapshot to take");
   }
@@ -332,13 +345,22 @@ BackupResult BackupService::backup_now(const std::string& reason, const std::str
   std::lock_guard lk(one_at_a_time);
   auto started = std::chrono::steady_clock::now();
   auto now = std::chrono::system_clock::now();
-  fs::path dir = dir_override.empty() ? fs::path(default_dir()) : fs::absolute(dir_override);
+  fs::path dir = dir_override.empty() ? fs::path(default_dir())
+                                      : fs::absolute(dir_override).lexically_normal();
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir)) {
+  // Only a directory created here gets 0700 (snapshots hold every secret of the database); an
+  // existing one — `--to /srv/shared` — keeps the mode its owner gave it.
+  if (!fs::is_directory(dir, ec)) {
+    fs::create_directories(dir, ec);
+    if (!ec) ::chmod(dir.c_str(), 0700);
+  }
+  if (!fs::is_directory(dir, ec)) {
     throw BackupError("backup_failed", "cannot create the backup directory " + dir.string());
   }
-  ::chmod(dir.c_str(), 0700);
+  // Retention belongs to BACKUP_LOCAL_DIR only, never to a directory named with --to.
+  std::error_code eq_ec;
+  const bool in_local_dir =
+      dir_override.empty() || fs::equivalent(dir, fs::path(default_dir()), eq_ec);
 
   BackupResult r;
   r.reason = reason;
@@ -360,7 +382,7 @@ BackupResult BackupService::backup_now(const std::string& reason, const std::str
   }
   r.path = final_path.string();
   r.bytes = static_cast<long long>(fs::file_size(final_path, ec));
-  r.pruned = prune(now, dir.string());
+  if (apply_retention && in_local_dir) r.pruned = prune(now);
   r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
@@ -392,8 +414,7 @@ std::vector<BackupFile> BackupService::list(const std::string& dir_arg) const {
     if (!it->is_regular_file(ec)) continue;
     const std::string name = it->path().filename().string();
     auto when = backup_time_of(name);
-    bool ours = name.ends_with(".db.gz") || name.ends_with(".db") || name.ends_with(".pgdump");
-    if (!when || !ours) continue;
+    if (!when || !is_service_snapshot_name(name)) continue;
     out.push_back({it->path().string(), *when, static_cast<long long>(it->file_size(ec))});
   }
   std::sort(out.begin(), out.end(), [](const BackupFile& a, const BackupFile& b) {

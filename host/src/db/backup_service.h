@@ -93,17 +93,27 @@ PgToolConnection pg_tool_connection(const std::string& url);
 /// Parses "backup_20261201T231500Z[...]" file names; nullopt for any other name.
 std::optional<std::chrono::system_clock::time_point> backup_time_of(const std::string& filename);
 
+/// True for exactly the names backup_now() writes: backup_<YYYYMMDDTHHMMSSZ>[_N].db.gz or
+/// .pgdump (N a number ≥ 2). `list` and retention see only these, so an operator's
+/// backup_…_before-upgrade-KEEP.db next to them is never listed nor deleted.
+bool is_service_snapshot_name(const std::string& filename);
+
 /// Takes snapshots of one database. Thread-safe (one snapshot at a time).
 class BackupService {
  public:
   /// `database_url` as in HostSettings; `events` (may be null) receives `backup.snapshot`.
   BackupService(std::string database_url, BackupSettings settings, EventBusImpl* events = nullptr);
 
-  /// Writes one verified snapshot into `dir_override` (or BACKUP_LOCAL_DIR), then applies
-  /// retention to that directory. Throws BackupError.
-  BackupResult backup_now(const std::string& reason, const std::string& dir_override = "");
-  /// Deletes snapshots in `dir` (default BACKUP_LOCAL_DIR) taken before now - retention_days,
-  /// never the newest; returns the deleted paths. Nothing when retention_days is 0.
+  /// Writes one verified snapshot into `dir_override` (or BACKUP_LOCAL_DIR), then — when
+  /// `apply_retention` and the snapshot went to BACKUP_LOCAL_DIR — applies retention there (a
+  /// `--to DIR` of the operator is never pruned; the snapshot before a restore passes false so
+  /// the file being restored is never deleted). A directory that does not exist is created 0700;
+  /// an existing one keeps its mode. Throws BackupError.
+  BackupResult backup_now(const std::string& reason, const std::string& dir_override = "",
+                          bool apply_retention = true);
+  /// Deletes snapshots (is_service_snapshot_name) in `dir` (default BACKUP_LOCAL_DIR) taken before
+  /// now - retention_days, never the newest; returns the deleted paths. Nothing when retention_days
+  /// is 0.
   std::vector<std::string> prune(std::chrono::system_clock::time_point now,
                                  const std::string& dir = "");
   /// Snapshots in `dir` (default BACKUP_LOCAL_DIR), newest first.

@@ -2,6 +2,7 @@
 // up and keep the current database aside, swap (see restore_database in backup_service.h and
 // docs/decisions/0057-restore-refusal-and-serve-lock.md).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -9,7 +10,9 @@
 // SOCI wraps sqlite3.h in namespace sqlite_api (and a unity batch includes it once).
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -123,13 +126,41 @@ void fsync_dir(const fs::path& dir) {
   }
 }
 
-RestoreResult restore_sqlite(BackupService& backups, const std::string& db_file,
+// Moves <db>-wal, -shm and -journal to <dest>-wal, … and refuses (restore_failed) when one of
+// them cannot be moved or is still there: SQLite would apply a leftover WAL or journal to
+// whatever file lands at `db` next.
+void move_sqlite_sidecars(const std::string& db, const std::string& dest) {
+  for (const char* side : {"-wal", "-shm", "-journal"}) {
+    const std::string from = db + side;
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(from, ec))) continue;
+    fs::rename(from, dest + side, ec);
+    if (ec || fs::exists(fs::symlink_status(from, ec))) {
+      throw BackupError("restore_failed", "cannot move " + from + " aside (" + ec.message() +
+                                              "); nothing was swapped — move it away by hand");
+    }
+  }
+}
+
+// The file and the directory entry of a staged copy on disk before it is renamed into place.
+void fsync_path(const fs::path& p) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+RestoreResult restore_sqlite(BackupService& backups, const std::string& db_path,
                              const fs::path& snapshot) {
   RestoreResult r;
+  fs::create_directories(fs::path(db_path).parent_path());
+  // The real file (a symlinked APP_DB is the same database, and the same lock as serve takes).
+  std::error_code canon_ec;
+  const std::string db_file = fs::weakly_canonical(db_path, canon_ec).string();
   r.database = db_file;
   r.snapshot = snapshot.string();
   std::unique_ptr<ServeLock> lock;
-  fs::create_directories(fs::path(db_file).parent_path());
   if (auto holder = ServeLock::acquire_exclusive(db_file + ".serving", &lock)) {
     throw BackupError("database_in_use", "a host is serving " + db_file + " (" + *holder +
                                              "); stop it first (systemctl stop jarvis)");
@@ -139,39 +170,73 @@ RestoreResult restore_sqlite(BackupService& backups, const std::string& db_file,
   std::error_code ec;
   try {
     stage_snapshot(snapshot, staged);
+    fsync_path(staged);
     r.verification = verify_sqlite_snapshot(staged, snapshot.string());
+  } catch (...) {
+    fs::remove(staged, ec);
+    fs::remove(staged.string() + "-shm", ec);
+    fs::remove(staged.string() + "-wal", ec);
+    throw;
+  }
+  const bool had_db = fs::exists(db_file);
+  try {
+    if (had_db) {
+      // The destructive step comes last: first a verified snapshot (no retention: the file being
+      // restored may be an old one in BACKUP_LOCAL_DIR), then the file kept aside.
+      try {
+        r.pre_restore_backup =
+            backups.backup_now("before restore of " + snapshot.string(), "", false).path;
+      } catch (const std::exception& e) {
+        // A broken current database is often why one restores; the kept-aside file holds it.
+        spdlog::warn("restore: no snapshot of the current database ({}); it is kept aside only",
+                     e.what());
+      }
+      checkpoint_sqlite(db_file);
+      r.kept_aside = db_file + ".pre_restore." + stamp;
+    }
+    // Every sidecar goes, whether or not the database file is there (a restore killed after
+    // moving the file left its -wal behind): with the previous file when there is one.
+    move_sqlite_sidecars(db_file, had_db ? r.kept_aside : db_file + ".stale." + stamp);
+    if (had_db) {
+      // A second name for the previous file, then rename over it: never a moment without a
+      // database at the path.
+      if (::link(db_file.c_str(), r.kept_aside.c_str()) != 0) {
+        throw BackupError("restore_failed",
+                          "cannot keep " + db_file + " aside: " + std::strerror(errno));
+      }
+      struct stat st {};
+      if (::stat(db_file.c_str(), &st) == 0) {
+        // The restored file is the previous one's: same mode, same owner (a sudo restore must
+        // not leave a root-owned 0644 database behind).
+        ::chmod(staged.c_str(), st.st_mode & 07777);
+        [[maybe_unused]] int rc = ::chown(staged.c_str(), st.st_uid, st.st_gid);
+      }
+    }
   } catch (...) {
     fs::remove(staged, ec);
     throw;
   }
-  if (fs::exists(db_file)) {
-    // The destructive step comes last: first a verified snapshot, then the file kept aside.
-    try {
-      r.pre_restore_backup = backups.backup_now("before restore of " + snapshot.string()).path;
-    } catch (const std::exception& e) {
-      // A broken current database is often why one restores; the kept-aside file still holds it.
-      spdlog::warn("restore: no snapshot of the current database ({}); it is kept aside only",
-                   e.what());
-    }
-    checkpoint_sqlite(db_file);
-    r.kept_aside = db_file + ".pre_restore." + stamp;
-    fs::rename(db_file, r.kept_aside, ec);
-    if (ec) {
-      fs::remove(staged, ec);
-      throw BackupError("restore_failed", "cannot move " + db_file + " aside: " + ec.message());
-    }
-    for (const char* side : {"-wal", "-shm"}) {
-      if (fs::exists(db_file + side)) fs::rename(db_file + side, r.kept_aside + side, ec);
-    }
-  }
   fs::rename(staged, db_file, ec);
   if (ec) {
-    // Put the previous database back rather than leave none.
-    std::error_code ignore;
-    if (!r.kept_aside.empty()) fs::rename(r.kept_aside, db_file, ignore);
+    fs::remove(staged, ec);
+    if (had_db) fs::remove(r.kept_aside, ec);  // the second name only; the database is untouched
     throw BackupError("restore_failed", "cannot move the snapshot into place: " + ec.message());
   }
   fsync_dir(fs::path(db_file).parent_path());
+  // What SQLite will open at the final path: checked again (a sidecar that appeared meanwhile).
+  try {
+    move_sqlite_sidecars(db_file, db_file + ".failed_restore." + stamp);
+    verify_sqlite_snapshot(db_file, db_file);
+  } catch (const BackupError& e) {
+    std::error_code ignore;
+    if (had_db) {
+      fs::rename(r.kept_aside, db_file, ignore);
+    } else {
+      fs::rename(db_file, db_file + ".failed_restore." + stamp, ignore);
+    }
+    throw BackupError("restore_failed", std::string("the restored file failed its check at ") +
+                                            db_file + " (" + e.what() + "); put back as before");
+  }
   return r;
 }
 
@@ -216,7 +281,9 @@ RestoreResult restore_postgresql(BackupService& backups, const std::string& url,
                                        " other session(s) are connected to the database (a "
                                        "serving host?); stop them first");
   }
-  r.pre_restore_backup = backups.backup_now("before restore of " + snapshot.string()).path;
+  // No retention here: the snapshot being restored may be an old file in BACKUP_LOCAL_DIR.
+  r.pre_restore_backup =
+      backups.backup_now("before restore of " + snapshot.string(), "", false).path;
   std::map<std::string, std::string> env;
   if (!c.password.empty()) env["PGPASSWORD"] = c.password;
   auto run = jarvis::run_process(

@@ -22,8 +22,10 @@ std::optional<std::string> sqlite_file_of(const std::string& database_url) {
   }
   if (path.empty() || path == ":memory:") return std::nullopt;
   std::error_code ec;
-  auto abs = std::filesystem::absolute(path, ec);
-  return ec ? path : abs.lexically_normal().string();
+  // The real path (symlinks resolved): `serve` through a symlinked alias and `restore` through
+  // the real path must take the same lock file and swap the same file.
+  auto real = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec);
+  return ec ? std::filesystem::absolute(path).lexically_normal().string() : real.string();
 }
 
 std::string serve_lock_path(const std::string& database_url) {
