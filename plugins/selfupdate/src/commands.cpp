@@ -114,6 +114,7 @@ void register_commands(jarvis::Host& host, Pipeline& pipeline) {
   };
   for (const Action& act :
        {Action{"approve", "Approve a tested patch; the running host applies it"},
+        Action{"allow-test", "Allow the build and tests of an agent's waiting patch"},
         Action{"reject", "Reject a tested patch"},
         Action{"rollback", "Roll the current patch back to the previous release"},
         Action{"resume", "Run an interrupted stage again"},
@@ -131,6 +132,7 @@ void register_commands(jarvis::Host& host, Pipeline& pipeline) {
                 const std::string id = a.positional(0, "ID");
                 jarvis::Json r;
                 if (name == "approve") r = p->approve(id, kOperator);
+                if (name == "allow-test") r = p->allow_test(id, kOperator);
                 if (name == "reject") r = p->reject(id, kOperator, a.option("--reason"));
                 if (name == "rollback") r = p->rollback(id, kOperator);
                 if (name == "resume") r = p->resume(id, kOperator);

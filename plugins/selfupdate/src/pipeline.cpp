@@ -264,11 +264,41 @@ jarvis::Json Pipeline::approve(const std::string& id, const std::string& actor) 
   return {{"trace_id", id}, {"state", "approved"}, {"approval_expires_at", expires}};
 }
 
+jarvis::Json Pipeline::allow_test(const std::string& id, const std::string& actor) {
+  jarvis::Json row = require(id);
+  const std::string state = row["state"];
+  if (state != "awaiting_test_approval") {
+    throw jarvis::conflict(
+        "only a patch awaiting test approval can be allowed (it is " + state + ")",
+        "invalid_state");
+  }
+  if (d_.system->lockdown()) {
+    throw jarvis::conflict("the system is in lockdown: self-updates are refused", "lockdown");
+  }
+  const std::string at = now();
+  {
+    auto tx = d_.db->transaction();
+    if (!store_.try_lock(tx->session(), id, at)) {
+      throw jarvis::conflict("another update runs: " + store_.lock_holder(tx->session()),
+                             "update_in_progress");
+    }
+    if (!store_.transition(tx->session(), id, state, "validated",
+                           "test allowed by " + actor + ": the build and tests run", actor, at)) {
+      throw jarvis::conflict("the patch changed meanwhile", "invalid_state");
+    }
+    store_.set_fields(tx->session(), id, {{"reason_code", ""}});
+    if (d_.enqueue) d_.enqueue("selfupdate.test", id, tx.get());
+    tx->commit();
+  }
+  sync_state_file(id);
+  return {{"trace_id", id}, {"state", "validated"}};
+}
+
 jarvis::Json Pipeline::reject(const std::string& id, const std::string& actor,
                               const std::string& reason) {
   jarvis::Json row = require(id);
   const std::string state = row["state"];
-  if (state != "tested" && state != "approval_expired") {
+  if (state != "tested" && state != "approval_expired" && state != "awaiting_test_approval") {
     throw jarvis::conflict("only a tested patch can be rejected (it is " + state + ")",
                            "invalid_state");
   }
@@ -318,7 +348,8 @@ jarvis::Json Pipeline::resume(const std::string& id, const std::string& actor) {
 jarvis::Json Pipeline::abandon(const std::string& id, const std::string& actor) {
   jarvis::Json row = require(id);
   const std::string state = row["state"];
-  if (state != "interrupted" && state != "tested" && state != "approval_expired") {
+  if (state != "interrupted" && state != "tested" && state != "approval_expired" &&
+      state != "awaiting_test_approval") {
     throw jarvis::conflict(
         "only an interrupted or waiting patch can be abandoned (it is " + state + ")",
         "invalid_state");

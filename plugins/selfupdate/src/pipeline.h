@@ -1,6 +1,8 @@
 // selfupdate/src/pipeline.h — the self-update state machine:
 //
 //   proposed → validating → validated | invalid
+//   validating → awaiting_test_approval (source "tool": an agent's patch) → (an admin's
+//                allow-test) validated | rejected | abandoned
 //   validated → testing → tested | test_failed
 //   tested | approval_expired → approved (an admin) | rejected
 //   approved → applying → applied | apply_failed | approval_expired | tested (refused: lockdown)
@@ -81,7 +83,11 @@ class Pipeline {
   /// An admin's approval of a tested patch; queues the apply. 409 lockdown, invalid_state,
   /// update_in_progress; 404 patch_not_found.
   jarvis::Json approve(const std::string& id, const std::string& actor);
-  /// An admin's rejection of a tested (or expired) patch.
+  /// An admin allows the build and tests of a patch that waits in awaiting_test_approval (an
+  /// agent's proposal: its build runs the proposed code as the host user); queues the test.
+  /// 409 lockdown, invalid_state, update_in_progress; 404 patch_not_found.
+  jarvis::Json allow_test(const std::string& id, const std::string& actor);
+  /// An admin's rejection of a tested (or expired, or awaiting test approval) patch.
   jarvis::Json reject(const std::string& id, const std::string& actor, const std::string& reason);
   /// Runs an interrupted stage again.
   jarvis::Json resume(const std::string& id, const std::string& actor);

@@ -45,6 +45,12 @@ std::string Pipeline::explain(const jarvis::Json& row) const {
                                 "(`jarvis selfupdate abandon " +
                                 id + "`) gives the patch up.");
   }
+  if (state == "awaiting_test_approval") {
+    return "Valid. Proposed by an agent: the build and tests would run its code as the host "
+           "user, so an admin reads the diff first and allows them (`jarvis selfupdate "
+           "allow-test " +
+           id + "`) or rejects. " + install;
+  }
   if (state == "tested") {
     return "Build and tests passed. Waiting for an admin: `jarvis selfupdate approve " + id +
            "` (valid " + std::to_string(s_.approval_ttl_minutes) + " min) or reject. " + install;

@@ -73,6 +73,10 @@ void register_routes(jarvis::Host& host, Pipeline& pipeline) {
        {Action{"approve",
                "Approve a tested patch (expires after APPROVAL_TTL_MINUTES); queues "
                "the apply. 409 lockdown / invalid_state / update_in_progress"},
+        Action{"allow-test",
+               "Allow the build and tests of an agent's patch waiting in "
+               "awaiting_test_approval; queues the test. 409 lockdown / invalid_state / "
+               "update_in_progress"},
         Action{"reject", "Reject a tested patch {reason?}"},
         Action{"resume", "Run an interrupted stage again"},
         Action{"abandon",
@@ -90,6 +94,9 @@ void register_routes(jarvis::Host& host, Pipeline& pipeline) {
              const std::string id = req.path_param("id");
              const std::string actor = actor_of(req.principal);
              if (name == "approve") return jarvis::Response::json(200, p->approve(id, actor));
+             if (name == "allow-test") {
+               return jarvis::Response::json(200, p->allow_test(id, actor));
+             }
              if (name == "reject") {
                std::string reason;
                if (!req.body.empty()) {

@@ -236,8 +236,16 @@ Pipeline::Next Pipeline::do_validate(const jarvis::Json& row, const jarvis::Canc
                                   {"removed", removed},
                                   {"apply_check", "ok"},
                                   {"at", now()}});
+  const std::string valid =
+      "valid: " + std::to_string(files.size()) + " file(s), git apply --index ok";
+  if (row.value("source", "") == "tool") {  // an agent's patch: its build is code nobody read
+    return {.to = "awaiting_test_approval",
+            .detail = valid + "; an admin must allow the build and tests (allow-test)",
+            .fields = {{"files", files.dump()}},
+            .unlock = true};
+  }
   return {.to = "validated",
-          .detail = "valid: " + std::to_string(files.size()) + " file(s), git apply --check ok",
+          .detail = valid,
           .fields = {{"files", files.dump()}},
           .task = "selfupdate.test"};
 }

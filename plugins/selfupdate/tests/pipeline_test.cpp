@@ -393,6 +393,39 @@ TEST_P(Pipeline, ARewrittenProposalDiffIsRefusedAtApply) {
   EXPECT_EQ(rig.repo.head(), head);
 }
 
+// An agent's patch (source "tool") runs no build until an admin allows it: its build would
+// run the proposed code as the host user.
+TEST_P(Pipeline, AnAgentsPatchWaitsForAnAdminBeforeTheTest) {
+  PipelineRig rig(GetParam());
+  auto p = rig.pipeline();
+  // The build would leave a marker outside the worktree if it ran.
+  const std::string marker = rig.repo.repo + "/../build_ran";
+  const std::string diff =
+      "diff --git a/build.sh b/build.sh\n--- a/build.sh\n+++ b/build.sh\n@@ -1 +1,2 @@\n"
+      " mkdir -p out && cp app.txt out/app.txt\n+touch ../../../build_ran\n";
+  std::string id = p->propose({.diff = diff,
+                               .rationale = "agent change",
+                               .actor = "agent:a1 for user:usr_root",
+                               .source = "tool"})["trace_id"];
+  rig.drain(*p);
+  Json shown = p->show(id);
+  EXPECT_EQ(shown["state"], "awaiting_test_approval") << shown.dump(2);
+  EXPECT_FALSE(fs::exists(marker));
+  EXPECT_FALSE(fs::exists(rig.repo.patches + "/" + id + "/test.log"));
+  EXPECT_EQ(error_code_of([&] { p->approve(id, "user:usr_root"); }), "409 invalid_state");
+  // Waiting holds no lock: an admin's own proposal goes ahead meanwhile, and allow-test waits
+  // for it.
+  std::string other = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
+  EXPECT_EQ(rig.state_of(*p, other), "tested");
+  p->reject(other, "user:usr_root", "not now");
+  Json allowed = p->allow_test(id, "user:usr_root");
+  EXPECT_EQ(allowed["state"], "validated");
+  rig.drain(*p);
+  EXPECT_EQ(rig.state_of(*p, id), "tested") << p->show(id).dump(2);
+  EXPECT_TRUE(fs::exists(marker));
+  EXPECT_EQ(error_code_of([&] { p->allow_test(id, "user:usr_root"); }), "409 invalid_state");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Pipeline,
                          ::testing::Values(Backend::Sqlite, Backend::Postgresql),
                          jarvis::test::backend_name);

@@ -210,6 +210,12 @@ TEST(SelfUpdateTool, AnAgentMayOnlyProposeAndOnlyWhenGranted) {
   json r = json::parse(ok.body);
   ASSERT_TRUE(r["ok"].get<bool>()) << r.dump(2);
   const std::string id = r["result"]["trace_id"];
+  // An agent's patch waits for an admin before its build runs (decision 0052).
+  ASSERT_TRUE(h.wait_state(id, "awaiting_test_approval"));
+  EXPECT_EQ(h.call("POST", "/api/v1/selfupdate/patches/" + id + "/allow-test", h.alice).status,
+            403);
+  auto allowed = h.call("POST", "/api/v1/selfupdate/patches/" + id + "/allow-test", h.admin);
+  EXPECT_EQ(allowed.status, 200) << allowed.body;
   ASSERT_TRUE(h.wait_state(id, "tested"));
   json shown = h.patch(id);
   EXPECT_EQ(shown["source"], "tool");
