@@ -506,3 +506,22 @@ TEST(DbBackup, CommandsThatOpenTheDatabaseRefuseWhileARestoreHoldsTheLock) {
   ::close(fd);
   EXPECT_EQ(run_jarvis({"migrate"}, dir.path(), env).exit_code, 0);
 }
+
+// A password with a quote and a backslash reaches libpq intact (the server of the test trusts
+// local connections, so a conninfo that parses is all this needs).
+TEST(DbBackup, PostgresqlRestoreWithAPasswordHoldingQuotesAndBackslashes) {
+  jarvis::test::TempDir dir;
+  std::string target = jarvis::test::pg_fresh_database();
+  ASSERT_FALSE(target.empty());
+  const auto at = target.find('@');
+  ASSERT_NE(at, std::string::npos) << target;
+  target.insert(at, ":se%27cr%5Cet%20host%3Dnowhere");
+  std::map<std::string, std::string> env{{"DATABASE_URL", target},
+                                         {"BACKUP_LOCAL_DIR", dir.file("pg")}};
+  ASSERT_EQ(run_jarvis({"migrate"}, dir.path(), env).exit_code, 0);
+  auto backup = run_jarvis({"db", "backup", "--json"}, dir.path(), env);
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  auto restored =
+      run_jarvis({"db", "restore", std::string(json_of(backup.out)["path"])}, dir.path(), env);
+  EXPECT_EQ(restored.exit_code, 0) << restored.err;
+}

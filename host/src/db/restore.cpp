@@ -261,7 +261,14 @@ RestoreResult restore_postgresql(BackupService& backups, const std::string& url,
   }
   r.verification = "pg_restore --list: ok";
   // Served: any other session on this database (a host holds its pool open while it serves).
-  std::string full = c.conninfo + (c.password.empty() ? "" : " password='" + c.password + "'");
+  // The password quoted like every conninfo value (a ' or \ in it broke the string, and could
+  // add conninfo keywords of its own).
+  std::string quoted_password;
+  for (char ch : c.password) {
+    if (ch == '\\' || ch == '\'') quoted_password += '\\';
+    quoted_password += ch;
+  }
+  std::string full = c.conninfo + (c.password.empty() ? "" : " password='" + quoted_password + "'");
   PGconn* conn = PQconnectdb(full.c_str());
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string why = PQerrorMessage(conn);
