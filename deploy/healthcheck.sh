@@ -21,7 +21,8 @@ body=$(head -c 2000 "$body_file")
 
 case "$status" in
   200)
-    if grep -q '"ok"' "$body_file"; then
+    # The readiness document says "ok":true — not merely a key named "ok" ({"ok":false}).
+    if grep -Eq '"ok"[[:space:]]*:[[:space:]]*true' "$body_file"; then
       echo "ready: $URL"
       exit 0
     fi

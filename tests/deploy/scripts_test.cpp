@@ -428,3 +428,15 @@ TEST(RestoreDb, RefusesWhileTheServingLockIsHeldEvenThroughASymlink) {
   EXPECT_EQ(sqlite(d, db, "SELECT v FROM t"), "current");
   EXPECT_TRUE(fs::is_symlink(d.file("alias.db")));
 }
+
+// A 200 whose body says {"ok":false} is not "ready".
+TEST(Healthcheck, OkFalseIsNotReady) {
+  DeployDir d;
+  write_file(d.file("www/readyz"), R"({"ok":false,"checks":{}})");
+  StaticServer server(d.file("www"));
+  ASSERT_TRUE(server.ready());
+  auto r = d.run({deploy_script("healthcheck.sh"), server.url("/readyz")});
+  EXPECT_NE(r.exit_code, 0) << r.stdout_text;
+  write_file(d.file("www/readyz"), R"({"ok": true})");
+  EXPECT_EQ(d.run({deploy_script("healthcheck.sh"), server.url("/readyz")}).exit_code, 0);
+}
