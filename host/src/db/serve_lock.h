@@ -1,8 +1,10 @@
-// host/src/db/serve_lock.h — "a host is serving this SQLite database": `jarvis serve` holds a
-// shared flock on `<database>.serving` for as long as it runs; `jarvis db restore` takes the
-// exclusive lock without waiting and refuses when it cannot. The kernel drops a lock when its
-// holder dies (kill -9 included), so a stale file never blocks a restore, and a serve that starts
-// while a restore holds the lock is refused instead of opening a half-swapped file.
+// host/src/db/serve_lock.h — "a process has this SQLite database open": every command that opens
+// it (Application::init, before SqlDatabase::open) holds a shared flock on
+// `<real path of the database>.serving` for as long as it runs; `jarvis db restore` and
+// deploy/restore_db.sh take the exclusive lock without waiting and refuse when they cannot. The
+// kernel drops a lock when its holder dies (kill -9 included), so a stale file never blocks a
+// restore, and a command that starts while a restore holds the lock is refused before it opens
+// the file. The path is the realpath, so a symlinked alias meets the same lock.
 //
 //   std::string path = serve_lock_path(settings.database_url);   // "" for PostgreSQL
 //   auto lock = ServeLock::acquire_shared(path, "pid 4242 port 8000");    // serve
@@ -18,7 +20,8 @@
 namespace jarvis::host {
 
 /// The SQLite file a database URL names (the forms SqlDatabase::open accepts: a path,
-/// sqlite://relative, sqlite:///absolute), made absolute against the working directory; nullopt
+/// sqlite://relative, sqlite:///absolute), made absolute against the working directory with
+/// symlinks resolved (std::filesystem::weakly_canonical); nullopt
 /// for PostgreSQL URLs and ":memory:".
 std::optional<std::string> sqlite_file_of(const std::string& database_url);
 
