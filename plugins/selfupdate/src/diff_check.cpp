@@ -362,14 +362,38 @@ void check_path_inside(const std::string& path) {
   }
 }
 
+std::string normalise_rule(const std::string& raw) {
+  for (char c : raw) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '\\' || u < 0x20 || u == 0x7f) {
+      throw DiffRefusal("invalid_rule", "SELFUPDATE_CRITICAL_PATHS rule " + quote(raw) +
+                                            " has a backslash or control byte");
+    }
+  }
+  const bool dir = !raw.empty() && (raw.back() == '/' || ends(raw, "/."));
+  std::string out;
+  for (const std::string& part : components(raw)) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      throw DiffRefusal("invalid_rule", "SELFUPDATE_CRITICAL_PATHS rule " + quote(raw) +
+                                            " has a '..' component: it can never match");
+    }
+    out += (out.empty() ? "" : "/") + part;
+  }
+  if (out.empty()) {
+    throw DiffRefusal("invalid_rule", "SELFUPDATE_CRITICAL_PATHS rule " + quote(raw) +
+                                          " names no path: it can never match");
+  }
+  return dir && raw.back() == '/' ? out + "/" : out;
+}
+
 bool is_protected_path(const std::string& path, const DiffRules& rules, std::string* why) {
   auto hit = [&](const std::string& rule) {
     if (why) *why = rule;
     return true;
   };
-  for (std::string rule : rules.critical_paths) {
-    while (starts(rule, "./")) rule.erase(0, 2);
-    if (rule.empty()) continue;
+  for (const std::string& raw_rule : rules.critical_paths) {
+    const std::string rule = normalise_rule(raw_rule);
     if (rule.find('*') != std::string::npos) {
       if (::fnmatch(rule.c_str(), path.c_str(), 0) == 0)
         return hit("SELFUPDATE_CRITICAL_PATHS " + rule);
@@ -388,6 +412,8 @@ bool is_protected_path(const std::string& path, const DiffRules& rules, std::str
     if (starts(part, ".env")) return hit(".env files");
     if (part.find("secret") != std::string::npos) return hit("secrets");
     if (part == ".ssh" || part == ".gnupg") return hit("key folders");
+    if (part == ".gitmodules" || part == ".gitattributes") return hit("git control files");
+    if (part == ".github") return hit(".github/ (CI workflows)");
   }
   std::string last = lower(parts.back());
   for (std::string_view ext : {".pem", ".key", ".p12", ".pfx"}) {

@@ -68,10 +68,17 @@ struct DiffRules {
 /// component.
 void check_path_inside(const std::string& path);
 
-/// True when `path` is in the protected set: the rules' critical paths, `.env*` files, names
-/// containing "secret", private keys (*.pem, *.key, id_rsa*, id_ed25519*, id_ecdsa*), .ssh/,
-/// .netrc, and deploy/ unless allowed. `*why` receives the matching rule.
+/// True when `path` is in the protected set: the rules' critical paths (normalised, see
+/// normalise_rule), `.env*` files, names containing "secret", private keys (*.pem, *.key,
+/// id_rsa*, id_ed25519*, id_ecdsa*), .ssh/, .netrc, .gitmodules, .gitattributes, .github/, and
+/// deploy/ unless allowed. `*why` receives the matching rule.
 bool is_protected_path(const std::string& path, const DiffRules& rules, std::string* why);
+
+/// One SELFUPDATE_CRITICAL_PATHS rule in the form paths are compared in: leading '/' and './'
+/// dropped, doubled slashes collapsed, '.' components removed ("/migrations/" → "migrations/",
+/// "host//src/auth/." → "host/src/auth"). Throws DiffRefusal invalid_rule for a rule that can
+/// never match (empty, "/", a ".." component, a backslash or a control byte).
+std::string normalise_rule(const std::string& rule);
 
 /// Checks the parsed diff against the rules (see DiffRefusal for the codes).
 void check_diff(const DiffSummary& diff, const DiffRules& rules);

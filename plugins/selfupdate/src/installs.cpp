@@ -57,7 +57,23 @@ void Installs::finish_release(const std::string& name, const jarvis::Json& info)
     if (current() == name) throw std::runtime_error("release " + name + " is current");
     fs::remove_all(release_dir(name));
   }
+  // The release's files reach the disk before its name does, and its name before the switch.
+  int fd = ::open(partial_dir(name).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || ::syncfs(fd) != 0) {
+    int e = errno;
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("syncfs " + partial_dir(name) + ": " + std::strerror(e));
+  }
+  ::close(fd);
   fs::rename(partial_dir(name), release_dir(name));
+  const std::string parent = fs::path(release_dir(name)).parent_path().string();
+  fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    int e = errno;
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("fsync " + parent + ": " + std::strerror(e));
+  }
+  ::close(fd);
 }
 
 jarvis::Json Installs::release_info(const std::string& name) const {

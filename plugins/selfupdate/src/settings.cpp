@@ -1,6 +1,10 @@
 // selfupdate/src/settings.cpp — Settings::from.
 #include "settings.h"
 
+#include <stdexcept>
+
+#include "diff_check.h"
+
 namespace selfupdate {
 
 Settings Settings::from(const jarvis::PluginConfig& c) {
@@ -8,7 +12,13 @@ Settings Settings::from(const jarvis::PluginConfig& c) {
   s.repo_dir = c.get_string("repo_dir");
   s.patch_dir = c.get_string("patch_dir");
   s.install_dir = c.get_string("install_dir");
-  s.critical_paths = c.get_list("critical_paths");
+  for (const std::string& rule : c.get_list("critical_paths")) {
+    try {
+      s.critical_paths.push_back(normalise_rule(rule));
+    } catch (const DiffRefusal& e) {
+      throw std::invalid_argument(std::string("config error: ") + e.what());
+    }
+  }
   s.allow_deploy = c.get_bool("allow_deploy");
   s.build_commands = c.get_list("build_command");
   s.test_commands = c.get_list("test_command");

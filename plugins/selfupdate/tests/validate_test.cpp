@@ -156,6 +156,37 @@ TEST(DiffCheck, PathRules) {
   EXPECT_NO_THROW(selfupdate::check_path_inside("src/.gitignore"));
 }
 
+// An operator's rule is normalised the way paths are: a leading '/', doubled slashes and '.'
+// components protect what they name; a rule that can never match is a config error.
+TEST(DiffCheck, CriticalPathRulesAreNormalised) {
+  selfupdate::DiffRules rules{
+      .critical_paths = {"/migrations/", "host//src/auth/", "plugins/x/.", "./tools/*.py"}};
+  std::string why;
+  EXPECT_TRUE(selfupdate::is_protected_path("migrations/999_evil.sql", rules, &why));
+  EXPECT_TRUE(selfupdate::is_protected_path("host/src/auth/token.cpp", rules, &why));
+  EXPECT_TRUE(selfupdate::is_protected_path("plugins/x/src/a.cpp", rules, &why));
+  EXPECT_TRUE(selfupdate::is_protected_path("tools/gen.py", rules, &why));
+  EXPECT_FALSE(selfupdate::is_protected_path("host/src/core/app.cpp", rules, &why));
+  EXPECT_EQ(selfupdate::normalise_rule("host//src/auth/"), "host/src/auth/");
+  EXPECT_EQ(selfupdate::normalise_rule("/migrations/"), "migrations/");
+  EXPECT_EQ(selfupdate::normalise_rule("a/./b/."), "a/b");
+  for (const char* bad : {"", "/", ".", "./", "a/../b", "..", "a\\b"}) {
+    EXPECT_THROW(selfupdate::normalise_rule(bad), DiffRefusal) << bad;
+  }
+}
+
+// Files that change how git checks out or what CI runs are protected by default.
+TEST(DiffCheck, GitAndCiControlFilesAreProtectedByDefault) {
+  selfupdate::DiffRules rules;
+  std::string why;
+  for (const char* p :
+       {".gitmodules", ".gitattributes", ".github/workflows/ci.yml", "sub/.gitattributes"}) {
+    EXPECT_TRUE(selfupdate::is_protected_path(p, rules, &why)) << p;
+  }
+  EXPECT_FALSE(selfupdate::is_protected_path("src/.gitignore", rules, &why));
+  EXPECT_FALSE(selfupdate::is_protected_path("docs/github.md", rules, &why));
+}
+
 TEST(DiffCheck, TooManyFilesAndHunksWithoutHeaders) {
   std::string d;
   for (int i = 0; i < 3; ++i) d += FixtureRepo::diff_new_file("f" + std::to_string(i));
