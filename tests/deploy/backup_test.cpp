@@ -525,3 +525,30 @@ TEST(DbBackup, PostgresqlRestoreWithAPasswordHoldingQuotesAndBackslashes) {
       run_jarvis({"db", "restore", std::string(json_of(backup.out)["path"])}, dir.path(), env);
   EXPECT_EQ(restored.exit_code, 0) << restored.err;
 }
+
+// Two `jarvis db backup` at once (the same second, two processes): two complete snapshots under
+// two names, each the size it reports; a .partial left by a backup killed -9 is swept.
+TEST(DbBackup, ConcurrentBackupsGetTheirOwnFilesAndStalePartialsAreSwept) {
+  jarvis::test::TempDir dir;
+  std::map<std::string, std::string> env{{"APP_DB", dir.file("j.db")},
+                                         {"BACKUP_LOCAL_DIR", dir.file("backups")}};
+  ASSERT_EQ(run_jarvis({"migrate"}, dir.path(), env).exit_code, 0);
+  fs::create_directories(dir.file("backups"));
+  write_file(dir.file("backups/.backup_kill9x.partial"), std::string(4096, 'x'));
+  for (int round = 0; round < 3; ++round) {
+    jarvis::test::RunResult a, b;
+    std::thread other([&] { b = run_jarvis({"db", "backup", "--json"}, dir.path(), env); });
+    a = run_jarvis({"db", "backup", "--json"}, dir.path(), env);
+    other.join();
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    json ja = json_of(a.out), jb = json_of(b.out);
+    EXPECT_NE(ja["path"], jb["path"]);
+    for (const json& j : {ja, jb}) {
+      EXPECT_EQ(static_cast<long long>(fs::file_size(std::string(j["path"]))),
+                j["bytes"].get<long long>());
+    }
+  }
+  EXPECT_FALSE(fs::exists(dir.file("backups/.backup_kill9x.partial")));
+  EXPECT_EQ(count_files(dir.file("backups"), ".partial"), 0);
+}

@@ -4,6 +4,8 @@
 
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -11,7 +13,9 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -52,15 +56,6 @@ std::string utc_stamp(std::chrono::system_clock::time_point t, const char* forma
   char buf[32];
   std::strftime(buf, sizeof buf, format, &tm);
   return buf;
-}
-
-// A new name backup_<stamp>[_N]<ext> in `dir` that no file has yet.
-fs::path fresh_snapshot_path(const fs::path& dir, std::chrono::system_clock::time_point now,
-                             const std::string& ext) {
-  const std::string stem = "backup_" + utc_stamp(now, "%Y%m%dT%H%M%SZ");
-  fs::path p = dir / (stem + ext);
-  for (int n = 2; fs::exists(p); ++n) p = dir / (stem + "_" + std::to_string(n) + ext);
-  return p;
 }
 
 void sqlite_check(int rc, sqlite3* db, const std::string& what) {
@@ -118,15 +113,78 @@ void fsync_file(const fs::path& p) {
   std::fclose(f);
 }
 
-void commit_snapshot(const fs::path& tmp, const fs::path& final_path) {
+// A unique `.backup_XXXXXX<suffix>` in `dir` created O_EXCL 0600 (mkstemps) and held under an
+// exclusive flock while the backup writes it, so the stale sweep of another backup skips it.
+struct PartialFile {
+  fs::path path;
+  int fd = -1;
+  PartialFile(const fs::path& dir, const std::string& suffix) {
+    std::string tmpl = (dir / (".backup_XXXXXX" + suffix)).string();
+    fd = ::mkstemps(tmpl.data(), static_cast<int>(suffix.size()));
+    if (fd < 0) {
+      throw BackupError("backup_failed",
+                        "cannot create a file in " + dir.string() + ": " + std::strerror(errno));
+    }
+    ::flock(fd, LOCK_EX);
+    path = tmpl;
+  }
+  ~PartialFile() {
+    std::error_code ec;
+    fs::remove(path, ec);  // gone already once committed
+    if (fd >= 0) ::close(fd);
+  }
+  PartialFile(const PartialFile&) = delete;
+  PartialFile& operator=(const PartialFile&) = delete;
+};
+
+// `.backup_*.partial` files no running backup holds (a backup killed -9 left them).
+void sweep_stale_partials(const fs::path& dir) {
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(".backup_", 0) != 0 || !name.ends_with(".partial")) continue;
+    int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      std::error_code rm_ec;
+      fs::remove(it->path(), rm_ec);
+      spdlog::info("backup: removed the stale {}", it->path().string());
+    }
+    ::close(fd);
+  }
+}
+
+void fsync_backup_dir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+// Gives the verified `tmp` its final name backup_<stamp>[_N]<ext>: link() never replaces a file,
+// so two backups in the same second (two processes) take _2, _3 … instead of one overwriting the
+// other. Returns the final path.
+fs::path commit_snapshot(const fs::path& tmp, const fs::path& dir,
+                         std::chrono::system_clock::time_point now, const std::string& ext) {
   ::chmod(tmp.c_str(), 0600);
   fsync_file(tmp);
-  std::error_code ec;
-  fs::rename(tmp, final_path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw BackupError("backup_failed", "cannot move the snapshot to " + final_path.string());
+  const std::string stem = "backup_" + utc_stamp(now, "%Y%m%dT%H%M%SZ");
+  for (int n = 1; n < 10000; ++n) {
+    fs::path p = dir / (n == 1 ? stem + ext : stem + "_" + std::to_string(n) + ext);
+    if (::link(tmp.c_str(), p.c_str()) == 0) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      fsync_backup_dir(dir);
+      return p;
+    }
+    if (errno != EEXIST) {
+      throw BackupError("backup_failed",
+                        "cannot move the snapshot to " + p.string() + ": " + std::strerror(errno));
+    }
   }
+  throw BackupError("backup_failed", "no free snapshot name in " + dir.string());
 }
 
 /// SQLite: online backup into `tmp_db`, integrity check, gzip to `out`.
@@ -196,9 +254,10 @@ std::string pg_snapshot(const std::string& url, const fs::path& out) {
 
 using backup_service_detail::backup_int_key;
 using backup_service_detail::commit_snapshot;
-using backup_service_detail::fresh_snapshot_path;
+using backup_service_detail::PartialFile;
 using backup_service_detail::pg_snapshot;
 using backup_service_detail::sqlite_snapshot;
+using backup_service_detail::sweep_stale_partials;
 using backup_service_detail::utc_stamp;
 
 BackupSettings BackupSettings::from(const ConfigStore& store) {
@@ -367,18 +426,15 @@ BackupResult BackupService::backup_now(const std::string& reason, const std::str
   r.created_at = utc_stamp(now, "%Y-%m-%dT%H:%M:%SZ");
   auto sqlite = sqlite_file_of(database_url_);
   r.dialect = sqlite ? "sqlite" : "postgresql";
-  fs::path final_path = fresh_snapshot_path(dir, now, sqlite ? ".db.gz" : ".pgdump");
-  fs::path tmp = dir / ("." + final_path.filename().string() + ".partial");
-  fs::path tmp_db = dir / ("." + final_path.filename().string() + ".db.partial");
-  try {
-    r.verification =
-        sqlite ? sqlite_snapshot(*sqlite, tmp_db, tmp) : pg_snapshot(database_url_, tmp);
-    fs::remove(tmp_db, ec);
-    commit_snapshot(tmp, final_path);
-  } catch (...) {
-    fs::remove(tmp_db, ec);
-    fs::remove(tmp, ec);
-    throw;
+  sweep_stale_partials(dir);
+  fs::path final_path;
+  {
+    PartialFile tmp(dir, ".partial");
+    PartialFile tmp_db(dir, ".db.partial");
+    r.verification = sqlite ? sqlite_snapshot(*sqlite, tmp_db.path, tmp.path)
+                            : pg_snapshot(database_url_, tmp.path);
+    fs::remove(tmp_db.path, ec);
+    final_path = commit_snapshot(tmp.path, dir, now, sqlite ? ".db.gz" : ".pgdump");
   }
   r.path = final_path.string();
   r.bytes = static_cast<long long>(fs::file_size(final_path, ec));
