@@ -24,7 +24,7 @@ bool is_running_state(const std::string& s) {
 
 bool is_terminal_state(const std::string& s) {
   return s == "invalid" || s == "test_failed" || s == "rejected" || s == "apply_failed" ||
-         s == "verified" || s == "rolled_back" || s == "abandoned";
+         s == "verified" || s == "applied_unverified" || s == "rolled_back" || s == "abandoned";
 }
 
 namespace pipeline_impl {
@@ -377,7 +377,7 @@ jarvis::Json Pipeline::abandon(const std::string& id, const std::string& actor) 
 jarvis::Json Pipeline::rollback(const std::string& id, const std::string& actor) {
   jarvis::Json row = require(id);
   const std::string state = row["state"];
-  if (state != "verified" && state != "applied") {
+  if (state != "verified" && state != "applied" && state != "applied_unverified") {
     throw jarvis::conflict(
         "only an applied or verified patch can be rolled back (it is " + state + ")",
         "invalid_state");

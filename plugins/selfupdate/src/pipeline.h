@@ -6,10 +6,13 @@
 //   validated → testing → tested | test_failed
 //   tested | approval_expired → approved (an admin) | rejected
 //   approved → applying → applied | apply_failed | approval_expired | tested (refused: lockdown)
-//   applied → verifying → verified | rolling_back → rolled_back
-//   verified | applied → rollback_requested → rolling_back → rolled_back   (an admin's rollback)
-//   validating | testing | applying | verifying | rolling_back → interrupted (the process died)
-//   interrupted → (resume) the stage's entry state | (abandon) abandoned, or a rollback when the
+//   applied → verifying → verified (ready and reporting the patch's commit) | applied_unverified
+//             (ready, but no commit reported: nothing shows the new code runs) | rolling_back →
+//             rolled_back (not ready, or a different commit reported)
+//   verified | applied_unverified | applied → rollback_requested → rolling_back → rolled_back   (an
+//   admin's rollback) validating | testing | applying | verifying | rolling_back → interrupted (the
+//   process died) interrupted → (resume) the stage's entry state | (abandon) abandoned, or a
+//   rollback when the
 //                 install was already switched to the patch
 //
 // Each stage is a durable task (selfupdate.validate, .test, .apply, .verify, .rollback,
@@ -49,8 +52,13 @@ struct PipelineDeps {
   std::function<void(const std::string& type, const jarvis::Json& payload,
                      const std::string& trace_id, jarvis::Transaction& tx)>
       emit;
-  /// One readiness poll of SELFUPDATE_READYZ_URL: true when ready.
-  std::function<bool()> probe_ready;
+  /// One poll of SELFUPDATE_READYZ_URL.
+  struct ReadyProbe {
+    bool ready = false;  ///< 200 with {"ok": true}
+    std::string commit;  ///< the body's "commit" (the running code's git commit); "" = not reported
+  };
+  /// One readiness poll of SELFUPDATE_READYZ_URL.
+  std::function<ReadyProbe()> probe_ready;
   /// Milliseconds added to the clock (tests move time forward; 0 in production).
   std::function<long long()> clock_offset_ms;
   /// Called with each step a stage records, before it is done (a test seam: a test throws from

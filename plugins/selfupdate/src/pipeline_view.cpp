@@ -66,7 +66,13 @@ std::string Pipeline::explain(const jarvis::Json& row) const {
     return "Switched in; waiting for the restart and the readiness check. " + install;
   }
   if (state == "rollback_requested") return "A rollback is queued. " + install;
-  if (state == "verified") return "Applied and ready. " + install;
+  if (state == "verified") return "Applied, ready and reporting the patch's commit. " + install;
+  if (state == "applied_unverified") {
+    return "Switched in and ready, but the readiness URL reports no commit, so nothing shows the "
+           "new release runs (the default restart re-executes the same binary). Check it by "
+           "hand; `jarvis selfupdate rollback " +
+           id + "` goes back. " + install;
+  }
   if (state == "rolled_back") return "Rolled back: " + row.value("detail", "") + ". " + install;
   if (state == "invalid") return "Refused by validation (" + row.value("reason_code", "") + ").";
   if (state == "test_failed") {

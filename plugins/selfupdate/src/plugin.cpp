@@ -38,11 +38,16 @@ class SelfUpdatePlugin : public jarvis::Plugin {
     };
     const std::string url = s.readyz_url;
     d.probe_ready = [h, url] {
+      PipelineDeps::ReadyProbe probe;
       jarvis::OutboundResponse r =
           h->http().send({.url = url, .connect_timeout_ms = 2000, .timeout_ms = 5000});
-      if (r.status != 200) return false;
+      if (r.status != 200) return probe;
       auto j = jarvis::try_parse_json(r.body);
-      return j && j->is_object() && j->value("ok", false) == true;
+      probe.ready = j && j->is_object() && j->value("ok", false) == true;
+      if (probe.ready && j->contains("commit") && (*j)["commit"].is_string()) {
+        probe.commit = (*j)["commit"].get<std::string>();
+      }
+      return probe;
     };
     const auto stage_lease = [](std::chrono::milliseconds a, std::chrono::milliseconds b) {
       return std::chrono::duration_cast<std::chrono::seconds>(a + b) + std::chrono::seconds(600);

@@ -465,22 +465,39 @@ Pipeline::Next Pipeline::do_apply(const jarvis::Json& row, const jarvis::CancelT
 Pipeline::Next Pipeline::do_verify(const jarvis::Json& row, const jarvis::CancelToken& cancel) {
   const std::string id = row["trace_id"];
   PatchFiles f(s_.patch_dir, id);
+  const std::string sha = row.value("commit_sha", "");
+  std::string seen;  // a commit the readiness URL reported that is not the patch's
   for (int attempt = 1; attempt <= s_.readyz_attempts; ++attempt) {
     set_step(id, "readyz " + std::to_string(attempt) + "/" + std::to_string(s_.readyz_attempts));
-    bool ready = false;
+    PipelineDeps::ReadyProbe probe;
     try {
-      ready = d_.probe_ready && d_.probe_ready();
+      if (d_.probe_ready) probe = d_.probe_ready();
     } catch (const std::exception&) {
-      ready = false;
+      probe = {};
     }
-    if (ready) {
+    if (probe.ready && probe.commit.empty()) {
+      // Ready, but nothing shows that the new code runs (decision 0053).
+      f.merge_artifact("verification", {{"status", "ready_without_commit"},
+                                        {"url", s_.readyz_url},
+                                        {"attempts", attempt},
+                                        {"at", now()}});
+      return {.to = "applied_unverified",
+              .detail = s_.readyz_url +
+                        " is ready but reports no commit: unverified that the new release runs",
+              .fields = {{"reason_code", "no_version_evidence"}}};
+    }
+    if (probe.ready && !sha.empty() && probe.commit == sha) {
       f.write_text("verified.txt", "verified " + id + " at " + now() + "\n");
-      f.merge_artifact(
-          "verification",
-          {{"status", "ready"}, {"url", s_.readyz_url}, {"attempts", attempt}, {"at", now()}});
+      f.merge_artifact("verification", {{"status", "ready"},
+                                        {"url", s_.readyz_url},
+                                        {"commit", sha},
+                                        {"attempts", attempt},
+                                        {"at", now()}});
       return {.to = "verified",
-              .detail = "ready after " + std::to_string(attempt) + " poll(s) of " + s_.readyz_url};
+              .detail = "ready after " + std::to_string(attempt) + " poll(s) of " + s_.readyz_url +
+                        ", running commit " + sha.substr(0, 12)};
     }
+    if (probe.ready) seen = probe.commit.substr(0, 64);
     auto until = std::chrono::steady_clock::now() + s_.readyz_interval;
     while (attempt < s_.readyz_attempts && std::chrono::steady_clock::now() < until) {
       if (cancel.cancelled()) {
@@ -494,7 +511,9 @@ Pipeline::Next Pipeline::do_verify(const jarvis::Json& row, const jarvis::Cancel
                                     {"attempts", s_.readyz_attempts},
                                     {"at", now()}});
   const std::string why =
-      "not ready after " + std::to_string(s_.readyz_attempts) + " poll(s) of " + s_.readyz_url;
+      seen.empty()
+          ? "not ready after " + std::to_string(s_.readyz_attempts) + " poll(s) of " + s_.readyz_url
+          : s_.readyz_url + " reports commit " + seen + ", not the patch's " + sha;
   move(id, "verifying", "rolling_back", why + "; rolling back", "system",
        {{"stage", "rollback"}, {"step", "start"}});
   return do_rollback(store_.get(id), why);

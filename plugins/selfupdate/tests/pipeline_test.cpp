@@ -301,6 +301,43 @@ TEST_P(Pipeline, ACrashRightAfterTheSwitchIsRecordedOrRolledBack) {
   EXPECT_EQ(rig.system->rollbacks.size(), 1u);
 }
 
+// A ready host that reports no commit proves nothing (the default restart re-executes the same
+// binary): the patch ends applied_unverified, not verified.
+TEST_P(Pipeline, ReadyWithoutACommitIsNotVerified) {
+  PipelineRig rig(GetParam(), 5);
+  rig.report_commit = false;
+  auto p = rig.pipeline();
+  std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
+  p->approve(id, "user:usr_root");
+  rig.drain(*p);
+  p->on_start();
+  rig.drain(*p);
+  Json shown = p->show(id);
+  EXPECT_EQ(shown["state"], "applied_unverified") << shown.dump(2);
+  EXPECT_EQ(shown["reason_code"], "no_version_evidence");
+  EXPECT_FALSE(fs::exists(rig.repo.patches + "/" + id + "/verified.txt"));
+  // It can still be rolled back, and it holds no lock.
+  EXPECT_EQ(p->rollback(id, "user:usr_root")["state"], "rollback_requested");
+  rig.drain(*p);
+  EXPECT_EQ(rig.repo.current(), "releases/initial");
+}
+
+// A host that still serves the old commit after the restart is rolled back.
+TEST_P(Pipeline, TheOldCommitStillRunningRollsBack) {
+  PipelineRig rig(GetParam(), 5);
+  rig.fixed_commit = rig.repo.head();  // the baseline: the old code
+  auto p = rig.pipeline();
+  std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
+  p->approve(id, "user:usr_root");
+  rig.drain(*p);
+  p->on_start();
+  rig.drain(*p);
+  Json shown = p->show(id);
+  EXPECT_EQ(shown["state"], "rolled_back") << shown.dump(2);
+  EXPECT_NE(shown["detail"].get<std::string>().find("reports commit"), std::string::npos);
+  EXPECT_EQ(rig.repo.current(), "releases/initial");
+}
+
 TEST_P(Pipeline, AnAdminRollsBackAVerifiedPatch) {
   PipelineRig rig(GetParam(), 5);
   auto p = rig.pipeline();

@@ -168,7 +168,20 @@ class PipelineRig {
       std::lock_guard lk(mu);
       queue.emplace_back(task, id);
     };
-    d.probe_ready = [this] { return ready.load(); };
+    // The "restarted process" reports the commit of the release `current` points to, unless a
+    // test makes it report none (report_commit) or a fixed one (fixed_commit).
+    d.probe_ready = [this] {
+      selfupdate::PipelineDeps::ReadyProbe probe{.ready = ready.load()};
+      if (!report_commit) return probe;
+      if (!fixed_commit.empty()) {
+        probe.commit = fixed_commit;
+        return probe;
+      }
+      auto info = jarvis::try_parse_json(
+          jarvis::test::read_file(repo.install + "/current/.selfupdate-release.json"));
+      if (info && info->is_object()) probe.commit = info->value("commit", "");
+      return probe;
+    };
     d.clock_offset_ms = [this] { return skew_ms.load(); };
     d.on_step = [this](const std::string&, const std::string& step) {
       if (!crash_at.empty() && step == crash_at) {
@@ -222,6 +235,8 @@ class PipelineRig {
   std::mutex mu;
   std::deque<std::pair<std::string, std::string>> queue;
   std::atomic<bool> ready{true};
+  bool report_commit = true;  ///< the probe reports the running release's commit
+  std::string fixed_commit;   ///< when set, the probe reports this commit instead
   std::atomic<long long> skew_ms{0};
   std::string crash_at;
 };
