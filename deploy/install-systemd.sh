@@ -61,8 +61,18 @@ case "$PREFIX" in /*) ;; *) fail "prefix must be an absolute path, got '$PREFIX'
 case "$DATA_DIR" in /*) ;; *) fail "data dir must be an absolute path, got '$DATA_DIR'" ;; esac
 case "$SERVICE" in *[!A-Za-z0-9_.@-]* | '') fail "invalid service name '$SERVICE'" ;; esac
 for v in "$USER_NAME" "$GROUP_NAME" "$HOST" "$PREFIX" "$DATA_DIR"; do
-  case "$v" in *[[:space:]\|\&\;\$\`\\]*) fail "unsafe character in '$v'" ;; esac
+  # % is a systemd specifier and " ' break the unit's quoting: refused like shell metacharacters.
+  case "$v" in *[[:space:]\|\&\;\$\`\\%\"\']*) fail "unsafe character in '$v'" ;; esac
 done
+# An address or a host name, nothing else (it lands in Environment= of the unit).
+case "$HOST" in '' | *[!A-Za-z0-9.:_-]*) fail "host must be an IP address or a host name, got '$HOST'" ;; esac
+# chown -R below: never on a system directory.
+DATA_REAL=$(realpath -m -- "$DATA_DIR")
+case "$DATA_REAL" in
+  / | /home | /home/* | /root | /usr | /usr/* | /etc | /etc/* | /var | /var/lib | /var/log | /opt | /srv | /tmp | /boot | /boot/* | /dev | /dev/* | /proc | /proc/* | /sys | /sys/* | /run | /bin | /sbin | /lib | /lib64)
+    # /home/<user>/jarvis is fine; /home itself or a user's home directory is not.
+    case "$DATA_REAL" in /home/*/*) ;; *) fail "refusing data dir $DATA_DIR: a system or home directory (chown -R would take it over); use e.g. /var/lib/jarvis" ;; esac ;;
+esac
 id -u "$USER_NAME" >/dev/null 2>&1 || fail "no such user '$USER_NAME' (create it: useradd --system $USER_NAME)"
 [ -n "$GROUP_NAME" ] || GROUP_NAME="$(id -gn "$USER_NAME")"
 
@@ -102,9 +112,13 @@ for stale in jarvis-worker jarvis-scheduler jarvis-api; do
   fi
 done
 
+WAS_ACTIVE=0
+systemctl is-active --quiet "$SERVICE.service" 2>/dev/null && WAS_ACTIVE=1
 systemctl daemon-reload
 if [ "$START" -eq 1 ]; then
   systemctl enable --now "$SERVICE.service"
+  # enable --now does not restart a running unit: a reinstall must run the new unit and binary.
+  [ "$WAS_ACTIVE" = 1 ] && systemctl restart "$SERVICE.service"
   echo "install-systemd: $SERVICE enabled and started; check it with deploy/healthcheck.sh http://$HOST:$PORT/readyz"
 else
   systemctl enable "$SERVICE.service"

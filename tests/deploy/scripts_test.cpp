@@ -87,6 +87,9 @@ TEST(InstallSystemd, WritesTheUnitWithTheGivenUserPathsAndPort) {
   EXPECT_THAT(log, HasSubstr("disable --now jarvis-worker.service"));
   EXPECT_THAT(log, HasSubstr("daemon-reload"));
   EXPECT_THAT(log, HasSubstr("enable --now jv-test.service"));
+  // The fake says the unit is active (a reinstall): enable --now alone would leave the old one
+  // running.
+  EXPECT_THAT(log, HasSubstr("enable --now jv-test.service\nrestart jv-test.service"));
 }
 
 TEST(InstallSystemd, TakesItsValuesFromTheEnvironment) {
@@ -115,7 +118,13 @@ TEST(InstallSystemd, RefusesBadValuesAndWritesNothing) {
                                        {"--port", "80a"},
                                        {"--user", "no-such-user-jv"},
                                        {"--prefix", "relative/path"},
-                                       {"--data-dir", d.file("x") + ";rm -rf /"}}) {
+                                       {"--data-dir", d.file("x") + ";rm -rf /"},
+                                       {"--data-dir", d.file("100%h")},
+                                       {"--data-dir", d.file("a\"b")},
+                                       {"--host", "127.0.0.1/evil"},
+                                       {"--data-dir", "/"},
+                                       {"--data-dir", "/home"},
+                                       {"--data-dir", "/usr/../etc"}}) {
     std::vector<std::string> argv{deploy_script("install-systemd.sh"),
                                   "--unit-dir",
                                   units,
