@@ -144,17 +144,33 @@ fi
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/jarvis-setup-smoke.XXXXXX")
 server_pid=""
+# stop_host PID: TERM, up to SMOKE_STOP_SECONDS (10) for it to exit, then KILL — a host that
+# ignores TERM must not hang the smoke test or its EXIT trap.
+stop_host() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 $(( ${SMOKE_STOP_SECONDS:-10} * 10 ))); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  return 0
+}
 cleanup() {
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
+    stop_host "$server_pid"
   fi
   rm -rf "$scratch"
 }
 trap cleanup EXIT
 # The scratch host sees only its own settings: its working directory is the scratch directory (no
-# .env or jarvis.yaml of the checkout), and the variables below.
-scratch_env=(env -u DATABASE_URL APP_DB="$scratch/smoke.db" LOG_LEVEL=warn JARVIS_CONFIG_FILE="$scratch/none.yaml")
+# .env or jarvis.yaml of the checkout), an empty environment (env -i: none of the operator's
+# exported variables — MEMORY_EMBED_BASE_URL, BACKUP_LOCAL_DIR, provider keys — reaches it) and
+# the variables below.
+scratch_env=(env -i PATH="$PATH" HOME="${HOME:-/tmp}" LANG="${LANG:-C.UTF-8}" TMPDIR="${TMPDIR:-/tmp}"
+             APP_DB="$scratch/smoke.db" LOG_LEVEL=warn JARVIS_CONFIG_FILE="$scratch/none.yaml"
+             BACKUP_LOCAL_DIR="$scratch/backups")
 
 # --- migrations on a scratch database --------------------------------------------------------
 migrated=0
@@ -211,8 +227,7 @@ if want readyz && [ "$binary_ok" -eq 1 ]; then
       fail readyz "/readyz answered '${status:-nothing}' after $attempts attempts: $(head -c 300 "$scratch/readyz.json" 2>/dev/null)" \
         "curl http://127.0.0.1:$port/readyz names the component that is not ready"
     fi
-    kill -TERM "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
+    stop_host "$server_pid"
     server_pid=""
   fi
 fi

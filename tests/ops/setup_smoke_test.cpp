@@ -182,4 +182,33 @@ TEST(SetupSmoke, AFailedMigrationIsReportedAndReadyzNotTried) {
   EXPECT_NE(r.stdout_text.find("2 step(s) failed"), std::string::npos) << r.stdout_text;
 }
 
+// The scratch host runs under env -i: an operator's exported settings do not reach it. Its serve
+// ignores TERM and never answers: the smoke test still ends (TERM, SMOKE_STOP_SECONDS, KILL).
+// Before the fix the host saw both variables and the final `wait` hung until ctest's timeout.
+TEST(SetupSmoke, TheScratchHostInheritsNothingAndIsKilledWhenItIgnoresTerm) {
+  TempDir dir;
+  const std::string path = dir.file("stubborn-jarvis");
+  const std::string seen = dir.file("seen-env");
+  write_file(path,
+             "#!/bin/bash\ncase \"$1\" in\n  version) echo fake ;;\n"
+             "  migrate) env > '" +
+                 seen +
+                 "'; exit 0 ;;\n"
+                 "  serve) trap '' TERM; while :; do sleep 0.2; done ;;\nesac\n");
+  ::chmod(path.c_str(), 0755);
+  auto r = run_smoke({}, {{"SMOKE_ONLY", "binary migrations readyz"},
+                          {"JARVIS_BIN", path},
+                          {"SMOKE_READYZ_ATTEMPTS", "2"},
+                          {"SMOKE_STOP_SECONDS", "1"},
+                          {"BIND_PORT", std::to_string(jarvis::test::free_port())},
+                          {"MEMORY_EMBED_BASE_URL", "http://operator-embed.invalid:9/v1"},
+                          {"BACKUP_LOCAL_DIR", dir.file("operator-backups")}});
+  EXPECT_FALSE(r.timed_out) << r.stdout_text;
+  EXPECT_EQ(r.exit_code, 1) << r.stdout_text << r.stderr_text;  // readyz never answered
+  const std::string env = jarvis::test::read_file(seen);
+  EXPECT_NE(env.find("APP_DB="), std::string::npos) << env;
+  EXPECT_EQ(env.find("operator-embed.invalid"), std::string::npos) << env;
+  EXPECT_EQ(env.find("operator-backups"), std::string::npos) << env;
+}
+
 }  // namespace setup_smoke_test
