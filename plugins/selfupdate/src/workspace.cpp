@@ -55,9 +55,38 @@ jarvis::Json CommandRun::to_json() const {
           {"duration_ms", duration_ms}};
 }
 
+namespace workspace_log {
+
+// Cuts `path` back to its head and tail when it is larger than `cap`.
+void cap_log_file(const std::string& path, std::size_t cap) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec || size <= cap) return;
+  const std::size_t half = cap / 2;
+  std::string head(half, '\0'), tail(half, '\0');
+  {
+    std::ifstream in(path, std::ios::binary);
+    in.read(head.data(), static_cast<std::streamsize>(half));
+    in.seekg(static_cast<std::streamoff>(size - half));
+    in.read(tail.data(), static_cast<std::streamsize>(half));
+    if (!in) return;
+  }
+  const std::string tmp = path + ".cap";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << head << "\n# ... " << (size - 2 * half) << " bytes truncated (log cap " << cap
+        << ") ...\n"
+        << tail;
+    if (!out) return;
+  }
+  std::filesystem::rename(tmp, path, ec);
+}
+
+}  // namespace workspace_log
+
 CommandRun run_command(const std::vector<std::string>& argv, const std::string& cwd,
                        std::chrono::milliseconds timeout, const std::string& log_file,
-                       const jarvis::CancelToken& cancel) {
+                       const jarvis::CancelToken& cancel, std::size_t log_cap) {
   {
     std::ofstream log(log_file, std::ios::app);
     log << "\n$";
@@ -75,6 +104,7 @@ CommandRun run_command(const std::vector<std::string>& argv, const std::string& 
     log << "# exit " << r.exit_code << (r.timed_out ? " (timed out)" : "")
         << (r.cancelled ? " (cancelled)" : "") << " after " << r.duration_ms << " ms\n";
   }
+  workspace_log::cap_log_file(log_file, log_cap);
   return {.argv = argv,
           .exit_code = r.exit_code,
           .timed_out = r.timed_out,

@@ -50,11 +50,15 @@ struct CommandRun {
   bool ok() const { return exit_code == 0 && !timed_out && !cancelled; }
 };
 
+/// The size a patch's log is cut back to after each command (head and tail kept).
+inline constexpr std::size_t kLogCapBytes = 8u << 20;
+
 /// Runs `argv` in `cwd` with the default allow-listed environment plus CI=1, appending a header
-/// line and all output to `log_file`.
+/// line and all output to `log_file`. Afterwards a log larger than `log_cap` keeps its first and
+/// last `log_cap`/2 bytes around a "# … N bytes truncated …" line.
 CommandRun run_command(const std::vector<std::string>& argv, const std::string& cwd,
                        std::chrono::milliseconds timeout, const std::string& log_file,
-                       const jarvis::CancelToken& cancel);
+                       const jarvis::CancelToken& cancel, std::size_t log_cap = kLogCapBytes);
 
 /// Paths of the baseline tree git records as symlinks (120000) and submodules (160000).
 struct TreeSpecials {

@@ -197,6 +197,22 @@ TEST(DiffCheck, TooManyFilesAndHunksWithoutHeaders) {
   EXPECT_EQ(refusal("--- x\n+++ y\n@@ -1 +1 @@\n-a\n+b\n"), "invalid_diff");  // no a/ b/
 }
 
+// A command's output cannot grow its log without bound: past the cap the log keeps its head and
+// its tail and says how much was cut.
+TEST(DiffCheck, CommandLogsAreCapped) {
+  jarvis::test::TempDir tmp;
+  const std::string log = tmp.file("test.log");
+  auto r = selfupdate::run_command(
+      {"sh", "-c", "echo FIRST; head -c 200000 /dev/zero | tr '\\0' x; echo; echo LAST"},
+      tmp.path(), std::chrono::seconds(30), log, jarvis::CancelToken(), 10000);
+  EXPECT_TRUE(r.ok());
+  std::string text = jarvis::test::read_file(log);
+  EXPECT_LE(text.size(), 10000u + 200u);
+  EXPECT_NE(text.find("FIRST"), std::string::npos);
+  EXPECT_NE(text.find("LAST"), std::string::npos);
+  EXPECT_NE(text.find("bytes truncated"), std::string::npos);
+}
+
 TEST(DiffCheck, CommandLinesSplitWithoutAShell) {
   using selfupdate::split_command_line;
   EXPECT_EQ(split_command_line("cmake --build 'my build' -j2"),
