@@ -217,6 +217,35 @@ TEST_P(Pipeline, LockdownRefusesProposalsApprovalsAndApplies) {
   EXPECT_EQ(rig.system->restart_count(), 0u);
 }
 
+// A lockdown or the approval's expiry that arrives during the build/install still stops the
+// patch before the switch.
+TEST_P(Pipeline, LockdownAndExpiryAreCheckedAgainRightBeforeTheSwitch) {
+  PipelineRig rig(GetParam());
+  auto p = rig.pipeline();
+  std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
+  p->approve(id, "user:usr_root");
+  rig.at_step = [&](const std::string& step) {
+    if (step == "install") rig.state->set_lockdown(true, "manual", "user:usr_root", "");
+  };
+  rig.drain(*p);
+  Json shown = p->show(id);
+  EXPECT_EQ(shown["state"], "tested") << shown.dump(2);
+  EXPECT_EQ(shown["reason_code"], "lockdown");
+  EXPECT_EQ(rig.repo.current(), "releases/initial");
+  EXPECT_EQ(rig.system->restart_count(), 0u);
+
+  rig.state->set_lockdown(false, "", "user:usr_root", "");
+  p->approve(id, "user:usr_root");
+  rig.at_step = [&](const std::string& step) {
+    if (step == "install") rig.skew_ms += 31 * 60 * 1000;
+  };
+  rig.drain(*p);
+  shown = p->show(id);
+  EXPECT_EQ(shown["state"], "approval_expired") << shown.dump(2);
+  EXPECT_EQ(rig.repo.current(), "releases/initial");
+  EXPECT_EQ(rig.system->restart_count(), 0u);
+}
+
 TEST_P(Pipeline, AnotherRunningUpdateRefusesProposalsAndApprovals) {
   PipelineRig rig(GetParam());
   auto p = rig.pipeline();

@@ -184,6 +184,7 @@ class PipelineRig {
     };
     d.clock_offset_ms = [this] { return skew_ms.load(); };
     d.on_step = [this](const std::string&, const std::string& step) {
+      if (at_step) at_step(step);
       if (!crash_at.empty() && step == crash_at) {
         crash_at.clear();
         throw SimulatedCrash{};
@@ -235,6 +236,8 @@ class PipelineRig {
   std::mutex mu;
   std::deque<std::pair<std::string, std::string>> queue;
   std::atomic<bool> ready{true};
+  /// Called with every step a stage records (before crash_at is looked at).
+  std::function<void(const std::string& step)> at_step;
   bool report_commit = true;  ///< the probe reports the running release's commit
   std::string fixed_commit;   ///< when set, the probe reports this commit instead
   std::atomic<long long> skew_ms{0};
