@@ -62,9 +62,33 @@ case "$1" in
 esac
 exit 0
 )");
+    // Guards: the scripts under test run as root in CI, so chown, chmod and mkdir on PATH refuse
+    // (and log) any path outside this directory. A script whose own refusal regressed then fails
+    // the test through the guard log instead of taking over the machine (an unguarded run of
+    // `install-systemd.sh --data-dir /` once did chown -R /).
+    for (const char* tool : {"chown", "chmod", "mkdir"}) {
+      write_executable(bin() + "/" + tool, R"SH(#!/usr/bin/env bash
+name=$(basename "$0")
+skip=0
+case $name in chown|chmod) skip=1 ;; esac
+for a in "$@"; do
+  case $a in -*) continue ;; esac
+  if [ "$skip" -eq 1 ]; then skip=0; continue; fi
+  p=$(realpath -m -- "$a")
+  case $p in
+    "$FAKE_SANDBOX"|"$FAKE_SANDBOX"/*) ;;
+    *) echo "$name $* (outside $FAKE_SANDBOX)" >> "$FAKE_GUARD_LOG"; exit 1 ;;
+  esac
+done
+exec "/usr/bin/$name" "$@"
+)SH");
+    }
     std::filesystem::create_directories(state());
+    std::filesystem::create_directories(dir_.file("tmp"));
   }
   ~DeployDir() {
+    std::string guard = jarvis::test::read_file(state() + "/guard.log");
+    EXPECT_EQ(guard, "") << "a deploy script tried to change files outside its test directory";
     // A service left running by the fake: its whole session.
     std::string pid = jarvis::test::read_file(state() + "/service.pid");
     if (!pid.empty()) ::kill(-std::stoi(pid), SIGKILL);
@@ -85,6 +109,9 @@ exit 0
     env["PATH"] = bin() + ":" + (path ? path : "/usr/bin:/bin");
     env["FAKE_SYSTEMCTL_LOG"] = state() + "/systemctl.log";
     env["FAKE_STATE_DIR"] = state();
+    env["FAKE_SANDBOX"] = std::filesystem::canonical(dir_.path()).string();
+    env["FAKE_GUARD_LOG"] = state() + "/guard.log";
+    if (!env.count("TMPDIR")) env["TMPDIR"] = dir_.file("tmp");
     return jarvis::run_process({.argv = argv,
                                 .cwd = path_or_cwd(),
                                 .timeout_ms = 240000,
