@@ -143,6 +143,9 @@ struct Planned {
 struct PlannedPrompt {
   std::string event_id, thread, created_at;
   long long tail = 0, summary = 0, context = 0;
+  /// Messages of the batch with the prompt's very created_at that came before it (timestamps
+  /// have millisecond resolution: a reply can share its prompt's).
+  std::vector<std::string> tied_before;
 };
 
 /// What one batch did (for the task result and the metrics after commit).
@@ -298,9 +301,15 @@ class Learner {
     std::vector<Planned> parsed;
     std::vector<Json> payloads;
     std::vector<PlannedPrompt> prompt_candidates;
+    std::string tie_at;                 // the created_at of the run of events being read
+    std::vector<std::string> tie_keys;  // the messages read so far with that created_at
     for (const Json& e : events) {
       const std::string id = text_field(e, "id");
       if (id.empty() || !seen.insert(id).second) continue;
+      if (text_field(e, "created_at") != tie_at) {
+        tie_at = text_field(e, "created_at");
+        tie_keys.clear();
+      }
       const Json p =
           e.contains("payload") && e["payload"].is_object() ? e["payload"] : Json::object();
       const std::string thread = text_field(e, "thread_id");
@@ -314,6 +323,7 @@ class Learner {
                          .context = p.value("context_tokens", 0LL)};
         if (pp.summary + pp.context <= 0) continue;  // no memory in that prompt: no measurement
         if (pp.created_at.empty()) pp.created_at = now_iso();
+        pp.tied_before = tie_keys;
         prompt_candidates.push_back(pp);
         continue;
       }
@@ -335,6 +345,7 @@ class Learner {
       m.trace_id = text_field(e, "trace_id");
       m.actor_id = text_field(e, "actor_id");
       m.owner = text_field(e, "actor_type") == "user" ? m.actor_id : "";  // fallback only
+      tie_keys.push_back(m.key);
       parsed.push_back(std::move(m));
       payloads.push_back(p);
     }
@@ -451,11 +462,19 @@ class Learner {
         }
       }
       for (const PlannedPrompt& pp : prompts) {
-        const long long raw = sql::scalar_int(
+        // The thread's messages before the prompt: older ones by time, and of those with its
+        // very timestamp only the ones that came before it (a reply can share the millisecond).
+        long long raw = sql::scalar_int(
             sql,
             "SELECT COALESCE(SUM(tokens), 0) FROM memory_message_tokens WHERE thread_id = :t AND "
-            "created_at <= :c",
+            "created_at < :c",
             {pp.thread, pp.created_at});
+        for (const std::string& key : pp.tied_before) {
+          raw += sql::scalar_int(sql,
+                                 "SELECT COALESCE(SUM(tokens), 0) FROM memory_message_tokens "
+                                 "WHERE message_id = :m AND thread_id = :t AND created_at = :c",
+                                 {key, pp.thread, pp.created_at});
+        }
         const long long used = pp.tail + pp.summary + pp.context;
         res.prompts += static_cast<int>(sql::exec(
             sql,
