@@ -311,6 +311,21 @@ std::string ConfigStore::get_or(const std::string& key, const std::string& fallb
   return v ? v->value : fallback;
 }
 
+long long ConfigStore::get_int(const std::string& key, long long fallback, long long min,
+                               long long max) const {
+  auto v = get(key);
+  if (!v || v->value.empty()) return fallback;
+  long long out = 0;
+  const std::string& s = v->value;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (ec != std::errc() || p != s.data() + s.size() || out < min || out > max) {
+    throw std::runtime_error("invalid " + key + "=" + s + " (from " + v->origin +
+                             "): expected an integer between " + std::to_string(min) + " and " +
+                             std::to_string(max));
+  }
+  return out;
+}
+
 ConfigStore ConfigStore::load(const std::string& yaml_path, const std::string& dotenv_path,
                               char** envp) {
   ConfigStore store;

@@ -39,6 +39,9 @@ class ConfigStore {
   std::optional<ConfigValue> get(const std::string& key) const;
   /// The value or `fallback`.
   std::string get_or(const std::string& key, const std::string& fallback) const;
+  /// The integer value, or `fallback` when unset or empty. Throws std::runtime_error naming the
+  /// key, the value, its origin and the range when it is not an integer within [min, max].
+  long long get_int(const std::string& key, long long fallback, long long min, long long max) const;
   const std::map<std::string, ConfigValue>& all() const { return values_; }
 
  private:

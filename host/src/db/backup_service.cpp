@@ -34,21 +34,6 @@ namespace jarvis::host {
 namespace backup_service_detail {
 using namespace sqlite_api;  // NOLINT: the SQLite C API as SOCI declares it
 
-long long backup_int_key(const ConfigStore& store, const std::string& key, long long fallback,
-                         long long min, long long max) {
-  auto v = store.get(key);
-  if (!v || v->value.empty()) return fallback;
-  long long out = 0;
-  const std::string& s = v->value;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (ec != std::errc() || p != s.data() + s.size() || out < min || out > max) {
-    throw std::runtime_error("invalid " + key + "=" + s + " (from " + v->origin +
-                             "): expected an integer between " + std::to_string(min) + " and " +
-                             std::to_string(max));
-  }
-  return out;
-}
-
 std::string utc_stamp(std::chrono::system_clock::time_point t, const char* format) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
@@ -252,7 +237,6 @@ std::string pg_snapshot(const std::string& url, const fs::path& out) {
 
 }  // namespace backup_service_detail
 
-using backup_service_detail::backup_int_key;
 using backup_service_detail::commit_snapshot;
 using backup_service_detail::PartialFile;
 using backup_service_detail::pg_snapshot;
@@ -265,9 +249,9 @@ BackupSettings BackupSettings::from(const ConfigStore& store) {
   s.dir = store.get_or("BACKUP_LOCAL_DIR", s.dir);
   if (s.dir.empty()) s.dir = "./var/backups";
   s.retention_days =
-      static_cast<int>(backup_int_key(store, "BACKUP_RETENTION_DAYS", s.retention_days, 0, 36500));
-  s.interval_seconds = static_cast<int>(
-      backup_int_key(store, "BACKUP_INTERVAL_SECONDS", s.interval_seconds, 0, 31536000));
+      static_cast<int>(store.get_int("BACKUP_RETENTION_DAYS", s.retention_days, 0, 36500));
+  s.interval_seconds =
+      static_cast<int>(store.get_int("BACKUP_INTERVAL_SECONDS", s.interval_seconds, 0, 31536000));
   if (auto v = store.get("BACKUP_BEFORE_MIGRATE"); v && !v->value.empty()) {
     const std::string& b = v->value;
     if (b == "1" || b == "true" || b == "yes" || b == "on") {

@@ -41,21 +41,6 @@ constexpr const char* kSelectRow =
     "restart_requested_by, restart_requested_at, restart_trace_id, updated_at, "
     "unlock_code_expires_at FROM system_state WHERE id = 1";
 
-long long parse_int_key(const ConfigStore& store, const std::string& key, long long fallback,
-                        long long min, long long max) {
-  auto v = store.get(key);
-  if (!v || v->value.empty()) return fallback;
-  long long out = 0;
-  const std::string& s = v->value;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (ec != std::errc() || p != s.data() + s.size() || out < min || out > max) {
-    throw std::runtime_error("invalid " + key + "=" + s + " (from " + v->origin +
-                             "): expected an integer between " + std::to_string(min) + " and " +
-                             std::to_string(max));
-  }
-  return out;
-}
-
 bool parse_bool_key(const ConfigStore& store, const std::string& key, bool fallback) {
   auto v = store.get(key);
   if (!v || v->value.empty()) return fallback;
@@ -141,26 +126,25 @@ SystemOptions SystemOptions::from(const ConfigStore& store) {
   SystemOptions o;
   o.lockdown_default = parse_bool_key(store, "LOCKDOWN_DEFAULT", o.lockdown_default);
   o.readyz_fail_threshold =
-      static_cast<int>(parse_int_key(store, "LOCKDOWN_READYZ_FAIL_THRESHOLD", 3, 1, 1000));
-  o.readiness_interval = std::chrono::seconds(
-      parse_int_key(store, "LOCKDOWN_READYZ_CHECK_INTERVAL_SECONDS", 30, 1, 86400));
-  o.rollback_threshold =
-      static_cast<int>(parse_int_key(store, "LOCKDOWN_ROLLBACK_THRESHOLD", 2, 1, 1000));
+      static_cast<int>(store.get_int("LOCKDOWN_READYZ_FAIL_THRESHOLD", 3, 1, 1000));
+  o.readiness_interval =
+      std::chrono::seconds(store.get_int("LOCKDOWN_READYZ_CHECK_INTERVAL_SECONDS", 30, 1, 86400));
+  o.rollback_threshold = static_cast<int>(store.get_int("LOCKDOWN_ROLLBACK_THRESHOLD", 2, 1, 1000));
   o.rollback_window =
-      std::chrono::minutes(parse_int_key(store, "LOCKDOWN_ROLLBACK_WINDOW_MINUTES", 30, 1, 525600));
+      std::chrono::minutes(store.get_int("LOCKDOWN_ROLLBACK_WINDOW_MINUTES", 30, 1, 525600));
   o.unlock_code_ttl =
-      std::chrono::minutes(parse_int_key(store, "ADMIN_UNLOCK_CODE_TTL_MINUTES", 10, 1, 1440));
+      std::chrono::minutes(store.get_int("ADMIN_UNLOCK_CODE_TTL_MINUTES", 10, 1, 1440));
   o.unlock_code_path = store.get_or("ADMIN_UNLOCK_CODE_PATH", o.unlock_code_path);
   if (o.unlock_code_path.empty()) o.unlock_code_path = "./var/unlock_code";
   o.restart_command = store.get_or("RESTART_COMMAND", "");
   o.restart_command_timeout =
-      std::chrono::seconds(parse_int_key(store, "RESTART_COMMAND_TIMEOUT_SECONDS", 60, 1, 3600));
-  o.task_drain_timeout = std::chrono::seconds(
-      parse_int_key(store, "TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS", 30, 0, 3600));
+      std::chrono::seconds(store.get_int("RESTART_COMMAND_TIMEOUT_SECONDS", 60, 1, 3600));
+  o.task_drain_timeout =
+      std::chrono::seconds(store.get_int("TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS", 30, 0, 3600));
   o.http_drain_timeout =
-      std::chrono::seconds(parse_int_key(store, "RESTART_HTTP_DRAIN_SECONDS", 10, 0, 3600));
+      std::chrono::seconds(store.get_int("RESTART_HTTP_DRAIN_SECONDS", 10, 0, 3600));
   o.retry_after_seconds =
-      static_cast<int>(parse_int_key(store, "RESTART_RETRY_AFTER_SECONDS", 30, 1, 3600));
+      static_cast<int>(store.get_int("RESTART_RETRY_AFTER_SECONDS", 30, 1, 3600));
   return o;
 }
 
