@@ -35,28 +35,9 @@ if [ ! -x "$jarvis" ]; then
   echo "release-evidence: no host binary at $jarvis (make build)" >&2
   exit 1
 fi
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/jarvis-release-evidence.XXXXXX")
-server_pid=""
-# stop_host PID: TERM, up to 10 s for it to exit, then KILL — a host that ignores TERM must not
-# hang the script (or its EXIT trap).
-stop_host() {
-  local pid=$1
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  return 0
-}
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    stop_host "$server_pid"
-  fi
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/scratch-host.sh
+source "$root/scripts/scratch-host.sh"
+scratch_init jarvis-release-evidence
 
 report="$scratch/report.md"
 results=()  # "item|PASS/FAIL/SKIP|note"

@@ -142,28 +142,10 @@ if want binary || want migrations || want readyz; then
   fi
 fi
 
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/jarvis-setup-smoke.XXXXXX")
-server_pid=""
-# stop_host PID: TERM, up to SMOKE_STOP_SECONDS (10) for it to exit, then KILL — a host that
-# ignores TERM must not hang the smoke test or its EXIT trap.
-stop_host() {
-  local pid=$1
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 $(( ${SMOKE_STOP_SECONDS:-10} * 10 ))); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  return 0
-}
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    stop_host "$server_pid"
-  fi
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
+STOP_HOST_SECONDS=${SMOKE_STOP_SECONDS:-10}
+# shellcheck source=scripts/scratch-host.sh
+source "$root/scripts/scratch-host.sh"
+scratch_init jarvis-setup-smoke
 # The scratch host sees only its own settings: its working directory is the scratch directory (no
 # .env or jarvis.yaml of the checkout), an empty environment (env -i: none of the operator's
 # exported variables — MEMORY_EMBED_BASE_URL, BACKUP_LOCAL_DIR, provider keys — reaches it) and
