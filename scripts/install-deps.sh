@@ -15,6 +15,7 @@ PACKAGES=(
   pocketsphinx libpocketsphinx-dev pocketsphinx-en-us pocketsphinx-testdata
   libopusfile-dev opus-tools
   libsystemd-dev
+  bubblewrap
 )
 
 missing=()
