@@ -12,6 +12,10 @@ Database::~Database() = default;
 Transaction::~Transaction() = default;
 LiveSubscription::~LiveSubscription() = default;
 EventBus::~EventBus() = default;
+
+bool event_type_matches(std::string_view event_type, std::string_view type, EventMatch match) {
+  return match == EventMatch::Exact ? event_type == type : event_type.starts_with(type);
+}
 TaskRegistry::~TaskRegistry() = default;
 
 const char* to_string(TaskAccess access) {

@@ -201,6 +201,13 @@ class EventAdapter : public jarvis::EventBus {
                             std::size_t limit) override {
     return require(impl_, owner_, "event bus").trace(who, trace_id, limit);
   }
+  void subscribe(jarvis::SubscriptionSpec spec) override {
+    spec.handler = counted(calls_, std::move(spec.handler));
+    require(impl_, owner_, "event bus").subscribe(owner_, std::move(spec));
+  }
+  void subscribe_durable(jarvis::DurableSubscriptionSpec spec) override {
+    require(impl_, owner_, "event bus").subscribe_durable(owner_, std::move(spec));
+  }
 
  private:
   const Owner& owner_;

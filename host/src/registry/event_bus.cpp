@@ -45,8 +45,17 @@ constexpr std::size_t kEventsPerStatement = 200;
 // subscriptions are best effort; durable ones are tasks and never go through here).
 constexpr std::size_t kMaxHandOffQueue = 10000;
 
-bool matches(const std::string& type, const std::string& prefix) {
-  return type.compare(0, prefix.size(), prefix) == 0;
+// An Exact subscription names one event type: never empty (that is the prefix form's "all"),
+// never ending in '.' (that is a prefix), at most as long as a stored type may usefully be.
+void require_subscription_type(const Owner& owner, const std::string& type,
+                               jarvis::EventMatch match) {
+  if (match != jarvis::EventMatch::Exact) return;
+  if (type.empty() || type.size() > 200 || type.back() == '.') {
+    throw jarvis::Error(400, "invalid_subscription",
+                        "subscription of '" + owner.name + "': exact event type '" + type +
+                            "' must be 1-200 characters and not end in '.' (for every type "
+                            "under a prefix use EventMatch::Prefix)");
+  }
 }
 
 // Durable delivery task names follow task-name rules (checked again when enqueued).
@@ -113,7 +122,7 @@ void EventBusImpl::store_in(HostTransaction& tx, const std::vector<jarvis::Event
   if (!sink || durable.empty()) return;
   for (const auto& e : events) {
     for (const auto& d : durable) {
-      if (!matches(e.type, d.prefix)) continue;
+      if (!jarvis::event_type_matches(e.type, d.type, d.match)) continue;
       bool queued = sink(tx, d.task, e);
       if (metrics_) {
         metrics_->counter_add("jarvis_durable_deliveries_total",
@@ -244,7 +253,7 @@ void EventBusImpl::deliver_here(const jarvis::Event& event) {
     forward = forward_;
   }
   for (const auto& s : subs) {
-    if (!matches(event.type, s->prefix)) continue;
+    if (!jarvis::event_type_matches(event.type, s->type, s->match)) continue;
     try {
       s->handler(event);
     } catch (const std::exception& e) {
@@ -286,23 +295,40 @@ jarvis::TraceEvents EventBusImpl::trace(const jarvis::Principal& who, const std:
 }
 
 void EventBusImpl::subscribe(Owner owner, std::string prefix, jarvis::EventHandler handler) {
-  if (!handler) throw jarvis::Error(400, "invalid_subscription", "a subscription needs a handler");
+  subscribe(std::move(owner), jarvis::SubscriptionSpec{.type = std::move(prefix),
+                                                       .handler = std::move(handler),
+                                                       .match = jarvis::EventMatch::Prefix});
+}
+
+void EventBusImpl::subscribe(Owner owner, jarvis::SubscriptionSpec spec) {
+  if (!spec.handler) {
+    throw jarvis::Error(400, "invalid_subscription", "a subscription needs a handler");
+  }
+  require_subscription_type(owner, spec.type, spec.match);
   std::lock_guard lock(mu_);
   subs_.push_back(std::make_shared<const Subscription>(
-      Subscription{std::move(owner), std::move(prefix), std::move(handler)}));
+      Subscription{std::move(owner), std::move(spec.type), std::move(spec.handler), spec.match}));
 }
 
 void EventBusImpl::subscribe_durable(const Owner& owner, std::string prefix, std::string task) {
-  if (!plausible_task_name(task)) {
+  subscribe_durable(owner, jarvis::DurableSubscriptionSpec{.type = std::move(prefix),
+                                                           .task = std::move(task),
+                                                           .match = jarvis::EventMatch::Prefix});
+}
+
+void EventBusImpl::subscribe_durable(const Owner& owner, jarvis::DurableSubscriptionSpec spec) {
+  if (!plausible_task_name(spec.task)) {
     throw jarvis::Error(400, "invalid_subscription",
-                        "durable subscription of '" + owner.name + "': invalid task name '" + task +
+                        "durable subscription of '" + owner.name + "': invalid task name '" +
+                            spec.task +
                             "' (1-100 characters: letters, digits, '.', '_', '-', ':')");
   }
+  require_subscription_type(owner, spec.type, spec.match);
   std::lock_guard lock(mu_);
   for (const auto& d : durable_) {
-    if (d.prefix == prefix && d.task == task) return;  // idempotent
+    if (d.type == spec.type && d.task == spec.task && d.match == spec.match) return;  // idempotent
   }
-  durable_.push_back({owner.name, std::move(prefix), std::move(task)});
+  durable_.push_back({owner.name, std::move(spec.type), std::move(spec.task), spec.match});
 }
 
 std::vector<DurableSubscription> EventBusImpl::durable_subscriptions() const {

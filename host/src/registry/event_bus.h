@@ -29,17 +29,22 @@ class HostTransaction;
 class MetricsRegistry;
 class SqlDatabase;
 
+/// An in-process subscription: `handler` runs for each delivered event whose type matches `type`
+/// (compared by `match`, jarvis::event_type_matches).
 struct Subscription {
   Owner owner;
-  std::string prefix;
+  std::string type;
   jarvis::EventHandler handler;
+  jarvis::EventMatch match = jarvis::EventMatch::Prefix;
 };
 
-/// A durable subscription: task `task` is enqueued for each stored event matching `prefix`.
+/// A durable subscription: task `task` is enqueued for each stored event whose type matches
+/// `type` (compared by `match`).
 struct DurableSubscription {
   std::string owner;
-  std::string prefix;
+  std::string type;
   std::string task;
+  jarvis::EventMatch match = jarvis::EventMatch::Prefix;
 };
 
 /// Inserts the delivery task `task` for the stored `event` into `tx` (TaskService). Throws on a
@@ -71,10 +76,19 @@ class EventBusImpl {
   /// (the scheduler's thousands of schedule.trigger events), then delivered in order. Returns
   /// the ids.
   std::vector<std::string> emit_all(const Owner& emitter, std::vector<jarvis::Event> events);
+  /// Registers an in-process subscription to every type starting with `prefix` (SDK 1.0 form).
   void subscribe(Owner owner, std::string prefix, jarvis::EventHandler handler);
-  /// Registers a durable subscription (see jarvis::EventBus::subscribe_durable). Throws
-  /// Error(400, "invalid_subscription") for a bad task name.
+  /// Registers an in-process subscription compared by `spec.match` (see
+  /// jarvis::EventBus::subscribe(SubscriptionSpec)). Throws Error(400, "invalid_subscription")
+  /// without a handler or for an invalid Exact type.
+  void subscribe(Owner owner, jarvis::SubscriptionSpec spec);
+  /// Registers a durable subscription to every type starting with `prefix` (see
+  /// jarvis::EventBus::subscribe_durable). Throws Error(400, "invalid_subscription") for a bad
+  /// task name.
   void subscribe_durable(const Owner& owner, std::string prefix, std::string task);
+  /// Registers a durable subscription compared by `spec.match`; idempotent for the same type,
+  /// match and task. Throws Error(400, "invalid_subscription") for a bad task name or Exact type.
+  void subscribe_durable(const Owner& owner, jarvis::DurableSubscriptionSpec spec);
   /// Durable subscriptions, in registration order (for `jarvis events` listings and tests).
   std::vector<DurableSubscription> durable_subscriptions() const;
   /// Drops the owner's subscriptions (in-process and durable). When it returns, none of the

@@ -2,16 +2,21 @@
 //
 //   host.events().emit({.type = "bug.created", .payload = {{"id", id}}});
 //   host.events().emit({.type = "bug.created", .payload = {{"id", id}}}, *tx);  // in a transaction
-//   host.events().subscribe("maintenance.", [](const Event& e) { … });         // best effort
-//   host.tasks().add({.name = "hello.on_bug", .handler = on_bug});               // at least once:
-//   host.events().subscribe_durable("bug.", "hello.on_bug");                     // a task per
-//   event
+//   host.tasks().add({.name = "hello.on_bug", .handler = on_bug});  // at least once, a task per
+//   host.events().subscribe_durable({.type = "bug.created", .task = "hello.on_bug"});  // event
+//   host.events().subscribe({.type = "maintenance.",                // best effort, in-process,
+//                            .handler = [](const Event& e) { … },  // every maintenance.* event
+//                            .match = jarvis::EventMatch::Prefix});
 //   jarvis::TraceEvents t = host.events().trace(req.principal, trace_id, 100);   // SDK 1.1
 //   for (const jarvis::Event& e : t.events) reply(e.created_at + " " + e.type);
 //
 // Emitted events are stored (payload redacted by key: password, token, secret, api_key, …) and
-// delivered to subscribers whose prefix matches the type. A subscriber that throws is isolated,
-// logged and counted; it never affects the emitter or other subscribers.
+// delivered to the subscribers whose type matches: exactly (SubscriptionSpec /
+// DurableSubscriptionSpec, the default there: "channel.inbound" never gets
+// "channel.inbound.degraded") or by prefix (EventMatch::Prefix, and the positional
+// subscribe(prefix, …) / subscribe_durable(prefix, …) of SDK 1.0, which keep their meaning).
+// A subscriber that throws is isolated, logged and counted; it never affects the emitter or
+// other subscribers.
 //
 // Which subscription to use:
 // - subscribe(): cheap, best-effort reactions in this process (a cache, a counter, a log line).
@@ -21,11 +26,14 @@
 //   The named task is enqueued in the same transaction that stores the event, so it survives
 //   kill -9, runs on whichever host claims it, and also follows events written by `jarvis …` CLI
 //   processes. At least once: make the handler idempotent on the event id (`payload["id"]`).
+//   Subscribe to the exact type you handle: every matching event is a task row written by the
+//   emitter's transaction, so a prefix that also catches follow-up events queues work for nothing.
 #pragma once
 
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "jarvis/json.h"
@@ -66,13 +74,43 @@ inline constexpr std::size_t kMaxTraceEvents = 1000;
 /// the HTTP server, on the host's event-delivery thread: never on an I/O thread. Keep it quick.
 using EventHandler = std::function<void(const Event&)>;
 
+/// How a subscription's `type` is compared with an event's type (SDK 1.1).
+enum class EventMatch {
+  Exact,   ///< the event's type equals `type`: "a.b" gets "a.b", never "a.b.c" or "a.bc"
+  Prefix,  ///< the event's type starts with `type`: "a." gets "a.b" and "a.b.c"; "" gets all
+};
+
+/// True when an event of type `event_type` reaches a subscription of `type` compared by `match`
+/// (the host's own rule, for plugins that filter or route events themselves) (SDK 1.1).
+JARVIS_API bool event_type_matches(std::string_view event_type, std::string_view type,
+                                   EventMatch match);
+
+/// An in-process subscription (EventBus::subscribe(SubscriptionSpec), SDK 1.1).
+struct SubscriptionSpec {
+  /// The event type (Exact: 1-200 characters, not ending in '.') or type prefix (Prefix).
+  std::string type;
+  EventHandler handler;  ///< required
+  /// Exact unless you ask for a prefix: a subscription almost always means one type.
+  EventMatch match = EventMatch::Exact;
+};
+
+/// A durable subscription (EventBus::subscribe_durable(DurableSubscriptionSpec), SDK 1.1).
+struct DurableSubscriptionSpec {
+  /// The event type (Exact: 1-200 characters, not ending in '.') or type prefix (Prefix).
+  std::string type;
+  std::string task;  ///< the task enqueued per event (task-name rules)
+  /// Exact unless you ask for a prefix: each matching event is a task row.
+  EventMatch match = EventMatch::Exact;
+};
+
 /// Event store and bus.
 class JARVIS_API EventBus {
  public:
   virtual ~EventBus();
   /// Stores the event (redacted) and delivers it to subscribers. Returns the event id.
   virtual std::string emit(Event event) = 0;
-  /// Subscribes to every event whose type starts with `type_prefix` ("" = all).
+  /// Subscribes to every event whose type starts with `type_prefix` ("" = all): a prefix match
+  /// (SDK 1.0's form, unchanged). For one type use subscribe({.type, .handler}) (SDK 1.1).
   virtual void subscribe(std::string type_prefix, EventHandler handler) = 0;
 
   // --- SDK 1.1 ---
@@ -84,10 +122,12 @@ class JARVIS_API EventBus {
   /// then unusable: let it roll back).
   virtual std::string emit(Event event, Transaction& tx) = 0;
 
-  /// Durable subscription: for every event whose type starts with `type_prefix` ("" = all) the
-  /// host enqueues task `task_name` in the transaction that stores the event. The task's payload
-  /// is the stored event: {"id", "type", "created_at", "component", "thread_id", "trace_id",
-  /// "actor_type", "actor_id", "payload"} (payload redacted); its idempotency key is
+  /// Durable subscription: for every event whose type starts with `type_prefix` ("" = all: a
+  /// prefix match, this form's meaning since it exists; for one type use
+  /// subscribe_durable({.type, .task}), below) the host enqueues task `task_name` in the
+  /// transaction that stores the event. The task's payload is the stored event: {"id", "type",
+  /// "created_at", "component", "thread_id", "trace_id", "actor_type", "actor_id", "payload"}
+  /// (payload redacted); its idempotency key is
   /// "<event id>:<task_name>", so the event id de-duplicates. Delivery is at least once: a worker
   /// killed mid-task runs it again.
   ///
@@ -108,6 +148,18 @@ class JARVIS_API EventBus {
   /// database's error (503 `database_busy`, …). E.g. chat's `/logs trace <id>`.
   virtual TraceEvents trace(const Principal& who, const std::string& trace_id,
                             std::size_t limit) = 0;
+
+  /// In-process subscription compared by `spec.match` (Exact by default); otherwise as
+  /// subscribe(prefix, handler). Throws Error(400, "invalid_subscription") without a handler or
+  /// for an Exact type that is empty, longer than 200 characters or ends in '.' (a prefix).
+  virtual void subscribe(SubscriptionSpec spec) = 0;
+
+  /// Durable subscription compared by `spec.match` (Exact by default): task `spec.task` is
+  /// enqueued for each matching event, in the transaction that stores it, as
+  /// subscribe_durable(prefix, task) describes (payload, idempotency key, lifetime). Subscribing
+  /// the same type, match and task again changes nothing. Throws Error(400,
+  /// "invalid_subscription") for an invalid task name or Exact type (see subscribe above).
+  virtual void subscribe_durable(DurableSubscriptionSpec spec) = 0;
 };
 
 /// Returns a copy of `value` with the value of every sensitive key (recursively,
