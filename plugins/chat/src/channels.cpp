@@ -167,7 +167,8 @@ void register_channels(jarvis::Host& host, long long daily_token_limit) {
                     .handler = [h, daily_token_limit](jarvis::TaskContext& ctx) {
                       return handle_inbound(*h, daily_token_limit, ctx);
                     }});
-  host.events().subscribe_durable("channel.inbound", "chat.channel_inbound");
+  // Exactly channel.inbound: channel.inbound.degraded and other follow-ups are not messages.
+  host.events().subscribe_durable({.type = "channel.inbound", .task = "chat.channel_inbound"});
 }
 
 }  // namespace chat

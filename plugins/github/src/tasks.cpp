@@ -31,7 +31,7 @@ void register_tasks(jarvis::Host& host, Context& ctx) {
                               .initial_backoff = std::chrono::seconds(2),
                               .multiplier = 2.0,
                               .max_backoff = std::chrono::seconds(600)}});
-  host.events().subscribe_durable("bug.created", kIssueSyncTask);
+  host.events().subscribe_durable({.type = "bug.created", .task = kIssueSyncTask});
 
   host.tasks().add({.name = "github.prune_deliveries",
                     .description = "Delete webhook delivery records older than the replay "

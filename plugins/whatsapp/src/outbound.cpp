@@ -224,13 +224,16 @@ void register_outbound(jarvis::Host& host, const Settings& settings, EvolutionCl
                     .handler = [h, s, e](jarvis::TaskContext& c) { return deliver(*h, *s, *e, c); },
                     .retry = retry,
                     .timeout = std::chrono::seconds(300)});
-  host.events().subscribe_durable("channel.outbound", "whatsapp.deliver");
+  // Exactly channel.outbound: its outcomes (channel.outbound.sent, .dead_letter, .blocked) are
+  // events too, and a prefix would queue a no-op whatsapp.deliver for each of them.
+  host.events().subscribe_durable({.type = "channel.outbound", .task = "whatsapp.deliver"});
   host.tasks().add(
       {.name = "whatsapp.unlock_code",
        .description = "Sends a rotated unlock code to ADMIN_WHATSAPP_IDS",
        .handler = [h, s, e](jarvis::TaskContext& c) { return unlock_code(*h, *s, *e, c); },
        .retry = retry});
-  host.events().subscribe_durable("lockdown.code_rotated", "whatsapp.unlock_code");
+  host.events().subscribe_durable(
+      {.type = "lockdown.code_rotated", .task = "whatsapp.unlock_code"});
 }
 
 }  // namespace whatsapp

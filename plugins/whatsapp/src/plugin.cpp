@@ -48,7 +48,8 @@ class WhatsappPlugin : public jarvis::Plugin {
                       .description = "Releases the WhatsApp message of a dead-lettered "
                                      "whatsapp.process task, degraded, so its chat goes on",
                       .handler = [p](jarvis::TaskContext& c) { return p->on_dead_letter(c); }});
-    host.events().subscribe_durable("task.dead_letter", "whatsapp.process_dead_letter");
+    host.events().subscribe_durable(
+        {.type = "task.dead_letter", .task = "whatsapp.process_dead_letter"});
     register_webhook(host, *ingest_, settings_);
     register_outbound(host, settings_, *evo_);
     register_media_tool(host, settings_);

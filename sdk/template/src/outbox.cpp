@@ -88,7 +88,10 @@ void register_outbox(jarvis::Host& host) {
                     .handler = [h, hold_file](jarvis::TaskContext& t) {
                       return record_receipt(*h, hold_file, t);
                     }});
-  host.events().subscribe_durable("hello.noted", "hello.note_receipt");
+  // Exactly hello.noted (EventMatch::Exact, the default of this form); a prefix such as
+  // "hello." would need .match = jarvis::EventMatch::Prefix and queue a task for every type
+  // under it.
+  host.events().subscribe_durable({.type = "hello.noted", .task = "hello.note_receipt"});
 
   host.routes().add({.method = "POST",
                      .path = "/api/v1/hello/notes",
