@@ -19,6 +19,7 @@
 
 #include "auth/auth_settings.h"
 #include "config/host_settings.h"
+#include "system/build_commit.h"
 #include "system/system_state.h"
 #include "core/app.h"
 #include "db/backup_service.h"
@@ -87,9 +88,13 @@ int cmd_version(const std::vector<std::string>& args, std::ostream& out) {
   std::string sdk =
       std::to_string(JARVIS_SDK_VERSION_MAJOR) + "." + std::to_string(JARVIS_SDK_VERSION_MINOR);
   if (a.flag("--json")) {
-    print_json(out, {{"version", JARVIS_VERSION}, {"sdk", sdk}, {"abi", JARVIS_ABI_TAG}});
+    print_json(out, {{"version", JARVIS_VERSION},
+                     {"sdk", sdk},
+                     {"abi", JARVIS_ABI_TAG},
+                     {"commit", running_commit()}});
   } else {
-    out << "jarvis " << JARVIS_VERSION << " (sdk " << sdk << ", abi " << JARVIS_ABI_TAG << ")\n";
+    out << "jarvis " << JARVIS_VERSION << " (sdk " << sdk << ", abi " << JARVIS_ABI_TAG
+        << ", commit " << running_commit() << ")\n";
   }
   return 0;
 }

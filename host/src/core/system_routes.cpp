@@ -10,6 +10,7 @@
 #include "observability/metrics.h"
 #include "core/plugin_report.h"
 #include "plugins/plugin_manager.h"
+#include "system/build_commit.h"
 #include "system/system_state.h"
 #include "tasks/task_service.h"
 
@@ -26,11 +27,9 @@ jarvis::Json system_status(Application& app) {
     if (h.state != PluginState::Started) continue;
     health[h.name] = plugin_health_json(h.health);
   }
-  jarvis::Json body = {{"version", JARVIS_VERSION},
-                       {"uptime_seconds", uptime},
-                       {"time", jarvis::now_iso()},
-                       {"plugins", plugins},
-                       {"plugin_health", health}};
+  jarvis::Json body = {{"version", JARVIS_VERSION}, {"commit", running_commit()},
+                       {"uptime_seconds", uptime},  {"time", jarvis::now_iso()},
+                       {"plugins", plugins},        {"plugin_health", health}};
   if (app.services().tasks) {
     jarvis::Json q = app.services().tasks->queue_status();
     for (auto it = q.begin(); it != q.end(); ++it) body[it.key()] = it.value();
@@ -62,10 +61,13 @@ void register_system_routes(Application& app) {
          .path = "/readyz",
          .auth = jarvis::Auth::Public,
          .summary =
-             "Readiness: database, migrations and every plugin's state and health (200 or 503)",
+             "Readiness: database, migrations, every plugin's state and health, and the running "
+             "commit (200 or 503)",
          .handler =
              [&app](jarvis::Request&) {
                jarvis::Json body = app.readiness();
+               // What a self-update's verify compares with the commit it installed (0076).
+               body["commit"] = running_commit();
                return jarvis::Response::json(body["ok"].get<bool>() ? 200 : 503, body);
              }},
         RouteExecution::System);  // waits for the database: never on an I/O thread
