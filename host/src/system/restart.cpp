@@ -2,6 +2,7 @@
 // (see system_state.h and docs/decisions/0008-lockdown-and-restart.md).
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -92,7 +94,28 @@ std::string exec_image(const std::string& path, const std::vector<std::string>& 
   return "execv " + path + ": " + std::strerror(errno);
 }
 
-std::string exec_self() { return exec_image("/proc/self/exe", current_argv()); }
+std::string restart_image(const std::vector<std::string>& argv, const std::string& cwd) {
+  if (!argv.empty() && argv[0].find('/') != std::string::npos) {
+    std::string path = argv[0][0] == '/' || cwd.empty() ? argv[0] : cwd + "/" + argv[0];
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0)
+      return path;
+  }
+  return "/proc/self/exe";
+}
+
+namespace {
+std::string restart_cwd() {
+  std::error_code ec;
+  std::string cwd = std::filesystem::current_path(ec).string();
+  return ec ? "" : cwd;
+}
+}  // namespace
+
+std::string exec_self() {
+  std::vector<std::string> argv = current_argv();
+  return exec_image(restart_image(argv, restart_cwd()), argv);
+}
 
 // --- controlled restart -----------------------------------------------------------------------
 
@@ -204,9 +227,10 @@ void SystemState::run_restart(std::string actor, std::string trace) {
   }
 
   std::vector<std::string> argv = current_argv();
-  emit("system.restart.exec", {{"mode", "reexec"}, {"argv", argv}}, actor, trace);
+  const std::string image = restart_image(argv, restart_cwd());
+  emit("system.restart.exec", {{"mode", "reexec"}, {"argv", argv}, {"image", image}}, actor, trace);
   if (hooks.before_exec) guarded("before_exec", [&] { hooks.before_exec(); });
-  std::string error = hooks.exec ? hooks.exec(argv) : exec_image("/proc/self/exe", argv);
+  std::string error = hooks.exec ? hooks.exec(argv) : exec_image(image, argv);
   // Only reached when the exec failed (or a test seam returned).
   if (!error.empty()) {
     spdlog::critical("restart: re-exec failed: {}", error);

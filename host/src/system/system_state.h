@@ -78,8 +78,9 @@ struct RestartHooks {
   std::function<bool(std::chrono::milliseconds)> drain_http;
   /// Last chance to release resources before the process image is replaced or exits.
   std::function<void()> before_exec;
-  /// Replaces the process image with `argv` (default: exec_self(), which does not return on
-  /// success). Returns only on failure, with the error text. A test seam.
+  /// Replaces the process image with `argv` (default: exec_image(restart_image(argv), argv),
+  /// which does not return on success). Returns only on failure, with the error text. A test
+  /// seam.
   std::function<std::string(const std::vector<std::string>& argv)> exec;
   /// Ends the process after RESTART_COMMAND succeeded (the supervisor starts the new one).
   /// Default: std::exit(code). The host wires it to a clean stop of `jarvis serve`.
@@ -226,7 +227,12 @@ void add_system_state_tasks(TaskService& tasks, SystemState& system);
 /// default and marks every descriptor above 2 close-on-exec first (the listening socket and
 /// database connections must not leak into the new process). Returns the error only on failure.
 std::string exec_image(const std::string& path, const std::vector<std::string>& argv);
-/// exec_image("/proc/self/exe", the current argv from /proc/self/cmdline).
+/// exec_image(restart_image(argv), argv) with the current argv from /proc/self/cmdline.
 std::string exec_self();
+/// The file a re-exec restart runs (decision 0078): the path the process was started as —
+/// argv[0] when it contains a '/', made absolute against `cwd` — if it names an executable file,
+/// so a host started as /srv/jarvis/current/bin/jarvis restarts into whatever release `current`
+/// points to now (as `systemctl restart` would); else "/proc/self/exe" (the running image).
+std::string restart_image(const std::vector<std::string>& argv, const std::string& cwd);
 
 }  // namespace jarvis::host
