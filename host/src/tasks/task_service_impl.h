@@ -75,10 +75,13 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
   std::atomic<long long> last_purge_ms{0};
   std::atomic<long long> last_owner_check_ms{0};
 
-  // Wake-up: enqueue bumps the sequence; an idle worker waits for a change or the poll interval.
+  // Wake-up: enqueue bumps the sequence. One idle worker at a time (the poller) also looks at
+  // the queue every poll interval, for work this process was not told about (other processes
+  // and hosts, a due run_after); the other idle workers sleep until woken (decision 0087).
   std::mutex wake_mu;
   std::condition_variable wake_cv;
   unsigned long long wake_seq = 0;
+  bool poller_waiting = false;  // guarded by wake_mu
   // Drain waits here for `active` to reach zero; the heartbeat and ticker sleep here too.
   std::mutex idle_mu;
   std::condition_variable idle_cv;
@@ -169,6 +172,7 @@ struct TaskService::Impl : std::enable_shared_from_this<TaskService::Impl> {
                       const jarvis::TaskSpec& spec);
 
   void worker_loop(int index);
+  void idle_wait(unsigned long long seen, milliseconds poll);
 
   void heartbeat_loop();
 
