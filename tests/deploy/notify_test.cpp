@@ -2,18 +2,24 @@
 // datagram socket stands in for NOTIFY_SOCKET and receives READY=1 (once /readyz answers),
 // WATCHDOG=1 at half of WATCHDOG_USEC, RELOADING=1 and a new READY=1 around the controlled
 // restart (re-exec, same pid), and STOPPING=1 on SIGTERM; no WATCHDOG=1 when the watchdog is
-// meant for another process.
+// meant for another process; no WATCHDOG=1 while the HTTP server's event loop is stuck (the
+// pinger's no-op on the io_context has not run).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <future>
 #include <string>
 #include <vector>
 
+#include "http/dispatcher.h"
+#include "http/server.h"
 #include "support/support.h"
+#include "system/service_notify.h"
 
 using jarvis::test::bearer;
 using jarvis::test::eventually;
@@ -140,4 +146,93 @@ TEST(SystemdNotify, ServesWithoutANotifySocket) {
   ASSERT_TRUE(server.ready()) << server.output();
   EXPECT_EQ(http("GET", server.url("/readyz")).status, 200);
   EXPECT_EQ(server.terminate(), 0);
+}
+
+namespace notify_test {
+
+/// NOTIFY_SOCKET of this test process for the scope (the pinger under test sends to it).
+class NotifyEnv {
+ public:
+  explicit NotifyEnv(const std::string& socket) {
+    ::setenv("NOTIFY_SOCKET", socket.c_str(), 1);
+    ::setenv("WATCHDOG_USEC", "60000000", 1);
+  }
+  ~NotifyEnv() {
+    ::unsetenv("NOTIFY_SOCKET");
+    ::unsetenv("WATCHDOG_USEC");
+  }
+  NotifyEnv(const NotifyEnv&) = delete;
+  NotifyEnv& operator=(const NotifyEnv&) = delete;
+};
+
+/// Runs `fn` on the server's I/O loop and waits until it ran (the loop is FIFO with one thread).
+void run_on_loop(
+    jarvis::host::HttpServer& server, std::function<void()> fn = [] {}) {
+  auto done = std::make_shared<std::promise<void>>();
+  auto ran = done->get_future();
+  server.post_to_io([done, fn = std::move(fn)] {
+    fn();
+    done->set_value();
+  });
+  ran.wait();
+}
+
+}  // namespace notify_test
+
+// The pinger's ticks driven by hand against a real HttpServer with one I/O thread: a handler
+// blocking that thread (a stuck event loop) withholds WATCHDOG=1 until the loop runs again.
+TEST(SystemdNotify, AStuckEventLoopGetsNoWatchdogPings) {
+  jarvis::test::TempDir dir;
+  NotifySocket sock(dir.file("notify.sock"));
+  ASSERT_TRUE(sock.bound());
+  notify_test::NotifyEnv env(dir.file("notify.sock"));
+  jarvis::host::Router router;
+  jarvis::host::MetricsRegistry metrics;
+  jarvis::host::Dispatcher dispatcher(router, metrics);
+  jarvis::host::ServerOptions options;
+  options.port = 0;
+  options.threads = 1;
+  jarvis::host::HttpServer server(options, dispatcher);
+  server.start();
+
+  jarvis::host::WatchdogPinger pinger;
+  EXPECT_TRUE(pinger.tick());  // nothing watched yet (start-up, migrations): pings
+  pinger.watch([&server](std::function<void()> f) { server.post_to_io(std::move(f)); });
+  notify_test::run_on_loop(server);  // the no-op watch() posted has run
+  EXPECT_TRUE(pinger.tick());
+  EXPECT_EQ(sock.count("WATCHDOG=1"), 2);
+
+  // The loop's only thread blocks in a handler.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> blocked;
+  server.post_to_io([&blocked, released] {
+    blocked.set_value();
+    released.wait();
+  });
+  blocked.get_future().wait();
+  // The no-op of the last tick was queued before the block and ran: one more ping. The next one is
+  // stuck behind the blocking handler: no ping, however many ticks.
+  EXPECT_TRUE(pinger.tick());
+  EXPECT_FALSE(pinger.tick());
+  EXPECT_FALSE(pinger.tick());
+  EXPECT_FALSE(pinger.tick());
+  EXPECT_EQ(pinger.stalled_ticks(), 3u);
+  EXPECT_EQ(sock.count("WATCHDOG=1"), 3);
+
+  // The loop runs again: pings again.
+  release.set_value();
+  notify_test::run_on_loop(server);
+  EXPECT_TRUE(pinger.tick());
+  EXPECT_EQ(sock.count("WATCHDOG=1"), 4);
+
+  // A stopped loop (shutdown) runs nothing: no pings while it is watched; the host un-watches it
+  // for the drain (watch(nullptr)) and pings unconditionally again.
+  notify_test::run_on_loop(server);  // the last tick's no-op ran before the stop
+  server.shutdown(std::chrono::milliseconds(0));
+  EXPECT_TRUE(pinger.tick());
+  EXPECT_FALSE(pinger.tick());
+  pinger.watch(nullptr);
+  EXPECT_TRUE(pinger.tick());
+  EXPECT_EQ(sock.count("WATCHDOG=1"), 6);
 }

@@ -49,11 +49,50 @@ bool WatchdogPinger::start() {
     std::unique_lock lk(mu_);
     while (!stopping_) {
       lk.unlock();
-      notify_service_manager("WATCHDOG=1");
+      tick();
       lk.lock();
       cv_.wait_for(lk, interval, [this] { return stopping_; });
     }
   });
+  return true;
+}
+
+void WatchdogPinger::post_heartbeat_locked() {
+  const std::uint64_t gen = ++posted_;
+  poster_([ran = ran_, gen] {
+    std::uint64_t seen = ran->load();
+    while (seen < gen && !ran->compare_exchange_weak(seen, gen)) {
+    }
+  });
+}
+
+void WatchdogPinger::watch(Poster post) {
+  std::lock_guard lk(mu_);
+  poster_ = std::move(post);
+  // A fresh generation counter: a no-op still queued on a previous loop proves nothing here.
+  ran_ = std::make_shared<std::atomic<std::uint64_t>>(0);
+  posted_ = 0;
+  if (poster_) post_heartbeat_locked();
+}
+
+bool WatchdogPinger::tick() {
+  {
+    std::lock_guard lk(mu_);
+    if (poster_) {
+      if (ran_->load() < posted_) {
+        // The loop has not run the no-op posted a whole interval ago: no ping, and no second
+        // no-op queued behind the first.
+        if (stalled_.fetch_add(1) == 0 || stalled_.load() % 16 == 0) {
+          spdlog::warn(
+              "systemd watchdog: the event loop made no progress for a ping interval; "
+              "WATCHDOG=1 withheld");
+        }
+        return false;
+      }
+      post_heartbeat_locked();
+    }
+  }
+  notify_service_manager("WATCHDOG=1");
   return true;
 }
 
