@@ -471,7 +471,8 @@ int Application::serve(bool migrate_first) {
           },
       .stop_accepting = [&server] { server.stop_accepting(); },
       .drain_http =
-          [&server, &hub](std::chrono::milliseconds t) {
+          [&server, &hub, &watchdog_pinger](std::chrono::milliseconds t) {
+            watchdog_pinger.watch(nullptr);  // the loop stops below; the new image watches again
             hub.close_all(std::chrono::seconds(1));
             server.shutdown(t);
             return true;
@@ -496,6 +497,8 @@ int Application::serve(bool migrate_first) {
     return 1;
   }
   http_server_.store(&server);
+  // From now on WATCHDOG=1 proves the HTTP event loop runs: a stuck loop gets no pings.
+  watchdog_pinger.watch([&server](std::function<void()> f) { server.post_to_io(std::move(f)); });
   spdlog::info("jarvis {} serving on http://{}:{} ({} plugin(s) started, database {})",
                JARVIS_VERSION, settings_.bind_host, server.port(), started_plugin_count(),
                db_->display_url());
@@ -508,6 +511,7 @@ int Application::serve(bool migrate_first) {
   sigwait(&stop_signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   notify_service_manager("STOPPING=1\nSTATUS=shutting down");
+  watchdog_pinger.watch(nullptr);  // the drain below stops the loop
 
   auto grace =
       std::chrono::duration_cast<std::chrono::milliseconds>(settings_.task_shutdown_timeout);

@@ -726,6 +726,8 @@ uint16_t HttpServer::port() const { return impl_->bound_port; }
 
 std::size_t HttpServer::in_flight() const { return impl_->in_flight.load(); }
 
+void HttpServer::post_to_io(std::function<void()> fn) { net::post(impl_->ioc, std::move(fn)); }
+
 void HttpServer::stop_accepting() {
   std::lock_guard lock(impl_->lifecycle_mu);
   if (!impl_->accepting) {

@@ -118,6 +118,9 @@ class HttpServer {
   /// Closes the listener: new connections are refused; open connections and in-flight requests
   /// continue. Idempotent. Do not call from a request handler.
   void stop_accepting();
+  /// Queues `fn` on the I/O threads' io_context (the systemd watchdog's liveness no-op: it runs
+  /// only while the event loop makes progress). Never runs it inline; dropped after shutdown().
+  void post_to_io(std::function<void()> fn);
   /// Stops accepting, closes idle keep-alive connections, lets in-flight requests finish (each is
   /// answered with `Connection: close`) for up to `grace`, then stops the pool and joins its
   /// threads. Idempotent. Do not call from a request handler.
