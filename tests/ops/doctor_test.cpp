@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ops/dependency_probe.h"
+#include "ops/listeners.h"
 #include "support/fakes/loopback_server.h"
 #include "support/support.h"
 
@@ -30,28 +31,7 @@ using jarvis::test::fakes::LoopbackServer;
 using jarvis::test::fakes::Responder;
 using nlohmann::json;
 
-/// A TCP listener that completes handshakes (the kernel's backlog) and never reads or answers.
-class SilentListener {
- public:
-  SilentListener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 16) != 0) {
-      ADD_FAILURE() << "listen failed";
-    }
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-  }
-  ~SilentListener() { ::close(fd_); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
+using ops_test::SilentListener;
 
 /// A loopback server answering every request with `status`.
 LoopbackServer answering(int status) {

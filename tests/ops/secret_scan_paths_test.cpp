@@ -12,8 +12,8 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <random>
 
+#include "ops/secret_fixture.h"
 #include "ops/secret_scan.h"
 #include "support/support.h"
 
@@ -25,16 +25,7 @@ using jarvis::test::run_jarvis;
 using jarvis::test::TempDir;
 using jarvis::test::write_file;
 
-/// `n` pseudo-random alphanumerics, reproducible from `seed`.
-std::string random_body(std::size_t n, unsigned seed) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<std::size_t> pick(0, kAlphabet.size() - 1);
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) s += kAlphabet[pick(rng)];
-  return s;
-}
+using secret_fixture::random_body;
 /// A GitHub token the scanner must find.
 std::string github_token(unsigned seed) { return "gh" + std::string("p_") + random_body(36, seed); }
 

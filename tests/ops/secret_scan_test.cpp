@@ -10,9 +10,9 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <set>
 
+#include "ops/secret_fixture.h"
 #include "ops/secret_scan.h"
 #include "support/support.h"
 
@@ -28,18 +28,13 @@ using jarvis::test::run_jarvis;
 using jarvis::test::TempDir;
 using jarvis::test::write_file;
 
-/// `n` pseudo-random characters of `alphabet`, reproducible from `seed`.
+using secret_fixture::kBase64;
+using secret_fixture::kUpperDigits;
+/// `n` pseudo-random characters (secret_fixture::random_body).
 std::string body(std::size_t n, unsigned seed,
-                 const std::string& alphabet =
-                     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) s += alphabet[pick(rng)];
-  return s;
+                 const std::string& alphabet = secret_fixture::kAlnum) {
+  return secret_fixture::random_body(n, seed, alphabet);
 }
-const std::string kUpperDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-const std::string kBase64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// One fake credential per kind, with the line it is written on.
 struct Sample {

@@ -57,6 +57,10 @@ std::string_view to_string(OutageClass c) {
       return "network_unreachable";
     case OutageClass::ProviderUnavailable:
       return "provider_unavailable";
+    case OutageClass::TlsCertificate:
+      return "tls_certificate";
+    case OutageClass::TlsHandshake:
+      return "tls_handshake";
     case OutageClass::ConfigInvalid:
       return "config_invalid";
   }
@@ -80,8 +84,17 @@ OutageClass classify_outage(int curl_code, long os_errno, long http_status) {
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
       return OutageClass::ConfigInvalid;
+    case CURLE_PEER_FAILED_VERIFICATION:  // also CURLE_SSL_CACERT: self-signed, unknown CA, name
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+      return OutageClass::TlsCertificate;
+    case CURLE_SSL_CONNECT_ERROR:
+      // A TCP peer that does not complete a TLS handshake: plain HTTP at an https:// URL, no
+      // common protocol or cipher. A handshake that runs out of time is CURLE_OPERATION_TIMEDOUT.
+      return OutageClass::TlsHandshake;
     default:
-      // Reached a peer that did not answer sound HTTP/TLS: empty reply, reset, bad certificate.
+      // Reached a peer that did not answer sound HTTP: empty reply, reset.
       return OutageClass::ProviderUnavailable;
   }
 }

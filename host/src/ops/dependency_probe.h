@@ -1,7 +1,8 @@
 // host/src/ops/dependency_probe.h — the external dependencies `jarvis doctor` probes (model
 // providers, GitHub, the Evolution API, the transcription server, the embedding server) and the
 // outage class of a failed probe (decision 0060): dns_resolution, timeout, network_unreachable,
-// provider_unavailable.
+// provider_unavailable, and for TLS tls_certificate (the peer's certificate failed verification)
+// and tls_handshake (no TLS session could be negotiated).
 //
 //   using namespace jarvis::host::ops;
 //   for (const Dependency& d : configured_dependencies(store)) {
@@ -28,12 +29,14 @@ enum class OutageClass {
   DnsResolution,        ///< the name does not resolve (curl 5/6)
   Timeout,              ///< no answer within the timeout: connect or response (curl 28, ETIMEDOUT)
   NetworkUnreachable,   ///< no TCP connection: ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, …
-  ProviderUnavailable,  ///< reached, but 5xx / 429, or no sound HTTP/TLS answer
-  ConfigInvalid,        ///< not an outage: the URL itself is unusable
+  ProviderUnavailable,  ///< reached, but 5xx / 429, or no sound HTTP answer
+  TlsCertificate,  ///< TLS: the certificate failed verification (self-signed, unknown CA, name)
+  TlsHandshake,    ///< TLS: the handshake failed (not TLS at that port, no common protocol)
+  ConfigInvalid,   ///< not an outage: the URL itself is unusable
 };
 
-/// "dns_resolution", "timeout", "network_unreachable", "provider_unavailable", "config_invalid",
-/// "" for None.
+/// "dns_resolution", "timeout", "network_unreachable", "provider_unavailable", "tls_certificate",
+/// "tls_handshake", "config_invalid", "" for None.
 std::string_view to_string(OutageClass c);
 
 /// Maps a libcurl result, the OS errno curl saw (CURLINFO_OS_ERRNO) and the HTTP status (0 when

@@ -1,12 +1,16 @@
 // host/src/ops/secret_scan.h — the built-in credential scanner behind `jarvis secrets scan` and
 // `make secret-scan` (decision 0059). It finds provider keys (GitHub, OpenAI, Anthropic, Google,
-// AWS, Slack), private keys and high-entropy values assigned to secret-looking names, and reports
-// each finding as path, line, kind and a short fingerprint — never the secret's bytes.
+// AWS, Slack tokens and webhooks), PEM and PGP private keys (encrypted ones too), passwords and
+// high-entropy values assigned to secret-looking names, and reports each finding as path, line,
+// kind and a short fingerprint — never the secret's bytes. Fingerprints of human-chosen values are
+// keyed with the install's key (secret_scan_key.cpp), so they cannot be checked against a
+// dictionary of passwords.
 //
 //   using namespace jarvis::host::ops;
 //   ScanRoot where = resolve_scan_root(".");           // the work tree's top level
 //   if (!where.error.empty()) return 2;                // git is broken here: do not guess
 //   ScanOptions opt{.root = where.root, .git = where.git};  // no paths: git ls-files + .env
+//   opt.fingerprint_key = load_or_create_scan_key(default_scan_key_path(where));
 //   opt.allow = AllowList::load(opt.root + "/.secret-scan-allow");   // throws on a bad entry
 //   ScanReport r = scan_tree(opt);
 //   for (const Finding& f : r.findings) std::cout << format_finding(f) << "\n";
@@ -24,8 +28,8 @@
 
 namespace jarvis::host::ops {
 
-/// One credential found. `fingerprint` is the first 12 hex digits of the SHA-256 of the matched
-/// secret: stable across runs (so an allow-list can name it), useless for recovering a random key.
+/// One credential found. `fingerprint` is 12 hex digits (see fingerprint()): stable across runs on
+/// one install (so an allow-list can name it), useless for recovering the secret.
 struct Finding {
   std::string path;         ///< as given or relative to the scan root
   std::size_t line = 0;     ///< 1-based; 0 for a finding about the file itself
@@ -42,8 +46,31 @@ double shannon_entropy(std::string_view s);
 /// runs of one repeated character, ellipses.
 bool looks_like_placeholder(std::string_view value);
 
-/// Every credential in `text` (a file's content); `path` is copied into the findings.
-std::vector<Finding> scan_text(const std::string& path, std::string_view text);
+/// True for the kinds whose values people choose or that are assigned to names
+/// (`url_credentials`, `password_assignment`, `secret_assignment`, `aws_secret_access_key`): their
+/// fingerprints are keyed.
+bool keyed_kind(std::string_view kind);
+
+/// The 12-hex-digit fingerprint of a matched value: for keyed kinds the HMAC-SHA-256 of the value
+/// with `key` (the install's key; "" gives a fixed built-in key, for tests only), otherwise the
+/// SHA-256 of the value (a random provider key: 48 bits of its hash reveal nothing).
+std::string fingerprint(std::string_view kind, std::string_view value, std::string_view key);
+
+/// Every credential in `text` (a file's content); `path` is copied into the findings; `key`
+/// keys the fingerprints of keyed kinds (see fingerprint()).
+std::vector<Finding> scan_text(const std::string& path, std::string_view text,
+                               std::string_view key = {});
+
+/// Where this install keeps its fingerprint key: $SECRET_SCAN_KEY_FILE when set; in a git work
+/// tree `<git common dir>/jarvis-secret-scan.key` (inside .git: never tracked, the same for every
+/// worktree of the clone); elsewhere
+/// `${XDG_STATE_HOME:-$HOME/.local/state}/jarvis/secret-scan.key`.
+std::string default_scan_key_path(const std::string& root, bool git);
+
+/// The key in `path` (64 hex digits), created on first use from 32 random bytes with mode 0600
+/// (atomically: concurrent first scans agree on one key). Throws std::runtime_error when the file
+/// is malformed, unreadable, or readable by group or others. The key is never printed.
+std::string load_or_create_scan_key(const std::string& path);
 
 /// Candidate positions the pattern rules of scan_text examined so far in the calling thread
 /// (a monotonic counter). Each check reads at most ~257 characters, so a scan's work is bounded by
@@ -52,6 +79,8 @@ std::size_t scan_candidate_checks();
 
 /// The allow-list file (`.secret-scan-allow`): one entry a line, each with its justification —
 ///   path:GLOB        # why every finding in matching files is a fake (fnmatch; * crosses /)
+///   path:GLOB kind:K # the same for findings of kind K only (for keyed kinds, whose
+///                    # fingerprints differ per install, in a committed allow-list)
 ///   fingerprint:HEX  # why this one finding (anywhere) is not a real credential
 /// Blank lines and lines starting with `#` are ignored. An entry without a `# reason`, an unknown
 /// entry type or a fingerprint that is not 12 hex digits is refused (std::invalid_argument naming
@@ -72,6 +101,7 @@ class AllowList {
   struct Entry {
     bool is_path = false;
     std::string pattern;  ///< glob or fingerprint
+    std::string kind;     ///< path entries: only this kind ("" = any)
     std::size_t line = 0;
     std::size_t uses = 0;
   };
@@ -92,6 +122,9 @@ struct ScanOptions {
   /// A symlink named here is followed; symlinks found inside a directory or tracked are not.
   std::vector<std::string> paths;
   AllowList allow;
+  /// Keys the fingerprints of keyed kinds (load_or_create_scan_key). scan_tree refuses to run
+  /// without one.
+  std::string fingerprint_key;
   std::size_t max_file_bytes = 4u << 20;  ///< larger files are skipped (listed)
 };
 
@@ -131,8 +164,8 @@ struct ScanRoot {
 };
 ScanRoot resolve_scan_root(const std::string& dir);
 
-/// Scans as `opt` says. Throws std::runtime_error when a named path does not exist or `git
-/// ls-files` fails.
+/// Scans as `opt` says. Throws std::runtime_error when a named path does not exist, `git
+/// ls-files` fails or opt.fingerprint_key is empty.
 ScanReport scan_tree(ScanOptions& opt);
 
 /// "path:line:kind fingerprint=HEX" — the only form a finding is ever printed in.
