@@ -30,8 +30,15 @@ std::string fix_hint_for(ops::OutageClass c, const ops::Dependency& d) {
     case ops::OutageClass::NetworkUnreachable:
       return "nothing accepts connections at " + d.env + ": start the server or fix host/port";
     case ops::OutageClass::ProviderUnavailable:
-      return "the provider answered with an error (5xx/429) or broken HTTP/TLS: retry later or "
+      return "the provider answered with an error (5xx/429) or broken HTTP: retry later or "
              "check its status page";
+    case ops::OutageClass::TlsCertificate:
+      return "the server's TLS certificate failed verification (self-signed, unknown CA, expired "
+             "or another host name): fix the certificate or the host name in " +
+             d.env;
+    case ops::OutageClass::TlsHandshake:
+      return "no TLS handshake with the server at " + d.env +
+             ": is it https at that port (not plain http), with a TLS version curl accepts?";
     case ops::OutageClass::ConfigInvalid:
       return "fix the URL in " + d.env;
     case ops::OutageClass::None:
@@ -95,6 +102,13 @@ int cmd_secrets(CliContext& ctx, const std::vector<std::string>& args) {
     opt.allow = ops::AllowList::load(allow_file);
   } catch (const std::invalid_argument& e) {
     return fail(std::string("invalid allow-list: ") + e.what());
+  }
+  // The install's key for the fingerprints of passwords and assigned values (never printed).
+  try {
+    opt.fingerprint_key =
+        ops::load_or_create_scan_key(ops::default_scan_key_path(where.root, where.git));
+  } catch (const std::runtime_error& e) {
+    return fail(e.what());
   }
   ops::ScanReport r;
   try {
