@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "db/backup_service.h"
+#include "deploy/deploy_fixture.h"
 #include "jarvis/subprocess.h"
 #include "support/support.h"
 
@@ -61,21 +62,9 @@ std::string schedule_marker(const ServerProcess& server, const std::string& admi
   return "";
 }
 
-// Files in `dir` whose name contains `part`.
-int count_files(const std::string& dir, const std::string& part) {
-  int n = 0;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); ++it) {
-    n += it->path().filename().string().find(part) != std::string::npos ? 1 : 0;
-  }
-  return n;
-}
-
-void gzip_to(const std::string& path, const std::string& content) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  gzwrite(f, content.data(), static_cast<unsigned>(content.size()));
-  gzclose(f);
-}
+using deploy_test::count_files;
+using deploy_test::gunzip_file;
+using deploy_test::gzip_to;
 
 }  // namespace backup_test
 
@@ -180,12 +169,7 @@ TEST(DbBackup, RestoreRefusesCorruptAndForeignSnapshots) {
   {
     auto raw = run_jarvis({"db", "backup", "--json", "--to", dir.file("raw")}, dir.path(), env);
     ASSERT_EQ(raw.exit_code, 0);
-    gzFile f = gzopen(std::string(json_of(raw.out)["path"]).c_str(), "rb");
-    std::string db;
-    char buf[65536];
-    int n;
-    while ((n = gzread(f, buf, sizeof buf)) > 0) db.append(buf, static_cast<std::size_t>(n));
-    gzclose(f);
+    std::string db = gunzip_file(json_of(raw.out)["path"]);
     ASSERT_GT(db.size(), 8192u);
     // Every b-tree page's type byte (offset 0 of pages 2…) made invalid.
     for (std::size_t page = 4096; page < db.size(); page += 4096) db[page] = '\x5a';
@@ -362,13 +346,7 @@ TEST(DbBackup, MigrationsOnAnExistingSchemaAreBackedUpFirst) {
                    .list();
   ASSERT_EQ(files.size(), 1u);
   // The snapshot is the schema before 900: no backup_probe table in it.
-  gzFile in = gzopen(files[0].path.c_str(), "rb");
-  std::string db;
-  char buf[65536];
-  int n;
-  while ((n = gzread(in, buf, sizeof buf)) > 0) db.append(buf, static_cast<std::size_t>(n));
-  gzclose(in);
-  write_file(dir.file("before.db"), db);
+  write_file(dir.file("before.db"), gunzip_file(files[0].path));
   auto probe = jarvis::run_process(
       {.argv = {"sqlite3", dir.file("before.db"),
                 "SELECT count(*) FROM sqlite_master WHERE name='backup_probe'"}});
@@ -447,16 +425,8 @@ TEST(DbBackup, RestoreMovesALeftoverWalAsideWhenTheFileIsMissing) {
   auto first = run_jarvis({"db", "backup", "--json"}, dir.path(), env);
   ASSERT_EQ(first.exit_code, 0) << first.err;
   std::string snapshot = json_of(first.out)["path"];
-  auto crash = jarvis::run_process({.argv = {"python3", "-c",
-                                             "import os, sqlite3, sys\n"
-                                             "c = sqlite3.connect(sys.argv[1])\n"
-                                             "c.execute('PRAGMA journal_mode=WAL')\n"
-                                             "c.execute('CREATE TABLE crashed(x)')\n"
-                                             "c.commit()\n"
-                                             "os.kill(os.getpid(), 9)",
-                                             dir.file("j.db")},
-                                    .timeout_ms = 60000});
-  ASSERT_TRUE(fs::exists(dir.file("j.db-wal"))) << crash.stderr_text;
+  deploy_test::crash_writer_in_wal_mode(dir.file("j.db"));
+  ASSERT_TRUE(fs::exists(dir.file("j.db-wal")));
   fs::rename(dir.file("j.db"), dir.file("j.db.moved"));
   auto r = run_jarvis({"db", "restore", snapshot, "--json"}, dir.path(), env);
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -1,13 +1,17 @@
 // tests/deploy/deploy_fixture.h — helpers of the deploy tests: the scripts run as real
 // subprocesses with a fake `systemctl` first on PATH (it logs its arguments and, for
 // start/restart/stop, runs or kills the "service" named by the test), and a static HTTP server
-// (python3 -m http.server) standing in for a ready host's /readyz.
+// (python3 -m http.server) standing in for a ready host's /readyz; and the database helpers the
+// script tests and the backup tests share (sqlite3 queries, gunzip, a writer killed -9 in WAL
+// mode, counting files by name).
 //
 //   DeployDir d;                                     // throwaway directory + fake systemctl
 //   auto r = d.run({d.script("install-systemd.sh"), "--port", "18123"});
 //   EXPECT_THAT(d.systemctl_log(), HasSubstr("daemon-reload"));
+//   EXPECT_EQ(deploy_test::sqlite_query(db, "SELECT v FROM t"), "current");
 #pragma once
 
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,10 +22,73 @@
 #include <string>
 #include <vector>
 
+#include <zlib.h>
+
 #include "jarvis/subprocess.h"
 #include "support/support.h"
 
 namespace deploy_test {
+
+/// `sqlite3 DB SQL`'s output without the trailing newline (a failure is a test failure).
+inline std::string sqlite_query(const std::string& db, const std::string& sql) {
+  auto r = jarvis::run_process({.argv = {"sqlite3", db, sql}, .timeout_ms = 60000});
+  EXPECT_EQ(r.exit_code, 0) << sql << ": " << r.stderr_text;
+  std::string out = r.stdout_text;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+/// The decompressed content of the gzip file `path` ("" when it cannot be opened).
+inline std::string gunzip_file(const std::string& path) {
+  gzFile in = gzopen(path.c_str(), "rb");
+  if (!in) return "";
+  std::string out;
+  char buf[65536];
+  int n = 0;
+  while ((n = gzread(in, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  gzclose(in);
+  return out;
+}
+
+/// Writes `content` gzip-compressed to `path`.
+inline void gzip_to(const std::string& path, const std::string& content) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, content.data(), static_cast<unsigned>(content.size()));
+  gzclose(f);
+}
+
+/// A writer that switches `db` to WAL mode, commits a table `crashed` and dies by SIGKILL: its
+/// committed rows are left in `<db>-wal` only.
+inline void crash_writer_in_wal_mode(const std::string& db) {
+  [[maybe_unused]] auto r = jarvis::run_process({.argv = {"python3", "-c",
+                                                          "import os, sqlite3, sys\n"
+                                                          "c = sqlite3.connect(sys.argv[1])\n"
+                                                          "c.execute('PRAGMA journal_mode=WAL')\n"
+                                                          "c.execute('CREATE TABLE crashed(x)')\n"
+                                                          "c.commit()\n"
+                                                          "os.kill(os.getpid(), 9)",
+                                                          db},
+                                                 .timeout_ms = 60000});
+}
+
+/// Entries of `dir` whose name contains `part`.
+inline int count_files(const std::string& dir, const std::string& part) {
+  int n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); ++it) {
+    n += it->path().filename().string().find(part) != std::string::npos ? 1 : 0;
+  }
+  return n;
+}
+
+/// The account the scripts under test install the host for: never root (install-systemd.sh
+/// refuses it), so `nobody` when the tests run as root.
+inline std::string service_user() {
+  if (::geteuid() == 0) return "nobody";
+  const passwd* pw = ::getpwuid(::geteuid());
+  return pw ? pw->pw_name : "nobody";
+}
 
 /// deploy/<name> in the source tree.
 inline std::string deploy_script(const std::string& name) {
@@ -39,7 +106,8 @@ class DeployDir {
  public:
   DeployDir() {
     // The fake: logs "systemctl ARGS" lines; start/restart (re)launch $FAKE_SERVICE_CMD in the
-    // background (its pid in state/service.pid), stop kills it.
+    // background (its pid in state/service.pid), stop kills it; `cat UNIT` prints
+    // $FAKE_UNIT_FILE (fails when it is unset or missing, like an unknown unit).
     write_executable(bin() + "/systemctl", R"(#!/usr/bin/env bash
 echo "$*" >> "$FAKE_SYSTEMCTL_LOG"
 pidfile="$FAKE_STATE_DIR/service.pid"
@@ -59,6 +127,8 @@ case "$1" in
       echo $! > "$pidfile"
     fi ;;
   stop) stop_service ;;
+  cat) [ -n "${FAKE_UNIT_FILE:-}" ] && [ -f "$FAKE_UNIT_FILE" ] || exit 1
+       cat "$FAKE_UNIT_FILE" ;;
 esac
 exit 0
 )");

@@ -252,6 +252,9 @@ BackupSettings BackupSettings::from(const ConfigStore& store) {
       static_cast<int>(store.get_int("BACKUP_RETENTION_DAYS", s.retention_days, 0, 36500));
   s.interval_seconds =
       static_cast<int>(store.get_int("BACKUP_INTERVAL_SECONDS", s.interval_seconds, 0, 31536000));
+  s.restore_max_bytes = store.get_int("RESTORE_MAX_BYTES", s.restore_max_bytes, 1, 1LL << 50);
+  s.restore_min_free_bytes =
+      store.get_int("RESTORE_MIN_FREE_BYTES", s.restore_min_free_bytes, 0, 1LL << 60);
   if (auto v = store.get("BACKUP_BEFORE_MIGRATE"); v && !v->value.empty()) {
     const std::string& b = v->value;
     if (b == "1" || b == "true" || b == "yes" || b == "on") {
@@ -278,6 +281,12 @@ const std::vector<SettingDecl>& backup_setting_decls() {
       {"BACKUP_BEFORE_MIGRATE", ConfigType::Bool, "1", false,
        "snapshot before pending migrations run on an existing schema (they do not run if it "
        "fails)"},
+      {"RESTORE_MAX_BYTES", ConfigType::Int, "68719476736", false,
+       "jarvis db restore refuses a snapshot larger than this, compressed or decompressed "
+       "(snapshot_too_large)"},
+      {"RESTORE_MIN_FREE_BYTES", ConfigType::Int, "268435456", false,
+       "jarvis db restore stops before the database's file system would have less free "
+       "(insufficient_space)"},
   };
   return decls;
 }

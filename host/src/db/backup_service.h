@@ -17,6 +17,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -40,6 +41,12 @@ struct BackupSettings {
   /// BACKUP_BEFORE_MIGRATE: a snapshot before pending migrations run on a database that already
   /// has a schema (migrations cannot be undone); when it fails, the migrations do not run.
   bool before_migrate = true;
+  /// RESTORE_MAX_BYTES: a restore refuses (`snapshot_too_large`) a snapshot that is — or that
+  /// decompresses to — more than this many bytes (a gzip bomb fills no disk).
+  long long restore_max_bytes = 64LL << 30;
+  /// RESTORE_MIN_FREE_BYTES: a restore keeps at least this much free on the database's file
+  /// system; staging the snapshot stops (`insufficient_space`) before it would go below.
+  long long restore_min_free_bytes = 256LL << 20;
 
   /// Reads the keys; throws std::runtime_error naming key, value, source and the expected range.
   static BackupSettings from(const ConfigStore& store);
@@ -49,7 +56,8 @@ struct BackupSettings {
 const std::vector<SettingDecl>& backup_setting_decls();
 
 /// A backup or restore that could not be done; `code()` is stable (`backup_failed`,
-/// `snapshot_corrupt`, `snapshot_not_jarvis`, `database_in_use`, `pg_tool_missing`, …).
+/// `snapshot_corrupt`, `snapshot_not_jarvis`, `database_in_use`, `pg_tool_missing`,
+/// `snapshot_too_large`, `insufficient_space`, …).
 class BackupError : public std::runtime_error {
  public:
   BackupError(std::string code, const std::string& message)
@@ -147,8 +155,20 @@ struct RestoreResult {
 /// (`database_in_use`) while a host serves it, refuses a snapshot that fails its integrity check
 /// (`snapshot_corrupt`) or is not a jarvis database (`snapshot_not_jarvis`), takes a backup of the
 /// current database first (through `backups`), keeps the current SQLite file aside as
-/// `<db>.pre_restore.<stamp>`, then swaps the snapshot in. Throws BackupError.
-RestoreResult restore_database(BackupService& backups, const std::string& snapshot);
+/// `<db>.pre_restore.<stamp>`, then swaps the snapshot in. A snapshot larger than
+/// RESTORE_MAX_BYTES (compressed or decompressed) is `snapshot_too_large`; one that would leave
+/// less than RESTORE_MIN_FREE_BYTES free is `insufficient_space` (nothing changed either way).
+/// PostgreSQL: the database ends up with exactly the snapshot's relations (those created since
+/// are dropped), in one transaction that first locks every table and then requires that no other
+/// client session is connected, so a host starting meanwhile waits and then sees the restored
+/// database. `hooks` are test seams. Throws BackupError.
+struct RestoreHooks {
+  /// PostgreSQL: called after the first (quick) check for other sessions and the pre-restore
+  /// backup, before the restoring transaction (a test connects a "host" here).
+  std::function<void()> after_first_check;
+};
+RestoreResult restore_database(BackupService& backups, const std::string& snapshot,
+                               const RestoreHooks& hooks = {});
 
 /// Registers the task `system.backup {reason?}` (admin) and, when BACKUP_INTERVAL_SECONDS > 0,
 /// its periodic job. `backups` must outlive `tasks`' workers.

@@ -1,9 +1,13 @@
-// host/src/db/restore.cpp — `jarvis db restore`: refuse while served, verify the snapshot, back
-// up and keep the current database aside, swap (see restore_database in backup_service.h and
-// docs/decisions/0057-restore-refusal-and-serve-lock.md).
+// host/src/db/restore.cpp — `jarvis db restore` of SQLite: refuse while served, verify the
+// snapshot (bounded by RESTORE_MAX_BYTES and the free space), back up and keep the current
+// database aside, swap (see restore_database in backup_service.h and
+// docs/decisions/0057-restore-refusal-and-serve-lock.md); PostgreSQL: exactly the snapshot, in one
+// transaction that locks out other sessions (decision 0080).
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <libpq-fe.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -16,6 +20,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "db/backup_service.h"
 #include "db/serve_lock.h"
@@ -36,9 +41,48 @@ std::string restore_stamp() {
   return buf;
 }
 
-// Copies (or gunzips) `from` to `to`; a damaged gzip stream is `snapshot_corrupt`.
-void stage_snapshot(const fs::path& from, const fs::path& to) {
+/// Bytes that may still be written to the file system holding `dir` while keeping `min_free`
+/// free (statvfs: what an unprivileged process may use); negative when already below.
+long long space_budget(const fs::path& dir, long long min_free) {
+  struct statvfs vfs {};
+  if (::statvfs(dir.c_str(), &vfs) != 0) {
+    throw BackupError("restore_failed", "cannot read the free space of " + dir.string() + ": " +
+                                            std::strerror(errno));
+  }
+  const long double avail = static_cast<long double>(vfs.f_bavail) * vfs.f_frsize;
+  const long double budget = avail - static_cast<long double>(min_free);
+  return budget > 9e18L ? static_cast<long long>(9e18) : static_cast<long long>(budget);
+}
+
+[[noreturn]] void refuse_space(const fs::path& from, long long needed, long long budget,
+                               long long min_free) {
+  throw BackupError("insufficient_space", from.string() + " needs more than " +
+                                              std::to_string(needed) + " bytes and only " +
+                                              std::to_string(budget < 0 ? 0 : budget) +
+                                              " may be used while keeping RESTORE_MIN_FREE_BYTES=" +
+                                              std::to_string(min_free) + " free; nothing changed");
+}
+
+[[noreturn]] void refuse_size(const fs::path& from, const char* what, long long max_bytes) {
+  throw BackupError("snapshot_too_large",
+                    from.string() + " " + what +
+                        " more than RESTORE_MAX_BYTES=" + std::to_string(max_bytes) +
+                        " bytes; nothing changed (raise it if this is "
+                        "a real snapshot)");
+}
+
+// Copies (or gunzips) `from` to `to`; a damaged gzip stream is `snapshot_corrupt`. The output is
+// bounded: more than `s.restore_max_bytes` is `snapshot_too_large` (a gzip bomb stops there), more
+// than the free space less `s.restore_min_free_bytes` is `insufficient_space` — checked before
+// each write, so the disk never fills.
+void stage_snapshot(const fs::path& from, const fs::path& to, const BackupSettings& s) {
   const bool gz = from.extension() == ".gz";
+  std::error_code size_ec;
+  const auto in_size = static_cast<long long>(fs::file_size(from, size_ec));
+  const long long budget = space_budget(to.parent_path(), s.restore_min_free_bytes);
+  if (!size_ec && in_size > s.restore_max_bytes) refuse_size(from, "is", s.restore_max_bytes);
+  if (!size_ec && !gz && in_size > budget)
+    refuse_space(from, in_size, budget, s.restore_min_free_bytes);
   std::ofstream out(to, std::ios::binary | std::ios::trunc);
   if (!out) throw BackupError("restore_failed", "cannot write " + to.string());
   std::vector<char> buf(1 << 16);
@@ -46,7 +90,17 @@ void stage_snapshot(const fs::path& from, const fs::path& to) {
     gzFile in = gzopen(from.c_str(), "rb");
     if (!in) throw BackupError("snapshot_corrupt", "cannot open " + from.string());
     int n = 0;
+    long long written = 0;
     while ((n = gzread(in, buf.data(), static_cast<unsigned>(buf.size()))) > 0) {
+      written += n;
+      if (written > s.restore_max_bytes || written > budget) {
+        gzclose(in);
+        out.close();
+        if (written > s.restore_max_bytes) {
+          refuse_size(from, "decompresses to", s.restore_max_bytes);
+        }
+        refuse_space(from, written, budget, s.restore_min_free_bytes);
+      }
       out.write(buf.data(), n);
     }
     int err = 0;
@@ -169,7 +223,7 @@ RestoreResult restore_sqlite(BackupService& backups, const std::string& db_path,
   fs::path staged = db_file + ".restore." + stamp + ".partial";
   std::error_code ec;
   try {
-    stage_snapshot(snapshot, staged);
+    stage_snapshot(snapshot, staged, backups.settings());
     fsync_path(staged);
     r.verification = verify_sqlite_snapshot(staged, snapshot.string());
   } catch (...) {
@@ -240,8 +294,149 @@ RestoreResult restore_sqlite(BackupService& backups, const std::string& db_path,
   return r;
 }
 
+}  // namespace restore_detail
+
+// PostgreSQL (docs/decisions/0080-exact-and-atomic-postgresql-restore.md): the archive becomes a
+// plain SQL script (pg_restore --file, no connection), which one psql session replays inside a
+// transaction that first locks the database's tables, then checks that no other client is
+// connected, then drops what the snapshot may not have. The check cannot race a starting host:
+// from the LOCK on, a host's first query waits for the commit and then sees the restored database.
+namespace restore_postgresql_impl {
+
+/// Marker of the refusal raised inside the transaction (matched in psql's stderr).
+constexpr const char* kInUseMarker = "jarvis_restore_in_use";
+
+/// The locks, the check and the drops, run by psql before the archive's script (`\i`). Objects
+/// of the current user outside the system schemas and outside extensions; a schema holding an
+/// extension is kept. Arrays first, then the statements: a CASCADE drop must not break the loop.
+constexpr const char* kPrologue = R"SQL(
+\set ON_ERROR_STOP on
+BEGIN;
+SET LOCAL lock_timeout = '15s';
+SET LOCAL client_min_messages = warning;
+DO $jarvis$
+DECLARE
+  me oid := (SELECT oid FROM pg_roles WHERE rolname = current_user);
+  stmts text[];
+  s text;
+  others int;
+BEGIN
+  -- Restores exclude each other.
+  PERFORM pg_advisory_xact_lock(4242080);
+  -- 1. Every table of ours: a session that starts from here on waits at its first query.
+  SELECT coalesce(array_agg(format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', n.nspname,
+                                   c.relname)), '{}')
+    INTO stmts
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('r', 'p') AND c.relowner = me
+     AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%';
+  FOREACH s IN ARRAY stmts LOOP EXECUTE s; END LOOP;
+  -- 2. No other client: checked under the locks, so nobody can slip in after the check.
+  SELECT count(*) INTO others FROM pg_stat_activity
+   WHERE datname = current_database() AND pid <> pg_backend_pid()
+     AND backend_type = 'client backend';
+  IF others > 0 THEN
+    RAISE EXCEPTION 'jarvis_restore_in_use: % other session(s) connected to the database', others;
+  END IF;
+  -- 3. Whatever the snapshot may not have: it recreates what it holds.
+  SELECT coalesce(array_agg(format('DROP %s IF EXISTS %I.%I CASCADE',
+                                   CASE c.relkind WHEN 'v' THEN 'VIEW'
+                                                  WHEN 'm' THEN 'MATERIALIZED VIEW'
+                                                  WHEN 'S' THEN 'SEQUENCE'
+                                                  WHEN 'f' THEN 'FOREIGN TABLE'
+                                                  ELSE 'TABLE' END,
+                                   n.nspname, c.relname)), '{}')
+    INTO stmts
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.relowner = me
+     AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                        AND d.objid = c.oid AND d.deptype = 'e');
+  FOREACH s IN ARRAY stmts LOOP EXECUTE s; END LOOP;
+  SELECT coalesce(array_agg(format('DROP ROUTINE IF EXISTS %s CASCADE', p.oid::regprocedure)),
+                  '{}')
+    INTO stmts
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE p.proowner = me AND p.prokind IN ('f', 'p')
+     AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                        AND d.objid = p.oid AND d.deptype = 'e');
+  FOREACH s IN ARRAY stmts LOOP EXECUTE s; END LOOP;
+  SELECT coalesce(array_agg(format('DROP %s IF EXISTS %I.%I CASCADE',
+                                   CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END,
+                                   n.nspname, t.typname)), '{}')
+    INTO stmts
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+   WHERE t.typowner = me AND t.typtype IN ('e', 'd', 'r', 'c')
+     AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+     AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
+                        AND d.objid = t.oid AND d.deptype = 'e');
+  FOREACH s IN ARRAY stmts LOOP EXECUTE s; END LOOP;
+  SELECT coalesce(array_agg(format('DROP SCHEMA IF EXISTS %I CASCADE', n.nspname)), '{}')
+    INTO stmts
+    FROM pg_namespace n
+   WHERE n.nspowner = me AND n.nspname <> 'public'
+     AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+     AND NOT EXISTS (SELECT 1 FROM pg_extension e WHERE e.extnamespace = n.oid);
+  FOREACH s IN ARRAY stmts LOOP EXECUTE s; END LOOP;
+END
+$jarvis$;
+)SQL";
+
+/// A directory removed with its files on scope exit.
+struct ScratchDir {
+  fs::path path;
+  ScratchDir() {
+    std::string tmpl = (fs::temp_directory_path() / "jarvis-pg-restore.XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) {
+      throw BackupError("restore_failed", "cannot create a scratch directory in " +
+                                              fs::temp_directory_path().string());
+    }
+    path = tmpl;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+};
+
+/// Other client sessions on the database (-1 when it cannot be told). The password is quoted like
+/// every conninfo value (a ' or \ in it broke the string, and could add keywords of its own).
+long other_sessions(const PgToolConnection& c) {
+  std::string quoted_password;
+  for (char ch : c.password) {
+    if (ch == '\\' || ch == '\'') quoted_password += '\\';
+    quoted_password += ch;
+  }
+  std::string full = c.conninfo + (c.password.empty() ? "" : " password='" + quoted_password + "'");
+  PGconn* conn = PQconnectdb(full.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string why = PQerrorMessage(conn);
+    PQfinish(conn);
+    throw BackupError("restore_failed", "cannot connect to the database: " + why);
+  }
+  PGresult* res = PQexec(conn,
+                         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                         "AND pid <> pg_backend_pid() AND backend_type = 'client backend'");
+  long others = PQresultStatus(res) == PGRES_TUPLES_OK ? std::atol(PQgetvalue(res, 0, 0)) : -1;
+  PQclear(res);
+  PQfinish(conn);
+  return others;
+}
+
+[[noreturn]] void refuse_in_use(long others) {
+  throw BackupError("database_in_use",
+                    others < 0 ? "cannot tell whether a host is connected to the database"
+                               : std::to_string(others) +
+                                     " other session(s) are connected to the database (a serving "
+                                     "host?); stop them first");
+}
+
 RestoreResult restore_postgresql(BackupService& backups, const std::string& url,
-                                 const fs::path& snapshot) {
+                                 const fs::path& snapshot, const RestoreHooks& hooks) {
   RestoreResult r;
   r.snapshot = snapshot.string();
   PgToolConnection c = pg_tool_connection(url);
@@ -260,56 +455,60 @@ RestoreResult restore_postgresql(BackupService& backups, const std::string& url,
                       snapshot.string() + " is a pg_dump archive but not of a jarvis database");
   }
   r.verification = "pg_restore --list: ok";
-  // Served: any other session on this database (a host holds its pool open while it serves).
-  // The password quoted like every conninfo value (a ' or \ in it broke the string, and could
-  // add conninfo keywords of its own).
-  std::string quoted_password;
-  for (char ch : c.password) {
-    if (ch == '\\' || ch == '\'') quoted_password += '\\';
-    quoted_password += ch;
-  }
-  std::string full = c.conninfo + (c.password.empty() ? "" : " password='" + quoted_password + "'");
-  PGconn* conn = PQconnectdb(full.c_str());
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string why = PQerrorMessage(conn);
-    PQfinish(conn);
-    throw BackupError("restore_failed", "cannot connect to the database: " + why);
-  }
-  PGresult* res = PQexec(conn,
-                         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                         "AND pid <> pg_backend_pid()");
-  long others = PQresultStatus(res) == PGRES_TUPLES_OK ? std::atol(PQgetvalue(res, 0, 0)) : -1;
-  PQclear(res);
-  PQfinish(conn);
-  if (others != 0) {
-    throw BackupError("database_in_use",
-                      others < 0 ? "cannot tell whether a host is connected to the database"
-                                 : std::to_string(others) +
-                                       " other session(s) are connected to the database (a "
-                                       "serving host?); stop them first");
-  }
+  // A quick refusal before the backup; the check that counts is the one inside the transaction.
+  if (long others = other_sessions(c); others != 0) refuse_in_use(others);
   // No retention here: the snapshot being restored may be an old file in BACKUP_LOCAL_DIR.
   r.pre_restore_backup =
       backups.backup_now("before restore of " + snapshot.string(), "", false).path;
+  if (hooks.after_first_check) hooks.after_first_check();
+
+  ScratchDir scratch;
+  const fs::path script = scratch.path / "snapshot.sql";
+  const fs::path wrapper = scratch.path / "restore.sql";
+  auto plain = jarvis::run_process({.argv = {"pg_restore", "--clean", "--if-exists", "--no-owner",
+                                             "--file=" + script.string(), snapshot.string()},
+                                    .timeout_ms = 3600 * 1000LL,
+                                    .max_output_bytes = 8192});
+  if (plain.exit_code != 0) {
+    throw BackupError("restore_failed",
+                      "pg_restore could not convert the archive (nothing "
+                      "changed): " +
+                          plain.stderr_text.substr(0, 500));
+  }
+  {
+    std::ofstream w(wrapper, std::ios::binary | std::ios::trunc);
+    // The scratch path is ours (mkdtemp): no quote inside it.
+    w << kPrologue << "\\i '" << script.string() << "'\nCOMMIT;\n";
+    if (!w.flush()) throw BackupError("restore_failed", "cannot write " + wrapper.string());
+  }
   std::map<std::string, std::string> env;
   if (!c.password.empty()) env["PGPASSWORD"] = c.password;
-  auto run = jarvis::run_process(
-      {.argv = {"pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-                "--exit-on-error", "--dbname=" + c.conninfo, snapshot.string()},
-       .timeout_ms = 3600 * 1000LL,
-       .max_output_bytes = 8192,
-       .extra_env = env});
+  auto run =
+      jarvis::run_process({.argv = {"psql", "-X", "-q", "--no-psqlrc", "-v", "ON_ERROR_STOP=1",
+                                    "--dbname=" + c.conninfo, "-f", wrapper.string()},
+                           .timeout_ms = 3600 * 1000LL,
+                           .max_output_bytes = 16384,
+                           .extra_env = env});
+  if (run.exit_code == 127) throw BackupError("pg_tool_missing", "psql not found on PATH");
+  if (run.stderr_text.find(kInUseMarker) != std::string::npos ||
+      run.stderr_text.find("lock timeout") != std::string::npos) {
+    throw BackupError("database_in_use",
+                      "another session connected to the database or holds its tables (a host "
+                      "starting?); nothing changed: " +
+                          run.stderr_text.substr(0, 300));
+  }
   if (run.exit_code != 0) {
-    throw BackupError("restore_failed", "pg_restore failed (exit " + std::to_string(run.exit_code) +
+    throw BackupError("restore_failed", "psql failed (exit " + std::to_string(run.exit_code) +
                                             "; nothing changed, it ran in one transaction): " +
                                             run.stderr_text.substr(0, 500));
   }
   return r;
 }
 
-}  // namespace restore_detail
+}  // namespace restore_postgresql_impl
 
-RestoreResult restore_database(BackupService& backups, const std::string& snapshot) {
+RestoreResult restore_database(BackupService& backups, const std::string& snapshot,
+                               const RestoreHooks& hooks) {
   fs::path snap = fs::absolute(snapshot);
   if (!fs::is_regular_file(snap)) {
     throw BackupError("snapshot_missing", "no snapshot file at " + snap.string());
@@ -317,7 +516,7 @@ RestoreResult restore_database(BackupService& backups, const std::string& snapsh
   if (auto file = sqlite_file_of(backups.database_url())) {
     return restore_detail::restore_sqlite(backups, *file, snap);
   }
-  return restore_detail::restore_postgresql(backups, backups.database_url(), snap);
+  return restore_postgresql_impl::restore_postgresql(backups, backups.database_url(), snap, hooks);
 }
 
 }  // namespace jarvis::host
