@@ -17,9 +17,15 @@
 #   --service NAME    JARVIS_SERVICE      unit name (default jarvis)
 #   --unit-dir DIR    SYSTEMD_UNIT_DIR    (default /etc/systemd/system)
 #   --no-start                            install and enable, do not start
-# Removes the original project's stale units (jarvis-worker, jarvis-scheduler: a celery worker
-# that no longer exists and a duplicate scheduler) when they are present. Exit 0 installed,
-# 1 failure, 2 usage.
+#   --adopt-data-dir                      take over an existing data dir without the marker that
+#                                         holds var/jarvis.db or .env (an install from before it)
+# Refuses to run the host as root (uid or gid 0). Touches an existing data dir only when it is
+# empty or carries the marker .jarvis-data-dir this script writes (chown -R must never take over
+# someone else's directory), and overwrites an existing unit only when it carries the
+# "jarvis-unit:" line of deploy/jarvis.service. Removes the original project's stale units
+# (jarvis-worker, jarvis-scheduler: a celery worker that no longer exists and a duplicate
+# scheduler) when they are present and mention jarvis or celery. Exit 0 installed, 1 failure,
+# 2 usage.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,7 +40,8 @@ SERVICE="${JARVIS_SERVICE:-jarvis}"
 UNIT_DIR="${SYSTEMD_UNIT_DIR:-/etc/systemd/system}"
 START=1
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+ADOPT=0
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 need() { [ $# -ge 2 ] && [ -n "$2" ] || { echo "install-systemd: $1 needs a value" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -48,6 +55,7 @@ while [ $# -gt 0 ]; do
     --service) need "$@"; SERVICE=$2; shift 2 ;;
     --unit-dir) need "$@"; UNIT_DIR=$2; shift 2 ;;
     --no-start) START=0; shift ;;
+    --adopt-data-dir) ADOPT=1; shift ;;
     -h | --help) usage ;;
     *) echo "install-systemd: unknown argument $1" >&2; usage ;;
   esac
@@ -74,7 +82,34 @@ case "$DATA_REAL" in
     case "$DATA_REAL" in /home/*/*) ;; *) fail "refusing data dir $DATA_DIR: a system or home directory (chown -R would take it over); use e.g. /var/lib/jarvis" ;; esac ;;
 esac
 id -u "$USER_NAME" >/dev/null 2>&1 || fail "no such user '$USER_NAME' (create it: useradd --system $USER_NAME)"
+# The host parses hostile input and runs plugins: never as root (nor with root's group).
+[ "$(id -u "$USER_NAME")" != 0 ] || fail "refusing to run the host as root ('$USER_NAME' has uid 0): create a service account (useradd --system jarvis) and pass --user jarvis"
 [ -n "$GROUP_NAME" ] || GROUP_NAME="$(id -gn "$USER_NAME")"
+GROUP_ID=$(getent group "$GROUP_NAME" | cut -d: -f3) || fail "no such group '$GROUP_NAME'"
+[ "$GROUP_ID" != 0 ] || fail "refusing group '$GROUP_NAME' (gid 0) for the host: pass --group with the service account's own group"
+
+# Is this jarvis's? Checked before anything is created, chowned or written.
+MARKER="$DATA_DIR/.jarvis-data-dir"
+if [ -L "$DATA_DIR" ]; then
+  fail "refusing data dir $DATA_DIR: it is a symlink (name the real directory)"
+elif [ -e "$DATA_DIR" ]; then
+  [ -d "$DATA_DIR" ] || fail "refusing data dir $DATA_DIR: it exists and is not a directory"
+  if [ -n "$(ls -A -- "$DATA_DIR")" ]; then
+    if [ -L "$MARKER" ] || { [ -e "$MARKER" ] && [ ! -f "$MARKER" ]; }; then
+      fail "refusing data dir $DATA_DIR: $MARKER is not a regular file"
+    elif [ ! -f "$MARKER" ]; then
+      if [ "$ADOPT" != 1 ]; then
+        fail "refusing data dir $DATA_DIR: it is not empty and has no $(basename "$MARKER") marker, so it may not be a jarvis data dir (chown -R would take it over); choose an empty directory, or pass --adopt-data-dir for an install from before the marker"
+      fi
+      [ -f "$DATA_DIR/var/jarvis.db" ] || [ -f "$DATA_DIR/.env" ] || fail "refusing to adopt $DATA_DIR: it holds neither var/jarvis.db nor .env"
+    fi
+  fi
+fi
+UNIT="$UNIT_DIR/$SERVICE.service"
+if [ -e "$UNIT" ] || [ -L "$UNIT" ]; then
+  [ -f "$UNIT" ] && [ ! -L "$UNIT" ] && grep -q '^# jarvis-unit: rendered by deploy/install-systemd.sh' "$UNIT" ||
+    fail "refusing to overwrite $UNIT: it was not written by install-systemd.sh (another service of that name?); pass --service with another name or remove it by hand"
+fi
 
 if [ -x "$PREFIX/current/bin/jarvis" ]; then
   BIN="$PREFIX/current/bin/jarvis"
@@ -85,12 +120,12 @@ else
 fi
 
 mkdir -p "$DATA_DIR/var/backups"
+[ -f "$MARKER" ] || echo "jarvis data dir (deploy/install-systemd.sh); do not delete" >"$MARKER"
 chown -R "$USER_NAME:$GROUP_NAME" "$DATA_DIR"
 chmod 0750 "$DATA_DIR"
 chmod 0700 "$DATA_DIR/var/backups"
 
 mkdir -p "$UNIT_DIR"
-UNIT="$UNIT_DIR/$SERVICE.service"
 tmp="$(mktemp "$UNIT_DIR/.$SERVICE.service.XXXXXX")"
 sed -e "s|@SERVICE@|$SERVICE|g" -e "s|@USER@|$USER_NAME|g" -e "s|@GROUP@|$GROUP_NAME|g" \
     -e "s|@DATA_DIR@|$DATA_DIR|g" -e "s|@BIND_HOST@|$HOST|g" -e "s|@BIND_PORT@|$PORT|g" \
@@ -105,7 +140,7 @@ echo "install-systemd: wrote $UNIT (user $USER_NAME, $BIN, $DATA_DIR, $HOST:$POR
 
 for stale in jarvis-worker jarvis-scheduler jarvis-api; do
   [ "$stale" = "$SERVICE" ] && continue
-  if [ -f "$UNIT_DIR/$stale.service" ]; then
+  if [ -f "$UNIT_DIR/$stale.service" ] && grep -qiE 'jarvis|celery' "$UNIT_DIR/$stale.service"; then
     systemctl disable --now "$stale.service" || true
     rm -f "$UNIT_DIR/$stale.service"
     echo "install-systemd: removed the stale unit $stale.service"

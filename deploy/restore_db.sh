@@ -11,7 +11,10 @@
 # Environment: APP_DB or JARVIS_DATA_DIR (default db_path: $APP_DB, else
 # ${JARVIS_DATA_DIR:-/var/lib/jarvis}/var/jarvis.db), JARVIS_SERVICE (default jarvis),
 # RESTORE_STOP_SERVICE=0 (do not stop/start the unit: the host is already stopped),
-# RESTORE_READYZ_ATTEMPTS (default 15), RESTORE_READYZ_INTERVAL_SECONDS (default 2).
+# RESTORE_READYZ_ATTEMPTS (default 15), RESTORE_READYZ_INTERVAL_SECONDS (default 2),
+# RESTORE_MAX_BYTES (default 64 GiB: a snapshot, or what it decompresses to, larger than this is
+# refused as snapshot_too_large — a gzip bomb stops there), RESTORE_MIN_FREE_BYTES (default
+# 256 MiB kept free on the database's file system, else insufficient_space).
 # PostgreSQL snapshots (.pgdump) are restored with `jarvis db restore FILE` instead.
 # Exit codes: 0 restored (and ready when checked), 1 refused or reverted, 2 usage.
 set -euo pipefail
@@ -39,9 +42,32 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 STAGED="$DB.restore.$STAMP.partial"
 trap 'rm -f "$STAGED" "$STAGED-shm" "$STAGED-wal" "$STAGED-journal"' EXIT
 
+MAX="${RESTORE_MAX_BYTES:-68719476736}"
+MIN_FREE="${RESTORE_MIN_FREE_BYTES:-268435456}"
+case "$MAX$MIN_FREE" in *[!0-9]*) fail "RESTORE_MAX_BYTES and RESTORE_MIN_FREE_BYTES must be numbers" ;; esac
+AVAIL=$(df --output=avail -B1 -- "$(dirname "$DB")" | tail -n 1 | tr -d ' ')
+BUDGET=$((AVAIL - MIN_FREE))
+LIMIT=$MAX
+[ "$BUDGET" -lt "$LIMIT" ] && LIMIT=$BUDGET
+too_big() {  # $1: what the snapshot is or decompresses to
+  if [ "$LIMIT" = "$MAX" ]; then
+    fail "snapshot_too_large: $SNAPSHOT $1 more than RESTORE_MAX_BYTES=$MAX bytes; nothing changed"
+  fi
+  fail "insufficient_space: $SNAPSHOT $1 more than the $(( BUDGET > 0 ? BUDGET : 0 )) bytes that keep RESTORE_MIN_FREE_BYTES=$MIN_FREE free; nothing changed"
+}
+[ "$LIMIT" -gt 0 ] || too_big "needs"
 case "$SNAPSHOT" in
-  *.gz) gzip -dc -- "$SNAPSHOT" >"$STAGED" 2>/dev/null || fail "$SNAPSHOT is not a valid gzip file; nothing changed" ;;
-  *) cp -- "$SNAPSHOT" "$STAGED" ;;
+  *.gz)
+    # At most LIMIT + 1 bytes are ever written: one more says "too big" (gzip then dies of SIGPIPE).
+    set +o pipefail
+    gzip -dc -- "$SNAPSHOT" 2>/dev/null | head -c "$((LIMIT + 1))" >"$STAGED"
+    GZIP_RC=${PIPESTATUS[0]}
+    set -o pipefail
+    [ "$(stat -c %s -- "$STAGED")" -le "$LIMIT" ] || too_big "decompresses to"
+    [ "$GZIP_RC" = 0 ] || fail "$SNAPSHOT is not a valid gzip file; nothing changed" ;;
+  *)
+    [ "$(stat -c %s -- "$SNAPSHOT")" -le "$LIMIT" ] || too_big "is"
+    cp -- "$SNAPSHOT" "$STAGED" ;;
 esac
 CHECK=$(sqlite3 -readonly "$STAGED" "PRAGMA integrity_check;" 2>&1 | head -n 5) || true
 [ "$CHECK" = "ok" ] || fail "$SNAPSHOT failed PRAGMA integrity_check ($CHECK); nothing changed"

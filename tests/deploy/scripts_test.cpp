@@ -29,10 +29,11 @@ namespace fs = std::filesystem;
 
 namespace scripts_test {
 
-std::string me() {
-  const passwd* pw = ::getpwuid(::geteuid());
-  return pw ? pw->pw_name : "root";
-}
+using deploy_test::count_files;
+using deploy_test::service_user;
+
+/// The user the installs in these tests name (never root: the script refuses it).
+std::string me() { return service_user(); }
 
 // A fake installed release: <prefix>/releases/r1/bin/jarvis and current -> releases/r1.
 void fake_release(const std::string& prefix) {
@@ -40,12 +41,8 @@ void fake_release(const std::string& prefix) {
   fs::create_directory_symlink("releases/r1", prefix + "/current");
 }
 
-std::string sqlite(const DeployDir& d, const std::string& db, const std::string& sql) {
-  auto r = d.run({"sqlite3", db, sql});
-  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
-  std::string out = r.stdout_text;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
+std::string sqlite(const DeployDir&, const std::string& db, const std::string& sql) {
+  return deploy_test::sqlite_query(db, sql);
 }
 
 // A jarvis-shaped SQLite file holding one row `marker`.
@@ -202,6 +199,52 @@ const char* kFakeBuild =
     "http.server --bind 127.0.0.1 \"$FAKE_PORT\"\\nexit 1\\n' > \"$RELEASE_DIR/bin/jarvis\" && "
     "chmod +x \"$RELEASE_DIR/bin/jarvis\"";
 
+/// The unit install-systemd.sh would write for `prefix` (what `systemctl cat` shows).
+std::string write_unit(const DeployDir& d, const std::string& prefix,
+                       const std::string& exec = "") {
+  const std::string path = d.file("state/unit.service");
+  write_file(path, "# /etc/systemd/system/jarvis.service\n[Service]\nType=notify\nExecStart=" +
+                       (exec.empty() ? prefix + "/current/bin/jarvis" : exec) + " serve\n");
+  return path;
+}
+
+std::map<std::string, std::string> rollback_env(const DeployDir& d, const std::string& repo,
+                                                const std::string& prefix, int port) {
+  return {{"JARVIS_REPO", repo},
+          {"JARVIS_PREFIX", prefix},
+          {"JARVIS_READYZ_URL", "http://127.0.0.1:" + std::to_string(port) + "/readyz"},
+          {"ROLLBACK_READYZ_ATTEMPTS", "50"},
+          {"ROLLBACK_READYZ_INTERVAL_SECONDS", "0.1"},
+          {"JARVIS_BUILD_COMMAND", kFakeBuild},
+          {"FAKE_PORT", std::to_string(port)},
+          {"FAKE_SERVICE_CMD", "exec \"" + prefix + "/current/bin/jarvis\""},
+          {"FAKE_UNIT_FILE", write_unit(d, prefix)}};
+}
+
+/// Runs rollback.sh REF in the background, waits (bounded) until `ready_test` (a shell test)
+/// holds, sends it SIGTERM and returns "rc=<its exit code>" on stdout.
+jarvis::ProcessResult rollback_interrupted(const DeployDir& d, const std::string& ref,
+                                           const std::string& ready_test,
+                                           const std::map<std::string, std::string>& env) {
+  return d.run({"bash", "-c",
+                "\"$0\" \"$1\" & p=$!; for _ in $(seq 2400); do eval \"$2\" && break; "
+                "sleep 0.05; done; kill -TERM $p; wait $p; echo rc=$?",
+                deploy_script("rollback.sh"), ref, ready_test},
+               env);
+}
+
+/// Release directories under `prefix`/releases.
+std::vector<std::string> releases_of(const std::string& prefix) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(prefix + "/releases", ec);
+       !ec && it != fs::directory_iterator(); ++it) {
+    out.push_back(it->path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace scripts_test
 
 TEST(Rollback, BuildsInAWorktreeSwitchesAndSwitchesBackWhenNotReady) {
@@ -209,15 +252,7 @@ TEST(Rollback, BuildsInAWorktreeSwitchesAndSwitchesBackWhenNotReady) {
   const std::string repo = d.file("repo"), prefix = d.file("prefix");
   RollbackRepo refs = make_rollback_repo(d, repo);
   const int port = jarvis::test::free_port();
-  std::map<std::string, std::string> env{
-      {"JARVIS_REPO", repo},
-      {"JARVIS_PREFIX", prefix},
-      {"JARVIS_READYZ_URL", "http://127.0.0.1:" + std::to_string(port) + "/readyz"},
-      {"ROLLBACK_READYZ_ATTEMPTS", "50"},
-      {"ROLLBACK_READYZ_INTERVAL_SECONDS", "0.1"},
-      {"JARVIS_BUILD_COMMAND", kFakeBuild},
-      {"FAKE_PORT", std::to_string(port)},
-      {"FAKE_SERVICE_CMD", "exec \"" + prefix + "/current/bin/jarvis\""}};
+  std::map<std::string, std::string> env = rollback_env(d, repo, prefix, port);
 
   auto first = d.run({deploy_script("rollback.sh"), refs.good}, env);
   ASSERT_EQ(first.exit_code, 0) << first.stdout_text << first.stderr_text;
@@ -253,7 +288,8 @@ TEST(Rollback, AnUnknownRefOrAFailedBuildSwitchesNothing) {
   const std::string repo = d.file("repo"), prefix = d.file("prefix");
   RollbackRepo refs = make_rollback_repo(d, repo);
   fake_release(prefix);
-  std::map<std::string, std::string> env{{"JARVIS_REPO", repo}, {"JARVIS_PREFIX", prefix}};
+  std::map<std::string, std::string> env{
+      {"JARVIS_REPO", repo}, {"JARVIS_PREFIX", prefix}, {"FAKE_UNIT_FILE", write_unit(d, prefix)}};
   auto unknown = d.run({deploy_script("rollback.sh"), "no-such-ref"}, env);
   EXPECT_EQ(unknown.exit_code, 2) << unknown.stderr_text;
   env["JARVIS_BUILD_COMMAND"] = "echo compile error >&2; exit 1";
@@ -261,7 +297,8 @@ TEST(Rollback, AnUnknownRefOrAFailedBuildSwitchesNothing) {
   EXPECT_EQ(failed.exit_code, 1);
   EXPECT_THAT(failed.stderr_text, HasSubstr("nothing was switched"));
   EXPECT_EQ(fs::read_symlink(prefix + "/current").string(), "releases/r1");
-  EXPECT_EQ(d.systemctl_log(), "");
+  EXPECT_EQ(d.systemctl_log(), "cat jarvis.service\n");  // read, never restarted
+  EXPECT_EQ(count_files(prefix + "/releases", "-"), 0);  // the failed build's release removed
 }
 
 TEST(RestoreDb, RevertsWhenReadyzIsNotReady) {
@@ -401,14 +438,7 @@ TEST(RestoreDb, MovesALeftoverWalAsideWhenThereIsNoDatabaseFile) {
   const std::string db = d.file("var/jarvis.db");
   fs::create_directories(d.file("var"));
   make_db(d, db, "current");
-  [[maybe_unused]] auto crash = d.run({"python3", "-c",
-                                       "import os, sqlite3, sys\n"
-                                       "c = sqlite3.connect(sys.argv[1])\n"
-                                       "c.execute('PRAGMA journal_mode=WAL')\n"
-                                       "c.execute('CREATE TABLE crashed(x)')\n"
-                                       "c.commit()\n"
-                                       "os.kill(os.getpid(), 9)",
-                                       db});
+  deploy_test::crash_writer_in_wal_mode(db);
   ASSERT_TRUE(fs::exists(db + "-wal"));
   fs::rename(db, d.file("var/moved.db"));
   make_db(d, d.file("snap.db"), "snapshot");
@@ -448,4 +478,179 @@ TEST(Healthcheck, OkFalseIsNotReady) {
   EXPECT_NE(r.exit_code, 0) << r.stdout_text;
   write_file(d.file("www/readyz"), R"({"ok": true})");
   EXPECT_EQ(d.run({deploy_script("healthcheck.sh"), server.url("/readyz")}).exit_code, 0);
+}
+
+// The unit does not start `current` (an older unit naming a release directly, or bin/jarvis of
+// the prefix): a switch would change nothing and a ready /readyz would prove nothing.
+TEST(Rollback, RefusesWhenTheUnitDoesNotRunCurrent) {
+  DeployDir d;
+  const std::string repo = d.file("repo"), prefix = d.file("prefix");
+  RollbackRepo refs = make_rollback_repo(d, repo);
+  fake_release(prefix);
+  auto env = rollback_env(d, repo, prefix, jarvis::test::free_port());
+  for (const std::string& exec :
+       {prefix + "/releases/r1/bin/jarvis", prefix + "/bin/jarvis", std::string("/usr/bin/true")}) {
+    env["FAKE_UNIT_FILE"] = write_unit(d, prefix, exec);
+    auto r = d.run({deploy_script("rollback.sh"), refs.good}, env);
+    EXPECT_EQ(r.exit_code, 1) << exec << ": " << r.stdout_text << r.stderr_text;
+    EXPECT_THAT(r.stderr_text, HasSubstr("not " + prefix + "/current/bin/jarvis")) << exec;
+  }
+  env.erase("FAKE_UNIT_FILE");  // no such unit
+  auto none = d.run({deploy_script("rollback.sh"), refs.good}, env);
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_THAT(none.stderr_text, HasSubstr("systemctl cat"));
+  EXPECT_EQ(fs::read_symlink(prefix + "/current").string(), "releases/r1");
+  EXPECT_EQ(releases_of(prefix), std::vector<std::string>{"r1"});  // nothing built
+  EXPECT_THAT(d.systemctl_log(), Not(HasSubstr("restart")));
+}
+
+// SIGTERM while the release builds: the build stops, its half-built release is removed, nothing
+// was switched or restarted.
+TEST(Rollback, SigtermDuringTheBuildRemovesTheHalfBuiltRelease) {
+  DeployDir d;
+  const std::string repo = d.file("repo"), prefix = d.file("prefix");
+  RollbackRepo refs = make_rollback_repo(d, repo);
+  fake_release(prefix);
+  auto env = rollback_env(d, repo, prefix, jarvis::test::free_port());
+  const std::string flag = d.file("state/building");
+  env["JARVIS_BUILD_COMMAND"] =
+      "mkdir -p \"$RELEASE_DIR/bin\" && touch '" + flag + "' && sleep 300";
+  auto r = rollback_interrupted(d, refs.good, "[ -e '" + flag + "' ]", env);
+  EXPECT_THAT(r.stdout_text, HasSubstr("rc=143")) << r.stdout_text << r.stderr_text;
+  EXPECT_THAT(r.stderr_text, HasSubstr("interrupted"));
+  EXPECT_EQ(fs::read_symlink(prefix + "/current").string(), "releases/r1");
+  EXPECT_EQ(releases_of(prefix), std::vector<std::string>{"r1"});
+  EXPECT_THAT(d.systemctl_log(), Not(HasSubstr("restart")));
+  auto trees = d.run({"git", "-C", repo, "worktree", "list", "--porcelain"}).stdout_text;
+  EXPECT_EQ(trees.find("jarvis-rollback"), std::string::npos) << trees;
+}
+
+// SIGTERM after the switch, while the new release is polled: switched back and restarted, the
+// new release removed.
+TEST(Rollback, SigtermAfterTheSwitchSwitchesBackAndRemovesTheNewRelease) {
+  DeployDir d;
+  const std::string repo = d.file("repo"), prefix = d.file("prefix");
+  RollbackRepo refs = make_rollback_repo(d, repo);
+  const int port = jarvis::test::free_port();
+  auto env = rollback_env(d, repo, prefix, port);
+  ASSERT_EQ(d.run({deploy_script("rollback.sh"), refs.good}, env).exit_code, 0);
+  const std::string good = fs::read_symlink(prefix + "/current").string();
+  env["ROLLBACK_READYZ_ATTEMPTS"] = "100000";  // the bad release never answers: polled until TERM
+  auto r = rollback_interrupted(
+      d, refs.bad, "[ \"$(readlink '" + prefix + "/current')\" != '" + good + "' ]", env);
+  EXPECT_THAT(r.stdout_text, HasSubstr("rc=143")) << r.stdout_text << r.stderr_text;
+  EXPECT_THAT(r.stderr_text, HasSubstr("switched back to " + good));
+  EXPECT_EQ(fs::read_symlink(prefix + "/current").string(), good);
+  EXPECT_EQ(releases_of(prefix), std::vector<std::string>{fs::path(good).filename().string()});
+  EXPECT_TRUE(jarvis::test::eventually(
+      [&] { return jarvis::test::http("GET", env["JARVIS_READYZ_URL"]).status == 200; }));
+}
+
+// A run killed with -9 mid-build leaves releases/<id>/.jarvis-release-building: the next run
+// removes that directory, never the active release nor an operator's directory without the mark.
+TEST(Rollback, AHalfBuiltReleaseOfAKilledRunIsRemovedByTheNextRun) {
+  DeployDir d;
+  const std::string repo = d.file("repo"), prefix = d.file("prefix");
+  RollbackRepo refs = make_rollback_repo(d, repo);
+  fake_release(prefix);
+  write_file(prefix + "/releases/0123456789ab-20261201T000000Z/.jarvis-release-building", "");
+  write_file(prefix + "/releases/operator-copy/bin/jarvis", "#!/bin/sh\n");
+  write_file(prefix + "/releases/r1/.jarvis-release-building", "");  // active: kept anyway
+  auto env = rollback_env(d, repo, prefix, jarvis::test::free_port());
+  env["JARVIS_BUILD_COMMAND"] = "exit 1";
+  auto r = d.run({deploy_script("rollback.sh"), refs.good}, env);
+  EXPECT_EQ(r.exit_code, 1) << r.stderr_text;
+  EXPECT_THAT(r.stdout_text, HasSubstr("half-built release 0123456789ab-20261201T000000Z"));
+  EXPECT_EQ(releases_of(prefix), (std::vector<std::string>{"operator-copy", "r1"}));
+}
+
+// Never root; never a non-empty directory that is not a jarvis data dir; never over a unit that
+// install-systemd.sh did not write. Each refusal comes before anything is created or chowned.
+TEST(InstallSystemd, RefusesRootForeignDataDirsAndForeignUnits) {
+  DeployDir d;
+  const std::string prefix = d.file("p"), units = d.file("u");
+  fake_release(prefix);
+  auto install = [&](std::vector<std::string> extra, const std::string& data,
+                     std::map<std::string, std::string> env = {}) {
+    std::vector<std::string> argv{deploy_script("install-systemd.sh"),
+                                  "--unit-dir",
+                                  units,
+                                  "--prefix",
+                                  prefix,
+                                  "--data-dir",
+                                  data,
+                                  "--no-start"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return d.run(argv, env);
+  };
+  auto root = install({"--user", "root"}, d.file("fresh"));
+  EXPECT_EQ(root.exit_code, 1);
+  EXPECT_THAT(root.stderr_text, HasSubstr("as root"));
+  if (::geteuid() == 0) {  // the default user of a root shell is root: refused too
+    auto dflt = install({}, d.file("fresh"), {{"SUDO_USER", ""}, {"JARVIS_USER", ""}});
+    EXPECT_EQ(dflt.exit_code, 1);
+    EXPECT_THAT(dflt.stderr_text, HasSubstr("as root"));
+  }
+  auto root_group = install({"--user", me(), "--group", "root"}, d.file("fresh"));
+  EXPECT_EQ(root_group.exit_code, 1);
+  EXPECT_THAT(root_group.stderr_text, HasSubstr("gid 0"));
+  EXPECT_FALSE(fs::exists(d.file("fresh")));
+
+  // Someone else's files: not chowned, not marked.
+  write_file(d.file("foreign/important.txt"), "theirs");
+  ::chmod(d.file("foreign/important.txt").c_str(), 0640);
+  auto foreign = install({"--user", me()}, d.file("foreign"));
+  EXPECT_EQ(foreign.exit_code, 1);
+  EXPECT_THAT(foreign.stderr_text, HasSubstr("not empty"));
+  struct stat st {};
+  ASSERT_EQ(::stat(d.file("foreign/important.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, ::geteuid());
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  EXPECT_FALSE(fs::exists(d.file("foreign/.jarvis-data-dir")));
+  // --adopt-data-dir needs a jarvis database or .env in it.
+  EXPECT_EQ(install({"--user", me(), "--adopt-data-dir"}, d.file("foreign")).exit_code, 1);
+  fs::create_symlink(d.file("foreign"), d.file("alias"));
+  EXPECT_EQ(install({"--user", me()}, d.file("alias")).exit_code, 1);
+  EXPECT_FALSE(fs::exists(units + "/jarvis.service"));
+
+  // An install from before the marker: adopted explicitly, marked; the next install needs no flag.
+  write_file(d.file("old/var/jarvis.db"), "");
+  EXPECT_EQ(install({"--user", me()}, d.file("old")).exit_code, 1);
+  auto adopted = install({"--user", me(), "--adopt-data-dir"}, d.file("old"));
+  ASSERT_EQ(adopted.exit_code, 0) << adopted.stderr_text;
+  EXPECT_TRUE(fs::exists(d.file("old/.jarvis-data-dir")));
+  auto again = install({"--user", me()}, d.file("old"));
+  EXPECT_EQ(again.exit_code, 0) << again.stderr_text;
+
+  // A unit of that name that this script did not write (another service): left alone.
+  write_file(units + "/sshd.service", "[Service]\nExecStart=/usr/sbin/sshd -D\n");
+  auto other = install({"--user", me(), "--service", "sshd"}, d.file("old"));
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_THAT(other.stderr_text, HasSubstr("not written by install-systemd.sh"));
+  EXPECT_EQ(read_file(units + "/sshd.service"), "[Service]\nExecStart=/usr/sbin/sshd -D\n");
+  EXPECT_THAT(d.systemctl_log(), Not(HasSubstr("sshd")));
+}
+
+// A gzip bomb (64 MiB of zeros in a few hundred KiB) stops at RESTORE_MAX_BYTES; a restore that
+// would leave less than RESTORE_MIN_FREE_BYTES free is refused; neither touches the service.
+TEST(RestoreDb, AGzipBombAndAFullDiskAreRefusedBeforeTheServiceIsTouched) {
+  DeployDir d;
+  const std::string db = d.file("var/jarvis.db");
+  fs::create_directories(d.file("var"));
+  make_db(d, db, "current");
+  deploy_test::gzip_to(d.file("bomb.db.gz"), std::string(64u << 20, '\0'));
+  auto bomb = d.run({deploy_script("restore_db.sh"), d.file("bomb.db.gz"), db},
+                    {{"RESTORE_MAX_BYTES", "1048576"}});
+  EXPECT_EQ(bomb.exit_code, 1) << bomb.stdout_text << bomb.stderr_text;
+  EXPECT_THAT(bomb.stderr_text, HasSubstr("snapshot_too_large"));
+  make_db(d, d.file("snap.db"), "snapshot");
+  for (const std::string& snap : {d.file("snap.db"), d.file("bomb.db.gz")}) {
+    auto full = d.run({deploy_script("restore_db.sh"), snap, db},
+                      {{"RESTORE_MIN_FREE_BYTES", std::to_string(1LL << 60)}});
+    EXPECT_EQ(full.exit_code, 1) << snap;
+    EXPECT_THAT(full.stderr_text, HasSubstr("insufficient_space")) << snap;
+  }
+  EXPECT_EQ(sqlite(d, db, "SELECT v FROM t"), "current");
+  EXPECT_EQ(count_files(d.file("var"), ".partial"), 0);
+  EXPECT_EQ(d.systemctl_log(), "");
 }
