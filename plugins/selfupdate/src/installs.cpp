@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -105,6 +106,43 @@ void Installs::switch_to(const std::string& name) const {
     ::fsync(fd);
     ::close(fd);
   }
+}
+
+std::vector<std::string> Installs::prune(int keep, const std::set<std::string>& protect) const {
+  std::set<std::string> keep_names = protect;
+  const std::string cur = current();
+  if (!cur.empty()) keep_names.insert(cur);
+  struct Release {
+    fs::file_time_type at;
+    std::string name;
+  };
+  std::vector<Release> all;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path(dir_) / "releases", ec)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_symlink() || !e.is_directory() || name.empty() || name[0] == '.' ||
+        (name.size() > 8 && name.compare(name.size() - 8, 8, ".partial") == 0)) {
+      continue;
+    }
+    std::error_code tec;
+    auto at = fs::last_write_time(e.path() / ".selfupdate-release.json", tec);
+    if (tec) at = fs::last_write_time(e.path(), tec);
+    all.push_back({at, name});
+  }
+  std::sort(all.begin(), all.end(), [](const Release& a, const Release& b) {
+    return a.at != b.at ? a.at > b.at : a.name > b.name;  // newest first
+  });
+  std::vector<std::string> removed;
+  int kept = 0;
+  for (const Release& r : all) {
+    if (keep_names.count(r.name) || kept < keep) {
+      ++kept;
+      continue;
+    }
+    fs::remove_all(release_dir(r.name));
+    removed.insert(removed.begin(), r.name);
+  }
+  return removed;
 }
 
 }  // namespace selfupdate

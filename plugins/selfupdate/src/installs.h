@@ -14,7 +14,9 @@
 //   in.switch_to(before);                       // rollback
 #pragma once
 
+#include <set>
 #include <string>
+#include <vector>
 
 #include "jarvis/json.h"
 
@@ -45,6 +47,11 @@ class Installs {
   /// Makes `current` point to releases/<name> atomically. Throws std::runtime_error when the
   /// release is missing or the rename fails (then `current` is unchanged).
   void switch_to(const std::string& name) const;
+  /// Removes complete releases beyond the `keep` newest (by the time of their release info, or of
+  /// the folder without one), never one named in `protect` (current, its rollback target) nor
+  /// `current` itself; `.partial` folders and anything that is not a folder are left alone.
+  /// Returns the names removed, oldest first. Decision 0079.
+  std::vector<std::string> prune(int keep, const std::set<std::string>& protect) const;
 
  private:
   std::string dir_;

@@ -171,12 +171,19 @@ jarvis::Json Pipeline::propose(const ProposeInput& in) {
     throw jarvis::unprocessable("the diff holds NUL bytes: binary patches are refused",
                                 "binary_patch");
   }
+  std::string holder;
   {
     auto sql = d_.db->session();
-    std::string holder = store_.lock_holder(*sql);
-    if (!holder.empty()) {
-      throw jarvis::conflict("another update runs: " + holder, "update_in_progress");
-    }
+    holder = store_.lock_holder(*sql);
+  }
+  if (!holder.empty()) {
+    // A holder whose process died with its lease is marked interrupted here (it keeps the lock
+    // until an admin resumes or abandons it, but says so).
+    jarvis::Json h = store_.get(holder);
+    const std::string state = h.is_null() ? "" : reap_if_expired(h).value("state", "");
+    throw jarvis::conflict(
+        "another update runs: " + holder + (state.empty() ? "" : " (" + state + ")"),
+        "update_in_progress");
   }
   const std::string baseline = current_baseline();
   const std::string id = jarvis::new_id("trc");
@@ -310,7 +317,7 @@ jarvis::Json Pipeline::reject(const std::string& id, const std::string& actor,
 }
 
 jarvis::Json Pipeline::resume(const std::string& id, const std::string& actor) {
-  jarvis::Json row = require(id);
+  jarvis::Json row = reap_if_expired(require(id));
   if (row["state"] != "interrupted") {
     throw jarvis::conflict(
         "only an interrupted patch can be resumed (it is " + row["state"].get<std::string>() + ")",
@@ -346,7 +353,7 @@ jarvis::Json Pipeline::resume(const std::string& id, const std::string& actor) {
 }
 
 jarvis::Json Pipeline::abandon(const std::string& id, const std::string& actor) {
-  jarvis::Json row = require(id);
+  jarvis::Json row = reap_if_expired(require(id));
   const std::string state = row["state"];
   if (state != "interrupted" && state != "tested" && state != "approval_expired" &&
       state != "awaiting_test_approval") {
@@ -413,7 +420,7 @@ void Pipeline::on_start() {
   for (const auto& row :
        store_.with_states({"validating", "testing", "applying", "verifying", "rolling_back"})) {
     const std::string id = row["trace_id"];
-    if (runner_alive(row.value("runner", ""))) continue;
+    if (runner_alive(row.value("runner", "")) && !lease_expired(row)) continue;
     const std::string state = row["state"];
     std::string stage = row.value("stage", "");
     if (stage.empty()) stage = stage_of(state);

@@ -18,7 +18,10 @@
 // Each stage is a durable task (selfupdate.validate, .test, .apply, .verify, .rollback,
 // .cleanup); every transition is a conditional UPDATE in the database plus a rewrite of
 // ${SELFUPDATE_PATCH_DIR}/<trace_id>/state.json. One patch at a time holds the update lock from
-// proposal to tested, and from approval to its end. Decisions 0050–0054.
+// proposal to tested, and from approval to its end. A running stage renews its patch's lease;
+// one that ran out makes it `interrupted` (another process, the re-claimed task, resume or
+// abandon notice). The build, test and install commands run in a sandbox (sandbox.h).
+// Decisions 0050–0054, 0077–0079.
 //
 //   Pipeline p(settings, {.db = &host.db(), .system = &host.system(), .enqueue = …});
 //   jarvis::Json r = p.propose({.diff = text, .rationale = "fix typo", .actor = "user:usr_1",
@@ -36,6 +39,7 @@
 #include "jarvis/database.h"
 #include "jarvis/json.h"
 #include "jarvis/system.h"
+#include "sandbox.h"
 #include "settings.h"
 #include "store.h"
 
@@ -64,9 +68,17 @@ struct PipelineDeps {
   /// Called with each step a stage records, before it is done (a test seam: a test throws from
   /// it something that is not a std::exception to stop the stage as a kill -9 would).
   std::function<void(const std::string& trace_id, const std::string& step)> on_step;
+  /// The absolute path this host process was started as (argv[0]); default: read from
+  /// /proc/self/cmdline. The apply refuses (restart_not_current) unless it lies under
+  /// ${SELFUPDATE_INSTALL_DIR}/current/ (decision 0078). A test seam.
+  std::function<std::string()> invoked_executable;
   /// Logger (optional).
   std::shared_ptr<spdlog::logger> log;
 };
+
+/// The absolute path of this process's argv[0] (against the working directory), "" when it has
+/// no '/' (found through PATH) or cannot be read.
+std::string invoked_executable_path();
 
 /// A proposal.
 struct ProposeInput {
@@ -143,9 +155,18 @@ class Pipeline {
   jarvis::Json require(const std::string& id);
   std::string explain(const jarvis::Json& row) const;
 
-  jarvis::Json stage(const std::string& id, const std::string& from, const std::string& running,
-                     const std::string& name, const std::string& fail_state,
-                     const std::function<Next(const jarvis::Json& row)>& body);
+  jarvis::Json stage(
+      const std::string& id, const std::string& from, const std::string& running,
+      const std::string& name, const std::string& fail_state, const jarvis::CancelToken& cancel,
+      const std::function<Next(const jarvis::Json& row, const jarvis::CancelToken& cancel)>& body);
+  bool lease_expired(const jarvis::Json& row) const;
+  jarvis::Json reap_if_expired(const jarvis::Json& row);
+  Sandbox sandbox() const;
+  SandboxPlace sandbox_place(const std::string& worktree, std::vector<std::string> writable,
+                             const jarvis::CancelToken& cancel) const;
+  void confirm_sandbox(const Sandbox& box, const std::string& id, const std::string& log) const;
+  void check_restart_runs_current() const;
+  std::vector<std::string> prune_releases();
   Next do_validate(const jarvis::Json& row, const jarvis::CancelToken& cancel);
   Next do_test(const jarvis::Json& row, const jarvis::CancelToken& cancel);
   Next do_apply(const jarvis::Json& row, const jarvis::CancelToken& cancel);
@@ -153,7 +174,7 @@ class Pipeline {
   Next do_rollback(const jarvis::Json& row, const std::string& why);
   void fresh_patched_worktree(const jarvis::Json& row, const std::vector<std::string>& files,
                               const jarvis::CancelToken& cancel, const std::string& log);
-  void cleanup(const std::string& id, const jarvis::CancelToken& cancel);
+  jarvis::Json cleanup(const std::string& id, const jarvis::CancelToken& cancel);
 
   Settings s_;
   PipelineDeps d_;

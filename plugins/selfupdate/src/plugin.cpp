@@ -45,7 +45,11 @@ class SelfUpdatePlugin : public jarvis::Plugin {
       auto j = jarvis::try_parse_json(r.body);
       probe.ready = j && j->is_object() && j->value("ok", false) == true;
       if (probe.ready && j->contains("commit") && (*j)["commit"].is_string()) {
-        probe.commit = (*j)["commit"].get<std::string>();
+        // Only a hex commit is evidence: "unknown" (a host built outside git) says nothing.
+        const std::string c = (*j)["commit"].get<std::string>();
+        const bool hex = c.size() >= 7 && c.size() <= 64 &&
+                         c.find_first_not_of("0123456789abcdef") == std::string::npos;
+        if (hex) probe.commit = c;
       }
       return probe;
     };

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "diff_check.h"
+#include "sandbox.h"
 
 namespace selfupdate {
 
@@ -34,6 +35,18 @@ Settings Settings::from(const jarvis::PluginConfig& c) {
   s.max_files = static_cast<int>(c.get_int("max_files"));
   s.max_rationale_bytes = c.get_int("max_rationale_bytes");
   s.log_tail_bytes = c.get_int("log_tail_bytes");
+  s.sandbox = c.get_string("sandbox");
+  parse_sandbox_mode(s.sandbox);  // std::invalid_argument: a config error
+  for (const std::string& p : c.get_list("sandbox_hide")) {
+    if (p.empty() || p[0] != '/') {
+      throw std::invalid_argument(
+          "config error: SELFUPDATE_SANDBOX_HIDE needs absolute paths, not '" + p + "'");
+    }
+    s.sandbox_hide.push_back(p);
+  }
+  s.keep_releases = static_cast<int>(c.get_int("keep_releases"));
+  s.require_current_executable = c.get_bool("require_current_executable");
+  s.lease = c.get_duration("lease");
   return s;
 }
 

@@ -34,6 +34,12 @@ struct Settings {
   int max_files = 60;                                       ///< SELFUPDATE_MAX_FILES
   long long max_rationale_bytes = 4000;                     ///< SELFUPDATE_MAX_RATIONALE_BYTES
   long long log_tail_bytes = 8192;                          ///< SELFUPDATE_LOG_TAIL_BYTES
+  std::string sandbox = "bwrap";                            ///< SELFUPDATE_SANDBOX (bwrap|none)
+  std::vector<std::string> sandbox_hide;                    ///< SELFUPDATE_SANDBOX_HIDE
+  std::string sandbox_program = "bwrap";    ///< the bubblewrap program (not a setting: tests)
+  int keep_releases = 3;                    ///< SELFUPDATE_KEEP_RELEASES
+  bool require_current_executable = true;   ///< SELFUPDATE_REQUIRE_CURRENT_EXECUTABLE
+  std::chrono::milliseconds lease{120000};  ///< SELFUPDATE_LEASE
 
   /// Reads every key of the manifest (validated by the host before the plugin runs).
   static Settings from(const jarvis::PluginConfig& config);

@@ -14,6 +14,7 @@
 #include "jarvis/error.h"
 #include "patch_files.h"
 #include "pipeline.h"
+#include "stage_lease.h"
 #include "workspace.h"
 
 namespace selfupdate {
@@ -134,50 +135,62 @@ using namespace stages_impl;
 jarvis::Json Pipeline::run(const std::string& task, const std::string& id,
                            const jarvis::CancelToken& cancel) {
   if (!is_trace_id(id)) return {{"skipped", "not a patch id"}};
+  using Body = std::function<Next(const jarvis::Json&, const jarvis::CancelToken&)>;
   if (task == "selfupdate.validate") {
-    return stage(id, "proposed", "validating", "validate", "invalid",
-                 [&](const jarvis::Json& r) { return do_validate(r, cancel); });
+    return stage(id, "proposed", "validating", "validate", "invalid", cancel,
+                 Body([&](const jarvis::Json& r, const jarvis::CancelToken& c) {
+                   return do_validate(r, c);
+                 }));
   }
   if (task == "selfupdate.test") {
-    return stage(id, "validated", "testing", "test", "test_failed",
-                 [&](const jarvis::Json& r) { return do_test(r, cancel); });
+    return stage(
+        id, "validated", "testing", "test", "test_failed", cancel,
+        Body([&](const jarvis::Json& r, const jarvis::CancelToken& c) { return do_test(r, c); }));
   }
   if (task == "selfupdate.apply") {
-    return stage(id, "approved", "applying", "apply", "apply_failed",
-                 [&](const jarvis::Json& r) { return do_apply(r, cancel); });
+    return stage(
+        id, "approved", "applying", "apply", "apply_failed", cancel,
+        Body([&](const jarvis::Json& r, const jarvis::CancelToken& c) { return do_apply(r, c); }));
   }
   if (task == "selfupdate.verify") {
-    return stage(id, "applied", "verifying", "verify", "interrupted",
-                 [&](const jarvis::Json& r) { return do_verify(r, cancel); });
+    return stage(
+        id, "applied", "verifying", "verify", "interrupted", cancel,
+        Body([&](const jarvis::Json& r, const jarvis::CancelToken& c) { return do_verify(r, c); }));
   }
   if (task == "selfupdate.rollback") {
-    return stage(id, "rollback_requested", "rolling_back", "rollback", "interrupted",
-                 [&](const jarvis::Json& r) {
+    return stage(id, "rollback_requested", "rolling_back", "rollback", "interrupted", cancel,
+                 Body([&](const jarvis::Json& r, const jarvis::CancelToken&) {
                    return do_rollback(r, "rollback requested: " + r.value("detail", ""));
-                 });
+                 }));
   }
-  if (task == "selfupdate.cleanup") {
-    cleanup(id, cancel);
-    return {{"cleaned", id}};
-  }
+  if (task == "selfupdate.cleanup") return cleanup(id, cancel);
   throw jarvis::bad_request("unknown selfupdate task " + task, "unknown_task");
 }
 
-jarvis::Json Pipeline::stage(const std::string& id, const std::string& from,
-                             const std::string& running, const std::string& name,
-                             const std::string& fail_state,
-                             const std::function<Next(const jarvis::Json& row)>& body) {
+jarvis::Json Pipeline::stage(
+    const std::string& id, const std::string& from, const std::string& running,
+    const std::string& name, const std::string& fail_state, const jarvis::CancelToken& cancel,
+    const std::function<Next(const jarvis::Json& row, const jarvis::CancelToken& cancel)>& body) {
   jarvis::Json row = store_.get(id);
   if (row.is_null()) return {{"skipped", "no such patch"}};
+  // The task of a stage whose process died, re-claimed after its lease: the patch's own lease
+  // ran out too, so it becomes interrupted (resume or abandon) instead of staying stuck.
+  if (row["state"] == running) row = reap_if_expired(row);
   if (row["state"] != from) return {{"skipped", row["state"]}};
   if (!move(id, from, running, "stage " + name + " started", "system",
-            {{"stage", name}, {"step", "start"}, {"runner", runner_}})) {
+            {{"stage", name},
+             {"step", "start"},
+             {"runner", runner_},
+             {"lease_until", at_offset(s_.lease.count())}})) {
     return {{"skipped", "moved meanwhile"}};
   }
+  StageLease lease(store_, id, runner_, s_.lease, [this](long long ms) { return at_offset(ms); });
+  const jarvis::CancelToken stage_cancel = jarvis::CancelToken::any(
+      cancel, jarvis::CancelToken::when([&lease] { return lease.lost(); }));
   row = store_.get(id);
   Next next;
   try {
-    next = body(row);
+    next = body(row, stage_cancel);
   } catch (const StageFailure& f) {
     next = {.to = fail_state, .detail = f.what(), .fields = {{"reason_code", f.code()}}};
     if (fail_state == "interrupted") next.fields["interrupted_stage"] = name;
@@ -194,10 +207,17 @@ jarvis::Json Pipeline::stage(const std::string& id, const std::string& from,
             .fields = {{"reason_code", "internal_error"}}};
     if (fail_state == "interrupted") next.fields["interrupted_stage"] = name;
   }
+  lease.stop();
   next.fields["step"] = next.to;
+  next.fields["lease_until"] = nullptr;
   // The state now (a body may have moved on, e.g. verify into rolling_back).
   jarvis::Json now_row = store_.get(id);
   const std::string src = now_row.is_null() ? running : now_row["state"].get<std::string>();
+  if (lease.lost() || !is_running_state(src) || now_row.value("runner", "") != runner_) {
+    // Another process declared this stage dead (its lease ran out): the patch is theirs now.
+    if (d_.log) d_.log->warn("selfupdate {}: stage {} lost its lease; it ends here", id, name);
+    return {{"trace_id", id}, {"skipped", "lease lost"}, {"state", src}};
+  }
   move(id, src, next.to, next.detail, "system", next.fields, next.task, next.unlock);
   if (next.restart && d_.system) d_.system->request_restart("plugin:selfupdate", id);
   return {{"trace_id", id}, {"state", next.to}, {"detail", next.detail}};
@@ -281,16 +301,21 @@ Pipeline::Next Pipeline::do_test(const jarvis::Json& row, const jarvis::CancelTo
   const std::string id = row["trace_id"];
   PatchFiles f(s_.patch_dir, id);
   const std::string log = f.file("test.log");
+  const Sandbox box = sandbox();
+  set_step(id, "sandbox");
+  confirm_sandbox(box, id, log);
   set_step(id, "worktree");
   const std::vector<std::string> files = validated_files(row);
   fresh_patched_worktree(row, files, cancel, log);
   Workspace ws({.repo_dir = s_.repo_dir, .timeout = s_.git_timeout, .cancel = cancel});
+  const SandboxPlace place = sandbox_place(f.worktree(), {}, cancel);
   jarvis::Json results = jarvis::Json::array();
   auto run_all = [&](const std::vector<std::string>& lines, std::chrono::milliseconds timeout,
                      const std::string& what) {
     for (const auto& line : lines) {
       set_step(id, what + ": " + line.substr(0, 200));
-      CommandRun c = run_command(split_command_line(line), f.worktree(), timeout, log, cancel);
+      CommandRun c = run_command(split_command_line(line), f.worktree(), timeout, log, cancel,
+                                 kLogCapBytes, &box, &place);
       results.push_back(c.to_json());
       if (c.cancelled) throw StageFailure("cancelled", what + " command stopped");
       if (!c.ok()) {
@@ -356,6 +381,10 @@ Pipeline::Next Pipeline::do_apply(const jarvis::Json& row, const jarvis::CancelT
                            "/current: install a first release under releases/<name> and link "
                            "current -> releases/<name> (README, 'Install layout')");
   }
+  check_restart_runs_current();
+  const Sandbox box = sandbox();
+  set_step(id, "sandbox");
+  confirm_sandbox(box, id, log);
   const std::string baseline = row["baseline"];
   if (current_baseline() != baseline) {
     throw StageFailure("stale_baseline", "the install no longer runs the baseline " + baseline +
@@ -406,11 +435,14 @@ Pipeline::Next Pipeline::do_apply(const jarvis::Json& row, const jarvis::CancelT
   jarvis::Json results = jarvis::Json::array();
   auto run_all = [&](const std::vector<std::string>& lines, const std::string& what,
                      const std::string& prefix) {
+    const SandboxPlace place = sandbox_place(
+        f.worktree(), prefix.empty() ? std::vector<std::string>{} : std::vector{prefix}, cancel);
     for (const auto& line : lines) {
       set_step(id, what + ": " + line.substr(0, 200));
       std::vector<std::string> argv = split_command_line(line);
       for (auto& a : argv) a = replace_prefix(a, prefix);
-      CommandRun c = run_command(argv, f.worktree(), s_.build_timeout, log, cancel);
+      CommandRun c = run_command(argv, f.worktree(), s_.build_timeout, log, cancel, kLogCapBytes,
+                                 &box, &place);
       results.push_back(c.to_json());
       if (c.cancelled) throw StageFailure("cancelled", what + " command stopped");
       if (!c.ok()) {
@@ -443,6 +475,11 @@ Pipeline::Next Pipeline::do_apply(const jarvis::Json& row, const jarvis::CancelT
             .detail = "the approval expired at " + exp + " before the switch",
             .fields = {{"reason_code", "approval_expired"}},
             .unlock = true};
+  }
+  // Still ours: a process that found the lease run out may have declared this stage dead.
+  if (const jarvis::Json mine = store_.get(id);
+      mine.value("state", "") != "applying" || mine.value("runner", "") != runner_) {
+    throw StageFailure("lease_lost", "another process took the patch over before the switch");
   }
   set_step(id, "switch");
   in.switch_to(id);  // the commit point
@@ -553,13 +590,15 @@ Pipeline::Next Pipeline::do_rollback(const jarvis::Json& row, const std::string&
           .restart = current == id};
 }
 
-void Pipeline::cleanup(const std::string& id, const jarvis::CancelToken& cancel) {
+jarvis::Json Pipeline::cleanup(const std::string& id, const jarvis::CancelToken& cancel) {
   jarvis::Json row = store_.get(id);
-  if (row.is_null() || !is_terminal_state(row["state"])) return;
+  if (row.is_null() || !is_terminal_state(row["state"])) return {{"skipped", "not ended"}};
   PatchFiles f(s_.patch_dir, id);
-  if (!fs::exists(f.worktree())) return;
-  Workspace({.repo_dir = s_.repo_dir, .timeout = s_.git_timeout, .cancel = cancel})
-      .remove_worktree(f.worktree());
+  if (fs::exists(f.worktree())) {
+    Workspace({.repo_dir = s_.repo_dir, .timeout = s_.git_timeout, .cancel = cancel})
+        .remove_worktree(f.worktree());
+  }
+  return {{"cleaned", id}, {"pruned_releases", prune_releases()}};
 }
 
 }  // namespace selfupdate

@@ -12,8 +12,8 @@ namespace store_impl {
 const char* kColumns =
     "trace_id, state, detail, reason_code, rationale, proposed_by, source, baseline, "
     "diff_sha256, diff_bytes, files, stage, step, runner, interrupted_stage, approved_by, "
-    "approved_at, approval_expires_at, commit_sha, release_name, previous_release, created_at, "
-    "updated_at";
+    "approved_at, approval_expires_at, commit_sha, release_name, previous_release, lease_until, "
+    "created_at, updated_at";
 
 jarvis::Json shape(jarvis::Json row) {
   if (row.is_null()) return row;
@@ -153,7 +153,8 @@ void PatchStore::set_fields(soci::session& sql, const std::string& trace_id,
                                                 "approval_expires_at",
                                                 "commit_sha",
                                                 "release_name",
-                                                "previous_release"};
+                                                "previous_release",
+                                                "lease_until"};
   if (fields.empty()) return;
   std::string q = "UPDATE selfupdate_patches SET ";
   jarvis::sql::Binds b;
@@ -173,6 +174,15 @@ void PatchStore::set_fields(soci::session& sql, const std::string& trace_id,
   q += " WHERE trace_id = :i";
   b.push_back(trace_id);
   jarvis::sql::exec(sql, q, b);
+}
+
+bool PatchStore::renew_lease(soci::session& sql, const std::string& trace_id,
+                             const std::string& runner, const std::string& until) {
+  return jarvis::sql::exec(sql,
+                           "UPDATE selfupdate_patches SET lease_until = :l WHERE trace_id = :i "
+                           "AND runner = :r AND state IN ('validating', 'testing', 'applying', "
+                           "'verifying', 'rolling_back')",
+                           {until, trace_id, runner}) == 1;
 }
 
 bool PatchStore::try_lock(soci::session& sql, const std::string& trace_id, const std::string& at) {

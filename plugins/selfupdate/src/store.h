@@ -47,9 +47,15 @@ class PatchStore {
                   const std::string& at);
   /// Sets columns of the patch. `fields` keys must be columns of the whitelist (stage, step,
   /// runner, interrupted_stage, reason_code, files, approved_by, approved_at,
-  /// approval_expires_at, commit_sha, release_name, previous_release); values are strings or
+  /// approval_expires_at, commit_sha, release_name, previous_release, lease_until); values are
+  /// strings or
   /// null. Throws std::invalid_argument for another key.
   void set_fields(soci::session& sql, const std::string& trace_id, const jarvis::Json& fields);
+
+  /// Sets lease_until when the patch is still in a running state and run by `runner`; false
+  /// when it is not (another process declared it interrupted: the stage has lost it).
+  bool renew_lease(soci::session& sql, const std::string& trace_id, const std::string& runner,
+                   const std::string& until);
 
   /// Takes the update lock for `trace_id` (true), or false when another patch holds it. Taking
   /// it again for the holder succeeds.

@@ -86,14 +86,22 @@ void cap_log_file(const std::string& path, std::size_t cap) {
 
 CommandRun run_command(const std::vector<std::string>& argv, const std::string& cwd,
                        std::chrono::milliseconds timeout, const std::string& log_file,
-                       const jarvis::CancelToken& cancel, std::size_t log_cap) {
+                       const jarvis::CancelToken& cancel, std::size_t log_cap, const Sandbox* box,
+                       const SandboxPlace* place) {
+  const bool sandboxed = box && place && box->mode() == SandboxMode::Bwrap;
   {
     std::ofstream log(log_file, std::ios::app);
     log << "\n$";
     for (const auto& a : argv) log << " " << a;
-    log << "    # " << jarvis::now_iso() << " in " << cwd << "\n";
+    log << "    # " << jarvis::now_iso() << " in " << cwd
+        << (sandboxed ? " (sandbox: bwrap)"
+            : box     ? " (sandbox: none, unconfined)"
+                      : "")
+        << "\n";
   }
-  jarvis::ProcessOptions o{.argv = argv, .cwd = cwd, .timeout_ms = timeout.count()};
+  jarvis::ProcessOptions o{.argv = sandboxed ? box->wrap(argv, *place) : argv,
+                           .cwd = cwd,
+                           .timeout_ms = timeout.count()};
   o.extra_env = {{"CI", "1"}};
   o.cancel = cancel;
   o.output_file = log_file;

@@ -18,6 +18,7 @@
 #include "jarvis/cancel.h"
 #include "jarvis/json.h"
 #include "jarvis/subprocess.h"
+#include "sandbox.h"
 
 namespace selfupdate {
 
@@ -55,10 +56,13 @@ inline constexpr std::size_t kLogCapBytes = 8u << 20;
 
 /// Runs `argv` in `cwd` with the default allow-listed environment plus CI=1, appending a header
 /// line and all output to `log_file`. Afterwards a log larger than `log_cap` keeps its first and
-/// last `log_cap`/2 bytes around a "# … N bytes truncated …" line.
+/// last `log_cap`/2 bytes around a "# … N bytes truncated …" line. With `box` (and `place`,
+/// whose cwd is `cwd`) the command runs inside the sandbox (sandbox.h); the log shows `argv` and
+/// the mode.
 CommandRun run_command(const std::vector<std::string>& argv, const std::string& cwd,
                        std::chrono::milliseconds timeout, const std::string& log_file,
-                       const jarvis::CancelToken& cancel, std::size_t log_cap = kLogCapBytes);
+                       const jarvis::CancelToken& cancel, std::size_t log_cap = kLogCapBytes,
+                       const Sandbox* box = nullptr, const SandboxPlace* place = nullptr);
 
 /// Paths of the baseline tree git records as symlinks (120000) and submodules (160000).
 struct TreeSpecials {

@@ -16,15 +16,6 @@ using jarvis::Json;
 
 class Pipeline : public ::testing::TestWithParam<Backend> {};
 
-std::string error_code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const jarvis::Error& e) {
-    return std::to_string(e.status()) + " " + e.code();
-  }
-  return "no error";
-}
-
 TEST_P(Pipeline, ProposeValidateTestApproveApplyVerify) {
   PipelineRig rig(GetParam());
   auto p = rig.pipeline();
@@ -92,10 +83,7 @@ TEST_P(Pipeline, ProposeValidateTestApproveApplyVerify) {
   EXPECT_FALSE(fs::exists(dir + "/worktree"));  // cleaned up after the end
 
   // The next proposal is made against the running release's commit, not the live HEAD.
-  Json next = p2->propose({.diff = FixtureRepo::diff_version(2, 3),
-                           .rationale = "again",
-                           .actor = "system",
-                           .source = "cli"});
+  Json next = PipelineRig::propose(*p2, FixtureRepo::diff_version(2, 3), "again");
   EXPECT_EQ(next["baseline"], shown["commit_sha"]);
   rig.drain(*p2);
   EXPECT_EQ(rig.state_of(*p2, next["trace_id"]), "tested");
@@ -141,14 +129,10 @@ TEST_P(Pipeline, AnExpiredApprovalAppliesNothing) {
 TEST_P(Pipeline, AReadinessFailureRollsBackAndReportsIt) {
   PipelineRig rig(GetParam(), 5);
   auto p = rig.pipeline();
-  std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
-  p->approve(id, "user:usr_root");
-  rig.drain(*p);
+  std::string id = rig.apply(*p, FixtureRepo::diff_version(1, 2));
   ASSERT_EQ(rig.repo.current(), "releases/" + id);
   rig.ready = false;
-  auto p2 = rig.pipeline();
-  p2->on_start();
-  rig.drain(*p2);
+  auto p2 = rig.restart();
   Json shown = p2->show(id);
   EXPECT_EQ(shown["state"], "rolled_back") << shown.dump(2);
   EXPECT_EQ(rig.repo.current(), "releases/initial");
@@ -175,20 +159,13 @@ TEST_P(Pipeline, ThreeRollbacksTriggerTheHostsLockdown) {
     ASSERT_EQ(rig.state_of(*p, id), "tested") << p->show(id).dump(2);
     p->approve(id, "user:usr_root");
     rig.drain(*p);
-    auto restarted = rig.pipeline();
-    restarted->on_start();
-    rig.drain(*restarted);
+    auto restarted = rig.restart();
     EXPECT_EQ(rig.state_of(*restarted, id), "rolled_back");
     EXPECT_EQ(rig.state->lockdown(), i == 3) << "after rollback " << i;
   }
   EXPECT_EQ(rig.state->snapshot().lockdown_reason, "rollback_burst");
   auto p = rig.pipeline();
-  EXPECT_EQ(error_code_of([&] {
-              p->propose({.diff = FixtureRepo::diff_version(1, 2),
-                          .rationale = "x",
-                          .actor = "system",
-                          .source = "cli"});
-            }),
+  EXPECT_EQ(error_code_of([&] { PipelineRig::propose(*p, FixtureRepo::diff_version(1, 2)); }),
             "409 lockdown");
 }
 
@@ -197,12 +174,7 @@ TEST_P(Pipeline, LockdownRefusesProposalsApprovalsAndApplies) {
   auto p = rig.pipeline();
   std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
   rig.state->set_lockdown(true, "manual", "user:usr_root", "");
-  EXPECT_EQ(error_code_of([&] {
-              p->propose({.diff = FixtureRepo::diff_version(1, 2),
-                          .rationale = "x",
-                          .actor = "system",
-                          .source = "cli"});
-            }),
+  EXPECT_EQ(error_code_of([&] { PipelineRig::propose(*p, FixtureRepo::diff_version(1, 2)); }),
             "409 lockdown");
   EXPECT_EQ(error_code_of([&] { p->approve(id, "user:usr_root"); }), "409 lockdown");
   // Approved before the lockdown, applied after it: refused, nothing switched.
@@ -251,17 +223,10 @@ TEST_P(Pipeline, AnotherRunningUpdateRefusesProposalsAndApprovals) {
   auto p = rig.pipeline();
   std::string tested = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
   // A second proposal holds the lock while it waits for validation.
-  std::string busy = p->propose({.diff = FixtureRepo::diff_version(1, 3),
-                                 .rationale = "other",
-                                 .actor = "system",
-                                 .source = "cli"})["trace_id"];
-  EXPECT_EQ(error_code_of([&] {
-              p->propose({.diff = FixtureRepo::diff_version(1, 4),
-                          .rationale = "third",
-                          .actor = "system",
-                          .source = "cli"});
-            }),
-            "409 update_in_progress");
+  std::string busy = PipelineRig::propose(*p, FixtureRepo::diff_version(1, 3))["trace_id"];
+  EXPECT_EQ(
+      error_code_of([&] { PipelineRig::propose(*p, FixtureRepo::diff_version(1, 4), "third"); }),
+      "409 update_in_progress");
   EXPECT_EQ(error_code_of([&] { p->approve(tested, "user:usr_root"); }), "409 update_in_progress");
   rig.drain(*p);
   EXPECT_EQ(rig.state_of(*p, busy), "tested");
@@ -290,12 +255,7 @@ TEST_P(Pipeline, ACrashMidInstallLeavesTheOldReleaseAndResumes) {
   EXPECT_NE(why.find("selfupdate resume " + id), std::string::npos) << why;
   EXPECT_EQ(shown["install"]["current"], "initial");
   // Still the running update: others wait.
-  EXPECT_EQ(error_code_of([&] {
-              p2->propose({.diff = FixtureRepo::diff_version(1, 3),
-                           .rationale = "x",
-                           .actor = "system",
-                           .source = "cli"});
-            }),
+  EXPECT_EQ(error_code_of([&] { PipelineRig::propose(*p2, FixtureRepo::diff_version(1, 3)); }),
             "409 update_in_progress");
 
   EXPECT_EQ(p2->resume(id, "user:usr_root")["state"], "approved");
@@ -336,11 +296,8 @@ TEST_P(Pipeline, ReadyWithoutACommitIsNotVerified) {
   PipelineRig rig(GetParam(), 5);
   rig.report_commit = false;
   auto p = rig.pipeline();
-  std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
-  p->approve(id, "user:usr_root");
-  rig.drain(*p);
-  p->on_start();
-  rig.drain(*p);
+  std::string id = rig.apply(*p, FixtureRepo::diff_version(1, 2));
+  p = rig.restart();
   Json shown = p->show(id);
   EXPECT_EQ(shown["state"], "applied_unverified") << shown.dump(2);
   EXPECT_EQ(shown["reason_code"], "no_version_evidence");
@@ -356,11 +313,8 @@ TEST_P(Pipeline, TheOldCommitStillRunningRollsBack) {
   PipelineRig rig(GetParam(), 5);
   rig.fixed_commit = rig.repo.head();  // the baseline: the old code
   auto p = rig.pipeline();
-  std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
-  p->approve(id, "user:usr_root");
-  rig.drain(*p);
-  p->on_start();
-  rig.drain(*p);
+  std::string id = rig.apply(*p, FixtureRepo::diff_version(1, 2));
+  p = rig.restart();
   Json shown = p->show(id);
   EXPECT_EQ(shown["state"], "rolled_back") << shown.dump(2);
   EXPECT_NE(shown["detail"].get<std::string>().find("reports commit"), std::string::npos);
@@ -370,11 +324,8 @@ TEST_P(Pipeline, TheOldCommitStillRunningRollsBack) {
 TEST_P(Pipeline, AnAdminRollsBackAVerifiedPatch) {
   PipelineRig rig(GetParam(), 5);
   auto p = rig.pipeline();
-  std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
-  p->approve(id, "user:usr_root");
-  rig.drain(*p);
-  p->on_start();
-  rig.drain(*p);
+  std::string id = rig.apply(*p, FixtureRepo::diff_version(1, 2));
+  p = rig.restart();
   ASSERT_EQ(rig.state_of(*p, id), "verified");
   EXPECT_EQ(p->rollback(id, "user:usr_root")["state"], "rollback_requested");
   rig.drain(*p);
@@ -405,6 +356,9 @@ TEST_P(Pipeline, RequestInputIsBounded) {
 // stops; nothing is committed or installed.
 TEST_P(Pipeline, ABuildThatStagesAnExtraFileIsRefused) {
   PipelineRig rig(GetParam());
+  // The check behind the sandbox (whose read-only .git already stops the git add, sandbox_test):
+  // unconfined, the build's git add works, and the index check still refuses the patch.
+  rig.settings.sandbox = "none";
   auto p = rig.pipeline();
   const std::string diff =
       "diff --git a/build.sh b/build.sh\n--- a/build.sh\n+++ b/build.sh\n@@ -1 +1,2 @@\n"
@@ -464,11 +418,11 @@ TEST_P(Pipeline, ARewrittenProposalDiffIsRefusedAtApply) {
 TEST_P(Pipeline, AnAgentsPatchWaitsForAnAdminBeforeTheTest) {
   PipelineRig rig(GetParam());
   auto p = rig.pipeline();
-  // The build would leave a marker outside the worktree if it ran.
-  const std::string marker = rig.repo.repo + "/../build_ran";
+  // The build would say so in test.log if it ran.
+  const std::string test_log = rig.repo.patches + "/";
   const std::string diff =
       "diff --git a/build.sh b/build.sh\n--- a/build.sh\n+++ b/build.sh\n@@ -1 +1,2 @@\n"
-      " mkdir -p out && cp app.txt out/app.txt\n+touch ../../../build_ran\n";
+      " mkdir -p out && cp app.txt out/app.txt\n+echo THE_BUILD_RAN\n";
   std::string id = p->propose({.diff = diff,
                                .rationale = "agent change",
                                .actor = "agent:a1 for user:usr_root",
@@ -476,8 +430,7 @@ TEST_P(Pipeline, AnAgentsPatchWaitsForAnAdminBeforeTheTest) {
   rig.drain(*p);
   Json shown = p->show(id);
   EXPECT_EQ(shown["state"], "awaiting_test_approval") << shown.dump(2);
-  EXPECT_FALSE(fs::exists(marker));
-  EXPECT_FALSE(fs::exists(rig.repo.patches + "/" + id + "/test.log"));
+  EXPECT_FALSE(fs::exists(test_log + id + "/test.log"));
   EXPECT_EQ(error_code_of([&] { p->approve(id, "user:usr_root"); }), "409 invalid_state");
   // Waiting holds no lock: an admin's own proposal goes ahead meanwhile, and allow-test waits
   // for it.
@@ -488,7 +441,8 @@ TEST_P(Pipeline, AnAgentsPatchWaitsForAnAdminBeforeTheTest) {
   EXPECT_EQ(allowed["state"], "validated");
   rig.drain(*p);
   EXPECT_EQ(rig.state_of(*p, id), "tested") << p->show(id).dump(2);
-  EXPECT_TRUE(fs::exists(marker));
+  EXPECT_NE(jarvis::test::read_file(test_log + id + "/test.log").find("\nTHE_BUILD_RAN\n"),
+            std::string::npos);
   EXPECT_EQ(error_code_of([&] { p->allow_test(id, "user:usr_root"); }), "409 invalid_state");
 }
 

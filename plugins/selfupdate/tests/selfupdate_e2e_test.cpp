@@ -1,15 +1,18 @@
 // selfupdate/tests/selfupdate_e2e_test.cpp — the plugin in a real `jarvis serve` on SQLite and
-// PostgreSQL with the fixture repository: the admin API and CLI end to end through a real
-// controlled restart (the host re-executes itself; the new image verifies against its own
-// /readyz), RBAC (users and anonymous callers refused), the agent tool that can only propose
-// (deny by default), and a kill -9 of the server in the middle of an apply (the install command
-// kills its parent), recovered by the next server and `jarvis selfupdate resume`.
+// PostgreSQL with the fixture repository, run as an install's current/bin/jarvis (the fixture's
+// install.sh lays out a runnable release and records the commit it built, as `cmake --install`
+// does): the admin API and CLI end to end through a real controlled restart — the host
+// re-executes the path it was started as, i.e. the switched release, whose /readyz reports the
+// patch's commit: `verified` —, RBAC (users and anonymous callers refused), the agent tool that
+// can only propose (deny by default), and a real kill -9 of the server while its install command
+// runs in the sandbox, recovered by the next server and `jarvis selfupdate resume`.
 #include <gtest/gtest.h>
 
 #include <signal.h>
 
 #include <nlohmann/json.hpp>
 
+#include "release_server.h"
 #include "selfupdate_support.h"
 
 namespace selfupdate_e2e_test {
@@ -19,8 +22,9 @@ using nlohmann::json;
 
 class SelfUpdateHost {
  public:
-  explicit SelfUpdateHost(Backend backend, const std::string& install_extra = "")
-      : repo(tmp.path(), install_extra), port(jarvis::test::free_port()) {
+  explicit SelfUpdateHost(Backend backend, const std::string& install_extra = "",
+                          const std::map<std::string, std::string>& extra_env = {})
+      : repo(tmp.path()), port(jarvis::test::free_port()) {
     env = {{"LOG_LEVEL", "warn"},
            {"BIND_PORT", std::to_string(port)},
            {"JARVIS_PLUGINS_DISABLED", "memory,github,whatsapp,chat,maintenance"},
@@ -36,11 +40,18 @@ class SelfUpdateHost {
            {"SELFUPDATE_READYZ_INTERVAL", "200ms"},
            {"TASK_RUNNER_SHUTDOWN_TIMEOUT_SECONDS", "10"},
            {"ADMIN_UNLOCK_CODE_PATH", tmp.file("var/unlock_code")}};
+    for (const auto& [k, v] : extra_env) env[k] = v;
     if (backend == Backend::Sqlite) {
       env["APP_DB"] = tmp.file("jarvis.db");
     } else {
       env["DATABASE_URL"] = jarvis::test::pg_fresh_database();
     }
+    // Every release is a runnable jarvis reporting its commit (release_server.h).
+    jarvis::test::write_file(repo.repo + "/install.sh",
+                             install_extra + install_runnable_release_script());
+    sh("git -c user.name=t -c user.email=t@t commit -q -am 'installs a runnable release'",
+       repo.repo);
+    make_runnable_release(repo.install + "/releases/initial", repo.head());
     auto m = jarvis::test::run_jarvis({"migrate"}, tmp.path(), env);
     EXPECT_EQ(m.exit_code, 0) << m.out << m.err;
     admin = jarvis::test::create_user_token(tmp.path(), env, "root", true);
@@ -48,8 +59,13 @@ class SelfUpdateHost {
     start();
   }
   void start() {
-    server = std::make_unique<jarvis::test::ServerProcess>(tmp.path(), env);
+    server = std::make_unique<ReleaseServer>(repo.install + "/current/bin/jarvis", tmp.path(), env);
     EXPECT_TRUE(server->ready()) << server->output();
+  }
+  /// The commit the server's /readyz reports.
+  std::string running_commit() const {
+    json j = json::parse(jarvis::test::http("GET", server->url("/readyz")).body, nullptr, false);
+    return j.is_object() ? j.value("commit", "") : "";
   }
   jarvis::test::HttpResult call(const std::string& method, const std::string& path,
                                 const std::string& token, const json& body = nullptr) const {
@@ -83,7 +99,7 @@ class SelfUpdateHost {
   int port;
   std::map<std::string, std::string> env;
   std::string admin, alice;
-  std::unique_ptr<jarvis::test::ServerProcess> server;
+  std::unique_ptr<ReleaseServer> server;
 };
 
 class SelfUpdateE2e : public ::testing::TestWithParam<Backend> {};
@@ -103,6 +119,8 @@ TEST_P(SelfUpdateE2e, ProposeOverHttpApproveOnTheCliAndVerifyAfterARealRestart) 
   EXPECT_EQ(SelfUpdateHost::code(bad), "invalid_field");
   EXPECT_EQ(h.call("GET", base + "/..%2F..%2Fetc", h.admin).status, 404);
 
+  const std::string baseline = h.repo.head();
+  EXPECT_EQ(h.running_commit(), baseline);  // the initial release's recorded commit
   auto created = h.call("POST", base, h.admin, body);
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string id = json::parse(created.body)["trace_id"];
@@ -115,54 +133,49 @@ TEST_P(SelfUpdateE2e, ProposeOverHttpApproveOnTheCliAndVerifyAfterARealRestart) 
   const int pid = h.server->pid();
   auto approved = h.cli({"selfupdate", "approve", id, "--json"});
   ASSERT_EQ(approved.exit_code, 0) << approved.out << approved.err;
-  // The host's /readyz reports no commit: ready, but unverified that the new code runs.
-  ASSERT_TRUE(h.wait_state(id, "applied_unverified")) << h.patch(id).dump(2) << h.server->output();
+  // The restart re-executed current/bin/jarvis — now the new release —, whose /readyz reports
+  // the patch's commit: verified.
+  ASSERT_TRUE(h.wait_state(id, "verified")) << h.patch(id).dump(2) << h.server->output();
   EXPECT_EQ(h.server->pid(), pid);  // the controlled restart re-executed the same process
   EXPECT_EQ(h.repo.current(), "releases/" + id);
+  const std::string commit = h.patch(id)["commit_sha"];
+  EXPECT_EQ(h.running_commit(), commit);
+  EXPECT_NE(commit, baseline);
+  auto status = json::parse(h.call("GET", "/api/v1/system/status", h.admin).body);
+  EXPECT_EQ(status["commit"], commit);
   auto ev = json::parse(h.call("GET", "/api/v1/events?type=system.restart.complete", h.admin).body);
   EXPECT_FALSE(ev["items"].empty()) << ev.dump(2);
 
   json shown = h.patch(id);
   std::vector<std::string> path;
   for (const auto& t : shown["transitions"]) path.push_back(t["to"]);
-  EXPECT_EQ(path.back(), "applied_unverified");
+  EXPECT_EQ(path.back(), "verified");
   EXPECT_EQ(shown["proposed_by"].get<std::string>().rfind("user:usr_", 0), 0u);
   auto show = h.cli({"selfupdate", "show", id});
   EXPECT_EQ(show.exit_code, 0) << show.err;
-  EXPECT_NE(show.out.find("reports no commit"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("running commit " + commit.substr(0, 12)), std::string::npos) << show.out;
   EXPECT_NE(show.out.find("applying ->"), std::string::npos) << show.out;
   auto list = h.cli({"selfupdate", "list"});
   EXPECT_NE(list.out.find(id), std::string::npos) << list.out;
 }
 
 TEST_P(SelfUpdateE2e, AKill9MidApplyIsExplainedAndResumed) {
-  SelfUpdateHost h(GetParam(), "");
-  // The install command kills the server (its parent) once: a real kill -9 in mid-apply.
-  const std::string flag = h.tmp.file("crash-once");
-  jarvis::test::write_file(flag, "1");
-  jarvis::test::write_file(h.repo.repo + "/install.sh",
-                           "if [ -f '" + flag + "' ]; then rm -f '" + flag +
-                               "'; mkdir -p \"$1\"; echo half > \"$1/half\"; kill -9 $PPID; "
-                               "sleep 1; exit 1; fi\nmkdir -p \"$1\" && cp out/app.txt "
-                               "\"$1/app.txt\"\n");
-  sh("git -c user.name=t -c user.email=t@t commit -q -am 'crashing install'", h.repo.repo);
-
+  // With `crash` the install writes half a release and hangs: the test kills the server with
+  // SIGKILL meanwhile (the sandbox dies with it). The next server installs without `crash`.
+  SelfUpdateHost h(GetParam(),
+                   "if [ \"$2\" = crash ]; then mkdir -p \"$1\"; echo half > \"$1/half\"; "
+                   "sleep 120; exit 1; fi\n",
+                   {{"SELFUPDATE_INSTALL_COMMAND", "sh install.sh {prefix} crash"}});
   auto created = h.call("POST", "/api/v1/selfupdate/patches", h.admin,
                         {{"diff", FixtureRepo::diff_version(1, 2)}, {"rationale", "bump"}});
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string id = json::parse(created.body)["trace_id"];
   ASSERT_TRUE(h.wait_state(id, "tested")) << h.patch(id).dump(2);
   ASSERT_EQ(h.call("POST", "/api/v1/selfupdate/patches/" + id + "/approve", h.admin).status, 200);
-  const int pid = h.server->pid();
-  // Dead (a zombie until the test reaps it), not merely past the flag: a SIGTERM before the
-  // kill would stop the stage gracefully instead.
-  auto dead = [pid] {
-    std::string stat = jarvis::test::read_file("/proc/" + std::to_string(pid) + "/stat");
-    std::size_t paren = stat.rfind(')');
-    return stat.empty() || (paren != std::string::npos && stat.substr(paren + 2, 1) == "Z");
-  };
-  ASSERT_TRUE(jarvis::test::eventually(dead, std::chrono::seconds(60))) << h.server->output();
-  h.server->terminate();                            // reaps the killed process
+  const std::string half = h.repo.install + "/releases/" + id + ".partial/half";
+  ASSERT_TRUE(jarvis::test::eventually([&] { return fs::exists(half); }, std::chrono::seconds(90)))
+      << h.patch(id).dump(2) << h.server->output();
+  h.server->kill9();                                // a real kill -9 in mid-install
   EXPECT_EQ(h.repo.current(), "releases/initial");  // never half-switched
 
   // Without a server, `show` reads the database: the stage's process is gone.
@@ -170,9 +183,10 @@ TEST_P(SelfUpdateE2e, AKill9MidApplyIsExplainedAndResumed) {
   ASSERT_EQ(show.exit_code, 0) << show.err;
   json before = json::parse(show.out);
   EXPECT_EQ(before["state"], "applying");
-  EXPECT_EQ(before["step"], "install: sh install.sh {prefix}");
+  EXPECT_EQ(before["step"], "install: sh install.sh {prefix} crash");
   EXPECT_NE(before["explanation"].get<std::string>().find("process is gone"), std::string::npos);
 
+  h.env["SELFUPDATE_INSTALL_COMMAND"] = "sh install.sh {prefix}";
   h.start();  // the next server marks it interrupted
   ASSERT_TRUE(h.wait_state(id, "interrupted")) << h.patch(id).dump(2);
   json shown = h.patch(id);
@@ -184,7 +198,7 @@ TEST_P(SelfUpdateE2e, AKill9MidApplyIsExplainedAndResumed) {
 
   auto resumed = h.cli({"selfupdate", "resume", id, "--json"});
   ASSERT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
-  ASSERT_TRUE(h.wait_state(id, "applied_unverified"))
+  ASSERT_TRUE(h.wait_state(id, "verified"))
       << h.patch(id).dump(2) << h.server->output()
       << h.cli({"tasks", "list", "--name", "selfupdate.apply"}).out
       << h.cli({"tasks", "list", "--status", "queued"}).out;

@@ -16,11 +16,13 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 
 #include "db/migrations.h"
+#include "jarvis/error.h"
 #include "db/sql_database.h"
 #include "jarvis/sql.h"
 #include "jarvis/subprocess.h"
@@ -41,6 +43,16 @@ inline std::string sh(const std::string& cmd, const std::string& cwd, bool check
     EXPECT_EQ(r.exit_code, 0) << cmd << "\n" << r.stdout_text << r.stderr_text;
   }
   return r.stdout_text;
+}
+
+/// "<status> <code>" of the jarvis::Error `f` throws, "no error" when it returns.
+inline std::string error_code_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const jarvis::Error& e) {
+    return std::to_string(e.status()) + " " + e.code();
+  }
+  return "no error";
 }
 
 /// The fixture repository and install folder under `root`.
@@ -183,6 +195,11 @@ class PipelineRig {
       return probe;
     };
     d.clock_offset_ms = [this] { return skew_ms.load(); };
+    // The host runs from the install's `current` (its restart starts the switched release)
+    // unless a test says otherwise.
+    d.invoked_executable = [this] {
+      return invoked.empty() ? repo.install + "/current/bin/jarvis" : invoked;
+    };
     d.on_step = [this](const std::string&, const std::string& step) {
       if (at_step) at_step(step);
       if (!crash_at.empty() && step == crash_at) {
@@ -226,6 +243,26 @@ class PipelineRig {
   std::string state_of(selfupdate::Pipeline& p, const std::string& id) {
     return p.show(id)["state"];
   }
+  /// A proposal by "system" from the CLI (no drain) → the propose answer.
+  static jarvis::Json propose(selfupdate::Pipeline& p, const std::string& diff,
+                              const std::string& rationale = "x") {
+    return p.propose({.diff = diff, .rationale = rationale, .actor = "system", .source = "cli"});
+  }
+  /// Proposes, tests, approves and runs the apply; returns the trace id (state `applied` when
+  /// everything went well).
+  std::string apply(selfupdate::Pipeline& p, const std::string& diff) {
+    std::string id = propose_and_test(p, diff);
+    p.approve(id, "user:usr_root");
+    drain(p);
+    return id;
+  }
+  /// What the restarted process does: a new instance whose start-up queues the verify, drained.
+  std::unique_ptr<selfupdate::Pipeline> restart() {
+    auto p = pipeline();
+    p->on_start();
+    drain(*p);
+    return p;
+  }
 
   jarvis::test::TempDir tmp;
   FixtureRepo repo;
@@ -242,6 +279,7 @@ class PipelineRig {
   std::string fixed_commit;   ///< when set, the probe reports this commit instead
   std::atomic<long long> skew_ms{0};
   std::string crash_at;
+  std::string invoked;  ///< the host's argv[0]; "" = install/current/bin/jarvis
 };
 
 }  // namespace selfupdate_test

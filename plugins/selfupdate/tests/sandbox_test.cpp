@@ -1,0 +1,241 @@
+// selfupdate/tests/sandbox_test.cpp — the sandbox of a patch's build, test and install commands
+// (decision 0077), with real bubblewrap: a proposed build script that tries to read the host's
+// environment through /proc, to write the shared repository's .git/config, to reach a socket
+// listening on the host's loopback, to write outside its worktree and to `git add` is stopped —
+// and the same script run with SELFUPDATE_SANDBOX=none does all of it (so the test can fail). A
+// missing or broken bwrap refuses the stage (sandbox_unavailable) instead of running unconfined.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "jarvis/crypto.h"
+#include "sandbox.h"
+#include "selfupdate_support.h"
+
+namespace sandbox_test {
+
+using namespace selfupdate_test;
+using jarvis::Json;
+
+/// A TCP socket listening on 127.0.0.1 (connections complete in the backlog; none is accepted).
+class Listener {
+ public:
+  Listener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 16);
+    socklen_t n = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n);
+    port_ = ntohs(a.sin_port);
+  }
+  ~Listener() { ::close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+/// A process standing in for the host: started with an API key in its environment, as a host
+/// started by systemd with its EnvironmentFile is (/proc/<pid>/environ shows a process's initial
+/// environment).
+class StandInHost {
+ public:
+  explicit StandInHost(const std::string& canary) {
+    std::string key = "SELFUPDATE_SANDBOX_CANARY_KEY=" + canary, path = "PATH=/usr/bin:/bin";
+    char* envp[] = {key.data(), path.data(), nullptr};
+    std::string sleep = "/bin/sleep", secs = "600";
+    char* argv[] = {sleep.data(), secs.data(), nullptr};
+    ::posix_spawn(&pid_, "/bin/sleep", nullptr, nullptr, argv, envp);
+  }
+  ~StandInHost() {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+/// A folder outside /tmp (the sandbox's /tmp is its own): read-only inside the sandbox.
+class OutsideDir {
+ public:
+  OutsideDir() : path_("/var/tmp/jarvis-selfupdate-" + jarvis::random_token(8)) {
+    fs::create_directories(path_);
+  }
+  ~OutsideDir() { fs::remove_all(path_); }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+/// build.sh rewritten by the patch: every attack prints a marker when it works; it exits 0.
+std::string attack_diff(int port, pid_t host_pid, const std::string& outside) {
+  const std::string pid = std::to_string(host_pid);
+  std::string lines[] = {
+      "cat /proc/" + pid +
+          "/environ /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep "
+          "CANARY || true",
+      "echo ENV_SCAN_DONE",
+      "echo '[evil]' >> \"$(git rev-parse --git-common-dir)/config\" && echo GIT_CONFIG_WRITTEN",
+      "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) +
+          "' 2>/dev/null && echo NETWORK_REACHED",
+      "touch '" + outside + "' 2>/dev/null && echo OUTSIDE_WRITTEN",
+      "git add -f out/app.txt 2>/dev/null && echo GIT_ADD_WORKED",
+      "true"};
+  std::string diff =
+      "diff --git a/build.sh b/build.sh\n--- a/build.sh\n+++ b/build.sh\n@@ -1 +1,8 @@\n"
+      " mkdir -p out && cp app.txt out/app.txt\n";
+  for (const auto& l : lines) diff += "+" + l + "\n";
+  return diff;
+}
+
+bool bwrap_works() {
+  return selfupdate::Sandbox({.mode = selfupdate::SandboxMode::Bwrap}).probe().empty();
+}
+
+class Sandbox : public ::testing::TestWithParam<Backend> {
+ protected:
+  const std::string canary = "canary-" + jarvis::random_token(8);
+  StandInHost host{canary};
+  OutsideDir outside_dir;
+};
+
+TEST_P(Sandbox, AProposedBuildCannotReadTheHostWriteGitOrReachTheNetwork) {
+  if (!bwrap_works()) GTEST_SKIP() << "bwrap cannot create namespaces here (refusal: below)";
+  PipelineRig rig(GetParam());
+  Listener listener;
+  const std::string outside = outside_dir.file("written-by-the-build");
+  auto p = rig.pipeline();
+  std::string id = rig.propose_and_test(*p, attack_diff(listener.port(), host.pid(), outside));
+  Json shown = p->show(id);
+  ASSERT_EQ(shown["state"], "tested") << shown.dump(2);
+  const std::string log = jarvis::test::read_file(rig.repo.patches + "/" + id + "/test.log");
+  EXPECT_NE(log.find("ENV_SCAN_DONE"), std::string::npos) << log;  // the attack script ran
+  EXPECT_NE(log.find("(sandbox: bwrap)"), std::string::npos) << log;
+  EXPECT_EQ(log.find(canary), std::string::npos) << log;
+  EXPECT_EQ(log.find("GIT_CONFIG_WRITTEN"), std::string::npos) << log;
+  EXPECT_EQ(log.find("NETWORK_REACHED"), std::string::npos) << log;
+  EXPECT_EQ(log.find("OUTSIDE_WRITTEN"), std::string::npos) << log;
+  EXPECT_EQ(log.find("GIT_ADD_WORKED"), std::string::npos) << log;
+  EXPECT_EQ(jarvis::test::read_file(rig.repo.repo + "/.git/config").find("[evil]"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(outside));
+}
+
+// The same script unconfined: every attack works — what the sandbox is for, and proof that the
+// test above can fail.
+TEST_P(Sandbox, UnconfinedTheSameBuildDoesAllOfItAndTheLogSaysSo) {
+  PipelineRig rig(GetParam());
+  rig.settings.sandbox = "none";
+  Listener listener;
+  const std::string outside = outside_dir.file("written-by-the-build");
+  auto p = rig.pipeline();
+  std::string id = rig.propose_and_test(*p, attack_diff(listener.port(), host.pid(), outside));
+  const std::string log = jarvis::test::read_file(rig.repo.patches + "/" + id + "/test.log");
+  EXPECT_NE(log.find("WARNING: SELFUPDATE_SANDBOX=none"), std::string::npos) << log;
+  EXPECT_NE(log.find(canary), std::string::npos) << log;
+  EXPECT_NE(log.find("GIT_CONFIG_WRITTEN"), std::string::npos) << log;
+  EXPECT_NE(log.find("NETWORK_REACHED"), std::string::npos) << log;
+  EXPECT_NE(log.find("OUTSIDE_WRITTEN"), std::string::npos) << log;
+  EXPECT_NE(jarvis::test::read_file(rig.repo.repo + "/.git/config").find("[evil]"),
+            std::string::npos);
+  // The git add moved the index: refused by the check behind the sandbox.
+  EXPECT_EQ(p->show(id)["reason_code"], "index_changed");
+}
+
+// A missing bwrap, or one that cannot create its namespaces, refuses the test and the apply:
+// nothing runs unconfined by accident.
+TEST_P(Sandbox, AMissingOrBrokenBwrapRefusesTheStage) {
+  PipelineRig rig(GetParam());
+  rig.settings.sandbox_program = rig.tmp.file("no-such-bwrap");
+  auto p = rig.pipeline();
+  std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
+  Json shown = p->show(id);
+  EXPECT_EQ(shown["state"], "test_failed") << shown.dump(2);
+  EXPECT_EQ(shown["reason_code"], "sandbox_unavailable");
+  EXPECT_NE(shown["detail"].get<std::string>().find("SELFUPDATE_SANDBOX=none"), std::string::npos);
+  const std::string log_path = rig.repo.patches + "/" + id + "/test.log";
+  EXPECT_EQ(jarvis::test::read_file(log_path).find("sh build.sh"), std::string::npos);
+
+  // A bwrap that fails the way it does without user namespaces.
+  const std::string broken = rig.tmp.file("broken-bwrap");
+  jarvis::test::write_file(broken,
+                           "#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' "
+                           ">&2\nexit 1\n");
+  ::chmod(broken.c_str(), 0755);
+  rig.settings.sandbox_program = broken;
+  auto p2 = rig.pipeline();
+  std::string id2 = rig.propose_and_test(*p2, FixtureRepo::diff_version(1, 2));
+  shown = p2->show(id2);
+  EXPECT_EQ(shown["reason_code"], "sandbox_unavailable") << shown.dump(2);
+  EXPECT_NE(shown["detail"].get<std::string>().find("No permissions"), std::string::npos);
+
+  // Tested with a working sandbox, then the apply finds it broken: nothing is installed.
+  if (bwrap_works()) {
+    rig.settings.sandbox_program = "bwrap";
+    auto ok = rig.pipeline();
+    std::string id3 = rig.propose_and_test(*ok, FixtureRepo::diff_version(1, 2));
+    ASSERT_EQ(rig.state_of(*ok, id3), "tested");
+    rig.settings.sandbox_program = broken;
+    auto bad = rig.pipeline();
+    bad->approve(id3, "user:usr_root");
+    rig.drain(*bad);
+    shown = bad->show(id3);
+    EXPECT_EQ(shown["state"], "apply_failed") << shown.dump(2);
+    EXPECT_EQ(shown["reason_code"], "sandbox_unavailable");
+    EXPECT_EQ(rig.repo.current(), "releases/initial");
+    EXPECT_FALSE(fs::exists(rig.repo.install + "/releases/" + id3));
+  }
+}
+
+TEST(SandboxUnit, WrapsWithEveryConfinementAndHidesHostFolders) {
+  jarvis::test::TempDir tmp;
+  fs::create_directories(tmp.file("host/cwd"));
+  fs::create_directories(tmp.file("etc-jarvis"));
+  selfupdate::Sandbox box({.mode = selfupdate::SandboxMode::Bwrap,
+                           .hide = {tmp.file("etc-jarvis"), "/usr", "/", "relative"},
+                           .host_cwd = tmp.file("host/cwd")});
+  auto argv = box.wrap({"sh", "build.sh"}, {.cwd = tmp.file("wt"), .git_dir = tmp.file("r/.git")});
+  std::string all;
+  for (const auto& a : argv) all += a + " ";
+  for (const char* want :
+       {"--die-with-parent", "--unshare-all", "--cap-drop ALL", "--ro-bind / /", "--tmpfs /tmp",
+        "--tmpfs /run", "--clearenv", "--setenv CI 1", "--setenv TMPDIR /tmp", "-- sh build.sh"}) {
+    EXPECT_NE(all.find(want), std::string::npos) << want << "\n" << all;
+  }
+  EXPECT_NE(all.find("--tmpfs " + tmp.file("host/cwd")), std::string::npos) << all;
+  EXPECT_NE(all.find("--tmpfs " + tmp.file("etc-jarvis")), std::string::npos) << all;
+  EXPECT_NE(all.find("--ro-bind " + tmp.file("r/.git") + " " + tmp.file("r/.git")),
+            std::string::npos);
+  EXPECT_NE(all.find("--bind " + tmp.file("wt") + " " + tmp.file("wt")), std::string::npos);
+  // Never a tmpfs over the system or a relative path.
+  EXPECT_EQ(all.find("--tmpfs /usr"), std::string::npos) << all;
+  EXPECT_EQ(all.find("--tmpfs / "), std::string::npos) << all;
+  EXPECT_EQ(all.find("relative"), std::string::npos) << all;
+  // No secret-looking variable crosses, even one the allow-list's LC_* pattern matches.
+  ::setenv("LC_SECRET_TOKEN", "x", 1);
+  for (const auto& [k, v] : selfupdate::Sandbox::inner_env()) EXPECT_NE(k, "LC_SECRET_TOKEN");
+  ::unsetenv("LC_SECRET_TOKEN");
+  EXPECT_THROW(selfupdate::parse_sandbox_mode("off"), std::invalid_argument);
+  // Mode none wraps nothing.
+  selfupdate::Sandbox none({.mode = selfupdate::SandboxMode::None});
+  EXPECT_EQ(none.wrap({"sh", "x"}, {.cwd = "/tmp"}), (std::vector<std::string>{"sh", "x"}));
+  EXPECT_EQ(none.probe(), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Sandbox, ::testing::Values(Backend::Sqlite, Backend::Postgresql),
+                         jarvis::test::backend_name);
+
+}  // namespace sandbox_test
