@@ -43,6 +43,14 @@ void Store::commit_batch(std::vector<PendingDelivery*>& batch) {
     } catch (const std::exception& e) {
       host_.log()->warn("github: a batch of {} deliveries failed ({}); one by one", batch.size(),
                         e.what());
+      {
+        std::lock_guard lock(batch_mu_);
+        ++failed_batches_;
+      }
+      try {  // never lets the batch's callers wait for a commit that nobody runs
+        host_.metrics().increment("webhook_group_commit_fallbacks_total");
+      } catch (...) {
+      }
     }
   }
   for (auto* p : batch) {
@@ -79,6 +87,11 @@ bool Store::accept_delivery(const Delivery& d, std::vector<TaskToEnqueue> tasks,
   }
   if (me.error) std::rethrow_exception(me.error);
   return me.accepted;
+}
+
+Store::GroupCommitState Store::group_commit_state() {
+  std::lock_guard lock(batch_mu_);
+  return {waiting_.size(), committing_, failed_batches_};
 }
 
 long long Store::prune_deliveries(int keep_minutes) {

@@ -53,6 +53,14 @@ class Store {
   /// delivery that arrived while the previous commit ran; if that transaction fails, each is
   /// retried in its own, so one bad delivery never fails another.
   bool accept_delivery(const Delivery& d, std::vector<TaskToEnqueue> tasks, int window_minutes);
+  /// Deliveries waiting for the next group commit, and whether a commit runs now (tests and
+  /// diagnostics: a test holds the database and waits until its deliveries are queued).
+  struct GroupCommitState {
+    std::size_t waiting = 0;
+    bool committing = false;
+    long long failed_batches = 0;  ///< batches that failed and were retried one by one
+  };
+  GroupCommitState group_commit_state();
   /// Deletes deliveries older than `keep_minutes`; returns how many.
   long long prune_deliveries(int keep_minutes);
   /// The newest delivery {delivery_id, event, action, repo, outcome, received_at} or null.
@@ -110,6 +118,7 @@ class Store {
   std::condition_variable batch_cv_;
   std::vector<PendingDelivery*> waiting_;
   bool committing_ = false;
+  long long failed_batches_ = 0;  // under batch_mu_
 };
 
 }  // namespace github
