@@ -1,5 +1,6 @@
-// github/tests/github_support.h — a real `jarvis serve` with the github and bugs plugins (and,
-// when asked, the github_fixture plugin's scripted chat.complete), a FakeGitHub as
+// github/tests/github_support.h — a real `jarvis serve` (jarvis::test::PluginHost) with the github
+// and bugs plugins (and, when asked, the github_fixture plugin's scripted chat.complete; every
+// other installed plugin disabled; root (admin), alice and bob with tokens), a FakeGitHub as
 // GITHUB_API_BASE_URL, on SQLite or the test PostgreSQL; the webhook payloads of
 // @octokit/webhooks-examples, signed by @octokit/webhooks-methods (GitHub's own signing code,
 // run by node) and by jarvis::hmac_sha256_hex.
@@ -28,6 +29,7 @@
 
 #include "jarvis/crypto.h"
 #include "support/fakes/fake_github.h"
+#include "support/plugin_host.h"
 #include "support/support.h"
 
 namespace github_test {
@@ -90,48 +92,17 @@ struct GitHubHostOptions {
   bool start = true;                       ///< start the server in the constructor
 };
 
-/// One server under test (see the file comment).
-class GitHubHost {
+/// The fake GitHub API, made before the host (whose configuration names its URL).
+struct GitHubFake {
+  std::unique_ptr<FakeGitHub> fake = std::make_unique<FakeGitHub>(kToken, "jarvis-bot");
+};
+
+/// One server under test (see the file comment): a jarvis::test::PluginHost with github and bugs
+/// (and github_fixture), the FakeGitHub as GITHUB_API_BASE_URL.
+class GitHubHost : public GitHubFake, public jarvis::test::PluginHost {
  public:
   explicit GitHubHost(Backend backend, GitHubHostOptions o = {})
-      : fake(std::make_unique<FakeGitHub>(kToken, "jarvis-bot")) {
-    namespace fs = std::filesystem;
-    fs::create_directories(dir.file("plugins"));
-    std::string required = "github,bugs";
-    if (o.model) {
-      fs::create_directory_symlink(std::string(JARVIS_TEST_PLUGIN_DIR) + "/github_fixture",
-                                   dir.file("plugins/github_fixture"));
-      required += ",github_fixture";
-    }
-    env = {{"LOG_LEVEL", "warn"},
-           {"JARVIS_PLUGIN_DIRS", dir.file("plugins")},
-           {"JARVIS_PLUGINS_REQUIRED", required},
-           {"JARVIS_PLUGINS_DISABLED", "chat"},
-           {"GITHUB_WEBHOOK_SECRET", kSecret},
-           {"GITHUB_TOKEN", kToken},
-           {"GITHUB_BOT_LOGIN", "jarvis-bot"},
-           {"GITHUB_API_BASE_URL", fake->base_url()},
-           {"GITHUB_FIXTURE_MODEL", o.model_mode}};
-    if (backend == Backend::Sqlite) {
-      env["APP_DB"] = dir.file("jarvis.db");
-    } else {
-      env["DATABASE_URL"] = jarvis::test::pg_fresh_database();
-    }
-    for (auto& [k, v] : o.env) env[k] = v;
-    auto m = jarvis::test::run_jarvis({"migrate"}, dir.path(), env);
-    EXPECT_EQ(m.exit_code, 0) << m.out << m.err;
-    admin = jarvis::test::create_user_token(dir.path(), env, "root", true);
-    alice = jarvis::test::create_user_token(dir.path(), env, "alice", false);
-    if (o.start) start();
-  }
-
-  /// Starts (or restarts) `jarvis serve` with `env`.
-  void start(std::map<std::string, std::string> extra = {}) {
-    auto e = env;
-    for (auto& [k, v] : extra) e[k] = v;
-    server = std::make_unique<jarvis::test::ServerProcess>(dir.path(), e);
-    ASSERT_TRUE(server->ready()) << server->output();
-  }
+      : PluginHost(backend, host_options(*fake, o)) {}
 
   /// POSTs a delivery. `signature` "" = the right one (jarvis::hmac_sha256_hex); "-" = none.
   jarvis::test::HttpResult deliver(const std::string& event, const std::string& body,
@@ -143,14 +114,6 @@ class GitHubHost {
     if (!event.empty()) h.push_back("X-GitHub-Event: " + event);
     if (!delivery.empty()) h.push_back("X-GitHub-Delivery: " + delivery);
     return jarvis::test::http("POST", server->url("/api/v1/webhooks/github"), body, h);
-  }
-
-  /// One JSON call with a bearer token.
-  jarvis::test::HttpResult call(const std::string& method, const std::string& path,
-                                const std::string& token, const json& body = nullptr) const {
-    std::vector<std::string> h = {"Content-Type: application/json"};
-    if (!token.empty()) h.push_back(jarvis::test::bearer(token));
-    return jarvis::test::http(method, server->url(path), body.is_null() ? "" : body.dump(), h);
   }
 
   /// Events of `type` (admin view), oldest first.
@@ -180,17 +143,21 @@ class GitHubHost {
     return check();
   }
 
-  jarvis::test::TempDir dir;
-  std::unique_ptr<FakeGitHub> fake;
-  std::map<std::string, std::string> env;
-  std::string admin, alice;
-  std::unique_ptr<jarvis::test::ServerProcess> server;
+ private:
+  static jarvis::test::PluginHostOptions host_options(const FakeGitHub& fake,
+                                                      const GitHubHostOptions& o) {
+    std::map<std::string, std::string> env = {{"GITHUB_WEBHOOK_SECRET", kSecret},
+                                              {"GITHUB_TOKEN", kToken},
+                                              {"GITHUB_BOT_LOGIN", "jarvis-bot"},
+                                              {"GITHUB_API_BASE_URL", fake.base_url()},
+                                              {"GITHUB_FIXTURE_MODEL", o.model_mode}};
+    for (const auto& [k, v] : o.env) env[k] = v;
+    jarvis::test::PluginHostOptions p{.plugins = {"github", "bugs"}, .env = env, .start = o.start};
+    if (o.model) p.fixtures = {"github_fixture"};
+    return p;
+  }
 };
 
-/// The error code of an error envelope ("" when none).
-inline std::string error_code(const jarvis::test::HttpResult& r) {
-  json j = json::parse(r.body, nullptr, false);
-  return j.is_object() && j.contains("error") ? j["error"].value("code", "") : "";
-}
+using jarvis::test::api::error_code;
 
 }  // namespace github_test

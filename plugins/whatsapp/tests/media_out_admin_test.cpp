@@ -166,8 +166,8 @@ TEST_P(WhatsappMediaOut, GatewayFailuresOfMediaSendsAreRetriedOrDeadLetteredWith
 TEST_P(WhatsappMediaOut, RestartRecreateAndAFreshQrSpeakTheWireContract) {
   WaHost h(GetParam(), {.env = {{"WHATSAPP_PAIRING_RATE_PER_MINUTE", "100"}}});
   h.create_instance();
-  EXPECT_EQ(h.call("POST", "/api/v1/channels/whatsapp/restart", h.user).status, 403);
-  EXPECT_EQ(h.call("POST", "/api/v1/channels/whatsapp/recreate", h.user).status, 403);
+  EXPECT_EQ(h.call("POST", "/api/v1/channels/whatsapp/restart", h.alice).status, 403);
+  EXPECT_EQ(h.call("POST", "/api/v1/channels/whatsapp/recreate", h.alice).status, 403);
 
   auto rs = h.call("POST", "/api/v1/channels/whatsapp/restart", h.admin);
   ASSERT_EQ(rs.status, 200) << rs.body;

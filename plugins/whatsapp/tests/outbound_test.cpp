@@ -42,6 +42,32 @@ TEST_P(WhatsappOutbound, GroupRepliesGoToTheGroupAndDmsToTheSender) {
   EXPECT_EQ(ok[0]["payload"]["attempts"], 1);
 }
 
+// Decision 0084: whatsapp.deliver subscribes to exactly channel.outbound and chat.channel_inbound
+// to exactly channel.inbound. A prefix also queued a no-op task for every channel.outbound.sent
+// (and .dead_letter, .blocked) and for every channel.inbound.degraded.
+TEST_P(WhatsappOutbound, OneTaskPerMessageNoneForItsFollowUpEvents) {
+  WaHost h(GetParam(), chat_options({{"WHATSAPP_MEDIA_ALLOWED_MIME_PREFIXES", "image/"}}));
+  h.evo.add_media("EXE1", std::string("MZ\x90\0", 4) + std::string(100, 'x'), "image/png");
+  h.post_webhook(WaHost::envelope(FakeEvolution::text_record(kAna, "OT1", "first")));
+  h.post_webhook(WaHost::envelope(FakeEvolution::image_record(kBruno, "EXE1", "exe", "image/png")));
+  json sent = h.wait_events("channel.outbound.sent", 2);
+  ASSERT_EQ(sent.size(), 2u);
+  json degraded = h.wait_events("channel.inbound.degraded", 1);
+  ASSERT_EQ(degraded.size(), 1u);
+  EXPECT_EQ(degraded[0]["payload"]["reason"], "media_mime_denied");
+  EXPECT_EQ(h.events("channel.inbound").size(), 2u);
+  EXPECT_EQ(h.events("channel.outbound").size(), 2u);
+  // The task rows: one per channel.inbound and one per channel.outbound, nothing for .sent or
+  // .degraded (their tasks, if any, were enqueued in the same transaction as the event).
+  EXPECT_EQ(h.tasks_named("chat.channel_inbound").size(), 2u);
+  json deliver = h.tasks_named("whatsapp.deliver");
+  EXPECT_EQ(deliver.size(), 2u) << deliver.dump();
+  for (const auto& t : deliver) {
+    const json& payload = t.contains("payload") ? t["payload"] : json(nullptr);
+    EXPECT_EQ(payload.is_object() ? payload.value("type", "") : "", "channel.outbound") << t.dump();
+  }
+}
+
 TEST_P(WhatsappOutbound, RetriesOn429And5xxThenSends) {
   WaHost h(GetParam(), chat_options());
   h.evo.fail_next_sends({429, 500, 502});

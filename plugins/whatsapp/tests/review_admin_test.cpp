@@ -117,9 +117,9 @@ TEST_P(WhatsappReview, CliAllowReplaysLikeTheApi) {
 TEST_P(WhatsappReview, AdminApiPairingQrDisconnectAndRateLimit) {
   WaHost h(GetParam(), {.env = {{"WHATSAPP_PAIRING_RATE_PER_MINUTE", "3"}}});
   // Users may not; anonymous callers may not.
-  EXPECT_EQ(h.call("GET", "/api/v1/channels/whatsapp/status", h.user).status, 403);
+  EXPECT_EQ(h.call("GET", "/api/v1/channels/whatsapp/status", h.alice).status, 403);
   EXPECT_EQ(h.call("GET", "/api/v1/channels/whatsapp/status", "").status, 401);
-  EXPECT_EQ(h.call("POST", "/api/v1/channels/whatsapp/pairing-code", h.user,
+  EXPECT_EQ(h.call("POST", "/api/v1/channels/whatsapp/pairing-code", h.alice,
                    {{"number", "+5511999990001"}})
                 .status,
             403);

@@ -1,6 +1,7 @@
-// whatsapp/tests/wa_support.h — a real `jarvis serve` with the whatsapp plugin (and, when asked,
-// the chat plugin with a FakeLlmServer) against a FakeEvolution, on SQLite or the test
-// PostgreSQL; an admin token; helpers for webhooks, events and waiting.
+// whatsapp/tests/wa_support.h — a real `jarvis serve` (jarvis::test::PluginHost) with the whatsapp
+// plugin (and, when asked, the chat plugin with a FakeLlmServer) against a FakeEvolution, on
+// SQLite or the test PostgreSQL; every other installed plugin disabled; root (admin), alice and
+// bob with tokens; helpers for webhooks, events, tasks and waiting.
 //
 //   WaHost h(Backend::Sqlite, {.env = {{"WHATSAPP_REVIEW_MODE", "off"}}});
 //   h.create_instance();                                   // POST …/create: webhook + secret
@@ -20,6 +21,7 @@
 
 #include "support/fakes/fake_evolution.h"
 #include "support/fakes/fake_llm_server.h"
+#include "support/plugin_host.h"
 #include "support/support.h"
 
 namespace wa_test {
@@ -41,61 +43,23 @@ struct WaOptions {
   bool secret = true;                      ///< WHATSAPP_WEBHOOK_SECRET set
 };
 
-/// One server under test (see the file comment).
-class WaHost {
+/// The fakes and the port, made before the host (whose configuration names them).
+struct WaFakes {
+  FakeEvolution evo;
+  jarvis::test::fakes::FakeLlmServer llm{jarvis::test::fakes::FakeLlmServer::Dialect::openai};
+  /// The server's port, chosen first: EVOLUTION_WEBHOOK_URL names it.
+  int port = jarvis::test::free_port();
+};
+
+/// One server under test (see the file comment): a jarvis::test::PluginHost with whatsapp (and
+/// chat), the FakeEvolution as the Evolution API and the FakeLlmServer as the openai provider.
+class WaHost : public WaFakes, public jarvis::test::PluginHost {
  public:
-  explicit WaHost(Backend backend, WaOptions o = {})
-      : llm(jarvis::test::fakes::FakeLlmServer::Dialect::openai) {
-    port = jarvis::test::free_port();
-    std::string disabled = "bugs,maintenance,github,memory";
-    if (!o.with_chat) disabled += ",chat";
-    env = {{"LOG_LEVEL", "warn"},
-           {"BIND_PORT", std::to_string(port)},
-           {"JARVIS_PLUGINS_REQUIRED", o.with_chat ? "whatsapp,chat" : "whatsapp"},
-           {"JARVIS_PLUGINS_DISABLED", disabled},
-           {"EVOLUTION_API_KEY", "evo-global-key"},
-           {"WHATSAPP_INSTANCE", "jarvis"},
-           {"EVOLUTION_WEBHOOK_URL", webhook_url()},
-           {"WHATSAPP_MEDIA_DIR", dir.file("media")},
-           {"WHATSAPP_VOICE_TRANSCRIBE_BACKEND", "stub"},
-           {"WHATSAPP_SEND_BACKOFF_MS", "50"}};
-    if (o.evolution) env["EVOLUTION_API_URL"] = evo.base_url();
-    if (o.secret) env["WHATSAPP_WEBHOOK_SECRET"] = kSecret;
-    if (o.with_chat) {
-      env["OPENAI_BASE_URL"] = llm.base_url();
-      env["OPENAI_API_KEY"] = "sk-test";
-      env["OPENAI_MODEL"] = "fake-model";
-      env["MODEL_MAX_RETRIES"] = "0";
-    }
-    if (backend == Backend::Sqlite) {
-      db_path = dir.file("jarvis.db");
-      env["APP_DB"] = db_path;
-    } else {
-      db_url = jarvis::test::pg_fresh_database();
-      env["DATABASE_URL"] = db_url;
-    }
-    for (auto& [k, v] : o.env) env[k] = v;
-    auto m = jarvis::test::run_jarvis({"migrate"}, dir.path(), env);
-    EXPECT_EQ(m.exit_code, 0) << m.out << m.err;
-    admin = jarvis::test::create_user_token(dir.path(), env, "root", true);
-    user = jarvis::test::create_user_token(dir.path(), env, "alice", false);
-    server = std::make_unique<jarvis::test::ServerProcess>(dir.path(), env);
-    EXPECT_TRUE(server->ready()) << server->output();
+  explicit WaHost(Backend backend, WaOptions o = {}) : PluginHost(backend, host_options(*this, o)) {
     evo.set_state("jarvis", "open");
   }
 
-  std::string webhook_url() const {
-    return "http://127.0.0.1:" + std::to_string(port) + "/api/v1/webhooks/whatsapp";
-  }
-
-  /// One JSON call with a bearer token.
-  jarvis::test::HttpResult call(const std::string& method, const std::string& path,
-                                const std::string& token, const json& body = nullptr,
-                                std::vector<std::string> extra = {}) const {
-    extra.push_back("Content-Type: application/json");
-    if (!token.empty()) extra.push_back(jarvis::test::bearer(token));
-    return jarvis::test::http(method, server->url(path), body.is_null() ? "" : body.dump(), extra);
-  }
+  std::string webhook_url() const { return webhook_url(port); }
 
   /// POSTs a delivery envelope straight to the webhook with `secret` ("" = no header).
   jarvis::test::HttpResult post_webhook(const json& envelope,
@@ -128,6 +92,12 @@ class WaHost {
     return out;
   }
 
+  /// Every task named `name` (admin view, up to 200).
+  json tasks_named(const std::string& name) const {
+    json j = get_json("/api/v1/tasks?name=" + name + "&limit=200", admin);
+    return j.is_object() && j["items"].is_array() ? j["items"] : json::array();
+  }
+
   /// Waits until `count` events of exactly `type` exist; returns them (oldest first).
   json wait_events(const std::string& type, std::size_t count) const {
     json out;
@@ -151,23 +121,41 @@ class WaHost {
     return check();
   }
 
-  jarvis::test::TempDir dir;
-  FakeEvolution evo;
-  jarvis::test::fakes::FakeLlmServer llm;
-  int port = 0;
-  std::string db_path, db_url;
-  std::map<std::string, std::string> env;
-  std::string admin, user;
-  std::unique_ptr<jarvis::test::ServerProcess> server;
+ private:
+  static std::string webhook_url(int port) {
+    return "http://127.0.0.1:" + std::to_string(port) + "/api/v1/webhooks/whatsapp";
+  }
+
+  static jarvis::test::PluginHostOptions host_options(const WaFakes& f, const WaOptions& o) {
+    std::map<std::string, std::string> env = {{"BIND_PORT", std::to_string(f.port)},
+                                              {"EVOLUTION_API_KEY", "evo-global-key"},
+                                              {"WHATSAPP_INSTANCE", "jarvis"},
+                                              {"EVOLUTION_WEBHOOK_URL", webhook_url(f.port)},
+                                              {"WHATSAPP_VOICE_TRANSCRIBE_BACKEND", "stub"},
+                                              {"WHATSAPP_SEND_BACKOFF_MS", "50"}};
+    if (o.evolution) env["EVOLUTION_API_URL"] = f.evo.base_url();
+    if (o.secret) env["WHATSAPP_WEBHOOK_SECRET"] = kSecret;
+    if (o.with_chat) {
+      env["OPENAI_BASE_URL"] = f.llm.base_url();
+      env["OPENAI_API_KEY"] = "sk-test";
+      env["OPENAI_MODEL"] = "fake-model";
+      env["MODEL_MAX_RETRIES"] = "0";
+    }
+    for (const auto& [k, v] : o.env) env[k] = v;
+    std::vector<std::string> plugins = {"whatsapp"};
+    if (o.with_chat) plugins.push_back("chat");
+    return {.plugins = plugins,
+            .env = env,
+            // The media directory is in the host's own temporary directory; the test's env
+            // (applied after this) may still name another.
+            .prepare = [extra = o.env](PluginHost& h) {
+              if (!extra.count("WHATSAPP_MEDIA_DIR"))
+                h.env["WHATSAPP_MEDIA_DIR"] = h.dir.file("media");
+            }};
+  }
 };
 
-/// The error code of an error envelope ("" when none).
-inline std::string error_code(const jarvis::test::HttpResult& r) {
-  json j = json::parse(r.body, nullptr, false);
-  return j.is_object() && j.contains("error") && j["error"].is_object()
-             ? j["error"].value("code", "")
-             : "";
-}
+using jarvis::test::api::error_code;
 
 /// Parsed JSON body (null when not JSON).
 inline json body(const jarvis::test::HttpResult& r) { return json::parse(r.body, nullptr, false); }

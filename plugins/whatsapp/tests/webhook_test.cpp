@@ -159,8 +159,7 @@ TEST_P(WhatsappWebhook, TheAnswerComesOnlyAfterTheCommit) {
   WaHost h(GetParam(), {.env = {{"WHATSAPP_REVIEW_MODE", "off"}}});
   // A second connection holds the write lock (SQLite) / locks the message table against
   // inserts (PostgreSQL); the delivery must not be answered 2xx before that lock is gone.
-  auto db =
-      jarvis::host::SqlDatabase::open(GetParam() == Backend::Sqlite ? h.db_path : h.db_url, 1);
+  auto db = jarvis::host::SqlDatabase::open(h.database, 1);
   auto locker = db->session();
   if (GetParam() == Backend::Sqlite) {
     *locker << "BEGIN EXCLUSIVE";
