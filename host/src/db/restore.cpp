@@ -477,7 +477,11 @@ RestoreResult restore_postgresql(BackupService& backups, const std::string& url,
   }
   {
     std::ofstream w(wrapper, std::ios::binary | std::ios::trunc);
-    // The scratch path is ours (mkdtemp): no quote inside it.
+    // psql's \i takes the path in single quotes: a TMPDIR holding one is refused, not escaped.
+    if (script.string().find('\'') != std::string::npos) {
+      throw BackupError("restore_failed",
+                        "TMPDIR must not contain a single quote: " + script.parent_path().string());
+    }
     w << kPrologue << "\\i '" << script.string() << "'\nCOMMIT;\n";
     if (!w.flush()) throw BackupError("restore_failed", "cannot write " + wrapper.string());
   }
