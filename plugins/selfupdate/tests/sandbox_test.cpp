@@ -115,6 +115,7 @@ class Sandbox : public ::testing::TestWithParam<Backend> {
 TEST_P(Sandbox, AProposedBuildCannotReadTheHostWriteGitOrReachTheNetwork) {
   if (!bwrap_works()) GTEST_SKIP() << "bwrap cannot create namespaces here (refusal: below)";
   PipelineRig rig(GetParam());
+  ASSERT_EQ(rig.settings.sandbox, "bwrap");
   Listener listener;
   const std::string outside = outside_dir.file("written-by-the-build");
   auto p = rig.pipeline();
@@ -159,6 +160,7 @@ TEST_P(Sandbox, UnconfinedTheSameBuildDoesAllOfItAndTheLogSaysSo) {
 // nothing runs unconfined by accident.
 TEST_P(Sandbox, AMissingOrBrokenBwrapRefusesTheStage) {
   PipelineRig rig(GetParam());
+  rig.settings.sandbox = "bwrap";
   rig.settings.sandbox_program = rig.tmp.file("no-such-bwrap");
   auto p = rig.pipeline();
   std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));

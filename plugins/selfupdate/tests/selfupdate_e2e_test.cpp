@@ -35,6 +35,7 @@ class SelfUpdateHost {
            {"SELFUPDATE_BUILD_COMMAND", "sh build.sh"},
            {"SELFUPDATE_TEST_COMMAND", "sh test.sh"},
            {"SELFUPDATE_INSTALL_COMMAND", "sh install.sh {prefix}"},
+           {"SELFUPDATE_SANDBOX", test_sandbox_mode()},
            {"SELFUPDATE_READYZ_URL", "http://127.0.0.1:" + std::to_string(port) + "/readyz"},
            {"SELFUPDATE_READYZ_ATTEMPTS", "50"},
            {"SELFUPDATE_READYZ_INTERVAL", "200ms"},
@@ -143,6 +144,10 @@ TEST_P(SelfUpdateE2e, ProposeOverHttpApproveOnTheCliAndVerifyAfterARealRestart) 
   EXPECT_NE(commit, baseline);
   auto status = json::parse(h.call("GET", "/api/v1/system/status", h.admin).body);
   EXPECT_EQ(status["commit"], commit);
+  // The build and install ran confined (where bwrap works, which install-deps makes so).
+  EXPECT_NE(jarvis::test::read_file(h.repo.patches + "/" + id + "/apply.log")
+                .find("(sandbox: " + test_sandbox_mode()),
+            std::string::npos);
   auto ev = json::parse(h.call("GET", "/api/v1/events?type=system.restart.complete", h.admin).body);
   EXPECT_FALSE(ev["items"].empty()) << ev.dump(2);
 

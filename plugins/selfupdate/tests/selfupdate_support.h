@@ -27,6 +27,7 @@
 #include "jarvis/sql.h"
 #include "jarvis/subprocess.h"
 #include "pipeline.h"
+#include "sandbox.h"
 #include "support/support.h"
 #include "system/system_state.h"
 
@@ -53,6 +54,16 @@ inline std::string error_code_of(const std::function<void()>& f) {
     return std::to_string(e.status()) + " " + e.code();
   }
   return "no error";
+}
+
+/// The sandbox the tests run the fixture's commands in: bwrap where it can create its namespaces
+/// (this machine: scripts/install-deps.sh installs it), else none — the pipeline's behaviour is
+/// the same; sandbox_test.cpp checks the confinement itself, or the refusal where bwrap fails.
+inline std::string test_sandbox_mode() {
+  static const std::string mode =
+      selfupdate::Sandbox({.mode = selfupdate::SandboxMode::Bwrap}).probe().empty() ? "bwrap"
+                                                                                    : "none";
+  return mode;
 }
 
 /// The fixture repository and install folder under `root`.
@@ -163,6 +174,7 @@ class PipelineRig {
     settings.build_commands = {"sh build.sh"};
     settings.test_commands = {"sh test.sh"};
     settings.install_commands = {"sh install.sh {prefix}"};
+    settings.sandbox = test_sandbox_mode();
     settings.build_timeout = settings.test_timeout = std::chrono::seconds(60);
     settings.git_timeout = std::chrono::seconds(60);
     settings.readyz_attempts = 2;
