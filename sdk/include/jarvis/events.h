@@ -13,8 +13,8 @@
 // Emitted events are stored (payload redacted by key: password, token, secret, api_key, …) and
 // delivered to the subscribers whose type matches: exactly (SubscriptionSpec /
 // DurableSubscriptionSpec, the default there: "channel.inbound" never gets
-// "channel.inbound.degraded") or by prefix (EventMatch::Prefix, and the positional
-// subscribe(prefix, …) / subscribe_durable(prefix, …) of SDK 1.0, which keep their meaning).
+// "channel.inbound.degraded") or by prefix (EventMatch::Prefix, and the positional forms
+// subscribe(prefix, …) of SDK 1.0 and subscribe_durable(prefix, …), which keep their meaning).
 // A subscriber that throws is isolated, logged and counted; it never affects the emitter or
 // other subscribers.
 //
