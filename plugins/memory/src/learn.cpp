@@ -533,9 +533,8 @@ void register_learning(Host& host, MemoryCore& core, StateIntake intake) {
   }
   if (!learner->active()) return;  // nothing would be learned: no subscriber, no catch-up
   for (const char* type : {"message.new", "prompt.build"}) {
-    host.events().subscribe(type, [learner](const Event& e) {
-      if (e.type == "message.new" || e.type == "prompt.build") learner->note(e);
-    });
+    host.events().subscribe(
+        {.type = type, .handler = [learner](const Event& e) { learner->note(e); }});
   }
   core.flush_learning = [learner] { learner->flush(); };
 }

@@ -405,7 +405,7 @@ StateIntake register_state(jarvis::Host& host, const jarvis::memory::MemoryConte
   if (s.bridge_writes()) {
     for (const char* type :
          {"task.failed", "task.dead_letter", "model.run.error", "agent.tool.result"}) {
-      host.events().subscribe_durable(type, "memory.state.failure");
+      host.events().subscribe_durable({.type = type, .task = "memory.state.failure"});
     }
   }
   host.tasks().add_periodic(
