@@ -546,7 +546,11 @@ int cmd_doctor(CliContext& ctx, const std::vector<std::string>& args) {
         }
       }
     }
-    print_json(ctx.out, {{"ok", all}, {"checks", items}, {"fixed", fixed}});
+    print_json(ctx.out, {{"ok", all},
+                         {"version", JARVIS_VERSION},
+                         {"commit", running_commit()},
+                         {"checks", items},
+                         {"fixed", fixed}});
   } else {
     for (const auto& f : fixed) ctx.out << "fixed: " << f << "\n";
     for (const auto& c : checks) {
@@ -554,7 +558,8 @@ int cmd_doctor(CliContext& ctx, const std::vector<std::string>& args) {
       if (!c.passed && !c.fix_hint.empty()) ctx.out << "  → " << c.fix_hint;
       ctx.out << "\n";
     }
-    ctx.out << (all ? "doctor: all checks passed\n" : "doctor: some checks failed\n");
+    ctx.out << "jarvis " << JARVIS_VERSION << ", commit " << running_commit() << "\n"
+            << (all ? "doctor: all checks passed\n" : "doctor: some checks failed\n");
   }
   return all ? 0 : 1;
 }
