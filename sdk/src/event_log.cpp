@@ -45,4 +45,30 @@ std::vector<Event> events_since(Database& db, const std::string& type,
   return out;
 }
 
+std::map<std::string, long long> event_order(Database& db, const std::vector<std::string>& ids) {
+  std::map<std::string, long long> out;
+  if (ids.empty()) return out;
+  const std::size_t n = std::min<std::size_t>(ids.size(), kMaxTraceEvents);
+  const bool sqlite = db.dialect() == Dialect::Sqlite;
+  auto session = db.session();
+  // IN lists of 200 over the primary key.
+  for (std::size_t from = 0; from < n; from += 200) {
+    const std::size_t to = std::min(n, from + 200);
+    std::string q =
+        std::string("SELECT id, ") + (sqlite ? "rowid" : "seq") + " FROM events WHERE id IN (";
+    sql::Binds b;
+    for (std::size_t i = from; i < to; ++i) {
+      q += i > from ? ", :i" : ":i";
+      q += std::to_string(i - from);
+      b.push_back(ids[i]);
+    }
+    q += ")";
+    sql::for_each_row(*session, q, b, [&](const soci::row& r) {
+      Json id = sql::column(r, 0);
+      if (id.is_string()) out[id.get<std::string>()] = sql::column_int(r, 1);
+    });
+  }
+  return out;
+}
+
 }  // namespace jarvis
