@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -292,9 +293,25 @@ class Learner {
       }
     }
     // Oldest first: a batch (a flush, a catch-up page, a trace) learns in the order things
-    // happened.
-    std::stable_sort(events.begin(), events.end(), [](const Json& a, const Json& b) {
-      return text_field(a, "created_at") < text_field(b, "created_at");
+    // happened. created_at has millisecond resolution: events of one millisecond go in the order
+    // they were stored (the event store's insertion sequence, looked up only for such ties).
+    std::map<std::string, long long> stored_at;
+    {
+      std::map<std::string, int> per_ms;
+      for (const Json& e : events) ++per_ms[text_field(e, "created_at")];
+      std::vector<std::string> tied;
+      for (const Json& e : events) {
+        if (per_ms[text_field(e, "created_at")] > 1) tied.push_back(text_field(e, "id"));
+      }
+      if (!tied.empty()) stored_at = event_order(c_.host.db(), tied);
+    }
+    auto stored = [&stored_at](const Json& e) {
+      auto it = stored_at.find(text_field(e, "id"));
+      return it == stored_at.end() ? std::numeric_limits<long long>::max() : it->second;
+    };
+    std::stable_sort(events.begin(), events.end(), [&](const Json& a, const Json& b) {
+      const std::string at_a = text_field(a, "created_at"), at_b = text_field(b, "created_at");
+      return at_a != at_b ? at_a < at_b : stored(a) < stored(b);
     });
     // 1. Parse (no database). No session is held while another is taken (the owner lookup, the
     //    trace read take their own): 50 workers each holding one would drain the pool.

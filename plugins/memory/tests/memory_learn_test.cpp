@@ -2,8 +2,9 @@
 // SQLite and PostgreSQL: a step's messages and prompt are learned exactly once, an event read
 // again (the catch-up after a restart, a task queued by an older version) writes nothing, a kill
 // -9 before the batch was written loses nothing and a burst of one thread queues one
-// extraction; and (SQLite) memory survives a file backup restored into a new host, whose vector
-// index is rebuilt from the restored rows.
+// extraction, events of one millisecond are learned in the order they were stored; and (SQLite)
+// memory survives a file backup restored into a new host, whose vector index is rebuilt from the
+// restored rows.
 #include <filesystem>
 #include <string>
 
@@ -130,6 +131,49 @@ TEST_P(MemoryLearn, AnEventReadAgainWritesNothing) {
       rows(h, "SELECT result FROM tasks WHERE id = 'tsk_redelivered'")[0].value("result", "{}"));
   EXPECT_EQ(res.value("skipped", ""), "learned_already") << res.dump();
   unchanged();
+}
+
+TEST_P(MemoryLearn, EventsOfOneMillisecondAreLearnedInTheOrderTheyWereStored) {
+  // The tie forced: a step's user message, prompt and reply stored with one created_at (the
+  // event bus stamps milliseconds; a burst can share one) while the host is down, with ids whose
+  // order is the reverse. The catch-up reads messages and prompts in separate pages and the
+  // prompt's trace after it; only the store's insertion order says the reply came after the
+  // prompt and the user's message before it (ordered by created_at alone — or by id — the prompt
+  // came first and counted no raw tokens).
+  MemoryHost h(GetParam());
+  const std::string t = h.thread_for(h.alice_id);
+  h.server.reset();  // SIGTERM, waits
+  const std::string user_text = "We decided to keep the staging database on the small VM";
+  {
+    auto db = h.open_db();
+    auto sql = db->session();
+    const std::string at = jarvis::now_iso();
+    auto store = [&](const std::string& id, const std::string& type, const std::string& actor_type,
+                     const std::string& actor, const json& p) {
+      jarvis::sql::exec(*sql,
+                        "INSERT INTO events(id, created_at, trace_id, type, component, actor_type, "
+                        "actor_id, thread_id, payload) VALUES(:i, :c, 'tr_tie', :ty, 'chat', :at, "
+                        ":a, :t, :p)",
+                        {id, at, type, actor_type, actor, t, p.dump()});
+    };
+    store("evt_zz_user", "message.new", "user", h.alice_id,
+          {{"message_id", "m_tie_u"}, {"role", "user"}, {"text", user_text}});
+    store("evt_aa_prompt", "prompt.build", "agent", "agent:main",
+          {{"tail_tokens", 7}, {"summary_tokens", 0}, {"context_tokens", 3}});
+    store("evt_mm_reply", "message.new", "agent", "agent:main",
+          {{"message_id", "m_tie_a"},
+           {"role", "assistant"},
+           {"text", "Understood: staging stays on the small VM."}});
+  }
+  h.server = std::make_unique<jarvis::test::ServerProcess>(h.dir.path(), h.env);
+  ASSERT_TRUE(h.server->ready()) << h.server->output();
+  ASSERT_TRUE(eventually([&] {
+    return count(h, "SELECT COUNT(*) FROM memory_prompt_stats WHERE thread_id = :t", {t}) == 1;
+  })) << h.server->output();
+  ASSERT_TRUE(learned(h, 2));
+  // The prompt's raw count is the user's message only: stored before it, the reply after it.
+  EXPECT_EQ(count(h, "SELECT raw_tokens FROM memory_prompt_stats WHERE thread_id = :t", {t}),
+            4 + static_cast<long long>((user_text.size() + 3) / 4));
 }
 
 TEST_P(MemoryLearn, AKillNineBeforeTheBatchLosesNothingAndABurstIsOneExtraction) {
