@@ -21,10 +21,12 @@ std::vector<std::string> fts_tokens(std::string_view query) {
   return out;
 }
 
-std::string sqlite_match(const std::vector<std::string>& tokens) {
+namespace {
+/// The tokens quoted for FTS5 ("" inside quotes doubled), joined by `op`.
+std::string fts_query_quoted_join(const std::vector<std::string>& tokens, const char* op) {
   std::string out;
   for (const auto& t : tokens) {
-    if (!out.empty()) out += " OR ";
+    if (!out.empty()) out += op;
     out += '"';
     for (char c : t) {
       if (c == '"') out += '"';
@@ -34,12 +36,22 @@ std::string sqlite_match(const std::vector<std::string>& tokens) {
   }
   return out;
 }
+}  // namespace
 
-std::string postgres_tsquery(const std::vector<std::string>& tokens) {
+std::string sqlite_match(const std::vector<std::string>& tokens) {
+  return fts_query_quoted_join(tokens, " OR ");
+}
+
+std::string sqlite_match_all(const std::vector<std::string>& tokens) {
+  return fts_query_quoted_join(tokens, " AND ");
+}
+
+std::string postgres_tsquery(const std::vector<std::string>& tokens, const char* op,
+                             const char* name) {
   std::string out = "(";
   for (std::size_t i = 0; i < tokens.size(); ++i) {
-    if (i) out += " || ";
-    out += "plainto_tsquery('english', :t" + std::to_string(i) + ")";
+    if (i) out += std::string(" ") + op + " ";
+    out += std::string("plainto_tsquery('english', :") + name + std::to_string(i) + ")";
   }
   return out + ")";
 }

@@ -25,8 +25,14 @@ std::vector<std::string> fts_tokens(std::string_view query);
 /// when there are no tokens (then do not run a MATCH at all).
 std::string sqlite_match(const std::vector<std::string>& tokens);
 
+/// The same quoting joined by AND (every token must occur): "\"x\" AND \"y\"".
+std::string sqlite_match_all(const std::vector<std::string>& tokens);
+
 /// A PostgreSQL tsquery expression over bind placeholders, one per token:
-/// "(plainto_tsquery('english', :t0) || plainto_tsquery('english', :t1))".
-std::string postgres_tsquery(const std::vector<std::string>& tokens);
+/// "(plainto_tsquery('english', :t0) || plainto_tsquery('english', :t1))". `op` joins them
+/// ("||" = any token, "&&" = every token); `name` prefixes the placeholders (unique names when a
+/// statement holds several such expressions). Bind the tokens in order.
+std::string postgres_tsquery(const std::vector<std::string>& tokens, const char* op = "||",
+                             const char* name = "t");
 
 }  // namespace jarvis::memory

@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <map>
 
-#include "fts_query.h"
 #include "jarvis/crypto.h"
 #include "jarvis/error.h"
 #include "text_features.h"
@@ -172,63 +171,6 @@ bool MemoryStore::tombstone(soci::session& s, const std::string& id) {
                    "UPDATE memory_items SET deleted_at = :d, updated_at = :u WHERE id = :i AND "
                    "deleted_at IS NULL",
                    {at, at, id}) > 0;
-}
-
-std::vector<Candidate> MemoryStore::fts_candidates(soci::session& s, Dialect dialect,
-                                                   const std::vector<std::string>& tokens,
-                                                   const ItemFilter& f, int limit) {
-  std::vector<Candidate> out;
-  if (tokens.empty()) return out;
-  // First the best `top` matches of the whole table (the engine ranks without touching the items
-  // table), then the filters; when a selective filter leaves fewer than `limit`, again with the
-  // filters applied to every match.
-  const int top = std::max(limit * 8, 240);
-  for (const bool full : {false, true}) {
-    std::string q;
-    Binds b;
-    if (dialect == Dialect::Sqlite) {
-      const std::string match =
-          "SELECT rowid AS r, bm25(memory_items_fts) AS s FROM memory_items_fts WHERE "
-          "memory_items_fts MATCH :q";
-      b.push_back(sqlite_match(tokens));
-      if (full) {
-        q = "SELECT m.seq, f.s FROM (" + match +
-            ") f JOIN memory_items m ON m.seq = f.r WHERE 1 = 1";
-      } else {
-        q = "SELECT m.seq, f.s FROM (" + match +
-            " ORDER BY s LIMIT :k) f JOIN memory_items m ON m.seq = f.r WHERE 1 = 1";
-        b.push_back(Bind(top));
-      }
-      append_filter(q, b, f, !full);
-      q += " ORDER BY f.s LIMIT :n";
-    } else {
-      const std::string match =
-          "SELECT i.seq AS r, ts_rank(i.tsv, qq.q) AS s FROM memory_items i, (SELECT " +
-          postgres_tsquery(tokens) + " AS q) qq WHERE i.tsv @@ qq.q";
-      for (const auto& t : tokens) b.push_back(t);
-      if (full) {
-        q = "SELECT m.seq, f.s FROM (" + match +
-            ") f JOIN memory_items m ON m.seq = f.r WHERE 1 = 1";
-      } else {
-        q = "SELECT m.seq, f.s FROM (" + match +
-            " ORDER BY s DESC LIMIT :k) f JOIN memory_items m ON m.seq = f.r WHERE 1 = 1";
-        b.push_back(Bind(top));
-      }
-      append_filter(q, b, f, !full);
-      q += " ORDER BY f.s DESC, m.seq DESC LIMIT :n";
-    }
-    b.push_back(Bind(limit));
-    out.clear();
-    sql::for_each_row(s, q, b, [&](const soci::row& r) {
-      Json v = sql::column(r, 1);
-      double score = v.is_number()   ? v.get<double>()
-                     : v.is_string() ? std::stod(v.get<std::string>())
-                                     : 0.0;
-      out.push_back({sql::column_int(r, 0), dialect == Dialect::Sqlite ? -score : score});
-    });
-    if (static_cast<int>(out.size()) >= limit) break;
-  }
-  return out;
 }
 
 long long MemoryStore::count_at_most(soci::session& s, const ItemFilter& f, long long cap) {

@@ -80,7 +80,9 @@ class MemoryStore {
   static Json get(soci::session& sql, const std::string& id, bool include_deleted = false);
   /// Tombstones a live item: deleted_at = now. False when there is none.
   static bool tombstone(soci::session& sql, const std::string& id);
-  /// Full-text candidates for `tokens` (OR of quoted words; see fts_query.h), best first.
+  /// Full-text candidates for `tokens` (quoted or bound words; see fts_query.h), best first, the
+  /// filters applied; bm25 / ts_rank of the OR of the words over a bounded number of ranked rows
+  /// (fts_candidates.cpp, decision 0073).
   static std::vector<Candidate> fts_candidates(soci::session& sql, Dialect dialect,
                                                const std::vector<std::string>& tokens,
                                                const ItemFilter& filter, int limit);

@@ -1,0 +1,213 @@
+// memory/src/fts_candidates.cpp — the full-text ranking of MemoryStore::fts_candidates with a
+// bounded amount of ranking work per query (decision 0073).
+//
+// Ranking costs per matching row (FTS5's bm25 looks up each row's length in
+// memory_items_fts_docsize through a statement of its own; ts_rank reads each row's tsvector),
+// and the old query ranked every match of the OR of the words — 9,483 rows for "used" at 100k
+// items — and joined each of the best 240 to the items table before the filters. The plan here
+// is Lucene's "common terms" query. The query words are counted first (counts capped at
+// kRankBudget + 1, no ranking), rarest first:
+//   - "rare" words — the rarest ones that together occur in at most kRankBudget items — select
+//     candidates, and each candidate is scored over every query word, exactly: FTS5's bm25 is a
+//     sum over phrases, so items with a rare and a common word are scored by the query
+//     "(rare) AND (common)" and items with rare words only by "(rare)";
+//   - "common" words select the items holding all of them, and — only when the candidates are
+//     still fewer than asked — the newest kRankBudget items holding any of them (scored exactly
+//     as well). Items holding some common words and no rare one are the ones this can miss.
+// When all words together occur in at most kRankBudget items, this is the plain OR query: the
+// ranking is exactly bm25 / ts_rank over every match (small memories, rare words). SQLite applies
+// the filters to the ranked list in rank order, in growing chunks of seq lookups (the items rows
+// are wide and mostly outside the page cache: joining every match cost more than ranking it);
+// PostgreSQL applies them in the ranking query (the ranked row is the item row).
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <set>
+
+#include "fts_query.h"
+#include "store.h"
+
+namespace jarvis::memory {
+namespace fts_candidates_plan {
+
+using sql::Bind;
+using sql::Binds;
+
+/// Most rows a query word may occur in to count as rare; also the most rows ranked by the
+/// recency-bounded common-word query.
+constexpr int kRankBudget = 400;
+
+/// Capped occurrence counts of each token (no ranking), in one statement.
+std::vector<int> capped_counts(soci::session& s, Dialect dialect,
+                               const std::vector<std::string>& tokens) {
+  std::string q = "SELECT ";
+  Binds b;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (i) q += ", ";
+    const std::string n = std::to_string(i);
+    if (dialect == Dialect::Sqlite) {
+      q += "(SELECT COUNT(*) FROM (SELECT 1 FROM memory_items_fts WHERE memory_items_fts MATCH :q" +
+           n + " LIMIT :c" + n + ") x" + n + ")";
+      b.push_back(sqlite_match({tokens[i]}));
+    } else {
+      q += "(SELECT COUNT(*) FROM (SELECT 1 FROM memory_items WHERE tsv @@ "
+           "plainto_tsquery('english', :q" +
+           n + ") LIMIT :c" + n + ") x" + n + ")";
+      b.push_back(tokens[i]);
+    }
+    b.push_back(Bind(kRankBudget + 1));
+  }
+  std::vector<int> out(tokens.size(), 0);
+  sql::for_each_row(s, q, b, [&](const soci::row& r) {
+    for (std::size_t i = 0; i < tokens.size(); ++i)
+      out[i] = static_cast<int>(sql::column_int(r, i));
+  });
+  return out;
+}
+
+double score_of(const soci::row& r, std::size_t i) {
+  Json v = sql::column(r, i);
+  return v.is_number() ? v.get<double>() : v.is_string() ? std::stod(v.get<std::string>()) : 0.0;
+}
+
+/// Scores gathered from several queries: the first score seen for an item wins (queries run in
+/// the order "exact for this item" first).
+struct Gathered {
+  std::map<long long, double> score;
+  void add(long long seq, double s) { score.try_emplace(seq, s); }
+};
+
+/// SQLite: the rows matching `match` with their bm25 (higher = better), from the FTS5 table alone
+/// (the items table is not touched per match: its rows are wide and mostly not in the page
+/// cache). `newest`: only the newest that many matches (rowid order; FTS5 stops early).
+void sqlite_ranked(soci::session& s, const std::string& match, int newest, Gathered& into) {
+  std::string q =
+      "SELECT rowid, bm25(memory_items_fts) FROM memory_items_fts WHERE memory_items_fts MATCH :q";
+  Binds b{match};
+  if (newest > 0) {
+    q += " ORDER BY rowid DESC LIMIT :n";
+    b.push_back(Bind(newest));
+  }
+  sql::for_each_row(s, q, b,
+                    [&](const soci::row& r) { into.add(sql::column_int(r, 0), -score_of(r, 1)); });
+}
+
+/// Best first. Equal scores keep each database's old order: the older item first on SQLite (the
+/// FTS5 rowid order the old query's sort kept), the newer first on PostgreSQL (its old
+/// `ORDER BY score DESC, seq DESC`).
+std::vector<Candidate> sorted_candidates(const Gathered& g, bool newer_first) {
+  std::vector<Candidate> out;
+  out.reserve(g.score.size());
+  for (const auto& [seq, score] : g.score) out.push_back({seq, score});
+  std::sort(out.begin(), out.end(), [newer_first](const Candidate& a, const Candidate& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return newer_first ? a.seq > b.seq : a.seq < b.seq;
+  });
+  return out;
+}
+
+/// The first `limit` of `ranked` that `f` lets the caller see, checked in rank order in growing
+/// chunks (one seq lookup each), so a filter that hides nothing costs one small query.
+std::vector<Candidate> visible_prefix(soci::session& s, const std::vector<Candidate>& ranked,
+                                      const ItemFilter& f, int limit) {
+  std::vector<Candidate> out;
+  std::size_t chunk = static_cast<std::size_t>(std::max(4 * limit, 64));
+  for (std::size_t from = 0; from < ranked.size() && static_cast<int>(out.size()) < limit;) {
+    const std::size_t to = std::min(ranked.size(), from + chunk);
+    std::vector<long long> seqs;
+    for (std::size_t i = from; i < to; ++i) seqs.push_back(ranked[i].seq);
+    std::set<long long> visible;
+    for (const auto& [seq, at] : MemoryStore::visible_times(s, seqs, f)) visible.insert(seq);
+    for (std::size_t i = from; i < to && static_cast<int>(out.size()) < limit; ++i) {
+      if (visible.count(ranked[i].seq) != 0) out.push_back(ranked[i]);
+    }
+    from = to;
+    chunk *= 2;
+  }
+  return out;
+}
+
+/// PostgreSQL: items matching `match_sql` ranked by ts_rank over every token (`rank_sql`).
+void postgres_ranked(soci::session& s, const std::string& match_sql, Binds match_binds,
+                     const std::vector<std::string>& tokens, const ItemFilter& f, int newest,
+                     Gathered& into) {
+  std::string q = "SELECT m.seq, ts_rank(m.tsv, " + postgres_tsquery(tokens, "||", "r") +
+                  ") FROM memory_items m WHERE m.tsv @@ " + match_sql;
+  Binds b(tokens.begin(), tokens.end());
+  b.insert(b.end(), match_binds.begin(), match_binds.end());
+  MemoryStore::append_filter(q, b, f);
+  if (newest > 0) {
+    q += " ORDER BY m.seq DESC LIMIT :n";
+    b.push_back(Bind(newest));
+  }
+  sql::for_each_row(s, q, b,
+                    [&](const soci::row& r) { into.add(sql::column_int(r, 0), score_of(r, 1)); });
+}
+
+}  // namespace fts_candidates_plan
+
+std::vector<Candidate> MemoryStore::fts_candidates(soci::session& s, Dialect dialect,
+                                                   const std::vector<std::string>& tokens,
+                                                   const ItemFilter& f, int limit) {
+  using namespace fts_candidates_plan;
+  std::vector<Candidate> out;
+  if (tokens.empty()) return out;
+  // 1. Plan: the words that occur, rarest first; rare = a prefix of at most kRankBudget rows.
+  const std::vector<int> counts = capped_counts(s, dialect, tokens);
+  std::vector<std::size_t> order(tokens.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return counts[a] < counts[b]; });
+  std::vector<std::string> rare, common;
+  int rare_rows = 0;
+  for (std::size_t i : order) {
+    if (counts[i] == 0) continue;  // occurs nowhere: adds nothing to any score
+    if (common.empty() && rare_rows + counts[i] <= kRankBudget) {
+      rare.push_back(tokens[i]);
+      rare_rows += counts[i];
+    } else {
+      common.push_back(tokens[i]);
+    }
+  }
+  if (rare.empty() && common.empty()) return out;
+
+  // 2. Rank the candidates (each query ranks at most about kRankBudget rows).
+  Gathered g;
+  if (dialect == Dialect::Sqlite) {
+    const std::string rare_or = rare.empty() ? "" : "(" + sqlite_match(rare) + ")";
+    const std::string common_or = common.empty() ? "" : "(" + sqlite_match(common) + ")";
+    // Items with a rare and a common word: their bm25 over every word.
+    if (!rare.empty() && !common.empty()) sqlite_ranked(s, rare_or + " AND " + common_or, 0, g);
+    // Items with rare words only (those with common words too were scored above).
+    if (!rare.empty()) sqlite_ranked(s, rare_or, 0, g);
+    // Items with every common word (and no rare one, else scored above).
+    if (common.size() >= 2) sqlite_ranked(s, sqlite_match_all(common), 0, g);
+    // 3. The filters, in rank order.
+    out = visible_prefix(s, sorted_candidates(g, false), f, limit);
+    // Too few: the newest items with any common word too.
+    if (!common.empty() && static_cast<int>(out.size()) < limit) {
+      sqlite_ranked(s, common_or, kRankBudget, g);
+      out = visible_prefix(s, sorted_candidates(g, false), f, limit);
+    }
+    return out;
+  }
+  // PostgreSQL: the filters in the same query (the ranked row is the item row); ts_rank takes
+  // the whole query whatever selected the row, so one query per selection.
+  if (!rare.empty()) {
+    postgres_ranked(s, postgres_tsquery(rare, "||", "a"), Binds(rare.begin(), rare.end()), tokens,
+                    f, 0, g);
+  }
+  if (common.size() >= 2) {
+    postgres_ranked(s, postgres_tsquery(common, "&&", "b"), Binds(common.begin(), common.end()),
+                    tokens, f, 0, g);
+  }
+  if (!common.empty() && static_cast<int>(g.score.size()) < limit) {
+    postgres_ranked(s, postgres_tsquery(common, "||", "c"), Binds(common.begin(), common.end()),
+                    tokens, f, kRankBudget, g);
+  }
+  out = sorted_candidates(g, true);
+  if (static_cast<int>(out.size()) > limit) out.resize(static_cast<std::size_t>(limit));
+  return out;
+}
+
+}  // namespace jarvis::memory
