@@ -58,6 +58,118 @@ TEST_P(SdkSqlTest, BindsReadsAndCounts) {
   EXPECT_EQ(sql::exec(*s, "UPDATE notes SET note = :t WHERE owner = :o", {"z", "ada"}), 2);
 }
 
+// The pool's SQLite sessions reuse prepared statements (decision 0087); PostgreSQL's do not.
+// Each case below is what naive reuse gets wrong.
+class SdkSqlCacheTest : public DbTest {
+ protected:
+  void SetUp() override {
+    DbTest::SetUp();
+    auto s = db_->session();
+    sql::exec(*s, "CREATE TABLE notes(id TEXT PRIMARY KEY, owner TEXT NOT NULL, n BIGINT)");
+  }
+  bool sqlite() const { return db_->dialect() == jarvis::Dialect::Sqlite; }
+};
+
+TEST_P(SdkSqlCacheTest, ARepeatedStatementIsPreparedOnceAndSeesEachCallsBinds) {
+  auto s = db_->session();
+  std::size_t before = sql::cached_statements(*s);
+  for (int i = 0; i < 5; ++i) {
+    sql::exec(*s, "INSERT INTO notes(id, owner, n) VALUES(:i, :o, :n)",
+              {"id" + std::to_string(i), i % 2 ? "ada" : "bob", i});
+  }
+  for (int i = 0; i < 5; ++i) {
+    Json r = sql::one_row(*s, "SELECT id, owner, n FROM notes WHERE id = :i",
+                          {"id" + std::to_string(i)});
+    ASSERT_TRUE(r.is_object()) << i;
+    EXPECT_EQ(r["n"], i);
+    EXPECT_EQ(r["owner"], i % 2 ? "ada" : "bob");
+  }
+  // A null bind in a reused statement, then a value again.
+  sql::exec(*s, "INSERT INTO notes(id, owner, n) VALUES(:i, :o, :n)",
+            {"nil", "cy", sql::Bind::null()});
+  EXPECT_TRUE(
+      sql::one_row(*s, "SELECT id, owner, n FROM notes WHERE id = :i", {"nil"})["n"].is_null());
+  EXPECT_EQ(sql::one_row(*s, "SELECT id, owner, n FROM notes WHERE id = :i", {"id3"})["n"], 3);
+  EXPECT_TRUE(sql::one_row(*s, "SELECT id, owner, n FROM notes WHERE id = :i", {"zz"}).is_null());
+  // The INSERT with an integer n, the same INSERT with a null (a text bind), the SELECT.
+  EXPECT_EQ(sql::cached_statements(*s) - before, sqlite() ? 3u : 0u);
+}
+
+TEST_P(SdkSqlCacheTest, AnExpressionColumnReadsAsAFreshStatementReadsIt) {
+  auto s = db_->session();
+  // MAX() over no rows is NULL. Newer SOCI versions type an undeclared SQLite column from the
+  // first row they see, so a statement reused after that would keep the type of that NULL.
+  const std::string q = "SELECT MAX(n) AS m, COUNT(*) AS c, MIN(id) AS i FROM notes";
+  EXPECT_TRUE(sql::one_row(*s, q)["m"].is_null());
+  sql::exec(*s, "INSERT INTO notes(id, owner, n) VALUES('a', 'ada', 7)");
+  Json reused = sql::one_row(*s, q);
+  sql::disable_statement_cache(*s);
+  Json fresh = sql::one_row(*s, q);
+  sql::enable_statement_cache(*s);
+  EXPECT_EQ(reused.dump(), fresh.dump());
+  EXPECT_EQ(sql::scalar_int(*s, q), 7);
+}
+
+TEST_P(SdkSqlCacheTest, AReturningWriteRunThroughExecIsCommittedAtOnce) {
+  auto s = db_->session();
+  // exec() steps a RETURNING statement once; left un-reset, SQLite keeps its autocommit write
+  // open and every other connection waits (or sees nothing).
+  for (int i = 0; i < 2; ++i) {
+    sql::exec(*s, "INSERT INTO notes(id, owner, n) VALUES(:i, 'ada', 1) RETURNING id",
+              {"r" + std::to_string(i)});
+  }
+  auto other = open_again(1);
+  auto o = other->session();
+  EXPECT_EQ(sql::scalar_int(*o, "SELECT COUNT(*) FROM notes WHERE id LIKE 'r%'"), 2);
+  EXPECT_EQ(sql::exec(*o, "UPDATE notes SET n = 2 WHERE id = 'r0'"), 1);
+  EXPECT_EQ(sql::one_row(*s, "SELECT id, owner, n FROM notes WHERE id = :i", {"r0"})["n"], 2);
+}
+
+TEST_P(SdkSqlCacheTest, TheSameStatementInsideItsOwnRowCallbackAndAfterAThrowWorks) {
+  auto s = db_->session();
+  for (const char* id : {"a", "b", "c"}) {
+    sql::exec(*s, "INSERT INTO notes(id, owner, n) VALUES(:i, 'ada', 1)", {id});
+  }
+  const std::string q = "SELECT id FROM notes WHERE owner = :o ORDER BY id";
+  sql::Binds ada{"ada"};
+  std::vector<std::string> outer, inner;
+  sql::for_each_row(*s, q, ada, [&](const soci::row& r) {
+    outer.push_back(r.get<std::string>(0));
+    sql::Binds again{"ada"};
+    inner.push_back(std::to_string(sql::for_each_row(*s, q, again, [](const soci::row&) {})));
+  });
+  EXPECT_EQ(outer, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(inner, (std::vector<std::string>{"3", "3", "3"}));
+
+  EXPECT_THROW(
+      sql::for_each_row(*s, q, ada, [](const soci::row&) { throw std::runtime_error("stop"); }),
+      std::runtime_error);
+  std::size_t n = sql::for_each_row(*s, q, ada, [](const soci::row&) {});
+  EXPECT_EQ(n, 3u);
+  // A failing statement (constraint) is not kept half-executed either.
+  EXPECT_ANY_THROW(sql::exec(*s, "INSERT INTO notes(id, owner, n) VALUES(:i, 'ada', 1)", {"a"}));
+  EXPECT_EQ(sql::exec(*s, "INSERT INTO notes(id, owner, n) VALUES(:i, 'ada', 1)", {"d"}), 1);
+}
+
+TEST_P(SdkSqlCacheTest, TheCacheIsBoundedAndDroppedWithItsSession) {
+  auto s = db_->session();
+  sql::enable_statement_cache(*s, 2);  // replaces the pool's cache of this session
+  for (int i = 0; i < 5; ++i) {
+    sql::scalar_int(
+        *s,
+        "SELECT n FROM notes WHERE id = :i AND " + std::to_string(i) + " = " + std::to_string(i),
+        {"x"});
+  }
+  EXPECT_EQ(sql::cached_statements(*s), sqlite() ? 2u : 0u);
+  sql::disable_statement_cache(*s);
+  EXPECT_EQ(sql::cached_statements(*s), 0u);
+  EXPECT_EQ(sql::scalar_int(*s, "SELECT COUNT(*) FROM notes"), 0);  // one-shot again
+  sql::enable_statement_cache(*s);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SdkSqlCacheTest,
+                         testing::Values(Backend::Sqlite, Backend::Postgresql), backend_name);
+
 INSTANTIATE_TEST_SUITE_P(Backends, SdkSqlTest,
                          testing::Values(Backend::Sqlite, Backend::Postgresql), backend_name);
 

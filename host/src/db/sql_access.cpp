@@ -119,60 +119,36 @@ void WriteTx::commit() {
 }
 
 Binds& Binds::text(std::string v) {
-  items_.push_back(Item{false, std::move(v), 0, soci::i_ok});
+  items_.emplace_back(std::move(v));
   return *this;
 }
 
 Binds& Binds::maybe_text(std::optional<std::string> v) {
   if (v) return text(std::move(*v));
-  items_.push_back(Item{false, std::string(), 0, soci::i_null});
+  items_.push_back(jarvis::sql::Bind::null());
   return *this;
 }
 
 Binds& Binds::integer(long long v) {
-  items_.push_back(Item{true, std::string(), v, soci::i_ok});
+  items_.emplace_back(v);
   return *this;
 }
 
 Binds& Binds::maybe_integer(std::optional<long long> v) {
   if (v) return integer(*v);
-  items_.push_back(Item{true, std::string(), 0, soci::i_null});
+  jarvis::sql::Bind null_int(0LL);
+  null_int.indicator = soci::i_null;
+  items_.push_back(std::move(null_int));
   return *this;
 }
 
-void Binds::apply(soci::statement& st) {
-  for (auto& item : items_) {
-    if (item.is_int) {
-      st.exchange(soci::use(item.i, item.ind));
-    } else {
-      st.exchange(soci::use(item.s, item.ind));
-    }
-  }
-}
-
 long long exec_sql(soci::session& sql, const std::string& query, Binds& binds) {
-  soci::statement st(sql);
-  binds.apply(st);
-  st.alloc();
-  st.prepare(query, soci::details::st_one_time_query);
-  st.define_and_bind();
-  st.execute(true);
-  return st.get_affected_rows();
+  return jarvis::sql::exec(sql, query, binds.values());
 }
 
 void query_sql(soci::session& sql, const std::string& query, Binds& binds,
                const std::function<void(const soci::row&)>& on_row) {
-  soci::row row;
-  soci::statement st(sql);
-  binds.apply(st);
-  st.exchange(soci::into(row));
-  st.alloc();
-  st.prepare(query, soci::details::st_one_time_query);
-  st.define_and_bind();
-  if (!st.execute(true)) return;
-  do {
-    on_row(row);
-  } while (st.fetch());
+  jarvis::sql::for_each_row(sql, query, binds.values(), on_row);
 }
 
 std::optional<std::string> column_text(const soci::row& row, std::size_t i) {
@@ -229,6 +205,10 @@ jarvis::Json json_or_text(const std::string& text) {
   auto j = jarvis::try_parse_json(text);  // bounded depth: stored text came from callers
   if (!j) return jarvis::Json(text);
   return std::move(*j);
+}
+
+jarvis::Json json_or_null(const std::optional<std::string>& v) {
+  return v ? jarvis::Json(*v) : jarvis::Json(nullptr);
 }
 
 std::string rows_sql(std::size_t rows, const std::string& pattern, jarvis::Dialect dialect) {

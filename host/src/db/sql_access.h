@@ -3,7 +3,6 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -13,6 +12,7 @@
 
 #include "jarvis/database.h"
 #include "jarvis/json.h"
+#include "jarvis/sql.h"
 
 namespace jarvis::host {
 
@@ -70,8 +70,9 @@ class WriteTx {
   bool open_ = false;
 };
 
-/// Positional bind values for a statement built at run time (stable addresses, so the statement
-/// may keep references). Add values in placeholder order.
+/// Positional bind values for a statement built at run time. Add values in placeholder order.
+/// The statements run through jarvis/sql.h, so the pool's SQLite sessions reuse their prepared
+/// statements (decision 0087).
 class Binds {
  public:
   Binds& text(std::string v);
@@ -80,18 +81,12 @@ class Binds {
   Binds& integer(long long v);
   /// NULL when `v` is nullopt.
   Binds& maybe_integer(std::optional<long long> v);
-  /// Exchanges every value with `st`, in order.
-  void apply(soci::statement& st);
   std::size_t size() const { return items_.size(); }
+  /// The values in the SDK's form.
+  jarvis::sql::Binds& values() { return items_; }
 
  private:
-  struct Item {
-    bool is_int = false;
-    std::string s;
-    long long i = 0;
-    soci::indicator ind = soci::i_ok;
-  };
-  std::deque<Item> items_;
+  jarvis::sql::Binds items_;
 };
 
 /// `rows` copies of `pattern` joined by ", ", for a multi-row VALUES list; on PostgreSQL each '?'
@@ -120,5 +115,7 @@ std::optional<std::string> column_text(const soci::row& row, std::size_t i);
 long long column_int(const soci::row& row, std::size_t i, long long fallback = 0);
 /// Parses stored JSON text; returns the text itself as a JSON string when it is not valid JSON.
 jarvis::Json json_or_text(const std::string& text);
+/// A nullable column's text as JSON: the string, or null.
+jarvis::Json json_or_null(const std::optional<std::string>& v);
 
 }  // namespace jarvis::host

@@ -4,6 +4,7 @@
 
 #include "db/transaction.h"
 #include "jarvis/error.h"
+#include "jarvis/sql.h"
 
 #include <libpq-fe.h>
 #include <soci/postgresql/soci-postgresql.h>
@@ -225,6 +226,7 @@ SqlDatabase::~SqlDatabase() {
     spdlog::error("database {}: {} session(s) still borrowed at close", display_url_,
                   connections_.size() - idle_.size());
   }
+  for (auto& c : connections_) jarvis::sql::disable_statement_cache(*c);
 }
 
 const std::string& SqlDatabase::process_origin() {
@@ -290,7 +292,12 @@ std::unique_ptr<SqlDatabase> SqlDatabase::open(const std::string& url, std::size
       throw std::runtime_error("cannot open database " + t.display + ": " + scrub(what, t.secrets));
     }
   }
-  for (auto& c : db->connections_) db->idle_.push_back(c.get());
+  for (auto& c : db->connections_) {
+    // Prepared-statement reuse for jarvis/sql.h and the host's exec_sql/query_sql (SQLite only;
+    // decision 0087). The destructor drops the caches before the sessions.
+    jarvis::sql::enable_statement_cache(*c);
+    db->idle_.push_back(c.get());
+  }
   return db;
 }
 

@@ -75,4 +75,29 @@ JARVIS_API Json all_rows(soci::session& sql, const std::string& query, Binds bin
 /// The integer in the first column of the first row; 0 when there is no row or it is null.
 JARVIS_API long long scalar_int(soci::session& sql, const std::string& query, Binds binds = {});
 
+// --- Prepared-statement reuse (SDK 1.1, decision 0087) ---
+//
+// Every function above prepares its statement anew unless the session has a statement cache;
+// the host gives each of its pooled SQLite sessions one, so plugins get the reuse without doing
+// anything. A cached statement is prepared on first use of its exact SQL text and bind types,
+// then only reset, re-bound and stepped. Statements whose result columns have no declared type
+// (COUNT(*), MAX(x), CASE …) are never cached: SQLite reports their type from the first row, so
+// reuse would freeze a NULL-first column as text. PostgreSQL sessions are not cached.
+//
+//   jarvis::sql::enable_statement_cache(session, 128);   // once, when the session is opened
+//   …                                                    // exec / for_each_row reuse statements
+//   jarvis::sql::disable_statement_cache(session);       // before the session is destroyed
+
+/// Gives an open SQLite session a cache of up to `capacity` prepared statements (least recently
+/// used evicted). No effect on other backends. The session must outlive the cache: call
+/// disable_statement_cache() before destroying or closing it. Thread-safe; the session itself,
+/// as always, is used by one thread at a time.
+JARVIS_API void enable_statement_cache(soci::session& sql, std::size_t capacity = 128);
+
+/// Finalizes the session's cached statements and forgets the session; a no-op when it has none.
+JARVIS_API void disable_statement_cache(soci::session& sql) noexcept;
+
+/// The number of statements cached for `sql` (0 without a cache).
+JARVIS_API std::size_t cached_statements(soci::session& sql);
+
 }  // namespace jarvis::sql
