@@ -49,10 +49,6 @@ ScheduleRecord schedule_from_row(const soci::row& r) {
   return s;
 }
 
-jarvis::Json opt_json(const std::optional<std::string>& v) {
-  return v ? jarvis::Json(*v) : jarvis::Json(nullptr);
-}
-
 jarvis::Error field_error(const std::string& field, const std::string& what) {
   return jarvis::Error(400, "invalid_field", "field '" + field + "' " + what);
 }
@@ -63,8 +59,10 @@ std::string dispatch_payload(const ScheduleRecord& s, const std::string& due_at)
   auto parsed = jarvis::try_parse_json(s.payload);
   jarvis::Json p = parsed ? std::move(*parsed) : jarvis::Json::object();
   if (!p.is_object()) p = jarvis::Json{{"value", p}};
-  p["_schedule"] = {
-      {"id", s.id}, {"owner", s.owner}, {"due_at", due_at}, {"thread_id", opt_json(s.thread_id)}};
+  p["_schedule"] = {{"id", s.id},
+                    {"owner", s.owner},
+                    {"due_at", due_at},
+                    {"thread_id", json_or_null(s.thread_id)}};
   if (s.thread_id && !p.contains("thread_id")) p["thread_id"] = *s.thread_id;
   return p.dump();
 }
@@ -79,18 +77,18 @@ struct Scheduler::Parsed {
 jarvis::Json ScheduleRecord::to_json() const {
   return jarvis::Json{{"id", id},
                       {"owner", owner},
-                      {"thread_id", opt_json(thread_id)},
-                      {"name", opt_json(name)},
+                      {"thread_id", json_or_null(thread_id)},
+                      {"name", json_or_null(name)},
                       {"cron_expr", cron_expr},
                       {"task", task},
                       {"payload", json_or_text(payload)},
                       {"enabled", enabled},
                       {"max_catchup", max_catchup ? jarvis::Json(*max_catchup) : jarvis::Json()},
-                      {"last_run_at", opt_json(last_run_at)},
-                      {"next_due_at", opt_json(next_due_at)},
+                      {"last_run_at", json_or_null(last_run_at)},
+                      {"next_due_at", json_or_null(next_due_at)},
                       {"created_at", created_at},
                       {"updated_at", updated_at},
-                      {"disabled_reason", opt_json(disabled_reason)}};
+                      {"disabled_reason", json_or_null(disabled_reason)}};
 }
 
 ScheduleFields ScheduleFields::from_json(const jarvis::Json& body) {
@@ -394,9 +392,9 @@ jarvis::Json Scheduler::dispatches(const std::string& id, int limit, int offset)
             b, [&](const soci::row& r) {
               out.push_back({{"schedule_id", id},
                              {"due_at", column_text(r, 0).value_or("")},
-                             {"task_id", opt_json(column_text(r, 1))},
+                             {"task_id", json_or_null(column_text(r, 1))},
                              {"dispatched_at", column_text(r, 2).value_or("")},
-                             {"task_status", opt_json(column_text(r, 3))}});
+                             {"task_status", json_or_null(column_text(r, 3))}});
             });
   return out;
 }

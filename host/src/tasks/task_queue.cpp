@@ -37,10 +37,6 @@ TaskRecord record_from_row(const soci::row& r) {
   return t;
 }
 
-jarvis::Json opt_json(const std::optional<std::string>& v) {
-  return v ? jarvis::Json(*v) : jarvis::Json(nullptr);
-}
-
 // The claim columns "id, name, payload, attempts, max_attempts, trace_id" starting at column
 // `first`; nullopt when the id is NULL (nothing was claimed).
 std::optional<ClaimedTask> claimed_from_row(const soci::row& r, std::size_t first,
@@ -106,15 +102,15 @@ jarvis::Json TaskRecord::to_json() const {
                       {"attempts", attempts},
                       {"max_attempts", max_attempts},
                       {"run_after", run_after},
-                      {"lease_owner", opt_json(lease_owner)},
-                      {"lease_expires_at", opt_json(lease_expires_at)},
-                      {"idempotency_key", opt_json(idempotency_key)},
+                      {"lease_owner", json_or_null(lease_owner)},
+                      {"lease_expires_at", json_or_null(lease_expires_at)},
+                      {"idempotency_key", json_or_null(idempotency_key)},
                       {"result", result ? json_or_text(*result) : jarvis::Json(nullptr)},
-                      {"last_error", opt_json(last_error)},
-                      {"trace_id", opt_json(trace_id)},
+                      {"last_error", json_or_null(last_error)},
+                      {"trace_id", json_or_null(trace_id)},
                       {"created_at", created_at},
                       {"updated_at", updated_at},
-                      {"finished_at", opt_json(finished_at)}};
+                      {"finished_at", json_or_null(finished_at)}};
 }
 
 TaskQueue::TaskQueue(SqlDatabase& db) : db_(db) {}
