@@ -58,6 +58,11 @@ function(jarvis_add_plugin)
   target_link_options(${target} PRIVATE -Wl,--no-undefined)
   # -fno-gnu-unique: let dlclose really unmap the library, so use-after-unload bugs surface.
   target_compile_options(${target} PRIVATE -fno-gnu-unique)
+  # In the Jarvis tree: the precompiled SDK header of plugins built with these flags, named by the
+  # caller's JARVIS_PLUGIN_PCH (cmake/JarvisPch.cmake; empty for a fixture that must not use it).
+  if(JARVIS_PLUGIN_PCH AND TARGET ${JARVIS_PLUGIN_PCH})
+    target_precompile_headers(${target} REUSE_FROM ${JARVIS_PLUGIN_PCH})
+  endif()
 
   add_custom_command(TARGET ${target} POST_BUILD
     COMMAND ${CMAKE_COMMAND} -E copy_if_different ${P_MANIFEST} ${dir}/plugin.yaml

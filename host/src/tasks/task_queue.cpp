@@ -137,7 +137,10 @@ TaskQueue::Inserted TaskQueue::insert_keyed(soci::session& sql, const NewTask& t
     Binds b;
     bind_new_task(b, id, task, now);
     // Without a target, DO NOTHING covers the partial unique index on live idempotency keys.
-    if (exec_sql(sql, std::string(kInsertTask) + " ON CONFLICT DO NOTHING", b) == 1) {
+    // (Appended, not `std::string(kInsertTask) + "…"`: GCC 12 -Warray-bounds false positive.)
+    std::string insert_sql(kInsertTask);
+    insert_sql += " ON CONFLICT DO NOTHING";
+    if (exec_sql(sql, insert_sql, b) == 1) {
       return {id, true};
     }
     if (task.idempotency_key.empty()) {

@@ -43,7 +43,11 @@ class StateHost {
            {"JARVIS_PLUGIN_DIRS", dir.file("plugins")},
            {"JARVIS_PLUGINS_REQUIRED",
             o.with_chat ? "memory,memory_fixture,chat" : "memory,memory_fixture"},
-           {"JARVIS_PLUGINS_DISABLED", o.with_chat ? "github,whatsapp" : "chat,github,whatsapp"}};
+           {"JARVIS_PLUGINS_DISABLED", o.with_chat ? "github,whatsapp" : "chat,github,whatsapp"},
+           // No debounce: every wait_items() below would otherwise sit out the default 10 s
+           // before its thread's extraction runs. The messages a test needs in one run are said
+           // back to back in one thread; memory_learn_test checks the debounce itself.
+           {"STATE_EXTRACTION_DEBOUNCE_SECONDS", "0"}};
     if (o.with_chat) {
       env["OPENAI_BASE_URL"] = fake.base_url();
       env["OPENAI_API_KEY"] = "sk-test";
