@@ -1,6 +1,7 @@
-// jarvis/crypto.h — the cryptography a plugin needs for webhooks and tokens, from libsodium:
-// HMAC-SHA256, SHA-256 (of bytes or of a file, streamed), constant-time comparison, secure random
-// bytes and tokens, hex encoding. The SDK links libsodium privately; plugins need nothing else.
+// jarvis/crypto.h — the cryptography a plugin needs for webhooks and tokens: HMAC-SHA256 (OpenSSL
+// libcrypto, decision 0068), SHA-256 (of bytes or of a file, streamed), constant-time comparison,
+// secure random bytes and tokens (libsodium), hex encoding. The SDK links both privately; plugins
+// need nothing else.
 //
 // Verifying a GitHub-style webhook (`X-Hub-Signature-256: sha256=<hex>`, HMAC over the exact body):
 //
