@@ -28,9 +28,9 @@ struct MemorySettings {
   long long min_learn_chars = 12;         ///< MEMORY_MIN_LEARN_CHARS
   bool secret_scan_enabled = true;        ///< MEMORY_SECRET_SCAN_ENABLED
   std::string pii_mode = "mask";          ///< MEMORY_PII_REDACT_MODE: mask | deny | off
-  double weight_vector = 0.40;            ///< MEMORY_WEIGHT_VECTOR
-  double weight_fts = 0.35;               ///< MEMORY_WEIGHT_FTS
-  double weight_recency = 0.25;           ///< MEMORY_WEIGHT_RECENCY
+  double weight_vector = 0.25;            ///< MEMORY_WEIGHT_VECTOR
+  double weight_fts = 0.50;               ///< MEMORY_WEIGHT_FTS
+  double weight_recency = 0.10;           ///< MEMORY_WEIGHT_RECENCY
   long long rrf_k = 60;                   ///< MEMORY_RRF_K
   long long search_limit = 8;             ///< MEMORY_SEARCH_LIMIT
   std::string embed_provider = "local";   ///< MEMORY_EMBED_PROVIDER: local | openai | ollama

@@ -87,9 +87,11 @@ TEST_P(MemorySearch, HitsCarryTheirScoreParts) {
   ASSERT_FALSE(sp["vector"].is_null());
   ASSERT_FALSE(sp["recency"].is_null());
   const double k = 60;
-  const double expect = 0.35 / (k + sp["fts"]["rank"].get<int>()) +
-                        0.40 / (k + sp["vector"]["rank"].get<int>()) +
-                        0.25 / (k + sp["recency"]["rank"].get<int>());
+  // The default weights (decision 0074).
+  ASSERT_EQ(r["weights"], json({{"fts", 0.50}, {"vector", 0.25}, {"recency", 0.10}, {"k", 60}}));
+  const double expect = 0.50 / (k + sp["fts"]["rank"].get<int>()) +
+                        0.25 / (k + sp["vector"]["rank"].get<int>()) +
+                        0.10 / (k + sp["recency"]["rank"].get<int>());
   EXPECT_NEAR(sp["fused"].get<double>(), expect, 1e-9);
   EXPECT_NEAR(top["score"].get<double>(), expect, 1e-9);
   EXPECT_EQ(r["vector"], "ok");
