@@ -118,7 +118,8 @@ TEST(DbRestoreLimits, PostgresqlRestoreGivesExactlyTheSnapshot) {
   const std::string dump = nlohmann::json::parse(backup.out)["path"];
   const std::string tables_before =
       psql(url,
-           "SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY table_schema, table_name) FROM "
+           "SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY table_schema, "
+           "table_name) FROM "
            "information_schema.tables WHERE table_schema NOT IN ('pg_catalog', "
            "'information_schema')");
 
@@ -132,7 +133,8 @@ TEST(DbRestoreLimits, PostgresqlRestoreGivesExactlyTheSnapshot) {
   auto r = run_jarvis({"db", "restore", dump, "--json"}, dir.path(), env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(psql(url,
-                 "SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY table_schema, table_name) FROM "
+                 "SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY table_schema, "
+                 "table_name) FROM "
                  "information_schema.tables WHERE table_schema NOT IN ('pg_catalog', "
                  "'information_schema')"),
             tables_before);
