@@ -119,7 +119,8 @@ class HttpServer {
   /// continue. Idempotent. Do not call from a request handler.
   void stop_accepting();
   /// Queues `fn` on the I/O threads' io_context (the systemd watchdog's liveness no-op: it runs
-  /// only while the event loop makes progress). Never runs it inline; dropped after shutdown().
+  /// only while the event loop makes progress). Never runs it inline; after shutdown() it is
+  /// queued and never runs.
   void post_to_io(std::function<void()> fn);
   /// Stops accepting, closes idle keep-alive connections, lets in-flight requests finish (each is
   /// answered with `Connection: close`) for up to `grace`, then stops the pool and joins its
