@@ -69,6 +69,13 @@ if [ "${PERF:-0}" = 1 ] && command -v perf >/dev/null; then
 fi
 wrk -t"$THREADS" -c"$CONN" -d"${DUR}s" --latency -s "$WORK/upsert.lua" \
     "http://127.0.0.1:$PORT/api/v1/webhooks/whatsapp" | tee "$WORK/wrk.out"
+# The group commit's counters (plugin health in /readyz): messages per committed transaction.
+curl -fs "http://127.0.0.1:$PORT/readyz" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+g = next(p for p in r["plugins"] if p["name"] == "whatsapp").get("health_details", {}).get("ingest_group_commit", {})
+c, m = g.get("commits", 0), g.get("messages", 0)
+print("handler threads: %d; group commits: %d holding %d messages (%.2f per commit)" % (r["http"]["handler_threads"], c, m, m / c if c else 0))' || true
 STORED=$(python3 -c "import sqlite3;print(sqlite3.connect('$WORK/jarvis.db').execute('select count(*) from whatsapp_messages').fetchone()[0])")
 if [ -n "${PERF_PID:-}" ]; then
   wait "$PERF_PID" || true

@@ -3,11 +3,44 @@
 
 namespace whatsapp {
 
+GroupCommit::Arrival::~Arrival() {
+  if (!gc_) return;
+  std::lock_guard lock(gc_->mu_);
+  gc_->depart_locked(ticket_);
+}
+
+GroupCommit::Arrival GroupCommit::arrive() {
+  std::lock_guard lock(mu_);
+  ++announced_;
+  return Arrival(this, next_ticket_++);
+}
+
+void GroupCommit::depart_locked(std::uint64_t ticket) {
+  --announced_;
+  if (ticket < gather_before_ && gather_pending_ > 0 && --gather_pending_ == 0) {
+    gather_cv_.notify_one();
+  }
+}
+
 bool GroupCommit::run(Work work) {
+  std::unique_lock lock(mu_);
+  return run_queued(lock, std::move(work));
+}
+
+bool GroupCommit::run(Arrival& arrival, Work work) {
+  std::unique_lock lock(mu_);
+  if (arrival.gc_ == this) {
+    arrival.gc_ = nullptr;
+    depart_locked(arrival.ticket_);
+  }
+  return run_queued(lock, std::move(work));
+}
+
+bool GroupCommit::run_queued(std::unique_lock<std::mutex>& lock, Work work) {
   auto item = std::make_shared<Item>();
   item->work = std::move(work);
-  std::unique_lock lock(mu_);
   queue_.push_back(item);
+  if (queue_.size() >= max_batch_) gather_cv_.notify_one();
   for (;;) {
     if (item->done) break;
     if (!leading_) {
@@ -30,7 +63,16 @@ bool GroupCommit::run(Work work) {
 void GroupCommit::lead() {
   std::deque<std::shared_ptr<Item>> batch;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    // Gather: wait for the requests announced before now (not for later ones), unless the queue
+    // is already full. Each of them ends its announcement as it queues its work or gives up.
+    gather_before_ = next_ticket_;
+    gather_pending_ = announced_;
+    gathering_ = true;
+    gather_cv_.wait(lock, [&] { return gather_pending_ == 0 || queue_.size() >= max_batch_; });
+    gathering_ = false;
+    gather_before_ = 0;
+    gather_pending_ = 0;
     while (!queue_.empty() && batch.size() < max_batch_) {
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
@@ -88,6 +130,11 @@ void GroupCommit::run_alone(Item& item) {
 std::size_t GroupCommit::batches() const {
   std::lock_guard lock(mu_);
   return batches_;
+}
+
+bool GroupCommit::gathering() const {
+  std::lock_guard lock(mu_);
+  return gathering_;
 }
 
 std::size_t GroupCommit::items() const {

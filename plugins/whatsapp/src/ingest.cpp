@@ -27,6 +27,9 @@ bool Ingest::allowlisted(const std::string& sender) const {
 }
 
 Admission Ingest::admit(const Inbound& m, bool replay) {
+  // Announced before the pre-check, so a group-commit leader starting meanwhile waits for this
+  // message instead of committing without it (decision 0093). Ends on every early return.
+  GroupCommit::Arrival arrival = commits_.arrive();
   AdmitFacts facts;
   {
     auto sql = host_.db().session();
@@ -134,7 +137,7 @@ Admission Ingest::admit(const Inbound& m, bool replay) {
     stored = r;
     return true;
   };
-  if (!commits_.run(work)) return {.result = "duplicate"};
+  if (!commits_.run(arrival, work)) return {.result = "duplicate"};
   if (m.kind == "reaction") {
     host_.metrics().increment("whatsapp_inbound_total", 1, {{"result", "reaction"}});
     return {.result = "recorded", .message_id = stored.id};

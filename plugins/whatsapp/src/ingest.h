@@ -46,6 +46,12 @@ class Ingest {
 
   const Settings& settings() const { return s_; }
 
+  /// The group commit's counters: {"commits": transactions committed or tried alone,
+  /// "messages": messages they held} (plugin health; bench/whatsapp.sh prints the ratio).
+  jarvis::Json commit_stats() const {
+    return {{"commits", commits_.batches()}, {"messages", commits_.items()}};
+  }
+
  private:
   jarvis::Host& host_;
   const Settings& s_;

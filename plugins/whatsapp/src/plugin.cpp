@@ -64,7 +64,8 @@ class WhatsappPlugin : public jarvis::Plugin {
         {"webhook_secret", settings_.webhook_secret.empty() ? "unset" : "set"},
         {"review_mode", to_string(settings_.review_mode)},
         {"voice_backend", settings_.voice_enabled ? settings_.voice_backend : "disabled"},
-        {"pocketsphinx", Transcriber::pocketsphinx_available()}};
+        {"pocketsphinx", Transcriber::pocketsphinx_available()},
+        {"ingest_group_commit", ingest_ ? ingest_->commit_stats() : jarvis::Json::object()}};
     if (!settings_.evolution_enabled()) {
       h.status = jarvis::Health::Status::Degraded;
       h.detail = "evolution_api_disabled: set EVOLUTION_API_URL";
