@@ -1,6 +1,6 @@
 // host/src/http/server.h — the HTTP/1.1 server: one listening port, Boost.Beast on Boost.Asio,
 // keep-alive, limits and timeouts, graceful shutdown. Requests are converted to jarvis::Request and
-// handed to the Dispatcher. Beast/Asio headers stay in server.cpp (and http/upgrade.h for the
+// handed to the Dispatcher. Beast/Asio headers stay in server.cpp/session.cpp (and http/upgrade.h for the
 // WebSocket engine); this header is cheap to include.
 //
 // Threading: one io_context run by `threads` I/O threads (0 = hardware cores) parses requests and
@@ -35,7 +35,7 @@ namespace jarvis::host {
 
 class Dispatcher;
 /// An HTTP connection handed over for a protocol upgrade (WebSocket). Defined in http/upgrade.h,
-/// which includes Beast; only the engine files (server.cpp, the WebSocket code) include it.
+/// which includes Beast; only the engine files (server.cpp, session.cpp, the WebSocket code) include it.
 struct UpgradeConnection;
 
 /// Takes ownership of a connection whose request asked for `Upgrade: websocket` on the registered

@@ -1,5 +1,5 @@
 // host/src/http/upgrade.h — the connection the HTTP server hands to an upgrade handler (the
-// WebSocket engine). Includes Beast: include it only from engine files (server.cpp, WebSocket
+// WebSocket engine). Includes Beast: include it only from engine files (session.cpp, WebSocket
 // code).
 #pragma once
 

@@ -9,7 +9,14 @@
 namespace jarvis::host::civil {
 
 /// `s`, cut to 64 bytes with an ellipsis, for quoting user input in an error message.
-inline std::string shown(const std::string& s) { return s.size() > 64 ? s.substr(0, 64) + "…" : s; }
+/// (Built by append: `substr(0, 64) + "…"` trips GCC 12's -Warray-bounds false positive.)
+inline std::string shown(const std::string& s) {
+  if (s.size() <= 64) return s;
+  std::string out;
+  out.reserve(64 + 3);
+  out.append(s, 0, 64).append("…");
+  return out;
+}
 
 inline constexpr std::int64_t kSecondsPerDay = 86400;
 inline constexpr std::int64_t kMinutesPerDay = 1440;
