@@ -33,14 +33,17 @@ migrate: build
 	@mkdir -p var
 	$(BUILD_DIR)/bin/jarvis migrate
 
-# Installs, builds and runs every test (unit, integration, PostgreSQL, end-to-end).
+# Installs, builds and runs every test (unit, integration, PostgreSQL, end-to-end). A failed run
+# ends with the failed tests' recorded output and the machine's state (scripts/ctest-failures.sh).
 test: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(TEST_JOBS)
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(TEST_JOBS) || \
+	  { $(CURDIR)/scripts/ctest-failures.sh . ; exit 8; }
 
 test-asan: deps
 	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DJARVIS_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(ASAN_DIR) -j $(JOBS)
-	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS)
+	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS) || \
+	  { $(CURDIR)/scripts/ctest-failures.sh . ; exit 8; }
 
 bench: build
 	./bench/http.sh
