@@ -1,11 +1,15 @@
 // tests/ops/release_evidence_test.cpp — scripts/release-evidence.sh (`make release-evidence`,
 // decision 0062) run as a real subprocess on the tree: the report has every section and the
 // summary table, the scratch host's readiness soak passed, the drill ran or says why it was
-// skipped, and a secret value configured in the environment appears nowhere in it.
+// skipped, and a secret value configured in the environment appears nowhere in it. The runs get
+// a HOME that cannot be written (a file) or none at all: the script's scans must not need one
+// (decision 0095), and nothing lands in the runner's home. A failing run prints the script's
+// stdout, stderr and the report (the configured secrets masked).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 
 #include "jarvis/subprocess.h"
 #include "support/support.h"
@@ -13,6 +17,30 @@
 namespace release_evidence_test {
 
 using jarvis::test::TempDir;
+
+/// `text` with every occurrence of each of `secrets` replaced by "[test secret]".
+std::string masked(std::string text, const std::vector<std::string>& secrets) {
+  for (const auto& s : secrets) {
+    for (auto pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos)) {
+      text.replace(pos, s.size(), "[test secret]");
+    }
+  }
+  return text;
+}
+
+/// After a failed test: everything needed to see why, without the test's own secrets.
+void print_run_on_failure(const jarvis::ProcessResult& r, const std::string& report,
+                          const std::vector<std::string>& secrets) {
+  if (!::testing::Test::HasFailure()) return;
+  std::error_code ec;
+  const std::string text =
+      std::filesystem::exists(report, ec) ? jarvis::test::read_file(report) : "(no report)";
+  std::cerr << "---- release-evidence.sh exit " << r.exit_code
+            << (r.timed_out ? " (timed out)" : "") << "\n---- stdout:\n"
+            << masked(r.stdout_text, secrets) << "\n---- stderr:\n"
+            << masked(r.stderr_text, secrets) << "\n---- report " << report << ":\n"
+            << masked(text, secrets) << "\n---- end\n";
+}
 
 TEST(ReleaseEvidence, WritesADatedReportWithoutSecretValues) {
   TempDir dir;
@@ -24,8 +52,11 @@ TEST(ReleaseEvidence, WritesADatedReportWithoutSecretValues) {
   o.argv = {"bash", std::string(JARVIS_SOURCE_DIR) + "/scripts/release-evidence.sh"};
   o.cwd = JARVIS_SOURCE_DIR;
   o.timeout_ms = 240000;
-  o.inherit_env = {"PATH", "HOME", "LANG", "TMPDIR"};
+  o.inherit_env = {"PATH", "LANG", "TMPDIR"};
+  // A HOME that cannot hold anything (what a read-only one is, even for root).
+  jarvis::test::write_file(dir.file("home-is-a-file"), "");
   o.extra_env = {
+      {"HOME", dir.file("home-is-a-file")},
       {"BUILD_DIR", JARVIS_BUILD_DIR},
       {"RELEASE_EVIDENCE_OUT", report},
       {"RELEASE_SOAK_SECONDS", "2"},
@@ -62,7 +93,9 @@ TEST(ReleaseEvidence, WritesADatedReportWithoutSecretValues) {
   EXPECT_EQ(text.find(secret), std::string::npos);
   EXPECT_EQ(r.stdout_text.find(secret), std::string::npos);
   EXPECT_EQ(r.stderr_text.find(secret), std::string::npos);
-  EXPECT_EQ(r.exit_code, 0) << r.stdout_text << r.stderr_text;
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(jarvis::test::read_file(dir.file("home-is-a-file")), "");
+  print_run_on_failure(r, report, {secret});
 }
 
 // A secret that does reach a step's output: the failed-test list of the last ctest run names a
@@ -85,7 +118,7 @@ TEST(ReleaseEvidence, ConfiguredSecretsInAStepsOutputAreRedacted) {
   o.argv = {"bash", std::string(JARVIS_SOURCE_DIR) + "/scripts/release-evidence.sh"};
   o.cwd = JARVIS_SOURCE_DIR;
   o.timeout_ms = 240000;
-  o.inherit_env = {"PATH", "HOME", "LANG", "TMPDIR"};
+  o.inherit_env = {"PATH", "LANG", "TMPDIR"};  // no HOME at all
   o.extra_env = {{"BUILD_DIR", dir.file("build")},
                  {"JARVIS_BIN", std::string(JARVIS_BUILD_DIR) + "/bin/jarvis"},
                  {"RELEASE_EVIDENCE_OUT", report},
@@ -105,6 +138,7 @@ TEST(ReleaseEvidence, ConfiguredSecretsInAStepsOutputAreRedacted) {
   EXPECT_EQ(r.stdout_text.find(pw), std::string::npos);
   EXPECT_EQ(r.stderr_text.find(pw), std::string::npos);
   EXPECT_NE(text.find("| test summary | ATTENTION |"), std::string::npos) << text;
+  print_run_on_failure(r, report, {token, pw});
 }
 
 }  // namespace release_evidence_test

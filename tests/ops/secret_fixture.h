@@ -4,10 +4,15 @@
 //
 //   std::string key = "gh" + std::string("p_") + secret_fixture::random_body(36, 1);
 //   std::string aws = secret_fixture::random_body(40, 12, secret_fixture::kBase64);
+//   auto r = jarvis::test::run_jarvis({"secrets", "scan", "tree"}, dir,
+//   secret_fixture::scan_cli_env());
 #pragma once
 
+#include <map>
 #include <random>
 #include <string>
+
+#include "support/support.h"
 
 namespace secret_fixture {
 
@@ -26,6 +31,14 @@ inline std::string random_body(std::size_t n, unsigned seed, const std::string& 
   std::string s;
   for (std::size_t i = 0; i < n; ++i) s += alphabet[pick(rng)];
   return s;
+}
+
+/// The environment of a `jarvis secrets scan` run by a test: quiet logs, and XDG_STATE_HOME in a
+/// folder of this test process, so a scan outside a git work tree creates its key there and never
+/// in the runner's `~/.local/state` (decision 0095). Scans inside a work tree keep theirs in .git.
+inline std::map<std::string, std::string> scan_cli_env() {
+  static const jarvis::test::TempDir state;  // removed when the test process exits
+  return {{"LOG_LEVEL", "warn"}, {"XDG_STATE_HOME", state.path()}};
 }
 
 }  // namespace secret_fixture

@@ -1,6 +1,7 @@
 // tests/ops/secret_scan_kinds_test.cpp — the scanner kinds the review of issue 14 found missing
 // or wrong: encrypted PEM keys (PKCS#8 and Proc-Type), PGP private key blocks, passwords holding
-// punctuation, Slack webhooks; `AKIA` followed by lower-case (no key); per-kind false positives
+// punctuation and (decision 0096) letters-and-digits passwords in configuration values, Slack
+// webhooks; `AKIA` followed by lower-case (no key); per-kind false positives
 // for Slack, Anthropic, Google OAuth and AWS secret keys; keyed fingerprints of human-chosen
 // kinds (decision 0059: HMAC with the install's key — stable on one install, different on another,
 // the key never printed, not the plain SHA-256 an offline dictionary could be checked against).
@@ -101,6 +102,55 @@ TEST(SecretScanKinds, PasswordsWithPunctuationInAssignmentsFire) {
         std::string("PASSWORD_HASH=$argon2id$v=19$m=65536"), std::string("password: !vault |"),
         std::string("auto pw = cfg->password;  // password: p->x"),
         std::string("PASSWORD_REGEX=^(?=.*[A-Z])(?=.*\\d).{8,}$")}) {
+    auto found = scan_text("q.txt", line);
+    EXPECT_TRUE(found.empty()) << "fired on: " << line << " as "
+                               << (found.empty() ? "" : found[0].kind);
+  }
+}
+
+// Decision 0096: letters-and-digits passwords where a configuration value stands — .env and
+// shell (`NAME=value`), YAML (`name: value`), any quoted literal — fire without punctuation.
+TEST(SecretScanKinds, PasswordsWithoutPunctuationInConfigurationValuesFire) {
+  const std::string mixed =
+      random_body(6, 60, "abcdefghkmnpqrstuvwxyz") + "47" + random_body(2, 61);
+  const std::string letters =
+      random_body(20, 62, "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ");
+  for (const std::string& line :
+       {"DB_PASSWORD=" + mixed, "password: " + mixed, "  \"password\": \"" + mixed + "\",",
+        "export PGPASSWORD='" + mixed + "'", "SMTP_PASSWORD=" + letters,
+        "const std::string admin_password = \"" + mixed + "\";", "redis_passwd: " + mixed,
+        "jarvis users add ada --password=" + mixed}) {
+    auto found = scan_text("p.env", line, "k");
+    ASSERT_EQ(found.size(), 1u) << line;
+    EXPECT_EQ(found[0].kind, "password_assignment") << line;
+    EXPECT_EQ(
+        found[0].fingerprint,
+        jarvis::hmac_sha256_hex("k", line.find(letters) != std::string::npos ? letters : mixed)
+            .substr(0, 12))
+        << line;
+  }
+}
+
+TEST(SecretScanKinds, PlainPasswordFalsePositives) {
+  const std::string mixed =
+      random_body(6, 63, "abcdefghkmnpqrstuvwxyz") + "58" + random_body(2, 64);
+  for (const std::string& line :
+       {// code: a variable, a call, a member, a comparison, a statement
+        std::string("password = ") + "password2x", std::string("pw.password = cfg.password2x;"),
+        std::string("\"password\": password2x,"), std::string("if (password == \"" + mixed + "\")"),
+        std::string("password := getPassword2()"), std::string("db_password=user_password2"),
+        // shell variables and templates
+        std::string("PASSWORD=${DB_PASSWORD}"), std::string("PASSWORD=$DB_PASSWORD2x"),
+        std::string("PASSWORD=$(cat /run/secrets/pw2)"), std::string("password: {{ pw2value }}"),
+        // placeholders
+        std::string("PASSWORD=") + "changeme123", std::string("PASSWORD=") + "example2024",
+        std::string("PASSWORD=") + "xxx12345678", std::string("PASSWORD=<password1>"),
+        std::string("password: ") + "your2password",
+        // not a chosen secret: too short, one class, words with spaces, another name
+        std::string("PASSWORD=") + "ab12cd3", std::string("PASSWORD=") + "12345678",
+        std::string("PASSWORD=") + "abcdefghij", std::string("password: \"correct horse 42\""),
+        std::string("PASSWORD_HASH=") + mixed, std::string("PASSWORD_MIN_LENGTH=12"),
+        std::string("PASSWORD_FILE=") + "secrets2pw"}) {
     auto found = scan_text("q.txt", line);
     EXPECT_TRUE(found.empty()) << "fired on: " << line << " as "
                                << (found.empty() ? "" : found[0].kind);
@@ -230,7 +280,7 @@ namespace secret_scan_kinds_test {
 
 class SecretScanKey : public ::testing::Test {
  protected:
-  std::map<std::string, std::string> env() const { return {{"LOG_LEVEL", "warn"}}; }
+  std::map<std::string, std::string> env() const { return secret_fixture::scan_cli_env(); }
   int git(const std::string& dir, const std::string& args) {
     return std::system(("cd '" + dir + "' && git " + args + " >/dev/null 2>&1").c_str());
   }

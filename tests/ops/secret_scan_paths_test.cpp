@@ -29,7 +29,7 @@ using secret_fixture::random_body;
 /// A GitHub token the scanner must find.
 std::string github_token(unsigned seed) { return "gh" + std::string("p_") + random_body(36, seed); }
 
-std::map<std::string, std::string> quiet_env() { return {{"LOG_LEVEL", "warn"}}; }
+std::map<std::string, std::string> quiet_env() { return secret_fixture::scan_cli_env(); }
 
 nlohmann::json parse_json(const std::string& out) {
   auto doc = nlohmann::json::parse(out, nullptr, false);

@@ -198,7 +198,7 @@ void expect_no_secret_in(const jarvis::test::RunResult& r) {
 
 class SecretScanCli : public ::testing::Test {
  protected:
-  std::map<std::string, std::string> env() const { return {{"LOG_LEVEL", "warn"}}; }
+  std::map<std::string, std::string> env() const { return secret_fixture::scan_cli_env(); }
   void write_samples(const std::string& dir) {
     std::filesystem::create_directories(dir);
     std::string text;

@@ -1,27 +1,16 @@
 // host/src/ops/secret_patterns.cpp — the credential patterns of `jarvis secrets scan` (decision
 // 0059): provider-key prefixes, PEM and PGP private keys, Slack webhooks, bearer tokens,
-// credentials in URLs, secret and password assignments; placeholders and the entropy rule; and
-// the install's fingerprint key (finding 11: where it lives, created once 0600 and atomically,
-// read and checked — it never leaves these functions except as the HMAC key).
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+// credentials in URLs, secret and password assignments; placeholders and the entropy rule. The
+// install's fingerprint key is secret_scan_key.cpp's.
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <stdexcept>
 
 #include "jarvis/crypto.h"
-#include "jarvis/subprocess.h"
 #include "ops/secret_scan.h"
-
-namespace fs = std::filesystem;
 
 namespace jarvis::host::ops {
 namespace secret_patterns_impl {
@@ -386,36 +375,92 @@ bool password_name(const std::string& name) {
                   ends_with(name, "_PASS") || name == "PASS");
 }
 
-/// `DB_PASSWORD=<value>`, `"password": "<value>"` where the value holds punctuation, which
-/// the assignment rule's value characters stop at. The value runs to its closing quote (quoted)
-/// or to whitespace (unquoted); it must be 8–128 characters with punctuation and three of the
-/// four classes (lower, upper, digit, punctuation), and not look like an expression (`a.b`,
-/// `f(x)`, `x;`, `${VAR}`).
-void password_matches(const std::string& path, std::size_t lineno, std::string_view line,
-                      std::string_view key, std::vector<Span>& spans, std::vector<Finding>& out) {
-  std::size_t i = 0;
+/// One `NAME = value` found by next_assignment: the upper-cased name and where its value starts.
+struct AssignmentAt {
+  std::string name;
+  std::size_t value = 0;     ///< right after the separator (and the spaces after it)
+  bool quoted_name = false;  ///< `"password": …`, `env['PASSWORD'] = …`
+  bool spaced = false;       ///< a space before or after the separator (`a = b`: code)
+  char separator = 0;        ///< '=' or ':' (`:=` and `=>` count as '=')
+};
+
+/// The next identifier at or after `i` whose upper-cased name satisfies `wanted`, followed by its
+/// closing quotes or bracket and a separator `=`, `:`, `:=` (and `=>` when `arrow`) — not `==` or
+/// `!=`. `i` moves past every identifier examined; false when the line has no more.
+bool next_assignment(std::string_view line, std::size_t& i, bool (*wanted)(const std::string&),
+                     bool arrow, AssignmentAt& at) {
   while (i < line.size()) {
     if (!(std::isalpha(static_cast<unsigned char>(line[i])) || line[i] == '_') ||
         (i > 0 && ident_char(line[i - 1]))) {
       ++i;
       continue;
     }
+    const std::size_t name_at = i;
     std::size_t e = i;
     while (e < line.size() && ident_char(line[e])) ++e;
-    const std::string name = upper(line.substr(i, e - i));
+    at.name = upper(line.substr(i, e - i));
     i = e;
-    if (!password_name(name)) continue;
+    if (!wanted(at.name)) continue;
     std::size_t j = e;
+    // Closing quotes / brackets of `"KEY":` or `env["KEY"] =`, then the separator.
     while (j < line.size() && (line[j] == '"' || line[j] == '\'' || line[j] == ']')) ++j;
+    at.quoted_name =
+        j > e || (name_at > 0 && (line[name_at - 1] == '"' || line[name_at - 1] == '\''));
+    const std::size_t before_spaces = j;
     while (j < line.size() && line[j] == ' ') ++j;
+    at.spaced = j > before_spaces;
     if (j >= line.size() || line.substr(j, 2) == "==" || line.substr(j, 2) == "!=") continue;
-    if (line.substr(j, 2) == ":=") {
+    if (line.substr(j, 2) == ":=" || (arrow && line.substr(j, 2) == "=>")) {
+      at.separator = '=';
       j += 2;
     } else if (line[j] == '=' || line[j] == ':') {
+      at.separator = line[j];
       ++j;
     } else {
       continue;
     }
+    at.spaced = at.spaced || (j < line.size() && line[j] == ' ');
+    at.value = j;
+    return true;
+  }
+  return false;
+}
+
+/// A password value without punctuation that is still a chosen secret rather than code: only
+/// letters and digits, 8+ characters, and either both letters and digits or (16+ characters) a
+/// random-looking run; not a placeholder or an `xxx` filler. Unquoted it must sit where a
+/// configuration file puts a value — `NAME=value` without spaces (.env, shell) or an unquoted
+/// `name: value` (YAML) — since `password = other2` in code names a variable.
+bool plain_password(std::string_view value, char quote, const AssignmentAt& at) {
+  if (value.size() < kPasswordMinLength) return false;
+  bool letter = false, digit = false;
+  for (char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (!std::isalnum(u)) return false;
+    letter |= std::isalpha(u) != 0;
+    digit |= std::isdigit(u) != 0;
+  }
+  const bool random_letters = value.size() >= 16 && char_classes_ok(value) &&
+                              shannon_entropy(value) >= kAssignmentMinEntropy;
+  if (!(letter && digit) && !random_letters) return false;
+  if (upper(value).find("XXX") != std::string::npos) return false;
+  if (quote) return true;
+  const bool dotenv = at.separator == '=' && !at.spaced && !at.quoted_name;
+  const bool yaml = at.separator == ':' && !at.quoted_name;
+  return dotenv || yaml;
+}
+
+/// `DB_PASSWORD=<value>`, `"password": "<value>"`. The value runs to its closing quote (quoted)
+/// or to whitespace (unquoted); 8–128 characters, not a placeholder, and either with punctuation
+/// (which the assignment rule's value characters stop at) and three of the four classes (lower,
+/// upper, digit, punctuation) and not an expression (`a.b`, `f(x)`, `x;`, `${VAR}`), or a plain
+/// letters-and-digits password where a configuration value stands (plain_password, decision 0096).
+void password_matches(const std::string& path, std::size_t lineno, std::string_view line,
+                      std::string_view key, std::vector<Span>& spans, std::vector<Finding>& out) {
+  std::size_t i = 0;
+  AssignmentAt at;
+  while (next_assignment(line, i, password_name, false, at)) {
+    std::size_t j = at.value;
     while (j < line.size() && line[j] == ' ') ++j;
     char quote = 0;
     if (j < line.size() && (line[j] == '"' || line[j] == '\'' || line[j] == '`')) quote = line[j++];
@@ -443,12 +488,11 @@ void password_matches(const std::string& path, std::size_t lineno, std::string_v
       special |= std::ispunct(u) && std::strchr("_.-/$", c) == nullptr;
       expression |= std::strchr("()[]{}\\\"'`", c) != nullptr;
     }
-    if (!special || expression || lower + up + digit + punct < 3) continue;
-    // `$VAR`, `a::b`, `p->x`: shell variables and code.
-    if (value.find('$') != value.npos || value.find("::") != value.npos ||
-        value.find("->") != value.npos) {
-      continue;
-    }
+    const bool punctuated = special && !expression && lower + up + digit + punct >= 3 &&
+                            // `$VAR`, `a::b`, `p->x`: shell variables and code.
+                            value.find('$') == value.npos && value.find("::") == value.npos &&
+                            value.find("->") == value.npos;
+    if (!punctuated && !plain_password(value, quote, at)) continue;
     out.push_back(
         {path, lineno, "password_assignment", fingerprint("password_assignment", value, key)});
     spans.push_back({j, v});
@@ -460,30 +504,9 @@ void assignment_matches(const std::string& path, std::size_t lineno, std::string
                         std::string_view key, const std::vector<Span>& spans,
                         std::vector<Finding>& out) {
   std::size_t i = 0;
-  while (i < line.size()) {
-    if (!(std::isalpha(static_cast<unsigned char>(line[i])) || line[i] == '_') ||
-        (i > 0 && ident_char(line[i - 1]))) {
-      ++i;
-      continue;
-    }
-    std::size_t e = i;
-    while (e < line.size() && ident_char(line[e])) ++e;
-    const std::string name = upper(line.substr(i, e - i));
-    std::size_t j = e;
-    i = e;
-    if (!secret_name(name)) continue;
-    // Closing quotes / brackets of `"KEY":` or `env["KEY"] =`, then the separator.
-    while (j < line.size() && (line[j] == '"' || line[j] == '\'' || line[j] == ']')) ++j;
-    while (j < line.size() && line[j] == ' ') ++j;
-    if (j >= line.size()) break;
-    if (line.substr(j, 2) == "==" || line.substr(j, 2) == "!=") continue;
-    if (line.substr(j, 2) == ":=" || line.substr(j, 2) == "=>") {
-      j += 2;
-    } else if (line[j] == '=' || line[j] == ':') {
-      ++j;
-    } else {
-      continue;
-    }
+  AssignmentAt at;
+  while (next_assignment(line, i, secret_name, true, at)) {
+    std::size_t j = at.value;
     while (j < line.size() &&
            (line[j] == ' ' || line[j] == '"' || line[j] == '\'' || line[j] == '`')) {
       ++j;
@@ -506,8 +529,8 @@ void assignment_matches(const std::string& path, std::size_t lineno, std::string
         !char_classes_ok(value) || shannon_entropy(value) < kAssignmentMinEntropy) {
       continue;
     }
-    const bool aws = name.find("AWS") != std::string::npos ||
-                     name.find("SECRET_ACCESS_KEY") != std::string::npos;
+    const bool aws = at.name.find("AWS") != std::string::npos ||
+                     at.name.find("SECRET_ACCESS_KEY") != std::string::npos;
     const char* kind = aws ? "aws_secret_access_key" : "secret_assignment";
     out.push_back({path, lineno, kind, fingerprint(kind, value, key)});
     i = v;
@@ -590,114 +613,6 @@ std::vector<Finding> scan_text(const std::string& path, std::string_view text,
     assignment_matches(path, n + 1, line, key, spans, out);
   }
   return out;
-}
-
-namespace secret_scan_key_impl {
-
-constexpr std::size_t kKeyHexDigits = 64;
-
-std::string to_hex(const std::string& bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
-bool is_key_text(const std::string& s) {
-  if (s.size() != kKeyHexDigits) return false;
-  for (char c : s) {
-    if (!(std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-/// The key file's content, checked: 64 hex digits (a trailing newline allowed), mode without
-/// group or other bits.
-std::string read_key_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    throw std::runtime_error("cannot read the secret-scan key " + path + ": " +
-                             std::strerror(errno));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    ::close(fd);
-    throw std::runtime_error("the secret-scan key " + path +
-                             " must be a regular file of mode 0600 (chmod 600 it)");
-  }
-  char buf[kKeyHexDigits + 2];
-  ssize_t n = ::read(fd, buf, sizeof buf);
-  ::close(fd);
-  std::string text(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
-  if (!text.empty() && text.back() == '\n') text.pop_back();
-  if (!is_key_text(text)) {
-    throw std::runtime_error("the secret-scan key " + path +
-                             " is malformed (64 hex digits expected); delete it to make a new one "
-                             "(allow-list fingerprints of keyed kinds change)");
-  }
-  return text;
-}
-
-}  // namespace secret_scan_key_impl
-
-using namespace secret_scan_key_impl;
-
-std::string default_scan_key_path(const std::string& root, bool git) {
-  if (const char* env = std::getenv("SECRET_SCAN_KEY_FILE"); env && *env) return env;
-  if (git) {
-    ProcessResult r = run_process({.argv = {"git", "-C", root, "rev-parse", "--git-common-dir"},
-                                   .timeout_ms = 60000,
-                                   .max_output_bytes = 1 << 16});
-    std::string dir = r.stdout_text;
-    while (!dir.empty() && (dir.back() == '\n' || dir.back() == '\r')) dir.pop_back();
-    if (r.exit_code == 0 && !dir.empty()) {
-      fs::path p(dir);
-      if (p.is_relative()) p = fs::path(root) / p;
-      return (p.lexically_normal() / "jarvis-secret-scan.key").string();
-    }
-  }
-  std::string state;
-  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) {
-    state = xdg;
-  } else if (const char* home = std::getenv("HOME"); home && *home) {
-    state = std::string(home) + "/.local/state";
-  } else {
-    state = "/tmp";
-  }
-  return state + "/jarvis/secret-scan.key";
-}
-
-std::string load_or_create_scan_key(const std::string& path) {
-  std::error_code ec;
-  if (fs::exists(fs::symlink_status(path, ec))) return read_key_file(path);
-  fs::path parent = fs::path(path).parent_path();
-  if (!parent.empty() && !fs::exists(parent, ec)) {
-    fs::create_directories(parent, ec);
-    if (!ec) fs::permissions(parent, fs::perms::owner_all, ec);
-  }
-  // Written under a temporary name, then linked to the final one: link() fails when another
-  // scan created the key meanwhile, and then that key is the one.
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    throw std::runtime_error("cannot create the secret-scan key " + path + ": " +
-                             std::strerror(errno));
-  }
-  const std::string text = to_hex(jarvis::random_bytes(32)) + "\n";
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                       ::fsync(fd) == 0;
-  ::close(fd);
-  const bool linked = written && ::link(tmp.c_str(), path.c_str()) == 0;
-  const int link_errno = errno;
-  ::unlink(tmp.c_str());
-  if (!linked && !(written && link_errno == EEXIST)) {
-    throw std::runtime_error("cannot create the secret-scan key " + path + ": " +
-                             std::strerror(link_errno));
-  }
-  return read_key_file(path);
 }
 
 }  // namespace jarvis::host::ops

@@ -10,7 +10,7 @@
 //   ScanRoot where = resolve_scan_root(".");           // the work tree's top level
 //   if (!where.error.empty()) return 2;                // git is broken here: do not guess
 //   ScanOptions opt{.root = where.root, .git = where.git};  // no paths: git ls-files + .env
-//   opt.fingerprint_key = load_or_create_scan_key(default_scan_key_path(where));
+//   opt.fingerprint_key = scan_key_for(default_scan_key_path(where.root, where.git)).key;
 //   opt.allow = AllowList::load(opt.root + "/.secret-scan-allow");   // throws on a bad entry
 //   ScanReport r = scan_tree(opt);
 //   for (const Finding& f : r.findings) std::cout << format_finding(f) << "\n";
@@ -25,6 +25,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "ops/secret_scan_key.h"  // default_scan_key_path, load_or_create_scan_key
 
 namespace jarvis::host::ops {
 
@@ -60,17 +62,6 @@ std::string fingerprint(std::string_view kind, std::string_view value, std::stri
 /// keys the fingerprints of keyed kinds (see fingerprint()).
 std::vector<Finding> scan_text(const std::string& path, std::string_view text,
                                std::string_view key = {});
-
-/// Where this install keeps its fingerprint key: $SECRET_SCAN_KEY_FILE when set; in a git work
-/// tree `<git common dir>/jarvis-secret-scan.key` (inside .git: never tracked, the same for every
-/// worktree of the clone); elsewhere
-/// `${XDG_STATE_HOME:-$HOME/.local/state}/jarvis/secret-scan.key`.
-std::string default_scan_key_path(const std::string& root, bool git);
-
-/// The key in `path` (64 hex digits), created on first use from 32 random bytes with mode 0600
-/// (atomically: concurrent first scans agree on one key). Throws std::runtime_error when the file
-/// is malformed, unreadable, or readable by group or others. The key is never printed.
-std::string load_or_create_scan_key(const std::string& path);
 
 /// Candidate positions the pattern rules of scan_text examined so far in the calling thread
 /// (a monotonic counter). Each check reads at most ~257 characters, so a scan's work is bounded by
