@@ -103,10 +103,13 @@ int cmd_secrets(CliContext& ctx, const std::vector<std::string>& args) {
   } catch (const std::invalid_argument& e) {
     return fail(std::string("invalid allow-list: ") + e.what());
   }
-  // The install's key for the fingerprints of passwords and assigned values (never printed).
+  // The install's key for the fingerprints of passwords and assigned values (never printed); a
+  // key for this run only when no key file can be created (HOME unset or read-only, decision
+  // 0095) — a malformed or exposed key file is still refused.
   try {
-    opt.fingerprint_key =
-        ops::load_or_create_scan_key(ops::default_scan_key_path(where.root, where.git));
+    ops::ScanKey key = ops::scan_key_for(ops::default_scan_key_path(where.root, where.git));
+    if (!key.warning.empty()) ctx.err << "jarvis secrets scan: " << key.warning << "\n";
+    opt.fingerprint_key = std::move(key.key);
   } catch (const std::runtime_error& e) {
     return fail(e.what());
   }
