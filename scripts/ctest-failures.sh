@@ -23,6 +23,7 @@ else
     echo "---- $name (last $lines lines of its output) ----"
     # One test's record runs from "N/M Test: NAME" to its '"NAME" end time:' line.
     awk -v name="$name" '
+      $0 ~ /^[0-9]+\/[0-9]+ Testing: / { inside = 0 }
       $0 ~ /^[0-9]+\/[0-9]+ Test: / { t = $0; sub(/^[0-9]+\/[0-9]+ Test: /, "", t); inside = (t == name) }
       inside { print }
       inside && index($0, "\"" name "\" end time:") == 1 { inside = 0 }
