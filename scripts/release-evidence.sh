@@ -93,10 +93,12 @@ fi
 
 # --- 3. readiness soak of a scratch host ---------------------------------------------------------
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+# Below the kernel's ephemeral range (32768-60999 by default), where the suite's servers and
+# every outgoing connection get their ports: fewer collisions when this runs inside `make test`.
 free_port() {
   local p
   for _ in $(seq 1 50); do
-    p=$(( 20000 + RANDOM % 40000 ))
+    p=$(( 20000 + RANDOM % 12000 ))
     port_open 127.0.0.1 "$p" || { echo "$p"; return 0; }
   done
   return 1
@@ -108,27 +110,44 @@ clean_env=(env -i PATH="$PATH" HOME="${HOME:-/tmp}" LANG="${LANG:-C.UTF-8}" TMPD
 host_env=("${clean_env[@]}" APP_DB="$scratch/host/jarvis.db" LOG_LEVEL=warn
           JARVIS_CONFIG_FILE="$scratch/host/none.yaml")
 section "3. Readiness soak (scratch host)"
+soak_state=""  # migrations_failed | no_port | started
 if ! (cd "$scratch/host" && "${host_env[@]}" "$jarvis" migrate >"$scratch/migrate.log" 2>&1); then
   echo "Migrations on the scratch database failed:" >>"$report"
   fence text "$scratch/migrate.log"
   result "readiness soak" FAIL "scratch migrations failed"
-elif ! port=$(free_port); then
-  result "readiness soak" FAIL "no free port"
+  soak_state=migrations_failed
 else
-  (cd "$scratch/host" && exec "${host_env[@]}" BIND_HOST=127.0.0.1 BIND_PORT="$port" \
-     "$jarvis" serve --no-migrate >"$scratch/serve.log" 2>&1) &
-  server_pid=$!
+  # A port that another process takes between the check and the host's bind: the host exits
+  # with "cannot listen"; another port, up to three times.
+  code=""; port=""
   ready_wait=${RELEASE_READY_WAIT_SECONDS:-120}
-  ready_deadline=$(( $(date +%s) + ready_wait ))
-  code=""
-  while :; do
-    code=$(curl -s -o "$scratch/readyz.json" -w '%{http_code}' -m 15 \
-             "http://127.0.0.1:$port/readyz" 2>/dev/null) || code=""
-    [ "$code" = "200" ] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    [ "$(date +%s)" -lt "$ready_deadline" ] || break
-    sleep 0.5
+  for attempt in 1 2 3; do
+    port=$(free_port) || { port=""; break; }
+    (cd "$scratch/host" && exec "${host_env[@]}" BIND_HOST=127.0.0.1 BIND_PORT="$port" \
+       "$jarvis" serve --no-migrate >"$scratch/serve.log" 2>&1) &
+    server_pid=$!
+    ready_deadline=$(( $(date +%s) + ready_wait ))
+    while :; do
+      code=$(curl -s -o "$scratch/readyz.json" -w '%{http_code}' -m 15 \
+               "http://127.0.0.1:$port/readyz" 2>/dev/null) || code=""
+      [ "$code" = "200" ] && break
+      kill -0 "$server_pid" 2>/dev/null || break
+      [ "$(date +%s)" -lt "$ready_deadline" ] || break
+      sleep 0.5
+    done
+    if [ "$code" != "200" ] && ! kill -0 "$server_pid" 2>/dev/null &&
+       grep -q "cannot listen" "$scratch/serve.log" && [ "$attempt" -lt 3 ]; then
+      echo "Port $port was taken before the scratch host could listen on it; another port." >>"$report"
+      wait "$server_pid" 2>/dev/null
+      continue
+    fi
+    break
   done
+  if [ -n "$port" ]; then soak_state=started; else soak_state=no_port; fi
+fi
+if [ "$soak_state" = no_port ]; then
+  result "readiness soak" FAIL "no free port"
+elif [ "$soak_state" = started ]; then
   if [ "$code" != "200" ]; then
     alive=running; kill -0 "$server_pid" 2>/dev/null || alive="exited"
     echo "The scratch host never answered /readyz 200 within ${ready_wait} s (last: '${code:-nothing}'," \
@@ -267,7 +286,14 @@ if [ -f "$last" ]; then
     fence text "$scratch/failed.txt"
   fi
   # A full run only: as many results as `ctest -N` lists tests, and not older than HEAD.
-  total=$(cd "$build_dir" && ctest -N 2>/dev/null | sed -n 's/^Total Tests: //p')
+  # `ctest -N` rewrites <dir>/Testing/Temporary/LastTest.log — also while a `make test` in that
+  # build is still writing it (this script runs inside the suite as ReleaseEvidence.*), which
+  # garbled that run's log. It runs on a copy of the build's CTestTestfile.cmake files instead
+  # (they include the test lists by absolute path), so its Testing/ is the scratch copy's.
+  mirror="$scratch/ctest-mirror"
+  (cd "$build_dir" && find . -name CTestTestfile.cmake -print0 |
+     while IFS= read -r -d '' f; do mkdir -p "$mirror/$(dirname "$f")" && cp "$f" "$mirror/$f"; done)
+  total=$(cd "$mirror" 2>/dev/null && ctest -N 2>/dev/null | sed -n 's/^Total Tests: //p')
   run_epoch=$(stat -c %Y "$last" 2>/dev/null || echo 0)
   head_epoch=$(git log -1 --format=%ct 2>/dev/null || echo 0)
   age="run $(( ($(date +%s) - run_epoch) / 60 )) min ago"
