@@ -48,13 +48,19 @@ bool GroupCommit::run_queued(std::unique_lock<std::mutex>& lock, Work work) {
       // this item is still queued).
       leading_ = true;
       lock.unlock();
-      lead();
+      lead();  // wakes the batch's followers, each on its own condition variable
       lock.lock();
       leading_ = false;
-      cv_.notify_all();  // wakes the batch's followers and the next leader
+      // Wakes only the next leader: the oldest item still queued (nobody else has to wake).
+      if (!queue_.empty()) {
+        std::shared_ptr<Item> next = queue_.front();
+        lock.unlock();
+        next->cv.notify_one();
+        lock.lock();
+      }
       continue;
     }
-    cv_.wait(lock);
+    item->cv.wait(lock);
   }
   if (item->error) std::rethrow_exception(item->error);
   return item->committed;
@@ -79,8 +85,13 @@ void GroupCommit::lead() {
     }
   }
   run_batch(batch);
-  std::lock_guard lock(mu_);
-  for (auto& i : batch) i->done = true;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& i : batch) i->done = true;
+  }
+  // Outside the lock, so a woken follower does not block on mu_ at once; `batch` keeps each item
+  // (and its condition variable) alive.
+  for (auto& i : batch) i->cv.notify_one();
 }
 
 void GroupCommit::run_batch(std::deque<std::shared_ptr<Item>>& batch) {

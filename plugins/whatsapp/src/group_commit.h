@@ -87,6 +87,7 @@ class GroupCommit {
  private:
   struct Item {
     Work work;
+    std::condition_variable cv;  // its thread waits here (under mu_): done, or lead next
     bool done = false;
     bool committed = false;
     std::exception_ptr error;
@@ -100,7 +101,6 @@ class GroupCommit {
   jarvis::Database& db_;
   const std::size_t max_batch_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;         // followers and the next leader
   std::condition_variable gather_cv_;  // a gathering leader
   std::deque<std::shared_ptr<Item>> queue_;
   bool leading_ = false;
