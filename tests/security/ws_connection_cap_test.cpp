@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "support/support.h"
-#include "ws/ws_client.h"
+#include "support/ws_client.h"
 
 namespace {
 

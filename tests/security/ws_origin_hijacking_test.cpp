@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "support/support.h"
-#include "ws/ws_client.h"
+#include "support/ws_client.h"
 
 namespace {
 

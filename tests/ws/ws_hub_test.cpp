@@ -3,32 +3,20 @@
 // failing test; nothing asserts on speed.
 #include <gtest/gtest.h>
 
-#include <utility>  // before Asio/Beast
-
 #include <atomic>
 #include <map>
 #include <thread>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
 
 #include "http/dispatcher.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "observability/metrics.h"
 #include "ws/ws_hub.h"
-#include "ws_client.h"
+#include "support/ws_client.h"
 
 namespace jarvis::host {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = boost::beast::http;
-namespace websocket = boost::beast::websocket;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
 using jarvis::test::WsClient;
 
@@ -349,9 +337,7 @@ TEST(WsHub, KeepAlivePingsKeepAReadingClientAndDropASilentOne) {
   WsClient live;
   std::atomic<int> pings{0};
   ASSERT_TRUE(live.connect(s.server->port(), {bearer("tok-admin")})) << live.error;
-  live.stream().control_callback([&](websocket::frame_type kind, beast::string_view) {
-    if (kind == websocket::frame_type::ping) ++pings;
-  });
+  live.on_ping([&] { ++pings; });
   ASSERT_TRUE(live.read());
   live.send(R"({"action":"subscribe_system"})");
   ASSERT_TRUE(live.read());

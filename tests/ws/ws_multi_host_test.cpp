@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/support.h"
-#include "ws_client.h"
+#include "support/ws_client.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 
 #include "chat_support.h"
 #include "support/raw_http_client.h"
-#include "ws/ws_client.h"
+#include "support/ws_client.h"
 
 namespace chat_test {
 namespace chat_stream_test {
