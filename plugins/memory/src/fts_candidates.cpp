@@ -73,8 +73,10 @@ double score_of(const soci::row& r, std::size_t i) {
 /// Scores gathered from several queries: the first score seen for an item wins (queries run in
 /// the order "exact for this item" first).
 struct Gathered {
-  std::map<long long, double> score;
-  void add(long long seq, double s) { score.try_emplace(seq, s); }
+  std::map<long long, Candidate> score;
+  void add(long long seq, double s, std::string created_at = {}) {
+    score.try_emplace(seq, Candidate{seq, s, std::move(created_at)});
+  }
 };
 
 /// SQLite: the rows matching `match` with their bm25 (higher = better), from the FTS5 table alone
@@ -98,7 +100,7 @@ void sqlite_ranked(soci::session& s, const std::string& match, int newest, Gathe
 std::vector<Candidate> sorted_candidates(const Gathered& g, bool newer_first) {
   std::vector<Candidate> out;
   out.reserve(g.score.size());
-  for (const auto& [seq, score] : g.score) out.push_back({seq, score});
+  for (const auto& [seq, c] : g.score) out.push_back(c);
   std::sort(out.begin(), out.end(), [newer_first](const Candidate& a, const Candidate& b) {
     if (a.score != b.score) return a.score > b.score;
     return newer_first ? a.seq > b.seq : a.seq < b.seq;
@@ -106,20 +108,24 @@ std::vector<Candidate> sorted_candidates(const Gathered& g, bool newer_first) {
   return out;
 }
 
-/// The first `limit` of `ranked` that `f` lets the caller see, checked in rank order in growing
-/// chunks (one seq lookup each), so a filter that hides nothing costs one small query.
+/// The first `limit` of `ranked` that `f` lets the caller see, with their created_at, checked in
+/// rank order in growing chunks (one seq lookup each; the first chunk a few more than `limit`),
+/// so a filter that hides nothing costs one small query.
 std::vector<Candidate> visible_prefix(soci::session& s, const std::vector<Candidate>& ranked,
                                       const ItemFilter& f, int limit) {
   std::vector<Candidate> out;
-  std::size_t chunk = static_cast<std::size_t>(std::max(4 * limit, 64));
+  std::size_t chunk = static_cast<std::size_t>(limit) + 8;
   for (std::size_t from = 0; from < ranked.size() && static_cast<int>(out.size()) < limit;) {
     const std::size_t to = std::min(ranked.size(), from + chunk);
     std::vector<long long> seqs;
     for (std::size_t i = from; i < to; ++i) seqs.push_back(ranked[i].seq);
-    std::set<long long> visible;
-    for (const auto& [seq, at] : MemoryStore::visible_times(s, seqs, f)) visible.insert(seq);
+    std::map<long long, std::string> visible;
+    for (auto& [seq, at] : MemoryStore::visible_times(s, seqs, f)) visible[seq] = std::move(at);
     for (std::size_t i = from; i < to && static_cast<int>(out.size()) < limit; ++i) {
-      if (visible.count(ranked[i].seq) != 0) out.push_back(ranked[i]);
+      auto it = visible.find(ranked[i].seq);
+      if (it == visible.end()) continue;
+      out.push_back(ranked[i]);
+      out.back().created_at = it->second;
     }
     from = to;
     chunk *= 2;
@@ -132,7 +138,7 @@ void postgres_ranked(soci::session& s, const std::string& match_sql, Binds match
                      const std::vector<std::string>& tokens, const ItemFilter& f, int newest,
                      Gathered& into) {
   std::string q = "SELECT m.seq, ts_rank(m.tsv, " + postgres_tsquery(tokens, "||", "r") +
-                  ") FROM memory_items m WHERE m.tsv @@ " + match_sql;
+                  "), m.created_at FROM memory_items m WHERE m.tsv @@ " + match_sql;
   Binds b(tokens.begin(), tokens.end());
   b.insert(b.end(), match_binds.begin(), match_binds.end());
   MemoryStore::append_filter(q, b, f);
@@ -140,8 +146,10 @@ void postgres_ranked(soci::session& s, const std::string& match_sql, Binds match
     q += " ORDER BY m.seq DESC LIMIT :n";
     b.push_back(Bind(newest));
   }
-  sql::for_each_row(s, q, b,
-                    [&](const soci::row& r) { into.add(sql::column_int(r, 0), score_of(r, 1)); });
+  sql::for_each_row(s, q, b, [&](const soci::row& r) {
+    Json at = sql::column(r, 2);
+    into.add(sql::column_int(r, 0), score_of(r, 1), at.is_string() ? at.get<std::string>() : "");
+  });
 }
 
 }  // namespace fts_candidates_plan
@@ -171,22 +179,35 @@ std::vector<Candidate> MemoryStore::fts_candidates(soci::session& s, Dialect dia
   }
   if (rare.empty() && common.empty()) return out;
 
-  // 2. Rank the candidates (each query ranks at most about kRankBudget rows).
+  // 2. Rank the candidates (each query ranks at most about kRankBudget rows): the items with a
+  //    rare word first; common words select only when those are fewer than asked (decision
+  //    0090) — the newest kRankBudget items holding every common word, then the newest holding
+  //    any. Every candidate is scored over every query word.
   Gathered g;
   if (dialect == Dialect::Sqlite) {
     const std::string rare_or = rare.empty() ? "" : "(" + sqlite_match(rare) + ")";
     const std::string common_or = common.empty() ? "" : "(" + sqlite_match(common) + ")";
-    // Items with a rare and a common word: their bm25 over every word.
-    if (!rare.empty() && !common.empty()) sqlite_ranked(s, rare_or + " AND " + common_or, 0, g);
-    // Items with rare words only (those with common words too were scored above).
-    if (!rare.empty()) sqlite_ranked(s, rare_or, 0, g);
-    // Items with every common word (and no rare one, else scored above).
-    if (common.size() >= 2) sqlite_ranked(s, sqlite_match_all(common), 0, g);
+    if (!rare.empty() && !common.empty()) {
+      // Items with a rare and a common word: their bm25 over every word; items with rare words
+      // only: over the rare ones (the common ones add 0 there). NOT keeps the second query from
+      // ranking the first one's rows again.
+      sqlite_ranked(s, rare_or + " AND " + common_or, 0, g);
+      sqlite_ranked(s, rare_or + " NOT " + common_or, 0, g);
+    } else if (!rare.empty()) {
+      sqlite_ranked(s, rare_or, 0, g);
+    }
     // 3. The filters, in rank order.
     out = visible_prefix(s, sorted_candidates(g, false), f, limit);
-    // Too few: the newest items with any common word too.
-    if (!common.empty() && static_cast<int>(out.size()) < limit) {
-      sqlite_ranked(s, common_or, kRankBudget, g);
+    if (common.empty() || static_cast<int>(out.size()) >= limit) return out;
+    // Too few: items with every common word and no rare one (those were scored above) …
+    const std::string not_rare = rare.empty() ? "" : " NOT " + rare_or;
+    if (common.size() >= 2) {
+      sqlite_ranked(s, "(" + sqlite_match_all(common) + ")" + not_rare, 0, g);
+      out = visible_prefix(s, sorted_candidates(g, false), f, limit);
+    }
+    // … and, when still too few, the newest items with any of them.
+    if (static_cast<int>(out.size()) < limit) {
+      sqlite_ranked(s, common_or + not_rare, kRankBudget, g);
       out = visible_prefix(s, sorted_candidates(g, false), f, limit);
     }
     return out;
@@ -196,6 +217,11 @@ std::vector<Candidate> MemoryStore::fts_candidates(soci::session& s, Dialect dia
   if (!rare.empty()) {
     postgres_ranked(s, postgres_tsquery(rare, "||", "a"), Binds(rare.begin(), rare.end()), tokens,
                     f, 0, g);
+  }
+  if (common.empty() || static_cast<int>(g.score.size()) >= limit) {
+    out = sorted_candidates(g, true);
+    if (static_cast<int>(out.size()) > limit) out.resize(static_cast<std::size_t>(limit));
+    return out;
   }
   if (common.size() >= 2) {
     postgres_ranked(s, postgres_tsquery(common, "&&", "b"), Binds(common.begin(), common.end()),

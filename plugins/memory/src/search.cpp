@@ -15,6 +15,8 @@ constexpr float kMinSimilarity = 0.10F;
 /// Exact vector scan when a filter leaves fewer hits than wanted and at most this many items.
 constexpr int kExactScanMax = 5000;
 constexpr std::size_t kQueryCacheMax = 1024;
+/// Owners remembered as having items (then forgotten all at once).
+constexpr std::size_t kOwnersMax = 100000;
 
 struct Parts {
   int fts_rank = 0;
@@ -60,16 +62,44 @@ std::vector<float> HybridSearch::query_vector(const std::string& text, std::stri
   }
 }
 
+bool HybridSearch::nothing_visible(soci::session& sql, const ItemFilter& f) {
+  if (f.owner_id.empty()) return false;  // every owner: admins and system work
+  {
+    std::lock_guard lock(cache_mu_);
+    if (owners_with_items_.count(f.owner_id) != 0) return false;
+  }
+  // Not remembered yet: a count capped at 1 (the owner index). Only a positive answer is kept —
+  // an owner's first item may be written any moment, by this process or another one.
+  if (MemoryStore::count_at_most(sql, f, 1) == 0) return true;
+  std::lock_guard lock(cache_mu_);
+  if (owners_with_items_.size() >= kOwnersMax) owners_with_items_.clear();
+  owners_with_items_.insert(f.owner_id);
+  return false;
+}
+
 Json HybridSearch::run(const SearchRequest& req) {
   const int limit = std::clamp(req.limit, 1, 100);
   const int pool = std::max(3 * limit, 30);
   const std::vector<std::string> tokens = fts_tokens(req.query);
   auto sql = db_.session();
+  if (nothing_visible(*sql, req.filter)) {
+    return {{"items", Json::array()},
+            {"query_tokens", tokens},
+            {"vector", "off"},
+            {"skipped", "no_items"},
+            {"weights",
+             {{"fts", settings_.weight_fts},
+              {"vector", settings_.weight_vector},
+              {"recency", settings_.weight_recency},
+              {"k", settings_.rrf_k}}}};
+  }
   std::map<long long, Parts> parts;
-  std::vector<long long> order;  // first-seen order of candidates
-  auto touch = [&](long long seq) -> Parts& {
+  // Candidates in first-seen order with their creation time: every ranking reads the visible
+  // (seq, created_at) of its candidates once, and recency ranks them without another query.
+  std::vector<std::pair<long long, std::string>> cands;
+  auto touch = [&](long long seq, const std::string& at) -> Parts& {
     auto [it, fresh] = parts.try_emplace(seq);
-    if (fresh) order.push_back(seq);
+    if (fresh) cands.emplace_back(seq, at);
     return it->second;
   };
 
@@ -77,7 +107,7 @@ Json HybridSearch::run(const SearchRequest& req) {
     int rank = 0;
     for (const auto& c :
          MemoryStore::fts_candidates(*sql, db_.dialect(), tokens, req.filter, pool)) {
-      Parts& p = touch(c.seq);
+      Parts& p = touch(c.seq, c.created_at);
       p.fts_rank = ++rank;
       p.fts_score = c.score;
     }
@@ -90,18 +120,34 @@ Json HybridSearch::run(const SearchRequest& req) {
     if (!q.empty() && vector_status == "ok") {
       // Ask the index for more than the pool: filters (owner, thread, …) drop some.
       std::vector<Neighbour> near = index_.search(q, static_cast<std::size_t>(pool) * 4);
-      std::vector<long long> seqs;
+      std::vector<Neighbour> above;  // best first, as the index answers
       for (const auto& n : near) {
-        if (n.similarity >= kMinSimilarity) seqs.push_back(n.seq);
+        if (n.similarity >= kMinSimilarity) above.push_back(n);
       }
-      const auto visible = MemoryStore::visible_times(*sql, seqs, req.filter);
-      std::map<long long, float> sim;
-      for (const auto& n : near) sim[n.seq] = n.similarity;
+      // The filters in similarity order, in growing chunks (the first a few more than the
+      // pool), so a filter that hides nothing costs one small query: the pool best visible.
       std::vector<std::pair<long long, float>> ranked;
-      for (const auto& [seq, at] : visible) ranked.emplace_back(seq, sim[seq]);
+      std::map<long long, std::string> at_of;
+      std::size_t checked = 0;
+      for (std::size_t chunk = static_cast<std::size_t>(pool) + 8;
+           checked < above.size() && static_cast<int>(ranked.size()) < pool; chunk *= 2) {
+        const std::size_t to = std::min(above.size(), checked + chunk);
+        std::vector<long long> seqs;
+        for (std::size_t i = checked; i < to; ++i) seqs.push_back(above[i].seq);
+        std::map<long long, std::string> visible;
+        for (auto& [seq, at] : MemoryStore::visible_times(*sql, seqs, req.filter))
+          visible[seq] = std::move(at);
+        for (std::size_t i = checked; i < to && static_cast<int>(ranked.size()) < pool; ++i) {
+          auto it = visible.find(above[i].seq);
+          if (it == visible.end()) continue;
+          ranked.emplace_back(above[i].seq, above[i].similarity);
+          at_of[above[i].seq] = std::move(it->second);
+        }
+        checked = to;
+      }
       // The exact scan only when the filter hid neighbours of a saturated index answer (more
       // items may hide behind them); when nothing was hidden, the index's answer is complete.
-      const bool filter_hid = visible.size() < seqs.size();
+      const bool filter_hid = ranked.size() < above.size();
       if (filter_hid && static_cast<int>(ranked.size()) < pool &&
           near.size() >= static_cast<std::size_t>(pool) &&
           MemoryStore::count_at_most(*sql, req.filter, kExactScanMax + 1) <= kExactScanMax) {
@@ -127,24 +173,31 @@ Json HybridSearch::run(const SearchRequest& req) {
       std::stable_sort(ranked.begin(), ranked.end(),
                        [](const auto& a, const auto& b) { return a.second > b.second; });
       if (static_cast<int>(ranked.size()) > pool) ranked.resize(pool);
+      // Times the visibility check did not read (the exact scan's items): one lookup.
+      std::vector<long long> unknown;
+      for (const auto& [seq, sim] : ranked) {
+        if (at_of.count(seq) == 0 && parts.count(seq) == 0) unknown.push_back(seq);
+      }
+      if (!unknown.empty()) {
+        for (auto& [seq, at] : MemoryStore::visible_times(*sql, unknown, req.filter))
+          at_of[seq] = std::move(at);
+      }
       int rank = 0;
       for (const auto& [seq, s] : ranked) {
-        Parts& p = touch(seq);
+        auto at = at_of.find(seq);
+        if (at == at_of.end() && parts.count(seq) == 0) continue;  // gone since the scan
+        Parts& p = touch(seq, at == at_of.end() ? std::string() : at->second);
         p.vec_rank = ++rank;
         p.similarity = s;
       }
     }
   }
 
-  // Every candidate's creation time (filters applied again: the vector list came from the
-  // index); full rows only for the hits returned.
-  std::vector<std::pair<long long, std::string>> cands =
-      MemoryStore::visible_times(*sql, order, req.filter);
   if (tokens.empty() && req.use_recency) {
     parts.clear();
-    order.clear();
-    for (const auto& c : MemoryStore::recency_candidates(*sql, req.filter, pool)) touch(c.seq);
-    cands = MemoryStore::visible_times(*sql, order, req.filter);
+    cands.clear();
+    for (const auto& c : MemoryStore::recency_candidates(*sql, req.filter, pool))
+      touch(c.seq, c.created_at);
   }
   if (req.use_recency) {
     std::vector<const std::pair<long long, std::string>*> by_time;

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "embedder.h"
@@ -44,7 +45,9 @@ class HybridSearch {
   HybridSearch(Database& db, const MemorySettings& settings, Embedder& embedder,
                VectorIndex& index);
   /// {"items": [item + score + score_parts], "query_tokens": [...], "vector": "ok"|"unavailable"|
-  /// "not_indexed"}. Reads only; never writes (callers report hits for access counting).
+  /// "not_indexed"|"off"}. Reads only; never writes (callers report hits for access counting).
+  /// A search scoped to an owner with nothing visible answers after one cheap count
+  /// (`"skipped": "no_items"`, vector "off"): no ranking, no query vector (decision 0090).
   Json run(const SearchRequest& request);
 
  private:
@@ -55,8 +58,13 @@ class HybridSearch {
   const MemorySettings& settings_;
   Embedder& embedder_;
   VectorIndex& index_;
+  /// True when the owner of `f` may have no visible item (one capped count, only until the owner
+  /// was once seen with items: owners that have items keep them, so that is remembered).
+  bool nothing_visible(soci::session& sql, const ItemFilter& f);
+
   std::mutex cache_mu_;
   std::unordered_map<std::string, std::vector<float>> cache_;  ///< remote query vectors
+  std::unordered_set<std::string> owners_with_items_;          ///< guarded by cache_mu_
 };
 
 }  // namespace jarvis::memory

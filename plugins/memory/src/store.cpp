@@ -57,6 +57,21 @@ Json item_row(const soci::row& r) {
 }
 
 /// Row JSON with evidence_refs parsed back to an array.
+/// Appends " IN (:s0, …)" for `seqs` to `q`, padded to the next power of two (at least 8) by
+/// repeating the last seq: a handful of distinct SQL texts instead of one per length, so the
+/// statement cache (decision 0087) keeps them compiled; duplicates in an IN list change nothing.
+void append_seq_list(std::string& q, Binds& b, const std::vector<long long>& seqs) {
+  std::size_t n = 8;
+  while (n < seqs.size()) n *= 2;
+  q += " IN (";
+  for (std::size_t i = 0; i < n; ++i) {
+    q += i ? ", :s" : ":s";
+    q += std::to_string(i);
+    b.push_back(Bind(seqs[std::min(i, seqs.size() - 1)]));
+  }
+  q += ")";
+}
+
 Json item_json(Json row) {
   if (row.is_null()) return row;
   auto refs = try_parse_json(row.value("evidence_refs", std::string("[]")));
@@ -186,14 +201,15 @@ long long MemoryStore::count_at_most(soci::session& s, const ItemFilter& f, long
 
 std::vector<Candidate> MemoryStore::recency_candidates(soci::session& s, const ItemFilter& f,
                                                        int limit) {
-  std::string q = "SELECT m.seq FROM memory_items m WHERE 1 = 1";
+  std::string q = "SELECT m.seq, m.created_at FROM memory_items m WHERE 1 = 1";
   Binds b;
   append_filter(q, b, f);
   q += " ORDER BY m.created_at DESC, m.seq DESC LIMIT :n";
   b.push_back(Bind(limit));
   std::vector<Candidate> out;
   sql::for_each_row(s, q, b, [&](const soci::row& r) {
-    out.push_back({sql::column_int(r, 0), 0});
+    Json at = sql::column(r, 1);
+    out.push_back({sql::column_int(r, 0), 0, at.is_string() ? at.get<std::string>() : ""});
   });
   return out;
 }
@@ -202,14 +218,9 @@ std::vector<Json> MemoryStore::rows_by_seq(soci::session& s, const std::vector<l
                                            const ItemFilter& f) {
   std::vector<Json> out;
   if (seqs.empty()) return out;
-  std::string q = std::string("SELECT ") + kColumns + " FROM memory_items m WHERE m.seq IN (";
+  std::string q = std::string("SELECT ") + kColumns + " FROM memory_items m WHERE m.seq";
   Binds b;
-  for (std::size_t i = 0; i < seqs.size(); ++i) {
-    q += i ? ", :s" : ":s";
-    q += std::to_string(i);
-    b.push_back(Bind(seqs[i]));
-  }
-  q += ")";
+  append_seq_list(q, b, seqs);
   append_filter(q, b, f, true);
   std::map<long long, Json> by_seq;
   sql::for_each_row(s, q, b, [&](const soci::row& r) {
@@ -229,14 +240,9 @@ std::vector<std::pair<long long, std::string>> MemoryStore::visible_times(
     soci::session& s, const std::vector<long long>& seqs, const ItemFilter& f) {
   std::vector<std::pair<long long, std::string>> out;
   if (seqs.empty()) return out;
-  std::string q = "SELECT m.seq, m.created_at FROM memory_items m WHERE m.seq IN (";
+  std::string q = "SELECT m.seq, m.created_at FROM memory_items m WHERE m.seq";
   Binds b;
-  for (std::size_t i = 0; i < seqs.size(); ++i) {
-    q += i ? ", :s" : ":s";
-    q += std::to_string(i);
-    b.push_back(Bind(seqs[i]));
-  }
-  q += ")";
+  append_seq_list(q, b, seqs);
   append_filter(q, b, f, true);
   std::map<long long, std::string> by_seq;
   sql::for_each_row(s, q, b, [&](const soci::row& r) {

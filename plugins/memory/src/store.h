@@ -62,10 +62,12 @@ struct ItemFilter {
   bool all_versions = false;
 };
 
-/// A candidate of one ranking: the item's seq and the ranking's raw score.
+/// A candidate of one ranking: the item's seq, the ranking's raw score and, when the ranking
+/// read it anyway (its visibility check), the item's created_at ("" = not read).
 struct Candidate {
   long long seq = 0;
   double score = 0;
+  std::string created_at;
 };
 
 /// Store functions (stateless).
@@ -86,14 +88,16 @@ class MemoryStore {
   static std::vector<Candidate> fts_candidates(soci::session& sql, Dialect dialect,
                                                const std::vector<std::string>& tokens,
                                                const ItemFilter& filter, int limit);
-  /// Newest visible items first (score = 0).
+  /// Newest visible items first (score = 0; created_at filled).
   static std::vector<Candidate> recency_candidates(soci::session& sql, const ItemFilter& filter,
                                                    int limit);
   /// The visible items among `seqs`, as JSON keyed in the same order (missing = filtered out).
   static std::vector<Json> rows_by_seq(soci::session& sql, const std::vector<long long>& seqs,
                                        const ItemFilter& filter);
   /// The visible items among `seqs` as (seq, created_at), in the same order — the cheap form of
-  /// rows_by_seq for ranking (search loads full rows only for the hits it returns).
+  /// rows_by_seq for ranking (search loads full rows only for the hits it returns). Like
+  /// rows_by_seq, the IN list is padded to a power of two (the last seq repeated), so the SQL text
+  /// takes one of a few shapes and the session's statement cache reuses its compiled statement.
   static std::vector<std::pair<long long, std::string>> visible_times(
       soci::session& sql, const std::vector<long long>& seqs, const ItemFilter& filter);
   /// Number of visible items.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <set>
 
 #include "memory_db_support.h"
 
@@ -181,6 +182,58 @@ TEST_P(MemorySearch, EachHostsIndexFollowsTheTableAndPersists) {
   auto s = d.db->session();
   EXPECT_EQ(broken.rebuild(*s), 1u);
   EXPECT_EQ(broken.search(q, 5)[0].seq, seq);
+}
+
+TEST_P(MemorySearch, AnOwnerWithoutItemsIsAnsweredAtOnceAndFoundOnceTheyHaveSome) {
+  MemoryDb d(GetParam());
+  d.add("usr_a", "thr_1", "the spare key is under the blue flower pot");
+  // usr_b has nothing: no ranking at all, and nothing of usr_a leaks.
+  json none = d.find("spare key flower pot", {.owner_id = "usr_b"});
+  EXPECT_TRUE(none["items"].empty());
+  EXPECT_EQ(none["skipped"], "no_items");
+  // Not remembered as empty: the first item of usr_b is found by the next search.
+  d.add("usr_b", "thr_2", "my spare key hangs behind the kitchen door");
+  json some = d.find("spare key", {.owner_id = "usr_b"});
+  ASSERT_EQ(some["items"].size(), 1u);
+  EXPECT_EQ(some["items"][0]["text"], "my spare key hangs behind the kitchen door");
+  EXPECT_FALSE(some.contains("skipped"));
+  // A filter that hides every item of an owner with items: empty, like before.
+  EXPECT_TRUE(d.find("spare key", {.owner_id = "usr_b", .thread_id = "thr_9"})["items"].empty());
+}
+
+TEST_P(MemorySearch, CommonWordsFillInWhenTheRareOnesFindTooFew) {
+  // "alpha" and "beta" occur in more items than the plan ranks for a word (400: decision 0073),
+  // "zzqx" in two. The query's rare word finds too few, so the items holding every common word
+  // are ranked too — all of them, the oldest included, not only the newest (decision 0090).
+  MemoryDb d(GetParam());
+  const long long oldest =
+      d.add("usr_a", "thr_1", "alpha beta, alpha beta: the original alpha beta");
+  for (int i = 0; i < 430; ++i) {
+    d.add("usr_a", "thr_1", "alpha beta filler line number " + std::to_string(i));
+  }
+  const long long both = d.add("usr_a", "thr_1", "zzqx next to alpha and beta");
+  const long long rare_only = d.add("usr_a", "thr_1", "zzqx on its own");
+  jarvis::memory::SearchRequest r{.query = "alpha beta zzqx",
+                                  .filter = {.owner_id = "usr_a"},
+                                  .limit = 10,
+                                  .use_vector = false,
+                                  .use_recency = false};
+  {
+    auto s = d.db->session();
+    d.index.sync(*s);
+  }
+  json hits = d.search->run(r)["items"];
+  ASSERT_GE(hits.size(), 3u);
+  // The rare word's items (the one with the common words too scored over every word), and the
+  // best items with only the common words: the oldest holds them three times.
+  std::set<long long> seen;
+  for (const auto& h : hits) seen.insert(h["seq"].get<long long>());
+  EXPECT_TRUE(seen.count(both)) << hits.dump();
+  EXPECT_TRUE(seen.count(oldest)) << hits.dump();
+  if (GetParam() == Backend::Sqlite) {
+    // bm25 weighs by rarity (ts_rank does not): the rare word alone beats the common ones.
+    EXPECT_TRUE(seen.count(rare_only)) << hits.dump();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MemorySearch,
