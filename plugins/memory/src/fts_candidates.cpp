@@ -1,5 +1,5 @@
 // memory/src/fts_candidates.cpp — the full-text ranking of MemoryStore::fts_candidates with a
-// bounded amount of ranking work per query (decision 0073).
+// bounded amount of ranking work per query (decisions 0073, 0090).
 //
 // Ranking costs per matching row (FTS5's bm25 looks up each row's length in
 // memory_items_fts_docsize through a statement of its own; ts_rank reads each row's tsvector),
@@ -10,10 +10,12 @@
 //   - "rare" words — the rarest ones that together occur in at most kRankBudget items — select
 //     candidates, and each candidate is scored over every query word, exactly: FTS5's bm25 is a
 //     sum over phrases, so items with a rare and a common word are scored by the query
-//     "(rare) AND (common)" and items with rare words only by "(rare)";
-//   - "common" words select the items holding all of them, and — only when the candidates are
-//     still fewer than asked — the newest kRankBudget items holding any of them (scored exactly
-//     as well). Items holding some common words and no rare one are the ones this can miss.
+//     "(rare) AND (common)" and items with rare words only by "(rare) NOT (common)" (the same
+//     scores as "(rare)" there, without ranking the first query's rows again);
+//   - "common" words select only when the visible candidates are still fewer than asked
+//     (decision 0090): the items holding all of them, then the newest kRankBudget items holding
+//     any of them (scored exactly as well). Items holding some common words and no rare one are
+//     the ones this can miss.
 // When all words together occur in at most kRankBudget items, this is the plain OR query: the
 // ranking is exactly bm25 / ts_rank over every match (small memories, rare words). SQLite applies
 // the filters to the ranked list in rank order, in growing chunks of seq lookups (the items rows
