@@ -2,6 +2,9 @@
 // (defaults < jarvis.yaml < .env < environment), typed checks and host settings errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "config/config.h"
 #include "config/host_settings.h"
 #include "support/support.h"
@@ -81,6 +84,21 @@ TEST(HostSettings, DatabaseUrlOverridesAppDb) {
   EXPECT_EQ(HostSettings::from(store).database_url, "postgresql://u:pw@h/db");
   EXPECT_EQ(redact_url("postgresql://u:pw@h/db"), "postgresql://u:***@h/db");
   EXPECT_EQ(redact_url("postgresql://u@h/db"), "postgresql://u@h/db");
+}
+
+TEST(HostSettings, HandlerThreadsDefaultIsSizedForWaitingHandlers) {
+  // Decision 0094: 0 (the default) resolves to max(32, 8 x cores); an explicit value is kept.
+  ConfigStore unset;
+  const std::size_t d = HostSettings::from(unset).handler_threads;
+  EXPECT_EQ(d, default_handler_threads());
+  EXPECT_GE(d, 32u);
+  EXPECT_GE(d, 8u * std::max(1u, std::thread::hardware_concurrency()));
+  ConfigStore zero;
+  zero.set("JARVIS_HANDLER_THREADS", "0", ConfigSource::Environment);
+  EXPECT_EQ(HostSettings::from(zero).handler_threads, d);
+  ConfigStore four;
+  four.set("JARVIS_HANDLER_THREADS", "4", ConfigSource::Environment);
+  EXPECT_EQ(HostSettings::from(four).handler_threads, 4u);
 }
 
 TEST(HostSettings, BadValuesNameKeySourceAndType) {

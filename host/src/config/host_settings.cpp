@@ -1,11 +1,19 @@
 // host/src/config/host_settings.cpp — the host's key table and its typed view.
 #include "config/host_settings.h"
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
 namespace jarvis::host {
+
+std::size_t default_handler_threads() {
+  // Sized for waiting, not for cores (decision 0094): most handlers wait on the database (a
+  // group commit, the write gate, a pooled session) or on an outbound call.
+  return std::max<std::size_t>(
+      32, 8 * static_cast<std::size_t>(std::max(1u, std::thread::hardware_concurrency())));
+}
 
 const std::vector<SettingDecl>& host_setting_decls() {
   static const std::vector<SettingDecl> decls = {
@@ -24,7 +32,7 @@ const std::vector<SettingDecl>& host_setting_decls() {
       {"JARVIS_HTTP_MAX_CONNECTIONS_PER_IP", ConfigType::Int, "0", false,
        "open connections per client address (0 = 90% of the global cap)"},
       {"JARVIS_HANDLER_THREADS", ConfigType::Int, "0", false,
-       "route-handler threads (0 = max(4, 2 x cores))"},
+       "route-handler threads (0 = max(32, 8 x cores))"},
       {"JARVIS_HANDLER_QUEUE", ConfigType::Int, "256", false,
        "requests waiting for a handler thread before 503 overloaded"},
       {"JARVIS_STREAM_MAX_BUFFER_BYTES", ConfigType::Int, "1048576", false,
@@ -138,6 +146,7 @@ HostSettings HostSettings::from(const ConfigStore& store) {
   s.http_max_connections_per_ip =
       static_cast<std::size_t>(int_in("JARVIS_HTTP_MAX_CONNECTIONS_PER_IP", 0, 10000000));
   s.handler_threads = static_cast<std::size_t>(int_in("JARVIS_HANDLER_THREADS", 0, 1024));
+  if (s.handler_threads == 0) s.handler_threads = default_handler_threads();
   s.handler_queue = static_cast<std::size_t>(int_in("JARVIS_HANDLER_QUEUE", 0, 1000000));
   s.stream_max_buffer_bytes =
       static_cast<std::size_t>(int_in("JARVIS_STREAM_MAX_BUFFER_BYTES", 1024, 1LL << 32));

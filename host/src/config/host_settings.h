@@ -22,6 +22,11 @@ struct SettingDecl {
   std::string description;
 };
 
+/// The handler pool's size when JARVIS_HANDLER_THREADS is 0 (the default): max(32, 8 × cores).
+/// Route handlers mostly wait (database, group commits, outbound calls), so the pool is sized for
+/// concurrent requests, not for cores (decision 0094).
+std::size_t default_handler_threads();
+
 /// Every host key with its type and default.
 const std::vector<SettingDecl>& host_setting_decls();
 
@@ -34,7 +39,8 @@ struct HostSettings {
   std::size_t http_max_body_bytes = 1 << 20;
   std::size_t http_max_connections = 0;         ///< 0 = derived from RLIMIT_NOFILE
   std::size_t http_max_connections_per_ip = 0;  ///< 0 = 90% of the global cap
-  std::size_t handler_threads = 0;              ///< 0 = max(4, 2 × cores)
+  std::size_t handler_threads =
+      0;  ///< resolved: JARVIS_HANDLER_THREADS, 0 → default_handler_threads()
   std::size_t handler_queue = 256;
   std::size_t stream_max_buffer_bytes = 1 << 20;  ///< JARVIS_STREAM_MAX_BUFFER_BYTES
   std::chrono::seconds sse_keepalive{15};         ///< JARVIS_SSE_KEEPALIVE_SECONDS; 0 = off
