@@ -13,7 +13,7 @@
 
 #include "db/sql_database.h"
 #include "support/support.h"
-#include "ws/ws_client.h"
+#include "support/ws_client.h"
 
 using jarvis::test::run_jarvis;
 using jarvis::test::ServerProcess;
