@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config ninja-build ccache clang-format
+  build-essential cmake pkg-config ninja-build ccache clang-format lld
   libboost-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
   libsoci-dev libsqlite3-dev libpq-dev nlohmann-json3-dev libsodium-dev
   libgtest-dev libgmock-dev
