@@ -1,6 +1,6 @@
-// memory/tests/memory_host_support.h — a real `jarvis serve` with the memory plugin and the
-// memory_fixture plugin (emits chat-like events, claims threads), on SQLite or the test
-// PostgreSQL; users alice, bob (role user) and root (admin).
+// memory/tests/memory_host_support.h — a real `jarvis serve` (jarvis::test::PluginHost) with the
+// memory plugin and the memory_fixture plugin (emits chat-like events, claims threads), on SQLite
+// or the test PostgreSQL; users alice, bob (role user) and root (admin).
 //
 //   MemoryHost h(Backend::Sqlite);
 //   std::string t = h.thread_for(h.alice_id);
@@ -20,6 +20,7 @@
 
 #include "db/sql_database.h"
 #include "jarvis/sql.h"
+#include "support/plugin_host.h"
 #include "support/support.h"
 
 namespace memory_test {
@@ -33,60 +34,16 @@ struct MemoryHostOptions {
   std::string database_url;                ///< share a database (second host); empty = fresh
 };
 
-/// One server under test (see the file comment).
-class MemoryHost {
+/// One server under test (see the file comment): a jarvis::test::PluginHost with memory and
+/// memory_fixture (every other installed plugin disabled) and memory's helpers.
+class MemoryHost : public jarvis::test::PluginHost {
  public:
-  explicit MemoryHost(Backend backend, MemoryHostOptions o = {}) : backend_(backend) {
-    namespace fs = std::filesystem;
-    fs::create_directories(dir.file("plugins"));
-    fs::create_directory_symlink(std::string(JARVIS_TEST_PLUGIN_DIR) + "/memory_fixture",
-                                 dir.file("plugins/memory_fixture"));
-    env = {{"LOG_LEVEL", "warn"},
-           {"JARVIS_PLUGIN_DIRS", dir.file("plugins")},
-           {"JARVIS_PLUGINS_REQUIRED", "memory,memory_fixture"},
-           {"MEMORY_INDEX_SYNC_SECONDS", "1"}};
-    if (backend == Backend::Sqlite) {
-      env["APP_DB"] = dir.file("jarvis.db");
-      url = dir.file("jarvis.db");
-    } else {
-      url = o.database_url.empty() ? jarvis::test::pg_fresh_database() : o.database_url;
-      env["DATABASE_URL"] = url;
-      env["MEMORY_INDEX_DIR"] = dir.file("index");
-    }
-    for (auto& [k, v] : o.env) env[k] = v;
-    auto m = jarvis::test::run_jarvis({"migrate"}, dir.path(), env);
-    EXPECT_EQ(m.exit_code, 0) << m.out << m.err;
-    const bool first = o.database_url.empty();
-    if (first) {
-      admin = jarvis::test::create_user_token(dir.path(), env, "root", true);
-      alice = jarvis::test::create_user_token(dir.path(), env, "alice", false);
-      bob = jarvis::test::create_user_token(dir.path(), env, "bob", false);
-    }
-    server = std::make_unique<jarvis::test::ServerProcess>(dir.path(), env);
-    EXPECT_TRUE(server->ready()) << server->output();
-    if (first) {
-      alice_id = whoami(alice);
-      bob_id = whoami(bob);
-    }
-  }
+  explicit MemoryHost(Backend backend, MemoryHostOptions o = {})
+      : PluginHost(backend, host_options(std::move(o))), url(database) {}
 
-  /// One JSON call with a bearer token.
-  jarvis::test::HttpResult call(const std::string& method, const std::string& path,
-                                const std::string& token, const json& body = nullptr) const {
-    std::vector<std::string> h = {"Content-Type: application/json"};
-    if (!token.empty()) h.push_back(jarvis::test::bearer(token));
-    return jarvis::test::http(method, server->url(path), body.is_null() ? "" : body.dump(), h);
-  }
-  /// The JSON body of a call (null when not JSON).
-  json get_json(const std::string& path, const std::string& token) const {
-    return json::parse(call("GET", path, token).body, nullptr, false);
-  }
-  /// The user id behind a token.
-  std::string whoami(const std::string& token) const {
-    json j = get_json("/api/v1/auth/me", token);
-    if (j.contains("user") && j["user"].is_object()) return j["user"].value("id", "");
-    return j.value("id", j.value("user_id", ""));
-  }
+  /// The database (SQLite file path or PostgreSQL URL).
+  const std::string& url;
+
   /// A thread claimed for `user_id` (through the fixture).
   std::string thread_for(const std::string& user_id) const {
     auto r = call("POST", "/api/v1/memory-fixture/threads", admin, {{"user_id", user_id}});
@@ -99,20 +56,15 @@ class MemoryHost {
     EXPECT_EQ(r.status, 201) << r.body;
     return json::parse(r.body, nullptr, false).value("id", "");
   }
-  /// Runs the CLI against this host's database.
-  jarvis::test::RunResult cli(const std::vector<std::string>& args) const {
-    return jarvis::test::run_jarvis(args, dir.path(), env);
-  }
   /// A direct connection to the database (counting rows).
   std::unique_ptr<jarvis::host::SqlDatabase> open_db() const {
-    return jarvis::host::SqlDatabase::open(backend_ == Backend::Sqlite ? "sqlite://" + url : url,
-                                           1);
+    return jarvis::host::SqlDatabase::open(backend == Backend::Sqlite ? "sqlite://" + url : url, 1);
   }
   /// Rows in every table whose name starts with memory_ (the FTS shadow tables excluded).
   long long memory_rows() const {
     auto db = open_db();
     auto sql = db->session();
-    json tables = backend_ == Backend::Sqlite
+    json tables = backend == Backend::Sqlite
                       ? jarvis::sql::all_rows(*sql,
                                               "SELECT name FROM sqlite_master WHERE type = 'table' "
                                               "AND name LIKE 'memory_%' AND name NOT LIKE "
@@ -138,14 +90,20 @@ class MemoryHost {
     return std::nullopt;
   }
 
-  jarvis::test::TempDir dir;
-  std::map<std::string, std::string> env;
-  std::string url;
-  std::string admin, alice, bob, alice_id, bob_id;
-  std::unique_ptr<jarvis::test::ServerProcess> server;
-
  private:
-  Backend backend_;
+  static jarvis::test::PluginHostOptions host_options(MemoryHostOptions o) {
+    std::map<std::string, std::string> env = {{"MEMORY_INDEX_SYNC_SECONDS", "1"}};
+    for (auto& [k, v] : o.env) env[k] = v;
+    return {.plugins = {"memory"},
+            .fixtures = {"memory_fixture"},
+            .env = std::move(env),
+            .database_url = std::move(o.database_url),
+            .prepare = [](jarvis::test::PluginHost& h) {
+              // Each host its own index file (two hosts may share one PostgreSQL database).
+              if (h.backend == Backend::Postgresql && h.env.count("MEMORY_INDEX_DIR") == 0)
+                h.env["MEMORY_INDEX_DIR"] = h.dir.file("index");
+            }};
+  }
 };
 
 /// Polls `check` (every 50 ms, up to 30 s).
