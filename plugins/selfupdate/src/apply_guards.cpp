@@ -23,7 +23,8 @@ std::string invoked_executable_path() {
 Sandbox Pipeline::sandbox() const {
   return Sandbox({.mode = parse_sandbox_mode(s_.sandbox),
                   .bwrap = s_.sandbox_program,
-                  .hide = s_.sandbox_hide});
+                  .hide = s_.sandbox_hide,
+                  .read_only = s_.sandbox_read});
 }
 
 SandboxPlace Pipeline::sandbox_place(const std::string& worktree, std::vector<std::string> writable,
@@ -35,7 +36,18 @@ SandboxPlace Pipeline::sandbox_place(const std::string& worktree, std::vector<st
   if (r.exit_code != 0 || git_dir.empty() || git_dir[0] != '/') {
     throw StageFailure("repo_unavailable", "cannot find the repository's .git for the sandbox");
   }
-  return {.cwd = worktree, .git_dir = git_dir, .writable = std::move(writable)};
+  SandboxPlace place{.cwd = worktree, .git_dir = git_dir, .writable = std::move(writable)};
+  // The live tree's dependency folders, read-only at their place in the worktree (decision
+  // 0097: the default test step, whose node_deps fixture finds node_modules current, runs
+  // without the network the sandbox removes). Symlinks are not followed out of the tree.
+  std::error_code ec;
+  const fs::path live = fs::absolute(s_.repo_dir, ec).lexically_normal();
+  for (const std::string& d : s_.sandbox_deps) {
+    const fs::path from = live / d;
+    if (fs::is_symlink(fs::symlink_status(from, ec)) || !fs::is_directory(from, ec)) continue;
+    place.read_only_into.emplace_back(from.string(), (fs::path(worktree) / d).string());
+  }
+  return place;
 }
 
 void Pipeline::confirm_sandbox(const Sandbox& box, const std::string& id,

@@ -30,6 +30,17 @@ bool may_hide(const std::string& path) {
   return true;
 }
 
+// The files and folders of /etc a build, a test run and git need: the dynamic loader, users and
+// groups (id, git), name services, time zone, TLS roots, alternatives (cc, c++ links), git's and
+// ccache's system configuration. Not /etc as a whole: /etc/shadow, SSH host keys, /etc/jarvis.
+constexpr const char* kEtcFiles[] = {
+    "/etc/ld.so.cache",     "/etc/ld.so.conf",     "/etc/ld.so.conf.d",  "/etc/passwd",
+    "/etc/group",           "/etc/nsswitch.conf",  "/etc/hosts",         "/etc/host.conf",
+    "/etc/localtime",       "/etc/timezone",       "/etc/ssl/certs",     "/etc/ssl/openssl.cnf",
+    "/etc/ca-certificates", "/etc/alternatives",   "/etc/gitconfig",     "/etc/ccache.conf",
+    "/etc/os-release",      "/etc/debian_version", "/etc/mime.types",    "/etc/protocols",
+    "/etc/services",        "/etc/locale.alias",   "/etc/default/locale"};
+
 std::string normal(const std::string& path) {
   std::string p = fs::path(path).lexically_normal().string();
   while (p.size() > 1 && p.back() == '/') p.pop_back();
@@ -93,26 +104,43 @@ std::vector<std::string> Sandbox::hidden_paths() const {
   return hide;
 }
 
+std::vector<std::string> Sandbox::system_binds() const {
+  std::vector<std::string> w;
+  // The system, read-only, by name: /usr, the merged-/usr links (or folders) next to it, and the
+  // few files of /etc that programs read to run (loader, users, names, time, certificates).
+  // Nothing else of the host's file system exists inside: not /root, /home, /srv, /opt, /var,
+  // /work — what SELFUPDATE_SANDBOX_READ names is added read-only.
+  w.insert(w.end(), {"--ro-bind", "/usr", "/usr"});
+  for (const char* top : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
+    std::error_code ec;
+    const auto st = fs::symlink_status(top, ec);
+    if (ec || !fs::exists(st)) continue;
+    if (fs::is_symlink(st)) {
+      w.insert(w.end(), {"--symlink", fs::read_symlink(top, ec).string(), top});
+    } else if (fs::is_directory(st)) {
+      w.insert(w.end(), {"--ro-bind", top, top});
+    }
+  }
+  for (const char* etc : sandbox_impl::kEtcFiles) w.insert(w.end(), {"--ro-bind-try", etc, etc});
+  for (const auto& r : o_.read_only) {
+    const std::string n = sandbox_impl::normal(r);
+    if (!n.empty() && n[0] == '/' && n != "/") w.insert(w.end(), {"--ro-bind-try", n, n});
+  }
+  w.insert(w.end(), {"--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run"});
+  return w;
+}
+
 std::vector<std::string> Sandbox::wrap(const std::vector<std::string>& argv,
                                        const SandboxPlace& place) const {
   if (o_.mode == SandboxMode::None) return argv;
-  std::vector<std::string> w = {o_.bwrap,
-                                "--die-with-parent",
+  std::vector<std::string> w = {o_.bwrap,        "--die-with-parent",
                                 "--new-session",
                                 "--unshare-all",  // user (when needed), ipc, pid, net, uts, cgroup
-                                "--cap-drop",
-                                "ALL",
-                                "--ro-bind",
-                                "/",
-                                "/",
-                                "--dev",
-                                "/dev",
-                                "--proc",
-                                "/proc",
-                                "--tmpfs",
-                                "/tmp",
-                                "--tmpfs",
-                                "/run"};
+                                "--cap-drop",    "ALL"};
+  const std::vector<std::string> sys = system_binds();
+  w.insert(w.end(), sys.begin(), sys.end());
+  // An empty, writable HOME; the host's working directory and SELFUPDATE_SANDBOX_HIDE covered
+  // too, in case a read-only bind above reaches them.
   for (const std::string& h : hidden_paths()) {
     w.insert(w.end(), {"--tmpfs", h});
   }
@@ -122,6 +150,10 @@ std::vector<std::string> Sandbox::wrap(const std::vector<std::string>& argv,
   }
   const std::string cwd = sandbox_impl::normal(place.cwd);
   w.insert(w.end(), {"--bind", cwd, cwd});
+  // The live tree's dependency folders (node_modules), read-only where the worktree has them.
+  for (const auto& [from, to] : place.read_only_into) {
+    w.insert(w.end(), {"--ro-bind", sandbox_impl::normal(from), sandbox_impl::normal(to)});
+  }
   for (const auto& p : place.writable) {
     const std::string n = sandbox_impl::normal(p);
     w.insert(w.end(), {"--bind", n, n});
@@ -135,10 +167,13 @@ std::vector<std::string> Sandbox::wrap(const std::vector<std::string>& argv,
 
 std::string Sandbox::probe() const {
   if (o_.mode == SandboxMode::None) return "";
-  jarvis::ProcessOptions o{.argv = {o_.bwrap, "--die-with-parent", "--unshare-all", "--cap-drop",
-                                    "ALL", "--ro-bind", "/", "/", "--proc", "/proc", "--", "true"},
-                           .timeout_ms = 30000,
-                           .max_output_bytes = 2048};
+  jarvis::ProcessOptions o{
+      .argv = {o_.bwrap, "--die-with-parent", "--unshare-all", "--cap-drop", "ALL"},
+      .timeout_ms = 30000,
+      .max_output_bytes = 2048};
+  const std::vector<std::string> sys = system_binds();
+  o.argv.insert(o.argv.end(), sys.begin(), sys.end());
+  o.argv.insert(o.argv.end(), {"--", "true"});
   jarvis::ProcessResult r;
   try {
     r = jarvis::run_process(o);

@@ -2,8 +2,13 @@
 // which run code a patch proposed (decision 0077). With SELFUPDATE_SANDBOX=bwrap (the default)
 // every command runs under bubblewrap:
 //
-//   - the system read-only (--ro-bind / /), the root's capabilities dropped;
+//   - only an allow-list of the host's files, read-only (decision 0097): /usr and its merged
+//     links, a few files of /etc (loader, users, name services, time, TLS roots, alternatives),
+//     SELFUPDATE_SANDBOX_READ; nothing else exists inside (no /root, /home, /srv, /opt, /var, the
+//     live tree). The root's capabilities dropped;
 //   - the worktree writable, and the release's .partial folder for an install command;
+//   - the live tree's dependency folders (SELFUPDATE_SANDBOX_DEPS, default node_modules)
+//     read-only at the same place in the worktree, so the offline test step finds them;
 //   - the shared repository's .git read-only (git metadata of the worktree included: no
 //     `git add`, no .git/config hook);
 //   - a private /tmp, an empty /run (no host Unix sockets: PostgreSQL, systemd), and empty
@@ -25,6 +30,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace selfupdate {
@@ -40,6 +46,8 @@ struct SandboxPlace {
   std::string cwd;                    ///< the worktree (absolute), writable
   std::string git_dir;                ///< the shared repository's .git (absolute), read-only
   std::vector<std::string> writable;  ///< more writable folders (absolute), e.g. {prefix}
+  /// Read-only binds into the worktree: {live folder, its place in the worktree} (absolute).
+  std::vector<std::pair<std::string, std::string>> read_only_into;
 };
 
 /// How commands are confined (see the file comment).
@@ -48,9 +56,10 @@ class Sandbox {
   /// The configuration.
   struct Options {
     SandboxMode mode = SandboxMode::Bwrap;
-    std::string bwrap = "bwrap";    ///< the program (looked up in PATH)
-    std::vector<std::string> hide;  ///< SELFUPDATE_SANDBOX_HIDE (absolute paths)
-    std::string host_cwd;           ///< the host's working directory (hidden); "" = current
+    std::string bwrap = "bwrap";         ///< the program (looked up in PATH)
+    std::vector<std::string> hide;       ///< SELFUPDATE_SANDBOX_HIDE (absolute paths)
+    std::vector<std::string> read_only;  ///< SELFUPDATE_SANDBOX_READ (absolute paths)
+    std::string host_cwd;                ///< the host's working directory (hidden); "" = current
   };
   explicit Sandbox(Options o);
 
@@ -67,6 +76,8 @@ class Sandbox {
 
  private:
   std::vector<std::string> hidden_paths() const;
+  /// The read-only system allow-list, /dev, /proc and the private /tmp and /run (bwrap options).
+  std::vector<std::string> system_binds() const;
   Options o_;
 };
 

@@ -44,6 +44,25 @@ Settings Settings::from(const jarvis::PluginConfig& c) {
     }
     s.sandbox_hide.push_back(p);
   }
+  for (const std::string& p : c.get_list("sandbox_read")) {
+    if (p.empty() || p[0] != '/' || p == "/") {
+      throw std::invalid_argument(
+          "config error: SELFUPDATE_SANDBOX_READ needs absolute paths other than /, not '" + p +
+          "'");
+    }
+    s.sandbox_read.push_back(p);
+  }
+  s.sandbox_deps.clear();
+  for (const std::string& d : c.get_list("sandbox_deps")) {
+    if (d.empty() || d[0] == '/' || d == ".." || d.rfind("../", 0) == 0 ||
+        d.find("/../") != std::string::npos || d == "." || d == ".git" ||
+        d.rfind(".git/", 0) == 0) {
+      throw std::invalid_argument(
+          "config error: SELFUPDATE_SANDBOX_DEPS needs folders inside the repository, not '" + d +
+          "'");
+    }
+    s.sandbox_deps.push_back(d);
+  }
   s.keep_releases = static_cast<int>(c.get_int("keep_releases"));
   s.require_current_executable = c.get_bool("require_current_executable");
   s.lease = c.get_duration("lease");

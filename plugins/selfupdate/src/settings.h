@@ -36,6 +36,8 @@ struct Settings {
   long long log_tail_bytes = 8192;                          ///< SELFUPDATE_LOG_TAIL_BYTES
   std::string sandbox = "bwrap";                            ///< SELFUPDATE_SANDBOX (bwrap|none)
   std::vector<std::string> sandbox_hide;                    ///< SELFUPDATE_SANDBOX_HIDE
+  std::vector<std::string> sandbox_read;                    ///< SELFUPDATE_SANDBOX_READ
+  std::vector<std::string> sandbox_deps{"node_modules"};    ///< SELFUPDATE_SANDBOX_DEPS
   std::string sandbox_program = "bwrap";    ///< the bubblewrap program (not a setting: tests)
   int keep_releases = 3;                    ///< SELFUPDATE_KEEP_RELEASES
   bool require_current_executable = true;   ///< SELFUPDATE_REQUIRE_CURRENT_EXECUTABLE

@@ -1,8 +1,11 @@
 // selfupdate/tests/sandbox_test.cpp — the sandbox of a patch's build, test and install commands
 // (decision 0077), with real bubblewrap: a proposed build script that tries to read the host's
 // environment through /proc, to write the shared repository's .git/config, to reach a socket
-// listening on the host's loopback, to write outside its worktree and to `git add` is stopped —
-// and the same script run with SELFUPDATE_SANDBOX=none does all of it (so the test can fail). A
+// listening on the host's loopback, to write outside its worktree and to `git add` is stopped, and
+// (decision 0097) it cannot read a file outside the sandbox's allow-list of read-only binds — one
+// in /var/tmp, the live tree's .env, this source tree under /work, /etc/shadow — while it does see
+// the live tree's node_modules, read-only; the same script run with SELFUPDATE_SANDBOX=none does
+// all of it (so the test can fail). A
 // missing or broken bwrap refuses the stage (sandbox_unavailable) instead of running unconfined.
 #include <gtest/gtest.h>
 
@@ -80,10 +83,19 @@ class OutsideDir {
   std::string path_;
 };
 
+/// What the attack may try to read besides the host's environment: files outside the worktree
+/// that the host user can read.
+struct ReadTargets {
+  std::string outside_file;  ///< in /var/tmp (outside /tmp, HOME and the host's folders)
+  std::string live_env;      ///< the live repository's untracked .env
+  std::string source_file;   ///< a file of this source tree (/work/…): not the worktree
+};
+
 /// build.sh rewritten by the patch: every attack prints a marker when it works; it exits 0.
-std::string attack_diff(int port, pid_t host_pid, const std::string& outside) {
+std::string attack_diff(int port, pid_t host_pid, const std::string& outside,
+                        const ReadTargets& reads = {}) {
   const std::string pid = std::to_string(host_pid);
-  std::string lines[] = {
+  std::vector<std::string> lines = {
       "cat /proc/" + pid +
           "/environ /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep "
           "CANARY || true",
@@ -92,11 +104,21 @@ std::string attack_diff(int port, pid_t host_pid, const std::string& outside) {
       "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) +
           "' 2>/dev/null && echo NETWORK_REACHED",
       "touch '" + outside + "' 2>/dev/null && echo OUTSIDE_WRITTEN",
-      "git add -f out/app.txt 2>/dev/null && echo GIT_ADD_WORKED",
-      "true"};
-  std::string diff =
-      "diff --git a/build.sh b/build.sh\n--- a/build.sh\n+++ b/build.sh\n@@ -1 +1,8 @@\n"
-      " mkdir -p out && cp app.txt out/app.txt\n";
+      "git add -f out/app.txt 2>/dev/null && echo GIT_ADD_WORKED"};
+  if (!reads.outside_file.empty()) {
+    lines.insert(lines.end(),
+                 {"cat '" + reads.outside_file + "' 2>/dev/null || true",
+                  "cat '" + reads.live_env + "' 2>/dev/null || true",
+                  "head -c 1 '" + reads.source_file + "' >/dev/null 2>&1 && echo SOURCE_TREE_READ",
+                  "head -c 1 /etc/shadow >/dev/null 2>&1 && echo SHADOW_READ",
+                  "ls node_modules 2>/dev/null | grep -q dep-marker && echo DEPS_VISIBLE",
+                  "touch node_modules/evil 2>/dev/null && echo DEPS_WRITTEN"});
+  }
+  lines.push_back("true");
+  std::string diff = "diff --git a/build.sh b/build.sh\n--- a/build.sh\n+++ b/build.sh\n@@ -1 +1," +
+                     std::to_string(lines.size() + 1) +
+                     " @@\n"
+                     " mkdir -p out && cp app.txt out/app.txt\n";
   for (const auto& l : lines) diff += "+" + l + "\n";
   return diff;
 }
@@ -107,7 +129,19 @@ bool bwrap_works() {
 
 class Sandbox : public ::testing::TestWithParam<Backend> {
  protected:
+  /// A readable file outside the worktree (/var/tmp), the live repository's .env and
+  /// node_modules (the latter with a marker the build may see), each with its canary.
+  ReadTargets plant_read_targets(PipelineRig& rig) {
+    ReadTargets t{outside_dir.file("readable.txt"), rig.repo.repo + "/.env",
+                  std::string(JARVIS_SOURCE_DIR) + "/README.md"};
+    jarvis::test::write_file(t.outside_file, outside_canary + "\n");
+    jarvis::test::write_file(t.live_env, "OPENAI_API_KEY=" + env_canary + "\n");
+    jarvis::test::write_file(rig.repo.repo + "/node_modules/dep-marker.txt", "dep\n");
+    return t;
+  }
   const std::string canary = "canary-" + jarvis::random_token(8);
+  const std::string outside_canary = "outside-" + jarvis::random_token(8);
+  const std::string env_canary = "envfile-" + jarvis::random_token(8);
   StandInHost host{canary};
   OutsideDir outside_dir;
 };
@@ -119,7 +153,9 @@ TEST_P(Sandbox, AProposedBuildCannotReadTheHostWriteGitOrReachTheNetwork) {
   Listener listener;
   const std::string outside = outside_dir.file("written-by-the-build");
   auto p = rig.pipeline();
-  std::string id = rig.propose_and_test(*p, attack_diff(listener.port(), host.pid(), outside));
+  const ReadTargets reads = plant_read_targets(rig);
+  std::string id =
+      rig.propose_and_test(*p, attack_diff(listener.port(), host.pid(), outside, reads));
   Json shown = p->show(id);
   ASSERT_EQ(shown["state"], "tested") << shown.dump(2);
   const std::string log = jarvis::test::read_file(rig.repo.patches + "/" + id + "/test.log");
@@ -133,6 +169,15 @@ TEST_P(Sandbox, AProposedBuildCannotReadTheHostWriteGitOrReachTheNetwork) {
   EXPECT_EQ(jarvis::test::read_file(rig.repo.repo + "/.git/config").find("[evil]"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(outside));
+  // Only the allow-list of read-only binds exists (decision 0097): no file outside it.
+  EXPECT_EQ(log.find(outside_canary), std::string::npos) << log;
+  EXPECT_EQ(log.find(env_canary), std::string::npos) << log;
+  EXPECT_EQ(log.find("SOURCE_TREE_READ"), std::string::npos) << log;
+  EXPECT_EQ(log.find("SHADOW_READ"), std::string::npos) << log;
+  // The live tree's node_modules is there for the offline test step, read-only.
+  EXPECT_NE(log.find("DEPS_VISIBLE"), std::string::npos) << log;
+  EXPECT_EQ(log.find("DEPS_WRITTEN"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(rig.repo.repo + "/node_modules/evil"));
 }
 
 // The same script unconfined: every attack works — what the sandbox is for, and proof that the
@@ -143,9 +188,17 @@ TEST_P(Sandbox, UnconfinedTheSameBuildDoesAllOfItAndTheLogSaysSo) {
   Listener listener;
   const std::string outside = outside_dir.file("written-by-the-build");
   auto p = rig.pipeline();
-  std::string id = rig.propose_and_test(*p, attack_diff(listener.port(), host.pid(), outside));
+  const ReadTargets reads = plant_read_targets(rig);
+  std::string id =
+      rig.propose_and_test(*p, attack_diff(listener.port(), host.pid(), outside, reads));
   const std::string log = jarvis::test::read_file(rig.repo.patches + "/" + id + "/test.log");
   EXPECT_NE(log.find("WARNING: SELFUPDATE_SANDBOX=none"), std::string::npos) << log;
+  EXPECT_NE(log.find(outside_canary), std::string::npos) << log;
+  EXPECT_NE(log.find(env_canary), std::string::npos) << log;
+  EXPECT_NE(log.find("SOURCE_TREE_READ"), std::string::npos) << log;
+  if (::geteuid() == 0) {
+    EXPECT_NE(log.find("SHADOW_READ"), std::string::npos) << log;
+  }
   EXPECT_NE(log.find(canary), std::string::npos) << log;
   EXPECT_NE(log.find("GIT_CONFIG_WRITTEN"), std::string::npos) << log;
   EXPECT_NE(log.find("NETWORK_REACHED"), std::string::npos) << log;
@@ -202,21 +255,79 @@ TEST_P(Sandbox, AMissingOrBrokenBwrapRefusesTheStage) {
   }
 }
 
+// The default test command's first step offline (decision 0097): the node_deps fixture
+// (tests/node/npm_ci.sh) in a worktree whose node_modules is the live tree's, bound read-only,
+// finds it current and needs no network; with a lockfile the live install does not match it
+// must run `npm ci`, which fails in the sandbox (no network, read-only folder) — the documented
+// limit: a patch that changes dependencies needs them installed in the live tree first.
+TEST(SandboxUnit, TheNodeFixtureRunsOfflineOnTheLiveTreesNodeModules) {
+  if (!bwrap_works()) GTEST_SKIP() << "bwrap cannot create namespaces here";
+  const std::string src = JARVIS_SOURCE_DIR;
+  const std::string stamp = src + "/node_modules/.jarvis-lock.sha256";
+  if (!fs::exists(stamp)) GTEST_SKIP() << "no node_modules from node_deps in " << src;
+  jarvis::test::TempDir tmp;
+  const std::string wt = tmp.file("wt");
+  fs::create_directories(wt + "/tests/node");
+  for (const char* f :
+       {"package.json", "package-lock.json", "tests/node/npm_ci.sh", "tests/node/node.sh"}) {
+    fs::copy_file(src + "/" + f, wt + "/" + f);
+  }
+  selfupdate::Sandbox box({.mode = selfupdate::SandboxMode::Bwrap});
+  const selfupdate::SandboxPlace place{
+      .cwd = wt, .read_only_into = {{src + "/node_modules", wt + "/node_modules"}}};
+  auto run = [&] {
+    return jarvis::run_process(
+        {.argv = box.wrap({"bash", "tests/node/npm_ci.sh", ".", "build"}, place),
+         .timeout_ms = 120000});
+  };
+  const std::string want = jarvis::test::read_file(stamp).substr(0, 64);
+  const std::string have = jarvis::sha256_hex(jarvis::test::read_file(wt + "/package-lock.json"));
+  if (want != have) GTEST_SKIP() << "the live node_modules is stale (node_deps reinstalls it)";
+  auto ok = run();
+  EXPECT_EQ(ok.exit_code, 0) << ok.stdout_text << ok.stderr_text;
+  EXPECT_NE(ok.stdout_text.find("node_modules matches package-lock.json"), std::string::npos)
+      << ok.stdout_text << ok.stderr_text;
+  // A patch's new lockfile: npm ci would need the network and a writable folder.
+  jarvis::test::write_file(wt + "/package-lock.json",
+                           jarvis::test::read_file(wt + "/package-lock.json") + "\n");
+  auto changed = run();
+  EXPECT_NE(changed.exit_code, 0) << changed.stdout_text << changed.stderr_text;
+  EXPECT_TRUE(fs::exists(stamp));  // the live install is untouched
+  EXPECT_EQ(jarvis::test::read_file(stamp).substr(0, 64), want);
+}
+
 TEST(SandboxUnit, WrapsWithEveryConfinementAndHidesHostFolders) {
   jarvis::test::TempDir tmp;
   fs::create_directories(tmp.file("host/cwd"));
   fs::create_directories(tmp.file("etc-jarvis"));
   selfupdate::Sandbox box({.mode = selfupdate::SandboxMode::Bwrap,
                            .hide = {tmp.file("etc-jarvis"), "/usr", "/", "relative"},
+                           .read_only = {"/opt/tool"},
                            .host_cwd = tmp.file("host/cwd")});
-  auto argv = box.wrap({"sh", "build.sh"}, {.cwd = tmp.file("wt"), .git_dir = tmp.file("r/.git")});
+  auto argv =
+      box.wrap({"sh", "build.sh"},
+               {.cwd = tmp.file("wt"),
+                .git_dir = tmp.file("r/.git"),
+                .read_only_into = {{tmp.file("live/node_modules"), tmp.file("wt/node_modules")}}});
   std::string all;
   for (const auto& a : argv) all += a + " ";
   for (const char* want :
-       {"--die-with-parent", "--unshare-all", "--cap-drop ALL", "--ro-bind / /", "--tmpfs /tmp",
-        "--tmpfs /run", "--clearenv", "--setenv CI 1", "--setenv TMPDIR /tmp", "-- sh build.sh"}) {
+       {"--die-with-parent", "--unshare-all", "--cap-drop ALL", "--ro-bind /usr /usr",
+        "--ro-bind-try /etc/passwd /etc/passwd", "--ro-bind-try /opt/tool /opt/tool",
+        "--tmpfs /tmp", "--tmpfs /run", "--clearenv", "--setenv CI 1", "--setenv TMPDIR /tmp",
+        "-- sh build.sh"}) {
     EXPECT_NE(all.find(want), std::string::npos) << want << "\n" << all;
   }
+  // An allow-list, not the whole file system: no bind of /, /etc, /root or /var.
+  for (const char* never :
+       {"--ro-bind / /", "--ro-bind /etc /etc", "--ro-bind-try /etc /etc", "/etc/shadow",
+        "/etc/ssl/private", "--ro-bind /var", "--ro-bind /root", "--bind /root"}) {
+    EXPECT_EQ(all.find(never), std::string::npos) << never << "\n" << all;
+  }
+  EXPECT_NE(
+      all.find("--ro-bind " + tmp.file("live/node_modules") + " " + tmp.file("wt/node_modules")),
+      std::string::npos)
+      << all;
   EXPECT_NE(all.find("--tmpfs " + tmp.file("host/cwd")), std::string::npos) << all;
   EXPECT_NE(all.find("--tmpfs " + tmp.file("etc-jarvis")), std::string::npos) << all;
   EXPECT_NE(all.find("--ro-bind " + tmp.file("r/.git") + " " + tmp.file("r/.git")),

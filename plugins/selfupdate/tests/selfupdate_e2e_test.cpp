@@ -36,6 +36,9 @@ class SelfUpdateHost {
            {"SELFUPDATE_TEST_COMMAND", "sh test.sh"},
            {"SELFUPDATE_INSTALL_COMMAND", "sh install.sh {prefix}"},
            {"SELFUPDATE_SANDBOX", test_sandbox_mode()},
+           // install.sh copies the built host from here: the sandbox sees only its allow-list
+           // (decision 0097), so the folder is named, read-only.
+           {"SELFUPDATE_SANDBOX_READ", build_root() + "/bin"},
            {"SELFUPDATE_READYZ_URL", "http://127.0.0.1:" + std::to_string(port) + "/readyz"},
            {"SELFUPDATE_READYZ_ATTEMPTS", "50"},
            {"SELFUPDATE_READYZ_INTERVAL", "200ms"},
