@@ -48,6 +48,33 @@ std::string psql(const std::string& url, const std::string& sql) {
   return out;
 }
 
+/// Every table outside the system schemas, as "schema.table,…".
+const std::string kUserTables =
+    "SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY table_schema, table_name) "
+    "FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', "
+    "'information_schema')";
+
+/// A fresh, migrated PostgreSQL database, backups under dir/pg, and one snapshot of it taken
+/// (snapshot()); ok() is false (and the test has failed) when any step did not work.
+struct PgSnapshotRig {
+  PgSnapshotRig() : url(jarvis::test::pg_fresh_database()) {
+    env = {{"DATABASE_URL", url}, {"BACKUP_LOCAL_DIR", dir.file("pg")}};
+    migrated = !url.empty() && run_jarvis({"migrate"}, dir.path(), env).exit_code == 0;
+    EXPECT_TRUE(migrated) << url;
+  }
+  /// `jarvis db backup --json`: the snapshot's path ("" on failure).
+  std::string snapshot() {
+    auto backup = run_jarvis({"db", "backup", "--json"}, dir.path(), env);
+    EXPECT_EQ(backup.exit_code, 0) << backup.err;
+    auto j = nlohmann::json::parse(backup.out, nullptr, false);
+    return j.is_object() ? j.value("path", "") : "";
+  }
+  jarvis::test::TempDir dir;
+  std::string url;
+  std::map<std::string, std::string> env;
+  bool migrated = false;
+};
+
 }  // namespace restore_limits_test
 
 using namespace restore_limits_test;
@@ -106,22 +133,15 @@ TEST(DbRestoreLimits, ARestoreThatWouldFillTheDiskIsRefused) {
 // restore (before the fix `pg_restore --clean` dropped and recreated only the snapshot's own
 // objects, so the newer ones stayed next to them).
 TEST(DbRestoreLimits, PostgresqlRestoreGivesExactlyTheSnapshot) {
-  jarvis::test::TempDir dir;
-  const std::string url = jarvis::test::pg_fresh_database();
-  ASSERT_FALSE(url.empty());
-  std::map<std::string, std::string> env{{"DATABASE_URL", url},
-                                         {"BACKUP_LOCAL_DIR", dir.file("pg")}};
-  ASSERT_EQ(run_jarvis({"migrate"}, dir.path(), env).exit_code, 0);
+  PgSnapshotRig rig;
+  ASSERT_TRUE(rig.migrated);
+  const jarvis::test::TempDir& dir = rig.dir;
+  const std::string& url = rig.url;
+  const std::map<std::string, std::string>& env = rig.env;
   jarvis::test::create_user_token(dir.path(), env, "in_snapshot", true);
-  auto backup = run_jarvis({"db", "backup", "--json"}, dir.path(), env);
-  ASSERT_EQ(backup.exit_code, 0) << backup.err;
-  const std::string dump = nlohmann::json::parse(backup.out)["path"];
-  const std::string tables_before =
-      psql(url,
-           "SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY table_schema, "
-           "table_name) FROM "
-           "information_schema.tables WHERE table_schema NOT IN ('pg_catalog', "
-           "'information_schema')");
+  const std::string dump = rig.snapshot();
+  ASSERT_FALSE(dump.empty());
+  const std::string tables_before = psql(url, kUserTables);
 
   jarvis::test::create_user_token(dir.path(), env, "after_snapshot", false);
   psql(url,
@@ -132,12 +152,7 @@ TEST(DbRestoreLimits, PostgresqlRestoreGivesExactlyTheSnapshot) {
        "CREATE SEQUENCE later_seq;");
   auto r = run_jarvis({"db", "restore", dump, "--json"}, dir.path(), env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(psql(url,
-                 "SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY table_schema, "
-                 "table_name) FROM "
-                 "information_schema.tables WHERE table_schema NOT IN ('pg_catalog', "
-                 "'information_schema')"),
-            tables_before);
+  EXPECT_EQ(psql(url, kUserTables), tables_before);
   EXPECT_EQ(psql(url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'later_schema'"), "0");
   EXPECT_EQ(psql(url, "SELECT count(*) FROM pg_type WHERE typname = 'later_mood'"), "0");
   EXPECT_EQ(psql(url, "SELECT count(*) FROM pg_proc WHERE proname = 'later_fn'"), "0");
@@ -152,15 +167,12 @@ TEST(DbRestoreLimits, PostgresqlRestoreGivesExactlyTheSnapshot) {
 // check and before the restore. The restoring transaction checks again under its table locks:
 // refused, nothing changed. Before the fix the restore went ahead under the host's feet.
 TEST(DbRestoreLimits, PostgresqlASessionConnectingAfterTheFirstCheckIsRefused) {
-  jarvis::test::TempDir dir;
-  const std::string url = jarvis::test::pg_fresh_database();
-  ASSERT_FALSE(url.empty());
-  std::map<std::string, std::string> env{{"DATABASE_URL", url},
-                                         {"BACKUP_LOCAL_DIR", dir.file("pg")}};
-  ASSERT_EQ(run_jarvis({"migrate"}, dir.path(), env).exit_code, 0);
-  auto backup = run_jarvis({"db", "backup", "--json"}, dir.path(), env);
-  ASSERT_EQ(backup.exit_code, 0) << backup.err;
-  const std::string dump = nlohmann::json::parse(backup.out)["path"];
+  PgSnapshotRig rig;
+  ASSERT_TRUE(rig.migrated);
+  const jarvis::test::TempDir& dir = rig.dir;
+  const std::string& url = rig.url;
+  const std::string dump = rig.snapshot();
+  ASSERT_FALSE(dump.empty());
   psql(url, "CREATE TABLE still_here(x int); INSERT INTO still_here VALUES (7);");
 
   jarvis::host::BackupSettings s;

@@ -138,10 +138,12 @@ bool write_all_and_sync(int fd, const std::string& text) {
          ::fsync(fd) == 0;
 }
 
-/// The last resort: the final name created with O_EXCL (a concurrent creator gets EEXIST and
-/// reads, retrying while the file is short). True when this call wrote the key.
-bool create_final_exclusively(const std::string& path, const std::string& text) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+/// Creates `file` with O_EXCL and mode 0600 and writes `text` to it, synced; false when `file`
+/// exists (another scan created it). Any other failure removes what was created and throws
+/// ScanKeyUnavailable naming the key `path`. The last way to publish a key (on the final name:
+/// readers retry while it is short), and the first step of the others (on a temporary name).
+bool create_exclusively(const std::string& file, const std::string& text, const std::string& path) {
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     if (errno == EEXIST) return false;
     throw ScanKeyUnavailable("cannot create the secret-scan key " + path + ": " +
@@ -151,7 +153,7 @@ bool create_final_exclusively(const std::string& path, const std::string& text) 
   const int e = errno;
   ::close(fd);
   if (!ok) {
-    ::unlink(path.c_str());
+    ::unlink(file.c_str());
     throw ScanKeyUnavailable("cannot write the secret-scan key " + path + ": " + errno_text(e));
   }
   return true;
@@ -196,18 +198,8 @@ std::string load_or_create_scan_key(const std::string& path, const ScanKeyFileOp
   // published its key meanwhile, and then that key is the one.
   const std::string tmp =
       path + ".tmp." + std::to_string(::getpid()) + "." + to_hex(jarvis::random_bytes(4));
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    throw ScanKeyUnavailable("cannot create the secret-scan key " + path + ": " +
-                             errno_text(errno));
-  }
-  const bool written = write_all_and_sync(fd, text);
-  const int write_errno = errno;
-  ::close(fd);
-  if (!written) {
-    ::unlink(tmp.c_str());
-    throw ScanKeyUnavailable("cannot write the secret-scan key " + path + ": " +
-                             errno_text(write_errno));
+  if (!create_exclusively(tmp, text, path)) {
+    throw ScanKeyUnavailable("cannot create the secret-scan key " + path + ": " + tmp + " exists");
   }
   int e = 0;
   if (link_fn(tmp.c_str(), path.c_str()) == 0) {
@@ -220,7 +212,7 @@ std::string load_or_create_scan_key(const std::string& path, const ScanKeyFileOp
     e = errno;
     ::unlink(tmp.c_str());
     if (e != EEXIST && unsupported(e)) {
-      create_final_exclusively(path, text);
+      create_exclusively(path, text, path);  // false: another scan's key, read below
       return read_key_file(path, ops);
     }
   } else {

@@ -236,10 +236,7 @@ TEST_P(Pipeline, AnotherRunningUpdateRefusesProposalsAndApprovals) {
 TEST_P(Pipeline, ACrashMidInstallLeavesTheOldReleaseAndResumes) {
   PipelineRig rig(GetParam());
   auto p = rig.pipeline();
-  std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
-  p->approve(id, "user:usr_root");
-  rig.crash_at = "install";
-  EXPECT_THROW(rig.drain(*p), SimulatedCrash);
+  const std::string id = rig.crash_apply_at(*p, "install");
   EXPECT_EQ(rig.state_of(*p, id), "applying");
   EXPECT_EQ(rig.repo.current(), "releases/initial");
 
@@ -270,10 +267,7 @@ TEST_P(Pipeline, ACrashMidInstallLeavesTheOldReleaseAndResumes) {
 TEST_P(Pipeline, ACrashRightAfterTheSwitchIsRecordedOrRolledBack) {
   PipelineRig rig(GetParam());
   auto p = rig.pipeline();
-  std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
-  p->approve(id, "user:usr_root");
-  rig.crash_at = "switched";
-  EXPECT_THROW(rig.drain(*p), SimulatedCrash);
+  const std::string id = rig.crash_apply_at(*p, "switched");
   EXPECT_EQ(rig.repo.current(), "releases/" + id);  // the switch is the commit point
 
   auto p2 = rig.pipeline();

@@ -104,15 +104,8 @@ TEST_P(ReleaseCare, OldReleasesArePrunedButNeverCurrentOrItsRollbackTarget) {
 TEST_P(ReleaseCare, AStageWhoseProcessDiedIsRecoveredThroughItsLease) {
   PipelineRig rig(GetParam());
   auto p = rig.pipeline();
-  std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
-  p->approve(id, "user:usr_root");
-  rig.crash_at = "install";
-  EXPECT_THROW(rig.drain(*p), SimulatedCrash);
-  {
-    auto sql = rig.db->session();
-    jarvis::sql::exec(*sql, "UPDATE selfupdate_patches SET runner = :r WHERE trace_id = :i",
-                      {std::string("other-machine:4242:abcdef"), id});
-  }
+  const std::string id = rig.crash_apply_at(*p, "install");
+  rig.hand_to_another_machine(id);
   auto p2 = rig.pipeline();
   p2->on_start();  // another machine's runner: not this process's to judge
   EXPECT_EQ(rig.state_of(*p2, id), "applying");
@@ -139,15 +132,8 @@ TEST_P(ReleaseCare, AStageWhoseProcessDiedIsRecoveredThroughItsLease) {
 TEST_P(ReleaseCare, TheReclaimedTaskInterruptsAndALostStageNeverSwitches) {
   PipelineRig rig(GetParam());
   auto p = rig.pipeline();
-  std::string id = rig.propose_and_test(*p, FixtureRepo::diff_version(1, 2));
-  p->approve(id, "user:usr_root");
-  rig.crash_at = "install";
-  EXPECT_THROW(rig.drain(*p), SimulatedCrash);
-  {
-    auto sql = rig.db->session();
-    jarvis::sql::exec(*sql, "UPDATE selfupdate_patches SET runner = :r WHERE trace_id = :i",
-                      {std::string("other-machine:4242:abcdef"), id});
-  }
+  const std::string id = rig.crash_apply_at(*p, "install");
+  rig.hand_to_another_machine(id);
   rig.skew_ms += 3 * 60 * 1000;
   auto p2 = rig.pipeline();
   Json r = p2->run("selfupdate.apply", id, jarvis::CancelToken());

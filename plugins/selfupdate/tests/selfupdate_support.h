@@ -268,6 +268,21 @@ class PipelineRig {
     drain(p);
     return id;
   }
+  /// Proposes version 1 → 2, tests, approves, and lets the apply "crash" (SimulatedCrash, as a
+  /// kill -9 would stop it) at the step `at`; returns the trace id.
+  std::string crash_apply_at(selfupdate::Pipeline& p, const std::string& at) {
+    std::string id = propose_and_test(p, FixtureRepo::diff_version(1, 2));
+    p.approve(id, "user:usr_root");
+    crash_at = at;
+    EXPECT_THROW(drain(p), SimulatedCrash);
+    return id;
+  }
+  /// Records another machine's runner on patch `id`: no process here can judge whether it lives.
+  void hand_to_another_machine(const std::string& id) {
+    auto sql = db->session();
+    jarvis::sql::exec(*sql, "UPDATE selfupdate_patches SET runner = :r WHERE trace_id = :i",
+                      {std::string("other-machine:4242:abcdef"), id});
+  }
   /// What the restarted process does: a new instance whose start-up queues the verify, drained.
   std::unique_ptr<selfupdate::Pipeline> restart() {
     auto p = pipeline();
