@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "config/host_settings.h"
 #include "http/server_core.h"
 
 namespace jarvis::host {
@@ -99,9 +100,7 @@ void HttpServer::start() {
   if (n < 1) n = 1;
   impl_->thread_count = n;
   std::size_t handlers = o.handler_threads;
-  if (handlers == 0) {
-    handlers = std::max<std::size_t>(4, 2 * std::max(1u, std::thread::hardware_concurrency()));
-  }
+  if (handlers == 0) handlers = default_handler_threads();
   impl_->pool = std::make_unique<HandlerPool>(handlers, o.handler_queue);
   impl_->stream_limits = StreamLimits{.max_buffer_bytes = o.stream_max_buffer_bytes,
                                       .sse_keepalive = o.sse_keepalive,

@@ -1,7 +1,7 @@
 // host/src/http/server.h — the HTTP/1.1 server: one listening port, Boost.Beast on Boost.Asio,
 // keep-alive, limits and timeouts, graceful shutdown. Requests are converted to jarvis::Request and
-// handed to the Dispatcher. Beast/Asio headers stay in server.cpp/session.cpp (and http/upgrade.h for the
-// WebSocket engine); this header is cheap to include.
+// handed to the Dispatcher. Beast/Asio headers stay in server.cpp/session.cpp (and http/upgrade.h
+// for the WebSocket engine); this header is cheap to include.
 //
 // Threading: one io_context run by `threads` I/O threads (0 = hardware cores) parses requests and
 // writes responses; each connection runs on its own strand. Route handlers run on a bounded
@@ -35,7 +35,8 @@ namespace jarvis::host {
 
 class Dispatcher;
 /// An HTTP connection handed over for a protocol upgrade (WebSocket). Defined in http/upgrade.h,
-/// which includes Beast; only the engine files (server.cpp, session.cpp, the WebSocket code) include it.
+/// which includes Beast; only the engine files (server.cpp, session.cpp, the WebSocket code)
+/// include it.
 struct UpgradeConnection;
 
 /// Takes ownership of a connection whose request asked for `Upgrade: websocket` on the registered
@@ -56,7 +57,7 @@ struct ServerOptions {
   /// How long a keep-alive connection may wait for its next request; also bounds reading a body
   /// and writing a response.
   std::chrono::milliseconds idle_timeout{60000};
-  /// Route-handler threads; 0 = max(4, 2 × cores).
+  /// Route-handler threads; 0 = default_handler_threads() (config/host_settings.h, decision 0094).
   std::size_t handler_threads = 0;
   /// Requests that may wait for a free handler thread before new ones get 503 `overloaded`.
   std::size_t handler_queue = 256;
