@@ -122,11 +122,16 @@ std::vector<std::string> Sandbox::system_binds() const {
     }
   }
   for (const char* etc : sandbox_impl::kEtcFiles) w.insert(w.end(), {"--ro-bind-try", etc, etc});
+  w.insert(w.end(), {"--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run"});
+  return w;
+}
+
+std::vector<std::string> Sandbox::read_only_binds() const {
+  std::vector<std::string> w;
   for (const auto& r : o_.read_only) {
     const std::string n = sandbox_impl::normal(r);
     if (!n.empty() && n[0] == '/' && n != "/") w.insert(w.end(), {"--ro-bind-try", n, n});
   }
-  w.insert(w.end(), {"--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run"});
   return w;
 }
 
@@ -144,6 +149,10 @@ std::vector<std::string> Sandbox::wrap(const std::vector<std::string>& argv,
   for (const std::string& h : hidden_paths()) {
     w.insert(w.end(), {"--tmpfs", h});
   }
+  // SELFUPDATE_SANDBOX_READ after the empty folders: a folder under /tmp (a checkout in /tmp, as
+  // CI has) or under a hidden one stays visible when the operator names it.
+  const std::vector<std::string> ro = read_only_binds();
+  w.insert(w.end(), ro.begin(), ro.end());
   if (!place.git_dir.empty()) {
     const std::string g = sandbox_impl::normal(place.git_dir);
     w.insert(w.end(), {"--ro-bind", g, g});

@@ -78,6 +78,8 @@ class Sandbox {
   std::vector<std::string> hidden_paths() const;
   /// The read-only system allow-list, /dev, /proc and the private /tmp and /run (bwrap options).
   std::vector<std::string> system_binds() const;
+  /// SELFUPDATE_SANDBOX_READ as bwrap options (bound after /tmp and the hidden folders).
+  std::vector<std::string> read_only_binds() const;
   Options o_;
 };
 

@@ -296,6 +296,28 @@ TEST(SandboxUnit, TheNodeFixtureRunsOfflineOnTheLiveTreesNodeModules) {
   EXPECT_EQ(jarvis::test::read_file(stamp).substr(0, 64), want);
 }
 
+// SELFUPDATE_SANDBOX_READ names a folder under /tmp (a checkout's build/bin in /tmp, as a CI
+// clone has it): visible and read-only inside although the sandbox's /tmp is its own. Before,
+// the e2e test's install.sh failed in a clone under /tmp ("cp: cannot stat …/build/bin/jarvis").
+TEST(SandboxUnit, AReadOnlyFolderUnderTmpIsVisibleButNotWritable) {
+  if (!bwrap_works()) GTEST_SKIP() << "bwrap cannot create namespaces here";
+  jarvis::test::TempDir tmp;  // under /tmp
+  const std::string marker = "ro-" + jarvis::random_token(8);
+  jarvis::test::write_file(tmp.file("bin/tool.txt"), marker + "\n");
+  fs::create_directories(tmp.file("wt"));
+  selfupdate::Sandbox box({.mode = selfupdate::SandboxMode::Bwrap, .read_only = {tmp.file("bin")}});
+  auto r = jarvis::run_process(
+      {.argv = box.wrap({"sh", "-c",
+                         "cat '" + tmp.file("bin/tool.txt") + "'; touch '" + tmp.file("bin/new") +
+                             "' 2>/dev/null && echo WROTE; true"},
+                        {.cwd = tmp.file("wt")}),
+       .timeout_ms = 60000});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_NE(r.stdout_text.find(marker), std::string::npos) << r.stdout_text << r.stderr_text;
+  EXPECT_EQ(r.stdout_text.find("WROTE"), std::string::npos) << r.stdout_text;
+  EXPECT_FALSE(fs::exists(tmp.file("bin/new")));
+}
+
 TEST(SandboxUnit, WrapsWithEveryConfinementAndHidesHostFolders) {
   jarvis::test::TempDir tmp;
   fs::create_directories(tmp.file("host/cwd"));
@@ -324,6 +346,8 @@ TEST(SandboxUnit, WrapsWithEveryConfinementAndHidesHostFolders) {
         "/etc/ssl/private", "--ro-bind /var", "--ro-bind /root", "--bind /root"}) {
     EXPECT_EQ(all.find(never), std::string::npos) << never << "\n" << all;
   }
+  // The operator's read-only binds come after the private /tmp (which would cover them).
+  EXPECT_GT(all.find("--ro-bind-try /opt/tool"), all.find("--tmpfs /tmp")) << all;
   EXPECT_NE(
       all.find("--ro-bind " + tmp.file("live/node_modules") + " " + tmp.file("wt/node_modules")),
       std::string::npos)
