@@ -46,7 +46,11 @@ jarvis::ProcessResult run_smoke(const std::vector<std::string>& args,
   o.argv.insert(o.argv.end(), args.begin(), args.end());
   o.cwd = JARVIS_SOURCE_DIR;
   o.timeout_ms = 240000;
-  o.inherit_env = {"HOME", "LANG", "TMPDIR"};
+  o.inherit_env = {"LANG", "TMPDIR"};
+  // A HOME of this test process, not the runner's: nothing the smoke runs (its scratch host, npm,
+  // git) writes into the home of whoever runs the suite (decision 0095).
+  static const TempDir home;
+  if (!env.count("HOME")) env["HOME"] = home.path();
   if (!env.count("PATH")) env["PATH"] = std::getenv("PATH");
   if (!env.count("BUILD_DIR")) env["BUILD_DIR"] = JARVIS_BUILD_DIR;
   o.extra_env = std::move(env);
