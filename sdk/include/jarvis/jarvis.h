@@ -9,6 +9,7 @@
 #include "jarvis/error.h"
 #include "jarvis/event_log.h"
 #include "jarvis/events.h"
+#include "jarvis/group_commit.h"
 #include "jarvis/host.h"
 #include "jarvis/http.h"
 #include "jarvis/http_client.h"
