@@ -10,8 +10,7 @@
 //   - "rare" words — the rarest ones that together occur in at most kRankBudget items — select
 //     candidates, and each candidate is scored over every query word, exactly: FTS5's bm25 is a
 //     sum over phrases, so items with a rare and a common word are scored by the query
-//     "(rare) AND (common)" and items with rare words only by "(rare) NOT (common)" (the same
-//     scores as "(rare)" there, without ranking the first query's rows again);
+//     "(rare) AND (common)" and items with rare words only by "(rare)";
 //   - "common" words select only when the visible candidates are still fewer than asked
 //     (decision 0090): the items holding all of them, then the newest kRankBudget items holding
 //     any of them (scored exactly as well). Items holding some common words and no rare one are
@@ -181,27 +180,26 @@ std::vector<Candidate> MemoryStore::fts_candidates(soci::session& s, Dialect dia
   }
   if (rare.empty() && common.empty()) return out;
 
-  // 2. Rank the candidates (each query ranks at most about kRankBudget rows): the items with a
-  //    rare word first; common words select only when those are fewer than asked (decision
-  //    0090) — the newest kRankBudget items holding every common word, then the newest holding
-  //    any. Every candidate is scored over every query word.
+  // 2. Rank the candidates: the items with a rare word (at most about kRankBudget rows); common
+  //    words select only when those are fewer than asked (decision 0090) — every item holding
+  //    all common words, then the newest kRankBudget holding any. Every candidate is scored over
+  //    every query word.
   Gathered g;
   if (dialect == Dialect::Sqlite) {
     const std::string rare_or = rare.empty() ? "" : "(" + sqlite_match(rare) + ")";
     const std::string common_or = common.empty() ? "" : "(" + sqlite_match(common) + ")";
-    if (!rare.empty() && !common.empty()) {
-      // Items with a rare and a common word: their bm25 over every word; items with rare words
-      // only: over the rare ones (the common ones add 0 there). NOT keeps the second query from
-      // ranking the first one's rows again.
-      sqlite_ranked(s, rare_or + " AND " + common_or, 0, g);
-      sqlite_ranked(s, rare_or + " NOT " + common_or, 0, g);
-    } else if (!rare.empty()) {
-      sqlite_ranked(s, rare_or, 0, g);
-    }
+    // Items with a rare and a common word: their bm25 over every word; then items with rare
+    // words only, over the rare ones (the common ones add 0 there; the first score seen wins).
+    // Not "(rare) NOT (common)": bm25 walks the whole doclist of every phrase of its query once to
+    // count the rows holding it (FTS5's idf), and the common words' doclists are the long ones.
+    if (!rare.empty() && !common.empty()) sqlite_ranked(s, rare_or + " AND " + common_or, 0, g);
+    if (!rare.empty()) sqlite_ranked(s, rare_or, 0, g);
     // 3. The filters, in rank order.
     out = visible_prefix(s, sorted_candidates(g, false), f, limit);
+    // Too few: common words select too (a misspelt query word can be "rare" — it occurs in a few
+    // unrelated items — while the items the query means hold the common words).
     if (common.empty() || static_cast<int>(out.size()) >= limit) return out;
-    // Too few: items with every common word and no rare one (those were scored above) …
+    // Items with every common word and no rare one (those were scored above) …
     const std::string not_rare = rare.empty() ? "" : " NOT " + rare_or;
     if (common.size() >= 2) {
       sqlite_ranked(s, "(" + sqlite_match_all(common) + ")" + not_rare, 0, g);

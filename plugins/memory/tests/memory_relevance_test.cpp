@@ -19,6 +19,7 @@
 #include "db/migrations.h"
 #include "db/sql_database.h"
 #include "embedder.h"
+#include "jarvis/sql.h"
 #include "memory_db_support.h"
 
 namespace memory_test {
@@ -52,7 +53,12 @@ TEST(MemoryRelevance, HandWrittenSetRecallOfEachRanking) {
     key_of[d.add("usr_alice", "thr_" + key, text.get<std::string>())] = key;
   }
   {
+    // Distinct creation times in insertion order (inserts within one millisecond would tie, and
+    // recency would order the tied items differently from run to run).
     auto s = d.db->session();
+    jarvis::sql::exec(*s,
+                      "UPDATE memory_items SET created_at = '2026-01-01T00:00:00.' || "
+                      "substr('00' || CAST(seq AS TEXT), -3) || 'Z'");
     d.index.sync(*s);
   }
   struct Mode {
