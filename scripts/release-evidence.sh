@@ -20,6 +20,8 @@
 #                          (default 120; a loaded machine starts slowly — the soak is about answers,
 #                          not speed: each poll may take up to 15 s)
 #   DOCTOR_PROBE_TIMEOUT_MS  per-dependency probe timeout (default 3000)
+#   RESTORE_MIN_FREE_BYTES, RESTORE_MAX_BYTES  the drill's restore limits (environment, else .env,
+#                          else the host's defaults: 256 MiB free kept, 64 GiB at most)
 # exit: 0 every mandatory item passed (secret scan, readiness, drill when available), 1 otherwise.
 set -uo pipefail
 
@@ -192,13 +194,19 @@ fi
 section "4. Backup-and-restore drill (scratch copy)"
 drill="$scratch/drill"
 mkdir -p "$drill/backups"
-drill_env=("${clean_env[@]}" APP_DB="$drill/jarvis.db" LOG_LEVEL=warn
-           JARVIS_CONFIG_FILE="$drill/none.yaml" BACKUP_LOCAL_DIR="$drill/backups")
-dj() { (cd "$drill" && "${drill_env[@]}" "$jarvis" "$@"); }
 dotenv_value() {  # KEY: its value in ./.env, if any
   [ -f "$root/.env" ] && sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" "$root/.env" |
     tail -1 | tr -d '"'"'"
 }
+drill_env=("${clean_env[@]}" APP_DB="$drill/jarvis.db" LOG_LEVEL=warn
+           JARVIS_CONFIG_FILE="$drill/none.yaml" BACKUP_LOCAL_DIR="$drill/backups")
+# The operator's restore limits are the drill's too (a restore that would leave less than
+# RESTORE_MIN_FREE_BYTES free on the scratch folder's disk is refused, insufficient_space).
+for limit in RESTORE_MIN_FREE_BYTES RESTORE_MAX_BYTES; do
+  value=${!limit:-$(dotenv_value "$limit")}
+  [ -n "$value" ] && drill_env+=("$limit=$value")
+done
+dj() { (cd "$drill" && "${drill_env[@]}" "$jarvis" "$@"); }
 configured_db=""
 database_url=${DATABASE_URL:-$(dotenv_value DATABASE_URL)}
 if [ -z "$database_url" ] || [[ "$database_url" == sqlite://* ]]; then
@@ -263,7 +271,10 @@ else
   if [ $ok -eq 1 ]; then
     result "backup/restore drill" PASS "snapshot restored, marker rows as expected"
   else
-    result "backup/restore drill" FAIL "see section 4"
+    why="see section 4"
+    grep -q '(insufficient_space)' "$log" &&
+      why="restore refused: insufficient_space on the scratch folder's disk (RESTORE_MIN_FREE_BYTES; section 4)"
+    result "backup/restore drill" FAIL "$why"
   fi
 fi
 

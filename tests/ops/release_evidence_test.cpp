@@ -63,6 +63,9 @@ TEST(ReleaseEvidence, WritesADatedReportWithoutSecretValues) {
       {"DOCTOR_PROBE_TIMEOUT_MS", "1000"},
       {"BIND_PORT", std::to_string(jarvis::test::free_port())},
       {"APP_DB", dir.file("checkout.db")},
+      // The drill's restore must not depend on this machine's free disk (the default keeps
+      // 256 MiB free, and CI machines have had less): RestoreLimitsReachTheDrill tests the limit.
+      {"RESTORE_MIN_FREE_BYTES", "1048576"},
       {"GITHUB_TOKEN", secret},
       {"GITHUB_API_BASE_URL", "http://127.0.0.1:" + std::to_string(jarvis::test::free_port())}};
   auto r = jarvis::run_process(o);
@@ -96,6 +99,37 @@ TEST(ReleaseEvidence, WritesADatedReportWithoutSecretValues) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(jarvis::test::read_file(dir.file("home-is-a-file")), "");
   print_run_on_failure(r, report, {secret});
+}
+
+// The operator's RESTORE_MIN_FREE_BYTES reaches the drill's scratch host: a limit no disk meets
+// makes the restore refuse (insufficient_space, nothing changed), the drill FAIL with that named,
+// and the script exit 1. Before, the drill ran with the default whatever the operator set, and a
+// disk with less than 256 MiB free failed it with only "see section 4".
+TEST(ReleaseEvidence, RestoreLimitsReachTheDrill) {
+  TempDir dir;
+  const std::string report = dir.file("reports/release-evidence-limits.md");
+  jarvis::ProcessOptions o;
+  o.argv = {"bash", std::string(JARVIS_SOURCE_DIR) + "/scripts/release-evidence.sh"};
+  o.cwd = JARVIS_SOURCE_DIR;
+  o.timeout_ms = 240000;
+  o.inherit_env = {"PATH", "LANG", "TMPDIR"};
+  o.extra_env = {{"HOME", dir.path()},
+                 {"BUILD_DIR", JARVIS_BUILD_DIR},
+                 {"RELEASE_EVIDENCE_OUT", report},
+                 {"RELEASE_SOAK_SECONDS", "1"},
+                 {"DOCTOR_PROBE_TIMEOUT_MS", "500"},
+                 {"BIND_PORT", std::to_string(jarvis::test::free_port())},
+                 {"APP_DB", dir.file("checkout.db")},
+                 {"RESTORE_MIN_FREE_BYTES", std::to_string(1LL << 60)}};
+  auto r = jarvis::run_process(o);
+  ASSERT_TRUE(std::filesystem::exists(report)) << r.stdout_text << r.stderr_text;
+  const std::string text = jarvis::test::read_file(report);
+  EXPECT_NE(text.find("| backup/restore drill | FAIL | restore refused: insufficient_space"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("(insufficient_space)"), std::string::npos) << text;
+  EXPECT_EQ(r.exit_code, 1);
+  print_run_on_failure(r, report, {});
 }
 
 // A secret that does reach a step's output: the failed-test list of the last ctest run names a
