@@ -7,11 +7,16 @@ namespace github {
 
 namespace sql = jarvis::sql;
 
-bool Store::record_one(jarvis::Transaction& tx, PendingDelivery& p) {
-  const Delivery& d = *p.delivery;
+Store::Store(jarvis::Host& host)
+    : host_(host), commits_(host.db(), 64, [&host](std::size_t n, const std::string& why) {
+        host.log()->warn("github: a batch of {} deliveries failed ({}); one by one", n, why);
+        host.metrics().increment("webhook_group_commit_fallbacks_total");
+      }) {}
+
+bool Store::record_one(jarvis::Transaction& tx, const Delivery& d,
+                       const std::vector<TaskToEnqueue>& tasks, int window_minutes) {
   const std::string now = jarvis::now_iso();
-  const std::string cutoff =
-      jarvis::iso_from_now(-static_cast<long long>(p.window_minutes) * 60000);
+  const std::string cutoff = jarvis::iso_from_now(-static_cast<long long>(window_minutes) * 60000);
   // One statement decides: a new id is inserted, an id last seen before the window is replaced,
   // an id seen within it changes nothing (0 rows). On PostgreSQL a concurrent delivery of the
   // same id waits for the first one's commit and then sees it (no unique-violation path); in one
@@ -26,72 +31,20 @@ bool Store::record_one(jarvis::Transaction& tx, PendingDelivery& p) {
                  d.repo.empty() ? sql::Bind::null() : sql::Bind(d.repo), d.outcome, now, cutoff}) !=
       1)
     return false;
-  for (auto& t : *p.tasks) host_.tasks().enqueue(t.name, t.options, tx);
+  for (auto& t : tasks) host_.tasks().enqueue(t.name, t.options, tx);
   return true;
-}
-
-void Store::commit_batch(std::vector<PendingDelivery*>& batch) {
-  if (batch.size() > 1) {
-    try {
-      auto tx = host_.db().transaction();
-      std::vector<bool> accepted;
-      accepted.reserve(batch.size());
-      for (auto* p : batch) accepted.push_back(record_one(*tx, *p));
-      tx->commit();
-      for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->accepted = accepted[i];
-      return;
-    } catch (const std::exception& e) {
-      host_.log()->warn("github: a batch of {} deliveries failed ({}); one by one", batch.size(),
-                        e.what());
-      {
-        std::lock_guard lock(batch_mu_);
-        ++failed_batches_;
-      }
-      try {  // never lets the batch's callers wait for a commit that nobody runs
-        host_.metrics().increment("webhook_group_commit_fallbacks_total");
-      } catch (...) {
-      }
-    }
-  }
-  for (auto* p : batch) {
-    try {
-      auto tx = host_.db().transaction();
-      p->accepted = record_one(*tx, *p);
-      if (p->accepted) tx->commit();  // else rolled back: nothing written
-    } catch (...) {
-      p->error = std::current_exception();
-    }
-  }
 }
 
 bool Store::accept_delivery(const Delivery& d, std::vector<TaskToEnqueue> tasks,
                             int window_minutes) {
-  PendingDelivery me{&d, &tasks, window_minutes};
-  std::unique_lock lock(batch_mu_);
-  waiting_.push_back(&me);
-  while (!me.done) {
-    if (committing_) {
-      batch_cv_.wait(lock);
-      continue;
-    }
-    // This caller commits everything waiting (itself included).
-    committing_ = true;
-    std::vector<PendingDelivery*> batch;
-    batch.swap(waiting_);
-    lock.unlock();
-    commit_batch(batch);
-    lock.lock();
-    committing_ = false;
-    for (auto* p : batch) p->done = true;
-    batch_cv_.notify_all();
-  }
-  if (me.error) std::rethrow_exception(me.error);
-  return me.accepted;
-}
-
-Store::GroupCommitState Store::group_commit_state() {
-  std::lock_guard lock(batch_mu_);
-  return {waiting_.size(), committing_, failed_batches_};
+  // A duplicate (0 rows) writes nothing but does not roll the batch back; `accepted` is set
+  // afresh when a failed batch re-runs this delivery alone.
+  bool accepted = false;
+  commits_.run([&](jarvis::Transaction& tx) {
+    accepted = record_one(tx, d, tasks, window_minutes);
+    return true;
+  });
+  return accepted;
 }
 
 long long Store::prune_deliveries(int keep_minutes) {

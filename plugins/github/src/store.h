@@ -9,12 +9,10 @@
 //   store.set_state("last_error", {{"at", jarvis::now_iso()}, {"message", "…"}});
 #pragma once
 
-#include <condition_variable>
-#include <exception>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "jarvis/group_commit.h"
 #include "jarvis/host.h"
 
 namespace github {
@@ -44,23 +42,21 @@ enum class Claim {
 /// Access to the plugin's tables. Thread-safe (every call borrows its own session).
 class Store {
  public:
-  explicit Store(jarvis::Host& host) : host_(host) {}
+  explicit Store(jarvis::Host& host);
 
   /// Records the delivery and enqueues `tasks` in one transaction, committed before this
   /// returns. False (nothing written) when the same id was recorded less than `window_minutes`
   /// ago — including a concurrent request with the same id that committed first. Concurrent
-  /// calls share a transaction (group commit, decision 0068): the first caller commits every
-  /// delivery that arrived while the previous commit ran; if that transaction fails, each is
-  /// retried in its own, so one bad delivery never fails another.
+  /// calls share a transaction (the SDK's jarvis::GroupCommit, decisions 0068 and 0089): the
+  /// next leader commits every delivery queued while the previous commit ran; if that
+  /// transaction fails, each is retried in its own, so one bad delivery never fails another (a
+  /// warning and webhook_group_commit_fallbacks_total). No arrive(): nothing is read before the
+  /// transaction (the signature check and the parse are CPU only).
   bool accept_delivery(const Delivery& d, std::vector<TaskToEnqueue> tasks, int window_minutes);
-  /// Deliveries waiting for the next group commit, and whether a commit runs now (tests and
-  /// diagnostics: a test holds the database and waits until its deliveries are queued).
-  struct GroupCommitState {
-    std::size_t waiting = 0;
-    bool committing = false;
-    long long failed_batches = 0;  ///< batches that failed and were retried one by one
-  };
-  GroupCommitState group_commit_state();
+  /// The group commit's snapshot: deliveries queued, whether a commit runs now, fallbacks (tests
+  /// and diagnostics: a test holds the database and waits until its deliveries are queued).
+  using GroupCommitState = jarvis::GroupCommit::State;
+  GroupCommitState group_commit_state() const { return commits_.state(); }
   /// Deletes deliveries older than `keep_minutes`; returns how many.
   long long prune_deliveries(int keep_minutes);
   /// The newest delivery {delivery_id, event, action, repo, outcome, received_at} or null.
@@ -102,23 +98,11 @@ class Store {
   void set_state(const std::string& key, const jarvis::Json& value);
 
  private:
-  struct PendingDelivery {
-    const Delivery* delivery;
-    std::vector<TaskToEnqueue>* tasks;
-    int window_minutes;
-    bool done = false;
-    bool accepted = false;
-    std::exception_ptr error;
-  };
-  bool record_one(jarvis::Transaction& tx, PendingDelivery& p);
-  void commit_batch(std::vector<PendingDelivery*>& batch);
+  bool record_one(jarvis::Transaction& tx, const Delivery& d,
+                  const std::vector<TaskToEnqueue>& tasks, int window_minutes);
 
   jarvis::Host& host_;
-  std::mutex batch_mu_;
-  std::condition_variable batch_cv_;
-  std::vector<PendingDelivery*> waiting_;
-  bool committing_ = false;
-  long long failed_batches_ = 0;  // under batch_mu_
+  jarvis::GroupCommit commits_;  ///< deliveries share transactions (decision 0068)
 };
 
 }  // namespace github

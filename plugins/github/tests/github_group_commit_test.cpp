@@ -5,7 +5,8 @@
 // gate; PostgreSQL: a table lock) while one delivery commits, so the next three wait and are
 // committed together; a trigger refuses the middle one's row. The other two are answered 202
 // with their rows and tasks committed, the bad one gets its own 500 and leaves neither a row nor
-// a task (its redelivery is accepted, not a duplicate), and exactly one batch took the fallback.
+// a task (its redelivery is accepted, not a duplicate), and exactly one batch took the fallback
+// (the SDK's jarvis::GroupCommit counts it; its hook increments the plugin's metric).
 #include <gtest/gtest.h>
 
 #include <future>
@@ -169,12 +170,12 @@ TEST_P(GitHubGroupCommit, OneBadDeliveryInABatchFailsAloneAndLeavesNothingHalfWr
       gate.session() << "LOCK TABLE github_deliveries IN EXCLUSIVE MODE";
     // The first delivery becomes the committer of a batch of its own and waits for the lock...
     first = deliver_async("ping", ping, "d-first");
-    ASSERT_TRUE(wait_state([](const auto& st) { return st.committing && st.waiting == 0; }));
+    ASSERT_TRUE(wait_state([](const auto& st) { return st.committing && st.queued == 0; }));
     // ...while the next three queue for the following batch.
     a = deliver_async("issue_comment", good1, "d-good-1");
     b = deliver_async("issue_comment", bad, "d-bad");
     c = deliver_async("issue_comment", good2, "d-good-2");
-    ASSERT_TRUE(wait_state([](const auto& st) { return st.waiting == 3; }));
+    ASSERT_TRUE(wait_state([](const auto& st) { return st.queued == 3; }));
     gate.rollback();
   }
   const auto r_first = first.get(), r_a = a.get(), r_b = b.get(), r_c = c.get();
@@ -188,7 +189,9 @@ TEST_P(GitHubGroupCommit, OneBadDeliveryInABatchFailsAloneAndLeavesNothingHalfWr
   // batch's, and nobody else's.
   EXPECT_EQ(r_b.status, 500) << r_b.body;
   EXPECT_EQ(jarvis::test::api::error_code(r_b), "internal_error") << r_b.body;
-  EXPECT_EQ(ctx_->store.group_commit_state().failed_batches, 1);
+  EXPECT_EQ(ctx_->store.group_commit_state().fallbacks, 1u);
+  // The SDK's fallback hook counted it in the plugin's metric.
+  EXPECT_EQ(metrics_.value("jarvis_plugin_github_webhook_group_commit_fallbacks_total"), 1.0);
 
   // Committed: the good deliveries' rows and tasks. Of the bad one: neither.
   EXPECT_EQ(delivery_ids(), (std::set<std::string>{"d-first", "d-good-1", "d-good-2"}));
@@ -202,7 +205,7 @@ TEST_P(GitHubGroupCommit, OneBadDeliveryInABatchFailsAloneAndLeavesNothingHalfWr
   auto twice = deliver("issue_comment", good1, "d-good-1");
   EXPECT_EQ(twice.status, 409) << twice.body;
   EXPECT_EQ(jarvis::test::api::error_code(twice), "duplicate_delivery");
-  EXPECT_EQ(ctx_->store.group_commit_state().failed_batches, 1);
+  EXPECT_EQ(ctx_->store.group_commit_state().fallbacks, 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Dialects, GitHubGroupCommit, ::testing::Values(Db::Sqlite, Db::Postgresql),

@@ -29,7 +29,7 @@ bool Ingest::allowlisted(const std::string& sender) const {
 Admission Ingest::admit(const Inbound& m, bool replay) {
   // Announced before the pre-check, so a group-commit leader starting meanwhile waits for this
   // message instead of committing without it (decision 0093). Ends on every early return.
-  GroupCommit::Arrival arrival = commits_.arrive();
+  jarvis::GroupCommit::Arrival arrival = commits_.arrive();
   AdmitFacts facts;
   {
     auto sql = host_.db().session();

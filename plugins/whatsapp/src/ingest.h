@@ -8,7 +8,7 @@
 // transaction stores the message row (dedupe on key.id), takes the chat's sequence number and
 // either emits channel.inbound at once (text: nothing slow to do, unless an earlier message of
 // the chat is still being processed) or enqueues whatsapp.process (media) — committed before
-// the 2xx goes out. Concurrent requests share that transaction (group_commit.h).
+// the 2xx goes out. Concurrent requests share that transaction (jarvis/group_commit.h).
 //
 //   Ingest ingest(host, settings);
 //   register_webhook(host, ingest, settings);
@@ -17,7 +17,6 @@
 
 #include <string>
 
-#include "group_commit.h"
 #include "inbound.h"
 #include "jarvis/jarvis.h"
 #include "settings.h"
@@ -55,7 +54,7 @@ class Ingest {
  private:
   jarvis::Host& host_;
   const Settings& s_;
-  GroupCommit commits_;  ///< admitted messages share transactions (decision 0065)
+  jarvis::GroupCommit commits_;  ///< admitted messages share transactions (decision 0065)
 };
 
 /// Registers POST /api/v1/webhooks/whatsapp and …/whatsapp/{event} (byEvents deliveries).

@@ -7,10 +7,11 @@
 
 namespace hello {
 
-/// Greets names and records each greeting in the `hello_greetings` table.
+/// Greets names and records each greeting in the `hello_greetings` table. Concurrent greetings
+/// (the webhook's deliveries) share one transaction: jarvis/group_commit.h.
 class Greetings {
  public:
-  explicit Greetings(jarvis::Host& host) : host_(host) {}
+  explicit Greetings(jarvis::Host& host) : host_(host), commits_(host.db()) {}
 
   /// Validates `name` (1..max_name_length characters, no control characters) — throws
   /// jarvis::Error 400 `invalid_name` otherwise — stores the greeting and returns its text.
@@ -20,6 +21,7 @@ class Greetings {
 
  private:
   jarvis::Host& host_;
+  jarvis::GroupCommit commits_;  ///< one commit for the greetings arriving together
 };
 
 }  // namespace hello

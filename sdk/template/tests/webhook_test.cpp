@@ -1,9 +1,12 @@
 // hello/tests/webhook_test.cpp — the example plugin's signed webhook, signed here the way GitHub
 // signs (`X-Hub-Signature-256: sha256=<HMAC-SHA256 hex of the body>`) with jarvis/crypto.h, sent
-// to a real host (jarvis/testing.h) as exact bytes.
+// to a real host (jarvis/testing.h) as exact bytes. Concurrent deliveries share transactions
+// (jarvis/group_commit.h): every answered greeting is stored.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <string>
+#include <vector>
 
 #include "jarvis/crypto.h"
 #include "jarvis/testing.h"
@@ -51,6 +54,22 @@ TEST_F(HelloWebhook, SignedBodyIsAcceptedAndAnythingElseRefused) {
   auto bad = host_.request("POST", kPath, nameless, signature(kSecret, nameless));
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(code(bad), "invalid_body");
+}
+
+TEST_F(HelloWebhook, ConcurrentDeliveriesAreEachStoredBeforeTheirAnswer) {
+  host_.start({{"HELLO_WEBHOOK_SECRET", kSecret}});
+  const std::string body = R"({"name":"Crowd"})";
+  std::vector<std::future<HttpResponse>> answers;
+  for (int i = 0; i < 12; ++i) {
+    answers.push_back(std::async(std::launch::async, [&] {
+      return host_.request("POST", kPath, body, signature(kSecret, body));
+    }));
+  }
+  for (auto& a : answers) EXPECT_EQ(a.get().status, 200);
+  // Twelve group-committed rows, then the CLI's own greeting: the thirteenth.
+  auto r = host_.run({"hello", "greet", "Crowd", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.json()["count"], 13);
 }
 
 TEST_F(HelloWebhook, IsOffWithoutASecret) {
