@@ -28,6 +28,17 @@ std::string masked(std::string text, const std::vector<std::string>& secrets) {
   return text;
 }
 
+/// scripts/release-evidence.sh run from the source tree with PATH, LANG and TMPDIR only (each
+/// test adds its own variables to extra_env).
+jarvis::ProcessOptions evidence_run() {
+  jarvis::ProcessOptions o;
+  o.argv = {"bash", std::string(JARVIS_SOURCE_DIR) + "/scripts/release-evidence.sh"};
+  o.cwd = JARVIS_SOURCE_DIR;
+  o.timeout_ms = 240000;
+  o.inherit_env = {"PATH", "LANG", "TMPDIR"};
+  return o;
+}
+
 /// After a failed test: everything needed to see why, without the test's own secrets.
 void print_run_on_failure(const jarvis::ProcessResult& r, const std::string& report,
                           const std::vector<std::string>& secrets) {
@@ -48,11 +59,7 @@ TEST(ReleaseEvidence, WritesADatedReportWithoutSecretValues) {
   // A secret-looking variable the report must never contain (doctor would probe GitHub with it
   // configured, so its URL points at a closed local port: fast and offline).
   const std::string secret = "evidence-" + std::to_string(::getpid()) + "-Zx81QmTr4v0Lk2Wp9s";
-  jarvis::ProcessOptions o;
-  o.argv = {"bash", std::string(JARVIS_SOURCE_DIR) + "/scripts/release-evidence.sh"};
-  o.cwd = JARVIS_SOURCE_DIR;
-  o.timeout_ms = 240000;
-  o.inherit_env = {"PATH", "LANG", "TMPDIR"};
+  jarvis::ProcessOptions o = evidence_run();
   // A HOME that cannot hold anything (what a read-only one is, even for root).
   jarvis::test::write_file(dir.file("home-is-a-file"), "");
   o.extra_env = {
@@ -108,11 +115,7 @@ TEST(ReleaseEvidence, WritesADatedReportWithoutSecretValues) {
 TEST(ReleaseEvidence, RestoreLimitsReachTheDrill) {
   TempDir dir;
   const std::string report = dir.file("reports/release-evidence-limits.md");
-  jarvis::ProcessOptions o;
-  o.argv = {"bash", std::string(JARVIS_SOURCE_DIR) + "/scripts/release-evidence.sh"};
-  o.cwd = JARVIS_SOURCE_DIR;
-  o.timeout_ms = 240000;
-  o.inherit_env = {"PATH", "LANG", "TMPDIR"};
+  jarvis::ProcessOptions o = evidence_run();
   o.extra_env = {{"HOME", dir.path()},
                  {"BUILD_DIR", JARVIS_BUILD_DIR},
                  {"RELEASE_EVIDENCE_OUT", report},
@@ -148,11 +151,7 @@ TEST(ReleaseEvidence, ConfiguredSecretsInAStepsOutputAreRedacted) {
   jarvis::test::write_file(
       dir.file("build/Testing/Temporary/LastTestsFailed.log"),
       "7:Leak.Echo token " + token + " via jarvis:" + pw + "@db.internal:5432\n");
-  jarvis::ProcessOptions o;
-  o.argv = {"bash", std::string(JARVIS_SOURCE_DIR) + "/scripts/release-evidence.sh"};
-  o.cwd = JARVIS_SOURCE_DIR;
-  o.timeout_ms = 240000;
-  o.inherit_env = {"PATH", "LANG", "TMPDIR"};  // no HOME at all
+  jarvis::ProcessOptions o = evidence_run();  // no HOME at all
   o.extra_env = {{"BUILD_DIR", dir.file("build")},
                  {"JARVIS_BIN", std::string(JARVIS_BUILD_DIR) + "/bin/jarvis"},
                  {"RELEASE_EVIDENCE_OUT", report},
