@@ -66,8 +66,8 @@ using deploy_test::count_files;
 using deploy_test::gunzip_file;
 using deploy_test::gzip_to;
 
-// Every command here keeps 1 MiB free on restore instead of the default 256 MiB: these tests are about what a
-// restore does, not this machine's free disk (CI machines have had less than 256 MiB).
+// Every command here keeps 1 MiB free on restore instead of the default 256 MiB: these tests are
+// about what a restore does, not this machine's free disk (CI machines have had less than 256 MiB).
 // restore_limits_test.cpp tests the limit itself.
 const std::pair<const std::string, std::string> kSmallFreeMargin{"RESTORE_MIN_FREE_BYTES",
                                                                  "1048576"};

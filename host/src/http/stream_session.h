@@ -2,7 +2,8 @@
 // once the server handed it over: sends the headers, then the chunks the producer queues in the
 // StreamChannel; keeps reading the socket to notice a client that goes away; keep-alive comments
 // on idle SSE streams; the write-stall and max-duration timers; the access log and metrics when it
-// ends. Includes Beast: include it only from engine files (server.cpp, session.cpp, stream_session.cpp).
+// ends. Includes Beast: include it only from engine files (server.cpp, session.cpp,
+// stream_session.cpp).
 #pragma once
 
 #include <utility>  // before Asio/Beast (Boost 1.74 + GCC 12 + C++20)
