@@ -182,6 +182,10 @@ exec "/usr/bin/$name" "$@"
     env["FAKE_SANDBOX"] = std::filesystem::canonical(dir_.path()).string();
     env["FAKE_GUARD_LOG"] = state() + "/guard.log";
     if (!env.count("TMPDIR")) env["TMPDIR"] = dir_.file("tmp");
+    // Restores keep 1 MiB free, not the default 256 MiB, unless the test sets its own limit:
+    // the scripts' results must not depend on this machine's free disk (CI machines have had
+    // less than 256 MiB); the limit itself is tested with an explicit value.
+    if (!env.count("RESTORE_MIN_FREE_BYTES")) env["RESTORE_MIN_FREE_BYTES"] = "1048576";
     return jarvis::run_process({.argv = argv,
                                 .cwd = path_or_cwd(),
                                 .timeout_ms = 240000,
