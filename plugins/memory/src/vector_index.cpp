@@ -1,6 +1,12 @@
 // memory/src/vector_index.cpp — hnswlib behind a shared mutex, its file, and the table sync.
 #include "vector_index.h"
 
+// Debug builds (make test-asan) use hnswlib's portable distance loops: its SSE path calls
+// _mm_prefetch, which GCC 12 rejects at -O0 with the precompiled header ("argument to
+// __builtin_prefetch must be a constant"). Same results; Release (NDEBUG) keeps the SSE/AVX code.
+#if !defined(NDEBUG) && !defined(NO_MANUAL_VECTORIZATION)
+#define NO_MANUAL_VECTORIZATION
+#endif
 #include <hnswlib/hnswlib.h>
 
 #include <filesystem>
