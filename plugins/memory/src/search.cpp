@@ -62,6 +62,13 @@ std::vector<float> HybridSearch::query_vector(const std::string& text, std::stri
   }
 }
 
+Json HybridSearch::weights_json() const {
+  return {{"fts", settings_.weight_fts},
+          {"vector", settings_.weight_vector},
+          {"recency", settings_.weight_recency},
+          {"k", settings_.rrf_k}};
+}
+
 bool HybridSearch::nothing_visible(soci::session& sql, const ItemFilter& f) {
   if (f.owner_id.empty()) return false;  // every owner: admins and system work
   {
@@ -87,11 +94,7 @@ Json HybridSearch::run(const SearchRequest& req) {
             {"query_tokens", tokens},
             {"vector", "off"},
             {"skipped", "no_items"},
-            {"weights",
-             {{"fts", settings_.weight_fts},
-              {"vector", settings_.weight_vector},
-              {"recency", settings_.weight_recency},
-              {"k", settings_.rrf_k}}}};
+            {"weights", weights_json()}};
   }
   std::map<long long, Parts> parts;
   // Candidates in first-seen order with their creation time: every ranking reads the visible
@@ -245,11 +248,7 @@ Json HybridSearch::run(const SearchRequest& req) {
   return {{"items", std::move(items)},
           {"query_tokens", tokens},
           {"vector", vector_status},
-          {"weights",
-           {{"fts", settings_.weight_fts},
-            {"vector", settings_.weight_vector},
-            {"recency", settings_.weight_recency},
-            {"k", settings_.rrf_k}}}};
+          {"weights", weights_json()}};
 }
 
 }  // namespace jarvis::memory

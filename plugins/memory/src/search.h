@@ -61,6 +61,8 @@ class HybridSearch {
   /// True when the owner of `f` may have no visible item (one capped count, only until the owner
   /// was once seen with items: owners that have items keep them, so that is remembered).
   bool nothing_visible(soci::session& sql, const ItemFilter& f);
+  /// The fusion weights every answer reports (`weights`).
+  Json weights_json() const;
 
   std::mutex cache_mu_;
   std::unordered_map<std::string, std::vector<float>> cache_;  ///< remote query vectors
