@@ -167,6 +167,77 @@ TEST_P(SdkSqlCacheTest, TheCacheIsBoundedAndDroppedWithItsSession) {
   sql::enable_statement_cache(*s);
 }
 
+// jarvis_bm25 (decision 0098): bm25() with the caller's row count of each phrase, on every
+// SQLite session of the pool.
+using SdkFts5RankingTest = DbTest;
+
+TEST_P(SdkFts5RankingTest, WithExactCountsItIsBm25AndTheCountsGivenAreTheOnesUsed) {
+  auto s = db_->session();
+  sql::exec(*s, "CREATE VIRTUAL TABLE docs USING fts5(body, tokenize='porter unicode61')");
+  for (int i = 0; i < 60; ++i) {
+    std::string body = "common words in row " + std::to_string(i);
+    if (i % 3 == 0) body += " alpha";
+    if (i % 7 == 0) body += " beta beta";
+    for (int k = 0; k < i % 5; ++k) body += " filler";
+    sql::exec(*s, "INSERT INTO docs(rowid, body) VALUES(:r, :b)", {i + 1, body});
+  }
+  auto count = [&](const std::string& phrase) {
+    return sql::scalar_int(*s, "SELECT COUNT(*) FROM docs WHERE docs MATCH :q", {phrase});
+  };
+  // An expression column has no declared type: SOCI may report it as text.
+  auto real = [](const soci::row& r, std::size_t i) {
+    Json v = sql::column(r, i);
+    return v.is_number() ? v.get<double>() : std::stod(v.get<std::string>());
+  };
+  struct Query {
+    std::string match;
+    std::vector<std::string> phrases;  // in the order they appear
+  };
+  const std::vector<Query> queries = {
+      {R"("alpha")", {R"("alpha")"}},
+      {R"("alpha" OR "beta")", {R"("alpha")", R"("beta")"}},
+      {R"(("alpha") AND ("common" OR "beta"))", {R"("alpha")", R"("common")", R"("beta")"}},
+      {R"(("common") NOT ("alpha"))", {R"("common")", R"("alpha")"}},
+      {R"("words in")", {R"("words in")"}}};
+  for (const auto& q : queries) {
+    // Exact counts; none at all; unusable ones (NULL, negative, text): each equals bm25().
+    for (int variant = 0; variant < 3; ++variant) {
+      std::string text = "SELECT rowid, bm25(docs), jarvis_bm25(docs";
+      sql::Binds b;
+      for (std::size_t i = 0; variant != 1 && i < q.phrases.size(); ++i) {
+        text += ", :n" + std::to_string(i);
+        if (variant == 0) b.emplace_back(count(q.phrases[i]));
+        if (variant == 2)
+          b.push_back(i % 3 == 0 ? sql::Bind::null() : i % 3 == 1 ? sql::Bind(-5) : sql::Bind("x"));
+      }
+      text += ") FROM docs WHERE docs MATCH :q ORDER BY rowid";
+      b.emplace_back(q.match);
+      std::size_t rows = 0;
+      sql::for_each_row(*s, text, b, [&](const soci::row& r) {
+        ++rows;
+        EXPECT_NEAR(real(r, 2), real(r, 1), 1e-12 * std::max(1.0, std::abs(real(r, 1))))
+            << q.match << " variant " << variant << " row " << sql::column_int(r, 0);
+      });
+      EXPECT_GT(rows, 0u) << q.match;
+    }
+  }
+  // The count given is the one used: "common" (in all 60 rows, idf at bm25's floor) said to be in
+  // one row scores far higher; "alpha" said to be in 50 rows scores lower than its 20 give.
+  sql::Binds b{1, R"("common")"};
+  sql::for_each_row(
+      *s, "SELECT bm25(docs), jarvis_bm25(docs, :n) FROM docs WHERE docs MATCH :q AND rowid = 1", b,
+      [&](const soci::row& r) { EXPECT_LT(real(r, 1), real(r, 0) - 1.0); });
+  b = {50, R"("alpha")"};
+  sql::for_each_row(
+      *s, "SELECT bm25(docs), jarvis_bm25(docs, :n) FROM docs WHERE docs MATCH :q AND rowid = 1", b,
+      [&](const soci::row& r) { EXPECT_GT(real(r, 1), real(r, 0) + 0.1); });
+  // Outside a full-text query it is an SQL error, not a crash.
+  EXPECT_THROW(sql::scalar_int(*s, "SELECT jarvis_bm25(1)"), std::exception);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SdkFts5RankingTest, testing::Values(Backend::Sqlite),
+                         backend_name);
+
 INSTANTIATE_TEST_SUITE_P(Backends, SdkSqlCacheTest,
                          testing::Values(Backend::Sqlite, Backend::Postgresql), backend_name);
 

@@ -187,6 +187,8 @@ void open_sqlite(soci::session& s, const Target& t) {
   // 16 MB page cache (default 2 MB): a scheduler tick over thousands of schedules otherwise
   // re-reads index pages it just wrote (measured: 120 ms instead of 185 ms for 10,000 updates).
   s << "PRAGMA cache_size=-16000";
+  // FTS5 ranking with the caller's document counts (jarvis/sql.h, decision 0098).
+  jarvis::sql::enable_fts5_ranking(s);
 }
 
 // libpq prints server NOTICEs to stderr by default; route them to the debug log instead.

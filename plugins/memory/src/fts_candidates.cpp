@@ -20,6 +20,11 @@
 // the filters to the ranked list in rank order, in growing chunks of seq lookups (the items rows
 // are wide and mostly outside the page cache: joining every match cost more than ranking it);
 // PostgreSQL applies them in the ranking query (the ranked row is the item row).
+//
+// SQLite scores with jarvis_bm25() (jarvis/sql.h, decision 0098), bm25() with the row count of
+// every phrase passed in: the capped counts of step 1 are exact for the rare words, and the
+// common words' counts come from WordCounts (counted once a minute), so no query walks a common
+// word's doclist to compute its idf as bm25() does.
 #include <algorithm>
 #include <map>
 #include <numeric>
@@ -38,14 +43,27 @@ using sql::Binds;
 /// recency-bounded common-word query.
 constexpr int kRankBudget = 400;
 
-/// Capped occurrence counts of each token (no ranking), in one statement.
+/// Capped occurrence counts of each token (no ranking), in one statement. A word `cache` holds a
+/// fresh count above the cap for is not counted again (decision 0098).
 std::vector<int> capped_counts(soci::session& s, Dialect dialect,
-                               const std::vector<std::string>& tokens) {
+                               const std::vector<std::string>& tokens, WordCounts* cache) {
+  std::vector<int> out(tokens.size(), 0);
+  std::vector<std::size_t> asked;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const long long known = cache ? cache->get(tokens[i]) : -1;
+    if (known > kRankBudget) {
+      out[i] = kRankBudget + 1;
+    } else {
+      asked.push_back(i);
+    }
+  }
+  if (asked.empty()) return out;
   std::string q = "SELECT ";
   Binds b;
-  for (std::size_t i = 0; i < tokens.size(); ++i) {
-    if (i) q += ", ";
-    const std::string n = std::to_string(i);
+  for (std::size_t k = 0; k < asked.size(); ++k) {
+    const std::size_t i = asked[k];
+    if (k) q += ", ";
+    const std::string n = std::to_string(k);
     if (dialect == Dialect::Sqlite) {
       q += "(SELECT COUNT(*) FROM (SELECT 1 FROM memory_items_fts WHERE memory_items_fts MATCH :q" +
            n + " LIMIT :c" + n + ") x" + n + ")";
@@ -58,13 +76,42 @@ std::vector<int> capped_counts(soci::session& s, Dialect dialect,
     }
     b.push_back(Bind(kRankBudget + 1));
   }
-  std::vector<int> out(tokens.size(), 0);
   sql::for_each_row(s, q, b, [&](const soci::row& r) {
-    for (std::size_t i = 0; i < tokens.size(); ++i)
-      out[i] = static_cast<int>(sql::column_int(r, i));
+    for (std::size_t k = 0; k < asked.size(); ++k)
+      out[asked[k]] = static_cast<int>(sql::column_int(r, k));
   });
   return out;
 }
+
+/// The row counts of the query words for jarvis_bm25: exact when the capped count is under the
+/// cap; otherwise remembered in `cache` or counted now (one doclist walk, then kept); -1 (counted
+/// by jarvis_bm25 itself, as bm25 does) without a cache.
+std::map<std::string, long long> row_counts(soci::session& s,
+                                            const std::vector<std::string>& tokens,
+                                            const std::vector<int>& capped, WordCounts* cache) {
+  std::map<std::string, long long> out;
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (capped[i] <= kRankBudget) {
+      out[tokens[i]] = capped[i];
+      continue;
+    }
+    long long n = cache ? cache->get(tokens[i]) : -1;
+    if (n < 0 && cache) {
+      n = sql::scalar_int(s,
+                          "SELECT COUNT(*) FROM memory_items_fts WHERE memory_items_fts MATCH :q",
+                          {sqlite_match({tokens[i]})});
+      cache->put(tokens[i], n);
+    }
+    out[tokens[i]] = n;
+  }
+  return out;
+}
+
+/// One MATCH expression and its phrases (one per word, in the order they appear in it).
+struct Match {
+  std::string expr;
+  std::vector<std::string> phrases;
+};
 
 double score_of(const soci::row& r, std::size_t i) {
   Json v = sql::column(r, i);
@@ -80,13 +127,21 @@ struct Gathered {
   }
 };
 
-/// SQLite: the rows matching `match` with their bm25 (higher = better), from the FTS5 table alone
-/// (the items table is not touched per match: its rows are wide and mostly not in the page
-/// cache). `newest`: only the newest that many matches (rowid order; FTS5 stops early).
-void sqlite_ranked(soci::session& s, const std::string& match, int newest, Gathered& into) {
-  std::string q =
-      "SELECT rowid, bm25(memory_items_fts) FROM memory_items_fts WHERE memory_items_fts MATCH :q";
-  Binds b{match};
+/// SQLite: the rows matching `m` with their bm25 (higher = better; jarvis_bm25 with the phrases'
+/// row counts from `df`), from the FTS5 table alone (the items table is not touched per match:
+/// its rows are wide and mostly not in the page cache). `newest`: only the newest that many
+/// matches (rowid order; FTS5 stops early).
+void sqlite_ranked(soci::session& s, const Match& m, const std::map<std::string, long long>& df,
+                   int newest, Gathered& into) {
+  std::string q = "SELECT rowid, jarvis_bm25(memory_items_fts";
+  Binds b;
+  for (std::size_t i = 0; i < m.phrases.size(); ++i) {
+    q += ", :n" + std::to_string(i);
+    auto it = df.find(m.phrases[i]);
+    b.push_back(it == df.end() || it->second < 0 ? Bind::null() : Bind(it->second));
+  }
+  q += ") FROM memory_items_fts WHERE memory_items_fts MATCH :q";
+  b.push_back(m.expr);
   if (newest > 0) {
     q += " ORDER BY rowid DESC LIMIT :n";
     b.push_back(Bind(newest));
@@ -157,12 +212,14 @@ void postgres_ranked(soci::session& s, const std::string& match_sql, Binds match
 
 std::vector<Candidate> MemoryStore::fts_candidates(soci::session& s, Dialect dialect,
                                                    const std::vector<std::string>& tokens,
-                                                   const ItemFilter& f, int limit) {
+                                                   const ItemFilter& f, int limit,
+                                                   WordCounts* word_counts) {
   using namespace fts_candidates_plan;
   std::vector<Candidate> out;
   if (tokens.empty()) return out;
   // 1. Plan: the words that occur, rarest first; rare = a prefix of at most kRankBudget rows.
-  const std::vector<int> counts = capped_counts(s, dialect, tokens);
+  const std::vector<int> counts =
+      capped_counts(s, dialect, tokens, dialect == Dialect::Sqlite ? word_counts : nullptr);
   std::vector<std::size_t> order(tokens.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
@@ -186,14 +243,22 @@ std::vector<Candidate> MemoryStore::fts_candidates(soci::session& s, Dialect dia
   //    every query word.
   Gathered g;
   if (dialect == Dialect::Sqlite) {
+    const std::map<std::string, long long> df = row_counts(s, tokens, counts, word_counts);
     const std::string rare_or = rare.empty() ? "" : "(" + sqlite_match(rare) + ")";
     const std::string common_or = common.empty() ? "" : "(" + sqlite_match(common) + ")";
+    auto join = [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
+      std::vector<std::string> out(a);
+      out.insert(out.end(), b.begin(), b.end());
+      return out;
+    };
     // Items with a rare and a common word: their bm25 over every word; then items with rare
     // words only, over the rare ones (the common ones add 0 there; the first score seen wins).
     // Not "(rare) NOT (common)": bm25 walks the whole doclist of every phrase of its query once to
     // count the rows holding it (FTS5's idf), and the common words' doclists are the long ones.
-    if (!rare.empty() && !common.empty()) sqlite_ranked(s, rare_or + " AND " + common_or, 0, g);
-    if (!rare.empty()) sqlite_ranked(s, rare_or, 0, g);
+    if (!rare.empty() && !common.empty()) {
+      sqlite_ranked(s, {rare_or + " AND " + common_or, join(rare, common)}, df, 0, g);
+    }
+    if (!rare.empty()) sqlite_ranked(s, {rare_or, rare}, df, 0, g);
     // 3. The filters, in rank order.
     out = visible_prefix(s, sorted_candidates(g, false), f, limit);
     // Too few: common words select too (a misspelt query word can be "rare" — it occurs in a few
@@ -202,12 +267,13 @@ std::vector<Candidate> MemoryStore::fts_candidates(soci::session& s, Dialect dia
     // Items with every common word and no rare one (those were scored above) …
     const std::string not_rare = rare.empty() ? "" : " NOT " + rare_or;
     if (common.size() >= 2) {
-      sqlite_ranked(s, "(" + sqlite_match_all(common) + ")" + not_rare, 0, g);
+      sqlite_ranked(s, {"(" + sqlite_match_all(common) + ")" + not_rare, join(common, rare)}, df, 0,
+                    g);
       out = visible_prefix(s, sorted_candidates(g, false), f, limit);
     }
     // … and, when still too few, the newest items with any of them.
     if (static_cast<int>(out.size()) < limit) {
-      sqlite_ranked(s, common_or + not_rare, kRankBudget, g);
+      sqlite_ranked(s, {common_or + not_rare, join(common, rare)}, df, kRankBudget, g);
       out = visible_prefix(s, sorted_candidates(g, false), f, limit);
     }
     return out;
@@ -234,6 +300,25 @@ std::vector<Candidate> MemoryStore::fts_candidates(soci::session& s, Dialect dia
   out = sorted_candidates(g, true);
   if (static_cast<int>(out.size()) > limit) out.resize(static_cast<std::size_t>(limit));
   return out;
+}
+
+long long WordCounts::get(const std::string& word) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(word);
+  if (it == entries_.end() || std::chrono::steady_clock::now() - it->second.at > ttl_) return -1;
+  return it->second.count;
+}
+
+void WordCounts::put(const std::string& word, long long count) {
+  std::lock_guard lock(mu_);
+  ++recounts_;
+  if (entries_.size() >= capacity_ && !entries_.count(word)) entries_.clear();
+  entries_[word] = Entry{count, std::chrono::steady_clock::now()};
+}
+
+long long WordCounts::recounts() const {
+  std::lock_guard lock(mu_);
+  return recounts_;
 }
 
 }  // namespace jarvis::memory

@@ -2,7 +2,9 @@
 #include "search.h"
 
 #include <algorithm>
+#include <future>
 #include <map>
+#include <system_error>
 
 #include "fts_query.h"
 
@@ -106,10 +108,38 @@ Json HybridSearch::run(const SearchRequest& req) {
     return it->second;
   };
 
+  // The vector leg's query vector and index search need no database session: they run on a
+  // second thread while this one ranks the full text (decision 0098); its visibility checks run
+  // here afterwards, on this session. The future is joined before anything it refers to goes.
+  struct VectorAnswer {
+    std::vector<float> q;
+    std::string status = "off";
+    std::vector<Neighbour> near;
+  };
+  auto vector_answer = [this, &req, pool] {
+    VectorAnswer a;
+    a.q = query_vector(req.query, a.status);
+    if (!a.q.empty() && index_.dims() != static_cast<int>(a.q.size())) a.status = "not_indexed";
+    // Ask the index for more than the pool: filters (owner, thread, …) drop some.
+    if (!a.q.empty() && a.status == "ok") {
+      a.near = index_.search(a.q, static_cast<std::size_t>(pool) * 4);
+    }
+    return a;
+  };
+  const bool want_vector = req.use_vector && !tokens.empty();
+  std::future<VectorAnswer> vector_future;
+  if (want_vector && req.parallel_legs && req.use_fts) {
+    try {
+      vector_future = std::async(std::launch::async, vector_answer);
+    } catch (const std::system_error&) {
+      // No thread to be had: the legs run one after the other below.
+    }
+  }
+
   if (req.use_fts && !tokens.empty()) {
     int rank = 0;
-    for (const auto& c :
-         MemoryStore::fts_candidates(*sql, db_.dialect(), tokens, req.filter, pool)) {
+    for (const auto& c : MemoryStore::fts_candidates(*sql, db_.dialect(), tokens, req.filter, pool,
+                                                     &word_counts_)) {
       Parts& p = touch(c.seq, c.created_at);
       p.fts_rank = ++rank;
       p.fts_score = c.score;
@@ -117,12 +147,12 @@ Json HybridSearch::run(const SearchRequest& req) {
   }
 
   std::string vector_status = "off";
-  if (req.use_vector && !tokens.empty()) {
-    std::vector<float> q = query_vector(req.query, vector_status);
-    if (!q.empty() && index_.dims() != static_cast<int>(q.size())) vector_status = "not_indexed";
+  if (want_vector) {
+    VectorAnswer answer = vector_future.valid() ? vector_future.get() : vector_answer();
+    vector_status = answer.status;
+    const std::vector<float>& q = answer.q;
     if (!q.empty() && vector_status == "ok") {
-      // Ask the index for more than the pool: filters (owner, thread, …) drop some.
-      std::vector<Neighbour> near = index_.search(q, static_cast<std::size_t>(pool) * 4);
+      const std::vector<Neighbour>& near = answer.near;
       std::vector<Neighbour> above;  // best first, as the index answers
       for (const auto& n : near) {
         if (n.similarity >= kMinSimilarity) above.push_back(n);

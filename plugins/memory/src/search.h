@@ -37,6 +37,9 @@ struct SearchRequest {
   bool use_fts = true;
   bool use_vector = true;
   bool use_recency = true;
+  /// The vector leg's query vector and index search run on a second thread beside the full-text
+  /// leg (decision 0098); false runs them one after the other (the benchmark's reference).
+  bool parallel_legs = true;
 };
 
 /// Hybrid search over memory items. Thread-safe.
@@ -67,6 +70,7 @@ class HybridSearch {
   std::mutex cache_mu_;
   std::unordered_map<std::string, std::vector<float>> cache_;  ///< remote query vectors
   std::unordered_set<std::string> owners_with_items_;          ///< guarded by cache_mu_
+  WordCounts word_counts_;  ///< common words' full-text row counts (decision 0098)
 };
 
 }  // namespace jarvis::memory

@@ -13,8 +13,11 @@
 // and system work — routes and tools fill it from the caller.
 #pragma once
 
+#include <chrono>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <soci/soci.h>
@@ -70,6 +73,35 @@ struct Candidate {
   std::string created_at;
 };
 
+/// How many full-text rows hold each common word, remembered for a while (decision 0098): the
+/// full-text ranking passes them to jarvis_bm25() (jarvis/sql.h) so a search does not walk the
+/// long doclists of its common words to compute their idf. Words held by at most the rank budget
+/// are counted exactly on every search and never kept here. An entry older than `ttl` is counted
+/// again; a stale count moves only that word's idf (log((N − n + ½) / (n + ½)) changes by about
+/// the count's relative error). Thread-safe; one per database (SQLite only).
+class WordCounts {
+ public:
+  explicit WordCounts(std::chrono::milliseconds ttl = std::chrono::seconds(60),
+                      std::size_t capacity = 4096)
+      : ttl_(ttl), capacity_(capacity) {}
+  /// The remembered count of `word`, or -1 when there is none younger than the ttl.
+  long long get(const std::string& word) const;
+  void put(const std::string& word, long long count);
+  /// Counts computed (misses), for tests.
+  long long recounts() const;
+
+ private:
+  struct Entry {
+    long long count = 0;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::chrono::milliseconds ttl_;
+  std::size_t capacity_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;
+  long long recounts_ = 0;
+};
+
 /// Store functions (stateless).
 class MemoryStore {
  public:
@@ -84,10 +116,12 @@ class MemoryStore {
   static bool tombstone(soci::session& sql, const std::string& id);
   /// Full-text candidates for `tokens` (quoted or bound words; see fts_query.h), best first, the
   /// filters applied; bm25 / ts_rank of the OR of the words over a bounded number of ranked rows
-  /// (fts_candidates.cpp, decision 0073).
+  /// (fts_candidates.cpp, decision 0073). On SQLite, `counts` remembers the common words' row
+  /// counts for jarvis_bm25 (decision 0098); without it every count is walked, as bm25() does.
   static std::vector<Candidate> fts_candidates(soci::session& sql, Dialect dialect,
                                                const std::vector<std::string>& tokens,
-                                               const ItemFilter& filter, int limit);
+                                               const ItemFilter& filter, int limit,
+                                               WordCounts* counts = nullptr);
   /// Newest visible items first (score = 0; created_at filled).
   static std::vector<Candidate> recency_candidates(soci::session& sql, const ItemFilter& filter,
                                                    int limit);

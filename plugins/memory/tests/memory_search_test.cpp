@@ -6,6 +6,7 @@
 #include <cctype>
 #include <set>
 
+#include "fts_query.h"
 #include "memory_db_support.h"
 
 namespace memory_test {
@@ -233,6 +234,87 @@ TEST_P(MemorySearch, CommonWordsFillInWhenTheRareOnesFindTooFew) {
     EXPECT_TRUE(seen.count(rare_only)) << hits.dump();
   }
 }
+
+TEST_P(MemorySearch, TheLegsSideBySideAnswerAsTheLegsInSequence) {
+  // Decision 0098: the vector leg's query vector and index search run on a second thread.
+  MemoryDb d(GetParam());
+  const std::vector<std::string> texts = {
+      "the spare key is under the blue flower pot", "my bicycle is locked at the station",
+      "the dentist appointment moved to friday",    "parked the car on level 3 near the lift",
+      "the wifi password is on the fridge",         "grandma's birthday is on the 12th of May",
+      "the blue car needs new tyres in spring",     "the station bike racks are full on mondays"};
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& t : texts) d.add("usr_a", "thr_" + std::to_string(round), t);
+  }
+  {
+    auto s = d.db->session();
+    d.index.sync(*s);
+  }
+  for (const std::string q : {"blue car", "where is the key", "station bike", "birthday",
+                              "wifi pasword", "nothing matches zzqx"}) {
+    jarvis::memory::SearchRequest r{.query = q, .filter = {.owner_id = "usr_a"}, .limit = 10};
+    r.parallel_legs = true;
+    json side = d.search->run(r);
+    r.parallel_legs = false;
+    json seq = d.search->run(r);
+    EXPECT_EQ(side["vector"], seq["vector"]) << q;
+    ASSERT_EQ(side["items"].size(), seq["items"].size()) << q;
+    for (std::size_t i = 0; i < seq["items"].size(); ++i) {
+      EXPECT_EQ(side["items"][i]["seq"], seq["items"][i]["seq"]) << q << " " << i;
+      EXPECT_EQ(side["items"][i]["score_parts"], seq["items"][i]["score_parts"]) << q << " " << i;
+    }
+  }
+}
+
+// SQLite's full-text leg passes the common words' row counts to jarvis_bm25 from a cache
+// (decision 0098) instead of letting every search walk their doclists.
+class MemoryWordCounts : public ::testing::TestWithParam<Backend> {};
+
+TEST_P(MemoryWordCounts, CachedCountsRankAsWalkedOnesAndEachCommonWordIsCountedOnce) {
+  MemoryDb d(GetParam());
+  // "alpha" and "beta" are held by more items than the plan ranks for a word (400), "zzqx" by 9.
+  for (int i = 0; i < 430; ++i) {
+    std::string text = "alpha beta filler line number " + std::to_string(i);
+    if (i % 50 == 0) text += " zzqx";
+    if (i % 7 == 0) text += " and alpha again";
+    d.add("usr_a", "thr_1", text);
+  }
+  using jarvis::memory::MemoryStore;
+  using jarvis::memory::WordCounts;
+  const auto tokens = jarvis::memory::fts_tokens("alpha beta zzqx");
+  const jarvis::memory::ItemFilter f{.owner_id = "usr_a"};
+  auto s = d.db->session();
+  auto walked = MemoryStore::fts_candidates(*s, jarvis::Dialect::Sqlite, tokens, f, 30);
+  WordCounts cache;
+  auto first = MemoryStore::fts_candidates(*s, jarvis::Dialect::Sqlite, tokens, f, 30, &cache);
+  auto second = MemoryStore::fts_candidates(*s, jarvis::Dialect::Sqlite, tokens, f, 30, &cache);
+  EXPECT_EQ(cache.recounts(), 2);  // alpha and beta, once; zzqx is rare: counted exactly each time
+  EXPECT_EQ(cache.get("alpha"), 430);
+  EXPECT_EQ(cache.get("zzqx"), -1);
+  // The rare word's 9 items first, then the fill from the items holding both common words.
+  ASSERT_EQ(walked.size(), 30u);
+  for (const auto* run : {&first, &second}) {
+    ASSERT_EQ(run->size(), walked.size());
+    for (std::size_t i = 0; i < walked.size(); ++i) {
+      EXPECT_EQ((*run)[i].seq, walked[i].seq) << i;
+      EXPECT_NEAR((*run)[i].score, walked[i].score, 1e-12) << i;
+    }
+  }
+  // The count in the cache is the one the ranking uses: told that "alpha" is rare, the items
+  // holding it twice score higher than with its true count.
+  cache.put("alpha", 1);
+  auto told = MemoryStore::fts_candidates(*s, jarvis::Dialect::Sqlite, tokens, f, 30, &cache);
+  ASSERT_FALSE(told.empty());
+  EXPECT_GT(told[0].score, walked[0].score + 1.0);
+  // A count older than the ttl is counted again.
+  WordCounts expiring(std::chrono::milliseconds(0));
+  MemoryStore::fts_candidates(*s, jarvis::Dialect::Sqlite, tokens, f, 30, &expiring);
+  MemoryStore::fts_candidates(*s, jarvis::Dialect::Sqlite, tokens, f, 30, &expiring);
+  EXPECT_EQ(expiring.recounts(), 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MemoryWordCounts, ::testing::Values(Backend::Sqlite),
+                         jarvis::test::backend_name);
 
 INSTANTIATE_TEST_SUITE_P(Backends, MemorySearch,
                          ::testing::Values(Backend::Sqlite, Backend::Postgresql),

@@ -100,4 +100,28 @@ JARVIS_API void disable_statement_cache(soci::session& sql) noexcept;
 /// The number of statements cached for `sql` (0 without a cache).
 JARVIS_API std::size_t cached_statements(soci::session& sql);
 
+// --- Full-text ranking with known document counts (SDK 1.1, decision 0098) ---
+//
+// FTS5's bm25() counts, once per query, the rows holding each phrase of the MATCH expression by
+// walking that phrase's whole doclist: `"zlib" AND "used"` matches a few rows but pays for every
+// row holding "used" (about 0.7 ms for 10,000 rows). The host's SQLite sessions also have the
+// FTS5 auxiliary function
+//
+//   jarvis_bm25(fts_table, n_1, …, n_P)
+//
+// — bm25() with every column weight 1 (k1 = 1.2, b = 0.75, the same sign: lower is better) where
+// n_i, the number of rows holding the i-th phrase of the MATCH expression (phrases numbered in
+// the order they appear), is the caller's figure, exact or cached; a phrase whose n_i is missing,
+// NULL, negative or not a number is counted as bm25() counts it. With exact counts the result
+// equals bm25()'s; with a stale count only that phrase's idf, log((N - n + 0.5) / (n + 0.5)),
+// moves. Plugins get it without doing anything; a plugin opening its own SQLite session calls:
+//
+//   jarvis::sql::enable_fts5_ranking(session);   // once, after opening
+//   SELECT rowid, jarvis_bm25(notes_fts, :n0, :n1) FROM notes_fts
+//   WHERE notes_fts MATCH '"zlib" AND "used"' ORDER BY 2 LIMIT 10
+
+/// Registers jarvis_bm25() on an open SQLite session (no effect on other backends). Throws when
+/// the SQLite library has no FTS5.
+JARVIS_API void enable_fts5_ranking(soci::session& sql);
+
 }  // namespace jarvis::sql
