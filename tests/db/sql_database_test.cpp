@@ -111,6 +111,37 @@ TEST(SqliteDatabase, EveryPooledSessionHasWalForeignKeysAndBusyTimeout) {
   EXPECT_THROW(s << "INSERT INTO child(id, parent_id) VALUES (1, 42)", soci::soci_error);
 }
 
+TEST(SqliteDatabase, TheWalIsCheckpointedByItsOwnThreadAndStaysBounded) {
+  // Decision 0098: commits no longer checkpoint (the writer held the write gate while copying
+  // 1,000 pages); each commit past 1,000 WAL pages signals a thread that checkpoints on its own
+  // connection. Without any checkpoint this WAL would grow past 20 MB.
+  jarvis::test::TempDir tmp;
+  std::string path = tmp.file("jarvis.db");
+  auto db = SqlDatabase::open(path, 2);
+  {
+    auto s = db->session();
+    *s << "CREATE TABLE blobs(id INTEGER PRIMARY KEY, body TEXT NOT NULL)";
+  }
+  const std::string body(3000, 'x');  // about one page per row
+  for (int batch = 0; batch < 40; ++batch) {
+    auto tx = db->transaction();
+    for (int i = 0; i < 150; ++i) {
+      tx->session() << "INSERT INTO blobs(body) VALUES (:b)", soci::use(body);
+    }
+    tx->commit();
+    // Give the checkpointer its moment, as a serving host's idle gaps do.
+    if (batch % 8 == 7) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(jarvis::test::eventually([&] { return db->wal_checkpoints() > 0; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto wal_bytes = fs::file_size(path + "-wal");
+  EXPECT_LT(wal_bytes, 12u * 1024 * 1024) << "the WAL grew without checkpoints";
+  auto s = db->session();
+  long long rows = 0;
+  *s << "SELECT COUNT(*) FROM blobs", soci::into(rows);
+  EXPECT_EQ(rows, 6000);
+}
+
 TEST(SqliteDatabase, UrlFormsNameTheSameFile) {
   jarvis::test::TempDir tmp;
   {

@@ -14,6 +14,8 @@
 
 namespace jarvis::host {
 
+class WalCheckpointer;
+
 /// Implements jarvis::Database over a soci::connection_pool.
 ///
 /// URLs: `sqlite:///abs/path.db`, `sqlite://relative/path.db`, a bare file path (SQLite), or
@@ -53,6 +55,8 @@ class SqlDatabase : public jarvis::Database {
   /// The URL with any password replaced by "***" (safe to log and print).
   const std::string& display_url() const { return display_url_; }
   std::size_t pool_size() const { return pool_size_; }
+  /// WAL checkpoints run by the pool's checkpoint thread so far (SQLite files; 0 otherwise).
+  long long wal_checkpoints() const;
   /// PostgreSQL: the libpq connection string (contains the password: never log it); empty on
   /// SQLite. Used to open the dedicated LISTEN connection.
   const std::string& connect_string() const { return connect_string_; }
@@ -76,6 +80,9 @@ class SqlDatabase : public jarvis::Database {
   std::condition_variable pool_cv_;
   std::vector<soci::session*> idle_;
   std::chrono::milliseconds session_timeout_{5000};
+  // SQLite files: WAL checkpoints on a thread and connection of their own, never inside a
+  // writer's commit (decision 0098). Declared last: stopped before the pool closes.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
 };
 
 }  // namespace jarvis::host
