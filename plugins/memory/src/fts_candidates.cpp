@@ -265,15 +265,26 @@ std::vector<Candidate> MemoryStore::fts_candidates(soci::session& s, Dialect dia
     // unrelated items — while the items the query means hold the common words).
     if (common.empty() || static_cast<int>(out.size()) >= limit) return out;
     // Items with every common word and no rare one (those were scored above) …
+    // Words held by at least half of the rows have bm25's floor idf (1e-6): ranking every item
+    // that holds them orders near-ties (the memory's own stop words, e.g. the words every chat
+    // message repeats). Then the fill takes the newest items holding them (decision 0098).
+    const long long n_rows = word_counts ? word_counts->rows(s) : -1;
+    bool all_floor = n_rows > 0;
+    for (const auto& w : common) {
+      auto it = df.find(w);
+      all_floor = all_floor && it != df.end() && it->second >= 0 && 2 * it->second >= n_rows;
+    }
+    const int floor_newest = 4 * limit;
     const std::string not_rare = rare.empty() ? "" : " NOT " + rare_or;
     if (common.size() >= 2) {
-      sqlite_ranked(s, {"(" + sqlite_match_all(common) + ")" + not_rare, join(common, rare)}, df, 0,
-                    g);
+      sqlite_ranked(s, {"(" + sqlite_match_all(common) + ")" + not_rare, join(common, rare)}, df,
+                    all_floor ? floor_newest : 0, g);
       out = visible_prefix(s, sorted_candidates(g, false), f, limit);
     }
     // … and, when still too few, the newest items with any of them.
     if (static_cast<int>(out.size()) < limit) {
-      sqlite_ranked(s, {common_or + not_rare, join(common, rare)}, df, kRankBudget, g);
+      sqlite_ranked(s, {common_or + not_rare, join(common, rare)}, df,
+                    all_floor ? floor_newest : kRankBudget, g);
       out = visible_prefix(s, sorted_candidates(g, false), f, limit);
     }
     return out;
@@ -314,6 +325,16 @@ void WordCounts::put(const std::string& word, long long count) {
   ++recounts_;
   if (entries_.size() >= capacity_ && !entries_.count(word)) entries_.clear();
   entries_[word] = Entry{count, std::chrono::steady_clock::now()};
+}
+
+long long WordCounts::rows(soci::session& s) {
+  static const std::string kRowsKey = std::string(1, '\x01') + "rows";  // never a word
+  long long n = get(kRowsKey);
+  if (n < 0) {
+    n = sql::scalar_int(s, "SELECT COUNT(*) FROM memory_items");
+    put(kRowsKey, n);
+  }
+  return n;
 }
 
 long long WordCounts::recounts() const {

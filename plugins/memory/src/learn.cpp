@@ -17,6 +17,7 @@
 #include "learn.h"
 
 #include <algorithm>
+#include <thread>
 #include <chrono>
 #include <ctime>
 #include <limits>
@@ -43,8 +44,12 @@ constexpr long kMessageOverhead = 4;
 constexpr long long kEmbedDelayMs = 1000;
 /// Events of one trace read to learn a prompt's messages with it.
 constexpr std::size_t kTraceWindow = 200;
-/// Events per batch (one transaction) and per catch-up page.
+/// Events per catch-up page (one transaction each).
 constexpr std::size_t kBatchMax = 500;
+/// Events per transaction of the once-a-second flush: the host's writers (a chat step's claim,
+/// its events) wait for the write lock at most one such transaction, not a second's worth of
+/// learning (decision 0098).
+constexpr std::size_t kFlushTxMax = 24;
 /// The catch-up re-reads this much before its cursor: a transaction's events become visible a
 /// little after later-stamped ones (the SQLite writer's wait is at most a few seconds).
 constexpr long long kOverlapMs = 15 * 1000;
@@ -191,7 +196,7 @@ class Learner {
     if (buffer_.size() < learn_batch::kBufferMax) buffer_.push_back(learn_batch::event_json(e));
   }
 
-  /// Learns the buffer (batches of kBatchMax, one transaction each); runs the catch-up at the
+  /// Learns the buffer (batches of kFlushTxMax, one transaction each); runs the catch-up at the
   /// first call and every kCatchUpEvery. Called by the background loop every second and at stop.
   void flush() {
     if (!active()) return;
@@ -200,8 +205,9 @@ class Learner {
       std::lock_guard lock(mu_);
       batch.swap(buffer_);
     }
-    for (std::size_t from = 0; from < batch.size(); from += learn_batch::kBatchMax) {
-      const std::size_t to = std::min(batch.size(), from + learn_batch::kBatchMax);
+    for (std::size_t from = 0; from < batch.size(); from += learn_batch::kFlushTxMax) {
+      if (from > 0) std::this_thread::yield();  // let a waiting writer take the lock between
+      const std::size_t to = std::min(batch.size(), from + learn_batch::kFlushTxMax);
       std::vector<Json> part(batch.begin() + static_cast<long>(from),
                              batch.begin() + static_cast<long>(to));
       try {

@@ -87,6 +87,8 @@ class WordCounts {
   /// The remembered count of `word`, or -1 when there is none younger than the ttl.
   long long get(const std::string& word) const;
   void put(const std::string& word, long long count);
+  /// The full-text table's row count (memory_items), remembered like a word's.
+  long long rows(soci::session& sql);
   /// Counts computed (misses), for tests.
   long long recounts() const;
 

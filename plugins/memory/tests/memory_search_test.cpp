@@ -213,6 +213,8 @@ TEST_P(MemorySearch, CommonWordsFillInWhenTheRareOnesFindTooFew) {
   for (int i = 0; i < 430; ++i) {
     d.add("usr_a", "thr_1", "alpha beta filler line number " + std::to_string(i));
   }
+  // Fewer than half of the items hold them: their idf is above bm25's floor (decision 0098).
+  for (int i = 0; i < 450; ++i) d.add("usr_a", "thr_2", "unrelated words " + std::to_string(i));
   const long long rare_only = d.add("usr_a", "thr_1", "zzqx on its own");
   jarvis::memory::SearchRequest r{.query = "alpha beta zzqx",
                                   .filter = {.owner_id = "usr_a"},
@@ -279,6 +281,8 @@ TEST_P(MemoryWordCounts, CachedCountsRankAsWalkedOnesAndEachCommonWordIsCountedO
     if (i % 7 == 0) text += " and alpha again";
     d.add("usr_a", "thr_1", text);
   }
+  // Fewer than half of the items hold them: their idf is above bm25's floor (decision 0098).
+  for (int i = 0; i < 450; ++i) d.add("usr_a", "thr_2", "unrelated words " + std::to_string(i));
   using jarvis::memory::MemoryStore;
   using jarvis::memory::WordCounts;
   const auto tokens = jarvis::memory::fts_tokens("alpha beta zzqx");
@@ -288,7 +292,8 @@ TEST_P(MemoryWordCounts, CachedCountsRankAsWalkedOnesAndEachCommonWordIsCountedO
   WordCounts cache;
   auto first = MemoryStore::fts_candidates(*s, jarvis::Dialect::Sqlite, tokens, f, 30, &cache);
   auto second = MemoryStore::fts_candidates(*s, jarvis::Dialect::Sqlite, tokens, f, 30, &cache);
-  EXPECT_EQ(cache.recounts(), 2);  // alpha and beta, once; zzqx is rare: counted exactly each time
+  // alpha, beta and the row count, once; zzqx is rare: counted exactly each time.
+  EXPECT_EQ(cache.recounts(), 3);
   EXPECT_EQ(cache.get("alpha"), 430);
   EXPECT_EQ(cache.get("zzqx"), -1);
   // The rare word's 9 items first, then the fill from the items holding both common words.
@@ -310,7 +315,34 @@ TEST_P(MemoryWordCounts, CachedCountsRankAsWalkedOnesAndEachCommonWordIsCountedO
   WordCounts expiring(std::chrono::milliseconds(0));
   MemoryStore::fts_candidates(*s, jarvis::Dialect::Sqlite, tokens, f, 30, &expiring);
   MemoryStore::fts_candidates(*s, jarvis::Dialect::Sqlite, tokens, f, 30, &expiring);
-  EXPECT_EQ(expiring.recounts(), 4);
+  EXPECT_EQ(expiring.recounts(), 6);
+}
+
+TEST_P(MemoryWordCounts, WordsHeldByHalfTheItemsFillWithTheNewestInsteadOfRankingAll) {
+  // Every chat message of a benchmark (or a bot) repeats the same words: held by every item they
+  // get bm25's floor idf, and ranking all items holding them orders ties. The fill takes the
+  // newest ones (4 × the pool) instead (decision 0098); the rare word's item still comes first.
+  MemoryDb d(GetParam());
+  std::vector<long long> seqs;
+  for (int i = 0; i < 500; ++i) {
+    seqs.push_back(d.add("usr_a", "thr_1", "benchmark message " + std::to_string(i)));
+  }
+  using jarvis::memory::MemoryStore;
+  const auto tokens = jarvis::memory::fts_tokens("benchmark message 7");
+  jarvis::memory::WordCounts cache;
+  auto s = d.db->session();
+  auto hits = MemoryStore::fts_candidates(*s, jarvis::Dialect::Sqlite, tokens,
+                                          {.owner_id = "usr_a"}, 30, &cache);
+  ASSERT_EQ(hits.size(), 30u);
+  EXPECT_EQ(hits[0].seq, seqs[7]);
+  for (std::size_t i = 1; i < hits.size(); ++i) {
+    EXPECT_GE(hits[i].seq, seqs[500 - 120]) << "an old item ranked: " << i;
+  }
+  // Without the counts (no cache) every item holding both words is ranked, as before.
+  auto all =
+      MemoryStore::fts_candidates(*s, jarvis::Dialect::Sqlite, tokens, {.owner_id = "usr_a"}, 30);
+  ASSERT_EQ(all.size(), 30u);
+  EXPECT_EQ(all[0].seq, seqs[7]);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MemoryWordCounts, ::testing::Values(Backend::Sqlite),
