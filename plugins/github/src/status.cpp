@@ -109,8 +109,10 @@ void register_status(jarvis::Host& host, Context& ctx) {
          if (!c->settings.issue_sync_enabled)
            cmd.err << "note: GITHUB_ISSUE_SYNC_ENABLED is off; the queued syncs will skip\n";
          std::vector<std::string> ids;
-         for (const auto& id : c->host.tasks().call("bugs.unsynced", {{"limit", 10000}})["ids"])
-           ids.push_back(id.get<std::string>());
+         // Kept in a variable: a range-for over a member of the temporary call() returns reads
+         // freed memory (the temporary dies before the loop runs; ASan found it).
+         const jarvis::Json unsynced = c->host.tasks().call("bugs.unsynced", {{"limit", 10000}});
+         for (const auto& id : unsynced["ids"]) ids.push_back(id.get<std::string>());
          for (const auto& id : c->store.failed_issue_links(10000))
            if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
          jarvis::Json queued = jarvis::Json::array();
