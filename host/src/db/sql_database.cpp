@@ -17,8 +17,8 @@
 #include <cctype>
 #include <chrono>
 #include <filesystem>
-#include <thread>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace jarvis::host {
@@ -179,11 +179,12 @@ std::string pragma(soci::session& s, const std::string& statement) {
   return ind == soci::i_ok ? value : "";
 }
 
-// Opens and configures one SQLite session of the pool.
+// The raw SQLite handle behind a soci session.
 sqlite_api::sqlite3* sqlite_handle(soci::session& s) {
   return static_cast<soci::sqlite3_session_backend*>(s.get_backend())->conn_;
 }
 
+// Opens and configures one SQLite session of the pool.
 void open_sqlite(soci::session& s, const Target& t) {
   s.open(soci::sqlite3, "db=\"" + t.sqlite_path + "\" timeout=5");
   s << "PRAGMA busy_timeout=5000";

@@ -17,7 +17,6 @@
 #include "learn.h"
 
 #include <algorithm>
-#include <thread>
 #include <chrono>
 #include <ctime>
 #include <limits>
@@ -26,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "core.h"

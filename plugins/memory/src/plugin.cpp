@@ -49,6 +49,7 @@ class MemoryPlugin : public Plugin {
     if (core_) {
       h.details = {{"embed_model", core_->embedder->model_id()},
                    {"index_vectors", core_->index->size()},
+                   {"vector_kernel", core_->index->kernel()},
                    {"writes_enabled", core_->settings.writes_enabled}};
     }
     return h;

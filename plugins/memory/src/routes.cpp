@@ -133,6 +133,7 @@ void register_routes(Host& host, MemoryCore& core) {
          auto sql = c->host.db().session();
          Json st = MemoryStore::stats(*sql, f, c->embedder->model_id());
          st["index_vectors"] = c->index->size();
+         st["vector_kernel"] = c->index->kernel();
          return Response::json(200, st);
        }});
   host.routes().add(

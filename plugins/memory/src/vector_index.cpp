@@ -1,9 +1,10 @@
 // memory/src/vector_index.cpp — hnswlib behind a shared mutex, its file, and the table sync.
 #include "vector_index.h"
 
-// Debug builds (make test-asan) use hnswlib's portable distance loops: its SSE path calls
+// Debug builds (make test-asan) compile hnswlib without its SSE code: its prefetches call
 // _mm_prefetch, which GCC 12 rejects at -O0 with the precompiled header ("argument to
-// __builtin_prefetch must be a constant"). Same results; Release (NDEBUG) keeps the SSE/AVX code.
+// __builtin_prefetch must be a constant"). The distance kernels are ip_kernels.cpp's in every
+// build (decision 0099), so Debug and Release compute the same distances.
 #if !defined(NDEBUG) && !defined(NO_MANUAL_VECTORIZATION)
 #define NO_MANUAL_VECTORIZATION
 #endif
@@ -13,6 +14,7 @@
 #include <fstream>
 
 #include "embedder.h"
+#include "ip_kernels.h"
 #include "jarvis/database.h"
 #include "jarvis/json.h"
 #include "store.h"
@@ -39,6 +41,22 @@ std::string file_safe(const std::string& s) {
   }
   return out;
 }
+
+/// hnswlib's inner-product space with the kernel of ip_kernels.h instead of the one hnswlib
+/// compiled in (SSE unless the whole file were built for AVX; decision 0099).
+class KernelSpace : public hnswlib::SpaceInterface<float> {
+ public:
+  KernelSpace(std::size_t dims, const std::string& wanted)
+      : dims_(dims), kernel_(inner_product_kernel(wanted)) {}
+  std::size_t get_data_size() override { return dims_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return kernel_.distance; }
+  void* get_dist_func_param() override { return &dims_; }
+  const std::string& name() const { return kernel_.name; }
+
+ private:
+  std::size_t dims_;
+  InnerProductKernel kernel_;
+};
 
 long long now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -70,8 +88,8 @@ std::string iso_minus(const std::string& iso, long long ms) {
 
 }  // namespace
 
-VectorIndex::VectorIndex(std::string dir, std::string model_id)
-    : dir_(std::move(dir)), model_(std::move(model_id)) {
+VectorIndex::VectorIndex(std::string dir, std::string model_id, std::string kernel)
+    : dir_(std::move(dir)), model_(std::move(model_id)), kernel_(std::move(kernel)) {
   path_ = (fs::path(dir_) / (file_safe(model_) + ".hnsw")).string();
 }
 
@@ -82,7 +100,7 @@ void VectorIndex::load_or_create(int dims) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   dims_ = dims;
-  space_ = std::make_unique<hnswlib::InnerProductSpace>(static_cast<std::size_t>(dims));
+  space_ = std::make_unique<KernelSpace>(static_cast<std::size_t>(dims), kernel_);
   index_.reset();
   live_ = 0;
   const std::string meta_path = path_ + ".json";
@@ -165,6 +183,12 @@ std::vector<Neighbour> VectorIndex::search(const std::vector<float>& query, std:
     pq.pop();
   }
   return out;
+}
+
+std::string VectorIndex::kernel() const {
+  std::shared_lock lock(mu_);
+  return space_ ? static_cast<const KernelSpace&>(*space_).name()
+                : inner_product_kernel(kernel_).name;
 }
 
 std::size_t VectorIndex::size() const {

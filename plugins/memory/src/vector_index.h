@@ -30,7 +30,8 @@
 namespace hnswlib {
 template <typename T>
 class HierarchicalNSW;
-class InnerProductSpace;
+template <typename T>
+class SpaceInterface;
 }  // namespace hnswlib
 
 namespace jarvis::memory {
@@ -48,7 +49,8 @@ using IndexProgress = std::function<void(long long done, long long total)>;
 class VectorIndex {
  public:
   /// `dir` is created when missing; `model_id` names the file (one index per model).
-  VectorIndex(std::string dir, std::string model_id);
+  /// `kernel` names the inner-product kernel (ip_kernels.h; "" = the fastest this CPU runs).
+  VectorIndex(std::string dir, std::string model_id, std::string kernel = "");
   ~VectorIndex();
   VectorIndex(const VectorIndex&) = delete;
   VectorIndex& operator=(const VectorIndex&) = delete;
@@ -64,6 +66,8 @@ class VectorIndex {
   void remove(long long seq);
   /// Up to `k` nearest items, best first.
   std::vector<Neighbour> search(const std::vector<float>& query, std::size_t k) const;
+  /// The inner-product kernel in use ("avx512", "avx2", "sse", "portable").
+  std::string kernel() const;
   /// Live vectors in the index.
   std::size_t size() const;
   /// Pulls rows of memory_vectors changed since the last sync (with a 30 s overlap for commits
@@ -86,7 +90,8 @@ class VectorIndex {
   std::string model_;
   std::string path_;
   mutable std::shared_mutex mu_;
-  std::unique_ptr<hnswlib::InnerProductSpace> space_;
+  std::string kernel_;  ///< the inner-product kernel asked for ("" = the fastest; ip_kernels.h)
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space_;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_;
   int dims_ = 0;
   std::size_t live_ = 0;

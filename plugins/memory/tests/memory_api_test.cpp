@@ -4,6 +4,7 @@
 // scripted conversation, every toggle off, and two hosts on one PostgreSQL.
 #include <gtest/gtest.h>
 
+#include "ip_kernels.h"
 #include "memory_host_support.h"
 
 namespace memory_test {
@@ -39,6 +40,9 @@ TEST_P(MemoryApi, EveryRouteIsOwnerScoped) {
   EXPECT_TRUE(h.get_json("/api/v1/memory", h.bob)["items"].empty());
   EXPECT_EQ(h.get_json("/api/v1/memory/stats", h.bob)["total_items"], 0);
   EXPECT_EQ(h.get_json("/api/v1/memory/stats", h.alice)["total_items"], 1);
+  // The index's kernel is the fastest this CPU runs (decision 0099).
+  EXPECT_EQ(h.get_json("/api/v1/memory/stats", h.alice)["vector_kernel"],
+            jarvis::memory::inner_product_kernel().name);
   EXPECT_TRUE(h.get_json("/api/v1/memory/export", h.bob)["items"].empty());
   EXPECT_EQ(h.get_json("/api/v1/memory/export", h.alice)["items"].size(), 1u);
   EXPECT_EQ(h.get_json("/api/v1/memory?q=passport", h.admin)["items"].size(), 1u);
