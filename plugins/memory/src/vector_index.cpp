@@ -10,6 +10,7 @@
 #endif
 #include <hnswlib/hnswlib.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -149,17 +150,31 @@ void VectorIndex::ensure_capacity_locked(std::size_t n) {
   index_->resizeIndex(want);
 }
 
-bool VectorIndex::add(long long seq, const std::vector<float>& v) {
-  std::unique_lock lock(mu_);
-  if (!index_ || static_cast<int>(v.size()) != dims_) return false;
+VectorIndex::Added VectorIndex::add(long long seq, const std::vector<float>& v) {
   const auto label = static_cast<hnswlib::labeltype>(seq);
+  {
+    // The same vector again (memory.embed adds what it wrote, then the table sync reads the row
+    // back): nothing to do, under the readers' lock. hnswlib would otherwise "update" the point
+    // — re-link its neighbourhood, the costliest thing it does (12 % of the host's CPU in a
+    // profile of bench/chat.sh; decision 0100).
+    std::shared_lock lock(mu_);
+    if (!index_ || static_cast<int>(v.size()) != dims_) return Added::Ignored;
+    auto it = index_->label_lookup_.find(label);
+    if (it != index_->label_lookup_.end() && !index_->isMarkedDeleted(it->second) &&
+        std::memcmp(index_->getDataByInternalId(it->second), v.data(), v.size() * sizeof(float)) ==
+            0) {
+      return Added::Unchanged;
+    }
+  }
+  std::unique_lock lock(mu_);
+  if (!index_ || static_cast<int>(v.size()) != dims_) return Added::Ignored;
   auto it = index_->label_lookup_.find(label);
   const bool existed = it != index_->label_lookup_.end();
   const bool was_deleted = existed && index_->isMarkedDeleted(it->second);
   ensure_capacity_locked(1);
   index_->addPoint(v.data(), label);
   if (!existed || was_deleted) ++live_;
-  return true;
+  return Added::Changed;
 }
 
 void VectorIndex::remove(long long seq) {
@@ -224,7 +239,7 @@ std::size_t VectorIndex::apply_rows(soci::session& sql, bool full, const IndexPr
       } catch (const std::exception&) {
         continue;  // a corrupt row: skipped (reindex rewrites it)
       }
-      if (add(r.seq, v)) ++applied;
+      if (add(r.seq, v) == Added::Changed) ++applied;
       std::unique_lock lock(mu_);
       recent_[r.seq] = r.updated_at;
       if (r.updated_at > watermark_ || (r.updated_at == watermark_ && r.seq > watermark_seq_)) {

@@ -60,8 +60,12 @@ class VectorIndex {
   void load_or_create(int dims);
   /// Dimensions; 0 before load_or_create / the first vector.
   int dims() const;
-  /// Adds or replaces the vector of `seq` (dimension mismatch: ignored, returns false).
-  bool add(long long seq, const std::vector<float>& v);
+  /// What add() did.
+  enum class Added { Ignored, Unchanged, Changed };
+  /// Adds or replaces the vector of `seq`: Ignored on a dimension mismatch (or before
+  /// load_or_create), Unchanged when the index holds exactly `v` for `seq` already (nothing is
+  /// re-linked), else Changed.
+  Added add(long long seq, const std::vector<float>& v);
   /// Marks `seq` deleted (no-op when absent).
   void remove(long long seq);
   /// Up to `k` nearest items, best first.
@@ -71,7 +75,8 @@ class VectorIndex {
   /// Live vectors in the index.
   std::size_t size() const;
   /// Pulls rows of memory_vectors changed since the last sync (with a 30 s overlap for commits
-  /// of other hosts that landed late). Returns the number of vectors applied.
+  /// of other hosts that landed late). Returns the number of vectors that changed the index
+  /// (rows whose vector the index held already, e.g. added by memory.embed, do not count).
   std::size_t sync(soci::session& sql);
   /// Like sync() but only when the last one is older than `every`.
   std::size_t sync_if_stale(soci::session& sql, std::chrono::seconds every);

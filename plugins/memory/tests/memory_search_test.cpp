@@ -185,6 +185,40 @@ TEST_P(MemorySearch, EachHostsIndexFollowsTheTableAndPersists) {
   EXPECT_EQ(broken.search(q, 5)[0].seq, seq);
 }
 
+TEST_P(MemorySearch, AVectorTheIndexHoldsAlreadyIsNotAddedAgain) {
+  // memory.embed adds the vectors it wrote; the table sync then reads the same rows back. The
+  // second add must leave the point alone (hnswlib would re-link its neighbourhood) — and a
+  // changed vector must still replace it (decision 0100).
+  MemoryDb d(GetParam());
+  using Added = jarvis::memory::VectorIndex::Added;
+  long long seq = d.add("usr_a", "", "the lighthouse keeper logs every passing ship");
+  long long other = d.add("usr_a", "", "a recipe for plum cake with almonds");
+  auto v = d.embedder->embed({"the lighthouse keeper logs every passing ship"},
+                             jarvis::CancelToken())[0];
+  EXPECT_EQ(d.index.add(seq, v), Added::Changed);
+  EXPECT_EQ(d.index.add(seq, v), Added::Unchanged);
+  {
+    auto s = d.db->session();
+    EXPECT_EQ(d.index.sync(*s), 1u);  // only the plum cake: the lighthouse vector was there
+    EXPECT_EQ(d.index.size(), 2u);
+  }
+  // A different vector for the same item replaces the old one.
+  auto cake = d.embedder->embed({"a recipe for plum cake with almonds"}, jarvis::CancelToken())[0];
+  EXPECT_EQ(d.index.add(seq, cake), Added::Changed);
+  EXPECT_EQ(d.index.size(), 2u);
+  auto near = d.index.search(cake, 2);
+  ASSERT_EQ(near.size(), 2u);
+  EXPECT_NEAR(near[0].similarity, 1.0F, 1e-5);
+  EXPECT_NEAR(near[1].similarity, 1.0F, 1e-5);
+  EXPECT_EQ(std::set<long long>({near[0].seq, near[1].seq}), std::set<long long>({seq, other}));
+  // A removed item comes back when its vector is added again.
+  d.index.remove(seq);
+  EXPECT_EQ(d.index.size(), 1u);
+  EXPECT_EQ(d.index.add(seq, cake), Added::Changed);
+  EXPECT_EQ(d.index.size(), 2u);
+  EXPECT_EQ(d.index.add(seq, std::vector<float>(7, 0.5F)), Added::Ignored);
+}
+
 TEST_P(MemorySearch, AnOwnerWithoutItemsIsAnsweredAtOnceAndFoundOnceTheyHaveSome) {
   MemoryDb d(GetParam());
   d.add("usr_a", "thr_1", "the spare key is under the blue flower pot");

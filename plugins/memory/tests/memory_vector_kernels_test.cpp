@@ -69,7 +69,8 @@ TEST(MemoryVectorKernels, EachKernelsIndexFindsTheSameNearestItems) {
     index.load_or_create(dims);
     EXPECT_EQ(index.kernel(), k.name);
     for (std::size_t i = 0; i < points.size(); ++i)
-      ASSERT_TRUE(index.add(static_cast<long long>(i) + 1, points[i]));
+      ASSERT_EQ(index.add(static_cast<long long>(i) + 1, points[i]),
+                jarvis::memory::VectorIndex::Added::Changed);
     // Each point's nearest item is itself, with similarity 1 (exact up to rounding).
     for (std::size_t i = 0; i < points.size(); i += 17) {
       auto near = index.search(points[i], 3);
